@@ -1,0 +1,1 @@
+"""The LobbyKey driver app: a UI-independent workflow core, its adapters and the Textual TUI."""

@@ -1,0 +1,30 @@
+"""The `driver-app` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="driver-app",
+        description="LobbyKey driver app: scan the parcel, open the lobby door, confirm the delivery.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("tui", help="run the driver's terminal app (the default)")
+    commands.add_parser("demo", help="run the app against a bundled mock building")
+    commands.add_parser("scan", help="decode barcodes in image and video files")
+    commands.add_parser("run-route", help="walk today's route headless, for QA")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command or "tui"
+    print(f"driver-app {command}: not yet implemented", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
