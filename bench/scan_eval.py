@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from pyzbar import pyzbar  # noqa: E402
 
@@ -42,8 +43,12 @@ class Tally:
     total: int = 0
     wrong: int = 0  # a result, but not the expected text (misread), or anything on a false-positive image
     ms: list[float] = field(default_factory=list)
+    negatives: int = 0  # images of false-positive sets, in totals
+    false_positives: int = 0
 
-    def add(self, other: Tally) -> None:
+    def add(self, other: Tally, *, negative: bool) -> None:
+        self.negatives += other.total if negative else 0
+        self.false_positives += other.wrong if negative else 0
         self.correct += other.correct
         self.total += other.total
         self.wrong += other.wrong
@@ -75,12 +80,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dir", type=Path)
     args = parser.parse_args()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # OpenCV logs codec refusals we handle
     names = list(decoders())
     runners = decoders()
     totals = {"zbar formats": {n: Tally() for n in names}, "all sets": {n: Tally() for n in names}}
     load_ms: list[float] = []
-    header = f"{'set':<18}" + "".join(f"{n:>26}" for n in names)
-    print("cells: correct/total [!misreads] median/p95 ms per image; false-positive sets: FP count")
+    header = f"{'set':<18}" + "".join(f"{n:>28}" for n in names)
+    print("cells: correct/total [!misreads] median/p95 ms per image; false-positive sets: FP count;")
+    print("totals: correct/positives !misreads FP<false positives> median/p95 ms over all images incl. negatives")
     print(header)
     for folder in sorted(p for p in args.dir.iterdir() if p.is_dir()):
         negative = folder.name.startswith("falsepositives")
@@ -104,14 +111,14 @@ def main() -> int:
                     row[name].correct += 1
                 elif found:
                     row[name].wrong += 1
-        print(f"{folder.name:<18}" + "".join(f"{row[n].cell(not negative):>26}" for n in names))
+        print(f"{folder.name:<18}" + "".join(f"{row[n].cell(not negative):>28}" for n in names), flush=True)
         zbar_set = negative or folder.name.split("-")[0] in ZBAR_SETS
         for name in names:
-            totals["all sets"][name].add(row[name])
+            totals["all sets"][name].add(row[name], negative=negative)
             if zbar_set:
-                totals["zbar formats"][name].add(row[name])
+                totals["zbar formats"][name].add(row[name], negative=negative)
     for label, tallies in totals.items():
-        print(f"{label:<18}" + "".join(f"{_total_cell(t):>26}" for t in tallies.values()))
+        print(f"{label:<18}" + "".join(f"{_total_cell(t):>28}" for t in tallies.values()))
     load_ms.sort()
     print(f"image file load (not included above): median {statistics.median(load_ms):.1f} ms, "
           f"p95 {load_ms[int(round(0.95 * (len(load_ms) - 1)))]:.1f} ms")
@@ -121,11 +128,10 @@ def main() -> int:
 def _total_cell(tally: Tally) -> str:
     times = sorted(tally.ms)
     p95 = times[int(round(0.95 * (len(times) - 1)))]
-    return f"{tally.correct}/{tally.total - _negatives(tally)} !{tally.wrong} {statistics.median(times):5.1f}/{p95:5.1f}"
-
-
-def _negatives(tally: Tally) -> int:
-    return 0
+    positives = tally.total - tally.negatives
+    misreads = tally.wrong - tally.false_positives
+    return (f"{tally.correct}/{positives} !{misreads} FP{tally.false_positives} "
+            f"{statistics.median(times):5.1f}/{p95:5.1f}")
 
 
 if __name__ == "__main__":

@@ -118,13 +118,12 @@ class ScanPipeline:
         yield "clahe", size, lambda: (imaging.clahe(base), affine)
         small = max(base.shape) < config.enlarge_below
         if small:
+            yield "enlarge", 4 * size, lambda: _then(imaging.resize(base, 2.0, 2.0), affine)
             yield "enlarge+clahe", 4 * size, lambda: _then(_clahe_of(imaging.resize(base, 2.0, 2.0)), affine)
         border = max(8, max(base.shape) // 10)
         padded_size = (base.shape[0] + 2 * border) * (base.shape[1] + 2 * border)
         yield "quiet-zone", padded_size, lambda: _then(imaging.pad(base, border), affine)
         yield "invert", size, lambda: (imaging.invert(base), affine)
-        if small:
-            yield "enlarge", 4 * size, lambda: _then(imaging.resize(base, 2.0, 2.0), affine)
         yield "otsu", size, lambda: (imaging.otsu(imaging.clahe(base)), affine)
         for index, box in enumerate(candidate_regions(base)):
             (_, _), (w, h), _ = box

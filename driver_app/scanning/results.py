@@ -15,6 +15,7 @@ class Symbology(str, Enum):
 
     CODE128 = "Code128"
     CODE39 = "Code39"
+    CODE32 = "Code32"
     ITF = "ITF"
     EAN13 = "EAN13"
     EAN8 = "EAN8"

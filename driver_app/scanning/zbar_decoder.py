@@ -14,6 +14,7 @@ from enum import IntEnum
 import numpy as np
 from pyzbar import wrapper as zb
 
+from .code32 import as_code32
 from .results import Point, Symbology
 
 __all__ = ["RawRead", "ZbarDecoder"]
@@ -29,6 +30,10 @@ class _Config(IntEnum):
 
 
 _MOD_GS1 = 1 << 0
+# ITF shorter than zbar's default minimum of 6 is where partial reads of other patterns hide;
+# such reads are kept only when many scan lines agree (quality counts agreeing lines).
+_SHORT_ITF = 6
+_SHORT_ITF_MIN_QUALITY = 10
 _FOURCC_Y800 = int.from_bytes(b"Y800", "little")
 
 _zbar_symbol_get_modifiers = zb.zbar_function(
@@ -70,6 +75,8 @@ class ZbarDecoder:
         for symbol in zb.ZBarSymbol:
             if symbol not in (zb.ZBarSymbol.NONE, zb.ZBarSymbol.PARTIAL):
                 zb.zbar_image_scanner_set_config(scanner, symbol, _Config.ENABLE, int(symbol in _ENABLED))
+        # ITF allows any even length; short reads are filtered by quality in _reads instead.
+        zb.zbar_image_scanner_set_config(scanner, zb.ZBarSymbol.I25, _Config.MIN_LEN, 4)
         zb.zbar_image_scanner_set_config(scanner, 0, _Config.X_DENSITY, density)
         zb.zbar_image_scanner_set_config(scanner, 0, _Config.Y_DENSITY, density)
 
@@ -110,12 +117,18 @@ def _reads(image: ctypes.c_void_p) -> list[RawRead]:
                 (zb.zbar_symbol_get_loc_x(symbol, i), zb.zbar_symbol_get_loc_y(symbol, i))
                 for i in range(zb.zbar_symbol_get_loc_size(symbol))
             )
+            quality = zb.zbar_symbol_get_quality(symbol)
+            if kind is Symbology.ITF and len(data) < _SHORT_ITF and quality < _SHORT_ITF_MIN_QUALITY:
+                symbol = zb.zbar_symbol_next(symbol)
+                continue
+            if kind is Symbology.CODE39 and (code32 := as_code32(data)) is not None:
+                kind, data = Symbology.CODE32, code32
             reads.append(
                 RawRead(
                     symbology=kind,
                     raw=data,
                     polygon=polygon,
-                    quality=zb.zbar_symbol_get_quality(symbol),
+                    quality=quality,
                     gs1=bool(_zbar_symbol_get_modifiers(symbol) & _MOD_GS1),
                 )
             )
