@@ -45,8 +45,8 @@ class PipelineConfig:
     """Frames with a longer side are tried downscaled first; bars on labels that big are thick."""
     min_side: int = 32
     """Very flat crops get stretched to this many rows so zbar has enough scan lines to agree."""
-    enlarge_below: int = 800
-    """Images whose long side is below this are also tried at twice the size (thin bars, dense QR)."""
+    enlarge_below: int = 640
+    """Images whose long side is below this (smaller than VGA) are also tried at twice the size; bigger frames get enlarged region crops instead."""
     region_side: int = 640
     """Straightened region crops are scaled so their long side has this many pixels."""
 
