@@ -1,6 +1,6 @@
 """Evaluate the barcode pipeline on a folder of labelled photos and print the table we report.
 
-Usage: python bench/scan_eval.py DIR   (e.g. ../shared/barcodes)
+Usage: python bench/scan_eval.py [DIR]   (default: ../shared/barcodes beside the clone)
 
 DIR holds one sub-folder per set; `NAME.png|webp|jpg` with `NAME.txt` = the exact expected
 bytes; `falsepositives-*` sets have no .txt and must yield nothing. An image counts as read
@@ -78,7 +78,8 @@ def decoders() -> dict[str, Decoder]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dir", type=Path)
+    default = Path(__file__).resolve().parents[2] / "shared" / "barcodes"  # `make bench` passes no argument
+    parser.add_argument("dir", type=Path, nargs="?", default=default)
     args = parser.parse_args()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # OpenCV logs codec refusals we handle
     names = list(decoders())
