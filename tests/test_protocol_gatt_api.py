@@ -114,3 +114,8 @@ def test_problem_uses_the_stable_slug() -> None:
 
 def test_reason_slugs_are_unique_and_invertible() -> None:
     assert all(ReasonCode.from_slug(r.slug) is r for r in ReasonCode)
+
+
+def test_door_info_with_the_most_trusted_kids() -> None:
+    info = gatt.DoorInfo(door_id=DOOR_ID, trusted_kids=tuple(bytes([i]) * 16 for i in range(16)))
+    assert gatt.DoorInfo.from_bytes(bytes(info)) == info
