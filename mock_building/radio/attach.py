@@ -89,6 +89,7 @@ class _Attachment(asyncio.Protocol):
         self.controller.host = StreamPacketSink(transport)
         self._parser = PacketParser(self.controller)
         self._server.attachments.add(self)
+        self._server.changed.set()
         logger.info("app attached as %s", self.controller.name)
 
     def data_received(self, data: bytes) -> None:
@@ -105,6 +106,7 @@ class _Attachment(asyncio.Protocol):
     def detach(self) -> None:
         """Take this app's controller off the air; idempotent."""
         self._server.attachments.discard(self)
+        self._server.changed.set()
         if self.controller is None:
             return
         controller, self.controller = self.controller, None
@@ -124,6 +126,8 @@ class AttachServer:
     def __init__(self, link: AirLink) -> None:
         self.link = link
         self.attachments: set[_Attachment] = set()
+        self.changed = asyncio.Event()
+        """Set (and cleared by whoever waits) whenever an app attaches or detaches."""
         self._server: asyncio.Server | None = None
         self._serial = itertools.count(1)
 

@@ -67,6 +67,13 @@ class VirtualRadio:
         """How many driver apps are attached right now."""
         return len(self._server.attachments)
 
+    async def wait_attached_apps(self, count: int) -> None:
+        """Wait until exactly `count` driver apps are attached (detaching happens when the
+        app's TCP connection closes, which can trail the app's own exit)."""
+        while len(self._server.attachments) != count:
+            self._server.changed.clear()
+            await self._server.changed.wait()
+
     def conditions(self, address: str) -> AirConditions:
         """The current air conditions of one peripheral (read them; change them via methods)."""
         self._controller(address)
