@@ -143,9 +143,15 @@ async def test_out_of_range_peripheral_is_neither_seen_nor_connectable(
     assert caught.value.identifier == DOOR_B
 
 
-async def test_powered_off_peripheral_disappears_and_returns(radio: VirtualRadio, door: TestPeripheral) -> None:
+async def test_powered_off_peripheral_drops_its_link_disappears_and_returns(
+    radio: VirtualRadio, door: TestPeripheral
+) -> None:
     await add_test_peripheral(radio, "door-b", DOOR_B)
+    dropped = asyncio.Event()
+    client = BleakClient(DOOR_B, backend=BumbleClientBackend, disconnected_callback=lambda _: dropped.set())
+    await client.connect()
     radio.set_powered(DOOR_B, False)
+    await asyncio.wait_for(dropped.wait(), EVENT_TIMEOUT_S)
     sightings = Sightings()
     async with BleakScanner(sightings, backend=BumbleScannerBackend):
         await sightings.wait_for(DOOR_A, 5)
@@ -263,6 +269,24 @@ async def test_detaching_the_app_cuts_its_links_so_the_door_sees_a_disconnect(
     await asyncio.wait_for(door.disconnections.get(), EVENT_TIMEOUT_S)
     await asyncio.wait_for(dropped.wait(), EVENT_TIMEOUT_S)
     assert not client.is_connected
+
+
+async def test_services_filter_discovers_only_the_named_services(door: TestPeripheral) -> None:
+    async with BleakClient(DOOR_A, services=[SERVICE], backend=BumbleClientBackend) as client:
+        assert [s.uuid for s in client.services] == [SERVICE]
+
+
+async def test_radio_going_away_disconnects_clients_and_then_bluetooth_is_unavailable(
+    radio: VirtualRadio, door: TestPeripheral
+) -> None:
+    dropped = asyncio.Event()
+    client = BleakClient(DOOR_A, backend=BumbleClientBackend, disconnected_callback=lambda _: dropped.set())
+    await client.connect()
+    await radio.close()
+    await asyncio.wait_for(dropped.wait(), EVENT_TIMEOUT_S)
+    assert not client.is_connected
+    with pytest.raises(BleakBluetoothNotAvailableError):
+        await client.connect()
 
 
 async def test_no_radio_listening_is_bluetooth_not_available() -> None:

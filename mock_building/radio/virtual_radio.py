@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from bumble import hci
@@ -26,6 +27,13 @@ class VirtualRadio:
     """
 
     def __init__(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise RadioError(
+                RadioErrorReason.NO_RUNNING_LOOP,
+                "create the VirtualRadio inside the event loop that will run it",
+            ) from None
         # bumble logs every PDU at DEBUG/INFO; under a TUI that would flood the terminal.
         logging.getLogger("bumble").setLevel(logging.WARNING)
         self._link = AirLink()
