@@ -98,6 +98,11 @@ class DoorPeripheral:
         if not self.controller.faults.powered_off:
             await self._advertise()
 
+    async def settle(self) -> None:
+        """Wait until fault changes and pending indications have been carried out."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def stop(self) -> None:
         """Stop advertising, drop every link, release the controller's fault subscription."""
         self._unsubscribe()
