@@ -16,9 +16,9 @@ from door_support import DOOR_ADDRESS, DOOR_ID, DOOR_KEY, Issuer, door_config, f
 
 from driver_app.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio
 from mock_building.door.controller import DoorController
-from mock_building.door.faults import DoorFaults
 from mock_building.door.peripheral import DoorPeripheral
-from mock_building.door.store import DoorStore
+from mock_building.door.runner import start_door
+from mock_building.door.transport import run_door_on_transport
 from mock_building.radio import VirtualRadio
 from protocol import gatt
 from protocol.keys import public_key_bytes
@@ -46,24 +46,28 @@ class Door:
 
 
 @pytest.fixture
-async def radio() -> AsyncIterator[VirtualRadio]:
+async def attached_radio() -> AsyncIterator[tuple[VirtualRadio, int]]:
+    """A radio and its attach port, with this process's bleak backend attached to it."""
     radio = VirtualRadio()
-    configure_sim_radio("127.0.0.1", await radio.serve(port=0))
-    yield radio
+    port = await radio.serve(port=0)
+    configure_sim_radio("127.0.0.1", port)
+    yield radio, port
     await detach_sim_radio()
     await radio.close()
+
+
+@pytest.fixture
+def radio(attached_radio: tuple[VirtualRadio, int]) -> VirtualRadio:
+    return attached_radio[0]
 
 
 @pytest.fixture
 async def door(radio: VirtualRadio, tmp_path: Path) -> AsyncIterator[Door]:
     issuer = Issuer()
     config = door_config(tmp_path, issuer, hold_open_s=60.0)
-    controller = DoorController(config, DoorStore(tmp_path), asyncio.get_running_loop(), faults=DoorFaults())
-    peripheral = DoorPeripheral(controller, radio.add_peripheral(config.name, config.address), air=radio)
-    await peripheral.start()
-    yield Door(controller, peripheral, issuer)
-    await peripheral.stop()
-    controller.close()
+    running = await start_door(config, radio.add_peripheral(config.name, config.address), air=radio)
+    yield Door(running.controller, running.peripheral, issuer)
+    await running.stop()
 
 
 async def find(address: str = DOOR_ADDRESS, timeout: float = EVENT_TIMEOUT_S) -> BLEDevice | None:
@@ -200,3 +204,24 @@ async def test_out_of_range_door_is_not_found(door: Door) -> None:
     door.controller.faults.set(out_of_range=False, rssi_dbm=-91)
     device = await BleakScanner.discover(timeout=0.2, return_adv=True, backend=BumbleScannerBackend)
     assert device[DOOR_ADDRESS][1].rssi == -91
+
+
+async def test_transport_entry_serves_a_door_over_an_hci_transport(
+    attached_radio: tuple[VirtualRadio, int], tmp_path: Path
+) -> None:
+    """The real-controller path, driven through bumble's tcp-client HCI transport.
+
+    The virtual radio's attach port hands the door host its own emulated controller, exactly
+    as a USB dongle would hand it a real one.
+    """
+    issuer = Issuer()
+    config = door_config(tmp_path, issuer)
+    stop = asyncio.Event()
+    _, port = attached_radio
+    runner = asyncio.create_task(run_door_on_transport(config, f"tcp-client:127.0.0.1:{port}", stop=stop))
+    try:
+        result = await unlock_once(issuer.grant(HANDHELD, now=int(time.time())))
+        assert (result.outcome, result.reason) == (Outcome.UNLOCKED, ReasonCode.OK)
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, EVENT_TIMEOUT_S)
