@@ -23,6 +23,7 @@ from mock_building.door.controller import DoorController
 from mock_building.door.errors import DoorError, DoorErrorReason
 from mock_building.door.faults import DoorFaults
 from mock_building.door.state import DoorState
+from mock_building.door.store import DoorStore
 from protocol import cbor_strict
 from protocol.gatt import UnlockResult
 from protocol.keys import public_key_bytes
@@ -223,3 +224,31 @@ def test_bad_config_is_refused(tmp_path: Path, issuer: Issuer) -> None:
     with pytest.raises(DoorError) as err:
         door_config(tmp_path, issuer, door_id="far-too-long-id")
     assert err.value.reason is DoorErrorReason.BAD_CONFIG
+
+
+def test_receipt_and_used_grant_are_on_disk_before_the_result(door: DoorController, issuer: Issuer, tmp_path: Path) -> None:
+    """A power cut right after handle_unlock returns must not let the grant open the door again."""
+    grant = issuer.grant(HANDHELD)
+    _, _, receipt = attempt(door, valid(issuer, grant))
+    grant_id = decode_receipt(receipt).grant_id
+    assert grant_id is not None
+    other_reader = DoorStore(tmp_path)  # a second connection sees only committed data
+    try:
+        assert other_reader.seen(grant_id)
+        assert other_reader.last_receipt() == (0, receipt)
+    finally:
+        other_reader.close()
+
+
+def test_refusals_do_not_consume_the_grant(door: DoorController, issuer: Issuer) -> None:
+    grant = issuer.grant(HANDHELD)
+    assert attempt(door, lambda c: unlock_request(grant, OTHER_HANDHELD, c))[0] is ReasonCode.POP_FAILED
+    assert attempt(door, valid(issuer, grant))[0] is ReasonCode.OK
+
+
+def test_state_dir_that_cannot_be_used_is_a_door_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(DoorError) as err:
+        DoorStore(blocker)
+    assert err.value.reason is DoorErrorReason.STATE_DIR_UNUSABLE

@@ -21,7 +21,6 @@ class DoorErrorReason(StrEnum):
     BAD_CONFIG = "door.bad_config"
     STATE_DIR_UNUSABLE = "door.state_dir_unusable"
     STATE_CORRUPT = "door.state_corrupt"
-    NOT_STARTED = "door.not_started"
 
 
 class DoorError(Exception):
