@@ -58,8 +58,7 @@ def door(tmp_path: Path, issuer: Issuer, clock: FakeScheduler) -> Iterator[DoorC
 def attempt(door: DoorController, request_for: RequestFor) -> tuple[ReasonCode, Outcome, bytes]:
     """One connection: open a session, answer its challenge, hand the request to the door."""
     session = door.open_session()
-    assert session.challenge is not None
-    result = door.handle_unlock(request_for(session.challenge), session)
+    result = door.handle_unlock(request_for(door.issue_challenge(session)), session)
     door.end_session(session)
     return result.reason, result.outcome, result.receipt
 
@@ -114,7 +113,7 @@ def test_valid_request_opens_then_relocks(door: DoorController, issuer: Issuer, 
 
 def test_result_message_carries_reason_and_receipt(door: DoorController, issuer: Issuer) -> None:
     session = door.open_session()
-    attempt_ = door.handle_unlock(valid(issuer)(session.challenge), session)
+    attempt_ = door.handle_unlock(valid(issuer)(door.issue_challenge(session)), session)
     result = UnlockResult.from_bytes(attempt_.result)
     assert result.reason == ReasonCode.OK and result.receipt == attempt_.receipt
 
@@ -140,19 +139,26 @@ def test_replay_on_another_connection_is_refused(door: DoorController, issuer: I
 
 def test_captured_request_fails_on_a_new_challenge(door: DoorController, issuer: Issuer) -> None:
     first = door.open_session()
-    captured = valid(issuer)(first.challenge)
+    captured = valid(issuer)(door.issue_challenge(first))
     door.end_session(first)
     assert attempt(door, lambda c: captured)[0] is ReasonCode.POP_FAILED
 
 
 def test_challenge_is_single_use_and_dies_with_the_session(door: DoorController, issuer: Issuer) -> None:
+    grant = issuer.grant(HANDHELD)
     session = door.open_session()
-    challenge = session.challenge
-    request = valid(issuer)(challenge)
-    door.handle_unlock(request, session)
-    assert session.challenge not in (None, challenge)
+    assert door.handle_unlock(valid(issuer, grant)(bytes(32)), session).reason is ReasonCode.NO_ACTIVE_CHALLENGE
+    stale = door.issue_challenge(session)
+    fresh = door.issue_challenge(session)
+    assert stale != fresh
+    assert door.handle_unlock(valid(issuer, grant)(stale), session).reason is ReasonCode.POP_FAILED
+    assert door.handle_unlock(valid(issuer, grant)(fresh), session).reason is ReasonCode.NO_ACTIVE_CHALLENGE
+    request = valid(issuer, grant)(door.issue_challenge(session))
     door.end_session(session)
     assert door.handle_unlock(request, session).reason is ReasonCode.NO_ACTIVE_CHALLENGE
+    with pytest.raises(DoorError) as err:
+        door.issue_challenge(session)
+    assert err.value.reason is DoorErrorReason.SESSION_CLOSED
 
 
 def test_receipts_chain_over_every_attempt(door: DoorController, issuer: Issuer) -> None:

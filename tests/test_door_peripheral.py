@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
-from bleak.exc import BleakError
+from bleak.exc import BleakError, BleakGATTProtocolError
 from door_support import DOOR_ADDRESS, DOOR_ID, DOOR_KEY, Issuer, door_config, fixed_key, unlock_request
 
 from driver_app.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio
@@ -225,3 +225,23 @@ async def test_transport_entry_serves_a_door_over_an_hci_transport(
     finally:
         stop.set()
         await asyncio.wait_for(runner, EVENT_TIMEOUT_S)
+
+
+async def test_retry_on_the_same_connection_needs_a_fresh_challenge(door: Door) -> None:
+    device = await find()
+    assert device is not None
+    async with BleakClient(device, backend=BumbleClientBackend) as client:
+        session = await Session(client).start()
+        stolen = Issuer().grant(HANDHELD, now=int(time.time()))
+        refused = await session.unlock(stolen)
+        assert (refused.outcome, refused.reason) == (Outcome.REFUSED, ReasonCode.UNKNOWN_KEY)
+        assert (await session.unlock(door.grant())).reason is ReasonCode.OK
+
+
+async def test_malformed_receipts_query_is_an_application_error(door: Door) -> None:
+    device = await find()
+    assert device is not None
+    async with BleakClient(device, backend=BumbleClientBackend) as client:
+        with pytest.raises(BleakGATTProtocolError) as err:
+            await client.write_gatt_char(gatt.RECEIPTS_CHAR_UUID, b"\xff", response=True)
+        assert err.value.code == 0x80
