@@ -40,8 +40,8 @@ class AuditLine:
 
     id: int
     at: str
-    kind: str
-    door_id: str | None
+    building_id: str
+    door_id: str
     stop_id: str | None
     carrier_id: str | None
     driver_ref: str | None
@@ -91,11 +91,11 @@ def render_view(view: BuildingView) -> RenderableType:
             Text(literal(_faults(door.faults)), style="red" if door.faults else ""),
         )
     audit = Table(title=Text("audit feed"), expand=True, title_justify="left")
-    for column in ("at", "kind", "door", "stop", "carrier", "driver", "outcome", "reason"):
+    for column in ("at", "building", "door", "stop", "carrier", "driver", "outcome", "reason"):
         audit.add_column(column, overflow="fold")
     for line in view.audit[-AUDIT_LINES:]:
         audit.add_row(
-            *(Text(literal(v or "-")) for v in (line.at, line.kind, line.door_id, line.stop_id, line.carrier_id,
+            *(Text(literal(v or "-")) for v in (line.at, line.building_id, line.door_id, line.stop_id, line.carrier_id,
                                                  line.driver_ref, line.outcome, line.reason))
         )
     return Group(doors, audit)
@@ -124,7 +124,7 @@ class HeadlessLog:
             if line.id > self._last_audit:
                 self._last_audit = line.id
                 self._line(
-                    f"audit {line.at} {line.kind} door={line.door_id or '-'} stop={line.stop_id or '-'}"
+                    f"audit {line.at} building={line.building_id} door={line.door_id} stop={line.stop_id or '-'}"
                     f" carrier={line.carrier_id or '-'} driver={line.driver_ref or '-'}"
                     f" {line.outcome} {line.reason}"
                 )

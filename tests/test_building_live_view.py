@@ -20,7 +20,7 @@ def _door(door_id: str = "ELM-N", **changes: object) -> DoorStatus:
 
 
 def _audit(event_id: int, reason: str = "ok") -> AuditLine:
-    return AuditLine(event_id, "2026-11-23T09:00:00+00:00", "grant", "ELM-N", "S1", "parcelco", "drv-1", "granted", reason)
+    return AuditLine(event_id, "2026-11-23T09:00:00+00:00", "elm12", "ELM-N", "S1", "parcelco", "drv-1", "granted", reason)
 
 
 def _rendered(view: BuildingView) -> str:
