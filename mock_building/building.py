@@ -14,10 +14,11 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from rich.live import Live
 
@@ -25,13 +26,24 @@ from mock_building.building_doors import RunningDoor, start_doors
 from mock_building.building_service import ServicePart
 from mock_building.clock import Clock, SystemClock
 from mock_building.day_clock import DayShiftedClock
+from mock_building.door import DoorError
+from mock_building.errors import MockBuildingError
 from mock_building.live_view import BuildingView, HeadlessLog, literal, make_console, render_view
-from mock_building.radio import VirtualRadio
+from mock_building.radio import RadioError, VirtualRadio
 from mock_building.scenario import Scenario, default_scenario_path, load_scenario
 
-__all__ = ["BuildingSettings", "RunningBuilding", "run_building", "start_building"]
+__all__ = ["BuildingError", "BuildingSettings", "RunningBuilding", "run_building", "start_building"]
 
 _REFRESH_S = 0.25
+T = TypeVar("T")
+
+
+class BuildingError(MockBuildingError):
+    """A part of the building could not start; `reason` says which way (e.g. port_unavailable)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -99,14 +111,24 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
     radio = VirtualRadio()
     doors: dict[str, RunningDoor] = {}
     try:
-        radio_port = await radio.serve(settings.host, settings.radio_port)
+        radio_port = await _listening(radio.serve(settings.host, settings.radio_port), "radio", settings.radio_port)
         doors.update(await start_doors(scenario, radio, settings.data_dir / "doors", clock.unix))
         service.mount_door_admin({door_id: door.faults for door_id, door in doors.items()})
-        await service.serve(settings.host, settings.port)
+        await _listening(service.serve(settings.host, settings.port), "access service", settings.port)
+    except (DoorError, RadioError) as err:
+        await RunningBuilding(scenario, "", service, radio, settings.host, 0, doors).stop()
+        raise BuildingError(str(err.reason), str(err)) from err
     except BaseException:
         await RunningBuilding(scenario, "", service, radio, settings.host, 0, doors).stop()
         raise
     return RunningBuilding(scenario, scenario_path.name, service, radio, settings.host, radio_port, doors)
+
+
+async def _listening(starting: Awaitable[T], what: str, port: int) -> T:
+    try:
+        return await starting
+    except OSError as err:
+        raise BuildingError("port_unavailable", f"the {what} cannot listen on port {port}: {err.strerror}") from err
 
 
 def banner(building: RunningBuilding) -> list[str]:
