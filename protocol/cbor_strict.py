@@ -1,0 +1,164 @@
+"""Strict CBOR decoding and deterministic encoding for every LobbyKey message.
+
+Every message is checked against a small, precise profile before `cbor2` turns it into
+Python values, so a door written in C can apply the same rules with a single pass:
+
+* the whole input is one data item: no trailing bytes; the size cap is checked first;
+* definite lengths only, every head in its shortest form (RFC 8949 §4.2.1);
+* only unsigned/negative integers, byte/text strings (valid UTF-8), arrays, maps,
+  false/true/null, and tags from an explicit allow-list: no floats, no other simple values;
+* map keys are integers or text strings, in strictly increasing bytewise order of their
+  encodings -- which also rules out duplicate keys;
+* nesting depth and total number of data items are bounded.
+
+Output uses the same profile (core deterministic encoding), so encode(decode(b)) == b.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cbor2
+
+from protocol.errors import DecodeError, TooLargeError
+
+__all__ = ["Limits", "decode", "encode", "check_well_formed"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds applied while decoding one message."""
+
+    max_size: int
+    max_depth: int = 6
+    max_items: int = 128
+    allowed_tags: frozenset[int] = frozenset()
+
+
+_SIMPLE_FALSE, _SIMPLE_TRUE, _SIMPLE_NULL = 20, 21, 22
+
+
+class _Walker:
+    """One pass over the raw bytes enforcing the profile; keeps no Python values."""
+
+    def __init__(self, data: bytes, limits: Limits) -> None:
+        self.data = data
+        self.limits = limits
+        self.pos = 0
+        self.items = 0
+
+    def fail(self, why: str) -> DecodeError:
+        return DecodeError(f"{why} at offset {self.pos}")
+
+    def take(self, n: int) -> bytes:
+        if n > len(self.data) - self.pos:
+            raise self.fail("truncated input")
+        chunk = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return chunk
+
+    def head(self) -> tuple[int, int, int]:
+        """Read an initial byte and argument; returns (major, info, argument)."""
+        initial = self.take(1)[0]
+        major, info = initial >> 5, initial & 0x1F
+        if info < 24:
+            return major, info, info
+        if info > 27:
+            raise self.fail("indefinite length or reserved additional info")
+        width = 1 << (info - 24)
+        arg = int.from_bytes(self.take(width), "big")
+        smallest = 24 if width == 1 else 1 << (8 * (width >> 1))
+        if major != 7 and arg < smallest:
+            raise self.fail("non-shortest encoding")
+        return major, info, arg
+
+    def item(self, depth: int) -> None:
+        self.items += 1
+        if self.items > self.limits.max_items:
+            raise self.fail("too many data items")
+        if depth > self.limits.max_depth:
+            raise self.fail("nesting too deep")
+        major, info, arg = self.head()
+        if major in (0, 1):
+            return
+        if major in (2, 3):
+            chunk = self.take(arg)
+            if major == 3:
+                try:
+                    chunk.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise self.fail("invalid UTF-8 in text string") from None
+            return
+        if major == 4:
+            for _ in range(arg):
+                self.item(depth + 1)
+            return
+        if major == 5:
+            previous: bytes | None = None
+            for _ in range(arg):
+                start = self.pos
+                if self.peek_major() not in (0, 1, 3):
+                    raise self.fail("map key is not an integer or text string")
+                self.item(depth + 1)
+                key = self.data[start : self.pos]
+                if previous is not None and key <= previous:
+                    raise self.fail("map keys duplicated or not in deterministic order")
+                previous = key
+                self.item(depth + 1)
+            return
+        if major == 6:
+            if arg not in self.limits.allowed_tags:
+                raise self.fail(f"tag {arg} not allowed")
+            self.item(depth + 1)
+            return
+        # major 7: only false, true, null in their one-byte form.
+        if info not in (_SIMPLE_FALSE, _SIMPLE_TRUE, _SIMPLE_NULL):
+            raise self.fail("float or unsupported simple value")
+
+    def peek_major(self) -> int:
+        if self.pos >= len(self.data):
+            raise self.fail("truncated input")
+        return self.data[self.pos] >> 5
+
+
+def check_well_formed(data: bytes, limits: Limits) -> None:
+    """Raise DecodeError (or TooLargeError) unless `data` is one item in the strict profile."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DecodeError("input is not bytes")
+    data = bytes(data)
+    if len(data) > limits.max_size:
+        raise TooLargeError(f"{len(data)} bytes exceeds the cap of {limits.max_size}")
+    if not data:
+        raise DecodeError("empty input")
+    walker = _Walker(data, limits)
+    walker.item(0)
+    if walker.pos != len(data):
+        raise DecodeError(f"{len(data) - walker.pos} trailing bytes")
+
+
+def decode(data: bytes, limits: Limits) -> Any:
+    """Check `data` against the strict profile, then decode it with cbor2."""
+    check_well_formed(data, limits)
+    try:
+        return cbor2.loads(bytes(data))
+    except (cbor2.CBORDecodeError, ValueError, TypeError) as err:  # pragma: no cover - profile forbids
+        raise DecodeError(f"cbor2 refused checked input: {err}") from err
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        pairs = sorted(((encode(k), k, _sorted(v)) for k, v in value.items()), key=lambda p: p[0])
+        return {k: v for _, k, v in pairs}
+    if isinstance(value, (list, tuple)):
+        return [_sorted(v) for v in value]
+    if isinstance(value, cbor2.CBORTag):
+        return cbor2.CBORTag(value.tag, _sorted(value.value))
+    return value
+
+
+def encode(value: Any) -> bytes:
+    """Core deterministic encoding (RFC 8949 §4.2.1): shortest heads, keys sorted bytewise."""
+    if isinstance(value, (dict, list, tuple, cbor2.CBORTag)):
+        value = _sorted(value)
+    return cbor2.dumps(value)

@@ -1,0 +1,167 @@
+"""Raw Ed25519 key helpers and the door's store of trusted issuer keys.
+
+Keys travel as 32 raw bytes (RFC 8032), never PEM, so a door can hold them in flash and
+a grant's `cnf` can carry one in 35 bytes. An issuer key is pinned to one algorithm:
+the header's `alg` must equal the pinned one, so a token cannot pick how it is checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+from functools import cached_property
+from types import MappingProxyType
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cwt import COSEKey
+
+from protocol.errors import KeyFormatError
+
+__all__ = [
+    "Alg",
+    "KEY_ID_MAX",
+    "TrustStore",
+    "TrustedIssuerKey",
+    "derive_key_id",
+    "load_private_key",
+    "load_public_key",
+    "private_key_bytes",
+    "public_key_bytes",
+    "cose_signing_key",
+    "cose_verify_key",
+]
+
+RAW_KEY_SIZE = 32
+KEY_ID_MAX = 16
+
+
+class Alg(IntEnum):
+    """COSE algorithm identifiers (IANA) this protocol allows; only EdDSA in v1."""
+
+    EDDSA = -8
+
+
+class _CoseKty(IntEnum):
+    OKP = 1
+
+
+class _CoseCrv(IntEnum):
+    ED25519 = 6
+
+
+def load_public_key(raw: bytes) -> Ed25519PublicKey:
+    """Parse 32 raw bytes into a public key, or raise KeyFormatError."""
+    if not isinstance(raw, bytes) or len(raw) != RAW_KEY_SIZE:
+        raise KeyFormatError("an Ed25519 public key is 32 raw bytes")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def load_private_key(raw: bytes) -> Ed25519PrivateKey:
+    """Parse a 32-byte seed into a private key, or raise KeyFormatError."""
+    if not isinstance(raw, bytes) or len(raw) != RAW_KEY_SIZE:
+        raise KeyFormatError("an Ed25519 private key is a 32-byte seed")
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def public_key_bytes(key: Ed25519PublicKey | Ed25519PrivateKey) -> bytes:
+    """The 32 raw bytes of the public half of `key`."""
+    if isinstance(key, Ed25519PrivateKey):
+        key = key.public_key()
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def private_key_bytes(key: Ed25519PrivateKey) -> bytes:
+    """The 32-byte seed of `key` (for the credential store; never log it)."""
+    return key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+
+
+def derive_key_id(public_raw: bytes, length: int = 8) -> bytes:
+    """A short, stable key id: the first `length` bytes of SHA-256 of the raw public key."""
+    load_public_key(public_raw)
+    if not 1 <= length <= KEY_ID_MAX:
+        raise KeyFormatError(f"key id length must be 1..{KEY_ID_MAX}")
+    return hashlib.sha256(public_raw).digest()[:length]
+
+
+def _check_kid(kid: bytes) -> None:
+    if not isinstance(kid, bytes) or not 1 <= len(kid) <= KEY_ID_MAX:
+        raise KeyFormatError(f"a key id is 1..{KEY_ID_MAX} bytes")
+
+
+def cose_signing_key(key: Ed25519PrivateKey, kid: bytes) -> COSEKey:
+    """A python-cwt signing key bound to `kid` and pinned to EdDSA."""
+    _check_kid(kid)
+    return COSEKey.new(
+        {
+            1: _CoseKty.OKP,
+            2: kid,
+            3: Alg.EDDSA,
+            -1: _CoseCrv.ED25519,
+            -2: public_key_bytes(key),
+            -4: private_key_bytes(key),
+        }
+    )
+
+
+def cose_verify_key(public_raw: bytes, kid: bytes) -> COSEKey:
+    """A python-cwt verification key bound to `kid` and pinned to EdDSA."""
+    _check_kid(kid)
+    load_public_key(public_raw)
+    return COSEKey.new({1: _CoseKty.OKP, 2: kid, 3: Alg.EDDSA, -1: _CoseCrv.ED25519, -2: public_raw})
+
+
+@dataclass(frozen=True)
+class TrustedIssuerKey:
+    """One key a door accepts grants from: who signs with it and with which algorithm."""
+
+    kid: bytes
+    issuer: str
+    public_key: bytes
+    alg: Alg = Alg.EDDSA
+
+    def __post_init__(self) -> None:
+        _check_kid(self.kid)
+        load_public_key(self.public_key)
+        if not isinstance(self.issuer, str) or not self.issuer:
+            raise KeyFormatError("issuer must be a non-empty string")
+        if self.alg not in tuple(Alg):
+            raise KeyFormatError(f"algorithm {self.alg!r} is not allowed")
+
+    @cached_property
+    def cose_key(self) -> COSEKey:
+        """Built once: constructing COSE keys costs more than verifying a signature."""
+        return cose_verify_key(self.public_key, self.kid)
+
+
+@dataclass(frozen=True)
+class TrustStore:
+    """Trusted issuer keys by key id; several issuers and overlapping keys during rotation."""
+
+    by_kid: Mapping[bytes, TrustedIssuerKey] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_kid", MappingProxyType(dict(self.by_kid)))
+
+    @classmethod
+    def of(cls, keys: Iterable[TrustedIssuerKey]) -> TrustStore:
+        """Build a store; a key id may appear only once."""
+        by_kid: dict[bytes, TrustedIssuerKey] = {}
+        for key in keys:
+            if key.kid in by_kid:
+                raise KeyFormatError(f"duplicate key id {key.kid.hex()}")
+            by_kid[key.kid] = key
+        return cls(by_kid)
+
+    def get(self, kid: bytes) -> TrustedIssuerKey | None:
+        """The trusted key with id `kid`, or None."""
+        return self.by_kid.get(kid)
+
+    @property
+    def kids(self) -> tuple[bytes, ...]:
+        """Key ids in a stable order (published in DoorInfo)."""
+        return tuple(sorted(self.by_kid))
