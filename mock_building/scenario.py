@@ -20,15 +20,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from mock_building._toml_table import Table
 from mock_building.errors import ScenarioError
 from mock_building.keys import derive_ed25519_key, derive_secret
+from protocol.ids import is_door_id
+from protocol.keys import TrustedIssuerKey, public_key_bytes
 
 __all__ = [
     "Building", "Carrier", "DeliveryWindow", "Door", "DoorFaultSettings", "Driver", "Package", "Route",
     "Scenario", "ServiceFaultSettings", "Stop", "default_scenario_path", "load_scenario", "parse_scenario",
 ]
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
-# protocol/SPEC.md: a door id is 1..8 printable ASCII bytes so it fits a legacy advertisement.
-_DOOR_ID = re.compile(r"^[A-Za-z0-9_-]{1,8}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# Grant claim limits (protocol/grant.py): carrier <= 16 bytes, driver (subject) and stop <= 32, package <= 40.
+_CARRIER_ID_MAX, _DRIVER_ID_MAX, _STOP_ID_MAX, _PACKAGE_ID_MAX, _OTHER_ID_MAX = 16, 32, 32, 40, 64
 _BLE_ADDRESS = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 _EXPECT = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -174,6 +176,13 @@ class Scenario:
         accepted = self.building(self.door(door_id).building).accepted_carriers
         return tuple(c for c in self.carriers if c.id in accepted)
 
+    def trusted_issuer_keys(self, door_id: str) -> tuple[TrustedIssuerKey, ...]:
+        """The door's trust store entries: issuer = carrier id, kid = the carrier's kid (ASCII)."""
+        return tuple(
+            TrustedIssuerKey(kid=c.kid.encode(), issuer=c.id, public_key=public_key_bytes(c.private_key))
+            for c in self.trusted_carriers(door_id)
+        )
+
 
 def default_scenario_path() -> Path:
     """The bundled demo scenario."""
@@ -233,10 +242,10 @@ def _unique(items: tuple, key: str) -> None:
         seen.add(item.id)
 
 
-def _id(table: Table, key: str = "id", pattern: re.Pattern[str] = _ID) -> str:
-    value = table.str(key)
-    if not pattern.match(value):
-        raise table.fail(key, f"{value!r} is not a valid id (pattern {pattern.pattern})")
+def _id(table: Table, max_len: int = _OTHER_ID_MAX) -> str:
+    value = table.str("id")
+    if not _ID.match(value) or len(value) > max_len:
+        raise table.fail("id", f"{value!r} is not a valid id (1..{max_len} of A-Z a-z 0-9 _ . -)")
     return value
 
 
@@ -248,9 +257,11 @@ def _ref(table: Table, key: str, known: set[str] | dict[str, str], what: str) ->
 
 
 def _carrier(table: Table, seed: str, base_dir: Path) -> Carrier:
-    carrier_id = _id(table)
+    carrier_id = _id(table, _CARRIER_ID_MAX)
     name = table.str("name")
     kid = table.str("kid", carrier_id)
+    if not kid.isascii() or not 1 <= len(kid) <= 16:
+        raise table.fail("kid", "a key id is 1..16 ASCII characters (protocol KEY_ID_MAX)")
     key_seed = table.str("key_seed", None)
     key_file = table.str("key_file", None)
     if key_seed is not None and key_file is not None:
@@ -294,7 +305,9 @@ def _building(table: Table, carrier_ids: set[str]) -> Building:
 
 
 def _door(table: Table, seed: str, building_ids: set[str]) -> Door:
-    door_id = _id(table, pattern=_DOOR_ID)
+    door_id = table.str("id")
+    if not is_door_id(door_id):
+        raise table.fail("id", f"{door_id!r} is not a door id (1..8 of A-Z a-z 0-9 _ . -, see protocol/SPEC.md)")
     building = _ref(table, "building", building_ids, "building")
     name = table.str("name")
     address = table.str("ble_address", _derived_ble_address(seed, door_id)).upper()
@@ -351,7 +364,7 @@ def _service_faults(table: Table) -> ServiceFaultSettings:
 
 
 def _driver(table: Table, carrier_ids: set[str]) -> Driver:
-    driver = Driver(_id(table), table.str("name"), table.str("password"), _ref(table, "carrier", carrier_ids, "carrier"))
+    driver = Driver(_id(table, _DRIVER_ID_MAX), table.str("name"), table.str("password"), _ref(table, "carrier", carrier_ids, "carrier"))
     table.finish()
     return driver
 
@@ -378,7 +391,7 @@ def _route(table: Table, driver_ids: set[str], addresses: dict[str, str]) -> Rou
 
 
 def _stop(table: Table, addresses: dict[str, str]) -> Stop:
-    stop_id = _id(table)
+    stop_id = _id(table, _STOP_ID_MAX)
     building = _ref(table, "building", addresses, "building")
     address = table.str("address", addresses[building])
     window = _window(table)
@@ -411,7 +424,7 @@ def _hhmm(table: Table, key: str) -> time:
 
 
 def _package(table: Table) -> Package:
-    package_id = _id(table)
+    package_id = _id(table, _PACKAGE_ID_MAX)
     barcode = table.str("barcode")
     if not barcode or not barcode.isprintable() or len(barcode) > 128:
         raise table.fail("barcode", "must be 1..128 printable characters")
