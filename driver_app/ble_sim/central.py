@@ -59,10 +59,13 @@ class SimCentral:
         self._lost_callbacks: set[Callable[[], None]] = set()
         self._closed = False
         device.on(Device.EVENT_ADVERTISEMENT, self._dispatch)
-        transport.source.terminated.add_done_callback(lambda _: self._on_lost())  # type: ignore[attr-defined]
+        terminated: asyncio.Future[None] = transport.source.terminated  # type: ignore[attr-defined]
+        terminated.add_done_callback(lambda _: self._on_lost())
 
     @classmethod
     async def attach(cls, where: SimRadioAddress) -> SimCentral:
+        # bumble logs every packet below WARNING; under the TUI nothing may hit the terminal.
+        logging.getLogger("bumble").setLevel(logging.WARNING)
         try:
             transport = await open_transport(f"tcp-client:{where.host}:{where.port}")
         except OSError as err:
@@ -70,7 +73,9 @@ class SimCentral:
                 f"no virtual radio at {where.host}:{where.port} ({err})",
                 BleakBluetoothNotAvailableReason.NO_BLUETOOTH,
             ) from err
-        device = Device.with_hci("lobbykey-driver", _random_static_address(), transport.source, transport.sink)
+        device = Device.with_hci(
+            "lobbykey-driver", _random_static_address(), transport.source, transport.sink
+        )
         central = cls(transport, device)
         await device.power_on()
         return central

@@ -27,6 +27,8 @@ __all__ = ["AirControl", "DoorPeripheral"]
 
 logger = logging.getLogger(__name__)
 
+_ATT_APPLICATION_ERROR = 0x80
+"""SPEC §8: the answer to a malformed Receipts query."""
 _RECEIPTS_PER_READ = 4
 """Receipts are <= 256 bytes; a 512-byte attribute holds two or three of them."""
 
@@ -98,6 +100,11 @@ class DoorPeripheral:
         if not self.controller.faults.powered_off:
             await self._advertise()
 
+    async def settle(self) -> None:
+        """Wait until fault changes and pending indications have been carried out."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def stop(self) -> None:
         """Stop advertising, drop every link, release the controller's fault subscription."""
         self._unsubscribe()
@@ -129,8 +136,7 @@ class DoorPeripheral:
 
     # -- characteristics ------------------------------------------------------------------
     def _read_challenge(self, connection: Connection) -> bytes:
-        challenge = self._session(connection).challenge
-        return bytes(gatt.Challenge(challenge if challenge is not None else b""))
+        return bytes(gatt.Challenge(self.controller.issue_challenge(self._session(connection))))
 
     async def _write_request(self, connection: Connection, value: bytes) -> None:
         session = self._session(connection)
@@ -145,8 +151,11 @@ class DoorPeripheral:
             return  # the link went away while the door was slow: nothing decided
         attempt = self.controller.handle_unlock(bytes(value), session)
         self._results[connection] = attempt.result
+        # A result longer than one indication goes out empty: the app reads it instead (SPEC §8).
+        fits = len(attempt.result) <= connection.att_mtu - 3
+        indicated = attempt.result if fits else b""
         # Indicate after the write response has gone out, without holding the ATT handler.
-        self._spawn(self.device.indicate_subscriber(connection, self._result, attempt.result))
+        self._spawn(self.device.indicate_subscriber(connection, self._result, indicated))
 
     def _read_result(self, connection: Connection) -> bytes:
         self._session(connection)
@@ -168,7 +177,7 @@ class DoorPeripheral:
         try:
             self._receipt_cursor[connection] = gatt.ReceiptQuery.from_bytes(bytes(value)).from_seq
         except ProtocolError as err:
-            raise ATT_Error(ErrorCode.VALUE_NOT_ALLOWED) from err
+            raise ATT_Error(_ATT_APPLICATION_ERROR) from err
 
     def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)

@@ -44,6 +44,34 @@ class AttachedController(Controller):
     def _with_rssi(self, reports):  # type: ignore[no-untyped-def]
         return [dataclasses.replace(r, rssi=self.link.rssi_of(r.address)) for r in reports]
 
+    def on_hci_le_create_connection_cancel_command(
+        self, _command: hci.HCI_LE_Create_Connection_Cancel_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        """Cancel a pending connect as a real controller does (Vol 4, Part E, 7.8.13).
+
+        bumble's emulator acknowledges the cancel but neither drops the pending connection nor
+        reports its end, so a connect that timed out (door out of range) would hang the host
+        and block every later connect.
+        """
+        pending = self.pending_le_connection
+        if pending is None:
+            return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.COMMAND_DISALLOWED_ERROR)
+        self.pending_le_connection = None
+        failure = hci.HCI_LE_Connection_Complete_Event(
+            status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
+            connection_handle=0,
+            role=hci.Role.CENTRAL,
+            peer_address_type=pending.peer_address.address_type,
+            peer_address=pending.peer_address,
+            connection_interval=0,
+            peripheral_latency=0,
+            supervision_timeout=0,
+            central_clock_accuracy=0,
+        )
+        # After the Command Complete this handler's return value produces, as the spec orders.
+        asyncio.get_running_loop().call_soon(self.send_hci_packet, failure)
+        return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
+
 
 class _Attachment(asyncio.Protocol):
     """One TCP connection speaking H4 HCI to its own `AttachedController`."""
@@ -61,6 +89,7 @@ class _Attachment(asyncio.Protocol):
         self.controller.host = StreamPacketSink(transport)
         self._parser = PacketParser(self.controller)
         self._server.attachments.add(self)
+        self._server.changed.set()
         logger.info("app attached as %s", self.controller.name)
 
     def data_received(self, data: bytes) -> None:
@@ -77,6 +106,7 @@ class _Attachment(asyncio.Protocol):
     def detach(self) -> None:
         """Take this app's controller off the air; idempotent."""
         self._server.attachments.discard(self)
+        self._server.changed.set()
         if self.controller is None:
             return
         controller, self.controller = self.controller, None
@@ -96,6 +126,8 @@ class AttachServer:
     def __init__(self, link: AirLink) -> None:
         self.link = link
         self.attachments: set[_Attachment] = set()
+        self.changed = asyncio.Event()
+        """Set (and cleared by whoever waits) whenever an app attaches or detaches."""
         self._server: asyncio.Server | None = None
         self._serial = itertools.count(1)
 

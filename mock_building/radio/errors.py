@@ -14,6 +14,7 @@ class RadioErrorReason(StrEnum):
     ADVERTISING_INTERVAL_OUT_OF_RANGE = "radio.advertising_interval_out_of_range"
     ALREADY_SERVING = "radio.already_serving"
     CLOSED = "radio.closed"
+    NO_RUNNING_LOOP = "radio.no_running_loop"
 
 
 class RadioError(Exception):

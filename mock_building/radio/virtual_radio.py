@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from bumble import hci
@@ -26,6 +27,13 @@ class VirtualRadio:
     """
 
     def __init__(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise RadioError(
+                RadioErrorReason.NO_RUNNING_LOOP,
+                "create the VirtualRadio inside the event loop that will run it",
+            ) from None
         # bumble logs every PDU at DEBUG/INFO; under a TUI that would flood the terminal.
         logging.getLogger("bumble").setLevel(logging.WARNING)
         self._link = AirLink()
@@ -66,6 +74,13 @@ class VirtualRadio:
     def attached_apps(self) -> int:
         """How many driver apps are attached right now."""
         return len(self._server.attachments)
+
+    async def wait_attached_apps(self, count: int) -> None:
+        """Wait until exactly `count` driver apps are attached (detaching happens when the
+        app's TCP connection closes, which can trail the app's own exit)."""
+        while len(self._server.attachments) != count:
+            self._server.changed.clear()
+            await self._server.changed.wait()
 
     def conditions(self, address: str) -> AirConditions:
         """The current air conditions of one peripheral (read them; change them via methods)."""
