@@ -190,7 +190,10 @@ def test_state_survives_a_restart(tmp_path: Path, issuer: Issuer, clock: FakeSch
 
 def test_jammed_door_accepts_but_stays_shut(door: DoorController, issuer: Issuer) -> None:
     grant = issuer.grant(HANDHELD)
+    states: list[DoorState] = []
+    door.subscribe(states.append)
     door.faults.set(jammed=True)
+    assert states[-1].faults == (("jammed", True),)
     reason, outcome, receipt = attempt(door, valid(issuer, grant))
     assert (reason, outcome) == (ReasonCode.DOOR_JAMMED, Outcome.FAULT)
     assert door.state.locked is True

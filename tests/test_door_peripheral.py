@@ -16,6 +16,7 @@ from door_support import DOOR_ADDRESS, DOOR_ID, DOOR_KEY, Issuer, door_config, f
 
 from driver_app.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio
 from mock_building.door.controller import DoorController
+from mock_building.door.faults import DoorFaults
 from mock_building.door.peripheral import DoorPeripheral
 from mock_building.door.runner import start_door
 from mock_building.door.transport import run_door_on_transport
@@ -245,3 +246,18 @@ async def test_malformed_receipts_query_is_an_application_error(door: Door) -> N
         with pytest.raises(BleakGATTProtocolError) as err:
             await client.write_gatt_char(gatt.RECEIPTS_CHAR_UUID, b"\xff", response=True)
         assert err.value.code == 0x80
+
+
+async def test_door_built_powered_off_stays_silent(radio: VirtualRadio, tmp_path: Path) -> None:
+    issuer = Issuer()
+    config = door_config(tmp_path, issuer)
+    running = await start_door(
+        config, radio.add_peripheral(config.name, config.address), faults=DoorFaults(powered_off=True), air=radio
+    )
+    try:
+        assert await find(timeout=ABSENCE_WINDOW_S) is None
+        running.controller.faults.set(powered_off=False)
+        await running.peripheral.settle()
+        assert (await unlock_once(issuer.grant(HANDHELD, now=int(time.time())))).reason is ReasonCode.OK
+    finally:
+        await running.stop()

@@ -78,6 +78,7 @@ class DoorController:
         self._sessions: set[Session] = set()
         self._listeners: list[StateListener] = []
         self._last: tuple[Outcome, ReasonCode] | None = None
+        self._unsubscribe_faults = self.faults.subscribe(lambda _faults: self._announce())
         store.purge_grants(int(self.now()))
 
     # -- clock and observation -----------------------------------------------------------
@@ -96,6 +97,7 @@ class DoorController:
             last_reason=last_reason,
             last_seq=self._chain.last_seq,
             connected=len(self._sessions),
+            faults=tuple(self.faults.active().items()),
         )
 
     def subscribe(self, listener: StateListener) -> Callable[[], None]:
@@ -169,6 +171,7 @@ class DoorController:
 
     def close(self) -> None:
         """Throw the bolt and close the store (a door that shuts down stays locked)."""
+        self._unsubscribe_faults()
         self._lock.relock()
         self._store.close()
 

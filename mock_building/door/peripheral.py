@@ -48,6 +48,7 @@ class DoorPeripheral:
         self._air = air
         self._sessions: dict[Connection, Session] = {}
         self._started = False
+        self._powered = False
         self._unsubscribe = controller.faults.subscribe(self._on_faults)
         self._results: dict[Connection, bytes] = {}
         self._receipt_cursor: dict[Connection, int] = {}
@@ -98,7 +99,7 @@ class DoorPeripheral:
         self._started = True
         self._apply_air(self.controller.faults)
         if not self.controller.faults.powered_off:
-            await self._advertise()
+            await self._power_up()
 
     async def settle(self) -> None:
         """Wait until fault changes and pending indications have been carried out."""
@@ -189,17 +190,18 @@ class DoorPeripheral:
         if not self._started:
             return
         self._apply_air(faults)
-        if faults.powered_off:
+        if faults.powered_off and self._powered:
             self._spawn(self._go_silent())
-        elif not self.device.is_advertising:
-            self._spawn(self._advertise())
+        elif not faults.powered_off and not self._powered:
+            self._spawn(self._power_up())
 
     def _apply_air(self, faults: DoorFaults) -> None:
         if self._air is not None:
             address = self.controller.config.address
             self._air.set_rssi(address, None if faults.out_of_range else faults.rssi_dbm)
 
-    async def _advertise(self) -> None:
+    async def _power_up(self) -> None:
+        self._powered = True
         interval = self.controller.config.advertising_interval_ms
         await self.device.start_advertising(
             advertising_data=gatt.advertising_data(self.controller.config.door_id),
@@ -210,6 +212,7 @@ class DoorPeripheral:
         )
 
     async def _go_silent(self) -> None:
+        self._powered = False
         if self.device.is_advertising:
             await self.device.stop_advertising()
         for connection in list(self._sessions):
