@@ -22,7 +22,7 @@ from typing import TextIO, TypeVar
 
 from rich.live import Live
 
-from mock_building.building_doors import RunningDoor, start_doors
+from mock_building.building_doors import BuildingDoor, start_doors
 from mock_building.building_service import ServicePart
 from mock_building.clock import Clock, SystemClock
 from mock_building.day_clock import DayShiftedClock
@@ -73,7 +73,7 @@ class RunningBuilding:
     radio: VirtualRadio
     radio_host: str
     radio_port: int
-    doors: dict[str, RunningDoor] = field(default_factory=dict)
+    doors: dict[str, BuildingDoor] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -109,7 +109,7 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     service = ServicePart(scenario, settings.data_dir, clock)
     radio = VirtualRadio()
-    doors: dict[str, RunningDoor] = {}
+    doors: dict[str, BuildingDoor] = {}
     try:
         radio_port = await _listening(radio.serve(settings.host, settings.radio_port), "radio", settings.radio_port)
         doors.update(await start_doors(scenario, radio, settings.data_dir / "doors", clock.unix))
