@@ -49,7 +49,7 @@ class ServicePart:
         return self._served.url
 
     def mount_door_admin(self, doors: Mapping[str, DoorFaults]) -> None:
-        self.app.include_router(door_admin_router(doors, self.scenario.admin_token))
+        self.app.include_router(door_admin_router(doors))
 
     async def serve(self, host: str, port: int) -> None:
         self._served = await serve_app(self.app, host, port)

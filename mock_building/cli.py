@@ -64,9 +64,13 @@ def _add_labels(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_fault(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Toggle door faults at run time, e.g. `mock-building fault ELM-N jammed=on slow_ms=800`."
-    parser.add_argument("door_id", metavar="DOOR_ID")
-    parser.add_argument("settings", nargs="+", metavar="NAME=VALUE", help="on/off, a number, or `default`")
+    parser.description = (
+        "Toggle faults of a running building: `mock-building fault ELM-N jammed=on slow_ms=800` for a door "
+        "(jammed, slow_ms, drop_mid_write, rssi_dbm, out_of_range, clock_skew_s, wrong_issuer_key, powered_off), "
+        "`mock-building fault --service down=on error_rate=0.2` for the access service (latency_ms, error_rate, down)."
+    )
+    parser.add_argument("items", nargs="+", metavar="[DOOR_ID] NAME=VALUE", help="values are on/off or numbers")
+    parser.add_argument("--service", action="store_true", help="set access service faults instead of a door's")
     parser.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the building (default %(default)s)")
     parser.add_argument("--admin-token", help="admin bearer token (default: the scenario's)")
     _scenario_option(parser)
@@ -118,11 +122,15 @@ def _labels(args: argparse.Namespace) -> int:
 
 
 def _fault(args: argparse.Namespace) -> int:
-    from mock_building.fault_client import parse_settings, set_door_faults
+    from mock_building.fault_client import parse_settings, set_door_faults, set_service_faults
 
     token = args.admin_token or _scenario(args).admin_token
-    faults = set_door_faults(args.url, token, args.door_id, parse_settings(args.settings))
-    print(f"{args.door_id}: " + ", ".join(f"{name}={value}" for name, value in faults.items()))
+    if args.service:
+        target, faults = "service", set_service_faults(args.url, token, parse_settings(args.items))
+    else:
+        target, *items = args.items
+        faults = set_door_faults(args.url, token, target, parse_settings(items))
+    print(f"{target}: " + ", ".join(f"{name}={value}" for name, value in faults.items()))
     return 0
 
 

@@ -69,8 +69,8 @@ def test_headless_log_prints_door_changes_and_new_audit_events_once() -> None:
 
 
 def test_fault_settings_parse_on_off_and_numbers() -> None:
-    assert parse_settings(["jammed=on", "powered_off=OFF", "slow_ms=800", "rssi_dbm=-80"]) == {
-        "jammed": True, "powered_off": False, "slow_ms": 800, "rssi_dbm": -80,
+    assert parse_settings(["jammed=on", "powered_off=OFF", "slow_ms=800", "rssi_dbm=-80", "error_rate=0.25"]) == {
+        "jammed": True, "powered_off": False, "slow_ms": 800, "rssi_dbm": -80, "error_rate": 0.25,
     }
     for bad in ("jammed", "=on", "slow_ms=fast"):
         with pytest.raises(FaultCommandError) as caught:

@@ -157,16 +157,20 @@ async def test_a_driver_in_another_process_unlocks_a_door_with_bleak(building: t
     running.wait_for_line(lambda line: line.startswith(f"door {door_id} open last=unlocked reason=ok"))
 
 
+def _fault_command(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mock_building.cli", "fault", *args, "--url", url],
+        cwd=REPO, capture_output=True, text=True, timeout=WAIT_S, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
 async def test_a_door_fault_toggled_at_run_time_changes_the_next_unlock(
     building: tuple[BuildingProcess, dict],
 ) -> None:
     running, ready = building
     key = Ed25519PrivateKey.generate()
     door_id, grant = await _grant(ready["url"], key)
-    toggled = subprocess.run(
-        [sys.executable, "-m", "mock_building.cli", "fault", door_id, "jammed=on", "--url", ready["url"]],
-        cwd=REPO, capture_output=True, text=True, timeout=WAIT_S, env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    toggled = _fault_command(ready["url"], door_id, "jammed=on")
     assert toggled.returncode == 0, toggled.stderr
     assert "jammed=True" in toggled.stdout
 
@@ -174,6 +178,19 @@ async def test_a_door_fault_toggled_at_run_time_changes_the_next_unlock(
 
     assert result.reason is ReasonCode.DOOR_JAMMED and not result.unlocked
     running.wait_for_line(lambda line: line.startswith(f"door {door_id} ") and "reason=door_jammed" in line)
+
+
+def test_service_faults_are_toggled_by_the_same_command(building: tuple[BuildingProcess, dict]) -> None:
+    _, ready = building
+    down = _fault_command(ready["url"], "--service", "down=on")
+    assert down.returncode == 0, down.stderr
+    assert "down=True" in down.stdout and "latency_ms=0" in down.stdout
+    refused = httpx.post(f"{ready['url']}/v1/auth/sign-in", json={"driver_id": "demo", "password": "demo-password"})
+    assert refused.status_code == 503 and refused.json()["code"] == "service_unavailable"
+
+    assert _fault_command(ready["url"], "--service", "down=off").returncode == 0
+    signed_in = httpx.post(f"{ready['url']}/v1/auth/sign-in", json={"driver_id": "demo", "password": "demo-password"})
+    assert signed_in.status_code == 200
 
 
 def test_sigterm_stops_the_building_cleanly(building: tuple[BuildingProcess, dict]) -> None:
