@@ -1,8 +1,8 @@
 """The orchestrator behind `mock-building up`: one process, one asyncio loop, a whole building.
 
-Start order is service (its database seeded from the scenario), radio, then every door; stop
-order is the reverse, so no door outlives the radio it advertises on and every receipt a door
-wrote is on disk before the process exits. Readiness is announced by a "ready" line on stdout
+Start order: the service app (its database seeded from the scenario), the radio, every door,
+then HTTP starts listening, so once the URL answers every door advertises. Stop order: HTTP
+first (no new grants), then the doors (their receipts are on disk), then the radio. Readiness is announced by a "ready" line on stdout
 and, when asked, an atomically written JSON ready file: scripts wait for it instead of sleeping.
 """
 
@@ -30,9 +30,11 @@ from mock_building.door import DoorError
 from mock_building.errors import MockBuildingError
 from mock_building.live_view import BuildingView, HeadlessLog, literal, make_console, render_view
 from mock_building.radio import RadioError, VirtualRadio
-from mock_building.scenario import Scenario, default_scenario_path, load_scenario
+from mock_building.scenario import Driver, Scenario, default_scenario_path, load_scenario
 
-__all__ = ["BuildingError", "BuildingSettings", "RunningBuilding", "run_building", "start_building"]
+__all__ = [
+    "BuildingError", "BuildingSettings", "RunningBuilding", "banner", "demo_driver", "run_building", "start_building",
+]
 
 _REFRESH_S = 0.25
 T = TypeVar("T")
@@ -131,10 +133,15 @@ async def _listening(starting: Awaitable[T], what: str, port: int) -> T:
         raise BuildingError("port_unavailable", f"the {what} cannot listen on port {port}: {err.strerror}") from err
 
 
+def demo_driver(scenario: Scenario) -> Driver | None:
+    """The driver to advertise: the one called "demo", else the scenario's first."""
+    return next((d for d in scenario.drivers if d.id == "demo"), scenario.drivers[0] if scenario.drivers else None)
+
+
 def banner(building: RunningBuilding) -> list[str]:
     """What `up` prints once everything listens: where to point a driver app, and who to sign in as."""
     scenario = building.scenario
-    driver = next((d for d in scenario.drivers if d.id == "demo"), scenario.drivers[0] if scenario.drivers else None)
+    driver = demo_driver(scenario)
     lines = [
         f"LobbyKey mock building {literal(building.title)}",
         f"  access service : {building.url}  (OpenAPI {building.url}/openapi.json)",
@@ -148,12 +155,12 @@ def banner(building: RunningBuilding) -> list[str]:
 
 
 def _write_ready_file(path: Path, building: RunningBuilding) -> None:
-    driver = next((d for d in building.scenario.drivers if d.id == "demo"), None) or building.scenario.drivers[0]
+    driver = demo_driver(building.scenario)
     record = {
         "pid": os.getpid(),
         "url": building.url,
         "radio": {"host": building.radio_host, "port": building.radio_port},
-        "driver": {"id": driver.id, "password": driver.password},
+        "driver": {"id": driver.id, "password": driver.password} if driver else None,
         "doors": list(building.doors),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
