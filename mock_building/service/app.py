@@ -7,7 +7,6 @@ including validation errors (`invalid_request`), unknown paths (`not_found`), in
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
@@ -105,7 +104,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = ReasonCode.NOT_FOUND if exc.status_code == 404 else ReasonCode.INVALID_REQUEST
-        return problem_response(code, str(exc.detail), instance=request.url.path)
+        return problem_response(code, str(exc.detail), instance=request.url.path, status=exc.status_code)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> Response:
@@ -118,8 +117,7 @@ def _install_fault_middleware(app: FastAPI, faults: FaultInjector) -> None:
     async def _faults(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         if request.url.path.startswith(_ADMIN_PREFIX):
             return await call_next(request)
-        if faults.latency_s:
-            await asyncio.sleep(faults.latency_s)
+        await faults.delay()
         if faults.should_fail():
             return problem_response(
                 ReasonCode.SERVICE_UNAVAILABLE, "Service unavailable", "injected fault: try again shortly",
