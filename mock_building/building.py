@@ -2,8 +2,10 @@
 
 Start order: the service app (its database seeded from the scenario), the radio, every door,
 then HTTP starts listening, so once the URL answers every door advertises. Stop order: HTTP
-first (no new grants), then the doors (their receipts are on disk), then the radio. Readiness is announced by a "ready" line on stdout
-and, when asked, an atomically written JSON ready file: scripts wait for it instead of sleeping.
+first (no new grants), then the doors (their receipts are on disk), then the radio.
+
+Readiness is announced by a "ready" line on stdout and, when asked, an atomically written JSON
+ready file: scripts wait for it instead of sleeping.
 """
 
 from __future__ import annotations

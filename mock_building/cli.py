@@ -15,6 +15,7 @@ __all__ = ["build_parser", "main"]
 
 DEFAULT_PORT = 8750
 DEFAULT_RADIO_PORT = 8751
+_DATA_DIR_HELP = "state directory (default: a per-user data dir, one per scenario)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +40,7 @@ def _add_up(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address both listeners bind to (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="access service port; 0 picks a free one")
     parser.add_argument("--radio-port", type=int, default=DEFAULT_RADIO_PORT, help="radio attachment port; 0 = free")
-    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="state directory (default: per-user data dir)")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", help=_DATA_DIR_HELP)
     parser.add_argument("--fresh", action="store_true", help="wipe the state directory before starting")
     parser.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="the day routes run on")
     parser.add_argument("--headless", action="store_true", help="log plain lines instead of the live view")
@@ -55,7 +56,7 @@ def _add_door(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--transport", required=True, metavar="SPEC", help="bumble transport spec, e.g. usb:0")
     parser.add_argument("--door-id", required=True, metavar="ID", help="which door of the scenario to run")
     _scenario_option(parser)
-    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="state directory (default: per-user data dir)")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", help=_DATA_DIR_HELP)
 
 
 def _add_labels(parser: argparse.ArgumentParser) -> None:
@@ -89,22 +90,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _scenario(args: argparse.Namespace):  # -> Scenario; imported lazily to keep `--help` fast
-    from mock_building.scenario import default_scenario_path, load_scenario
+def _scenario_path(args: argparse.Namespace) -> Path:
+    from mock_building.scenario import default_scenario_path
 
-    return load_scenario(args.scenario or default_scenario_path())
+    return args.scenario or default_scenario_path()
+
+
+def _scenario(args: argparse.Namespace):  # -> Scenario; imported lazily to keep `--help` fast
+    from mock_building.scenario import load_scenario
+
+    return load_scenario(_scenario_path(args))
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    from mock_building.paths import default_data_dir
+
+    return args.data_dir or default_data_dir(_scenario_path(args).stem)
 
 
 def _up(args: argparse.Namespace) -> int:
     from mock_building.building import BuildingSettings, run_building
-    from mock_building.paths import default_data_dir
 
     settings = BuildingSettings(
         scenario_path=args.scenario,
         host=args.host,
         port=args.port,
         radio_port=args.radio_port,
-        data_dir=args.data_dir or default_data_dir(),
+        data_dir=_data_dir(args),
         fresh=args.fresh,
         today=args.today,
         ready_file=args.ready_file,
@@ -136,9 +148,8 @@ def _fault(args: argparse.Namespace) -> int:
 
 def _door(args: argparse.Namespace) -> int:
     from mock_building.door_runner import run_real_door
-    from mock_building.paths import default_data_dir
 
-    return asyncio.run(run_real_door(_scenario(args), args.door_id, args.transport, args.data_dir or default_data_dir()))
+    return asyncio.run(run_real_door(_scenario(args), args.door_id, args.transport, _data_dir(args)))
 
 
 _COMMANDS = {"up": _up, "labels": _labels, "fault": _fault, "door": _door}

@@ -52,5 +52,6 @@ def test_up_on_a_taken_port(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        err = _error(capsys, ["up", "--headless", "--port", "0", "--radio-port", str(port), "--data-dir", str(tmp_path)])
+        argv = ["up", "--headless", "--port", "0", "--radio-port", str(port), "--data-dir", str(tmp_path)]
+        err = _error(capsys, argv)
     assert "[port_unavailable]" in err and str(port) in err

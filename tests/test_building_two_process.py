@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,9 +59,12 @@ class BuildingProcess:
             self.lines.append("<eof>")
             self.changed.notify_all()
 
-    def wait_for_line(self, predicate) -> str:  # type: ignore[no-untyped-def]
+    def wait_for_line(self, predicate: Callable[[str], bool]) -> str:
+        """The first stdout line matching `predicate`, waiting (on the drain thread's notify) for it."""
         with self.changed:
-            found = self.changed.wait_for(lambda: next((l for l in self.lines if predicate(l) or l == "<eof>"), None), WAIT_S)
+            found = self.changed.wait_for(
+                lambda: next((line for line in self.lines if predicate(line) or line == "<eof>"), None), WAIT_S
+            )
         assert found and found != "<eof>", f"no such line; stdout so far: {self.lines}"
         return found
 
