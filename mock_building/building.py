@@ -161,6 +161,7 @@ def _write_ready_file(path: Path, building: RunningBuilding) -> None:
     record = {
         "pid": os.getpid(),
         "url": building.url,
+        "openapi": f"{building.url}/openapi.json",
         "radio": {"host": building.radio_host, "port": building.radio_port},
         "driver": {"id": driver.id, "password": driver.password} if driver else None,
         "doors": list(building.doors),

@@ -72,6 +72,7 @@ class BuildingDoor:
             last_outcome=state.last_outcome.name.lower() if state.last_outcome is not None else None,
             last_reason=state.last_reason.slug if state.last_reason is not None else None,
             faults=state.faults,
+            links=state.connected,
         )
 
     async def stop(self) -> None:
