@@ -36,13 +36,22 @@ def _scenario_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_up(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Start the access service, the virtual radio and every door of a scenario in one process; print the URL, "
+        "the radio address and a demo driver's credentials, then a \"ready\" line; show a live view (or plain "
+        "lines with --headless or without a terminal) until Ctrl-C or SIGTERM."
+    )
     _scenario_option(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address both listeners bind to (default %(default)s)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="access service port; 0 picks a free one")
-    parser.add_argument("--radio-port", type=int, default=DEFAULT_RADIO_PORT, help="radio attachment port; 0 = free")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="access service port (default %(default)s; 0: any)")
+    parser.add_argument(
+        "--radio-port", type=int, default=DEFAULT_RADIO_PORT, help="radio attachment port (default %(default)s; 0: any)"
+    )
     parser.add_argument("--data-dir", type=Path, metavar="DIR", help=_DATA_DIR_HELP)
     parser.add_argument("--fresh", action="store_true", help="wipe the state directory before starting")
-    parser.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="the day routes run on")
+    parser.add_argument(
+        "--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="the day routes run on (default: today)"
+    )
     parser.add_argument("--headless", action="store_true", help="log plain lines instead of the live view")
     parser.add_argument("--ready-file", type=Path, metavar="PATH", help="write a JSON readiness record here")
 
