@@ -49,7 +49,7 @@ _PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 def signers_for(scenario: Scenario) -> dict[str, CarrierSigner]:
-    return {c.id: CarrierSigner(c.id, c.kid.encode(), c.private_key) for c in scenario.carriers}
+    return {c.id: CarrierSigner(c.id, c.key_id, c.private_key) for c in scenario.carriers}
 
 
 def create_app(
