@@ -1,7 +1,7 @@
 """Every door of a scenario as an emulated peripheral on the building's radio.
 
-A door trusts the signing keys of the carriers its building has accepted (issuer = carrier id,
-key id = the carrier's `kid`, as the access service signs grants), keeps its replay cache and
+A door trusts the signing keys of the carriers its building has accepted (the scenario says
+which, in the same terms the access service signs grants with), keeps its replay cache and
 receipts under `<data dir>/doors/<door id>/`, and starts with the scenario's fault settings,
 which stay toggleable at run time through `BuildingDoor.faults`.
 """
@@ -18,7 +18,7 @@ from mock_building.door.runner import RunningDoor, start_door
 from mock_building.live_view import DoorStatus
 from mock_building.radio import VirtualRadio
 from mock_building.scenario import Door, Scenario
-from protocol.keys import TrustedIssuerKey, TrustStore, public_key_bytes
+from protocol.keys import TrustStore
 
 __all__ = ["BuildingDoor", "door_config", "door_faults", "start_doors"]
 
@@ -26,10 +26,7 @@ __all__ = ["BuildingDoor", "door_config", "door_faults", "start_doors"]
 def door_config(scenario: Scenario, door_id: str, state_dir: Path) -> DoorConfig:
     """Provision one scenario door (the same for the virtual radio and a real controller)."""
     door = scenario.door(door_id)
-    trusted = TrustStore.of(
-        TrustedIssuerKey(kid=c.kid.encode(), issuer=c.id, public_key=public_key_bytes(c.private_key))
-        for c in scenario.trusted_carriers(door.id)
-    )
+    trusted = TrustStore.of(scenario.trusted_issuer_keys(door.id))
     return DoorConfig(
         door_id=door.id,
         name=door.name,
