@@ -67,7 +67,7 @@ class RawRead:
 class ZbarDecoder:
     """A reusable zbar scanner limited to the parcel symbologies; not thread-safe (one per worker)."""
 
-    def __init__(self, *, density: int = 1) -> None:
+    def __init__(self) -> None:
         scanner = zb.zbar_image_scanner_create()
         if not scanner:
             raise MemoryError("zbar could not create an image scanner")
@@ -77,8 +77,14 @@ class ZbarDecoder:
                 zb.zbar_image_scanner_set_config(scanner, symbol, _Config.ENABLE, int(symbol in _ENABLED))
         # ITF allows any even length; short reads are filtered by quality in _reads instead.
         zb.zbar_image_scanner_set_config(scanner, zb.ZBarSymbol.I25, _Config.MIN_LEN, 4)
-        zb.zbar_image_scanner_set_config(scanner, 0, _Config.X_DENSITY, density)
-        zb.zbar_image_scanner_set_config(scanner, 0, _Config.Y_DENSITY, density)
+        self._lines: tuple[int, int] = (-1, -1)
+
+    def _set_lines(self, columns: int, rows: int) -> None:
+        """Scan every `columns`-th column and `rows`-th row (0: none); set only when it changes."""
+        if (columns, rows) != self._lines:
+            zb.zbar_image_scanner_set_config(self._scanner, 0, _Config.X_DENSITY, columns)
+            zb.zbar_image_scanner_set_config(self._scanner, 0, _Config.Y_DENSITY, rows)
+            self._lines = (columns, rows)
 
     def __del__(self) -> None:
         scanner = getattr(self, "_scanner", None)
@@ -86,10 +92,17 @@ class ZbarDecoder:
             zb.zbar_image_scanner_destroy(scanner)
             self._scanner = None
 
-    def decode(self, gray: np.ndarray) -> list[RawRead]:
-        """Decode an 8-bit single-channel image."""
+    def decode(self, gray: np.ndarray, *, density: int = 1, rows_only: bool = False) -> list[RawRead]:
+        """Decode an 8-bit single-channel image, scanning one line in `density`.
+
+        `rows_only` scans horizontal lines only, for crops whose bars are already vertical:
+        vertical lines would only run along the bars, costing time and finding nothing.
+        """
         if gray.ndim != 2 or gray.dtype != np.uint8:
             raise ValueError("zbar needs an 8-bit grayscale image")
+        if density < 1:
+            raise ValueError("density must be at least 1")
+        self._set_lines(0 if rows_only else density, density)
         height, width = gray.shape
         if width == 0 or height == 0:
             return []
