@@ -42,26 +42,56 @@ class Region:
 
 
 def candidate_regions(gray: np.ndarray, *, limit: int = 3) -> list[Region]:
-    """Likely barcode regions in `gray`, largest first."""
+    """Likely barcode regions in `gray`: 1D-looking ones first (largest first), then 2D-looking ones.
+
+    Two masks: one of dense edges whose local orientation is coherent (parallel bars; a lone
+    edge or text is either too thin or incoherent), whose blobs hug a 1D code tightly even
+    in clutter, and one of dense edges in any direction for 2D codes.
+    """
     scale = min(1.0, _DETECT_SIDE / max(gray.shape))
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
     gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
+    tensor = (gx * gx, gy * gy, gx * gy)
+    bars = _coherent_mask(tensor)
+    dense = _dense_edge_mask(gx, gy)
+    min_area = 0.01 * small.shape[0] * small.shape[1]
+    found = [r for r in _blobs(bars, tensor, scale, min_area, limit) if r.looks_1d]
+    found += [r for r in _blobs(dense, tensor, scale, min_area, limit) if not r.looks_1d]
+    return found
+
+
+def _coherent_mask(tensor: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    sxx, syy, sxy = (cv2.blur(part, (7, 7)) for part in tensor)
+    energy = sxx + syy
+    coherence = np.sqrt((sxx - syy) ** 2 + 4 * sxy**2) / (energy + 1e-6)
+    strong = cv2.normalize(energy, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    level, _ = cv2.threshold(strong, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    mask = ((strong > level * 0.5) & (coherence > 0.7)).astype(np.uint8) * 255
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+    mask = cv2.erode(mask, None, iterations=2)  # a lone straight edge is thin: gone
+    return cv2.dilate(mask, None, iterations=2)
+
+
+def _dense_edge_mask(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
     magnitude = cv2.convertScaleAbs(cv2.magnitude(gx, gy))
     blurred = cv2.blur(magnitude, (5, 5))
     _, mask = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9)))
     mask = cv2.erode(mask, None, iterations=2)
-    mask = cv2.dilate(mask, None, iterations=3)
+    return cv2.dilate(mask, None, iterations=3)
+
+
+def _blobs(
+    mask: np.ndarray, tensor: tuple[np.ndarray, np.ndarray, np.ndarray], scale: float, min_area: float, limit: int
+) -> list[Region]:
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    min_area = 0.01 * small.shape[0] * small.shape[1]
-    tensor = (gx * gx, gy * gy, gx * gy)
     regions = []
     for contour in sorted(contours, key=cv2.contourArea, reverse=True)[:limit]:
         if cv2.contourArea(contour) < min_area:
             break
         (cx, cy), (w, h), angle = cv2.minAreaRect(contour)
-        degrees, coherence = _orientation(tensor, contour, small.shape)
+        degrees, coherence = _orientation(tensor, contour)
         regions.append(
             Region(
                 box=((cx / scale, cy / scale), (w / scale, h / scale), angle),
@@ -73,9 +103,7 @@ def candidate_regions(gray: np.ndarray, *, limit: int = 3) -> list[Region]:
     return regions
 
 
-def _orientation(
-    tensor: tuple[np.ndarray, np.ndarray, np.ndarray], contour: np.ndarray, shape: tuple[int, ...]
-) -> tuple[float, float]:
+def _orientation(tensor: tuple[np.ndarray, np.ndarray, np.ndarray], contour: np.ndarray) -> tuple[float, float]:
     """Dominant gradient direction and its coherence over the blob (structure tensor eigen-analysis)."""
     x, y, w, h = cv2.boundingRect(contour)
     blob = np.zeros((h, w), np.uint8)

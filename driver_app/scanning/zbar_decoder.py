@@ -30,8 +30,11 @@ class _Config(IntEnum):
 
 
 _MOD_GS1 = 1 << 0
-# ITF shorter than zbar's default minimum of 6 is where partial reads of other patterns hide;
-# such reads are kept only when many scan lines agree (quality counts agreeing lines).
+# ITF has no check character and weak start/stop patterns: a scan line crossing a tilted
+# symbol through its side reads a shorter, wrong number. Such partial reads come from one
+# line, so ITF is kept only when several scan lines agree (quality counts agreeing lines);
+# below zbar's default minimum length of 6, where partial reads of other patterns hide, many.
+_ITF_MIN_QUALITY = 3
 _SHORT_ITF = 6
 _SHORT_ITF_MIN_QUALITY = 10
 _FOURCC_Y800 = int.from_bytes(b"Y800", "little")
@@ -131,7 +134,7 @@ def _reads(image: ctypes.c_void_p) -> list[RawRead]:
                 for i in range(zb.zbar_symbol_get_loc_size(symbol))
             )
             quality = zb.zbar_symbol_get_quality(symbol)
-            if kind is Symbology.ITF and len(data) < _SHORT_ITF and quality < _SHORT_ITF_MIN_QUALITY:
+            if kind is Symbology.ITF and quality < (_SHORT_ITF_MIN_QUALITY if len(data) < _SHORT_ITF else _ITF_MIN_QUALITY):
                 symbol = zb.zbar_symbol_next(symbol)
                 continue
             if kind is Symbology.CODE39 and (code32 := as_code32(data)) is not None:
