@@ -73,15 +73,16 @@ def stages(gray: np.ndarray, settings: StageSettings) -> Iterator[Stage]:
         yield from _bar_stages(gray, region, f"bars{index}")
     if size > _SPARSE_FROM:
         yield _whole("gray", size, lambda: (base, affine))
-    yield _whole("clahe", size, lambda: (imaging.clahe(base), affine))
-    if max(base.shape) < settings.enlarge_below:
-        enlarged = functools.partial(imaging.resize, base, 2.0, 2.0)
+    small = max(base.shape) < settings.enlarge_below
+    enlarged = functools.partial(imaging.resize, base, 2.0, 2.0)
+    if small:
         yield _whole("enlarge", 4 * size, lambda: _then(enlarged(), affine))
+    yield _whole("clahe", size, lambda: (imaging.clahe(base), affine))
     for index, region in enumerate(regions):
         (_, _), (w, h), _ = region.box
         if size <= _SPARSE_FROM or w * h < gray.size / 2:  # a big frame's whole-frame passes cover a region that big
             yield from _upright_stages(gray, region, f"region{index}", settings.region_side)
-    if max(base.shape) < settings.enlarge_below:
+    if small:
         yield _whole("enlarge+clahe", 4 * size, lambda: _then(_filtered(imaging.clahe, enlarged()), affine))
     border = max(8, max(base.shape) // 10)
     padded_size = (base.shape[0] + 2 * border) * (base.shape[1] + 2 * border)
