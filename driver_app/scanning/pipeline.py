@@ -90,8 +90,10 @@ class ScanPipeline:
     def scan_live(self, frame: np.ndarray) -> list[ScanResult]:
         """Like `scan` for camera frames: within `budget_ms`, continuing the stage list where the last frame stopped.
 
-        The first stage runs on every frame; the rest are shared out over successive frames, so a
-        hard label still gets every attempt within a few frames while each frame stays on time.
+        The first stage and the next one due run on every frame, however slow; the rest are shared
+        out over successive frames, so a hard label still gets every attempt within a few frames
+        while each frame stays (near) on time. A stage that read something is tried first on the
+        next frame, so the same label reads again and multi-frame confirmation can agree.
         """
         start = self._clock()
         gray = imaging.to_gray(frame)
@@ -103,14 +105,14 @@ class ScanPipeline:
         for step, index in enumerate(order):
             stage = planned[index]
             elapsed = (self._clock() - start) * 1000
-            if step and elapsed + ms_per_unit * stage.cost > self.config.budget_ms:
+            if step > 1 and elapsed + ms_per_unit * stage.cost > self.config.budget_ms:
                 self._resume = index
                 return []
             before = self._clock()
             found = self._attempt(stage, start)
             ms_per_unit = max(ms_per_unit, (self._clock() - before) * 1000 / max(stage.cost, 1))
             if found:
-                self._resume = 1
+                self._resume = max(index, 1)  # the next frame of the same label tries what worked first
                 return found
         self._resume = 1
         return []

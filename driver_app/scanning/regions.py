@@ -25,7 +25,7 @@ _ONE_D_COHERENCE = 0.6  # above this one gradient direction dominates: parallel 
 Box = tuple[tuple[float, float], tuple[float, float], float]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Region:
     """A likely barcode: its rotated box and outline (input coordinates) and its gradient statistics."""
 

@@ -34,7 +34,7 @@ _MOD_GS1 = 1 << 0
 # symbol through its side reads a shorter, wrong number. Such partial reads come from one
 # line, so ITF is kept only when several scan lines agree (quality counts agreeing lines);
 # below zbar's default minimum length of 6, where partial reads of other patterns hide, many.
-_ITF_MIN_QUALITY = 3
+_ITF_MIN_QUALITY = 4
 _SHORT_ITF = 6
 _SHORT_ITF_MIN_QUALITY = 10
 _FOURCC_Y800 = int.from_bytes(b"Y800", "little")
