@@ -73,20 +73,20 @@ def stages(gray: np.ndarray, settings: StageSettings) -> Iterator[Stage]:
         yield from _bar_stages(gray, region, f"bars{index}")
     if size > _SPARSE_FROM:
         yield _whole("gray", size, lambda: (base, affine))
-    small = max(base.shape) < settings.enlarge_below
-    enlarged = functools.partial(imaging.resize, base, 2.0, 2.0)
-    if small:
-        yield _whole("enlarge", 4 * size, lambda: _then(enlarged(), affine))
-    yield _whole("clahe", size, lambda: (imaging.clahe(base), affine))
-    for index, region in enumerate(regions):
-        (_, _), (w, h), _ = region.box
-        if size <= _SPARSE_FROM or w * h < gray.size / 2:  # a big frame's whole-frame passes cover a region that big
-            yield from _upright_stages(gray, region, f"region{index}", settings.region_side)
-    if small:
-        yield _whole("enlarge+clahe", 4 * size, lambda: _then(_filtered(imaging.clahe, enlarged()), affine))
     border = max(8, max(base.shape) // 10)
     padded_size = (base.shape[0] + 2 * border) * (base.shape[1] + 2 * border)
     yield _whole("quiet-zone", padded_size, lambda: _then(imaging.pad(base, border), affine))
+    small = max(base.shape) < settings.enlarge_below
+    enlarged = functools.partial(imaging.resize, base, 2.0, 2.0)
+    if small:
+        yield _whole("enlarge+clahe", 4 * size, lambda: _then(_filtered(imaging.clahe, enlarged()), affine))
+    yield _whole("clahe", size, lambda: (imaging.clahe(base), affine))
+    for index, region in enumerate(regions):
+        (_, _), (w, h), _ = region.box
+        if w * h < gray.size / 2:  # the whole-frame passes already cover a region that big
+            yield from _upright_stages(gray, region, f"region{index}", settings.region_side)
+    if small:
+        yield _whole("enlarge", 4 * size, lambda: _then(enlarged(), affine))
     yield _whole("invert", size, lambda: (imaging.invert(base), affine))
     if min(base.shape) >= 4 * settings.min_side:
         halved = functools.partial(imaging.resize, base, 0.5, 0.5)
@@ -102,8 +102,9 @@ def _upright_stages(gray: np.ndarray, region: Region, name: str, max_side: int) 
     long_side = min(max_side, round(2 * max(w, h)))
     crop_size = int(long_side**2 * min(w, h) / max(w, h, 1))
     crop = functools.partial(crop_region, gray, region.box, long_side=long_side)
-    yield _whole(name, crop_size, crop)
+    # Equalised first: the plain crop mostly repeats what the whole-frame pass already saw.
     yield _whole(f"{name}+clahe", crop_size, lambda: _filtered(imaging.clahe, crop()))
+    yield _whole(name, crop_size, crop)
 
 
 def _bar_stages(gray: np.ndarray, region: Region, name: str) -> Iterator[Stage]:
