@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -17,7 +18,9 @@ from . import imaging
 from .imaging import Affine
 from .regions import Region, bar_crop, candidate_regions, crop_region
 
-__all__ = ["Stage", "StageSettings", "stages"]
+__all__ = ["Stage", "StageKind", "StageSettings", "stages"]
+
+StageKind = Literal["zbar", "zbar-rows", "second"]
 
 _BAR_ROWS = 16  # a bar crop is averaged down to this many identical-ish scan lines
 _SPARSE_FROM = 200_000  # whole frames this big are scanned on every other line first: half the cost
@@ -26,7 +29,7 @@ _BANDS = ((0.0, 0.4), (0.6, 1.0))  # the two ends of the bars, where perspective
 
 @dataclass(frozen=True, slots=True)
 class Stage:
-    """One attempt: `kind` is "zbar", "zbar-rows" (horizontal lines only) or "second" (the optional decoder).
+    """One attempt: zbar on an image, zbar on its horizontal lines only, or the optional second decoder.
 
     `cost` counts the pixels the decoder will visit: both scan directions for "zbar", one line
     in `density` of them.
@@ -34,7 +37,7 @@ class Stage:
 
     name: str
     cost: int
-    kind: str
+    kind: StageKind
     build: Callable[[], tuple[np.ndarray, Affine]]
     density: int = 1
 
@@ -57,7 +60,15 @@ class StageSettings:
 
 
 def stages(gray: np.ndarray, settings: StageSettings) -> Iterator[Stage]:
-    """Whole-frame attempts, then straightened crops of likely regions, then heavier whole-frame filters."""
+    """The attempts in order: what usually works first, cheap recoveries next, costly whole-frame filters last.
+
+    1. the frame as is (big frames on every other line);
+    2. the optional second decoder, right away when a region looks 2D (zbar cannot read those);
+    3. every 1D region straightened and averaged along its bars (a few thousand pixels each);
+    4. a white quiet zone around the frame (codes cut off at the image edge);
+    5. small frames enlarged twice, contrast equalisation, upright crops of smaller regions;
+    6. inversion (light-on-dark prints), half size (blur, noise), binarisation, full resolution.
+    """
     base, affine = _working_image(gray, settings)
     size = base.size
     if size > _SPARSE_FROM:
