@@ -23,6 +23,7 @@ from mock_building.door.controller import DoorController
 from mock_building.door.errors import DoorError, DoorErrorReason
 from mock_building.door.faults import DoorFaults
 from mock_building.door.state import DoorState
+from mock_building.door.store import DoorStore
 from protocol import cbor_strict
 from protocol.gatt import UnlockResult
 from protocol.keys import public_key_bytes
@@ -57,8 +58,7 @@ def door(tmp_path: Path, issuer: Issuer, clock: FakeScheduler) -> Iterator[DoorC
 def attempt(door: DoorController, request_for: RequestFor) -> tuple[ReasonCode, Outcome, bytes]:
     """One connection: open a session, answer its challenge, hand the request to the door."""
     session = door.open_session()
-    assert session.challenge is not None
-    result = door.handle_unlock(request_for(session.challenge), session)
+    result = door.handle_unlock(request_for(door.issue_challenge(session)), session)
     door.end_session(session)
     return result.reason, result.outcome, result.receipt
 
@@ -113,7 +113,7 @@ def test_valid_request_opens_then_relocks(door: DoorController, issuer: Issuer, 
 
 def test_result_message_carries_reason_and_receipt(door: DoorController, issuer: Issuer) -> None:
     session = door.open_session()
-    attempt_ = door.handle_unlock(valid(issuer)(session.challenge), session)
+    attempt_ = door.handle_unlock(valid(issuer)(door.issue_challenge(session)), session)
     result = UnlockResult.from_bytes(attempt_.result)
     assert result.reason == ReasonCode.OK and result.receipt == attempt_.receipt
 
@@ -139,19 +139,26 @@ def test_replay_on_another_connection_is_refused(door: DoorController, issuer: I
 
 def test_captured_request_fails_on_a_new_challenge(door: DoorController, issuer: Issuer) -> None:
     first = door.open_session()
-    captured = valid(issuer)(first.challenge)
+    captured = valid(issuer)(door.issue_challenge(first))
     door.end_session(first)
     assert attempt(door, lambda c: captured)[0] is ReasonCode.POP_FAILED
 
 
 def test_challenge_is_single_use_and_dies_with_the_session(door: DoorController, issuer: Issuer) -> None:
+    grant = issuer.grant(HANDHELD)
     session = door.open_session()
-    challenge = session.challenge
-    request = valid(issuer)(challenge)
-    door.handle_unlock(request, session)
-    assert session.challenge not in (None, challenge)
+    assert door.handle_unlock(valid(issuer, grant)(bytes(32)), session).reason is ReasonCode.NO_ACTIVE_CHALLENGE
+    stale = door.issue_challenge(session)
+    fresh = door.issue_challenge(session)
+    assert stale != fresh
+    assert door.handle_unlock(valid(issuer, grant)(stale), session).reason is ReasonCode.POP_FAILED
+    assert door.handle_unlock(valid(issuer, grant)(fresh), session).reason is ReasonCode.NO_ACTIVE_CHALLENGE
+    request = valid(issuer, grant)(door.issue_challenge(session))
     door.end_session(session)
     assert door.handle_unlock(request, session).reason is ReasonCode.NO_ACTIVE_CHALLENGE
+    with pytest.raises(DoorError) as err:
+        door.issue_challenge(session)
+    assert err.value.reason is DoorErrorReason.SESSION_CLOSED
 
 
 def test_receipts_chain_over_every_attempt(door: DoorController, issuer: Issuer) -> None:
@@ -183,7 +190,10 @@ def test_state_survives_a_restart(tmp_path: Path, issuer: Issuer, clock: FakeSch
 
 def test_jammed_door_accepts_but_stays_shut(door: DoorController, issuer: Issuer) -> None:
     grant = issuer.grant(HANDHELD)
+    states: list[DoorState] = []
+    door.subscribe(states.append)
     door.faults.set(jammed=True)
+    assert states[-1].faults == (("jammed", True),)
     reason, outcome, receipt = attempt(door, valid(issuer, grant))
     assert (reason, outcome) == (ReasonCode.DOOR_JAMMED, Outcome.FAULT)
     assert door.state.locked is True
@@ -223,3 +233,31 @@ def test_bad_config_is_refused(tmp_path: Path, issuer: Issuer) -> None:
     with pytest.raises(DoorError) as err:
         door_config(tmp_path, issuer, door_id="far-too-long-id")
     assert err.value.reason is DoorErrorReason.BAD_CONFIG
+
+
+def test_receipt_and_used_grant_are_on_disk_before_the_result(door: DoorController, issuer: Issuer, tmp_path: Path) -> None:
+    """A power cut right after handle_unlock returns must not let the grant open the door again."""
+    grant = issuer.grant(HANDHELD)
+    _, _, receipt = attempt(door, valid(issuer, grant))
+    grant_id = decode_receipt(receipt).grant_id
+    assert grant_id is not None
+    other_reader = DoorStore(tmp_path)  # a second connection sees only committed data
+    try:
+        assert other_reader.seen(grant_id)
+        assert other_reader.last_receipt() == (0, receipt)
+    finally:
+        other_reader.close()
+
+
+def test_refusals_do_not_consume_the_grant(door: DoorController, issuer: Issuer) -> None:
+    grant = issuer.grant(HANDHELD)
+    assert attempt(door, lambda c: unlock_request(grant, OTHER_HANDHELD, c))[0] is ReasonCode.POP_FAILED
+    assert attempt(door, valid(issuer, grant))[0] is ReasonCode.OK
+
+
+def test_state_dir_that_cannot_be_used_is_a_door_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(DoorError) as err:
+        DoorStore(blocker)
+    assert err.value.reason is DoorErrorReason.STATE_DIR_UNUSABLE

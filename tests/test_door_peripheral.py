@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
-from bleak.exc import BleakError
+from bleak.exc import BleakError, BleakGATTProtocolError
 from door_support import DOOR_ADDRESS, DOOR_ID, DOOR_KEY, Issuer, door_config, fixed_key, unlock_request
 
 from driver_app.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio
 from mock_building.door.controller import DoorController
+from mock_building.door.faults import DoorFaults
 from mock_building.door.peripheral import DoorPeripheral
 from mock_building.door.runner import start_door
 from mock_building.door.transport import run_door_on_transport
@@ -225,3 +226,38 @@ async def test_transport_entry_serves_a_door_over_an_hci_transport(
     finally:
         stop.set()
         await asyncio.wait_for(runner, EVENT_TIMEOUT_S)
+
+
+async def test_retry_on_the_same_connection_needs_a_fresh_challenge(door: Door) -> None:
+    device = await find()
+    assert device is not None
+    async with BleakClient(device, backend=BumbleClientBackend) as client:
+        session = await Session(client).start()
+        stolen = Issuer().grant(HANDHELD, now=int(time.time()))
+        refused = await session.unlock(stolen)
+        assert (refused.outcome, refused.reason) == (Outcome.REFUSED, ReasonCode.UNKNOWN_KEY)
+        assert (await session.unlock(door.grant())).reason is ReasonCode.OK
+
+
+async def test_malformed_receipts_query_is_an_application_error(door: Door) -> None:
+    device = await find()
+    assert device is not None
+    async with BleakClient(device, backend=BumbleClientBackend) as client:
+        with pytest.raises(BleakGATTProtocolError) as err:
+            await client.write_gatt_char(gatt.RECEIPTS_CHAR_UUID, b"\xff", response=True)
+        assert err.value.code == 0x80
+
+
+async def test_door_built_powered_off_stays_silent(radio: VirtualRadio, tmp_path: Path) -> None:
+    issuer = Issuer()
+    config = door_config(tmp_path, issuer)
+    running = await start_door(
+        config, radio.add_peripheral(config.name, config.address), faults=DoorFaults(powered_off=True), air=radio
+    )
+    try:
+        assert await find(timeout=ABSENCE_WINDOW_S) is None
+        running.controller.faults.set(powered_off=False)
+        await running.peripheral.settle()
+        assert (await unlock_once(issuer.grant(HANDHELD, now=int(time.time())))).reason is ReasonCode.OK
+    finally:
+        await running.stop()

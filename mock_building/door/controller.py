@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mock_building.door.config import DoorConfig
+from mock_building.door.errors import DoorError, DoorErrorReason
 from mock_building.door.faults import DoorFaults
 from mock_building.door.lock import EmulatedLock, Scheduler
 from mock_building.door.receipts import ReceiptChain
@@ -33,10 +34,10 @@ Clock = Callable[[], float]
 
 
 class Session:
-    """One connection's state: the challenge it may answer, single use."""
+    """One connection's state: the challenge it may answer (at most one, single use)."""
 
-    def __init__(self, challenge: bytes) -> None:
-        self.challenge: bytes | None = challenge
+    def __init__(self) -> None:
+        self.challenge: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class DoorController:
         self._sessions: set[Session] = set()
         self._listeners: list[StateListener] = []
         self._last: tuple[Outcome, ReasonCode] | None = None
+        self._unsubscribe_faults = self.faults.subscribe(lambda _faults: self._announce())
         store.purge_grants(int(self.now()))
 
     # -- clock and observation -----------------------------------------------------------
@@ -95,6 +97,7 @@ class DoorController:
             last_reason=last_reason,
             last_seq=self._chain.last_seq,
             connected=len(self._sessions),
+            faults=tuple(self.faults.active().items()),
         )
 
     def subscribe(self, listener: StateListener) -> Callable[[], None]:
@@ -108,11 +111,18 @@ class DoorController:
 
     # -- sessions -------------------------------------------------------------------------
     def open_session(self) -> Session:
-        """A new connection: a fresh random challenge it may answer once."""
-        session = Session(self._random_bytes(CHALLENGE_MAX))
+        """A new connection; it has no challenge until it asks for one."""
+        session = Session()
         self._sessions.add(session)
         self._announce()
         return session
+
+    def issue_challenge(self, session: Session) -> bytes:
+        """A fresh nonce that replaces the session's active challenge (SPEC: every read draws one)."""
+        if session not in self._sessions:
+            raise DoorError(DoorErrorReason.SESSION_CLOSED, "the connection of this session is gone")
+        session.challenge = self._random_bytes(CHALLENGE_MAX)
+        return session.challenge
 
     def end_session(self, session: Session) -> None:
         """The connection is gone: its challenge can never be answered again."""
@@ -124,8 +134,8 @@ class DoorController:
     def handle_unlock(self, request: bytes, session: Session) -> Attempt:
         """Decide on one request; the receipt is on disk before the bolt moves or anyone hears.
 
-        The session's challenge is retired whatever the outcome; a fresh one is issued so the
-        app may retry on the same connection after reading it again.
+        The session's challenge is retired whatever the outcome: a retry on the same connection
+        reads a new one first.
         """
         now = self.now()
         decision = verify_unlock(
@@ -137,8 +147,7 @@ class DoorController:
             now=int(now),
             leeway=self.config.leeway_s,
         )
-        if session in self._sessions:
-            session.challenge = self._random_bytes(CHALLENGE_MAX)
+        session.challenge = None
         if not decision.accepted:
             outcome, reason = Outcome.REFUSED, decision.reason
         elif self.faults.jammed:
@@ -162,6 +171,7 @@ class DoorController:
 
     def close(self) -> None:
         """Throw the bolt and close the store (a door that shuts down stays locked)."""
+        self._unsubscribe_faults()
         self._lock.relock()
         self._store.close()
 

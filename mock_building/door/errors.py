@@ -1,6 +1,7 @@
 """The door package's exception root.
 
-    DoorError (reason: DoorErrorReason)   misuse of a door: bad settings, unusable state dir
+    DoorError (reason: DoorErrorReason)   misuse of a door: bad settings, unusable state dir,
+                                          a challenge for a connection that is gone
 
 Refusals of unlock requests are not errors: they are decisions with a protocol `ReasonCode`,
 reported in the result and the receipt.
@@ -21,7 +22,7 @@ class DoorErrorReason(StrEnum):
     BAD_CONFIG = "door.bad_config"
     STATE_DIR_UNUSABLE = "door.state_dir_unusable"
     STATE_CORRUPT = "door.state_corrupt"
-    NOT_STARTED = "door.not_started"
+    SESSION_CLOSED = "door.session_closed"
 
 
 class DoorError(Exception):

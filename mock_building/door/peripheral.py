@@ -27,6 +27,8 @@ __all__ = ["AirControl", "DoorPeripheral"]
 
 logger = logging.getLogger(__name__)
 
+_ATT_APPLICATION_ERROR = 0x80
+"""SPEC §8: the answer to a malformed Receipts query."""
 _RECEIPTS_PER_READ = 4
 """Receipts are <= 256 bytes; a 512-byte attribute holds two or three of them."""
 
@@ -46,6 +48,7 @@ class DoorPeripheral:
         self._air = air
         self._sessions: dict[Connection, Session] = {}
         self._started = False
+        self._powered = False
         self._unsubscribe = controller.faults.subscribe(self._on_faults)
         self._results: dict[Connection, bytes] = {}
         self._receipt_cursor: dict[Connection, int] = {}
@@ -96,7 +99,7 @@ class DoorPeripheral:
         self._started = True
         self._apply_air(self.controller.faults)
         if not self.controller.faults.powered_off:
-            await self._advertise()
+            await self._power_up()
 
     async def settle(self) -> None:
         """Wait until fault changes and pending indications have been carried out."""
@@ -134,8 +137,7 @@ class DoorPeripheral:
 
     # -- characteristics ------------------------------------------------------------------
     def _read_challenge(self, connection: Connection) -> bytes:
-        challenge = self._session(connection).challenge
-        return bytes(gatt.Challenge(challenge if challenge is not None else b""))
+        return bytes(gatt.Challenge(self.controller.issue_challenge(self._session(connection))))
 
     async def _write_request(self, connection: Connection, value: bytes) -> None:
         session = self._session(connection)
@@ -150,8 +152,11 @@ class DoorPeripheral:
             return  # the link went away while the door was slow: nothing decided
         attempt = self.controller.handle_unlock(bytes(value), session)
         self._results[connection] = attempt.result
+        # A result longer than one indication goes out empty: the app reads it instead (SPEC §8).
+        fits = len(attempt.result) <= connection.att_mtu - 3
+        indicated = attempt.result if fits else b""
         # Indicate after the write response has gone out, without holding the ATT handler.
-        self._spawn(self.device.indicate_subscriber(connection, self._result, attempt.result))
+        self._spawn(self.device.indicate_subscriber(connection, self._result, indicated))
 
     def _read_result(self, connection: Connection) -> bytes:
         self._session(connection)
@@ -173,7 +178,7 @@ class DoorPeripheral:
         try:
             self._receipt_cursor[connection] = gatt.ReceiptQuery.from_bytes(bytes(value)).from_seq
         except ProtocolError as err:
-            raise ATT_Error(ErrorCode.VALUE_NOT_ALLOWED) from err
+            raise ATT_Error(_ATT_APPLICATION_ERROR) from err
 
     def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -185,17 +190,18 @@ class DoorPeripheral:
         if not self._started:
             return
         self._apply_air(faults)
-        if faults.powered_off:
+        if faults.powered_off and self._powered:
             self._spawn(self._go_silent())
-        elif not self.device.is_advertising:
-            self._spawn(self._advertise())
+        elif not faults.powered_off and not self._powered:
+            self._spawn(self._power_up())
 
     def _apply_air(self, faults: DoorFaults) -> None:
         if self._air is not None:
             address = self.controller.config.address
             self._air.set_rssi(address, None if faults.out_of_range else faults.rssi_dbm)
 
-    async def _advertise(self) -> None:
+    async def _power_up(self) -> None:
+        self._powered = True
         interval = self.controller.config.advertising_interval_ms
         await self.device.start_advertising(
             advertising_data=gatt.advertising_data(self.controller.config.door_id),
@@ -206,6 +212,7 @@ class DoorPeripheral:
         )
 
     async def _go_silent(self) -> None:
+        self._powered = False
         if self.device.is_advertising:
             await self.device.stop_advertising()
         for connection in list(self._sessions):

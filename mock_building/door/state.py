@@ -24,6 +24,8 @@ class DoorState:
     """Sequence number of the newest receipt."""
     connected: int
     """Connections open right now (BLE sessions)."""
+    faults: tuple[tuple[str, object], ...] = ()
+    """Active faults as (name, value), in declaration order; empty for a healthy door."""
 
 
 StateListener = Callable[[DoorState], None]
