@@ -30,7 +30,7 @@ from driver_app.core.errors import (
     ServiceUnreachable,
     WorkflowError,
 )
-from driver_app.core.handheld import REFRESH_TOKEN, handheld_key, public_raw
+from driver_app.core.handheld import DRIVER_ID, REFRESH_TOKEN, handheld_key, public_raw
 from driver_app.core.messages import NoticeContext, notice_for
 from driver_app.core.ports import (
     AccessClient,
@@ -113,6 +113,7 @@ class DriverWorkflow:
         """Raises `WorkflowError` (e.g. invalid_credentials) so the sign-in screen can show it."""
         session = await self._access.sign_in(driver_id, password)
         self._credentials.put(REFRESH_TOKEN, session.refresh_token.encode())
+        self._credentials.put(DRIVER_ID, driver_id.encode())
         await self._start_session(driver_id)
 
     async def resume_session(self) -> bool:
@@ -126,9 +127,11 @@ class DriverWorkflow:
             if err.retryable:
                 raise
             self._credentials.delete(REFRESH_TOKEN)
+            self._credentials.delete(DRIVER_ID)
             return False
         self._credentials.put(REFRESH_TOKEN, session.refresh_token.encode())
-        await self._start_session(self.state.driver_name)
+        driver_id = self._credentials.get(DRIVER_ID)
+        await self._start_session(driver_id.decode() if driver_id else None)
         return True
 
     async def _start_session(self, driver_name: str | None) -> None:
