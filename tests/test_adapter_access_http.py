@@ -89,7 +89,9 @@ async def test_sign_in_then_authed_calls_carry_the_bearer_token(client: HttpAcce
     assert server.requests[-1].headers["authorization"] == "Bearer a1"
 
 
-async def test_register_handheld_sends_base64url_and_returns_key_id_bytes(client: HttpAccessClient, server: Server) -> None:
+async def test_register_handheld_sends_base64url_and_returns_key_id_bytes(
+    client: HttpAccessClient, server: Server
+) -> None:
     await client.sign_in("demo", "pw")
     key_id = await client.register_handheld(bytes(range(32)))
     sent = json.loads(server.requests[-1].content)
@@ -106,7 +108,9 @@ async def test_an_expiring_access_token_is_refreshed_before_use(client: HttpAcce
     assert client.seen == ["r1", "r2"]  # type: ignore[attr-defined]  # the rotated token is handed on
 
 
-async def test_a_token_the_service_expired_early_is_refreshed_once_and_retried(client: HttpAccessClient, server: Server) -> None:
+async def test_a_token_the_service_expired_early_is_refreshed_once_and_retried(
+    client: HttpAccessClient, server: Server
+) -> None:
     await client.sign_in("demo", "pw")
     server.valid_access = set()  # e.g. the service restarted
     route = await client.today_route()
@@ -130,11 +134,16 @@ async def test_calls_before_sign_in_are_refused_without_a_request(client: HttpAc
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
-        (httpx.Response(503, json=Problem.of(ReasonCode.SERVICE_UNAVAILABLE, "down").model_dump()), "service_unavailable"),
+        (
+            httpx.Response(503, json=Problem.of(ReasonCode.SERVICE_UNAVAILABLE, "down").model_dump()),
+            "service_unavailable",
+        ),
         (httpx.Response(502, text="<html>bad gateway</html>"), "service_unavailable"),
     ],
 )
-async def test_5xx_is_unreachable_and_retryable(client: HttpAccessClient, server: Server, answer: httpx.Response, reason: str) -> None:
+async def test_5xx_is_unreachable_and_retryable(
+    client: HttpAccessClient, server: Server, answer: httpx.Response, reason: str
+) -> None:
     await client.sign_in("demo", "pw")
     server.route_answer = answer
     with pytest.raises(ServiceUnreachable) as caught:
