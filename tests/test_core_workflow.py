@@ -359,3 +359,36 @@ async def test_uploading_the_same_items_twice_is_harmless(h: Harness) -> None:
         h.outbox.put(item.kind, item.key, item.payload)
     await wf.sync_outbox()
     assert h.access.receipts == [b"receipt-1"]
+
+
+async def test_a_cancelled_unlock_does_not_leave_the_stop_busy(h: Harness) -> None:
+    wf = await h.ready()
+    await wf.submit_scan(Scan("TRK0001", "manual"))
+    started = asyncio.Event()
+
+    async def hang(*_: object) -> list[NearbyDoor]:
+        started.set()
+        await asyncio.Event().wait()
+        return []
+
+    h.doors.find_doors = hang  # type: ignore[method-assign]
+    task = asyncio.create_task(wf.unlock())
+    await started.wait()
+    assert wf.state.stops["s1"].phase is StopPhase.FINDING_DOOR
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert wf.state.stops["s1"].phase is StopPhase.SCANNED
+    assert (await wf.unlock("ELM-N")).accepted
+
+
+async def test_a_refused_upload_keeps_the_items_and_says_why(h: Harness) -> None:
+    wf = await h.ready()
+    await wf.submit_scan(Scan("TRK0001", "manual"))
+    h.access.fail("upload_receipts", *(AccessRefused("not_authenticated") for _ in range(3)))
+    await wf.unlock()
+    await wf.aclose()
+    assert await wf.sync_outbox() == 0
+    assert wf.state.outbox_size == 1
+    assert wf.state.notice is not None and wf.state.notice.reason == "not_authenticated"
+    assert wf.state.online

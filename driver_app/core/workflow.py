@@ -237,6 +237,10 @@ class DriverWorkflow:
         except WorkflowError as err:
             self._enter(stop_id, StopPhase.SCANNED, notice=self._notice(err.reason, stop_id, door_id))
             return DoorOutcome(door_id or "", accepted=False, reason=err.reason, receipt=None)
+        except BaseException:
+            # Cancelled (e.g. the UI started another unlock) or a bug: never leave the stop "busy".
+            self._enter(stop_id, StopPhase.SCANNED)
+            raise
         self._record_outcome(stop_id, outcome)
         return outcome
 
@@ -325,8 +329,9 @@ class DriverWorkflow:
                     sent += batch.sent
                     notice = notice_for(batch.refused[-1]) if batch.refused else self.state.notice
                     self._publish(online=True, notice=notice)
-            except ServiceUnreachable:
-                self._publish(online=False)
+            except WorkflowError as err:  # everything stays queued for the next attempt
+                online = not isinstance(err, ServiceUnreachable)
+                self._publish(online=online, notice=None if err.retryable else notice_for(err.reason))
         return sent
 
     def _queue(self, kind: OutboxKind, key: str, payload: bytes) -> None:
@@ -339,10 +344,10 @@ class DriverWorkflow:
             self._background = asyncio.get_running_loop().create_task(self._sync_until_empty())
 
     async def _sync_until_empty(self) -> None:
+        """Keep relaying; back off (capped) while attempts make no progress, whatever the cause."""
         failures = 0
         while self._outbox.size():
-            await self.sync_outbox()
-            if self.state.online:
+            if await self.sync_outbox():
                 failures = 0
                 continue
             failures += 1
@@ -372,7 +377,7 @@ class DriverWorkflow:
                 delay = self._backoff.delay(failures)
                 notice = notice_for(err.reason, NoticeContext(retry_in=delay), retrying=True)
                 self._update(stop_id, notice=notice)
-                self._publish(online=False)
+                self._publish(online=not isinstance(err, ServiceUnreachable))
                 await self._sleep(delay)
             else:
                 self._publish(online=True)
