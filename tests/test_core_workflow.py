@@ -324,7 +324,13 @@ async def test_a_new_workflow_on_the_same_outbox_file_sends_what_the_old_one_que
 
 async def test_background_sync_drains_the_outbox_once_the_service_is_back(h: Harness) -> None:
     drained = asyncio.Event()
-    h.workflow._on_change = lambda state: drained.set() if state.outbox_size == 0 and state.online else None
+
+    def watch(state: RouteState) -> None:
+        h.states.append(state)
+        if state.outbox_size == 0 and state.online:
+            drained.set()
+
+    h.workflow._on_change = watch
     wf = await h.ready()
     await wf.submit_scan(Scan("TRK0001", "manual"))
     h.access.fail("upload_receipts", ServiceUnreachable("down"), ServiceUnreachable("down"))
@@ -333,6 +339,9 @@ async def test_background_sync_drains_the_outbox_once_the_service_is_back(h: Har
     await asyncio.wait_for(drained.wait(), timeout=10)
     assert h.access.receipts == [b"receipt-1"]
     assert h.sleeps[-2:] == [0.5, 1.0]  # it backed off while the service was down
+    said = [s.notice for s in h.states if s.notice is not None]
+    assert said and all(n.retrying and n.reason == "service_unreachable" for n in said)
+    assert wf.state.notice is None  # cleared once the outbox drained
 
 
 async def test_a_permanently_refused_delivery_leaves_the_queue_with_a_notice(h: Harness) -> None:
@@ -392,3 +401,13 @@ async def test_a_refused_upload_keeps_the_items_and_says_why(h: Harness) -> None
     assert wf.state.outbox_size == 1
     assert wf.state.notice is not None and wf.state.notice.reason == "not_authenticated"
     assert wf.state.online
+
+
+async def test_find_doors_lets_the_driver_pick(h: Harness) -> None:
+    wf = await h.ready()
+    assert [d.door_id for d in await wf.find_doors()] == ["ELM-S", "ELM-N"]
+    assert wf.state.stops["s1"].nearby == (NearbyDoor("ELM-S", -40), NearbyDoor("ELM-N", -70))
+    h.doors.nearby = []
+    assert await wf.find_doors() == ()
+    notice = wf.state.stops["s1"].notice
+    assert notice is not None and notice.reason == "door_not_found"

@@ -39,6 +39,7 @@ from driver_app.core.ports import (
     DoorLink,
     DoorOutcome,
     DoorPhase,
+    NearbyDoor,
     Outbox,
     OutboxKind,
     Scan,
@@ -210,6 +211,23 @@ class DriverWorkflow:
 
     # -- unlocking -------------------------------------------------------------------------------
 
+    async def find_doors(self) -> tuple[NearbyDoor, ...]:
+        """Listen for the current stop's doors (strongest first) so the driver can pick one."""
+        stop = self.state.current_stop
+        if stop is None or stop.phase in _BUSY:
+            return ()
+        try:
+            found = await self._doors.find_doors(
+                self._route_index().door_ids(stop.stop_id), self._find_timeout
+            )
+        except WorkflowError as err:
+            self._update(stop.stop_id, notice=self._notice(err.reason, stop.stop_id, None))
+            return ()
+        nearby = tuple(sorted(found, key=lambda door: door.rssi, reverse=True))
+        notice = None if nearby else self._notice(ClientReason.DOOR_NOT_FOUND, stop.stop_id, None)
+        self._update(stop.stop_id, nearby=nearby, notice=notice)
+        return nearby
+
     async def unlock(self, door_id: str | None = None) -> DoorOutcome:
         """Open a door of the current stop: `door_id`, or the strongest one in range."""
         stop = self.state.current_stop
@@ -327,12 +345,17 @@ class DriverWorkflow:
                 while self._outbox.size():
                     batch = await self._sync.send_batch()
                     sent += batch.sent
-                    notice = notice_for(batch.refused[-1]) if batch.refused else self.state.notice
-                    self._publish(online=True, notice=notice)
+                    self._publish(online=True, notice=self._after_sync_notice(batch.refused))
             except WorkflowError as err:  # everything stays queued for the next attempt
                 online = not isinstance(err, ServiceUnreachable)
                 self._publish(online=online, notice=None if err.retryable else notice_for(err.reason))
         return sent
+
+    def _after_sync_notice(self, refused: tuple[str, ...]) -> Notice | None:
+        if refused:
+            return notice_for(refused[-1])
+        current = self.state.notice
+        return None if current is not None and current.retrying else current
 
     def _queue(self, kind: OutboxKind, key: str, payload: bytes) -> None:
         self._outbox.put(kind, key, payload)
@@ -351,7 +374,11 @@ class DriverWorkflow:
                 failures = 0
                 continue
             failures += 1
-            await self._sleep(self._backoff.delay(failures))
+            delay = self._backoff.delay(failures)
+            if not self.state.online:
+                context = NoticeContext(retry_in=delay)
+                self._publish(notice=notice_for(ClientReason.SERVICE_UNREACHABLE, context, retrying=True))
+            await self._sleep(delay)
 
     async def aclose(self) -> None:
         """Stop the background sync (what it had not sent stays queued), then release the adapters."""
