@@ -10,7 +10,7 @@ from core_fakes import FakeAccess, FakeClock, FakeDoors
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
-from driver_app.core.errors import AccessRefused, DoorUnreachable, ServiceUnreachable
+from driver_app.core.errors import AccessRefused, DoorUnreachable, ServiceUnreachable, WorkflowError
 from driver_app.core.handheld import DRIVER_ID, HANDHELD_KEY, REFRESH_TOKEN
 from driver_app.core.ports import DoorOutcome, NearbyDoor, Scan
 from driver_app.core.retry import Backoff
@@ -411,3 +411,24 @@ async def test_find_doors_lets_the_driver_pick(h: Harness) -> None:
     assert await wf.find_doors() == ()
     notice = wf.state.stops["s1"].notice
     assert notice is not None and notice.reason == "door_not_found"
+
+
+class BrokenOutbox(SqliteOutbox):
+    def put(self, kind: str, key: str, payload: bytes) -> None:
+        raise WorkflowError("outbox_failed", "disk full")
+
+
+async def test_a_failing_outbox_is_said_and_never_crashes_an_unlock(tmp_path: Path) -> None:
+    h = Harness(tmp_path, BrokenOutbox(tmp_path / "o.db"))
+    wf = await h.ready()
+    await wf.submit_scan(Scan("TRK0001", "manual"))
+    outcome = await wf.unlock()
+    assert outcome.accepted
+    stop = wf.state.stops["s1"]
+    assert stop.phase is StopPhase.UNLOCKED
+    assert stop.notice is not None and stop.notice.reason == "outbox_failed"
+    await wf.confirm_delivery()
+    stop = wf.state.stops["s1"]
+    assert stop.phase is StopPhase.UNLOCKED  # not marked delivered: the confirmation is not safe yet
+    assert stop.notice is not None and stop.notice.reason == "outbox_failed"
+    await wf.aclose()

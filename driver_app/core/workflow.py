@@ -217,15 +217,12 @@ class DriverWorkflow:
         if stop is None or stop.phase in _BUSY:
             return ()
         try:
-            found = await self._doors.find_doors(
-                self._route_index().door_ids(stop.stop_id), self._find_timeout
-            )
+            nearby = await self._listen(stop.stop_id)
         except WorkflowError as err:
             self._update(stop.stop_id, notice=self._notice(err.reason, stop.stop_id, None))
             return ()
-        nearby = tuple(sorted(found, key=lambda door: door.rssi, reverse=True))
         notice = None if nearby else self._notice(ClientReason.DOOR_NOT_FOUND, stop.stop_id, None)
-        self._update(stop.stop_id, nearby=nearby, notice=notice)
+        self._update(stop.stop_id, notice=notice)
         return nearby
 
     async def unlock(self, door_id: str | None = None) -> DoorOutcome:
@@ -275,12 +272,17 @@ class DriverWorkflow:
 
     async def _find_strongest(self, stop_id: str) -> str:
         self._enter(stop_id, StopPhase.FINDING_DOOR, notice=None)
-        found = await self._doors.find_doors(self._route_index().door_ids(stop_id), self._find_timeout)
-        nearby = tuple(sorted(found, key=lambda door: door.rssi, reverse=True))
-        self._update(stop_id, nearby=nearby)
+        nearby = await self._listen(stop_id)
         if not nearby:
             raise DoorUnreachable(ClientReason.DOOR_NOT_FOUND)
         return nearby[0].door_id
+
+    async def _listen(self, stop_id: str) -> tuple[NearbyDoor, ...]:
+        """The stop's doors in range, strongest first, also kept in the stop's state."""
+        found = await self._doors.find_doors(self._route_index().door_ids(stop_id), self._find_timeout)
+        nearby = tuple(sorted(found, key=lambda door: door.rssi, reverse=True))
+        self._update(stop_id, nearby=nearby)
+        return nearby
 
     async def _request_grant(self, stop_id: str, door_id: str) -> GrantResponse:
         self._enter(stop_id, StopPhase.REQUESTING_GRANT)
@@ -295,14 +297,17 @@ class DriverWorkflow:
         return await self._retrying(stop_id, lambda: self._access.request_grant(request))
 
     def _record_outcome(self, stop_id: str, outcome: DoorOutcome) -> None:
+        kept: Notice | None = None
         if outcome.receipt is not None:
-            self._queue(
-                OutboxKind.RECEIPT, hashlib.sha256(outcome.receipt).hexdigest(), outcome.receipt
-            )
+            try:
+                receipt_hash = hashlib.sha256(outcome.receipt).hexdigest()
+                self._queue(OutboxKind.RECEIPT, receipt_hash, outcome.receipt)
+            except WorkflowError as err:  # the door still opened or refused: say both
+                kept = notice_for(err.reason)
         if outcome.accepted:
             open_for = outcome.open_seconds
             relock = None if open_for is None else self._clock.monotonic() + open_for
-            self._enter(stop_id, StopPhase.UNLOCKED, notice=None, relock_at=relock)
+            self._enter(stop_id, StopPhase.UNLOCKED, notice=kept, relock_at=relock)
         else:
             notice = self._notice(outcome.reason, stop_id, outcome.door_id)
             self._enter(stop_id, StopPhase.SCANNED, notice=notice)
