@@ -214,15 +214,20 @@ class DriverWorkflow:
     async def find_doors(self) -> tuple[NearbyDoor, ...]:
         """Listen for the current stop's doors (strongest first) so the driver can pick one."""
         stop = self.state.current_stop
-        if stop is None or stop.phase in _BUSY:
+        if stop is None or stop.phase in _BUSY or stop.phase is StopPhase.DELIVERED:
             return ()
+        self._enter(stop.stop_id, StopPhase.FINDING_DOOR, notice=None)
         try:
             nearby = await self._listen(stop.stop_id)
         except WorkflowError as err:
-            self._update(stop.stop_id, notice=self._notice(err.reason, stop.stop_id, None))
-            return ()
-        notice = None if nearby else self._notice(ClientReason.DOOR_NOT_FOUND, stop.stop_id, None)
-        self._update(stop.stop_id, notice=notice)
+            nearby, reason = (), err.reason
+        except BaseException:
+            self._enter(stop.stop_id, stop.phase)
+            raise
+        else:
+            reason = None if nearby else ClientReason.DOOR_NOT_FOUND
+        notice = None if reason is None else self._notice(reason, stop.stop_id, None)
+        self._enter(stop.stop_id, stop.phase, notice=notice)  # back where the driver was
         return nearby
 
     async def unlock(self, door_id: str | None = None) -> DoorOutcome:

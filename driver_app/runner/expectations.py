@@ -1,9 +1,11 @@
-"""What each stop of a run should end as: "delivered", or the reason code of an injected fault.
+"""What each stop of a run may end as: "delivered", or reason codes of injected faults.
 
-Expectations come from the scenario file the mock building runs (`--scenario`): a package may carry
-`expect = "door_jammed"` and its stop then expects that code. Without a scenario every stop is
-expected to be delivered. (The HTTP Route deliberately carries no QA data: it is what production
-drivers see.)
+Expectations come from the scenario file the mock building runs (`--scenario`): each package of a
+stop may carry `expect = "door_jammed"` (no `expect` means "delivered"). A building with several
+doors can have one faulty and one healthy door, and the scenario does not say which package goes
+through which door, so a stop's expectation is the *set* of its packages' outcomes: every door the
+runner tries must end in one of them. Without a scenario every stop expects "delivered".
+(The HTTP Route deliberately carries no QA data: it is what production drivers see.)
 """
 
 from __future__ import annotations
@@ -14,21 +16,19 @@ from pathlib import Path
 DELIVERED = "delivered"
 
 
-def load_expectations(scenario_path: Path, driver_id: str) -> Mapping[str, str]:
-    """Stop id → expected outcome for `driver_id`'s route in the scenario."""
+def load_expectations(scenario_path: Path, driver_id: str) -> Mapping[str, frozenset[str]]:
+    """Stop id → the outcomes its attempts may end in, for `driver_id`'s route in the scenario."""
     # The QA runner reads the mock building's own scenario loader; the app itself never does.
     from mock_building.scenario import load_scenario
 
     scenario = load_scenario(scenario_path)
-    expected: dict[str, str] = {}
-    for route in scenario.routes:
-        if route.driver != driver_id:
-            continue
-        for stop in route.stops:
-            faults = [p.expect for p in stop.packages if p.expect not in (None, DELIVERED)]
-            expected[stop.id] = faults[0] if faults else DELIVERED
-    return expected
+    return {
+        stop.id: frozenset(package.expect or DELIVERED for package in stop.packages)
+        for route in scenario.routes
+        if route.driver == driver_id
+        for stop in route.stops
+    }
 
 
-def expected_outcome(expectations: Mapping[str, str], stop_id: str) -> str:
-    return expectations.get(stop_id, DELIVERED)
+def expected_outcomes(expectations: Mapping[str, frozenset[str]], stop_id: str) -> frozenset[str]:
+    return expectations.get(stop_id, frozenset({DELIVERED}))

@@ -12,20 +12,37 @@ from driver_app.core.display_text import printable
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One door tried at a stop: "delivered" or the reason code it ended with."""
+
+    door_id: str
+    outcome: str
+
+
+@dataclass(frozen=True)
 class StopResult:
-    """One stop's run: what happened against what the scenario expected."""
+    """One stop's run: what happened at each door tried, against what the scenario expected."""
 
     stop_id: str
     label: str
-    expected: str  # "delivered" or a reason code
-    outcome: str  # "delivered" or the reason code the stop ended with
+    expected: frozenset[str]  # "delivered" and/or reason codes
+    attempts: tuple[Attempt, ...]
     seconds_to_open: float | None  # package scanned → door open
     elapsed: float  # the whole stop, scan to confirmation
     detail: str = ""
 
     @property
+    def outcome(self) -> str:
+        """How the stop ended: its last attempt's outcome."""
+        return self.attempts[-1].outcome if self.attempts else "not_attempted"
+
+    @property
     def passed(self) -> bool:
-        return self.outcome == self.expected
+        return bool(self.attempts) and all(a.outcome in self.expected for a in self.attempts)
+
+    @property
+    def expected_text(self) -> str:
+        return "|".join(sorted(self.expected))
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -43,9 +60,10 @@ def _ms(seconds: float | None) -> str:
 
 def stop_line(result: StopResult) -> str:
     verdict = "PASS" if result.passed else "FAIL"
+    doors = ", ".join(f"{a.door_id or '-'} {a.outcome}" for a in result.attempts)
     text = (
         f"{verdict} {result.stop_id} {result.label}: {result.outcome}"
-        f" (expected {result.expected}) scan→open {_ms(result.seconds_to_open)},"
+        f" (expected {result.expected_text}) [{doors}] scan→open {_ms(result.seconds_to_open)},"
         f" stop {_ms(result.elapsed)}"
     )
     if result.detail:
@@ -77,8 +95,9 @@ def write_junit(results: Sequence[StopResult], path: Path, suite: str = "run-rou
             root, "testcase", classname=suite, name=result.stop_id, time=f"{result.elapsed:.3f}"
         )
         if not result.passed:
+            got = ", ".join(a.outcome for a in result.attempts) or result.outcome
             failure = ET.SubElement(
-                case, "failure", message=f"expected {result.expected}, got {result.outcome}"
+                case, "failure", message=f"expected {result.expected_text}, got {got}"
             )
             failure.text = printable(result.detail)
         out = ET.SubElement(case, "system-out")

@@ -1,8 +1,9 @@
 """Walks today's route with the real workflow and adapters, no TUI: the QA path through the product.
 
 Per stop: select it, read every package's label image through the camera path (frame source →
-scan pipeline → confirmation), submit the reads, press unlock once, confirm the delivery when the
-door opened. The stop's result is compared with what the scenario expects.
+scan pipeline → confirmation), submit the reads, listen for the stop's doors and unlock the
+strongest; on a refusal try the next door, as a driver would; confirm the delivery when a door
+opened. Every attempt's outcome is compared with what the scenario expects.
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from driver_app.adapters.camera_source import FrameBarcodeSource, still_frames
+from driver_app.core.errors import ClientReason
 from driver_app.core.ports import Clock
 from driver_app.core.state import ScanVerdictKind, StopPhase
 from driver_app.core.workflow import DriverWorkflow
-from driver_app.runner.expectations import DELIVERED, expected_outcome
-from driver_app.runner.report import StopResult, stop_line, summary_line
+from driver_app.runner.expectations import DELIVERED, expected_outcomes
+from driver_app.runner.report import Attempt, StopResult, stop_line, summary_line
 from driver_app.scanning.errors import ScanError
 
 #: Outcomes the runner itself reports when a stop never reached the door.
 LABEL_MISSING = "label_unreadable"
 SCAN_MISMATCH = "scan_not_for_stop"
+#: Extra presses of unlock after the link to a door dropped mid-request.
+LINK_RETRIES = 1
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class RunPlan:
     driver_id: str
     password: str
     labels: Path  # a folder of `<package_id>.png`
-    expectations: Mapping[str, str]
+    expectations: Mapping[str, frozenset[str]]
     scan_timeout: float = 5.0
 
 
@@ -61,13 +65,14 @@ async def _run_stop(
     route = workflow.state.route
     assert route is not None
     stop = next(s for s in route.stops if s.stop_id == stop_id)
+    attempts: list[Attempt] = []
 
-    def finish(outcome: str, detail: str = "") -> StopResult:
+    def finish(detail: str = "") -> StopResult:
         return StopResult(
             stop_id=stop_id,
             label=label,
-            expected=expected_outcome(plan.expectations, stop_id),
-            outcome=outcome,
+            expected=expected_outcomes(plan.expectations, stop_id),
+            attempts=tuple(attempts),
             seconds_to_open=workflow.state.stops[stop_id].seconds_to_open,
             elapsed=clock.monotonic() - started,
             detail=detail,
@@ -76,13 +81,30 @@ async def _run_stop(
     for package in stop.packages:
         problem = await _scan_label(workflow, plan, package.package_id)
         if problem is not None:
-            return finish(*problem)
-    outcome = await workflow.unlock()
-    if not outcome.accepted:
-        notice = workflow.state.stops[stop_id].notice
-        return finish(outcome.reason, notice.message if notice else "")
-    await workflow.confirm_delivery()
-    return finish(DELIVERED, f"door {outcome.door_id}")
+            attempts.append(Attempt("", problem[0]))
+            return finish(problem[1])
+    nearby = await workflow.find_doors()
+    if not nearby:
+        attempts.append(Attempt("", ClientReason.DOOR_NOT_FOUND))
+        return finish(_notice_text(workflow, stop_id))
+    # Like a driver: strongest door first; on a refusal try the building's next door; press
+    # unlock once more when the link dropped (the notice says so).
+    for door in nearby:
+        for _ in range(1 + LINK_RETRIES):
+            outcome = await workflow.unlock(door.door_id)
+            if outcome.reason != ClientReason.DOOR_LINK_LOST:
+                break
+        if outcome.accepted:
+            await workflow.confirm_delivery()
+            attempts.append(Attempt(door.door_id, DELIVERED))
+            return finish()
+        attempts.append(Attempt(door.door_id, outcome.reason))
+    return finish(_notice_text(workflow, stop_id))
+
+
+def _notice_text(workflow: DriverWorkflow, stop_id: str) -> str:
+    notice = workflow.state.stops[stop_id].notice
+    return f"{notice.message} — {notice.next_action}" if notice else ""
 
 
 async def _scan_label(
