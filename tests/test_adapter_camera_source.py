@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -45,3 +46,13 @@ async def test_hostile_text_arrives_exact_for_matching(tmp_path: Path, text: str
     scan = await source.next_scan(timeout=5.0)
     await source.close()
     assert scan == Scan(text, "camera", "QRCode")
+
+
+async def test_close_does_not_wait_for_a_long_read(tmp_path: Path) -> None:
+    blank = np.full((400, 600), 255, dtype=np.uint8)
+    source = FrameBarcodeSource(iter([blank] * 100_000))
+    reading = asyncio.create_task(source.next_scan(timeout=60.0))
+    await asyncio.sleep(0)  # let the read start on the worker thread
+    await source.close()
+    assert await asyncio.wait_for(reading, timeout=5.0) is None
+    assert await source.next_scan(timeout=1.0) is None  # closed: nothing more, no error

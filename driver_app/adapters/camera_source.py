@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -53,16 +54,21 @@ class FrameBarcodeSource:
         self._pipeline = pipeline
         self._confirmer = confirmer or Confirmer()
         self._ready: list[Scan] = []
+        self._closing = threading.Event()
 
     async def next_scan(self, timeout: float) -> Scan | None:
         """The next confirmed read, or None when `timeout` passed or the frames ran out."""
+        if self._closing.is_set():
+            return None
         if not self._ready:
             loop = asyncio.get_running_loop()
             self._ready = await loop.run_in_executor(self._executor, self._read, timeout)
         return self._ready.pop(0) if self._ready else None
 
     async def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        """Returns at once; the worker stops after the frame it is decoding."""
+        self._closing.set()
+        self._executor.shutdown(wait=False)
 
     def _read(self, timeout: float) -> list[Scan]:
         """Runs on the worker thread: decode frames until something is confirmed."""
@@ -70,6 +76,8 @@ class FrameBarcodeSource:
             self._pipeline = ScanPipeline()  # built on the thread that will use it
         deadline = time.monotonic() + timeout
         for frame in self._frames:
+            if self._closing.is_set():
+                break
             confirmed = self._confirmer.feed(self._pipeline.scan(frame))
             if confirmed:
                 return [_scan(result) for result in confirmed]
