@@ -77,6 +77,12 @@ name = "Bob Example"
 password = "bob-pw"
 carrier = "parcelco"
 
+[[drivers]]
+id = "carol"
+name = "Carol Example"
+password = "carol-pw"
+carrier = "swiftship"
+
 [[routes]]
 driver = "alice"
   [[routes.stops]]
@@ -104,6 +110,17 @@ driver = "bob"
   id = "T1"
   building = "A"
   packages = [{{ id = "Q1", barcode = "BC-T1" }}]
+
+[[routes]]
+driver = "carol"
+  [[routes.stops]]
+  id = "U1"
+  building = "A"
+  packages = [{{ id = "R1", barcode = "BC-U1" }}]
+  [[routes.stops]]
+  id = "U2"
+  building = "B"
+  packages = [{{ id = "R2", barcode = "BC-U2" }}]
 """
 
 

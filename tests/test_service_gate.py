@@ -70,6 +70,32 @@ async def test_grant_verifies_with_the_scenario_trust_store():
     assert decision.accepted, decision.reason
 
 
+async def test_each_carrier_signs_its_own_grants_and_only_accepting_buildings_open(service):
+    """Multi-carrier: building A accepts both carriers, B only parcelco; doors trust what the building accepts."""
+    from protocol.keys import TrustStore
+    from protocol.replay import InMemoryReplayCache
+    from protocol.unlock import build_unlock_request
+    from protocol.verify import verify_unlock
+    from service_support import scenario
+
+    app, client = service
+    carol = await sign_in(client, "carol", "carol-pw")
+    answer = await carol.grant("U1", "A-N", "BC-U1")
+    assert answer.status_code == 201
+    token = b64url_decode(answer.json()["grant"])
+    assert parse_grant(token).kid == b"swiftship" and decode_claims(parse_grant(token).payload).issuer == "swiftship"
+    assert (await carol.grant("U2", "B-1", "BC-U2")).json()["code"] == "forbidden"
+
+    challenge = bytes(16)
+    decision = verify_unlock(
+        build_unlock_request(token, carol.handheld, challenge, "A-N"),
+        trusted_keys=TrustStore.of(scenario().trusted_issuer_keys("A-N")), door_id="A-N",
+        challenge=challenge, replay_cache=InMemoryReplayCache(), now=int(NOON.timestamp()),
+    )
+    assert decision.accepted, decision.reason
+    assert [k.kid for k in scenario().trusted_issuer_keys("B-1")] == [b"parcelco"]  # B's door never trusts swiftship
+
+
 @pytest.mark.parametrize(
     ("stop", "door", "barcode", "status", "code"),
     [

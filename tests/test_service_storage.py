@@ -63,4 +63,4 @@ async def test_reopening_a_file_database_keeps_sessions_keys_grants_and_audit(tm
         assert (await alice.grant("S4", "B-1", "BC-5")).status_code == 201  # the handheld key is still registered
     counts = second.state.service.store.conn.execute("SELECT COUNT(*) FROM audit_events").fetchone()[0]
     assert counts == 4  # grant, delivery, refused grant, grant
-    assert second.state.service.store.conn.execute("SELECT COUNT(*) FROM drivers").fetchone()[0] == 2
+    assert second.state.service.store.conn.execute("SELECT COUNT(*) FROM drivers").fetchone()[0] == 3

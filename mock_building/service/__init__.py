@@ -1,7 +1,19 @@
-"""The LobbyKey access service (mock building, HTTP + SQLite).
+"""The LobbyKey access service (mock building): FastAPI over SQLite, on the protocol's HTTP models.
 
-    app = app_for_scenario(load_scenario(path), clock=SystemClock())   # or create_app(store, signers, config, clock=...)
-    served = await serve_app(app, "127.0.0.1", 8750)                    # mock_building.serving
+    app = app_for_scenario(load_scenario(path), clock=SystemClock(), db_path=dir / "service.sqlite3")
+    served = await serve_app(app, "127.0.0.1", 8750)      # mock_building.serving; `await served.stop()`
+
+Endpoints (prefix /v1; OpenAPI at /openapi.json; every error is application/problem+json):
+    POST auth/sign-in, auth/refresh          driver sessions (opaque bearer tokens, refresh rotates)
+    POST handheld-keys                       register the handheld's Ed25519 key -> key id
+    GET  routes/today                        the driver's stops, packages, doors, windows
+    POST grants                              the security gate (see gate.py)
+    POST receipts                            relay door receipts (verified, chained, gaps reported)
+    POST deliveries                          idempotent on the client's delivery id
+    GET  audit?building_id=&after=&limit=    building manager (or admin) feed, cursor in X-Audit-Cursor
+    POST revocations                         admin: revoke a grant or a handheld key
+    POST admin/drivers/{id}/revocation       admin: revoke a driver
+    GET/PUT admin/faults                     admin: latency_ms, error_rate, down (503, admin exempt)
 """
 
 from mock_building.service.app import app_for_scenario, create_app, signers_for
@@ -10,4 +22,7 @@ from mock_building.service.db import MEMORY, Store
 from mock_building.service.gate import CarrierSigner
 from mock_building.service.seed import seed_database
 
-__all__ = ["CarrierSigner", "MEMORY", "ServiceConfig", "Store", "app_for_scenario", "create_app", "seed_database", "signers_for"]
+__all__ = [
+    "CarrierSigner", "MEMORY", "ServiceConfig", "Store", "app_for_scenario", "create_app", "seed_database",
+    "signers_for",
+]

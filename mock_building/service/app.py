@@ -8,6 +8,7 @@ including validation errors (`invalid_request`), unknown paths (`not_found`), in
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -149,13 +150,9 @@ def app_for_scenario(
     `overrides` are ServiceConfig fields (e.g. grant_rate_limit=5, access_ttl_s=60).
     """
     store = Store.open(db_path)
-    config = ServiceConfig(
-        **{
-            "admin_token": scenario.admin_token,
-            "audit_secret": scenario.service_secret,
-            "timezone": scenario.timezone,
-            **overrides,
-        }  # type: ignore[arg-type]
+    config = replace(
+        ServiceConfig(admin_token=scenario.admin_token, audit_secret=scenario.service_secret, timezone=scenario.timezone),
+        **overrides,
     )
     seed_database(store, scenario, today or clock.now().astimezone(config.zone).date(), password_cost=password_cost)
     return create_app(store, signers_for(scenario), config, clock=clock, faults=scenario.service_faults)
