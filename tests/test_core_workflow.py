@@ -432,3 +432,15 @@ async def test_a_failing_outbox_is_said_and_never_crashes_an_unlock(tmp_path: Pa
     assert stop.phase is StopPhase.UNLOCKED  # not marked delivered: the confirmation is not safe yet
     assert stop.notice is not None and stop.notice.reason == "outbox_failed"
     await wf.aclose()
+
+
+async def test_loading_the_route_retries_an_unreachable_service(h: Harness) -> None:
+    await h.workflow.sign_in("demo", "demo-password")
+    h.access.fail("today_route", ServiceUnreachable("timeout"))
+    state = await h.workflow.load_route()
+    assert state.current_stop_id == "s1" and state.notice is None
+    assert h.sleeps[-1] == 0.5
+    assert any(s.notice is not None and s.notice.retrying for s in h.states)
+    h.access.fail("today_route", *(ServiceUnreachable("down") for _ in range(3)))
+    with pytest.raises(ServiceUnreachable):
+        await h.workflow.load_route()

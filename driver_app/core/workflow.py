@@ -154,7 +154,10 @@ class DriverWorkflow:
     # -- route -----------------------------------------------------------------------------------
 
     async def load_route(self) -> RouteState:
-        route = await self._access.today_route()
+        """Raises `WorkflowError` once retries of an unreachable service are used up."""
+        route = await self._retrying(
+            self._access.today_route, lambda notice: self._publish(notice=notice)
+        )
         index = RouteIndex(route)
         self._index = index
         self._stops = {
@@ -299,7 +302,10 @@ class DriverWorkflow:
             barcode=index.barcode_of(stop.scanned_package_ids[0]),
             handheld_key_id=self._require_key_id(),
         )
-        return await self._retrying(stop_id, lambda: self._access.request_grant(request))
+        return await self._retrying(
+            lambda: self._access.request_grant(request),
+            lambda notice: self._update(stop_id, notice=notice),
+        )
 
     def _record_outcome(self, stop_id: str, outcome: DoorOutcome) -> None:
         kept: Notice | None = None
@@ -401,20 +407,23 @@ class DriverWorkflow:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    async def _retrying(self, stop_id: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def _retrying(
+        self, call: Callable[[], Awaitable[T]], say: Callable[[Notice], None]
+    ) -> T:
+        """Call an idempotent request, retrying transport failures with backoff; `say` shows why."""
         failures = 0
         while True:
             try:
                 result = await call()
             except WorkflowError as err:
                 failures += 1
+                online = not isinstance(err, ServiceUnreachable)
                 if not err.retryable or failures >= self._backoff.attempts:
-                    self._publish(online=not isinstance(err, ServiceUnreachable))
+                    self._publish(online=online)
                     raise
                 delay = self._backoff.delay(failures)
-                notice = notice_for(err.reason, NoticeContext(retry_in=delay), retrying=True)
-                self._update(stop_id, notice=notice)
-                self._publish(online=not isinstance(err, ServiceUnreachable))
+                say(notice_for(err.reason, NoticeContext(retry_in=delay), retrying=True))
+                self._publish(online=online)
                 await self._sleep(delay)
             else:
                 self._publish(online=True)
