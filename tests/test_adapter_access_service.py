@@ -51,7 +51,7 @@ async def world():
         "http://service.test", clock=clock, transport=httpx.ASGITransport(app=app),
         on_tokens=lambda t: rotated.append(t.refresh_token),
     )
-    yield client, clock, rotated, scenario
+    yield client, clock, rotated, scenario, app
     await client.aclose()
 
 
@@ -61,7 +61,7 @@ async def _signed_in(client: HttpAccessClient) -> bytes:
 
 
 async def test_sign_in_route_and_a_grant_bound_to_the_handheld(world) -> None:
-    client, _, _, scenario = world
+    client, _, _, scenario, _ = world
     key_id = await _signed_in(client)
     route = await client.today_route()
     demo = next(r for r in scenario.routes if r.driver == "demo")
@@ -77,7 +77,7 @@ async def test_sign_in_route_and_a_grant_bound_to_the_handheld(world) -> None:
 
 
 async def test_gate_refusals_arrive_as_their_reason_codes(world) -> None:
-    client, _, _, _ = world
+    client, _, _, _, _ = world
     key_id = await _signed_in(client)
     route = await client.today_route()
     first, second = route.stops[0], route.stops[1]
@@ -93,7 +93,7 @@ async def test_gate_refusals_arrive_as_their_reason_codes(world) -> None:
 
 
 async def test_an_expired_access_token_is_refreshed_and_the_new_refresh_token_handed_on(world) -> None:
-    client, clock, rotated, _ = world
+    client, clock, rotated, _, _ = world
     await _signed_in(client)
     clock.advance(120)  # access tokens live 60 s here
     assert (await client.today_route()).stops
@@ -103,7 +103,7 @@ async def test_an_expired_access_token_is_refreshed_and_the_new_refresh_token_ha
 
 
 async def test_deliveries_are_idempotent_on_the_client_id(world) -> None:
-    client, clock, _, _ = world
+    client, clock, _, _, _ = world
     await _signed_in(client)
     stop = (await client.today_route()).stops[0]
     confirmation = DeliveryConfirmation(
@@ -116,10 +116,12 @@ async def test_deliveries_are_idempotent_on_the_client_id(world) -> None:
 
 
 async def test_a_service_that_is_down_is_unreachable_and_retryable(world) -> None:
-    client, _, _, scenario = world
+    client, _, _, scenario, app = world
     await _signed_in(client)
     admin = {"Authorization": f"Bearer {scenario.admin_token}"}
-    await client._http.put("/admin/faults", json={"latency_ms": 0, "error_rate": 0.0, "down": True}, headers=admin)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service.test") as http:
+        answer = await http.put("/v1/admin/faults", json={"latency_ms": 0, "error_rate": 0.0, "down": True}, headers=admin)
+        assert answer.status_code == 200
     with pytest.raises(ServiceUnreachable) as caught:
         await client.today_route()
     assert caught.value.retryable and caught.value.reason == "service_unavailable"

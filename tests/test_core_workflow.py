@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ class Harness:
         self.credentials = restart_of.credentials if restart_of else MemoryCredentialStore()
         self.outbox = outbox or SqliteOutbox(tmp_path / "outbox.sqlite3")
         self.states: list[RouteState] = []
+        self.watchers: list[Callable[[RouteState], None]] = []
         self.sleeps: list[float] = []
         self.workflow = DriverWorkflow(
             access=self.access,
@@ -42,10 +44,15 @@ class Harness:
             credentials=self.credentials,
             outbox=self.outbox,
             clock=self.clock,
-            on_change=self.states.append,
+            on_change=self._changed,
             sleep=self._sleep,
             backoff=Backoff(attempts=3, first=0.5, factor=2.0, cap=4.0),
         )
+
+    def _changed(self, state: RouteState) -> None:
+        self.states.append(state)
+        for watch in self.watchers:
+            watch(state)
 
     async def _sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
@@ -289,8 +296,8 @@ class RecordingOutbox(SqliteOutbox):
 async def test_receipts_and_deliveries_are_on_disk_before_the_state_moves_on(tmp_path: Path) -> None:
     log: list[str] = []
     h = Harness(tmp_path, RecordingOutbox(tmp_path / "o.db", log))
-    h.workflow._on_change = lambda state: log.append(
-        f"phase {state.stops['s1'].phase}" if "s1" in state.stops else "route"
+    h.watchers.append(
+        lambda state: log.append(f"phase {state.stops['s1'].phase}" if "s1" in state.stops else "route")
     )
     wf = await h.ready()
     await wf.submit_scan(Scan("TRK0001", "manual"))
@@ -326,11 +333,10 @@ async def test_background_sync_drains_the_outbox_once_the_service_is_back(h: Har
     drained = asyncio.Event()
 
     def watch(state: RouteState) -> None:
-        h.states.append(state)
         if state.outbox_size == 0 and state.online:
             drained.set()
 
-    h.workflow._on_change = watch
+    h.watchers.append(watch)
     wf = await h.ready()
     await wf.submit_scan(Scan("TRK0001", "manual"))
     h.access.fail("upload_receipts", ServiceUnreachable("down"), ServiceUnreachable("down"))
