@@ -1,0 +1,1 @@
+"""Adapters: the core's ports implemented with httpx, bleak, keyring, SQLite and the system clock."""

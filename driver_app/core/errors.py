@@ -1,0 +1,73 @@
+"""Errors the workflow core and its ports raise.
+
+Adapters translate foreign exceptions (httpx, bleak, keyring, sqlite3) into these at their edge, so the
+core and the UI only ever see one tree::
+
+    WorkflowError                 .reason (stable code), .title, .retryable
+    ├── AccessRefused             the access service said no (problem+json code)
+    ├── ServiceUnreachable        no answer from the access service (retryable)
+    ├── DoorUnreachable           the door was not found or the link dropped
+    ├── DoorRefused               the door answered with a refusal
+    └── CredentialsUnavailable    no safe place for secrets, or none stored
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ClientReason(StrEnum):
+    """Reason codes for conditions only the handheld sees (the protocol's codes cover the rest)."""
+
+    SERVICE_UNREACHABLE = "service_unreachable"
+    DOOR_NOT_FOUND = "door_not_found"
+    DOOR_LINK_LOST = "door_link_lost"
+    NO_SCAN = "no_scan"
+    NOT_UNLOCKED = "not_unlocked"
+    NO_ROUTE = "no_route"
+    NOT_SIGNED_IN = "not_signed_in"
+    INSECURE_KEYRING = "insecure_keyring"
+    KEYRING_FAILED = "keyring_failed"
+    OUTBOX_FAILED = "outbox_failed"
+    BAD_RESPONSE = "bad_response"
+
+
+class WorkflowError(Exception):
+    """Root of every error the core handles; `reason` is a stable machine-readable code."""
+
+    title = "Something went wrong"
+    default_retryable = False
+
+    def __init__(
+        self, reason: str, detail: str = "", *, title: str | None = None, retryable: bool | None = None
+    ) -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = str(reason)
+        self.detail = detail
+        if title is not None:
+            self.title = title
+        self.retryable = self.default_retryable if retryable is None else retryable
+
+
+class AccessRefused(WorkflowError):
+    title = "Access service refused"
+
+
+class ServiceUnreachable(WorkflowError):
+    title = "Access service unreachable"
+    default_retryable = True
+
+    def __init__(self, detail: str = "", *, reason: str = ClientReason.SERVICE_UNREACHABLE) -> None:
+        super().__init__(reason, detail)
+
+
+class DoorUnreachable(WorkflowError):
+    title = "Door unreachable"
+
+
+class DoorRefused(WorkflowError):
+    title = "Door refused"
+
+
+class CredentialsUnavailable(WorkflowError):
+    title = "Credentials unavailable"

@@ -1,0 +1,112 @@
+"""Every reason code the service, the door or the handheld can produce → a short message + next action.
+
+Drivers read these at a door with a parcel in hand: one line saying what happened, one saying what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from driver_app.core.state import Notice
+
+
+@dataclass(frozen=True)
+class NoticeContext:
+    """Facts that make a message specific (which door, which stop) when the caller knows them."""
+
+    door_name: str | None = None
+    other_door_names: tuple[str, ...] = ()
+    stop_label: str | None = None
+    retry_in: float | None = None
+
+
+_SCAN_AGAIN = "Scan the parcel again to get a new access"
+_CALL_DISPATCH = "Call dispatch"
+_SIGN_IN = "Sign in again"
+_TRY_AGAIN = "Press unlock to try again"
+
+# reason code → (message, next action). Keys are the protocol's stable snake_case codes plus the
+# handheld's own (`errors.ClientReason`); a test checks that every code of both has an entry.
+_TABLE: dict[str, tuple[str, str]] = {
+    # door outcomes
+    "ok": ("Door open", "Deliver the parcels"),
+    "malformed": ("The door could not read the request", _TRY_AGAIN),
+    "too_large": ("The request was too large for the door", _CALL_DISPATCH),
+    "unsupported_version": ("This door speaks another protocol version", _CALL_DISPATCH),
+    "bad_signature": ("The door did not trust this access", _SCAN_AGAIN),
+    "unknown_key": ("The door does not know this carrier's key", _CALL_DISPATCH),
+    "wrong_issuer": ("The door does not accept this carrier", _CALL_DISPATCH),
+    "algorithm_not_allowed": ("The door did not trust this access", _CALL_DISPATCH),
+    "wrong_door": ("This access is for another door", "Choose {other_doors}"),
+    "expired": ("Access expired", _SCAN_AGAIN),
+    "not_yet_valid": ("The door's clock is behind this access", "Wait a moment, then press unlock"),
+    "lifetime_too_long": ("The door refused an access that lasts too long", _CALL_DISPATCH),
+    "grant_already_used": ("This access was already used", _SCAN_AGAIN),
+    "pop_failed": ("The door could not confirm this handheld", "Sign in again on this handheld"),
+    "no_active_challenge": ("The door lost the connection state", _TRY_AGAIN),
+    "door_jammed": ("The door accepted but did not open", "Push the door, or call dispatch"),
+    "door_busy": ("The door is busy", _TRY_AGAIN),
+    # access-service refusals
+    "not_authenticated": ("You are signed out", _SIGN_IN),
+    "invalid_credentials": ("Driver id or password not recognised", "Check them and sign in again"),
+    "token_expired": ("Your session expired", _SIGN_IN),
+    "not_on_route": ("This stop is not on your route today", "Check the route, or call dispatch"),
+    "stop_completed": ("This stop is already delivered", "Go to the next stop"),
+    "package_not_for_stop": ("This parcel is not for this stop", "Check the label and scan again"),
+    "door_not_for_stop": ("This door is not at this stop's building", "Choose {other_doors}"),
+    "forbidden": ("Not allowed for this driver", _CALL_DISPATCH),
+    "conflict": ("The service already has a different record of this", "Reload the route"),
+    "internal_error": ("The access service failed", "Wait, then try again"),
+    # the service's checks of relayed receipts (shown when a sync reports them)
+    "receipt_bad_signature": ("A door receipt did not verify", _CALL_DISPATCH),
+    "receipt_wrong_door": ("A door receipt names another door", _CALL_DISPATCH),
+    "receipt_duplicate": ("Door receipt already relayed", "Nothing to do"),
+    "receipt_gap": ("Some door receipts are missing", "Nothing to do: the building is told"),
+    "chain_broken": ("Door receipts do not chain", _CALL_DISPATCH),
+    "unknown_door": ("The service does not know this door", _CALL_DISPATCH),
+    "outside_delivery_window": ("Outside this stop's delivery window", "Deliver within the window"),
+    "rate_limited": ("Too many requests", "Wait a moment, then try again"),
+    "revoked": ("Access for this driver or handheld was revoked", _CALL_DISPATCH),
+    "unknown_handheld": ("This handheld is not registered", "Sign in again on this handheld"),
+    "invalid_request": ("The service could not read the request", _CALL_DISPATCH),
+    "not_found": ("The service does not know this item", "Reload the route"),
+    "service_unavailable": ("The access service is unavailable", "Wait, then try again"),
+    # the handheld's own
+    "service_unreachable": ("No connection to the access service", "Move to better coverage, then retry"),
+    "door_not_found": ("No door of this stop is in range", "Walk closer to the entrance, then press unlock"),
+    "door_link_lost": ("The connection to the door dropped", _TRY_AGAIN),
+    "no_scan": ("Scan a parcel first", "Scan a parcel of this stop"),
+    "not_unlocked": ("The door has not been opened yet", "Press unlock first"),
+    "no_route": ("No route loaded", "Reload the route"),
+    "not_signed_in": ("You are signed out", _SIGN_IN),
+    "insecure_keyring": (
+        "No secure keyring on this device",
+        "Set one up, or start with --allow-insecure-keyring",
+    ),
+    "keyring_failed": ("The keyring did not answer", "Unlock the keyring, then sign in again"),
+    "outbox_failed": ("Could not save to the outbox on this handheld", "Free some storage, then retry"),
+    "bad_response": ("The service sent an answer the app cannot read", _CALL_DISPATCH),
+}
+
+_FALLBACK = ("Refused ({reason})", _CALL_DISPATCH)
+
+
+def known_reasons() -> frozenset[str]:
+    return frozenset(_TABLE)
+
+
+def notice_for(reason: str, context: NoticeContext | None = None, *, retrying: bool = False) -> Notice:
+    """The driver-facing notice for `reason`; unknown codes still give a usable notice, never an error."""
+    context = context or NoticeContext()
+    message, action = _TABLE.get(str(reason), _FALLBACK)
+    if context.door_name and reason in ("ok", "door_jammed", "wrong_door"):
+        message = f"{message}: {context.door_name}"
+    if context.stop_label and reason in ("stop_completed", "package_not_for_stop", "not_on_route"):
+        message = f"{message} ({context.stop_label})"
+    others = " or ".join(context.other_door_names) or "another door of this building"
+    action = action.format(other_doors=others)
+    message = message.format(reason=reason)
+    if retrying:
+        wait = f" in {context.retry_in:.0f} s" if context.retry_in is not None else ""
+        action = f"Retrying{wait}…"
+    return Notice(reason=str(reason), message=message, next_action=action, retrying=retrying)

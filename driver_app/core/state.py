@@ -1,0 +1,110 @@
+"""Immutable snapshots of the route and its stops: what the UI renders, nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from driver_app.core.ports import NearbyDoor
+
+if TYPE_CHECKING:
+    from protocol.api import Route
+
+
+class StopPhase(StrEnum):
+    """Where one stop stands; the order is the order a delivery walks through."""
+
+    IDLE = "idle"
+    SCANNED = "scanned"
+    FINDING_DOOR = "finding_door"
+    REQUESTING_GRANT = "requesting_grant"
+    CONNECTING = "connecting"
+    VERIFYING = "verifying"
+    UNLOCKED = "unlocked"
+    DELIVERED = "delivered"
+
+
+#: Phases between the first scan and the open door: their sum is the stop time the runner reports.
+SCAN_TO_OPEN = (
+    StopPhase.SCANNED,
+    StopPhase.FINDING_DOOR,
+    StopPhase.REQUESTING_GRANT,
+    StopPhase.CONNECTING,
+    StopPhase.VERIFYING,
+)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What the driver reads when something went wrong, and what to do about it."""
+
+    reason: str
+    message: str
+    next_action: str
+    retrying: bool = False
+
+
+@dataclass(frozen=True)
+class PhaseTiming:
+    """Total seconds spent in one phase (summed over retries when it was entered more than once)."""
+
+    phase: StopPhase
+    seconds: float
+
+
+class ScanVerdictKind(StrEnum):
+    MATCHED = "matched"
+    ALREADY_SCANNED = "already_scanned"
+    OTHER_STOP = "other_stop"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ScanVerdict:
+    kind: ScanVerdictKind
+    package_id: str | None
+    stop_id: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class StopState:
+    stop_id: str
+    phase: StopPhase = StopPhase.IDLE
+    scanned_package_ids: tuple[str, ...] = ()
+    door_id: str | None = None
+    nearby: tuple[NearbyDoor, ...] = ()
+    timings: tuple[PhaseTiming, ...] = ()
+    notice: Notice | None = None
+    relock_at: float | None = None  # on the core clock's monotonic scale
+    grant_id: bytes | None = None  # of the grant that opened (or last tried) the door
+
+    @property
+    def seconds_to_open(self) -> float | None:
+        """Package scanned → door open, once the door has opened."""
+        if self.phase not in (StopPhase.UNLOCKED, StopPhase.DELIVERED):
+            return None
+        spent = [t.seconds for t in self.timings if t.phase in SCAN_TO_OPEN]
+        return sum(spent) if spent else None
+
+
+def _frozen_stops() -> Mapping[str, StopState]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class RouteState:
+    route: Route | None = None
+    current_stop_id: str | None = None
+    stops: Mapping[str, StopState] = field(default_factory=_frozen_stops)
+    outbox_size: int = 0
+    online: bool = False
+    driver_name: str | None = None
+    notice: Notice | None = None  # route-level trouble (sign-in, route loading, sync)
+
+    @property
+    def current_stop(self) -> StopState | None:
+        return self.stops.get(self.current_stop_id) if self.current_stop_id else None

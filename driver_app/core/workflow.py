@@ -1,0 +1,425 @@
+"""The driver's workflow: sign in, walk the route, scan, unlock, deliver — with no UI and no devices.
+
+A stop moves idle → scanned → finding door → requesting grant → connecting → verifying → unlocked →
+delivered. The door is chosen before the grant is requested because a grant names exactly one door.
+Failures never escape `submit_scan`, `unlock` or `confirm_delivery` as exceptions: they end in a state
+carrying a `Notice`. Receipts and delivery confirmations go into the durable outbox before anything
+else happens with them, then a background task relays the outbox whenever the service answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from types import MappingProxyType
+from typing import TypeVar
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from protocol.api import DeliveryConfirmation, GrantRequest, GrantResponse
+from protocol.errors import ProtocolError
+from protocol.unlock import build_unlock_request
+
+from driver_app.core.errors import (
+    ClientReason,
+    DoorRefused,
+    DoorUnreachable,
+    ServiceUnreachable,
+    WorkflowError,
+)
+from driver_app.core.handheld import REFRESH_TOKEN, handheld_key, public_raw
+from driver_app.core.messages import NoticeContext, notice_for
+from driver_app.core.ports import (
+    AccessClient,
+    Clock,
+    CredentialStore,
+    DoorLink,
+    DoorOutcome,
+    DoorPhase,
+    Outbox,
+    OutboxKind,
+    Scan,
+)
+from driver_app.core.retry import Backoff
+from driver_app.core.route_index import RouteIndex
+from driver_app.core.state import (
+    Notice,
+    PhaseTiming,
+    RouteState,
+    ScanVerdict,
+    ScanVerdictKind,
+    StopPhase,
+    StopState,
+)
+from driver_app.core.sync import OutboxSync
+
+T = TypeVar("T")
+
+_BUSY = frozenset(
+    {StopPhase.FINDING_DOOR, StopPhase.REQUESTING_GRANT, StopPhase.CONNECTING, StopPhase.VERIFYING}
+)
+_DOOR_PHASES = {DoorPhase.CONNECTING: StopPhase.CONNECTING, DoorPhase.VERIFYING: StopPhase.VERIFYING}
+
+
+def _ignore(_: RouteState) -> None:
+    return None
+
+
+class DriverWorkflow:
+    """One driver's session on one handheld; the TUI and the headless runner both drive this class."""
+
+    def __init__(
+        self,
+        *,
+        access: AccessClient,
+        doors: DoorLink,
+        credentials: CredentialStore,
+        outbox: Outbox,
+        clock: Clock,
+        on_change: Callable[[RouteState], None] = _ignore,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        backoff: Backoff = Backoff(),
+        find_timeout: float = 3.0,
+        generate_key: Callable[[], Ed25519PrivateKey] = Ed25519PrivateKey.generate,
+    ) -> None:
+        self._access = access
+        self._doors = doors
+        self._credentials = credentials
+        self._outbox = outbox
+        self._clock = clock
+        self._on_change = on_change
+        self._sleep = sleep
+        self._backoff = backoff
+        self._find_timeout = find_timeout
+        self._generate_key = generate_key
+        self._sync = OutboxSync(access, outbox)
+        self._index: RouteIndex | None = None
+        self._stops: dict[str, StopState] = {}
+        self._entered: dict[str, float] = {}  # stop id → monotonic time its current phase began
+        self._key: Ed25519PrivateKey | None = None
+        self._key_id: bytes | None = None
+        self._background: asyncio.Task[None] | None = None
+        self._sync_lock = asyncio.Lock()
+        self.state = RouteState(outbox_size=outbox.size())
+
+    # -- session ---------------------------------------------------------------------------------
+
+    async def sign_in(self, driver_id: str, password: str) -> None:
+        """Raises `WorkflowError` (e.g. invalid_credentials) so the sign-in screen can show it."""
+        session = await self._access.sign_in(driver_id, password)
+        self._credentials.put(REFRESH_TOKEN, session.refresh_token.encode())
+        await self._start_session(driver_id)
+
+    async def resume_session(self) -> bool:
+        """Sign in with the stored refresh token; False when there is none or the service refused it."""
+        token = self._credentials.get(REFRESH_TOKEN)
+        if token is None:
+            return False
+        try:
+            session = await self._access.resume(token.decode())
+        except WorkflowError as err:
+            if err.retryable:
+                raise
+            self._credentials.delete(REFRESH_TOKEN)
+            return False
+        self._credentials.put(REFRESH_TOKEN, session.refresh_token.encode())
+        await self._start_session(self.state.driver_name)
+        return True
+
+    async def _start_session(self, driver_name: str | None) -> None:
+        self._key = handheld_key(self._credentials, self._generate_key)
+        self._key_id = await self._access.register_handheld(public_raw(self._key))
+        self._publish(online=True, driver_name=driver_name, notice=None)
+        self._start_background_sync()
+
+    # -- route -----------------------------------------------------------------------------------
+
+    async def load_route(self) -> RouteState:
+        route = await self._access.today_route()
+        index = RouteIndex(route)
+        self._index = index
+        self._stops = {
+            stop_id: StopState(
+                stop_id,
+                phase=StopPhase.DELIVERED if index.is_completed(stop_id) else StopPhase.IDLE,
+            )
+            for stop_id in index.stop_ids
+        }
+        self._entered = {}
+        self._publish(route=route, current_stop_id=self._next_open_stop(), online=True, notice=None)
+        return self.state
+
+    def select_stop(self, stop_id: str) -> None:
+        if not self._route_index().has_stop(stop_id):
+            raise WorkflowError("not_found", f"no stop {stop_id!r} on today's route")
+        self._publish(current_stop_id=stop_id)
+
+    # -- scanning --------------------------------------------------------------------------------
+
+    async def submit_scan(self, scan: Scan) -> ScanVerdict:
+        """Judge one read against the current stop; it never switches stop by itself."""
+        index = self._index
+        ref = index.package_for(scan.text) if index else None
+        if index is None or ref is None:
+            return ScanVerdict(
+                ScanVerdictKind.UNKNOWN, None, None, "This barcode is not a parcel on today's route"
+            )
+        current = self.state.current_stop
+        if current is None or ref.stop_id != current.stop_id:
+            done = self._stops[ref.stop_id].phase is StopPhase.DELIVERED
+            message = f"This parcel belongs to {index.label(ref.stop_id)}"
+            return ScanVerdict(
+                ScanVerdictKind.OTHER_STOP,
+                ref.package_id,
+                ref.stop_id,
+                message + (", already delivered" if done else ""),
+            )
+        if ref.package_id in current.scanned_package_ids:
+            return ScanVerdict(
+                ScanVerdictKind.ALREADY_SCANNED, ref.package_id, ref.stop_id, "Parcel already scanned"
+            )
+        scanned = current.scanned_package_ids + (ref.package_id,)
+        if current.phase is StopPhase.IDLE:
+            self._enter(current.stop_id, StopPhase.SCANNED, scanned_package_ids=scanned, notice=None)
+        else:
+            self._update(current.stop_id, scanned_package_ids=scanned)
+        return ScanVerdict(
+            ScanVerdictKind.MATCHED,
+            ref.package_id,
+            ref.stop_id,
+            f"Parcel {len(scanned)} of {index.label(ref.stop_id)} scanned",
+        )
+
+    # -- unlocking -------------------------------------------------------------------------------
+
+    async def unlock(self, door_id: str | None = None) -> DoorOutcome:
+        """Open a door of the current stop: `door_id`, or the strongest one in range."""
+        stop = self.state.current_stop
+        if stop is None:
+            self._publish(notice=notice_for(ClientReason.NO_ROUTE))
+            return DoorOutcome(door_id or "", accepted=False, reason=ClientReason.NO_ROUTE, receipt=None)
+        if stop.phase is StopPhase.DELIVERED:
+            return self._refuse_early(stop, door_id, "stop_completed")
+        if stop.phase in _BUSY:
+            return self._refuse_early(stop, door_id, "door_busy")
+        if not stop.scanned_package_ids:
+            return self._refuse_early(stop, door_id, ClientReason.NO_SCAN)
+        stop_id = stop.stop_id
+        try:
+            if door_id is None:
+                door_id = await self._find_strongest(stop_id)
+            self._update(stop_id, door_id=door_id)
+            grant = await self._request_grant(stop_id, door_id)
+            self._enter(stop_id, StopPhase.CONNECTING, notice=None, grant_id=grant.grant_id)
+            outcome = await self._doors.unlock(
+                door_id,
+                lambda challenge: self._unlock_request(grant, challenge, door_id),
+                lambda phase: self._enter(stop_id, _DOOR_PHASES[phase]),
+            )
+        except WorkflowError as err:
+            self._enter(stop_id, StopPhase.SCANNED, notice=self._notice(err.reason, stop_id, door_id))
+            return DoorOutcome(door_id or "", accepted=False, reason=err.reason, receipt=None)
+        self._record_outcome(stop_id, outcome)
+        return outcome
+
+    def _unlock_request(self, grant: GrantResponse, challenge: bytes, door_id: str) -> bytes:
+        """Called by the door link once the door's challenge is in: sign it with the handheld key."""
+        try:
+            return build_unlock_request(grant.grant, self._handheld(), challenge, door_id)
+        except ProtocolError as err:
+            raise DoorRefused(err.reason.slug, str(err)) from err
+
+    def _refuse_early(self, stop: StopState, door_id: str | None, reason: str) -> DoorOutcome:
+        self._update(stop.stop_id, notice=self._notice(reason, stop.stop_id, door_id))
+        return DoorOutcome(door_id or "", accepted=False, reason=str(reason), receipt=None)
+
+    async def _find_strongest(self, stop_id: str) -> str:
+        self._enter(stop_id, StopPhase.FINDING_DOOR, notice=None)
+        found = await self._doors.find_doors(self._route_index().door_ids(stop_id), self._find_timeout)
+        nearby = tuple(sorted(found, key=lambda door: door.rssi, reverse=True))
+        self._update(stop_id, nearby=nearby)
+        if not nearby:
+            raise DoorUnreachable(ClientReason.DOOR_NOT_FOUND)
+        return nearby[0].door_id
+
+    async def _request_grant(self, stop_id: str, door_id: str) -> GrantResponse:
+        self._enter(stop_id, StopPhase.REQUESTING_GRANT)
+        index = self._route_index()
+        stop = self._stops[stop_id]
+        request = GrantRequest(
+            stop_id=stop_id,
+            door_id=door_id,
+            barcode=index.barcode_of(stop.scanned_package_ids[0]),
+            handheld_key_id=self._require_key_id(),
+        )
+        return await self._retrying(stop_id, lambda: self._access.request_grant(request))
+
+    def _record_outcome(self, stop_id: str, outcome: DoorOutcome) -> None:
+        if outcome.receipt is not None:
+            self._queue(
+                OutboxKind.RECEIPT, hashlib.sha256(outcome.receipt).hexdigest(), outcome.receipt
+            )
+        if outcome.accepted:
+            open_for = outcome.open_seconds
+            relock = None if open_for is None else self._clock.monotonic() + open_for
+            self._enter(stop_id, StopPhase.UNLOCKED, notice=None, relock_at=relock)
+        else:
+            notice = self._notice(outcome.reason, stop_id, outcome.door_id)
+            self._enter(stop_id, StopPhase.SCANNED, notice=notice)
+
+    # -- delivering ------------------------------------------------------------------------------
+
+    async def confirm_delivery(self) -> None:
+        """Queue the confirmation durably, mark the stop delivered, move on; the sync sends it later."""
+        stop = self.state.current_stop
+        if stop is None or stop.phase is not StopPhase.UNLOCKED:
+            if stop is not None:
+                self._update(stop.stop_id, notice=notice_for(ClientReason.NOT_UNLOCKED))
+            return
+        confirmation = DeliveryConfirmation(
+            delivery_id=uuid.uuid4(),
+            stop_id=stop.stop_id,
+            package_ids=stop.scanned_package_ids,
+            grant_id=stop.grant_id,
+            delivered_at=dt.datetime.fromtimestamp(self._clock.now(), dt.UTC),
+        )
+        try:
+            self._queue(
+                OutboxKind.DELIVERY,
+                str(confirmation.delivery_id),
+                confirmation.model_dump_json().encode(),
+            )
+        except WorkflowError as err:
+            self._update(stop.stop_id, notice=notice_for(err.reason))
+            return
+        self._enter(stop.stop_id, StopPhase.DELIVERED, relock_at=None)
+        self._publish(current_stop_id=self._next_open_stop())
+
+    # -- outbox ----------------------------------------------------------------------------------
+
+    async def sync_outbox(self) -> int:
+        """Send everything queued; returns how many items left the outbox. Safe to call any time."""
+        sent = 0
+        async with self._sync_lock:
+            try:
+                while self._outbox.size():
+                    batch = await self._sync.send_batch()
+                    sent += batch.sent
+                    notice = notice_for(batch.refused[-1]) if batch.refused else self.state.notice
+                    self._publish(online=True, notice=notice)
+            except ServiceUnreachable:
+                self._publish(online=False)
+        return sent
+
+    def _queue(self, kind: OutboxKind, key: str, payload: bytes) -> None:
+        self._outbox.put(kind, key, payload)
+        self._publish()
+        self._start_background_sync()
+
+    def _start_background_sync(self) -> None:
+        if self._background is None or self._background.done():
+            self._background = asyncio.get_running_loop().create_task(self._sync_until_empty())
+
+    async def _sync_until_empty(self) -> None:
+        failures = 0
+        while self._outbox.size():
+            await self.sync_outbox()
+            if self.state.online:
+                failures = 0
+                continue
+            failures += 1
+            await self._sleep(self._backoff.delay(failures))
+
+    async def aclose(self) -> None:
+        """Stop the background sync; whatever it had not sent stays in the outbox for next time."""
+        if self._background is not None:
+            self._background.cancel()
+            await asyncio.gather(self._background, return_exceptions=True)
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    async def _retrying(self, stop_id: str, call: Callable[[], Awaitable[T]]) -> T:
+        failures = 0
+        while True:
+            try:
+                result = await call()
+            except WorkflowError as err:
+                failures += 1
+                if not err.retryable or failures >= self._backoff.attempts:
+                    self._publish(online=not isinstance(err, ServiceUnreachable))
+                    raise
+                delay = self._backoff.delay(failures)
+                notice = notice_for(err.reason, NoticeContext(retry_in=delay), retrying=True)
+                self._update(stop_id, notice=notice)
+                self._publish(online=False)
+                await self._sleep(delay)
+            else:
+                self._publish(online=True)
+                return result
+
+    def _notice(self, reason: str, stop_id: str, door_id: str | None) -> Notice:
+        index = self._route_index()
+        context = NoticeContext(
+            door_name=index.door_name(door_id) if door_id else None,
+            other_door_names=index.other_door_names(stop_id, door_id),
+            stop_label=index.label(stop_id),
+        )
+        return notice_for(reason, context)
+
+    def _route_index(self) -> RouteIndex:
+        if self._index is None:
+            raise WorkflowError(ClientReason.NO_ROUTE, "load the route first")
+        return self._index
+
+    def _require_key_id(self) -> bytes:
+        if self._key_id is None:
+            raise WorkflowError(ClientReason.NOT_SIGNED_IN, "sign in first")
+        return self._key_id
+
+    def _handheld(self) -> Ed25519PrivateKey:
+        if self._key is None:
+            raise WorkflowError(ClientReason.NOT_SIGNED_IN, "sign in first")
+        return self._key
+
+    def _next_open_stop(self) -> str | None:
+        index = self._route_index()
+        return next(
+            (sid for sid in index.stop_ids if self._stops[sid].phase is not StopPhase.DELIVERED), None
+        )
+
+    def _enter(self, stop_id: str, phase: StopPhase, **changes: object) -> None:
+        """Move a stop to `phase`, adding the time spent in the phase it leaves to its timings."""
+        stop = self._stops[stop_id]
+        now = self._clock.monotonic()
+        began = self._entered.get(stop_id)
+        timings = stop.timings
+        if began is not None and stop.phase is not phase:
+            timings = _add_timing(timings, stop.phase, now - began)
+        if stop.phase is not phase or began is None:
+            self._entered[stop_id] = now
+        self._update(stop_id, phase=phase, timings=timings, **changes)
+
+    def _update(self, stop_id: str, **changes: object) -> None:
+        self._stops[stop_id] = replace(self._stops[stop_id], **changes)
+        self._publish()
+
+    def _publish(self, **changes: object) -> None:
+        self.state = replace(
+            self.state,
+            stops=MappingProxyType(dict(self._stops)),
+            outbox_size=self._outbox.size(),
+            **changes,
+        )
+        self._on_change(self.state)
+
+
+def _add_timing(
+    timings: tuple[PhaseTiming, ...], phase: StopPhase, seconds: float
+) -> tuple[PhaseTiming, ...]:
+    """Accumulate: a phase entered twice (a retry) reports its total time."""
+    spent = {t.phase: t.seconds for t in timings}
+    spent[phase] = spent.get(phase, 0.0) + seconds
+    return tuple(PhaseTiming(p, s) for p, s in spent.items())

@@ -1,0 +1,48 @@
+"""Every reason code the driver can meet has its own short message and next action."""
+
+from __future__ import annotations
+
+import pytest
+from protocol.reasons import ReasonCode
+
+from driver_app.core.errors import ClientReason
+from driver_app.core.messages import NoticeContext, known_reasons, notice_for
+
+ALL_CODES = [code.slug for code in ReasonCode] + [str(code) for code in ClientReason]
+
+
+@pytest.mark.parametrize("code", ALL_CODES)
+def test_every_code_has_a_specific_short_message_and_action(code: str) -> None:
+    notice = notice_for(code)
+    assert notice.reason == code
+    assert "Refused (" not in notice.message  # not the fallback
+    assert 0 < len(notice.message) <= 60 and 0 < len(notice.next_action) <= 60
+    assert "{" not in notice.message + notice.next_action
+
+
+def test_the_table_has_no_codes_nobody_produces() -> None:
+    assert known_reasons() == set(ALL_CODES)
+
+
+def test_an_unknown_code_still_gives_a_usable_notice() -> None:
+    notice = notice_for("brand_new_reason_from_a_newer_service")
+    assert "brand_new_reason_from_a_newer_service" in notice.message
+    assert notice.next_action
+
+
+def test_wrong_door_names_the_doors_to_choose() -> None:
+    context = NoticeContext(door_name="South entrance", other_door_names=("North entrance",))
+    notice = notice_for("wrong_door", context)
+    assert notice.message == "This access is for another door: South entrance"
+    assert notice.next_action == "Choose North entrance"
+    assert notice_for("wrong_door").next_action == "Choose another door of this building"
+
+
+def test_expired_says_scan_again() -> None:
+    notice = notice_for("expired")
+    assert (notice.message, notice.next_action) == ("Access expired", "Scan the parcel again to get a new access")
+
+
+def test_retrying_is_said_with_the_wait() -> None:
+    notice = notice_for("service_unreachable", NoticeContext(retry_in=2.0), retrying=True)
+    assert notice.retrying and notice.next_action == "Retrying in 2 s…"
