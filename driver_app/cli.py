@@ -14,7 +14,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("tui", help="run the driver's terminal app (the default)")
     commands.add_parser("demo", help="run the app against a bundled mock building")
-    commands.add_parser("scan", help="decode barcodes in image and video files")
+    from driver_app.scanning import cli as scan_cli
+
+    scan_cli.add_arguments(commands.add_parser("scan", help="decode barcodes in image and video files"))
     commands.add_parser("run-route", help="walk today's route headless, for QA")
     return parser
 
@@ -22,6 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "tui"
+    if command == "scan":
+        from driver_app.scanning import cli as scan_cli
+
+        return scan_cli.run(args)
     print(f"driver-app {command}: not yet implemented", file=sys.stderr)
     return 0
 

@@ -1,0 +1,88 @@
+"""Frame sources: image files, video files, folders of them, and cameras (OpenCV VideoCapture).
+
+Every source is a plain iterator of BGR/gray numpy frames, so a worker thread can pull frames
+and the pipeline never knows where they came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import SourceError
+
+__all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "camera_frames", "expand_paths", "file_frames", "load_image"]
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"})
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files as given; a directory becomes the image and video files directly inside it, sorted."""
+    expanded: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            expanded.extend(
+                sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+            )
+        else:
+            expanded.append(path)
+    return expanded
+
+
+def load_image(path: Path) -> np.ndarray:
+    """Decode an image file to a BGR or gray array; Pillow covers what OpenCV's codecs refuse."""
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as err:
+        raise SourceError("unreadable-file", f"{path}: cannot read file ({err.strerror or err})") from err
+    frame = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if frame is not None:
+        return frame
+    return _load_with_pillow(path)
+
+
+def _load_with_pillow(path: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("L"))
+    except (UnidentifiedImageError, OSError, ValueError) as err:
+        raise SourceError("not-an-image", f"{path}: not a readable image") from err
+
+
+def file_frames(path: Path, *, every: int = 1) -> Iterator[np.ndarray]:
+    """The frames of an image file (one) or a video file (every `every`-th)."""
+    if not path.exists():
+        raise SourceError("no-such-file", f"{path}: no such file")
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        yield from _capture_frames(cv2.VideoCapture(str(path)), str(path), every=every)
+    else:
+        yield load_image(path)
+
+
+def camera_frames(index: int = 0) -> Iterator[np.ndarray]:
+    """Live frames from a camera; raises SourceError when there is none (e.g. no device here)."""
+    yield from _capture_frames(cv2.VideoCapture(index), f"camera {index}", every=1)
+
+
+def _capture_frames(capture: cv2.VideoCapture, label: str, *, every: int) -> Iterator[np.ndarray]:
+    if not capture.isOpened():
+        raise SourceError("cannot-open-video", f"{label}: cannot open video")
+    try:
+        index = 0
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                if index == 0:
+                    raise SourceError("cannot-open-video", f"{label}: no frames could be decoded")
+                return
+            if index % every == 0:
+                yield frame
+            index += 1
+    finally:
+        capture.release()
