@@ -1,0 +1,60 @@
+"""A camera frame drawn in the terminal with half blocks: each cell shows two pixels, ▀ = fg over bg."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
+
+__all__ = ["CameraPreview", "downscale", "half_block_strip"]
+
+
+def downscale(frame: np.ndarray, cols: int, rows: int) -> np.ndarray:
+    """BGR or grey frame → RGB pixels of shape (2*rows, cols, 3), the aspect ratio left to the caller."""
+    if frame.ndim == 2:
+        frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    small = cv2.resize(frame, (max(cols, 1), max(2 * rows, 2)), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+
+
+def half_block_strip(pixels: np.ndarray, row: int) -> Strip:
+    """Terminal row `row`: upper pixel as the foreground of ▀, lower pixel as its background."""
+    top, bottom = pixels[2 * row], pixels[2 * row + 1]
+    return Strip(
+        [
+            Segment("▀", Style(color=f"#{t[0]:02x}{t[1]:02x}{t[2]:02x}", bgcolor=f"#{b[0]:02x}{b[1]:02x}{b[2]:02x}"))
+            for t, b in zip(top.tolist(), bottom.tolist(), strict=True)
+        ]
+    )
+
+
+class CameraPreview(Widget):
+    """Shows the latest frame only; rendering cost is bounded by the widget's size, not the frame's."""
+
+    DEFAULT_CSS = """
+    CameraPreview { height: 8; width: 1fr; background: $surface-darken-1; }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._frame: np.ndarray | None = None
+        self._pixels: np.ndarray | None = None
+
+    def show_frame(self, frame: np.ndarray) -> None:
+        self._frame = frame
+        self._pixels = None
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._pixels = None
+
+    def render_line(self, y: int) -> Strip:
+        width, height = self.content_size
+        if self._frame is None or width == 0 or height == 0:
+            return Strip.blank(width, self.rich_style)
+        if self._pixels is None:
+            self._pixels = downscale(self._frame, width, height)
+        return half_block_strip(self._pixels, y) if y < height else Strip.blank(width)

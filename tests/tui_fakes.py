@@ -1,0 +1,201 @@
+"""A small fake of the workflow core for the TUI's Pilot tests (the real one has its own tests).
+
+It follows the contract in driver_app/core: same states, same verdict kinds, notices from the core's
+own `notice_for`. The integrator's tests swap in the real DriverWorkflow wired to a mock building.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from driver_app.core.errors import AccessRefused
+from driver_app.core.messages import NoticeContext, notice_for
+from driver_app.core.ports import DoorOutcome, NearbyDoor, Scan
+from driver_app.core.state import PhaseTiming, RouteState, ScanVerdict, ScanVerdictKind, StopPhase, StopState
+from driver_app.settings import Settings
+from driver_app.tui import create_app
+from driver_app.tui.app import DriverApp
+from protocol.api import Building, DeliveryWindow, Door, Package, Route, Stop
+
+_DAY = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
+
+
+def _stop(seq: int, address: str, doors: list[tuple[str, str]], packages: list[tuple[str, str, str | None]]) -> Stop:
+    return Stop(
+        stop_id=f"S{seq}",
+        sequence=seq,
+        address=address,
+        building=Building(building_id=f"B{seq}", name=address, doors=tuple(Door(door_id=d, name=n) for d, n in doors)),
+        window=DeliveryWindow(start=_DAY, end=_DAY + dt.timedelta(hours=10)),
+        packages=tuple(Package(package_id=p, barcode=b, unit=u) for p, b, u in packages),
+    )
+
+
+ROUTE = Route(
+    route_id="R-1",
+    date=_DAY.date(),
+    stops=(
+        _stop(1, "12 Elm St", [("ELM-N", "North entrance"), ("ELM-S", "South entrance")],
+              [("P-100", "LK100001", "4B"), ("P-101", "LK100002", None)]),
+        _stop(2, "5 Oak Ave", [("OAK-1", "Lobby")], [("P-200", "LK200001", "12")]),
+        _stop(3, "9 Pine Rd", [("PINE-1", "Main door")], [("P-300", "LK300001", None)]),
+    ),
+)
+RSSI = {"ELM-N": -71, "ELM-S": -48, "OAK-1": -55, "PINE-1": -60}
+
+
+@dataclass
+class FakeClock:
+    wall: float = 1_795_000_000.0
+    mono: float = 100.0
+
+    def now(self) -> float:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.mono
+
+
+@dataclass
+class FakeCredentials:
+    persistent: bool = False
+    description: str = "in-memory store"
+    secrets: dict[str, bytes] = field(default_factory=dict)
+
+    def get(self, name: str) -> bytes | None:
+        return self.secrets.get(name)
+
+    def put(self, name: str, secret: bytes) -> None:
+        self.secrets[name] = secret
+
+    def delete(self, name: str) -> None:
+        self.secrets.pop(name, None)
+
+
+class FakeWorkflow:
+    """Each phase takes `step` seconds on the fake clock; `door_says` is the next door outcome."""
+
+    def __init__(self, on_change: Callable[[RouteState], None], clock: FakeClock, route: Route = ROUTE) -> None:
+        self._on_change = on_change
+        self._clock = clock
+        self._route = route
+        self.state = RouteState()
+        self.door_says = "ok"
+        self.step = 0.25
+        self.unlocked_doors: list[str | None] = []
+
+    def _publish(self, **changes: object) -> None:
+        self.state = replace(self.state, **changes)
+        self._on_change(self.state)
+
+    def _set_stop(self, stop_id: str, **changes: object) -> None:
+        stops = dict(self.state.stops)
+        stops[stop_id] = replace(stops[stop_id], **changes)
+        self._publish(stops=MappingProxyType(stops))
+
+    async def sign_in(self, driver_id: str, password: str) -> None:
+        if password != "secret":
+            raise AccessRefused("invalid_credentials")
+        self._publish(driver_name=driver_id, online=True)
+
+    async def resume_session(self) -> bool:
+        return False
+
+    async def load_route(self) -> RouteState:
+        stops = {s.stop_id: StopState(s.stop_id) for s in self._route.stops}
+        self._publish(route=self._route, stops=MappingProxyType(stops), current_stop_id="S1")
+        return self.state
+
+    def select_stop(self, stop_id: str) -> None:
+        self._publish(current_stop_id=stop_id)
+
+    async def submit_scan(self, scan: Scan) -> ScanVerdict:
+        for stop in self._route.stops:
+            for package in stop.packages:
+                if package.barcode != scan.text:
+                    continue
+                if stop.stop_id != self.state.current_stop_id:
+                    message = f"This parcel belongs to stop {stop.sequence} ({stop.address})"
+                    return ScanVerdict(ScanVerdictKind.OTHER_STOP, package.package_id, stop.stop_id, message)
+                current = self.state.stops[stop.stop_id]
+                phase = StopPhase.SCANNED if current.phase is StopPhase.IDLE else current.phase
+                scanned = current.scanned_package_ids + (package.package_id,)
+                self._set_stop(stop.stop_id, phase=phase, scanned_package_ids=scanned)
+                return ScanVerdict(ScanVerdictKind.MATCHED, package.package_id, stop.stop_id, "Parcel scanned")
+        return ScanVerdict(ScanVerdictKind.UNKNOWN, None, None, "This barcode is not a parcel on today's route")
+
+    async def unlock(self, door_id: str | None = None) -> DoorOutcome:
+        stop = self.state.current_stop
+        assert stop is not None
+        self.unlocked_doors.append(door_id)
+        doors = [d.door_id for s in self._route.stops if s.stop_id == stop.stop_id for d in s.building.doors]
+        nearby = tuple(sorted((NearbyDoor(d, RSSI[d]) for d in doors), key=lambda n: -n.rssi))
+        chosen = door_id or nearby[0].door_id
+        timings: list[PhaseTiming] = []
+        for phase in (StopPhase.FINDING_DOOR, StopPhase.REQUESTING_GRANT, StopPhase.CONNECTING, StopPhase.VERIFYING):
+            self._set_stop(stop.stop_id, phase=phase, nearby=nearby, door_id=chosen, timings=tuple(timings), notice=None)
+            self._clock.mono += self.step
+            timings.append(PhaseTiming(phase, self.step))
+        if self.door_says != "ok":
+            notice = notice_for(self.door_says, NoticeContext(other_door_names=("North entrance",)))
+            self._set_stop(stop.stop_id, phase=StopPhase.SCANNED, timings=tuple(timings), notice=notice)
+            return DoorOutcome(chosen, accepted=False, reason=self.door_says, receipt=b"r")
+        relock = self._clock.mono + 5.0
+        self._set_stop(stop.stop_id, phase=StopPhase.UNLOCKED, timings=tuple(timings), relock_at=relock)
+        self._publish(outbox_size=self.state.outbox_size + 1)
+        return DoorOutcome(chosen, accepted=True, reason="ok", receipt=b"r", open_seconds=5.0)
+
+    async def confirm_delivery(self) -> None:
+        stop = self.state.current_stop
+        assert stop is not None and stop.phase is StopPhase.UNLOCKED
+        self._set_stop(stop.stop_id, phase=StopPhase.DELIVERED, relock_at=None)
+        following = [s.stop_id for s in self._route.stops if self.state.stops[s.stop_id].phase is not StopPhase.DELIVERED]
+        self._publish(current_stop_id=following[0] if following else None, outbox_size=self.state.outbox_size + 1)
+
+    async def sync_outbox(self) -> int:
+        sent = self.state.outbox_size
+        self._publish(outbox_size=0)
+        return sent
+
+    async def aclose(self) -> None:
+        return None
+
+
+@dataclass
+class KeyClock:
+    """Keystroke times: every key `gap` seconds after the previous one (slow = a person typing)."""
+
+    gap: float = 0.2
+    at: float = 0.0
+
+    def __call__(self) -> float:
+        self.at += self.gap
+        return self.at
+
+
+@dataclass
+class Rig:
+    app: DriverApp
+    clock: FakeClock
+    keys: KeyClock
+
+    @property
+    def workflow(self) -> FakeWorkflow:
+        return self.app.workflow  # type: ignore[return-value]
+
+
+def make_rig(*, persistent: bool = False, camera=None, keymap: dict[str, str] | None = None) -> Rig:
+    clock = FakeClock()
+    keys = KeyClock()
+    app = create_app(
+        lambda on_change: FakeWorkflow(on_change, clock),
+        Settings(access_url="http://127.0.0.1:8750", ble_mode="sim", keymap=keymap or {}),
+        credentials=FakeCredentials(persistent=persistent),
+        clock=clock,
+        camera=camera,
+        key_clock=keys,
+    )
+    return Rig(app, clock, keys)
