@@ -113,7 +113,7 @@ class FakeWorkflow:
         self._publish(current_stop_id=stop_id)
 
     async def submit_scan(self, scan: Scan) -> ScanVerdict:
-        for stop in self._route.stops:
+        for stop in self.state.route.stops if self.state.route else ():
             for package in stop.packages:
                 if package.barcode != scan.text:
                     continue
