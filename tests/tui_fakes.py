@@ -187,11 +187,13 @@ class Rig:
         return self.app.workflow  # type: ignore[return-value]
 
 
-def make_rig(*, persistent: bool = False, camera=None, keymap: dict[str, str] | None = None) -> Rig:
+def make_rig(
+    *, persistent: bool = False, camera=None, keymap: dict[str, str] | None = None, route: Route = ROUTE
+) -> Rig:
     clock = FakeClock()
     keys = KeyClock()
     app = create_app(
-        lambda on_change: FakeWorkflow(on_change, clock),
+        lambda on_change: FakeWorkflow(on_change, clock, route),
         Settings(access_url="http://127.0.0.1:8750", ble_mode="sim", keymap=keymap or {}),
         credentials=FakeCredentials(persistent=persistent),
         clock=clock,
