@@ -24,11 +24,14 @@ __all__ = ["CameraPanel"]
 
 
 class CameraPanel(Widget):
-    """Live preview + status line; `start()` opens the camera, `stop()` releases it."""
+    """Live preview + status line; `start()` opens the camera, `stop()` releases it and hides the panel.
+
+    When the source ends or fails by itself the panel stays, so its status line says why.
+    """
 
     DEFAULT_CSS = """
     CameraPanel { height: auto; display: none; }
-    CameraPanel.-running { display: block; }
+    CameraPanel.-shown { display: block; }
     CameraPanel > #camera-status { height: 1; color: $text-muted; }
     """
 
@@ -71,13 +74,13 @@ class CameraPanel(Widget):
     def start(self) -> None:
         if self._camera is None or self.running:
             return
-        self.add_class("-running")
+        self.add_class("-shown", "-running")
         self._set_status(Content("Camera starting…"))
         self._scan_frames(self._camera)
 
     def stop(self) -> None:
         self.workers.cancel_group(self, "camera")
-        self.remove_class("-running")
+        self.remove_class("-shown", "-running")
 
     @work(thread=True, exclusive=True, group="camera")
     def _scan_frames(self, camera: CameraFactory) -> None:
