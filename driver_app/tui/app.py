@@ -28,7 +28,6 @@ from driver_app.core.state import Notice, RouteState, ScanVerdict
 from driver_app.settings import Settings
 from driver_app.tui.contract import CameraFactory, WorkflowFactory
 from driver_app.tui.route_view import door_choices
-from driver_app.tui.screens.base import DEMO_BANNER
 from driver_app.tui.screens.diagnostics import DiagnosticsScreen
 from driver_app.tui.screens.door_picker import DoorPickerScreen
 from driver_app.tui.screens.route import RouteScreen
@@ -90,7 +89,7 @@ class DriverApp(App[None]):
     def on_mount(self) -> None:
         self.set_keymap(dict(self.settings.keymap))
         if self.demo:
-            self.sub_title = DEMO_BANNER
+            self.sub_title = "DEMO"  # the full warning is the banner under the header
         self.push_screen(SignInScreen())
         self.resume_session()
 

@@ -16,7 +16,7 @@ from driver_app.tui.text import literal
 
 
 def door_label(door: DoorChoice) -> Content:
-    signal = f"  {door.rssi} dBm" if door.rssi is not None else "  not heard"
+    signal = f"  {door.rssi} dBm" if door.rssi is not None else ""
     return Content.assemble(literal(door.name), " (", literal(door.door_id), ")", (signal, "dim"))
 
 
