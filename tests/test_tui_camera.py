@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import segno
-from tui_fakes import make_rig
+from tui_fakes import make_rig, open_first_stop, sign_in
 
 from driver_app.core.ports import ScanSource
 from driver_app.core.state import StopPhase
@@ -56,11 +56,7 @@ async def test_camera_scan_on_the_stop_screen(tmp_path: Path) -> None:
     folder = label_folder(tmp_path, "LK100001")
     rig = make_rig(camera=lambda: OpenCvCamera(str(folder), fps=None))
     async with rig.app.run_test(size=(40, 20)) as pilot:
-        await pilot.click("#driver-id")
-        await pilot.press(*"d-7", "enter", *"secret", "enter")
-        await rig.app.workers.wait_for_complete()
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_first_stop(pilot)
         await pilot.press("k")
         await rig.app.workers.wait_for_complete()
         await pilot.pause()
@@ -76,11 +72,7 @@ async def test_camera_scan_on_the_stop_screen(tmp_path: Path) -> None:
 async def test_no_camera_device_is_a_status_line_not_a_crash() -> None:
     rig = make_rig(camera=lambda: OpenCvCamera("7", fps=None))
     async with rig.app.run_test(size=(80, 24)) as pilot:
-        await pilot.click("#driver-id")
-        await pilot.press(*"d-7", "enter", *"secret", "enter")
-        await rig.app.workers.wait_for_complete()
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_first_stop(pilot)
         await pilot.press("k")
         await rig.app.workers.wait_for_complete()
         await pilot.pause()
@@ -93,9 +85,5 @@ async def test_no_camera_device_is_a_status_line_not_a_crash() -> None:
 async def test_camera_action_hidden_without_a_camera() -> None:
     rig = make_rig(camera=None)
     async with rig.app.run_test(size=(40, 20)) as pilot:
-        await pilot.click("#driver-id")
-        await pilot.press(*"d-7", "enter", *"secret", "enter")
-        await rig.app.workers.wait_for_complete()
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_first_stop(pilot)
         assert not rig.app.screen.check_action("camera", ())

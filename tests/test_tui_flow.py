@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from textual.widgets import Input, Static
-from tui_fakes import make_rig
+from tui_fakes import make_rig, manual_scan, open_first_stop, sign_in
 
 from driver_app.core.state import StopPhase
 from driver_app.tui.screens.base import DEMO_BANNER
@@ -18,25 +18,6 @@ from driver_app.tui.widgets.notice import NoticeBox
 SIZES = [(40, 20), (80, 24)]
 
 
-async def sign_in(pilot, password: str = "secret") -> None:
-    await pilot.click("#driver-id")
-    await pilot.press(*"d-7", "enter", *password, "enter")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def open_first_stop(pilot) -> None:
-    await sign_in(pilot)
-    await pilot.press("enter")
-    await pilot.pause()
-
-
-async def manual_scan(pilot, text: str) -> None:
-    await pilot.press("m", *text, "enter")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 def text_of(app, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
@@ -46,7 +27,7 @@ async def test_sign_in_route_stop_scan_unlock_deliver(size: tuple[int, int]) -> 
     rig = make_rig()
     async with rig.app.run_test(size=size) as pilot:
         assert isinstance(rig.app.screen, SignInScreen)
-        await sign_in(pilot)
+        await sign_in(pilot, typed=True)
         assert isinstance(rig.app.screen, RouteScreen)
         assert "0/3 stops delivered" in text_of(rig.app, "#progress")
 
@@ -56,12 +37,12 @@ async def test_sign_in_route_stop_scan_unlock_deliver(size: tuple[int, int]) -> 
         assert "12 Elm St" in text_of(rig.app, "#address")
         assert not rig.app.screen.check_action("unlock", ())
 
-        await manual_scan(pilot, "LK100001")
+        await manual_scan(pilot, "LK100001", typed=True)
         assert rig.workflow.state.stops["S1"].scanned_package_ids == ("P-100",)
         assert "Parcel scanned" in str(rig.app.screen.query_one("VerdictLine", Static).render())
         assert rig.app.screen.check_action("unlock", ())
 
-        await pilot.press("escape", "u")  # leave the input, then the one key
+        await pilot.press("u")  # the one key
         await rig.app.workers.wait_for_complete()
         await pilot.pause()
         stop = rig.workflow.state.stops["S1"]
@@ -102,7 +83,7 @@ async def test_door_refusal_shows_message_and_next_action(size: tuple[int, int])
         await open_first_stop(pilot)
         await manual_scan(pilot, "LK100001")
         rig.workflow.door_says = "wrong_door"
-        await pilot.press("escape", "u")
+        await pilot.press("u")
         await rig.app.workers.wait_for_complete()
         await pilot.pause()
         shown = str(rig.app.screen.query_one(NoticeBox).render())
@@ -117,7 +98,7 @@ async def test_door_picker_returns_the_chosen_door() -> None:
     async with rig.app.run_test(size=(40, 20)) as pilot:
         await open_first_stop(pilot)
         await manual_scan(pilot, "LK100002")
-        await pilot.press("escape", "c")
+        await pilot.press("c")
         await pilot.pause()
         picker = rig.app.screen
         assert isinstance(picker, DoorPickerScreen)
@@ -135,7 +116,7 @@ async def test_door_picker_cancel_unlocks_nothing() -> None:
     async with rig.app.run_test(size=(80, 24)) as pilot:
         await open_first_stop(pilot)
         await manual_scan(pilot, "LK100001")
-        await pilot.press("escape", "c")
+        await pilot.press("c")
         await pilot.pause()
         await pilot.press("escape")
         await rig.app.workers.wait_for_complete()
@@ -180,7 +161,7 @@ async def test_diagnostics_lists_service_ble_camera_keyring_outbox() -> None:
     async with rig.app.run_test(size=(80, 24)) as pilot:
         await open_first_stop(pilot)
         await manual_scan(pilot, "LK100001")
-        await pilot.press("escape", "u")
+        await pilot.press("u")
         await rig.app.workers.wait_for_complete()
         await pilot.press("f2")
         await pilot.pause()
@@ -203,7 +184,7 @@ async def test_keymap_remaps_a_binding_by_id() -> None:
     async with rig.app.run_test(size=(80, 24)) as pilot:
         await open_first_stop(pilot)
         await manual_scan(pilot, "LK100001")
-        await pilot.press("escape", "u")
+        await pilot.press("u")
         await rig.app.workers.wait_for_complete()
         assert rig.workflow.unlocked_doors == []
         await pilot.press("o")
@@ -220,7 +201,7 @@ async def test_command_palette_offers_only_available_actions() -> None:
         await manual_scan(pilot, "LK100001")
         titles = {c.title for c in rig.app.get_system_commands(rig.app.screen)}
         assert {"Unlock door", "Choose door"} <= titles and "Confirm delivery" not in titles
-        await pilot.press("escape", "ctrl+p")
+        await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Unlock door")
         await pilot.pause(0.3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from textual.widgets import Static
-from tui_fakes import ROUTE, make_rig
+from tui_fakes import ROUTE, make_rig, sign_in
 
 from driver_app.core.display_text import printable
 from driver_app.core.ports import Scan, ScanSource
@@ -22,13 +22,6 @@ HOSTILE = [
 ]
 
 
-async def signed_in(pilot) -> None:
-    await pilot.click("#driver-id")
-    await pilot.press(*"d-7", "enter", *"secret", "enter")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 def rendered(widget: Static):
     return widget.render()
 
@@ -37,7 +30,7 @@ def rendered(widget: Static):
 async def test_hostile_barcodes_are_shown_literally(size: tuple[int, int]) -> None:
     rig = make_rig()
     async with rig.app.run_test(size=size) as pilot:
-        await signed_in(pilot)
+        await sign_in(pilot)
         await pilot.press("enter")
         await pilot.pause()
         for text in HOSTILE:
@@ -65,7 +58,7 @@ async def test_hostile_route_text_is_shown_literally() -> None:
     stops[0] = stops[0].model_copy(update={"address": evil})
     rig = make_rig(route=ROUTE.model_copy(update={"stops": tuple(stops)}))
     async with rig.app.run_test(size=(80, 24)) as pilot:
-        await signed_in(pilot)
+        await sign_in(pilot)
         assert isinstance(rig.app.screen, RouteScreen)
         option = rig.app.screen.query_one("OptionList").get_option_at_index(0)
         assert printable(evil) in option.prompt.plain
@@ -81,7 +74,7 @@ async def test_hostile_route_text_is_shown_literally() -> None:
 async def test_hostile_wedge_burst_does_not_crash() -> None:
     rig = make_rig()
     async with rig.app.run_test(size=(40, 20)) as pilot:
-        await signed_in(pilot)
+        await sign_in(pilot)
         rig.keys.gap = 0.004
         await pilot.press(*"[b]x[/]", "\x1b", "[", "2", "J", *"[@click=app.quit]", "enter")
         await rig.app.workers.wait_for_complete()

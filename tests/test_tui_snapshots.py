@@ -5,23 +5,14 @@ Regenerate after an intended change with `pytest tests/test_tui_snapshots.py --s
 
 from __future__ import annotations
 
-from tui_fakes import make_rig
+from tui_fakes import make_rig, manual_scan, open_first_stop, sign_in
 
 HANDHELD, DESKTOP = (40, 20), (80, 24)
 
 
-async def _signed_in(pilot) -> None:
-    await pilot.click("#driver-id")
-    await pilot.press(*"d-7", "enter", *"secret", "enter")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 async def _scanned(pilot) -> None:
-    await _signed_in(pilot)
-    await pilot.press("enter", "m", *"LK100001", "enter", "escape")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await open_first_stop(pilot)
+    await manual_scan(pilot, "LK100001")
 
 
 async def _unlocked(pilot) -> None:
@@ -36,7 +27,7 @@ def test_sign_in_handheld(snap_compare) -> None:
 
 
 def test_route_handheld(snap_compare) -> None:
-    assert snap_compare(make_rig().app, terminal_size=HANDHELD, run_before=_signed_in)
+    assert snap_compare(make_rig().app, terminal_size=HANDHELD, run_before=sign_in)
 
 
 def test_stop_unlocked_handheld(snap_compare) -> None:

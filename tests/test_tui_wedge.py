@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from textual.widgets import Input
-from tui_fakes import make_rig
+from tui_fakes import make_rig, open_first_stop, sign_in
 
 from driver_app.core.ports import ScanSource
 from driver_app.core.state import StopPhase
@@ -81,11 +81,7 @@ async def scan_with_wedge(pilot, rig, text: str) -> None:
 async def test_wedge_scan_on_the_stop_screen_with_nothing_focused() -> None:
     rig = make_rig()
     async with rig.app.run_test(size=(40, 20)) as pilot:
-        await pilot.click("#driver-id")
-        await pilot.press(*"d-7", "enter", *"secret", "enter")
-        await rig.app.workers.wait_for_complete()
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_first_stop(pilot)
         assert isinstance(rig.app.screen, StopScreen)
         await scan_with_wedge(pilot, rig, "LK100001")
         scan, verdict = rig.app.last_scan
@@ -97,11 +93,7 @@ async def test_wedge_scan_on_the_stop_screen_with_nothing_focused() -> None:
 async def test_wedge_scan_into_a_focused_input_is_taken_back_out() -> None:
     rig = make_rig()
     async with rig.app.run_test(size=(40, 20)) as pilot:
-        await pilot.click("#driver-id")
-        await pilot.press(*"d-7", "enter", *"secret", "enter")
-        await rig.app.workers.wait_for_complete()
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_first_stop(pilot)
         await pilot.press("m", *"LK")  # the driver had started typing by hand
         await scan_with_wedge(pilot, rig, "LK100001")
         assert rig.app.screen.query_one("#manual", Input).value == "LK"
@@ -112,10 +104,7 @@ async def test_wedge_scan_into_a_focused_input_is_taken_back_out() -> None:
 async def test_wedge_scan_on_the_route_screen_names_the_stop() -> None:
     rig = make_rig()
     async with rig.app.run_test(size=(80, 24)) as pilot:
-        await pilot.click("#driver-id")
-        await pilot.press(*"d-7", "enter", *"secret", "enter")
-        await rig.app.workers.wait_for_complete()
-        await pilot.pause()
+        await sign_in(pilot)
         assert isinstance(rig.app.screen, RouteScreen)
         await scan_with_wedge(pilot, rig, "LK200001")
         assert "This parcel belongs to stop 2 (5 Oak Ave)" in str(rig.app.screen.query_one("VerdictLine").render())
@@ -136,11 +125,7 @@ async def test_wedge_scan_on_the_sign_in_screen_does_not_submit_the_form() -> No
 async def test_slow_typing_then_enter_submits_the_input_normally() -> None:
     rig = make_rig()
     async with rig.app.run_test(size=(40, 20)) as pilot:
-        await pilot.click("#driver-id")
-        await pilot.press(*"d-7", "enter", *"secret", "enter")
-        await rig.app.workers.wait_for_complete()
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_first_stop(pilot)
         await pilot.press("m", *"LK100002", "enter")
         await rig.app.workers.wait_for_complete()
         assert rig.app.last_scan[0].source == ScanSource.MANUAL

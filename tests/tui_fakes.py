@@ -201,3 +201,35 @@ def make_rig(
         key_clock=keys,
     )
     return Rig(app, clock, keys)
+
+
+async def sign_in(pilot, password: str = "secret", *, typed: bool = False) -> None:
+    """Fill the sign-in form (typing each key only when the test is about typing) and submit it."""
+    if typed:
+        await pilot.click("#driver-id")
+        await pilot.press(*"d-7", "enter", *password, "enter")
+    else:
+        pilot.app.screen.query_one("#driver-id").value = "d-7"
+        pilot.app.screen.query_one("#password").value = password
+        pilot.app.screen.query_one("#password").focus()
+        await pilot.press("enter")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def open_first_stop(pilot) -> None:
+    await sign_in(pilot)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def manual_scan(pilot, text: str, *, typed: bool = False) -> None:
+    """Scan by manual entry on the stop screen; focus leaves the field afterwards."""
+    await pilot.press("m")
+    if typed:
+        await pilot.press(*text)
+    else:
+        pilot.app.screen.query_one("#manual").value = text
+    await pilot.press("enter", "escape")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
