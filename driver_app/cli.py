@@ -17,7 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     from driver_app.scanning import cli as scan_cli
 
     scan_cli.add_arguments(commands.add_parser("scan", help="decode barcodes in image and video files"))
-    commands.add_parser("run-route", help="walk today's route headless, for QA")
+    from driver_app.runner import cli as run_route_cli
+
+    run_route_cli.add_arguments(commands.add_parser("run-route", help="walk today's route headless, for QA"))
     return parser
 
 
@@ -28,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
         from driver_app.scanning import cli as scan_cli
 
         return scan_cli.run(args)
+    if command == "run-route":
+        from driver_app.runner import cli as run_route_cli
+
+        return run_route_cli.run(args)
     print(f"driver-app {command}: not yet implemented", file=sys.stderr)
     return 0
 

@@ -1,9 +1,20 @@
-"""The `mock-building` command line."""
+"""The `mock-building` command line: `up`, `labels`, `fault` and `door`."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from mock_building.errors import MockBuildingError
+
+__all__ = ["build_parser", "main"]
+
+DEFAULT_PORT = 8750
+DEFAULT_RADIO_PORT = 8751
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -12,19 +23,117 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a LobbyKey building with no hardware: access service and emulated BLE doors.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("up", help="start the access service, the virtual radio and every door")
-    commands.add_parser("door", help="run one door peripheral on a real Bluetooth controller")
-    commands.add_parser("labels", help="render parcel label images for a scenario")
+    _add_up(commands.add_parser("up", help="start the access service, the virtual radio and every door"))
+    _add_door(commands.add_parser("door", help="run one door peripheral on a real Bluetooth controller"))
+    _add_labels(commands.add_parser("labels", help="render parcel label images for a scenario"))
+    _add_fault(commands.add_parser("fault", help="toggle a door fault in a running building"))
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _scenario_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scenario", type=Path, metavar="FILE", help="scenario TOML (default: the bundled demo)")
+
+
+def _add_up(parser: argparse.ArgumentParser) -> None:
+    _scenario_option(parser)
+    parser.add_argument("--host", default="127.0.0.1", help="address both listeners bind to (default %(default)s)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="access service port; 0 picks a free one")
+    parser.add_argument("--radio-port", type=int, default=DEFAULT_RADIO_PORT, help="radio attachment port; 0 = free")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="state directory (default: per-user data dir)")
+    parser.add_argument("--fresh", action="store_true", help="wipe the state directory before starting")
+    parser.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="the day routes run on")
+    parser.add_argument("--headless", action="store_true", help="log plain lines instead of the live view")
+    parser.add_argument("--ready-file", type=Path, metavar="PATH", help="write a JSON readiness record here")
+
+
+def _add_door(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Run one door of a scenario as a BLE peripheral on a real controller through a bumble transport, "
+        "e.g. usb:0, usb:2fe3:000b, hci-socket:0 or serial:/dev/ttyACM0,1000000. The door logic, GATT "
+        "profile and receipts are exactly those of the emulated doors; only the transport differs."
+    )
+    parser.add_argument("--transport", required=True, metavar="SPEC", help="bumble transport spec, e.g. usb:0")
+    parser.add_argument("--door-id", required=True, metavar="ID", help="which door of the scenario to run")
+    _scenario_option(parser)
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="state directory (default: per-user data dir)")
+
+
+def _add_labels(parser: argparse.ArgumentParser) -> None:
+    _scenario_option(parser)
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="writes DIR/<package_id>.png")
+
+
+def _add_fault(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Toggle door faults at run time, e.g. `mock-building fault ELM-N jammed=on slow_ms=800`."
+    parser.add_argument("door_id", metavar="DOOR_ID")
+    parser.add_argument("settings", nargs="+", metavar="NAME=VALUE", help="on/off, a number, or `default`")
+    parser.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the building (default %(default)s)")
+    parser.add_argument("--admin-token", help="admin bearer token (default: the scenario's)")
+    _scenario_option(parser)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command is None:
-        build_parser().print_help()
+        parser.print_help()
         return 0
-    print(f"mock-building {args.command}: not yet implemented", file=sys.stderr)
+    try:
+        return _COMMANDS[args.command](args)
+    except MockBuildingError as err:
+        print(f"mock-building: error [{err.reason}]: {err.message}", file=sys.stderr)
+        return 2
+
+
+def _scenario(args: argparse.Namespace):  # -> Scenario; imported lazily to keep `--help` fast
+    from mock_building.scenario import default_scenario_path, load_scenario
+
+    return load_scenario(args.scenario or default_scenario_path())
+
+
+def _up(args: argparse.Namespace) -> int:
+    from mock_building.building import BuildingSettings, run_building
+    from mock_building.paths import default_data_dir
+
+    settings = BuildingSettings(
+        scenario_path=args.scenario,
+        host=args.host,
+        port=args.port,
+        radio_port=args.radio_port,
+        data_dir=args.data_dir or default_data_dir(),
+        fresh=args.fresh,
+        today=args.today,
+        ready_file=args.ready_file,
+    )
+    live = not args.headless and sys.stdout.isatty()
+    return asyncio.run(run_building(settings, live=live))
+
+
+def _labels(args: argparse.Namespace) -> int:
+    from mock_building.labels import write_labels
+
+    paths = write_labels(_scenario(args), args.out)
+    print(f"wrote {len(paths)} labels to {args.out}")
     return 0
+
+
+def _fault(args: argparse.Namespace) -> int:
+    from mock_building.fault_client import parse_settings, set_door_faults
+
+    token = args.admin_token or _scenario(args).admin_token
+    faults = set_door_faults(args.url, token, args.door_id, parse_settings(args.settings))
+    print(f"{args.door_id}: " + ", ".join(f"{name}={value}" for name, value in faults.items()))
+    return 0
+
+
+def _door(args: argparse.Namespace) -> int:
+    from mock_building.door_runner import run_real_door
+    from mock_building.paths import default_data_dir
+
+    return asyncio.run(run_real_door(_scenario(args), args.door_id, args.transport, args.data_dir or default_data_dir()))
+
+
+_COMMANDS = {"up": _up, "labels": _labels, "fault": _fault, "door": _door}
 
 
 if __name__ == "__main__":

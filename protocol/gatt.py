@@ -65,7 +65,7 @@ class _Key(IntEnum):
     THIRD = 3
 
 
-def _limits(max_size: int, max_items: int = 24) -> cbor_strict.Limits:
+def _limits(max_size: int, max_items: int = 32) -> cbor_strict.Limits:
     return cbor_strict.Limits(max_size=max_size, max_depth=2, max_items=max_items)
 
 

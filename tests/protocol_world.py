@@ -49,7 +49,7 @@ def grant(**changes: object) -> bytes:
 
 
 def request(grant_bytes: bytes | None = None, challenge: bytes = CHALLENGE) -> bytes:
-    return build_unlock_request(grant_bytes or grant(), HANDHELD_KEY, challenge, DOOR_ID)
+    return build_unlock_request(grant() if grant_bytes is None else grant_bytes, HANDHELD_KEY, challenge, DOOR_ID)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from core_fakes import FakeAccess, FakeClock, FakeDoors
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
 from driver_app.core.errors import AccessRefused, DoorUnreachable, ServiceUnreachable
-from driver_app.core.handheld import HANDHELD_KEY, REFRESH_TOKEN
+from driver_app.core.handheld import DRIVER_ID, HANDHELD_KEY, REFRESH_TOKEN
 from driver_app.core.ports import DoorOutcome, NearbyDoor, Scan
 from driver_app.core.retry import Backoff
 from driver_app.core.state import RouteState, ScanVerdictKind, StopPhase
@@ -19,13 +19,20 @@ from driver_app.core.workflow import DriverWorkflow
 
 
 class Harness:
-    def __init__(self, tmp_path: Path, outbox: SqliteOutbox | None = None) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        outbox: SqliteOutbox | None = None,
+        *,
+        restart_of: Harness | None = None,
+    ) -> None:
+        """`restart_of`: the app restarted on the same handheld (same keyring, same service)."""
         self.clock = FakeClock()
-        self.access = FakeAccess(self.clock)
+        self.access = restart_of.access if restart_of else FakeAccess(self.clock)
         self.doors = FakeDoors(
             self.clock, [NearbyDoor("ELM-N", -70), NearbyDoor("ELM-S", -40), NearbyDoor("OAK-1", -60)]
         )
-        self.credentials = MemoryCredentialStore()
+        self.credentials = restart_of.credentials if restart_of else MemoryCredentialStore()
         self.outbox = outbox or SqliteOutbox(tmp_path / "outbox.sqlite3")
         self.states: list[RouteState] = []
         self.sleeps: list[float] = []
@@ -80,18 +87,24 @@ async def test_bad_password_raises_a_refusal_with_its_reason(h: Harness) -> None
     assert h.credentials.get(REFRESH_TOKEN) is None
 
 
-async def test_resume_uses_the_stored_refresh_token_and_the_same_handheld_key(h: Harness) -> None:
+async def test_resume_uses_the_stored_refresh_token_and_the_same_handheld_key(
+    h: Harness, tmp_path: Path
+) -> None:
     assert await h.workflow.resume_session() is False  # nothing stored yet
     await h.workflow.sign_in("demo", "demo-password")
-    assert await h.workflow.resume_session() is True
+    fresh = Harness(tmp_path, h.outbox, restart_of=h)
+    assert await fresh.workflow.resume_session() is True
+    assert fresh.workflow.state.driver_name == "demo"
     assert h.credentials.get(REFRESH_TOKEN) == b"refresh-1"  # rotated
-    assert h.access.public_keys[0] == h.access.public_keys[1]
+    assert h.access.public_keys[0] == h.access.public_keys[1]  # the same handheld key
+    await fresh.workflow.aclose()
 
 
 async def test_a_refused_refresh_token_is_forgotten(h: Harness) -> None:
     h.credentials.put(REFRESH_TOKEN, b"stale")
+    h.credentials.put(DRIVER_ID, b"demo")
     assert await h.workflow.resume_session() is False
-    assert h.credentials.get(REFRESH_TOKEN) is None
+    assert h.credentials.get(REFRESH_TOKEN) is None and h.credentials.get(DRIVER_ID) is None
 
 
 async def test_an_unreachable_service_on_resume_is_raised_not_mistaken_for_sign_out(h: Harness) -> None:

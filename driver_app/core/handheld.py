@@ -1,4 +1,7 @@
-"""The handheld's Ed25519 key and refresh token, kept only in the credential store."""
+"""The handheld's Ed25519 key and session, kept only in the credential store.
+
+The driver id is stored beside the refresh token it belongs to, so a resumed session knows whose it is.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from driver_app.core.ports import CredentialStore
 
 HANDHELD_KEY = "handheld_key"
 REFRESH_TOKEN = "refresh_token"
+DRIVER_ID = "driver_id"
 
 
 def handheld_key(

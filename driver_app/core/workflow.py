@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from types import MappingProxyType
 from typing import TypeVar
@@ -30,7 +30,7 @@ from driver_app.core.errors import (
     ServiceUnreachable,
     WorkflowError,
 )
-from driver_app.core.handheld import REFRESH_TOKEN, handheld_key, public_raw
+from driver_app.core.handheld import DRIVER_ID, REFRESH_TOKEN, handheld_key, public_raw
 from driver_app.core.messages import NoticeContext, notice_for
 from driver_app.core.ports import (
     AccessClient,
@@ -84,6 +84,7 @@ class DriverWorkflow:
         backoff: Backoff = Backoff(),
         find_timeout: float = 3.0,
         generate_key: Callable[[], Ed25519PrivateKey] = Ed25519PrivateKey.generate,
+        on_close: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self._access = access
         self._doors = doors
@@ -95,6 +96,7 @@ class DriverWorkflow:
         self._backoff = backoff
         self._find_timeout = find_timeout
         self._generate_key = generate_key
+        self._on_close = on_close
         self._sync = OutboxSync(access, outbox)
         self._index: RouteIndex | None = None
         self._stops: dict[str, StopState] = {}
@@ -111,6 +113,7 @@ class DriverWorkflow:
         """Raises `WorkflowError` (e.g. invalid_credentials) so the sign-in screen can show it."""
         session = await self._access.sign_in(driver_id, password)
         self._credentials.put(REFRESH_TOKEN, session.refresh_token.encode())
+        self._credentials.put(DRIVER_ID, driver_id.encode())
         await self._start_session(driver_id)
 
     async def resume_session(self) -> bool:
@@ -124,9 +127,11 @@ class DriverWorkflow:
             if err.retryable:
                 raise
             self._credentials.delete(REFRESH_TOKEN)
+            self._credentials.delete(DRIVER_ID)
             return False
         self._credentials.put(REFRESH_TOKEN, session.refresh_token.encode())
-        await self._start_session(self.state.driver_name)
+        driver_id = self._credentials.get(DRIVER_ID)
+        await self._start_session(driver_id.decode() if driver_id else None)
         return True
 
     async def _start_session(self, driver_name: str | None) -> None:
@@ -134,6 +139,16 @@ class DriverWorkflow:
         self._key_id = await self._access.register_handheld(public_raw(self._key))
         self._publish(online=True, driver_name=driver_name, notice=None)
         self._start_background_sync()
+
+    @property
+    def credentials_description(self) -> str:
+        """Where secrets are kept, for the diagnostics screen (e.g. "OS keyring (...)")."""
+        return self._credentials.description
+
+    @property
+    def credentials_persistent(self) -> bool:
+        """False in demo or insecure-opt-in mode: the UI must say secrets last this session only."""
+        return self._credentials.persistent
 
     # -- route -----------------------------------------------------------------------------------
 
@@ -334,10 +349,13 @@ class DriverWorkflow:
             await self._sleep(self._backoff.delay(failures))
 
     async def aclose(self) -> None:
-        """Stop the background sync; whatever it had not sent stays in the outbox for next time."""
+        """Stop the background sync (what it had not sent stays queued), then release the adapters."""
         if self._background is not None:
             self._background.cancel()
             await asyncio.gather(self._background, return_exceptions=True)
+        for close in self._on_close:
+            await close()
+        self._on_close = ()
 
     # -- helpers ---------------------------------------------------------------------------------
 

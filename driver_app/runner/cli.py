@@ -1,0 +1,87 @@
+"""`driver-app run-route`: walk today's route headless against a running mock building."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from driver_app.settings import DEFAULT_ACCESS_URL, DEFAULT_RADIO, BleMode, Settings
+
+if TYPE_CHECKING:
+    from driver_app.runner.route_runner import RunPlan
+
+# Everything else is imported when the command runs, so `driver-app --help` stays quick.
+
+EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--labels", type=Path, required=True,
+                        help="folder of label images named <package_id>.png (mock-building labels --out DIR)")
+    parser.add_argument("--report", type=Path, help="write JUnit XML here")
+    parser.add_argument("--scenario", type=Path,
+                        help="the scenario the building runs: stops expect what its packages' `expect` say "
+                             "(default: every stop expects delivered)")
+    parser.add_argument("--driver", default="demo", help="driver id (default: demo)")
+    parser.add_argument("--password", default="demo-password", help="driver password (default: demo's)")
+    parser.add_argument("--access-url", default=DEFAULT_ACCESS_URL, help=f"default {DEFAULT_ACCESS_URL}")
+    parser.add_argument("--radio", default=DEFAULT_RADIO, help=f"sim radio HOST:PORT (default {DEFAULT_RADIO})")
+    parser.add_argument("--ble-mode", choices=[m.value for m in BleMode], default=BleMode.SIM.value,
+                        help="sim (default): the mock building's radio; system: real doors")
+    parser.add_argument("--data-dir", type=Path, help="outbox location (default: a fresh temporary folder)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from driver_app.runner.expectations import load_expectations
+    from driver_app.runner.route_runner import RunPlan
+
+    try:
+        expectations = load_expectations(args.scenario, args.driver) if args.scenario else {}
+    except Exception as err:  # the scenario loader's own errors name the bad key
+        print(f"run-route: cannot read scenario {args.scenario}: {err}", file=sys.stderr)
+        return EXIT_SETUP
+    if not args.labels.is_dir():
+        print(f"run-route: no label folder {args.labels}", file=sys.stderr)
+        return EXIT_SETUP
+    plan = RunPlan(args.driver, args.password, args.labels, expectations)
+    with tempfile.TemporaryDirectory(prefix="lobbykey-run-route-") as scratch:
+        settings = Settings(
+            access_url=args.access_url,
+            ble_mode=args.ble_mode,
+            radio_address=args.radio,
+            data_dir=args.data_dir or Path(scratch),
+        )
+        return asyncio.run(_run(settings, plan, args.report))
+
+
+async def _run(settings: Settings, plan: RunPlan, report: Path | None) -> int:
+    from driver_app.adapters.clock import SystemClock
+    from driver_app.adapters.credentials_memory import MemoryCredentialStore
+    from driver_app.core.display_text import printable
+    from driver_app.core.errors import WorkflowError
+    from driver_app.factory import build_workflow
+    from driver_app.runner.report import write_junit
+    from driver_app.runner.route_runner import run_route
+
+    clock = SystemClock()
+    workflow = build_workflow(
+        settings, credentials=MemoryCredentialStore("QA runner — credentials kept in memory only"),
+        clock=clock,
+    )
+    try:
+        results = await run_route(workflow, plan, clock=clock, emit=print)
+    except WorkflowError as err:
+        print(f"run-route: {err.title}: {printable(str(err))} (reason {err.reason})", file=sys.stderr)
+        return EXIT_SETUP
+    finally:
+        await workflow.aclose()
+    if report is not None:
+        write_junit(results, report)
+    left = workflow.state.outbox_size
+    if left:
+        print(f"run-route: {left} item(s) could not be synced", file=sys.stderr)
+    return EXIT_OK if results and all(r.passed for r in results) and not left else EXIT_FAILED

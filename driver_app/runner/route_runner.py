@@ -1,0 +1,106 @@
+"""Walks today's route with the real workflow and adapters, no TUI: the QA path through the product.
+
+Per stop: select it, read every package's label image through the camera path (frame source →
+scan pipeline → confirmation), submit the reads, press unlock once, confirm the delivery when the
+door opened. The stop's result is compared with what the scenario expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from driver_app.adapters.camera_source import FrameBarcodeSource, still_frames
+from driver_app.core.ports import Clock
+from driver_app.core.state import ScanVerdictKind, StopPhase
+from driver_app.core.workflow import DriverWorkflow
+from driver_app.runner.expectations import DELIVERED, expected_outcome
+from driver_app.runner.report import StopResult, stop_line, summary_line
+from driver_app.scanning.errors import ScanError
+
+#: Outcomes the runner itself reports when a stop never reached the door.
+LABEL_MISSING = "label_unreadable"
+SCAN_MISMATCH = "scan_not_for_stop"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    driver_id: str
+    password: str
+    labels: Path  # a folder of `<package_id>.png`
+    expectations: Mapping[str, str]
+    scan_timeout: float = 5.0
+
+
+async def run_route(
+    workflow: DriverWorkflow, plan: RunPlan, *, clock: Clock, emit: Callable[[str], None]
+) -> list[StopResult]:
+    """Raises `WorkflowError` only when signing in or loading the route fails."""
+    await workflow.sign_in(plan.driver_id, plan.password)
+    state = await workflow.load_route()
+    assert state.route is not None
+    results = []
+    for stop in sorted(state.route.stops, key=lambda s: s.sequence):
+        if workflow.state.stops[stop.stop_id].phase is StopPhase.DELIVERED:
+            continue
+        result = await _run_stop(workflow, plan, stop.stop_id, f"#{stop.sequence}", clock)
+        emit(stop_line(result))
+        results.append(result)
+    await workflow.sync_outbox()
+    emit(f"outbox: {workflow.state.outbox_size} left after sync")
+    emit(summary_line(results))
+    return results
+
+
+async def _run_stop(
+    workflow: DriverWorkflow, plan: RunPlan, stop_id: str, label: str, clock: Clock
+) -> StopResult:
+    started = clock.monotonic()
+    workflow.select_stop(stop_id)
+    route = workflow.state.route
+    assert route is not None
+    stop = next(s for s in route.stops if s.stop_id == stop_id)
+
+    def finish(outcome: str, detail: str = "") -> StopResult:
+        return StopResult(
+            stop_id=stop_id,
+            label=label,
+            expected=expected_outcome(plan.expectations, stop_id),
+            outcome=outcome,
+            seconds_to_open=workflow.state.stops[stop_id].seconds_to_open,
+            elapsed=clock.monotonic() - started,
+            detail=detail,
+        )
+
+    for package in stop.packages:
+        problem = await _scan_label(workflow, plan, package.package_id)
+        if problem is not None:
+            return finish(*problem)
+    outcome = await workflow.unlock()
+    if not outcome.accepted:
+        notice = workflow.state.stops[stop_id].notice
+        return finish(outcome.reason, notice.message if notice else "")
+    await workflow.confirm_delivery()
+    return finish(DELIVERED, f"door {outcome.door_id}")
+
+
+async def _scan_label(
+    workflow: DriverWorkflow, plan: RunPlan, package_id: str
+) -> tuple[str, str] | None:
+    """Read one label until a read matches this stop; (outcome, detail) when it cannot."""
+    path = plan.labels / f"{package_id}.png"
+    try:
+        source = FrameBarcodeSource(still_frames(path))
+    except ScanError as err:
+        return LABEL_MISSING, str(err)
+    try:
+        while (scan := await source.next_scan(plan.scan_timeout)) is not None:
+            verdict = await workflow.submit_scan(scan)
+            if verdict.kind in (ScanVerdictKind.MATCHED, ScanVerdictKind.ALREADY_SCANNED):
+                return None
+            if verdict.kind is ScanVerdictKind.OTHER_STOP:
+                return SCAN_MISMATCH, verdict.message
+    finally:
+        await source.close()
+    return LABEL_MISSING, f"no barcode of {package_id} read from {path.name}"

@@ -1,0 +1,192 @@
+"""The door's brain with no radio in it: sessions, verification, the bolt, receipts.
+
+Everything a firmware port needs is here; the BLE peripheral only moves bytes in and out.
+Per attempt, in this order: decide (protocol verifier), sign the receipt, commit the used
+grant id and the receipt to disk, and only then move the bolt and report.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from mock_building.door.config import DoorConfig
+from mock_building.door.errors import DoorError, DoorErrorReason
+from mock_building.door.faults import DoorFaults
+from mock_building.door.lock import EmulatedLock, Scheduler
+from mock_building.door.receipts import ReceiptChain
+from mock_building.door.state import DoorState, StateListener
+from mock_building.door.store import DoorStore
+from protocol.gatt import DoorInfo, UnlockResult
+from protocol.keys import TrustStore, public_key_bytes
+from protocol.reasons import Outcome, ReasonCode
+from protocol.unlock import CHALLENGE_MAX
+from protocol.verify import verify_unlock
+
+__all__ = ["Attempt", "DoorController", "Session"]
+
+Clock = Callable[[], float]
+"""Unix seconds; the door's own (possibly skewed) clock is derived from it."""
+
+
+class Session:
+    """One connection's state: the challenge it may answer (at most one, single use)."""
+
+    def __init__(self) -> None:
+        self.challenge: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one unlock request led to."""
+
+    result: bytes
+    """The UnlockResult message to send back (carries the receipt)."""
+    receipt: bytes
+    """The door-signed receipt of this attempt."""
+    outcome: Outcome
+    reason: ReasonCode
+    relock_at: float | None
+    """Door-clock time the bolt throws again, when it opened."""
+
+
+class DoorController:
+    """Verifies unlock requests for one door and keeps its bolt, receipts and replay cache."""
+
+    def __init__(
+        self,
+        config: DoorConfig,
+        store: DoorStore,
+        scheduler: Scheduler,
+        *,
+        faults: DoorFaults | None = None,
+        clock: Clock = time.time,
+        random_bytes: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        self.config = config
+        self.faults = faults if faults is not None else DoorFaults()
+        self._store = store
+        self._clock = clock
+        self._random_bytes = random_bytes
+        self._lock = EmulatedLock(config.hold_open_s, scheduler, on_change=self._announce)
+        self._chain = ReceiptChain(config.door_id, config.private_key, store)
+        self._wrong_keys = _wrong_trust_store(config.trusted_keys)
+        self._sessions: set[Session] = set()
+        self._listeners: list[StateListener] = []
+        self._last: tuple[Outcome, ReasonCode] | None = None
+        self._unsubscribe_faults = self.faults.subscribe(lambda _faults: self._announce())
+        store.purge_grants(int(self.now()))
+
+    # -- clock and observation -----------------------------------------------------------
+    def now(self) -> float:
+        """The door's clock: the injected clock plus any clock-skew fault."""
+        return self._clock() + self.faults.clock_skew_s
+
+    @property
+    def state(self) -> DoorState:
+        last_outcome, last_reason = self._last if self._last is not None else (None, None)
+        return DoorState(
+            door_id=self.config.door_id,
+            locked=self._lock.locked,
+            relock_at=self._lock.relock_at,
+            last_outcome=last_outcome,
+            last_reason=last_reason,
+            last_seq=self._chain.last_seq,
+            connected=len(self._sessions),
+            faults=tuple(self.faults.active().items()),
+        )
+
+    def subscribe(self, listener: StateListener) -> Callable[[], None]:
+        """Call `listener` with a fresh `DoorState` on every change; returns the unsubscriber."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def door_info(self) -> bytes:
+        """The DoorInfo message: public, no personal data."""
+        return bytes(DoorInfo(door_id=self.config.door_id, trusted_kids=self._trust().kids))
+
+    # -- sessions -------------------------------------------------------------------------
+    def open_session(self) -> Session:
+        """A new connection; it has no challenge until it asks for one."""
+        session = Session()
+        self._sessions.add(session)
+        self._announce()
+        return session
+
+    def issue_challenge(self, session: Session) -> bytes:
+        """A fresh nonce that replaces the session's active challenge (SPEC: every read draws one)."""
+        if session not in self._sessions:
+            raise DoorError(DoorErrorReason.SESSION_CLOSED, "the connection of this session is gone")
+        session.challenge = self._random_bytes(CHALLENGE_MAX)
+        return session.challenge
+
+    def end_session(self, session: Session) -> None:
+        """The connection is gone: its challenge can never be answered again."""
+        session.challenge = None
+        self._sessions.discard(session)
+        self._announce()
+
+    # -- the decision ---------------------------------------------------------------------
+    def handle_unlock(self, request: bytes, session: Session) -> Attempt:
+        """Decide on one request; the receipt is on disk before the bolt moves or anyone hears.
+
+        The session's challenge is retired whatever the outcome: a retry on the same connection
+        reads a new one first.
+        """
+        now = self.now()
+        decision = verify_unlock(
+            request,
+            trusted_keys=self._trust(),
+            door_id=self.config.door_id,
+            challenge=session.challenge,
+            replay_cache=self._store,
+            now=int(now),
+            leeway=self.config.leeway_s,
+        )
+        session.challenge = None
+        if not decision.accepted:
+            outcome, reason = Outcome.REFUSED, decision.reason
+        elif self.faults.jammed:
+            outcome, reason = Outcome.FAULT, ReasonCode.DOOR_JAMMED
+        else:
+            outcome, reason = Outcome.UNLOCKED, ReasonCode.OK
+        try:
+            receipt = self._chain.append(decision.grant_id, outcome, reason, int(now))
+        except BaseException:
+            self._store.discard_staged()
+            raise
+        relock_at = self._lock.unlock(now) if outcome is Outcome.UNLOCKED else None
+        self._last = (outcome, reason)
+        self._announce()
+        result = UnlockResult(outcome=outcome, reason=reason, receipt=receipt)
+        return Attempt(result=bytes(result), receipt=receipt, outcome=outcome, reason=reason, relock_at=relock_at)
+
+    def receipts(self, from_seq: int = 0, limit: int = 100) -> list[bytes]:
+        """Stored receipts from `from_seq` on, oldest first (for apps relaying missed ones)."""
+        return [body for _, body in self._store.receipts(from_seq, limit)]
+
+    def close(self) -> None:
+        """Throw the bolt and close the store (a door that shuts down stays locked)."""
+        self._unsubscribe_faults()
+        self._lock.relock()
+        self._store.close()
+
+    # -- internals ------------------------------------------------------------------------
+    def _trust(self) -> TrustStore:
+        return self._wrong_keys if self.faults.wrong_issuer_key else self.config.trusted_keys
+
+    def _announce(self) -> None:
+        state = self.state
+        for listener in list(self._listeners):
+            listener(state)
+
+
+def _wrong_trust_store(trusted: TrustStore) -> TrustStore:
+    """The same key ids and issuers with other public keys: a mis-provisioned door."""
+    return TrustStore.of(
+        replace(key, public_key=public_key_bytes(Ed25519PrivateKey.generate())) for key in trusted.by_kid.values()
+    )

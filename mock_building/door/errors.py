@@ -1,0 +1,33 @@
+"""The door package's exception root.
+
+    DoorError (reason: DoorErrorReason)   misuse of a door: bad settings, unusable state dir,
+                                          a challenge for a connection that is gone
+
+Refusals of unlock requests are not errors: they are decisions with a protocol `ReasonCode`,
+reported in the result and the receipt.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["DoorError", "DoorErrorReason"]
+
+
+class DoorErrorReason(StrEnum):
+    """Machine-readable reasons a caller can branch on."""
+
+    UNKNOWN_FAULT = "door.unknown_fault"
+    BAD_FAULT_VALUE = "door.bad_fault_value"
+    BAD_CONFIG = "door.bad_config"
+    STATE_DIR_UNUSABLE = "door.state_dir_unusable"
+    STATE_CORRUPT = "door.state_corrupt"
+    SESSION_CLOSED = "door.session_closed"
+
+
+class DoorError(Exception):
+    """Raised when a door is configured or driven in a way a real door could not be."""
+
+    def __init__(self, reason: DoorErrorReason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -1,0 +1,225 @@
+"""The door as a BLE peripheral on a bumble `Device`: a thin wrapper around `DoorController`.
+
+The same class runs on the virtual radio and on a real controller (USB dongle, HCI socket,
+serial); only the way the `Device` was built differs. Per connection a session (challenge)
+is opened on connect and closed on disconnect; bumble reassembles long writes; the result of
+an unlock request is indicated on the result characteristic (and stays readable there for
+that connection) after the receipt is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Protocol
+
+from bumble.att import ATT_Error, ErrorCode
+from bumble.device import Connection, Device
+from bumble.gatt import Characteristic, CharacteristicValue, Service
+
+from mock_building.door.controller import DoorController, Session
+from mock_building.door.faults import DoorFaults
+from protocol import gatt
+from protocol.errors import ProtocolError
+
+__all__ = ["AirControl", "DoorPeripheral"]
+
+logger = logging.getLogger(__name__)
+
+_ATT_APPLICATION_ERROR = 0x80
+"""SPEC §8: the answer to a malformed Receipts query."""
+_RECEIPTS_PER_READ = 4
+"""Receipts are <= 256 bytes; a 512-byte attribute holds two or three of them."""
+
+
+class AirControl(Protocol):
+    """How loud the door is heard: only an emulated radio can change that (`VirtualRadio`)."""
+
+    def set_rssi(self, address: str, dbm: int | None) -> None: ...
+
+
+class DoorPeripheral:
+    """Serves one door's GATT profile and advertisement, honouring its faults."""
+
+    def __init__(self, controller: DoorController, device: Device, *, air: AirControl | None = None) -> None:
+        self.controller = controller
+        self.device = device
+        self._air = air
+        self._sessions: dict[Connection, Session] = {}
+        self._started = False
+        self._powered = False
+        self._unsubscribe = controller.faults.subscribe(self._on_faults)
+        self._results: dict[Connection, bytes] = {}
+        self._receipt_cursor: dict[Connection, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._result = Characteristic(
+            gatt.RESULT_CHAR_UUID,
+            Characteristic.Properties.READ | Characteristic.Properties.INDICATE,
+            Characteristic.READABLE,
+            CharacteristicValue(read=self._read_result),
+        )
+        device.add_service(
+            Service(
+                gatt.SERVICE_UUID,
+                [
+                    Characteristic(
+                        gatt.DOOR_INFO_CHAR_UUID,
+                        Characteristic.Properties.READ,
+                        Characteristic.READABLE,
+                        CharacteristicValue(read=lambda _c: controller.door_info()),
+                    ),
+                    Characteristic(
+                        gatt.CHALLENGE_CHAR_UUID,
+                        Characteristic.Properties.READ,
+                        Characteristic.READABLE,
+                        CharacteristicValue(read=self._read_challenge),
+                    ),
+                    Characteristic(
+                        gatt.UNLOCK_CHAR_UUID,
+                        Characteristic.Properties.WRITE,
+                        Characteristic.WRITEABLE,
+                        CharacteristicValue(write=self._write_request),
+                    ),
+                    self._result,
+                    Characteristic(
+                        gatt.RECEIPTS_CHAR_UUID,
+                        Characteristic.Properties.READ | Characteristic.Properties.WRITE,
+                        Characteristic.READABLE | Characteristic.WRITEABLE,
+                        CharacteristicValue(read=self._read_receipts, write=self._write_receipt_cursor),
+                    ),
+                ],
+            )
+        )
+        device.on("connection", self._on_connection)
+
+    async def start(self) -> None:
+        """Power the device on and advertise (unless the door is powered off)."""
+        await self.device.power_on()
+        self._started = True
+        self._apply_air(self.controller.faults)
+        if not self.controller.faults.powered_off:
+            await self._power_up()
+
+    async def settle(self) -> None:
+        """Wait until fault changes and pending indications have been carried out."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Stop advertising, drop every link, release the controller's fault subscription."""
+        self._unsubscribe()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._started:
+            await self._go_silent()
+            self._started = False
+
+    # -- connections ----------------------------------------------------------------------
+    def _on_connection(self, connection: Connection) -> None:
+        if self.controller.faults.powered_off:
+            self._spawn(self._disconnect(connection))
+            return
+        self._sessions[connection] = self.controller.open_session()
+        connection.on("disconnection", lambda _reason: self._on_disconnection(connection))
+
+    def _on_disconnection(self, connection: Connection) -> None:
+        self._receipt_cursor.pop(connection, None)
+        self._results.pop(connection, None)
+        if (session := self._sessions.pop(connection, None)) is not None:
+            self.controller.end_session(session)
+
+    def _session(self, connection: Connection) -> Session:
+        session = self._sessions.get(connection)
+        if session is None:
+            raise ATT_Error(ErrorCode.INSUFFICIENT_AUTHORIZATION)
+        return session
+
+    # -- characteristics ------------------------------------------------------------------
+    def _read_challenge(self, connection: Connection) -> bytes:
+        return bytes(gatt.Challenge(self.controller.issue_challenge(self._session(connection))))
+
+    async def _write_request(self, connection: Connection, value: bytes) -> None:
+        session = self._session(connection)
+        faults = self.controller.faults
+        if faults.drop_mid_write:
+            # The link dies before the door could act: nothing decided, no grant consumed.
+            await self._disconnect(connection)
+            return
+        if faults.slow_ms:
+            await asyncio.sleep(faults.slow_ms / 1000)
+        if connection not in self._sessions:
+            return  # the link went away while the door was slow: nothing decided
+        attempt = self.controller.handle_unlock(bytes(value), session)
+        self._results[connection] = attempt.result
+        # A result longer than one indication goes out empty: the app reads it instead (SPEC §8).
+        fits = len(attempt.result) <= connection.att_mtu - 3
+        indicated = attempt.result if fits else b""
+        # Indicate after the write response has gone out, without holding the ATT handler.
+        self._spawn(self.device.indicate_subscriber(connection, self._result, indicated))
+
+    def _read_result(self, connection: Connection) -> bytes:
+        self._session(connection)
+        return self._results.get(connection, b"")
+
+    def _read_receipts(self, connection: Connection) -> bytes:
+        """As many stored receipts from the queried seq on as fit one attribute value."""
+        self._session(connection)
+        batch: list[bytes] = []
+        stored = self.controller.receipts(self._receipt_cursor.get(connection, 0), _RECEIPTS_PER_READ + 1)
+        for body in stored:
+            if len(bytes(gatt.ReceiptBatch((*batch, body), more=True))) > gatt.ATT_MAX_VALUE:
+                break
+            batch.append(body)
+        return bytes(gatt.ReceiptBatch(tuple(batch), more=len(batch) < len(stored)))
+
+    def _write_receipt_cursor(self, connection: Connection, value: bytes) -> None:
+        self._session(connection)
+        try:
+            self._receipt_cursor[connection] = gatt.ReceiptQuery.from_bytes(bytes(value)).from_seq
+        except ProtocolError as err:
+            raise ATT_Error(_ATT_APPLICATION_ERROR) from err
+
+    def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- faults ---------------------------------------------------------------------------
+    def _on_faults(self, faults: DoorFaults) -> None:
+        if not self._started:
+            return
+        self._apply_air(faults)
+        if faults.powered_off and self._powered:
+            self._spawn(self._go_silent())
+        elif not faults.powered_off and not self._powered:
+            self._spawn(self._power_up())
+
+    def _apply_air(self, faults: DoorFaults) -> None:
+        if self._air is not None:
+            address = self.controller.config.address
+            self._air.set_rssi(address, None if faults.out_of_range else faults.rssi_dbm)
+
+    async def _power_up(self) -> None:
+        self._powered = True
+        interval = self.controller.config.advertising_interval_ms
+        await self.device.start_advertising(
+            advertising_data=gatt.advertising_data(self.controller.config.door_id),
+            scan_response_data=gatt.scan_response_data(),
+            advertising_interval_min=interval,
+            advertising_interval_max=interval,
+            auto_restart=True,
+        )
+
+    async def _go_silent(self) -> None:
+        self._powered = False
+        if self.device.is_advertising:
+            await self.device.stop_advertising()
+        for connection in list(self._sessions):
+            await self._disconnect(connection)
+
+    async def _disconnect(self, connection: Connection) -> None:
+        try:
+            await connection.disconnect()
+        except Exception as err:  # noqa: BLE001 - a link that is already gone is fine
+            logger.debug("disconnect of %s failed: %s", connection, err)

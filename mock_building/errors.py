@@ -1,0 +1,36 @@
+"""The one exception root of `mock_building`.
+
+    MockBuildingError          (.reason: stable reason code string)
+     +-- ScenarioError         a scenario file is unreadable or invalid (.key names the bad key)
+     +-- StoreError            the database cannot be opened or migrated
+"""
+
+from __future__ import annotations
+
+__all__ = ["MockBuildingError", "ScenarioError", "StoreError"]
+
+
+class MockBuildingError(Exception):
+    """Root of every error raised by the mock building on purpose."""
+
+    reason = "mock_building_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ScenarioError(MockBuildingError):
+    """A scenario is invalid; `key` is the dotted path of the offending key (e.g. `doors[1].id`)."""
+
+    reason = "invalid_scenario"
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}" if key else message)
+        self.key = key
+
+
+class StoreError(MockBuildingError):
+    """The database is unusable (e.g. written by a newer schema than this code knows)."""
+
+    reason = "store_error"

@@ -1,0 +1,139 @@
+"""What `mock-building up` shows while it runs: a rich live table, or plain log lines when headless.
+
+Both read the same `BuildingView` snapshot. Text from outside (scenario names, reasons, fault
+values) is shown literally: it never goes through rich markup and control characters are escaped.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+__all__ = ["AuditLine", "BuildingView", "DoorStatus", "HeadlessLog", "literal", "make_console", "render_view"]
+
+AUDIT_LINES = 10
+
+
+@dataclass(frozen=True)
+class DoorStatus:
+    """One door as the operator sees it."""
+
+    door_id: str
+    building: str
+    name: str
+    locked: bool
+    relock_in_s: float | None
+    last_outcome: str | None
+    last_reason: str | None
+    faults: tuple[tuple[str, object], ...]
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    """One audit event, already stripped to what the feed publishes."""
+
+    id: int
+    at: str
+    building_id: str
+    door_id: str
+    stop_id: str | None
+    carrier_id: str | None
+    driver_ref: str | None
+    outcome: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BuildingView:
+    title: str
+    doors: tuple[DoorStatus, ...]
+    audit: tuple[AuditLine, ...]
+
+
+def literal(value: object) -> str:
+    """`value` as printable text: control characters become visible escapes, nothing is interpreted."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def _faults(faults: Sequence[tuple[str, object]]) -> str:
+    return ", ".join(name if value is True else f"{name}={value}" for name, value in faults) or "-"
+
+
+def _state(door: DoorStatus) -> Text:
+    if door.locked:
+        return Text("locked", style="green")
+    countdown = f" ({door.relock_in_s:.0f}s)" if door.relock_in_s is not None else ""
+    return Text(f"OPEN{countdown}", style="bold yellow")
+
+
+def render_view(view: BuildingView) -> RenderableType:
+    """The live view: every door, then the last audit events (newest last)."""
+    doors = Table(title=Text(literal(view.title)), expand=True, title_justify="left")
+    for column in ("door", "building", "name", "state", "last outcome", "reason", "faults"):
+        doors.add_column(column, overflow="fold")
+    for door in view.doors:
+        doors.add_row(
+            Text(literal(door.door_id)),
+            Text(literal(door.building)),
+            Text(literal(door.name)),
+            _state(door),
+            Text(literal(door.last_outcome or "-")),
+            Text(literal(door.last_reason or "-")),
+            Text(literal(_faults(door.faults)), style="red" if door.faults else ""),
+        )
+    audit = Table(title=Text("audit feed"), expand=True, title_justify="left")
+    for column in ("at", "building", "door", "stop", "carrier", "driver", "outcome", "reason"):
+        audit.add_column(column, overflow="fold")
+    for line in view.audit[-AUDIT_LINES:]:
+        audit.add_row(
+            *(Text(literal(v or "-")) for v in (line.at, line.building_id, line.door_id, line.stop_id, line.carrier_id,
+                                                 line.driver_ref, line.outcome, line.reason))
+        )
+    return Group(doors, audit)
+
+
+class HeadlessLog:
+    """Plain lines for scripts and CI: one per door change and per new audit event."""
+
+    def __init__(self, out: TextIO = sys.stdout) -> None:
+        self._out = out
+        self._doors: dict[str, tuple[object, ...]] = {}
+        self._last_audit = 0
+
+    def update(self, view: BuildingView) -> None:
+        for door in view.doors:
+            key = (door.locked, door.last_outcome, door.last_reason, door.faults)
+            if self._doors.get(door.door_id) != key:
+                if door.door_id in self._doors:
+                    self._line(
+                        f"door {door.door_id} {'locked' if door.locked else 'open'}"
+                        f" last={door.last_outcome or '-'} reason={door.last_reason or '-'}"
+                        f" faults={_faults(door.faults)}"
+                    )
+                self._doors[door.door_id] = key
+        for line in view.audit:
+            if line.id > self._last_audit:
+                self._last_audit = line.id
+                self._line(
+                    f"audit {line.at} building={line.building_id} door={line.door_id} stop={line.stop_id or '-'}"
+                    f" carrier={line.carrier_id or '-'} driver={line.driver_ref or '-'}"
+                    f" {line.outcome} {line.reason}"
+                )
+
+    def _line(self, text: str) -> None:
+        self._out.write(literal(text) + "\n")
+        self._out.flush()
+
+
+def make_console(out: TextIO = sys.stdout) -> Console:
+    """A console that never interprets markup or emoji codes in what it is given."""
+    return Console(file=out, markup=False, emoji=False, highlight=False)

@@ -1,0 +1,25 @@
+"""The radio's exception root: misuse of the virtual radio, each with a stable reason code."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RadioErrorReason(StrEnum):
+    """Machine-readable reasons a caller can branch on (and logs can be grepped for)."""
+
+    UNKNOWN_PERIPHERAL = "radio.unknown_peripheral"
+    DUPLICATE_ADDRESS = "radio.duplicate_address"
+    ADVERTISING_DATA_TOO_LONG = "radio.advertising_data_too_long"
+    ADVERTISING_INTERVAL_OUT_OF_RANGE = "radio.advertising_interval_out_of_range"
+    ALREADY_SERVING = "radio.already_serving"
+    CLOSED = "radio.closed"
+    NO_RUNNING_LOOP = "radio.no_running_loop"
+
+
+class RadioError(Exception):
+    """Raised when the virtual radio is asked for something a real radio could not do."""
+
+    def __init__(self, reason: RadioErrorReason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -1,0 +1,154 @@
+"""The access service as an ASGI app: `create_app` wires the parts; `app_for_scenario` seeds a DB first.
+
+Error shape: every non-2xx answer is RFC 9457 `application/problem+json` with a stable `code`,
+including validation errors (`invalid_request`), unknown paths (`not_found`), injected faults
+(`service_unavailable`) and bugs (`internal_error`, no traceback leaked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import date
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mock_building.clock import Clock
+from mock_building.scenario import Scenario, ServiceFaultSettings
+from mock_building.service.api_admin import router as admin_router
+from mock_building.service.api_driver import router as driver_router
+from mock_building.service.audit import AuditLog
+from mock_building.service.auth import Sessions
+from mock_building.service.context import Service, ServiceConfig
+from mock_building.service.db import MEMORY, Store
+from mock_building.service.deliveries import Deliveries
+from mock_building.service.faults import FaultInjector
+from mock_building.service.gate import CarrierSigner, GrantGate
+from mock_building.service.handhelds import Handhelds
+from mock_building.service.passwords import DEFAULT_COST
+from mock_building.service.problems import ServiceProblem, problem_response
+from mock_building.service.ratelimit import RateLimiter
+from mock_building.service.receipts import ReceiptIngest
+from mock_building.service.revocations import Revocations
+from mock_building.service.seed import seed_database
+from protocol.api import API_PREFIX, PROBLEM_MEDIA_TYPE, Problem
+from protocol.reasons import ReasonCode
+
+__all__ = ["app_for_scenario", "create_app", "signers_for"]
+
+_log = logging.getLogger(__name__)
+_ADMIN_PREFIX = f"{API_PREFIX}/admin/"
+_PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
+    "4XX": {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": "refused (problem+json)"},
+    "5XX": {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": "unavailable (problem+json)"},
+}
+
+
+def signers_for(scenario: Scenario) -> dict[str, CarrierSigner]:
+    return {c.id: CarrierSigner(c.id, c.kid.encode(), c.private_key) for c in scenario.carriers}
+
+
+def create_app(
+    store: Store,
+    signers: Mapping[str, CarrierSigner],
+    config: ServiceConfig,
+    *,
+    clock: Clock,
+    faults: ServiceFaultSettings | None = None,
+) -> FastAPI:
+    """An access service over an opened, seeded `store`; `clock` is the only source of time."""
+    audit = AuditLog(store, config.audit_secret)
+    limiter = RateLimiter(config.grant_rate_limit, config.grant_rate_window_s)
+    service = Service(
+        config=config,
+        clock=clock,
+        store=store,
+        sessions=Sessions(store, access_ttl_s=config.access_ttl_s, refresh_ttl_s=config.refresh_ttl_s),
+        handhelds=Handhelds(store),
+        gate=GrantGate(store, audit, limiter, signers, zone=config.zone, lifetime_s=config.grant_lifetime_s),
+        receipts=ReceiptIngest(store, audit),
+        deliveries=Deliveries(store, audit, zone=config.zone),
+        revocations=Revocations(store, audit),
+        audit=audit,
+        faults=FaultInjector.create(faults, seed=config.fault_seed),
+    )
+    app = FastAPI(
+        title="LobbyKey access service (mock building)",
+        version="1",
+        description="Grants, receipts, deliveries and audit for LobbyKey. Errors are RFC 9457 problem+json.",
+    )
+    app.state.service = service
+    app.include_router(driver_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
+    app.include_router(admin_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
+    _install_error_handlers(app)
+    _install_fault_middleware(app, service.faults)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceProblem)
+    async def _problem(request: Request, exc: ServiceProblem) -> Response:
+        return problem_response(exc.code, exc.title, exc.detail, instance=request.url.path, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        where = "; ".join(
+            f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}"
+            for error in exc.errors()[:5]
+        )
+        return problem_response(ReasonCode.INVALID_REQUEST, "Invalid request", where, instance=request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code = ReasonCode.NOT_FOUND if exc.status_code == 404 else ReasonCode.INVALID_REQUEST
+        return problem_response(code, str(exc.detail), instance=request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> Response:
+        _log.exception("unhandled error on %s", request.url.path)
+        return problem_response(ReasonCode.INTERNAL_ERROR, "Internal error", instance=request.url.path)
+
+
+def _install_fault_middleware(app: FastAPI, faults: FaultInjector) -> None:
+    @app.middleware("http")
+    async def _faults(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if request.url.path.startswith(_ADMIN_PREFIX):
+            return await call_next(request)
+        if faults.latency_s:
+            await asyncio.sleep(faults.latency_s)
+        if faults.should_fail():
+            return problem_response(
+                ReasonCode.SERVICE_UNAVAILABLE, "Service unavailable", "injected fault: try again shortly",
+                instance=request.url.path, headers={"Retry-After": "1"},
+            )
+        return await call_next(request)
+
+
+def app_for_scenario(
+    scenario: Scenario,
+    *,
+    clock: Clock,
+    today: date | None = None,
+    db_path: str | Path = MEMORY,
+    password_cost: int = DEFAULT_COST,
+    **overrides: object,
+) -> FastAPI:
+    """Open (and migrate) the database, seed the scenario for `today` (default: the clock's local day), serve it.
+
+    `overrides` are ServiceConfig fields (e.g. grant_rate_limit=5, access_ttl_s=60).
+    """
+    store = Store.open(db_path)
+    config = ServiceConfig(
+        **{
+            "admin_token": scenario.admin_token,
+            "audit_secret": scenario.service_secret,
+            "timezone": scenario.timezone,
+            **overrides,
+        }  # type: ignore[arg-type]
+    )
+    seed_database(store, scenario, today or clock.now().astimezone(config.zone).date(), password_cost=password_cost)
+    return create_app(store, signers_for(scenario), config, clock=clock, faults=scenario.service_faults)

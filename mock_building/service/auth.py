@@ -1,0 +1,126 @@
+"""Driver sessions (opaque bearer tokens, stored hashed) and admin/manager checks.
+
+Access tokens are short-lived; a refresh token is single-use and rotates (reuse fails), so a
+stolen refresh token dies the first time the real handheld refreshes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from mock_building.service.db import Store
+from mock_building.service.passwords import hash_password, verify_password
+from mock_building.service.problems import ServiceProblem
+from mock_building.service.seed import token_hash
+from protocol.reasons import ReasonCode
+
+__all__ = ["DriverIdentity", "Sessions", "TokenPair", "bearer_token", "check_admin", "check_manager"]
+
+
+_DUMMY_HASH = hash_password("no such driver")
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class DriverIdentity:
+    driver_id: str
+    carrier_id: str
+    name: str
+
+
+def _unauthenticated(detail: str, reason: ReasonCode = ReasonCode.NOT_AUTHENTICATED) -> ServiceProblem:
+    return ServiceProblem(reason, "Not signed in", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer ...` header, or a not_authenticated problem."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthenticated("send Authorization: Bearer <access token>")
+    return token.strip()
+
+
+class Sessions:
+    def __init__(self, store: Store, *, access_ttl_s: int, refresh_ttl_s: int) -> None:
+        self._store = store
+        self.access_ttl_s = access_ttl_s
+        self.refresh_ttl_s = refresh_ttl_s
+
+    async def sign_in(self, driver_id: str, password: str, now: datetime) -> TokenPair:
+        row = self._store.conn.execute(
+            "SELECT password_hash, revoked_at FROM drivers WHERE id = ?", (driver_id,)
+        ).fetchone()
+        # scrypt is deliberately slow: keep it off the event loop. Unknown drivers cost the same.
+        stored = row["password_hash"] if row is not None else _DUMMY_HASH
+        if not await asyncio.to_thread(verify_password, password, stored) or row is None:
+            raise ServiceProblem(ReasonCode.INVALID_CREDENTIALS, "Wrong driver id or password")
+        if row["revoked_at"] is not None:
+            raise ServiceProblem(ReasonCode.REVOKED, "Driver revoked", "this driver's access has been revoked")
+        with self._store.transaction():
+            return self._issue(driver_id, now)
+
+    def refresh(self, refresh_token: str, now: datetime) -> TokenPair:
+        with self._store.transaction() as db:
+            row = db.execute(
+                "SELECT s.driver_id, s.refresh_expires_epoch, d.revoked_at FROM sessions s"
+                " JOIN drivers d ON d.id = s.driver_id WHERE s.refresh_hash = ?",
+                (token_hash(refresh_token),),
+            ).fetchone()
+            if row is None:
+                raise _unauthenticated("unknown or already used refresh token")
+            db.execute("DELETE FROM sessions WHERE refresh_hash = ?", (token_hash(refresh_token),))
+            if row["refresh_expires_epoch"] <= now.timestamp():
+                raise _unauthenticated("refresh token expired: sign in again", ReasonCode.TOKEN_EXPIRED)
+            if row["revoked_at"] is not None:
+                raise ServiceProblem(ReasonCode.REVOKED, "Driver revoked")
+            return self._issue(row["driver_id"], now)
+
+    def _issue(self, driver_id: str, now: datetime) -> TokenPair:
+        pair = TokenPair(secrets.token_urlsafe(32), secrets.token_urlsafe(32), self.access_ttl_s)
+        self._store.conn.execute(
+            "INSERT INTO sessions (access_hash, refresh_hash, driver_id, access_expires_epoch, refresh_expires_epoch)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                token_hash(pair.access_token), token_hash(pair.refresh_token), driver_id,
+                now.timestamp() + self.access_ttl_s, now.timestamp() + self.refresh_ttl_s,
+            ),
+        )
+        return pair
+
+    def authenticate(self, access_token: str, now: datetime) -> DriverIdentity:
+        row = self._store.conn.execute(
+            "SELECT s.access_expires_epoch, d.id, d.carrier_id, d.name, d.revoked_at FROM sessions s"
+            " JOIN drivers d ON d.id = s.driver_id WHERE s.access_hash = ?",
+            (token_hash(access_token),),
+        ).fetchone()
+        if row is None:
+            raise _unauthenticated("unknown access token")
+        if row["access_expires_epoch"] <= now.timestamp():
+            raise _unauthenticated("access token expired: refresh it", ReasonCode.TOKEN_EXPIRED)
+        if row["revoked_at"] is not None:
+            raise ServiceProblem(ReasonCode.REVOKED, "Driver revoked")
+        return DriverIdentity(row["id"], row["carrier_id"], row["name"])
+
+
+def check_admin(token: str, admin_token: str) -> None:
+    if not hmac.compare_digest(token.encode(), admin_token.encode()):
+        raise ServiceProblem(ReasonCode.FORBIDDEN, "Admin token required")
+
+
+def check_manager(store: Store, token: str, building_id: str, admin_token: str) -> None:
+    """The building's manager token, or the admin token, may read a building's audit feed."""
+    if hmac.compare_digest(token.encode(), admin_token.encode()):
+        return
+    row = store.conn.execute("SELECT manager_token_hash FROM buildings WHERE id = ?", (building_id,)).fetchone()
+    if row is None or row[0] is None or not hmac.compare_digest(row[0], token_hash(token)):
+        raise ServiceProblem(ReasonCode.FORBIDDEN, "Not a manager of this building")

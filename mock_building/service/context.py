@@ -1,0 +1,80 @@
+"""Everything a request handler needs, built once per app and reached through FastAPI dependencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from mock_building.clock import Clock
+from mock_building.service.audit import AuditLog
+from mock_building.service.auth import DriverIdentity, Sessions, bearer_token
+from mock_building.service.db import Store
+from mock_building.service.deliveries import Deliveries
+from mock_building.service.faults import FaultInjector
+from mock_building.service.gate import GrantGate
+from mock_building.service.handhelds import Handhelds
+from mock_building.service.receipts import ReceiptIngest
+from mock_building.service.revocations import Revocations
+
+__all__ = ["Bearer", "CurrentDriver", "Service", "ServiceConfig", "ServiceDep"]
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Tunables of one service instance; secrets are mock-grade (see mock_building.keys)."""
+
+    admin_token: str = field(repr=False)
+    audit_secret: bytes = field(repr=False)
+    timezone: str = "UTC"
+    access_ttl_s: int = 900
+    refresh_ttl_s: int = 12 * 3600
+    grant_lifetime_s: int = 120
+    grant_rate_limit: int = 30
+    grant_rate_window_s: float = 60.0
+    fault_seed: int = 0
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class Service:
+    config: ServiceConfig
+    clock: Clock
+    store: Store
+    sessions: Sessions
+    handhelds: Handhelds
+    gate: GrantGate
+    receipts: ReceiptIngest
+    deliveries: Deliveries
+    revocations: Revocations
+    audit: AuditLog
+    faults: FaultInjector
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+ServiceDep = Annotated[Service, Depends(_service)]
+_bearer_scheme = HTTPBearer(auto_error=False, description="access token from sign-in, or an admin/manager token")
+
+
+def _bearer(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)]) -> str:
+    header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
+    return bearer_token(header)
+
+
+Bearer = Annotated[str, Depends(_bearer)]
+
+
+def _current_driver(service: ServiceDep, token: Bearer) -> DriverIdentity:
+    return service.sessions.authenticate(token, service.clock.now())
+
+
+CurrentDriver = Annotated[DriverIdentity, Depends(_current_driver)]

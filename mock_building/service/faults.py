@@ -1,0 +1,41 @@
+"""Service fault injection (latency, random errors, down), settable at start and at run time.
+
+"Down" answers every non-admin request with 503 problem+json rather than refusing connections:
+the listening socket stays up so the admin endpoint can switch the fault off again, and clients
+still see a fast, explicit failure. Admin endpoints are never faulted.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+
+from mock_building.scenario import ServiceFaultSettings
+
+__all__ = ["FaultInjector"]
+
+
+@dataclass
+class FaultInjector:
+    """The live fault settings plus a seeded random source, so error injection is reproducible."""
+
+    settings: ServiceFaultSettings
+    rng: random.Random
+
+    @classmethod
+    def create(cls, settings: ServiceFaultSettings | None = None, *, seed: int = 0) -> FaultInjector:
+        return cls(settings or ServiceFaultSettings(), random.Random(seed))
+
+    def update(self, **changes: object) -> ServiceFaultSettings:
+        self.settings = replace(self.settings, **changes)
+        return self.settings
+
+    @property
+    def latency_s(self) -> float:
+        return self.settings.latency_ms / 1000
+
+    def should_fail(self) -> bool:
+        """True when this request must get a 503: down, or unlucky under the error rate."""
+        if self.settings.down:
+            return True
+        return self.settings.error_rate > 0 and self.rng.random() < self.settings.error_rate

@@ -1,0 +1,43 @@
+"""Handheld key registration and revocation: a grant's `cnf` is the driver's registered handheld key."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from mock_building.service.db import Store
+from mock_building.service.problems import ServiceProblem
+from protocol.errors import KeyFormatError
+from protocol.keys import derive_key_id
+from protocol.reasons import ReasonCode
+
+__all__ = ["Handhelds", "key_id_text"]
+
+
+def key_id_text(public_raw: bytes) -> str:
+    """The handheld key id as sent over HTTP: base64url (no padding) of protocol's `derive_key_id`."""
+    return base64.urlsafe_b64encode(derive_key_id(public_raw)).rstrip(b"=").decode()
+
+
+class Handhelds:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def register(self, driver_id: str, public_raw: bytes, now: datetime) -> str:
+        """Idempotent for the same driver and key; a key already bound to someone else is refused."""
+        try:
+            key_id = key_id_text(public_raw)
+        except KeyFormatError as err:
+            raise ServiceProblem(ReasonCode.INVALID_REQUEST, "Not an Ed25519 public key", str(err)) from err
+        with self._store.transaction() as db:
+            row = db.execute("SELECT driver_id, revoked_at FROM handhelds WHERE key_id = ?", (key_id,)).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO handhelds (key_id, driver_id, public_key, registered_at) VALUES (?, ?, ?, ?)",
+                    (key_id, driver_id, public_raw, now.isoformat()),
+                )
+            elif row["driver_id"] != driver_id:
+                raise ServiceProblem(ReasonCode.CONFLICT, "Key registered to another driver")
+            elif row["revoked_at"] is not None:
+                raise ServiceProblem(ReasonCode.REVOKED, "Handheld revoked", "generate a new handheld key")
+        return key_id

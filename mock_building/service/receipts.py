@@ -1,0 +1,131 @@
+"""Ingest door receipts relayed by handhelds: verify, chain, store, audit; report gaps.
+
+Receipts arrive out of order and more than once (several drivers relay for one door, outboxes
+retry), so each one is linked against the neighbours already stored rather than against a single
+head: a late receipt can fill a gap. Signatures are checked with the protocol's `verify_receipt`
+and the door's registered public key. Re-sending a stored receipt is a harmless duplicate; a
+different receipt for a stored sequence number, or one whose hash link does not match a stored
+neighbour, is refused as `chain_broken` and not stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from mock_building.service.audit import AuditKind, AuditLog
+from mock_building.service.db import Store
+from protocol.errors import ProtocolError
+from protocol.reasons import ReasonCode
+from protocol.receipt import GENESIS_HASH, Receipt, decode_receipt, receipt_digest, verify_receipt
+
+__all__ = ["ReceiptIngest", "ReceiptResult", "UploadReport"]
+
+
+@dataclass(frozen=True)
+class ReceiptResult:
+    index: int
+    status: str  # "accepted" | "duplicate" | "rejected"
+    reason: ReasonCode
+    door_id: str | None = None
+    seq: int | None = None
+
+
+@dataclass(frozen=True)
+class UploadReport:
+    results: tuple[ReceiptResult, ...]
+    gaps: dict[str, tuple[tuple[int, int], ...]]  # door id -> inclusive missing (first, last) ranges
+
+
+class ReceiptIngest:
+    def __init__(self, store: Store, audit: AuditLog) -> None:
+        self._store = store
+        self._audit = audit
+
+    def upload(self, blobs: list[bytes], now: datetime) -> UploadReport:
+        decoded: list[tuple[int, bytes, Receipt]] = []
+        results: list[ReceiptResult] = []
+        for index, data in enumerate(blobs):
+            try:
+                decoded.append((index, data, decode_receipt(data)))
+            except ProtocolError as err:
+                results.append(ReceiptResult(index, "rejected", err.reason))
+        # Oldest first, so a batch links to itself whatever order the handheld sent it in.
+        decoded.sort(key=lambda item: (item[2].door_id, item[2].seq))
+        doors: set[str] = set()
+        with self._store.transaction():
+            for index, data, receipt in decoded:
+                results.append(self._ingest(index, data, receipt, now))
+                doors.add(receipt.door_id)
+            gaps = {door_id: self._gaps(door_id) for door_id in sorted(doors)}
+        results.sort(key=lambda r: r.index)
+        return UploadReport(tuple(results), {door: ranges for door, ranges in gaps.items() if ranges})
+
+    def _ingest(self, index: int, data: bytes, receipt: Receipt, now: datetime) -> ReceiptResult:
+        db = self._store.conn
+
+        def result(status: str, reason: ReasonCode) -> ReceiptResult:
+            return ReceiptResult(index, status, reason, receipt.door_id, receipt.seq)
+
+        door = db.execute("SELECT building_id, public_key FROM doors WHERE id = ?", (receipt.door_id,)).fetchone()
+        if door is None:
+            return result("rejected", ReasonCode.UNKNOWN_DOOR)
+        try:
+            verify_receipt(data, bytes(door["public_key"]))
+        except ProtocolError as err:
+            return result("rejected", err.reason)
+        digest = receipt_digest(data)
+        stored = {
+            row["seq"]: row
+            for row in db.execute(
+                "SELECT seq, digest, prev_digest FROM receipts WHERE door_id = ? AND seq BETWEEN ? AND ?",
+                (receipt.door_id, receipt.seq - 1, receipt.seq + 1),
+            )
+        }
+        same = stored.get(receipt.seq)
+        if same is not None:
+            return result("duplicate", ReasonCode.RECEIPT_DUPLICATE) if bytes(same["digest"]) == digest else result(
+                "rejected", ReasonCode.CHAIN_BROKEN
+            )
+        before, after = stored.get(receipt.seq - 1), stored.get(receipt.seq + 1)
+        expected_prev = GENESIS_HASH if receipt.seq == 0 else (bytes(before["digest"]) if before else None)
+        if (expected_prev is not None and receipt.prev_hash != expected_prev) or (
+            after is not None and bytes(after["prev_digest"]) != digest
+        ):
+            return result("rejected", ReasonCode.CHAIN_BROKEN)
+        grant_id = receipt.grant_id.hex() if receipt.grant_id else None
+        door_time = datetime.fromtimestamp(receipt.door_time, timezone.utc)
+        db.execute(
+            "INSERT INTO receipts (door_id, seq, digest, prev_digest, grant_id, outcome, reason, door_time, raw,"
+            " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (receipt.door_id, receipt.seq, digest, receipt.prev_hash, grant_id, receipt.outcome.name.lower(),
+             receipt.reason.slug, door_time.isoformat(), data, now.isoformat()),
+        )
+        self._audit_entry(receipt, door["building_id"], grant_id, door_time)
+        return result("accepted", ReasonCode.OK)
+
+    def _audit_entry(self, receipt: Receipt, building_id: str, grant_id: str | None, door_time: datetime) -> None:
+        grant = None
+        if grant_id is not None:
+            grant = self._store.conn.execute(
+                "SELECT driver_id, carrier_id, stop_id FROM grants WHERE id = ? AND door_id = ?",
+                (grant_id, receipt.door_id),
+            ).fetchone()
+        self._audit.record(
+            at=door_time, kind=AuditKind.DOOR,
+            outcome="door_" + receipt.outcome.name.lower(),
+            reason=receipt.reason.slug, building_id=building_id, door_id=receipt.door_id,
+            stop_id=grant["stop_id"] if grant else None, carrier_id=grant["carrier_id"] if grant else None,
+            driver_id=grant["driver_id"] if grant else None, grant_id=grant_id,
+        )
+
+    def _gaps(self, door_id: str) -> tuple[tuple[int, int], ...]:
+        """Missing sequence numbers between 0 and the newest stored receipt of the door."""
+        seqs = [row[0] for row in self._store.conn.execute(
+            "SELECT seq FROM receipts WHERE door_id = ? ORDER BY seq", (door_id,))]
+        ranges, expected = [], 0
+        for seq in seqs:
+            if seq > expected:
+                ranges.append((expected, seq - 1))
+            expected = seq + 1
+        return tuple(ranges)

@@ -1,0 +1,72 @@
+"""Serve an ASGI app with uvicorn as one task on the caller's event loop.
+
+The building runs the service, the radio and the doors on one loop, so uvicorn must neither
+install its own signal handlers (the building owns SIGINT/SIGTERM and stops every part in order)
+nor pick its port late: the socket is bound first, so port 0 works and the URL is known up front.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+from starlette.types import ASGIApp
+
+__all__ = ["ServedApp", "serve_app"]
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that reports readiness as an event and leaves signals to its owner."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class ServedApp:
+    """A running server: its URL and a graceful `stop()`."""
+
+    def __init__(self, server: _Server, task: asyncio.Task[None], url: str) -> None:
+        self._server = server
+        self._task = task
+        self.url = url
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        await self._task
+
+
+async def serve_app(app: ASGIApp, host: str, port: int) -> ServedApp:
+    """Start serving `app` on host:port (0 = any free port) and return once it accepts requests."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    bound_port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_config=None, log_level=logging.WARNING, lifespan="on", access_log=False)
+    server = _Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="access-service")
+    ready = asyncio.create_task(server.ready.wait())
+    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if not ready.done():
+        ready.cancel()
+        sock.close()
+        await task  # re-raises the startup failure
+        raise OSError(f"the access service stopped during start-up on {host}:{bound_port}")
+    return ServedApp(server, task, f"http://{host}:{bound_port}")

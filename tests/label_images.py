@@ -1,0 +1,33 @@
+"""Parcel label PNGs for tests: Code 128 tracking number + QR, rendered with python-barcode and segno."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import segno
+from barcode import Code128
+from barcode.writer import ImageWriter
+from PIL import Image, ImageDraw
+
+
+def render_label(path: Path, tracking: str, address: str = "12 Elm St") -> Path:
+    """A white ~600×400 label: the tracking number as Code 128 and as a QR code, plus an address."""
+    label = Image.new("RGB", (600, 400), "white")
+    bars = Code128(tracking, writer=ImageWriter()).render({"write_text": False, "module_height": 18.0, "quiet_zone": 4})
+    bars.thumbnail((560, 200))
+    label.paste(bars, (20, 20))
+    qr = io.BytesIO()
+    segno.make(tracking, error="m").save(qr, kind="png", scale=4)
+    label.paste(Image.open(qr), (440, 250))
+    ImageDraw.Draw(label).text((20, 300), address, fill="black")
+    label.save(path)
+    return path
+
+
+def render_labels(folder: Path, barcodes: dict[str, str]) -> Path:
+    """`folder/<package_id>.png` for every package id → tracking number."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for package_id, tracking in barcodes.items():
+        render_label(folder / f"{package_id}.png", tracking)
+    return folder

@@ -1,0 +1,158 @@
+"""Shared set-up for the access-service tests: a small scenario, a fake clock, signed-in drivers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from mock_building.clock import FakeClock
+from mock_building.scenario import Scenario, parse_scenario
+from mock_building.service import app_for_scenario
+from protocol.api import b64url_encode
+from protocol.keys import public_key_bytes
+
+NOON = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+ADMIN = "test-admin-token"
+MANAGER_A = "manager-of-a"
+
+SCENARIO_TOML = f"""
+version = 1
+seed = "service-tests"
+[service]
+admin_token = "{ADMIN}"
+
+[[carriers]]
+id = "parcelco"
+name = "ParcelCo"
+[[carriers]]
+id = "swiftship"
+name = "SwiftShip"
+
+[[buildings]]
+id = "A"
+name = "Alpha House"
+address = "1 Alpha St"
+accepted_carriers = ["parcelco", "swiftship"]
+manager_token = "{MANAGER_A}"
+[[buildings]]
+id = "B"
+name = "Beta Court"
+address = "2 Beta Rd"
+accepted_carriers = ["parcelco"]
+[[buildings]]
+id = "C"
+name = "Gamma Tower"
+address = "3 Gamma Ave"
+accepted_carriers = ["swiftship"]
+
+[[doors]]
+id = "A-N"
+building = "A"
+name = "North entrance"
+[[doors]]
+id = "A-S"
+building = "A"
+name = "South entrance"
+[[doors]]
+id = "B-1"
+building = "B"
+name = "Lobby"
+[[doors]]
+id = "C-1"
+building = "C"
+name = "Lobby"
+
+[[drivers]]
+id = "alice"
+name = "Alice Example"
+password = "alice-pw"
+carrier = "parcelco"
+[[drivers]]
+id = "bob"
+name = "Bob Example"
+password = "bob-pw"
+carrier = "parcelco"
+
+[[routes]]
+driver = "alice"
+  [[routes.stops]]
+  id = "S1"
+  building = "A"
+  packages = [{{ id = "P1", barcode = "BC-1", unit = "2B" }}, {{ id = "P2", barcode = "BC-2" }}]
+  [[routes.stops]]
+  id = "S2"
+  building = "B"
+  window = {{ start = "08:00", end = "10:00" }}
+  packages = [{{ id = "P3", barcode = "BC-3" }}]
+  [[routes.stops]]
+  id = "S3"
+  building = "C"
+  packages = [{{ id = "P4", barcode = "BC-4" }}]
+  [[routes.stops]]
+  id = "S4"
+  building = "B"
+  window = {{ start = "11:30", end = "12:30" }}
+  packages = [{{ id = "P5", barcode = "BC-5" }}]
+
+[[routes]]
+driver = "bob"
+  [[routes.stops]]
+  id = "T1"
+  building = "A"
+  packages = [{{ id = "Q1", barcode = "BC-T1" }}]
+"""
+
+
+def scenario() -> Scenario:
+    return parse_scenario(SCENARIO_TOML)
+
+
+@dataclass
+class Driver:
+    """A signed-in driver with a registered handheld key."""
+
+    client: httpx.AsyncClient
+    headers: dict[str, str]
+    refresh_token: str
+    handheld: Ed25519PrivateKey
+    key_id: str
+
+    async def grant(self, stop_id: str, door_id: str, barcode: str, *, key_id: str | None = None) -> httpx.Response:
+        body = {"stop_id": stop_id, "door_id": door_id, "barcode": barcode, "handheld_key_id": key_id or self.key_id}
+        return await self.client.post("/v1/grants", json=body, headers=self.headers)
+
+    async def deliver(self, stop_id: str, package_ids: list[str], *, delivery_id: str | None = None,
+                      grant_id: str | None = None) -> httpx.Response:
+        body = {"delivery_id": delivery_id or str(uuid.uuid4()), "stop_id": stop_id, "package_ids": package_ids,
+                "delivered_at": NOON.isoformat()}
+        if grant_id:
+            body["grant_id"] = grant_id
+        return await self.client.post("/v1/deliveries", json=body, headers=self.headers)
+
+
+async def sign_in(client: httpx.AsyncClient, driver_id: str, password: str) -> Driver:
+    tokens = await client.post("/v1/auth/sign-in", json={"driver_id": driver_id, "password": password})
+    assert tokens.status_code == 200, tokens.text
+    headers = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    handheld = Ed25519PrivateKey.generate()
+    registered = await client.post(
+        "/v1/handheld-keys", json={"public_key": b64url_encode(public_key_bytes(handheld))}, headers=headers
+    )
+    assert registered.status_code == 201, registered.text
+    return Driver(client, headers, tokens.json()["refresh_token"], handheld, registered.json()["key_id"])
+
+
+def make_app(clock: FakeClock, **overrides: object):  # -> FastAPI
+    return app_for_scenario(scenario(), clock=clock, password_cost=2**10, **overrides)
+
+
+def client_for(app) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service.test")
+
+
+def admin() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN}"}

@@ -1,0 +1,141 @@
+"""run-route against a real mock building in this process: HTTP service, virtual radio, BLE doors.
+
+Everything between the runner and the doors is the product: httpx to the FastAPI service on a
+loopback port, bleak (bumble backend) over the radio's TCP attachment, the scanner pipeline on the
+labels `mock-building labels` renders. The clock is the real one shifted to noon, so delivery
+windows are open whenever the suite runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from driver_app.adapters.credentials_memory import MemoryCredentialStore
+from driver_app.factory import build_workflow
+from driver_app.runner.expectations import load_expectations
+from driver_app.runner.route_runner import RunPlan, run_route
+from driver_app.settings import BleMode, Settings
+from mock_building.building import BuildingSettings, RunningBuilding, start_building
+from mock_building.labels import write_labels
+from mock_building.scenario import default_scenario_path, load_scenario
+
+pytestmark = pytest.mark.timeout(120)
+
+
+class NoonClock:
+    """Real time, shifted so it is 12:00 UTC today: both the building's and the handheld's clock."""
+
+    def __init__(self) -> None:
+        now = dt.datetime.now(dt.UTC)
+        self._shift = now.replace(hour=12, minute=0, second=0, microsecond=0) - now
+
+    def now(self) -> dt.datetime:  # mock_building's Clock
+        return dt.datetime.now(dt.UTC) + self._shift
+
+
+class HandheldNoonClock:
+    """The same shift on the driver_app core's Clock port."""
+
+    def __init__(self, base: NoonClock) -> None:
+        self._base = base
+
+    def now(self) -> float:
+        return self._base.now().timestamp()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+@pytest.fixture
+async def building(tmp_path: Path) -> AsyncIterator[tuple[RunningBuilding, NoonClock]]:
+    clock = NoonClock()
+    running = await start_building(
+        BuildingSettings(data_dir=tmp_path / "building", port=0, radio_port=0), base_clock=clock
+    )
+    yield running, clock
+    await running.stop()
+
+
+async def test_the_demo_route_is_delivered_end_to_end(
+    building: tuple[RunningBuilding, NoonClock], tmp_path: Path
+) -> None:
+    running, clock = building
+    scenario = load_scenario(default_scenario_path())
+    labels = tmp_path / "labels"
+    write_labels(scenario, labels)
+    settings = Settings(
+        access_url=running.url, ble_mode=BleMode.SIM, radio_address=running.radio_address,
+        data_dir=tmp_path / "app",
+    )
+    handheld_clock = HandheldNoonClock(clock)
+    workflow = build_workflow(settings, credentials=MemoryCredentialStore(), clock=handheld_clock)
+    lines: list[str] = []
+    plan = RunPlan("demo", "demo-password", labels, load_expectations(default_scenario_path(), "demo"))
+    try:
+        results = await run_route(workflow, plan, clock=handheld_clock, emit=lines.append)
+    finally:
+        await workflow.aclose()
+    report = "\n".join(lines)
+    demo_stops = next(r for r in scenario.routes if r.driver == "demo").stops
+    assert [r.stop_id for r in results] == [s.id for s in demo_stops], report
+    assert all(r.passed for r in results), report
+    assert all(r.seconds_to_open is not None for r in results if r.outcome == "delivered")
+    assert lines[-2] == "outbox: 0 left after sync", report
+    # the building saw it all: each stop's relayed door receipt is in its buildings' audit feed
+    unlocked: set[str | None] = set()
+    async with httpx.AsyncClient(base_url=running.url) as http:
+        for building_id in {s.building for s in demo_stops}:
+            answer = await http.get(
+                "/v1/audit", params={"building_id": building_id, "limit": 1000},
+                headers={"Authorization": f"Bearer {scenario.admin_token}"},
+            )
+            answer.raise_for_status()
+            unlocked |= {e["stop_id"] for e in answer.json() if e["outcome"] == "door_unlocked"}
+    assert unlocked == {s.id for s in demo_stops}
+
+
+async def test_the_cli_exits_zero_and_writes_junit(building: tuple[RunningBuilding, NoonClock], tmp_path: Path) -> None:
+    running, _ = building
+    labels = tmp_path / "labels"
+    write_labels(load_scenario(default_scenario_path()), labels)
+    report = tmp_path / "junit.xml"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "driver_app.cli", "run-route", "--labels", str(labels),
+        "--report", str(report), "--access-url", running.url, "--radio", running.radio_address,
+        "--scenario", str(default_scenario_path()),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=90)
+    text = out.decode()
+    assert process.returncode == 0, text + err.decode()
+    assert text.count("PASS ") == 9 and "9/9 stops as expected" in text
+    suite = ET.parse(report).getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("9", "0")
+
+
+async def test_the_cli_exits_non_zero_when_a_stop_goes_wrong(
+    building: tuple[RunningBuilding, NoonClock], tmp_path: Path
+) -> None:
+    running, _ = building
+    labels = tmp_path / "labels"
+    write_labels(load_scenario(default_scenario_path()), labels)
+    running.doors["OAK-1"].faults.set(jammed=True)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "driver_app.cli", "run-route", "--labels", str(labels),
+        "--access-url", running.url, "--radio", running.radio_address,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=90)
+    text = out.decode()
+    assert process.returncode == 1, text + err.decode()
+    assert "FAIL S2 #2: door_jammed (expected delivered)" in text
+    assert "6/9 stops as expected" in text
