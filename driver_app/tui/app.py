@@ -55,7 +55,9 @@ class DriverApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "LobbyKey"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2", "diagnostics", "Diagnostics", id="app.diagnostics", tooltip="Service, BLE, camera, keyring, outbox"),
+        Binding(
+            "f2", "diagnostics", "Diagnostics", id="app.diagnostics", tooltip="Service, BLE, camera, keyring, outbox"
+        ),
         Binding("ctrl+r", "sync", "Sync", id="app.sync", tooltip="Send queued receipts and deliveries now"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit (queued items stay in the outbox)"),
     ]

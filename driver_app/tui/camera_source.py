@@ -2,30 +2,28 @@
 
 `camera_source` in the settings is a device index ("0"), a video file, an image, or a folder of
 images. Files are paced to a camera-like frame rate so the preview is watchable; a still image is
-held for a few frames, as a steady hand would, so the same multi-frame confirmation applies.
+held for a few frames (`still_frames`, shared with the headless runner's camera path), so the same
+multi-frame confirmation applies. Unlike the core's `FrameBarcodeSource`, this hands every frame to
+the UI for the live preview.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from driver_app.adapters.camera_source import still_frames
 from driver_app.core.display_text import barcode_text
 from driver_app.core.ports import Scan, ScanSource
 from driver_app.scanning.confirm import Confirmer
 from driver_app.scanning.pipeline import ScanPipeline
-from driver_app.scanning.sources import VIDEO_SUFFIXES, camera_frames, expand_paths, file_frames, load_image
+from driver_app.scanning.sources import VIDEO_SUFFIXES, camera_frames, expand_paths, file_frames
 from driver_app.tui.contract import CameraFactory
 
 __all__ = ["OpenCvCamera", "camera_factory", "frames_of"]
-
-#: Frames a still image is held for: enough for confirmation, short enough to move on.
-STILL_FRAMES = 5
-
 
 def frames_of(source: str) -> Generator[np.ndarray, None, None]:
     """Frames from a device index, a video or image file, or every image/video in a folder.
@@ -42,7 +40,7 @@ def frames_of(source: str) -> Generator[np.ndarray, None, None]:
 def _file(path: Path) -> Iterator[np.ndarray]:
     if path.suffix.lower() in VIDEO_SUFFIXES:
         return file_frames(path)
-    return itertools.repeat(load_image(path), STILL_FRAMES)
+    return still_frames(path)
 
 
 class OpenCvCamera:

@@ -23,7 +23,9 @@ _OVERRIDES = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--access-url", help="access service base URL")
-    parser.add_argument("--ble-mode", choices=[m.value for m in BleMode], help="system: real doors; sim: a mock building")
+    parser.add_argument(
+        "--ble-mode", choices=[m.value for m in BleMode], help="system: real doors; sim: a mock building"
+    )
     parser.add_argument("--radio", help="sim radio HOST:PORT")
     parser.add_argument("--camera", help="camera device index, video file, image or folder of images")
     parser.add_argument("--data-dir", type=Path, help="where the outbox lives")

@@ -101,5 +101,6 @@ def door_choices(state: RouteState, stop_id: str) -> list[DoorChoice]:
     stop = _stop(state, stop_id)
     progress = state.stops.get(stop_id)
     heard = {door.door_id: door.rssi for door in (progress.nearby if progress else ())}
-    doors = [DoorChoice(d.door_id, d.name, heard.get(d.door_id)) for d in (stop.building.doors if stop else [])]
+    building = stop.building.doors if stop else ()
+    doors = [DoorChoice(d.door_id, d.name, heard.get(d.door_id)) for d in building]
     return sorted(doors, key=lambda d: (d.rssi is None, -(d.rssi or 0)))

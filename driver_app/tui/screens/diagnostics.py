@@ -37,11 +37,14 @@ def diagnostics_content(app_info: dict[str, Content], state: RouteState) -> Cont
 
 
 class DiagnosticsScreen(LobbyScreen):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="diagnostics.back", tooltip="Close diagnostics")]
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="diagnostics.back", tooltip="Close diagnostics")
+    ]
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(id="diagnostics")
 
     def show_state(self, state: RouteState) -> None:
-        self.query_one("#diagnostics", Static).update(diagnostics_content(self.driver_app.environment(), state))
+        content = diagnostics_content(self.driver_app.environment(), state)
+        self.query_one("#diagnostics", Static).update(content)

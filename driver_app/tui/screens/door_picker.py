@@ -21,7 +21,9 @@ def door_label(door: DoorChoice) -> Content:
 
 
 class DoorPickerScreen(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="door_picker.cancel", tooltip="Keep the automatic choice")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="door_picker.cancel", tooltip="Keep the automatic choice")
+    ]
 
     def __init__(self, doors: list[DoorChoice]) -> None:
         super().__init__()

@@ -66,7 +66,9 @@ class StopScreen(LobbyScreen):
             Content.assemble((f"Stop {row.sequence}: ", "bold"), literal(row.address).stylize("bold"))
         )
         packages = [
-            Content.assemble("✓ " if p.scanned else "□ ", literal(p.package_id), literal(f"  unit {p.unit}" if p.unit else ""))
+            Content.assemble(
+                "✓ " if p.scanned else "□ ", literal(p.package_id), literal(f"  unit {p.unit}" if p.unit else "")
+            )
             for p in package_rows(state, stop.stop_id)
         ]
         self.query_one("#packages", Static).update(Content("\n").join(packages))
@@ -92,7 +94,7 @@ class StopScreen(LobbyScreen):
             widget.update("")
             return
         left = stop.relock_at - self.driver_app.clock.monotonic()
-        widget.update(Content(f"Relocks in {math.ceil(left)} s") if left > 0 else Content("Door locked again"))
+        widget.update(Content(f"Relocks in {math.ceil(left)} s" if left > 0 else "Door locked again"))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         stop = self.stop
@@ -100,7 +102,8 @@ class StopScreen(LobbyScreen):
         if action == "unlock":
             return phase is StopPhase.SCANNED
         if action == "choose_door":
-            return phase is StopPhase.SCANNED and stop is not None and len(door_choices(self.driver_app.route_state, stop.stop_id)) > 1
+            doors = door_choices(self.driver_app.route_state, stop.stop_id) if stop else []
+            return phase is StopPhase.SCANNED and len(doors) > 1
         if action == "deliver":
             return phase is StopPhase.UNLOCKED
         if action == "camera":

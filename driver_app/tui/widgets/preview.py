@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
@@ -25,7 +26,7 @@ def half_block_strip(pixels: np.ndarray, row: int) -> Strip:
     top, bottom = pixels[2 * row], pixels[2 * row + 1]
     return Strip(
         [
-            Segment("▀", Style(color=f"#{t[0]:02x}{t[1]:02x}{t[2]:02x}", bgcolor=f"#{b[0]:02x}{b[1]:02x}{b[2]:02x}"))
+            Segment("▀", Style(color=Color.from_rgb(*t), bgcolor=Color.from_rgb(*b)))
             for t, b in zip(top.tolist(), bottom.tolist(), strict=True)
         ]
     )
