@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from types import MappingProxyType
+
 import pytest
 from textual.widgets import Input, Static
 from tui_fakes import make_rig, manual_scan, open_first_stop, sign_in
 
+from driver_app.core.messages import NoticeContext, notice_for
 from driver_app.core.state import StopPhase
 from driver_app.tui.screens.base import DEMO_BANNER
 from driver_app.tui.screens.diagnostics import DiagnosticsScreen
@@ -218,3 +222,25 @@ async def test_normal_typing_in_an_input_is_not_a_scan() -> None:
         await pilot.press("m", *"LK10000")
         assert rig.app.screen.query_one("#manual", Input).value == "LK10000"
         assert rig.app.last_scan is None
+
+
+async def test_unknown_keymap_ids_are_reported() -> None:
+    rig = make_rig(keymap={"stop.unlok": "o", "stop.unlock": "o"})
+    async with rig.app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        messages = [n.message for n in rig.app._notifications]
+        assert messages == ["Unknown binding ids in keymap: stop.unlok"]
+
+
+async def test_a_retrying_notice_is_marked_as_retrying() -> None:
+    rig = make_rig()
+    async with rig.app.run_test(size=(40, 20)) as pilot:
+        await open_first_stop(pilot)
+        notice = notice_for("service_unavailable", NoticeContext(retry_in=2.0), retrying=True)
+        stops = dict(rig.workflow.state.stops)
+        stops["S1"] = replace(stops["S1"], notice=notice)
+        rig.workflow._publish(stops=MappingProxyType(stops))
+        await pilot.pause()
+        box = rig.app.screen.query_one(NoticeBox)
+        assert box.has_class("-shown", "-retrying")
+        assert str(box.render()) == "The access service is unavailable\n→ Retrying in 2 s…"

@@ -27,6 +27,7 @@ from driver_app.core.ports import Clock, CredentialStore, Scan, ScanSource
 from driver_app.core.state import Notice, RouteState, ScanVerdict
 from driver_app.settings import Settings
 from driver_app.tui.contract import CameraFactory, WorkflowFactory
+from driver_app.tui.keymap import binding_ids, unknown_ids
 from driver_app.tui.route_view import door_choices
 from driver_app.tui.screens.diagnostics import DiagnosticsScreen
 from driver_app.tui.screens.door_picker import DoorPickerScreen
@@ -90,6 +91,10 @@ class DriverApp(App[None]):
 
     def on_mount(self) -> None:
         self.set_keymap(dict(self.settings.keymap))
+        known = binding_ids(DriverApp, SignInScreen, RouteScreen, StopScreen, DiagnosticsScreen, DoorPickerScreen)
+        if unknown := unknown_ids(self.settings.keymap, known):
+            listed = ", ".join(printable(i) for i in unknown)
+            self.notify(f"Unknown binding ids in keymap: {listed}", severity="warning", markup=False)
         if self.demo:
             self.sub_title = "DEMO"  # the full warning is the banner under the header
         self.push_screen(SignInScreen())
