@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -244,3 +245,24 @@ async def test_a_retrying_notice_is_marked_as_retrying() -> None:
         box = rig.app.screen.query_one(NoticeBox)
         assert box.has_class("-shown", "-retrying")
         assert str(box.render()) == "The access service is unavailable\n→ Retrying in 2 s…"
+
+
+async def test_a_second_unlock_press_neither_restarts_nor_cancels_the_first() -> None:
+    rig = make_rig()
+    async with rig.app.run_test(size=(40, 20)) as pilot:
+        await open_first_stop(pilot)
+        await manual_scan(pilot, "LK100001")
+        rig.workflow.door_answers = asyncio.Event()
+        await pilot.press("u")
+        await pilot.pause()
+        assert rig.workflow.state.stops["S1"].phase is StopPhase.VERIFYING
+        phases = str(rig.app.screen.query_one("PhaseList", Static).render())
+        assert "▶ Verifying…" in phases and "✓ Connecting" in phases
+        assert not rig.app.screen.check_action("unlock", ())
+        rig.app.unlock()  # e.g. from a stale palette entry
+        rig.app.choose_door()
+        rig.workflow.door_answers.set()
+        await rig.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert rig.workflow.unlocked_doors == [None]
+        assert rig.workflow.state.stops["S1"].phase is StopPhase.UNLOCKED

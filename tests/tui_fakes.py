@@ -6,6 +6,7 @@ own `notice_for`. The integrator's tests swap in the real DriverWorkflow wired t
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -86,6 +87,7 @@ class FakeWorkflow:
         self.door_says = "ok"
         self.step = 0.25
         self.unlocked_doors: list[str | None] = []
+        self.door_answers: asyncio.Event | None = None  # when set up, the door answers only once it is set
 
     def _publish(self, **changes: object) -> None:
         self.state = replace(self.state, **changes)
@@ -139,6 +141,8 @@ class FakeWorkflow:
             self._set_stop(stop.stop_id, phase=phase, nearby=nearby, door_id=chosen, timings=tuple(timings), notice=None)
             self._clock.mono += self.step
             timings.append(PhaseTiming(phase, self.step))
+            if phase is StopPhase.VERIFYING and self.door_answers is not None:
+                await self.door_answers.wait()
         if self.door_says != "ok":
             notice = notice_for(self.door_says, NoticeContext(other_door_names=("North entrance",)))
             self._set_stop(stop.stop_id, phase=StopPhase.SCANNED, timings=tuple(timings), notice=notice)

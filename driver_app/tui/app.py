@@ -166,12 +166,28 @@ class DriverApp(App[None]):
         verdict = await self.workflow.submit_scan(scan)
         self.last_scan = (scan, verdict)
 
+    def _busy(self, group: str) -> bool:
+        """A door or delivery call is never cancelled by a second key press: the press is ignored."""
+        return any(worker.group == group and not worker.is_finished for worker in self.workers)
+
+    def unlock(self, door_id: str | None = None) -> None:
+        if not self._busy("door"):
+            self._unlock(door_id)
+
+    def choose_door(self) -> None:
+        if not self._busy("door"):
+            self._choose_door()
+
+    def deliver(self) -> None:
+        if not self._busy("deliver"):
+            self._deliver()
+
     @work(exclusive=True, group="door")
-    async def unlock(self, door_id: str | None = None) -> None:
+    async def _unlock(self, door_id: str | None) -> None:
         await self.workflow.unlock(door_id)
 
     @work(exclusive=True, group="door")
-    async def choose_door(self) -> None:
+    async def _choose_door(self) -> None:
         stop = self.route_state.current_stop
         if stop is None:
             return
@@ -180,18 +196,15 @@ class DriverApp(App[None]):
             await self.workflow.unlock(door_id)
 
     @work(exclusive=True, group="deliver")
-    async def deliver(self) -> None:
+    async def _deliver(self) -> None:
         before = self.route_state.current_stop_id
         await self.workflow.confirm_delivery()
         if self.workflow.state.current_stop_id != before and isinstance(self.screen, StopScreen):
             self.pop_screen()
 
     @work(exclusive=True, group="sync")
-    async def sync(self) -> None:
+    async def action_sync(self) -> None:
         await self.workflow.sync_outbox()
-
-    def action_sync(self) -> None:
-        self.sync()
 
     def action_diagnostics(self) -> None:
         if not isinstance(self.screen, DiagnosticsScreen):
