@@ -12,7 +12,7 @@ from driver_app.core.ports import ScanSource
 from driver_app.core.state import StopPhase
 from driver_app.tui.camera_source import OpenCvCamera, frames_of
 from driver_app.tui.widgets.camera import CameraPanel
-from driver_app.tui.widgets.preview import CameraPreview, downscale, half_block_strip
+from driver_app.tui.widgets.preview import CameraPreview, downscale, fit, half_block_strip
 
 
 def label_folder(tmp_path: Path, *texts: str) -> Path:
@@ -33,6 +33,12 @@ def test_half_blocks_put_the_upper_pixel_in_front_and_the_lower_behind() -> None
     assert segment.style.color.triplet == (255, 0, 0) and segment.style.bgcolor.triplet == (0, 0, 255)
     second_row = list(half_block_strip(pixels, 1))[0]
     assert second_row.style.color.triplet == (0, 0, 0) == second_row.style.bgcolor.triplet
+
+
+def test_the_preview_keeps_the_frame_aspect_ratio() -> None:
+    assert fit(640, 480, cols=40, rows=8) == (21, 8)  # height-bound: 16 pixel rows → 21 columns
+    assert fit(1920, 480, cols=40, rows=8) == (40, 5)  # width-bound: 40 columns → 10 pixel rows
+    assert fit(10, 5000, cols=40, rows=8) == (1, 8)
 
 
 def test_grey_frames_are_previewed_too() -> None:
@@ -66,7 +72,12 @@ async def test_camera_scan_on_the_stop_screen(tmp_path: Path) -> None:
         assert (scan.source, scan.text, scan.symbology) == (ScanSource.CAMERA, "LK100001", "QRCode")
         assert rig.workflow.state.stops["S1"].phase is StopPhase.SCANNED
         preview = rig.app.screen.query_one(CameraPreview)
-        assert preview.render_line(0).text == "▀" * preview.content_size.width
+        width, height = preview.content_size
+        cols, rows = fit(1, 1, width, height)  # a QR label image is square
+        line = preview.render_line(0).text
+        assert len(line) == width and line.strip() == "▀" * cols
+        assert line.index("▀") == (width - cols) // 2  # centred
+        assert preview.render_line(rows).text.strip() == ""
 
 
 async def test_no_camera_device_is_a_status_line_not_a_crash() -> None:

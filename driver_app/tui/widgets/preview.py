@@ -10,7 +10,19 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
-__all__ = ["CameraPreview", "downscale", "half_block_strip"]
+__all__ = ["CameraPreview", "downscale", "fit", "half_block_strip"]
+
+
+def fit(frame_width: int, frame_height: int, cols: int, rows: int) -> tuple[int, int]:
+    """The largest (cols, rows) inside the given ones that keeps the frame's aspect ratio.
+
+    A terminal cell is about twice as tall as wide, and a half block splits it in two: its pixels
+    are square, so a frame w×h needs w/h columns per pixel row (two per text row).
+    """
+    want_cols = round(2 * rows * frame_width / frame_height)
+    if want_cols <= cols:
+        return max(want_cols, 1), rows
+    return cols, max(round(cols * frame_height / frame_width / 2), 1)
 
 
 def downscale(frame: np.ndarray, cols: int, rows: int) -> np.ndarray:
@@ -57,5 +69,13 @@ class CameraPreview(Widget):
         if self._frame is None or width == 0 or height == 0:
             return Strip.blank(width, self.rich_style)
         if self._pixels is None:
-            self._pixels = downscale(self._frame, width, height)
-        return half_block_strip(self._pixels, y) if y < height else Strip.blank(width)
+            cols, rows = fit(self._frame.shape[1], self._frame.shape[0], width, height)
+            self._pixels = downscale(self._frame, cols, rows)
+        rows, cols = self._pixels.shape[0] // 2, self._pixels.shape[1]
+        if y >= rows:
+            return Strip.blank(width, self.rich_style)
+        left = (width - cols) // 2
+        pad = self.rich_style
+        return Strip.join(
+            [Strip.blank(left, pad), half_block_strip(self._pixels, y), Strip.blank(width - cols - left, pad)]
+        )
