@@ -10,6 +10,7 @@ import pytest
 from textual.widgets import Input, Static
 from tui_fakes import make_rig, manual_scan, open_first_stop, sign_in
 
+from driver_app.core.errors import ServiceUnreachable
 from driver_app.core.messages import NoticeContext, notice_for
 from driver_app.core.state import StopPhase
 from driver_app.tui.screens.base import DEMO_BANNER
@@ -173,7 +174,7 @@ async def test_diagnostics_lists_service_ble_camera_keyring_outbox() -> None:
         assert isinstance(rig.app.screen, DiagnosticsScreen)
         shown = text_of(rig.app, "#diagnostics")
         for expected in (
-            "http://127.0.0.1:8750", "reachable", "BLE mode: sim", "South entrance (-48 dBm)",
+            "http://127.0.0.1:8750", "answered the last call", "BLE mode: sim", "South entrance (-48 dBm)",
             "North entrance (-71 dBm)", "Camera: none configured", "in-memory store, memory only (DEMO)",
             "Outbox: 1 waiting to sync",
         ):
@@ -266,3 +267,16 @@ async def test_a_second_unlock_press_neither_restarts_nor_cancels_the_first() ->
         await pilot.pause()
         assert rig.workflow.unlocked_doors == [None]
         assert rig.workflow.state.stops["S1"].phase is StopPhase.UNLOCKED
+
+
+async def test_route_that_cannot_load_keeps_the_driver_on_sign_in_with_the_reason() -> None:
+    rig = make_rig()
+    async with rig.app.run_test(size=(40, 20)) as pilot:
+        rig.workflow.route_error = ServiceUnreachable("connect failed")
+        await sign_in(pilot)
+        assert isinstance(rig.app.screen, SignInScreen)
+        shown = str(rig.app.screen.query_one(NoticeBox).render())
+        assert shown == "No connection to the access service\n→ Move to better coverage, then retry"
+        rig.workflow.route_error = None
+        await sign_in(pilot)
+        assert isinstance(rig.app.screen, RouteScreen)

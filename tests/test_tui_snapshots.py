@@ -5,7 +5,7 @@ Regenerate after an intended change with `pytest tests/test_tui_snapshots.py --s
 
 from __future__ import annotations
 
-from tui_fakes import make_rig, manual_scan, open_first_stop, sign_in
+from tui_fakes import StillCamera, make_rig, manual_scan, open_first_stop, sign_in
 
 HANDHELD, DESKTOP = (40, 20), (80, 24)
 
@@ -67,3 +67,13 @@ def test_diagnostics_desktop(snap_compare) -> None:
         await pilot.pause()
 
     assert snap_compare(make_rig().app, terminal_size=DESKTOP, run_before=diagnostics)
+
+
+def test_camera_preview_handheld(snap_compare) -> None:
+    async def previewing(pilot) -> None:
+        await open_first_stop(pilot)
+        await pilot.press("k")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(make_rig(camera=StillCamera).app, terminal_size=HANDHELD, run_before=previewing)

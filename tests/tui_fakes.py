@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from driver_app.core.errors import AccessRefused
+from driver_app.core.errors import AccessRefused, WorkflowError
 from driver_app.core.messages import NoticeContext, notice_for
 from driver_app.core.ports import DoorOutcome, NearbyDoor, Scan
 from driver_app.core.state import PhaseTiming, RouteState, ScanVerdict, ScanVerdictKind, StopPhase, StopState
@@ -88,6 +88,7 @@ class FakeWorkflow:
         self.step = 0.25
         self.unlocked_doors: list[str | None] = []
         self.door_answers: asyncio.Event | None = None  # when set up, the door answers only once it is set
+        self.route_error: WorkflowError | None = None
 
     def _publish(self, **changes: object) -> None:
         self.state = replace(self.state, **changes)
@@ -107,6 +108,9 @@ class FakeWorkflow:
         return False
 
     async def load_route(self) -> RouteState:
+        if self.route_error is not None:
+            self._publish(online=False)
+            raise self.route_error
         stops = {s.stop_id: StopState(s.stop_id) for s in self._route.stops}
         self._publish(route=self._route, stops=MappingProxyType(stops), current_stop_id="S1")
         return self.state
@@ -237,3 +241,28 @@ async def manual_scan(pilot, text: str, *, typed: bool = False) -> None:
     await pilot.press("enter", "escape")
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+class StillCamera:
+    """A `CameraScanner` showing one fixed synthetic picture a few times and reading nothing."""
+
+    description = "synthetic"
+
+    def __init__(self, frames: int = 3) -> None:
+        self._frames = frames
+        self.closed = False
+
+    def frames(self):
+        import numpy as np
+
+        y, x = np.mgrid[0:120, 0:160]
+        picture = np.stack([x * 255 // 160, y * 255 // 120, np.full_like(x, 96)], axis=-1).astype(np.uint8)
+        picture[40:80, 60:100] = 255  # a white "label" in the middle
+        for _ in range(self._frames):
+            yield picture
+
+    def reads(self, frame) -> list[Scan]:
+        return []
+
+    def close(self) -> None:
+        self.closed = True

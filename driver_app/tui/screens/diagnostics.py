@@ -25,7 +25,7 @@ def diagnostics_content(app_info: dict[str, Content], state: RouteState) -> Cont
     )
     lines = [
         Content.assemble(("Access service: ", "bold"), app_info["access"]),
-        Content("  reachable" if state.online else "  not reachable"),
+        Content("  answered the last call" if state.online else "  not reached (no answer yet or last call failed)"),
         Content.assemble(("BLE mode: ", "bold"), app_info["ble"]),
         Content.styled("Nearby doors:", "bold"),
         *heard,
