@@ -37,7 +37,8 @@ def one_run(data_dir: Path) -> tuple[float, float]:
             if line.strip() == "ready":
                 break
         else:
-            raise SystemExit(f"the building exited before it was ready:\n{process.stderr.read() if process.stderr else ''}")
+            errors = process.stderr.read() if process.stderr else ""
+            raise SystemExit(f"the building exited before it was ready:\n{errors}")
         ready = time.perf_counter() - started
         stopping = time.perf_counter()
         process.send_signal(signal.SIGTERM)

@@ -1,9 +1,11 @@
 """The orchestrator behind `mock-building up`: one process, one asyncio loop, a whole building.
 
-Start order is service (its database seeded from the scenario), radio, then every door; stop
-order is the reverse, so no door outlives the radio it advertises on and every receipt a door
-wrote is on disk before the process exits. Readiness is announced by a "ready" line on stdout
-and, when asked, an atomically written JSON ready file: scripts wait for it instead of sleeping.
+Start order: the service app (its database seeded from the scenario), the radio, every door,
+then HTTP starts listening, so once the URL answers every door advertises. Stop order: HTTP
+first (no new grants), then the doors (their receipts are on disk), then the radio.
+
+Readiness is announced by a "ready" line on stdout and, when asked, an atomically written JSON
+ready file: scripts wait for it instead of sleeping.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import TextIO, TypeVar
 
 from rich.live import Live
 
-from mock_building.building_doors import RunningDoor, start_doors
+from mock_building.building_doors import BuildingDoor, start_doors
 from mock_building.building_service import ServicePart
 from mock_building.clock import Clock, SystemClock
 from mock_building.day_clock import DayShiftedClock
@@ -30,9 +32,11 @@ from mock_building.door import DoorError
 from mock_building.errors import MockBuildingError
 from mock_building.live_view import BuildingView, HeadlessLog, literal, make_console, render_view
 from mock_building.radio import RadioError, VirtualRadio
-from mock_building.scenario import Scenario, default_scenario_path, load_scenario
+from mock_building.scenario import Driver, Scenario, default_scenario_path, load_scenario
 
-__all__ = ["BuildingError", "BuildingSettings", "RunningBuilding", "run_building", "start_building"]
+__all__ = [
+    "BuildingError", "BuildingSettings", "RunningBuilding", "banner", "demo_driver", "run_building", "start_building",
+]
 
 _REFRESH_S = 0.25
 T = TypeVar("T")
@@ -73,7 +77,7 @@ class RunningBuilding:
     radio: VirtualRadio
     radio_host: str
     radio_port: int
-    doors: dict[str, RunningDoor] = field(default_factory=dict)
+    doors: dict[str, BuildingDoor] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -109,7 +113,7 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     service = ServicePart(scenario, settings.data_dir, clock)
     radio = VirtualRadio()
-    doors: dict[str, RunningDoor] = {}
+    doors: dict[str, BuildingDoor] = {}
     try:
         radio_port = await _listening(radio.serve(settings.host, settings.radio_port), "radio", settings.radio_port)
         doors.update(await start_doors(scenario, radio, settings.data_dir / "doors", clock.unix))
@@ -131,10 +135,15 @@ async def _listening(starting: Awaitable[T], what: str, port: int) -> T:
         raise BuildingError("port_unavailable", f"the {what} cannot listen on port {port}: {err.strerror}") from err
 
 
+def demo_driver(scenario: Scenario) -> Driver | None:
+    """The driver to advertise: the one called "demo", else the scenario's first."""
+    return next((d for d in scenario.drivers if d.id == "demo"), scenario.drivers[0] if scenario.drivers else None)
+
+
 def banner(building: RunningBuilding) -> list[str]:
     """What `up` prints once everything listens: where to point a driver app, and who to sign in as."""
     scenario = building.scenario
-    driver = next((d for d in scenario.drivers if d.id == "demo"), scenario.drivers[0] if scenario.drivers else None)
+    driver = demo_driver(scenario)
     lines = [
         f"LobbyKey mock building {literal(building.title)}",
         f"  access service : {building.url}  (OpenAPI {building.url}/openapi.json)",
@@ -148,12 +157,13 @@ def banner(building: RunningBuilding) -> list[str]:
 
 
 def _write_ready_file(path: Path, building: RunningBuilding) -> None:
-    driver = next((d for d in building.scenario.drivers if d.id == "demo"), None) or building.scenario.drivers[0]
+    driver = demo_driver(building.scenario)
     record = {
         "pid": os.getpid(),
         "url": building.url,
+        "openapi": f"{building.url}/openapi.json",
         "radio": {"host": building.radio_host, "port": building.radio_port},
-        "driver": {"id": driver.id, "password": driver.password},
+        "driver": {"id": driver.id, "password": driver.password} if driver else None,
         "doors": list(building.doors),
     }
     path.parent.mkdir(parents=True, exist_ok=True)

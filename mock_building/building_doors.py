@@ -1,9 +1,9 @@
 """Every door of a scenario as an emulated peripheral on the building's radio.
 
-A door trusts the signing keys of the carriers its building has accepted (issuer = carrier id,
-key id = the carrier's `kid`, as the access service signs grants), keeps its replay cache and
+A door trusts the signing keys of the carriers its building has accepted (the scenario says
+which, in the same terms the access service signs grants with), keeps its replay cache and
 receipts under `<data dir>/doors/<door id>/`, and starts with the scenario's fault settings,
-which stay toggleable at run time through `RunningDoor.faults`.
+which stay toggleable at run time through `BuildingDoor.faults`.
 """
 
 from __future__ import annotations
@@ -13,22 +13,20 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from mock_building.door import DoorConfig, DoorController, DoorFaults, DoorState
-from mock_building.door.peripheral import DoorPeripheral
-from mock_building.door.store import DoorStore
+from mock_building.door import DoorConfig, DoorFaults
+from mock_building.door.runner import RunningDoor, start_door
 from mock_building.live_view import DoorStatus
 from mock_building.radio import VirtualRadio
 from mock_building.scenario import Door, Scenario
-from protocol.keys import TrustedIssuerKey, TrustStore, public_key_bytes
+from protocol.keys import TrustStore
 
-__all__ = ["RunningDoor", "door_config", "start_doors"]
+__all__ = ["BuildingDoor", "door_config", "door_faults", "start_doors"]
 
 
-def door_config(scenario: Scenario, door: Door, state_dir: Path) -> DoorConfig:
-    trusted = TrustStore.of(
-        TrustedIssuerKey(kid=c.kid.encode(), issuer=c.id, public_key=public_key_bytes(c.private_key))
-        for c in scenario.trusted_carriers(door.id)
-    )
+def door_config(scenario: Scenario, door_id: str, state_dir: Path) -> DoorConfig:
+    """Provision one scenario door (the same for the virtual radio and a real controller)."""
+    door = scenario.door(door_id)
+    trusted = TrustStore.of(scenario.trusted_issuer_keys(door.id))
     return DoorConfig(
         door_id=door.id,
         name=door.name,
@@ -41,57 +39,62 @@ def door_config(scenario: Scenario, door: Door, state_dir: Path) -> DoorConfig:
     )
 
 
-class RunningDoor:
-    """One door that is up: its controller, peripheral and live fault switches."""
+def door_faults(door: Door) -> DoorFaults:
+    """The door's live fault switches, starting from the scenario's settings."""
+    return DoorFaults(**dataclasses.asdict(door.faults))
 
-    def __init__(self, door: Door, building_name: str, controller: DoorController, peripheral: DoorPeripheral) -> None:
-        self._door = door
-        self._building_name = building_name
-        self.controller = controller
-        self.peripheral = peripheral
+
+@dataclasses.dataclass(frozen=True)
+class BuildingDoor:
+    """A started door plus what the live view says about where it is."""
+
+    door: Door
+    building_name: str
+    running: RunningDoor
 
     @property
     def faults(self) -> DoorFaults:
-        return self.controller.faults
+        return self.running.controller.faults
 
     def status(self) -> DoorStatus:
-        state: DoorState = self.controller.state
-        relock_in = None if state.relock_at is None else max(0.0, state.relock_at - self.controller.now())
+        controller = self.running.controller
+        state = controller.state
+        relock_in = None if state.relock_at is None else max(0.0, state.relock_at - controller.now())
         return DoorStatus(
-            door_id=self._door.id,
-            building=self._building_name,
-            name=self._door.name,
+            door_id=self.door.id,
+            building=self.building_name,
+            name=self.door.name,
             locked=state.locked,
             relock_in_s=relock_in,
             last_outcome=state.last_outcome.name.lower() if state.last_outcome is not None else None,
             last_reason=state.last_reason.slug if state.last_reason is not None else None,
-            faults=tuple(self.faults.active().items()),
+            faults=state.faults,
+            links=state.connected,
         )
 
     async def stop(self) -> None:
-        await self.peripheral.stop()
-        self.controller.close()
+        await self.running.stop()
 
 
 async def start_doors(
     scenario: Scenario, radio: VirtualRadio, state_root: Path, clock: Callable[[], float]
-) -> dict[str, RunningDoor]:
-    """Build and start every door concurrently; they advertise once this returns.
+) -> dict[str, BuildingDoor]:
+    """Start every door concurrently; they advertise once this returns.
 
     `clock` (Unix seconds) is the building's clock, so doors and service agree on "now".
     """
-    loop = asyncio.get_running_loop()
-    doors: dict[str, RunningDoor] = {}
-    try:
-        for door in scenario.doors:
-            config = door_config(scenario, door, state_root / door.id)
-            faults = DoorFaults(**dataclasses.asdict(door.faults))
-            controller = DoorController(config, DoorStore(config.state_dir), loop, faults=faults, clock=clock)
-            peripheral = DoorPeripheral(controller, radio.add_peripheral(door.name, door.ble_address), air=radio)
-            doors[door.id] = RunningDoor(door, scenario.building(door.building).name, controller, peripheral)
-        await asyncio.gather(*(d.peripheral.start() for d in doors.values()))
-    except BaseException:
-        for running in doors.values():
-            await running.stop()
-        raise
-    return doors
+
+    async def start(door: Door) -> BuildingDoor:
+        config = door_config(scenario, door.id, state_root / door.id)
+        device = radio.add_peripheral(door.name, door.ble_address)
+        running = await start_door(config, device, faults=door_faults(door), air=radio, clock=clock)
+        return BuildingDoor(door, scenario.building(door.building).name, running)
+
+    results = await asyncio.gather(*(start(door) for door in scenario.doors), return_exceptions=True)
+    started = [r for r in results if isinstance(r, BuildingDoor)]
+    failure = next((r for r in results if isinstance(r, BaseException)), None)
+    if failure is not None:
+        for door in started:
+            await door.stop()
+        raise failure
+    return {door.door.id: door for door in started}

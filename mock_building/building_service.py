@@ -21,9 +21,9 @@ from mock_building.service import Store, app_for_scenario
 from mock_building.service.audit import AuditLog
 from mock_building.serving import ServedApp, serve_app
 
-__all__ = ["ServiceDatabaseName", "ServicePart"]
+__all__ = ["DATABASE_NAME", "ServicePart"]
 
-ServiceDatabaseName = "service.sqlite3"
+DATABASE_NAME = "service.sqlite3"
 _AUDIT_WINDOW = 10
 _AUDIT_BATCH = 500
 
@@ -34,7 +34,7 @@ class ServicePart:
     def __init__(self, scenario: Scenario, data_dir: Path, clock: DayShiftedClock) -> None:
         self.scenario = scenario
         self.app: FastAPI = app_for_scenario(
-            scenario, clock=clock, today=clock.today(scenario.zone), db_path=data_dir / ServiceDatabaseName
+            scenario, clock=clock, today=clock.today(scenario.zone), db_path=data_dir / DATABASE_NAME
         )
         self.store: Store = self.app.state.service.store
         self._audit: AuditLog = self.app.state.service.audit
@@ -49,7 +49,7 @@ class ServicePart:
         return self._served.url
 
     def mount_door_admin(self, doors: Mapping[str, DoorFaults]) -> None:
-        self.app.include_router(door_admin_router(doors, self.scenario.admin_token))
+        self.app.include_router(door_admin_router(doors))
 
     async def serve(self, host: str, port: int) -> None:
         self._served = await serve_app(self.app, host, port)

@@ -15,6 +15,7 @@ __all__ = ["build_parser", "main"]
 
 DEFAULT_PORT = 8750
 DEFAULT_RADIO_PORT = 8751
+_DATA_DIR_HELP = "state directory (default: a per-user data dir, one per scenario)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,13 +36,22 @@ def _scenario_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_up(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Start the access service, the virtual radio and every door of a scenario in one process; print the URL, "
+        "the radio address and a demo driver's credentials, then a \"ready\" line; show a live view (or plain "
+        "lines with --headless or without a terminal) until Ctrl-C or SIGTERM."
+    )
     _scenario_option(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address both listeners bind to (default %(default)s)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="access service port; 0 picks a free one")
-    parser.add_argument("--radio-port", type=int, default=DEFAULT_RADIO_PORT, help="radio attachment port; 0 = free")
-    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="state directory (default: per-user data dir)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="access service port (default %(default)s; 0: any)")
+    parser.add_argument(
+        "--radio-port", type=int, default=DEFAULT_RADIO_PORT, help="radio attachment port (default %(default)s; 0: any)"
+    )
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", help=_DATA_DIR_HELP)
     parser.add_argument("--fresh", action="store_true", help="wipe the state directory before starting")
-    parser.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="the day routes run on")
+    parser.add_argument(
+        "--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="the day routes run on (default: today)"
+    )
     parser.add_argument("--headless", action="store_true", help="log plain lines instead of the live view")
     parser.add_argument("--ready-file", type=Path, metavar="PATH", help="write a JSON readiness record here")
 
@@ -55,7 +65,7 @@ def _add_door(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--transport", required=True, metavar="SPEC", help="bumble transport spec, e.g. usb:0")
     parser.add_argument("--door-id", required=True, metavar="ID", help="which door of the scenario to run")
     _scenario_option(parser)
-    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="state directory (default: per-user data dir)")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", help=_DATA_DIR_HELP)
 
 
 def _add_labels(parser: argparse.ArgumentParser) -> None:
@@ -64,9 +74,13 @@ def _add_labels(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_fault(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Toggle door faults at run time, e.g. `mock-building fault ELM-N jammed=on slow_ms=800`."
-    parser.add_argument("door_id", metavar="DOOR_ID")
-    parser.add_argument("settings", nargs="+", metavar="NAME=VALUE", help="on/off, a number, or `default`")
+    parser.description = (
+        "Toggle faults of a running building: `mock-building fault ELM-N jammed=on slow_ms=800` for a door "
+        "(jammed, slow_ms, drop_mid_write, rssi_dbm, out_of_range, clock_skew_s, wrong_issuer_key, powered_off), "
+        "`mock-building fault --service down=on error_rate=0.2` for the access service (latency_ms, error_rate, down)."
+    )
+    parser.add_argument("items", nargs="+", metavar="[DOOR_ID] NAME=VALUE", help="values are on/off or numbers")
+    parser.add_argument("--service", action="store_true", help="set access service faults instead of a door's")
     parser.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the building (default %(default)s)")
     parser.add_argument("--admin-token", help="admin bearer token (default: the scenario's)")
     _scenario_option(parser)
@@ -85,22 +99,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _scenario(args: argparse.Namespace):  # -> Scenario; imported lazily to keep `--help` fast
-    from mock_building.scenario import default_scenario_path, load_scenario
+def _scenario_path(args: argparse.Namespace) -> Path:
+    from mock_building.scenario import default_scenario_path
 
-    return load_scenario(args.scenario or default_scenario_path())
+    return args.scenario or default_scenario_path()
+
+
+def _scenario(args: argparse.Namespace):  # -> Scenario; imported lazily to keep `--help` fast
+    from mock_building.scenario import load_scenario
+
+    return load_scenario(_scenario_path(args))
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    from mock_building.paths import default_data_dir
+
+    return args.data_dir or default_data_dir(_scenario_path(args).stem)
 
 
 def _up(args: argparse.Namespace) -> int:
     from mock_building.building import BuildingSettings, run_building
-    from mock_building.paths import default_data_dir
 
     settings = BuildingSettings(
         scenario_path=args.scenario,
         host=args.host,
         port=args.port,
         radio_port=args.radio_port,
-        data_dir=args.data_dir or default_data_dir(),
+        data_dir=_data_dir(args),
         fresh=args.fresh,
         today=args.today,
         ready_file=args.ready_file,
@@ -118,19 +143,22 @@ def _labels(args: argparse.Namespace) -> int:
 
 
 def _fault(args: argparse.Namespace) -> int:
-    from mock_building.fault_client import parse_settings, set_door_faults
+    from mock_building.fault_client import parse_settings, set_door_faults, set_service_faults
 
     token = args.admin_token or _scenario(args).admin_token
-    faults = set_door_faults(args.url, token, args.door_id, parse_settings(args.settings))
-    print(f"{args.door_id}: " + ", ".join(f"{name}={value}" for name, value in faults.items()))
+    if args.service:
+        target, faults = "service", set_service_faults(args.url, token, parse_settings(args.items))
+    else:
+        target, *items = args.items
+        faults = set_door_faults(args.url, token, target, parse_settings(items))
+    print(f"{target}: " + ", ".join(f"{name}={value}" for name, value in faults.items()))
     return 0
 
 
 def _door(args: argparse.Namespace) -> int:
     from mock_building.door_runner import run_real_door
-    from mock_building.paths import default_data_dir
 
-    return asyncio.run(run_real_door(_scenario(args), args.door_id, args.transport, args.data_dir or default_data_dir()))
+    return asyncio.run(run_real_door(_scenario(args), args.door_id, args.transport, _data_dir(args)))
 
 
 _COMMANDS = {"up": _up, "labels": _labels, "fault": _fault, "door": _door}

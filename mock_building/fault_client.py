@@ -1,14 +1,14 @@
-"""`mock-building fault`: toggle door faults of a running building through its admin endpoint."""
+"""`mock-building fault`: toggle door or service faults of a running building through its admin API."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import httpx
 
 from mock_building.errors import MockBuildingError
 
-__all__ = ["FaultCommandError", "parse_settings", "set_door_faults"]
+__all__ = ["FaultCommandError", "parse_settings", "set_door_faults", "set_service_faults"]
 
 _TRUE = {"on", "true", "yes"}
 _FALSE = {"off", "false", "no"}
@@ -22,13 +22,16 @@ class FaultCommandError(MockBuildingError):
         self.reason = reason
 
 
-def parse_settings(items: Sequence[str]) -> dict[str, bool | int]:
-    """`["jammed=on", "slow_ms=800"]` -> `{"jammed": True, "slow_ms": 800}`.
+Value = bool | int | float
 
-    on/off (true/false, yes/no) are booleans, anything else must be a whole number; the door
+
+def parse_settings(items: Sequence[str]) -> dict[str, Value]:
+    """`["jammed=on", "slow_ms=800", "error_rate=0.2"]` -> `{"jammed": True, "slow_ms": 800, "error_rate": 0.2}`.
+
+    on/off (true/false, yes/no) are booleans, anything else must be a number; the building
     checks which type each fault takes.
     """
-    settings: dict[str, bool | int] = {}
+    settings: dict[str, Value] = {}
     for item in items:
         name, sep, raw = item.partition("=")
         if not sep or not name:
@@ -39,26 +42,46 @@ def parse_settings(items: Sequence[str]) -> dict[str, bool | int]:
         elif word in _FALSE:
             settings[name] = False
         else:
-            try:
-                settings[name] = int(word)
-            except ValueError:
-                raise FaultCommandError("invalid_request", f"{name}: {raw!r} is neither on/off nor a number") from None
+            settings[name] = _number(name, word)
     return settings
 
 
-def set_door_faults(url: str, admin_token: str, door_id: str, settings: Mapping[str, bool | int]) -> dict[str, object]:
+def _number(name: str, word: str) -> int | float:
+    for kind in (int, float):
+        try:
+            return kind(word)
+        except ValueError:
+            pass
+    raise FaultCommandError("invalid_request", f"{name}: {word!r} is neither on/off nor a number")
+
+
+def set_door_faults(url: str, admin_token: str, door_id: str, settings: Mapping[str, Value]) -> dict[str, object]:
     """PUT the changes; returns every fault setting of the door afterwards."""
+    with _client(url, admin_token) as http:
+        return dict(_json(_call(http.put, f"/v1/admin/doors/{door_id}/faults", dict(settings)))["faults"])
+
+
+def set_service_faults(url: str, admin_token: str, settings: Mapping[str, Value]) -> dict[str, object]:
+    """Change some service faults (the service's PUT replaces all, so read, merge, write)."""
+    with _client(url, admin_token) as http:
+        current = _json(_call(http.get, "/v1/admin/faults"))
+        return _json(_call(http.put, "/v1/admin/faults", {**current, **settings}))
+
+
+def _client(url: str, admin_token: str) -> httpx.Client:
+    return httpx.Client(base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {admin_token}"}, timeout=10)
+
+
+def _call(method: Callable[..., httpx.Response], path: str, body: object = None) -> httpx.Response:
     try:
-        response = httpx.put(
-            f"{url.rstrip('/')}/v1/admin/doors/{door_id}/faults",
-            json=dict(settings),
-            headers={"Authorization": f"Bearer {admin_token}"},
-            timeout=10,
-        )
+        return method(path) if body is None else method(path, json=body)
     except httpx.HTTPError as err:
-        raise FaultCommandError("building_unreachable", f"cannot reach the building at {url}: {err}") from err
+        raise FaultCommandError("building_unreachable", f"cannot reach the building: {err}") from err
+
+
+def _json(response: httpx.Response) -> dict[str, object]:
     if response.is_success:
-        return dict(response.json()["faults"])
+        return dict(response.json())
     try:
         problem = response.json()
         code, detail = str(problem["code"]), str(problem.get("detail") or problem["title"])

@@ -56,7 +56,8 @@ def labels_for(scenario: Scenario) -> tuple[Label, ...]:
         for stop in route.stops:
             building = scenario.building(stop.building)
             for package in stop.packages:
-                labels.append(Label(package.id, package.barcode, carrier, _address_lines(package, building.name, stop.address)))
+                address = _address_lines(package, building.name, stop.address)
+                labels.append(Label(package.id, package.barcode, carrier, address))
     return tuple(labels)
 
 

@@ -32,6 +32,8 @@ class DoorStatus:
     last_outcome: str | None
     last_reason: str | None
     faults: tuple[tuple[str, object], ...]
+    links: int = 0
+    """BLE connections open right now (a driver app is talking to the door)."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def _state(door: DoorStatus) -> Text:
 def render_view(view: BuildingView) -> RenderableType:
     """The live view: every door, then the last audit events (newest last)."""
     doors = Table(title=Text(literal(view.title)), expand=True, title_justify="left")
-    for column in ("door", "building", "name", "state", "last outcome", "reason", "faults"):
+    for column in ("door", "building", "name", "state", "links", "last outcome", "reason", "faults"):
         doors.add_column(column, overflow="fold")
     for door in view.doors:
         doors.add_row(
@@ -86,6 +88,7 @@ def render_view(view: BuildingView) -> RenderableType:
             Text(literal(door.building)),
             Text(literal(door.name)),
             _state(door),
+            Text(str(door.links)),
             Text(literal(door.last_outcome or "-")),
             Text(literal(door.last_reason or "-")),
             Text(literal(_faults(door.faults)), style="red" if door.faults else ""),

@@ -43,6 +43,11 @@ class Carrier:
     kid: str
     private_key: Ed25519PrivateKey = field(repr=False, compare=False)
 
+    @property
+    def key_id(self) -> bytes:
+        """The COSE `kid` of the carrier's grants: the ASCII bytes of `kid`."""
+        return self.kid.encode("ascii")
+
 
 @dataclass(frozen=True)
 class Building:
@@ -179,7 +184,7 @@ class Scenario:
     def trusted_issuer_keys(self, door_id: str) -> tuple[TrustedIssuerKey, ...]:
         """The door's trust store entries: issuer = carrier id, kid = the carrier's kid (ASCII)."""
         return tuple(
-            TrustedIssuerKey(kid=c.kid.encode(), issuer=c.id, public_key=public_key_bytes(c.private_key))
+            TrustedIssuerKey(kid=c.key_id, issuer=c.id, public_key=public_key_bytes(c.private_key))
             for c in self.trusted_carriers(door_id)
         )
 

@@ -19,11 +19,15 @@ def _symbols(path: Path) -> dict[str, bytes]:
     return {symbol.type: symbol.data for symbol in decode(frame)}
 
 
-def test_labels_command_writes_a_decodable_label_per_demo_package(tmp_path: Path) -> None:
-    scenario = load_scenario(default_scenario_path())
+SCENARIOS = sorted(default_scenario_path().parent.glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_labels_command_writes_a_decodable_label_per_package(path: Path, tmp_path: Path) -> None:
+    scenario = load_scenario(path)
     expected = {p.id: p.barcode for r in scenario.routes for s in r.stops for p in s.packages}
 
-    assert main(["labels", "--out", str(tmp_path)]) == 0
+    assert main(["labels", "--scenario", str(path), "--out", str(tmp_path)]) == 0
 
     assert sorted(p.stem for p in tmp_path.glob("*.png")) == sorted(expected)
     for package_id, tracking in expected.items():

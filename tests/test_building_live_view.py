@@ -20,7 +20,8 @@ def _door(door_id: str = "ELM-N", **changes: object) -> DoorStatus:
 
 
 def _audit(event_id: int, reason: str = "ok") -> AuditLine:
-    return AuditLine(event_id, "2026-11-23T09:00:00+00:00", "elm12", "ELM-N", "S1", "parcelco", "drv-1", "granted", reason)
+    at = "2026-11-23T09:00:00+00:00"
+    return AuditLine(event_id, at, "elm12", "ELM-N", "S1", "parcelco", "drv-1", "granted", reason)
 
 
 def _rendered(view: BuildingView) -> str:
@@ -60,7 +61,8 @@ def test_headless_log_prints_door_changes_and_new_audit_events_once() -> None:
     log = HeadlessLog(out)
     log.update(BuildingView("t", (_door(),), (_audit(1),)))
     log.update(BuildingView("t", (_door(),), (_audit(1),)))
-    log.update(BuildingView("t", (_door(locked=False, last_outcome="unlocked", last_reason="ok"),), (_audit(1), _audit(2, "expired"))))
+    opened = _door(locked=False, last_outcome="unlocked", last_reason="ok")
+    log.update(BuildingView("t", (opened,), (_audit(1), _audit(2, "expired"))))
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("audit ") and lines[0].endswith("granted ok")
     assert lines[1] == "door ELM-N open last=unlocked reason=ok faults=-"
@@ -69,8 +71,8 @@ def test_headless_log_prints_door_changes_and_new_audit_events_once() -> None:
 
 
 def test_fault_settings_parse_on_off_and_numbers() -> None:
-    assert parse_settings(["jammed=on", "powered_off=OFF", "slow_ms=800", "rssi_dbm=-80"]) == {
-        "jammed": True, "powered_off": False, "slow_ms": 800, "rssi_dbm": -80,
+    assert parse_settings(["jammed=on", "powered_off=OFF", "slow_ms=800", "rssi_dbm=-80", "error_rate=0.25"]) == {
+        "jammed": True, "powered_off": False, "slow_ms": 800, "rssi_dbm": -80, "error_rate": 0.25,
     }
     for bad in ("jammed", "=on", "slow_ms=fast"):
         with pytest.raises(FaultCommandError) as caught:

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,9 +59,12 @@ class BuildingProcess:
             self.lines.append("<eof>")
             self.changed.notify_all()
 
-    def wait_for_line(self, predicate) -> str:  # type: ignore[no-untyped-def]
+    def wait_for_line(self, predicate: Callable[[str], bool]) -> str:
+        """The first stdout line matching `predicate`, waiting (on the drain thread's notify) for it."""
         with self.changed:
-            found = self.changed.wait_for(lambda: next((l for l in self.lines if predicate(l) or l == "<eof>"), None), WAIT_S)
+            found = self.changed.wait_for(
+                lambda: next((line for line in self.lines if predicate(line) or line == "<eof>"), None), WAIT_S
+            )
         assert found and found != "<eof>", f"no such line; stdout so far: {self.lines}"
         return found
 
@@ -157,16 +160,20 @@ async def test_a_driver_in_another_process_unlocks_a_door_with_bleak(building: t
     running.wait_for_line(lambda line: line.startswith(f"door {door_id} open last=unlocked reason=ok"))
 
 
+def _fault_command(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mock_building.cli", "fault", *args, "--url", url],
+        cwd=REPO, capture_output=True, text=True, timeout=WAIT_S, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
 async def test_a_door_fault_toggled_at_run_time_changes_the_next_unlock(
     building: tuple[BuildingProcess, dict],
 ) -> None:
     running, ready = building
     key = Ed25519PrivateKey.generate()
     door_id, grant = await _grant(ready["url"], key)
-    toggled = subprocess.run(
-        [sys.executable, "-m", "mock_building.cli", "fault", door_id, "jammed=on", "--url", ready["url"]],
-        cwd=REPO, capture_output=True, text=True, timeout=WAIT_S, env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    toggled = _fault_command(ready["url"], door_id, "jammed=on")
     assert toggled.returncode == 0, toggled.stderr
     assert "jammed=True" in toggled.stdout
 
@@ -174,6 +181,19 @@ async def test_a_door_fault_toggled_at_run_time_changes_the_next_unlock(
 
     assert result.reason is ReasonCode.DOOR_JAMMED and not result.unlocked
     running.wait_for_line(lambda line: line.startswith(f"door {door_id} ") and "reason=door_jammed" in line)
+
+
+def test_service_faults_are_toggled_by_the_same_command(building: tuple[BuildingProcess, dict]) -> None:
+    _, ready = building
+    down = _fault_command(ready["url"], "--service", "down=on")
+    assert down.returncode == 0, down.stderr
+    assert "down=True" in down.stdout and "latency_ms=0" in down.stdout
+    refused = httpx.post(f"{ready['url']}/v1/auth/sign-in", json={"driver_id": "demo", "password": "demo-password"})
+    assert refused.status_code == 503 and refused.json()["code"] == "service_unavailable"
+
+    assert _fault_command(ready["url"], "--service", "down=off").returncode == 0
+    signed_in = httpx.post(f"{ready['url']}/v1/auth/sign-in", json={"driver_id": "demo", "password": "demo-password"})
+    assert signed_in.status_code == 200
 
 
 def test_sigterm_stops_the_building_cleanly(building: tuple[BuildingProcess, dict]) -> None:

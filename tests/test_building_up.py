@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+import json
+import os
+import signal
 import socket
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timezone
@@ -12,7 +17,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from mock_building.building import BuildingError, BuildingSettings, RunningBuilding, banner, start_building
+from mock_building.building import (
+    BuildingError, BuildingSettings, RunningBuilding, banner, run_building, start_building,
+)
 from mock_building.clock import FakeClock
 from mock_building.day_clock import DayShiftedClock
 
@@ -40,7 +47,8 @@ async def test_service_and_doors_share_the_shifted_day(building: RunningBuilding
         token = (await http.post("/v1/auth/sign-in", json={"driver_id": "demo", "password": "demo-password"})).json()
         route = await http.get("/v1/routes/today", headers={"Authorization": f"Bearer {token['access_token']}"})
     assert route.json()["date"] == "2030-01-02"
-    assert building.doors["ELM-N"].controller.now() == DayShiftedClock(BASE, date(2030, 1, 2), ZoneInfo("UTC")).unix()
+    shifted = DayShiftedClock(BASE, date(2030, 1, 2), ZoneInfo("UTC"))
+    assert building.doors["ELM-N"].running.controller.now() == shifted.unix()
 
 
 async def test_banner_names_every_way_in(building: RunningBuilding) -> None:
@@ -116,3 +124,35 @@ async def test_fresh_wipes_the_state_and_without_it_the_state_is_kept(tmp_path: 
     fresh = await start_building(BuildingSettings(data_dir=data, port=0, radio_port=0, fresh=True))
     await fresh.stop()
     assert not marker.exists() and (data / "doors" / "ELM-N").is_dir()
+
+
+class _Terminal(io.StringIO):
+    """Captures what `up` prints and tells the test the moment "ready" is printed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ready = asyncio.Event()
+
+    def write(self, text: str) -> int:
+        if "ready\n" in text:
+            self.ready.set()
+        return super().write(text)
+
+
+@pytest.mark.parametrize("live", [False, True], ids=["headless", "live"])
+async def test_up_announces_readiness_and_stops_on_sigterm(tmp_path: Path, live: bool) -> None:
+    out = _Terminal()
+    ready_file = tmp_path / "ready.json"
+    settings = BuildingSettings(data_dir=tmp_path / "data", port=0, radio_port=0, ready_file=ready_file)
+    running = asyncio.create_task(run_building(settings, live=live, out=out))
+    await asyncio.wait_for(out.ready.wait(), 30)
+
+    record = json.loads(ready_file.read_text())
+    assert record["driver"] == {"id": "demo", "password": "demo-password"}
+    assert record["url"] in out.getvalue() and str(record["radio"]["port"]) in out.getvalue()
+    os.kill(os.getpid(), signal.SIGTERM)
+
+    assert await asyncio.wait_for(running, 30) == 0
+    assert out.getvalue().endswith("stopped\n") and not ready_file.exists()
+    if live:
+        assert "PINE-1" in out.getvalue() and "audit feed" in out.getvalue()

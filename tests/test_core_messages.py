@@ -33,9 +33,15 @@ def test_an_unknown_code_still_gives_a_usable_notice() -> None:
 def test_wrong_door_names_the_doors_to_choose() -> None:
     context = NoticeContext(door_name="South entrance", other_door_names=("North entrance",))
     notice = notice_for("wrong_door", context)
-    assert notice.message == "This access is for another door: South entrance"
+    assert notice.message == "This access is for another door"
     assert notice.next_action == "Choose North entrance"
     assert notice_for("wrong_door").next_action == "Choose another door of this building"
+
+
+def test_the_door_that_opened_or_jammed_is_named() -> None:
+    context = NoticeContext(door_name="North entrance")
+    assert notice_for("ok", context).message == "Door open: North entrance"
+    assert notice_for("door_jammed", context).message == "The door accepted but did not open: North entrance"
 
 
 def test_expired_says_scan_again() -> None:

@@ -10,7 +10,7 @@ from core_fakes import FakeAccess, FakeClock, FakeDoors
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
-from driver_app.core.errors import AccessRefused, DoorUnreachable, ServiceUnreachable
+from driver_app.core.errors import AccessRefused, DoorUnreachable, ServiceUnreachable, WorkflowError
 from driver_app.core.handheld import DRIVER_ID, HANDHELD_KEY, REFRESH_TOKEN
 from driver_app.core.ports import DoorOutcome, NearbyDoor, Scan
 from driver_app.core.retry import Backoff
@@ -324,7 +324,13 @@ async def test_a_new_workflow_on_the_same_outbox_file_sends_what_the_old_one_que
 
 async def test_background_sync_drains_the_outbox_once_the_service_is_back(h: Harness) -> None:
     drained = asyncio.Event()
-    h.workflow._on_change = lambda state: drained.set() if state.outbox_size == 0 and state.online else None
+
+    def watch(state: RouteState) -> None:
+        h.states.append(state)
+        if state.outbox_size == 0 and state.online:
+            drained.set()
+
+    h.workflow._on_change = watch
     wf = await h.ready()
     await wf.submit_scan(Scan("TRK0001", "manual"))
     h.access.fail("upload_receipts", ServiceUnreachable("down"), ServiceUnreachable("down"))
@@ -333,6 +339,9 @@ async def test_background_sync_drains_the_outbox_once_the_service_is_back(h: Har
     await asyncio.wait_for(drained.wait(), timeout=10)
     assert h.access.receipts == [b"receipt-1"]
     assert h.sleeps[-2:] == [0.5, 1.0]  # it backed off while the service was down
+    said = [s.notice for s in h.states if s.notice is not None]
+    assert said and all(n.retrying and n.reason == "service_unreachable" for n in said)
+    assert wf.state.notice is None  # cleared once the outbox drained
 
 
 async def test_a_permanently_refused_delivery_leaves_the_queue_with_a_notice(h: Harness) -> None:
@@ -359,3 +368,67 @@ async def test_uploading_the_same_items_twice_is_harmless(h: Harness) -> None:
         h.outbox.put(item.kind, item.key, item.payload)
     await wf.sync_outbox()
     assert h.access.receipts == [b"receipt-1"]
+
+
+async def test_a_cancelled_unlock_does_not_leave_the_stop_busy(h: Harness) -> None:
+    wf = await h.ready()
+    await wf.submit_scan(Scan("TRK0001", "manual"))
+    started = asyncio.Event()
+
+    async def hang(*_: object) -> list[NearbyDoor]:
+        started.set()
+        await asyncio.Event().wait()
+        return []
+
+    h.doors.find_doors = hang  # type: ignore[method-assign]
+    task = asyncio.create_task(wf.unlock())
+    await started.wait()
+    assert wf.state.stops["s1"].phase is StopPhase.FINDING_DOOR
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert wf.state.stops["s1"].phase is StopPhase.SCANNED
+    assert (await wf.unlock("ELM-N")).accepted
+
+
+async def test_a_refused_upload_keeps_the_items_and_says_why(h: Harness) -> None:
+    wf = await h.ready()
+    await wf.submit_scan(Scan("TRK0001", "manual"))
+    h.access.fail("upload_receipts", *(AccessRefused("not_authenticated") for _ in range(3)))
+    await wf.unlock()
+    await wf.aclose()
+    assert await wf.sync_outbox() == 0
+    assert wf.state.outbox_size == 1
+    assert wf.state.notice is not None and wf.state.notice.reason == "not_authenticated"
+    assert wf.state.online
+
+
+async def test_find_doors_lets_the_driver_pick(h: Harness) -> None:
+    wf = await h.ready()
+    assert [d.door_id for d in await wf.find_doors()] == ["ELM-S", "ELM-N"]
+    assert wf.state.stops["s1"].nearby == (NearbyDoor("ELM-S", -40), NearbyDoor("ELM-N", -70))
+    h.doors.nearby = []
+    assert await wf.find_doors() == ()
+    notice = wf.state.stops["s1"].notice
+    assert notice is not None and notice.reason == "door_not_found"
+
+
+class BrokenOutbox(SqliteOutbox):
+    def put(self, kind: str, key: str, payload: bytes) -> None:
+        raise WorkflowError("outbox_failed", "disk full")
+
+
+async def test_a_failing_outbox_is_said_and_never_crashes_an_unlock(tmp_path: Path) -> None:
+    h = Harness(tmp_path, BrokenOutbox(tmp_path / "o.db"))
+    wf = await h.ready()
+    await wf.submit_scan(Scan("TRK0001", "manual"))
+    outcome = await wf.unlock()
+    assert outcome.accepted
+    stop = wf.state.stops["s1"]
+    assert stop.phase is StopPhase.UNLOCKED
+    assert stop.notice is not None and stop.notice.reason == "outbox_failed"
+    await wf.confirm_delivery()
+    stop = wf.state.stops["s1"]
+    assert stop.phase is StopPhase.UNLOCKED  # not marked delivered: the confirmation is not safe yet
+    assert stop.notice is not None and stop.notice.reason == "outbox_failed"
+    await wf.aclose()

@@ -16,7 +16,7 @@ from driver_app.scanning import zxing_decoder
 from driver_app.scanning.checks import gs1_check_digit_ok, is_plausible
 from driver_app.scanning.code32 import as_code32
 from driver_app.scanning.confirm import Confirmer
-from driver_app.scanning.pipeline import PipelineConfig, ScanPipeline
+from driver_app.scanning.pipeline import ScanPipeline
 from driver_app.scanning.results import ScanResult, Symbology
 from driver_app.scanning.sources import load_image
 
@@ -52,13 +52,9 @@ def _rotated(image: np.ndarray, degrees: float) -> np.ndarray:
 TRACKING = "1Z999AA10123456784"
 
 
-# Every stage runs regardless of machine speed, so results never depend on timing (bench/ measures time).
-UNHURRIED = PipelineConfig(budget_ms=1e9)
-
-
 @pytest.fixture(scope="module")
 def pipeline() -> ScanPipeline:
-    return ScanPipeline(UNHURRIED)
+    return ScanPipeline()  # still images: a work budget, so results never depend on machine speed
 
 
 def _texts(pipeline: ScanPipeline, frame: np.ndarray) -> list[bytes]:
@@ -137,7 +133,7 @@ def test_without_zxing_the_pipeline_degrades_to_zbar(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(zxing_decoder.importlib, "import_module", missing)
     assert zxing_decoder.load_zxing() is None
-    pipeline = ScanPipeline(UNHURRIED, second=zxing_decoder.load_zxing())
+    pipeline = ScanPipeline(second=zxing_decoder.load_zxing())
     assert _texts(pipeline, _on_canvas(_qr("still works"))) == [b"still works"]
 
 
@@ -145,8 +141,8 @@ def test_zxing_extra_reads_datamatrix_when_installed() -> None:
     zxingcpp = pytest.importorskip("zxingcpp")
     label = zxingcpp.write_barcode_to_image(zxingcpp.create_barcode("PKG-42", zxingcpp.BarcodeFormat.DataMatrix), scale=6)
     frame = _on_canvas(np.asarray(label))
-    assert ScanPipeline(UNHURRIED).scan(frame) == []
-    [result] = ScanPipeline(UNHURRIED, second=zxing_decoder.load_zxing()).scan(frame)
+    assert ScanPipeline().scan(frame) == []
+    [result] = ScanPipeline(second=zxing_decoder.load_zxing()).scan(frame)
     assert (result.symbology, result.raw, result.decoder) == (Symbology.DATA_MATRIX, b"PKG-42", "zxing")
 
 

@@ -116,7 +116,10 @@ class BleakDoorLink:
             request = make_request(challenge.nonce)
             on_phase(DoorPhase.VERIFYING)
             await client.write_gatt_char(UNLOCK_CHAR_UUID, request, response=True)
-            answer = UnlockResult.from_bytes(await asyncio.wait_for(result, self._result_timeout))
+            indicated = await asyncio.wait_for(result, self._result_timeout)
+            # An empty indication means the result did not fit the MTU: it is readable instead.
+            data = indicated or bytes(await client.read_gatt_char(RESULT_CHAR_UUID))
+            answer = UnlockResult.from_bytes(data)
         except (BleakError, OSError, TimeoutError, EOFError) as err:
             self._devices.pop(door_id, None)  # look for it afresh next time
             raise DoorUnreachable(

@@ -18,6 +18,8 @@ Where this differs from the first contract draft (/work/briefs/core-contract.md)
   code and `receipt=None`. `sign_in`, `resume_session`, `load_route` and `select_stop` raise
   `WorkflowError` (the sign-in screen shows it); the other actions end in a `Notice` instead.
 - Added: `StopState.grant_id`, `StopState.seconds_to_open`, `RouteState.notice` (route-level
-  trouble), `RouteState.current_stop`, `DriverWorkflow.aclose()`, and constructor parameters
-  `sleep`, `backoff`, `find_timeout`, `generate_key` (time and keys are parameters).
+  trouble), `RouteState.current_stop`, `DriverWorkflow.find_doors()` (fill `nearby` for a door
+  picker before unlocking), `DriverWorkflow.aclose()`, `credentials_description` /
+  `credentials_persistent` (diagnostics, DEMO banner), and constructor parameters
+  `sleep`, `backoff`, `find_timeout`, `generate_key` (time and keys are parameters), `on_close`.
 """

@@ -99,7 +99,7 @@ def notice_for(reason: str, context: NoticeContext | None = None, *, retrying: b
     """The driver-facing notice for `reason`; unknown codes still give a usable notice, never an error."""
     context = context or NoticeContext()
     message, action = _TABLE.get(str(reason), _FALLBACK)
-    if context.door_name and reason in ("ok", "door_jammed", "wrong_door"):
+    if context.door_name and reason in ("ok", "door_jammed"):
         message = f"{message}: {context.door_name}"
     if context.stop_label and reason in ("stop_completed", "package_not_for_stop", "not_on_route"):
         message = f"{message} ({context.stop_label})"

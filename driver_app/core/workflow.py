@@ -39,6 +39,7 @@ from driver_app.core.ports import (
     DoorLink,
     DoorOutcome,
     DoorPhase,
+    NearbyDoor,
     Outbox,
     OutboxKind,
     Scan,
@@ -210,6 +211,20 @@ class DriverWorkflow:
 
     # -- unlocking -------------------------------------------------------------------------------
 
+    async def find_doors(self) -> tuple[NearbyDoor, ...]:
+        """Listen for the current stop's doors (strongest first) so the driver can pick one."""
+        stop = self.state.current_stop
+        if stop is None or stop.phase in _BUSY:
+            return ()
+        try:
+            nearby = await self._listen(stop.stop_id)
+        except WorkflowError as err:
+            self._update(stop.stop_id, notice=self._notice(err.reason, stop.stop_id, None))
+            return ()
+        notice = None if nearby else self._notice(ClientReason.DOOR_NOT_FOUND, stop.stop_id, None)
+        self._update(stop.stop_id, notice=notice)
+        return nearby
+
     async def unlock(self, door_id: str | None = None) -> DoorOutcome:
         """Open a door of the current stop: `door_id`, or the strongest one in range."""
         stop = self.state.current_stop
@@ -237,6 +252,10 @@ class DriverWorkflow:
         except WorkflowError as err:
             self._enter(stop_id, StopPhase.SCANNED, notice=self._notice(err.reason, stop_id, door_id))
             return DoorOutcome(door_id or "", accepted=False, reason=err.reason, receipt=None)
+        except BaseException:
+            # Cancelled (e.g. the UI started another unlock) or a bug: never leave the stop "busy".
+            self._enter(stop_id, StopPhase.SCANNED)
+            raise
         self._record_outcome(stop_id, outcome)
         return outcome
 
@@ -253,12 +272,17 @@ class DriverWorkflow:
 
     async def _find_strongest(self, stop_id: str) -> str:
         self._enter(stop_id, StopPhase.FINDING_DOOR, notice=None)
-        found = await self._doors.find_doors(self._route_index().door_ids(stop_id), self._find_timeout)
-        nearby = tuple(sorted(found, key=lambda door: door.rssi, reverse=True))
-        self._update(stop_id, nearby=nearby)
+        nearby = await self._listen(stop_id)
         if not nearby:
             raise DoorUnreachable(ClientReason.DOOR_NOT_FOUND)
         return nearby[0].door_id
+
+    async def _listen(self, stop_id: str) -> tuple[NearbyDoor, ...]:
+        """The stop's doors in range, strongest first, also kept in the stop's state."""
+        found = await self._doors.find_doors(self._route_index().door_ids(stop_id), self._find_timeout)
+        nearby = tuple(sorted(found, key=lambda door: door.rssi, reverse=True))
+        self._update(stop_id, nearby=nearby)
+        return nearby
 
     async def _request_grant(self, stop_id: str, door_id: str) -> GrantResponse:
         self._enter(stop_id, StopPhase.REQUESTING_GRANT)
@@ -273,14 +297,17 @@ class DriverWorkflow:
         return await self._retrying(stop_id, lambda: self._access.request_grant(request))
 
     def _record_outcome(self, stop_id: str, outcome: DoorOutcome) -> None:
+        kept: Notice | None = None
         if outcome.receipt is not None:
-            self._queue(
-                OutboxKind.RECEIPT, hashlib.sha256(outcome.receipt).hexdigest(), outcome.receipt
-            )
+            try:
+                receipt_hash = hashlib.sha256(outcome.receipt).hexdigest()
+                self._queue(OutboxKind.RECEIPT, receipt_hash, outcome.receipt)
+            except WorkflowError as err:  # the door still opened or refused: say both
+                kept = notice_for(err.reason)
         if outcome.accepted:
             open_for = outcome.open_seconds
             relock = None if open_for is None else self._clock.monotonic() + open_for
-            self._enter(stop_id, StopPhase.UNLOCKED, notice=None, relock_at=relock)
+            self._enter(stop_id, StopPhase.UNLOCKED, notice=kept, relock_at=relock)
         else:
             notice = self._notice(outcome.reason, stop_id, outcome.door_id)
             self._enter(stop_id, StopPhase.SCANNED, notice=notice)
@@ -323,11 +350,17 @@ class DriverWorkflow:
                 while self._outbox.size():
                     batch = await self._sync.send_batch()
                     sent += batch.sent
-                    notice = notice_for(batch.refused[-1]) if batch.refused else self.state.notice
-                    self._publish(online=True, notice=notice)
-            except ServiceUnreachable:
-                self._publish(online=False)
+                    self._publish(online=True, notice=self._after_sync_notice(batch.refused))
+            except WorkflowError as err:  # everything stays queued for the next attempt
+                online = not isinstance(err, ServiceUnreachable)
+                self._publish(online=online, notice=None if err.retryable else notice_for(err.reason))
         return sent
+
+    def _after_sync_notice(self, refused: tuple[str, ...]) -> Notice | None:
+        if refused:
+            return notice_for(refused[-1])
+        current = self.state.notice
+        return None if current is not None and current.retrying else current
 
     def _queue(self, kind: OutboxKind, key: str, payload: bytes) -> None:
         self._outbox.put(kind, key, payload)
@@ -339,14 +372,18 @@ class DriverWorkflow:
             self._background = asyncio.get_running_loop().create_task(self._sync_until_empty())
 
     async def _sync_until_empty(self) -> None:
+        """Keep relaying; back off (capped) while attempts make no progress, whatever the cause."""
         failures = 0
         while self._outbox.size():
-            await self.sync_outbox()
-            if self.state.online:
+            if await self.sync_outbox():
                 failures = 0
                 continue
             failures += 1
-            await self._sleep(self._backoff.delay(failures))
+            delay = self._backoff.delay(failures)
+            if not self.state.online:
+                context = NoticeContext(retry_in=delay)
+                self._publish(notice=notice_for(ClientReason.SERVICE_UNREACHABLE, context, retrying=True))
+            await self._sleep(delay)
 
     async def aclose(self) -> None:
         """Stop the background sync (what it had not sent stays queued), then release the adapters."""
@@ -372,7 +409,7 @@ class DriverWorkflow:
                 delay = self._backoff.delay(failures)
                 notice = notice_for(err.reason, NoticeContext(retry_in=delay), retrying=True)
                 self._update(stop_id, notice=notice)
-                self._publish(online=False)
+                self._publish(online=not isinstance(err, ServiceUnreachable))
                 await self._sleep(delay)
             else:
                 self._publish(online=True)

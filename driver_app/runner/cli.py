@@ -39,9 +39,11 @@ def run(args: argparse.Namespace) -> int:
     from driver_app.runner.expectations import load_expectations
     from driver_app.runner.route_runner import RunPlan
 
+    from mock_building.errors import ScenarioError
+
     try:
         expectations = load_expectations(args.scenario, args.driver) if args.scenario else {}
-    except Exception as err:  # the scenario loader's own errors name the bad key
+    except ScenarioError as err:  # its message names the bad key
         print(f"run-route: cannot read scenario {args.scenario}: {err}", file=sys.stderr)
         return EXIT_SETUP
     if not args.labels.is_dir():

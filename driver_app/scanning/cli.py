@@ -25,7 +25,11 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", type=Path, metavar="FILE_OR_DIR", help="image/video files or folders")
     parser.add_argument("--json", action="store_true", help="one JSON object per file, on its own line")
-    parser.add_argument("--budget-ms", type=float, default=PipelineConfig().budget_ms, help="time budget per frame")
+    defaults = PipelineConfig()
+    parser.add_argument(
+        "--work-budget", type=int, default=defaults.work_budget, help="pixels zbar may scan per image (deterministic)"
+    )
+    parser.add_argument("--budget-ms", type=float, default=defaults.budget_ms, help="time budget per video frame")
     parser.add_argument("--no-zxing", action="store_true", help="do not use the zxing-cpp extra even if installed")
 
 
@@ -33,7 +37,7 @@ def run(args: argparse.Namespace, *, out: TextIO = sys.stdout, err: TextIO = sys
     """Exit 0 when every file could be read (with or without a barcode), 1 otherwise."""
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our own messages say what failed
     second = None if args.no_zxing else load_zxing()
-    pipeline = ScanPipeline(PipelineConfig(budget_ms=args.budget_ms), second=second)
+    pipeline = ScanPipeline(PipelineConfig(work_budget=args.work_budget, budget_ms=args.budget_ms), second=second)
     failed = 0
     for path in expand_paths(args.paths):
         start = time.perf_counter()
@@ -52,11 +56,11 @@ def run(args: argparse.Namespace, *, out: TextIO = sys.stdout, err: TextIO = sys
 
 
 def _scan_file(pipeline: ScanPipeline, path: Path) -> list[ScanResult]:
-    """Images: every read of the frame. Videos: reads confirmed by repeating across frames."""
+    """Images: every read of the frame. Videos: scanned as live frames, reads confirmed by repeating."""
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         return [result for frame in file_frames(path) for result in pipeline.scan(frame)]
     confirmer = Confirmer()
-    return [result for frame in file_frames(path) for result in confirmer.feed(pipeline.scan(frame))]
+    return [result for frame in file_frames(path) for result in confirmer.feed(pipeline.scan_live(frame))]
 
 
 def _as_json(path: Path, results: list[ScanResult], ms: float) -> dict[str, object]:

@@ -19,6 +19,7 @@ __all__ = [
     "pad",
     "clahe",
     "otsu",
+    "sharpen_across",
     "invert",
     "map_back",
 ]
@@ -82,6 +83,12 @@ def clahe(gray: np.ndarray) -> np.ndarray:
 
 def otsu(gray: np.ndarray) -> np.ndarray:
     return cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
+
+
+def sharpen_across(gray: np.ndarray, *, sigma: float = 1.5, amount: float = 1.5) -> np.ndarray:
+    """Unsharp masking along rows only: restores bar edges blurred by focus or motion across vertical bars."""
+    smooth = cv2.GaussianBlur(gray, (0, 0), sigmaX=sigma, sigmaY=1e-3)
+    return cv2.addWeighted(gray, 1 + amount, smooth, -amount, 0)
 
 
 def invert(gray: np.ndarray) -> np.ndarray:

@@ -1,15 +1,16 @@
-"""The staged decoder: cheap attempts first, stop at the first plausible read, within a time budget.
+"""The staged decoder: cheap attempts first, stop at the first plausible read, within a budget.
 
-A lobby photo is usually readable as is; the costlier attempts (contrast equalisation,
-enlargement, straightened crops of likely regions, the full-resolution frame) run only when
-the cheap ones fail, and a stage is skipped when its predicted cost no longer fits the budget.
+A lobby photo is usually readable as is; the costlier attempts (straightened and averaged
+crops of likely regions, contrast equalisation, enlargement, the full-resolution frame) run
+only when the cheap ones fail. A still image gets a budget of work units (pixels scanned), so
+its result never depends on how busy the machine is. Live frames get a wall-time budget
+instead and pick up, on the next frame, the stages the previous one had no time for.
 """
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,14 +18,11 @@ import numpy as np
 
 from . import imaging
 from .checks import is_plausible
-from .imaging import Affine
-from .regions import candidate_regions, crop_region
 from .results import ScanResult
+from .stages import Stage, StageSettings, stages
 from .zbar_decoder import ZbarDecoder
 
 __all__ = ["PipelineConfig", "ScanPipeline", "SecondDecoder"]
-
-Stage = tuple[str, int, Callable[[], tuple[np.ndarray, Affine]]]
 
 
 class SecondDecoder(Protocol):
@@ -39,16 +37,18 @@ class SecondDecoder(Protocol):
 class PipelineConfig:
     """Tuning knobs; defaults were chosen on the public set and hold on the generated test labels."""
 
+    work_budget: int = 600_000
+    """Pixels a still image may have scanned, summed over stages; the first stage always runs."""
     budget_ms: float = 30.0
-    """Stop trying new stages once this much of the frame's time is spent or predicted."""
+    """Live frames: stop starting new stages once this much time is spent or predicted."""
     max_side: int = 1000
     """Frames with a longer side are tried downscaled first; bars on labels that big are thick."""
     min_side: int = 32
     """Very flat crops get stretched to this many rows so zbar has enough scan lines to agree."""
     enlarge_below: int = 640
-    """Images whose long side is below this (smaller than VGA) are also tried at twice the size; bigger frames get enlarged region crops instead."""
+    """Images whose long side is below this (smaller than VGA) are also tried at twice the size."""
     region_side: int = 640
-    """Straightened region crops are scaled so their long side has this many pixels."""
+    """Upright crops of 2D-looking regions are scaled so their long side has this many pixels."""
 
 
 class ScanPipeline:
@@ -65,82 +65,90 @@ class ScanPipeline:
         self._zbar = ZbarDecoder()
         self._second = second
         self._clock = clock
+        self._resume = 1  # live scanning: index of the stage the next frame continues from
 
     def scan(self, frame: np.ndarray) -> list[ScanResult]:
-        """All barcodes read from the first stage that yields a plausible one; [] when none."""
+        """All barcodes read from the first stage that yields a plausible one; [] when none.
+
+        Deterministic: the same frame gives the same result however loaded the machine is.
+        """
         start = self._clock()
         gray = imaging.to_gray(frame)
         if gray.size == 0:
             return []
-        ms_per_pixel = 0.0
-        for name, pixels, build in self._stages(gray):
-            elapsed = (self._clock() - start) * 1000
-            if elapsed + ms_per_pixel * pixels > self.config.budget_ms:
+        spent = 0
+        second_tried = False
+        for index, stage in enumerate(stages(gray, self._settings())):
+            if index and spent + stage.cost > self.config.work_budget:
                 continue
+            spent += stage.cost
+            second_tried |= stage.kind == "second"
+            if found := self._attempt(stage, start):
+                return found
+        return [] if second_tried else self._last_resort(gray, start)
+
+    def scan_live(self, frame: np.ndarray) -> list[ScanResult]:
+        """Like `scan` for camera frames: within `budget_ms`, continuing the stage list where the last frame stopped.
+
+        The first stage and the next one due run on every frame, however slow; the rest are shared
+        out over successive frames, so a hard label still gets every attempt within a few frames
+        while each frame stays (near) on time. A stage that read something is tried first on the
+        next frame, so the same label reads again and multi-frame confirmation can agree.
+        """
+        start = self._clock()
+        gray = imaging.to_gray(frame)
+        if gray.size == 0:
+            return []
+        planned = list(stages(gray, self._settings()))
+        ms_per_unit = 0.0
+        order = [0, *range(self._resume, len(planned)), *range(1, min(self._resume, len(planned)))]
+        for step, index in enumerate(order):
+            stage = planned[index]
+            elapsed = (self._clock() - start) * 1000
+            if step > 1 and elapsed + ms_per_unit * stage.cost > self.config.budget_ms:
+                self._resume = index
+                return []
             before = self._clock()
-            image, affine = build()
-            reads = self._zbar.decode(image)
-            ms_per_pixel = max(ms_per_pixel, (self._clock() - before) * 1000 / max(pixels, 1))
-            results = [
-                ScanResult(
-                    symbology=read.symbology,
-                    raw=read.raw,
-                    polygon=imaging.map_back(read.polygon, affine),
-                    ms=(self._clock() - start) * 1000,
-                    decoder="zbar",
-                    stage=name,
-                    gs1=read.gs1,
-                )
-                for read in reads
-            ]
-            plausible = [result for result in results if is_plausible(result)]
-            if plausible:
-                return plausible
-        if self._second is not None:
-            return [r for r in self._second.decode(gray) if is_plausible(r)]
+            found = self._attempt(stage, start)
+            ms_per_unit = max(ms_per_unit, (self._clock() - before) * 1000 / max(stage.cost, 1))
+            if found:
+                self._resume = max(index, 1)  # the next frame of the same label tries what worked first
+                return found
+        self._resume = 1
         return []
 
-    def _stages(self, gray: np.ndarray) -> Iterator[Stage]:
-        """The attempts in order of cost, as (name, pixel count, builder): images are built only when tried."""
+    def _settings(self) -> StageSettings:
         config = self.config
-        base, affine = gray, imaging.IDENTITY
-        height, width = gray.shape
-        if max(height, width) > config.max_side:
-            factor = config.max_side / max(height, width)
-            base, affine = imaging.resize(gray, factor, factor)
-        if min(base.shape) < config.min_side:
-            fx = max(1.0, config.min_side / base.shape[1])
-            fy = max(1.0, config.min_side / base.shape[0])
-            base, stretch = imaging.resize(base, fx, fy)
-            affine = imaging.compose(stretch, affine)
-        size = base.size
-        yield "gray", size, lambda: (base, affine)
-        yield "clahe", size, lambda: (imaging.clahe(base), affine)
-        small = max(base.shape) < config.enlarge_below
-        if small:
-            yield "enlarge", 4 * size, lambda: _then(imaging.resize(base, 2.0, 2.0), affine)
-            yield "enlarge+clahe", 4 * size, lambda: _then(_clahe_of(imaging.resize(base, 2.0, 2.0)), affine)
-        border = max(8, max(base.shape) // 10)
-        padded_size = (base.shape[0] + 2 * border) * (base.shape[1] + 2 * border)
-        yield "quiet-zone", padded_size, lambda: _then(imaging.pad(base, border), affine)
-        yield "invert", size, lambda: (imaging.invert(base), affine)
-        yield "otsu", size, lambda: (imaging.otsu(imaging.clahe(base)), affine)
-        for index, box in enumerate(candidate_regions(base)):
-            (_, _), (w, h), _ = box
-            crop_size = int(config.region_side**2 * min(w, h) / max(w, h, 1))
-            crop = functools.partial(crop_region, base, box, long_side=config.region_side)
-            yield f"region{index}", crop_size, lambda crop=crop: _then(crop(), affine)
-            yield f"region{index}+clahe", crop_size, lambda crop=crop: _then(_clahe_of(crop()), affine)
-        if base is not gray and max(height, width) <= 2 * config.max_side:
-            yield "full-resolution", gray.size, lambda: (gray, imaging.IDENTITY)
+        return StageSettings(
+            max_side=config.max_side,
+            min_side=config.min_side,
+            enlarge_below=config.enlarge_below,
+            region_side=config.region_side,
+            with_second=self._second is not None,
+        )
 
+    def _attempt(self, stage: Stage, start: float) -> list[ScanResult]:
+        image, affine = stage.build()
+        if stage.kind == "second":
+            assert self._second is not None  # stages() plans it only when there is one
+            return [r for r in self._second.decode(image) if is_plausible(r)]
+        reads = self._zbar.decode(image, density=stage.density, rows_only=stage.kind == "zbar-rows")
+        results = [
+            ScanResult(
+                symbology=read.symbology,
+                raw=read.raw,
+                polygon=imaging.map_back(read.polygon, affine),
+                ms=(self._clock() - start) * 1000,
+                decoder="zbar",
+                stage=stage.name,
+                gs1=read.gs1,
+            )
+            for read in reads
+        ]
+        return [result for result in results if is_plausible(result)]
 
-def _then(derived: tuple[np.ndarray, Affine], affine: Affine) -> tuple[np.ndarray, Affine]:
-    """Chain a transform made on the working image after the map from the frame to it."""
-    image, inner = derived
-    return image, imaging.compose(inner, affine)
-
-
-def _clahe_of(derived: tuple[np.ndarray, Affine]) -> tuple[np.ndarray, Affine]:
-    image, affine = derived
-    return imaging.clahe(image), affine
+    def _last_resort(self, gray: np.ndarray, start: float) -> list[ScanResult]:
+        """The second decoder on the whole frame once zbar found nothing (its own detector finds 2D codes)."""
+        if self._second is None:
+            return []
+        return [r for r in self._second.decode(gray) if is_plausible(r)]

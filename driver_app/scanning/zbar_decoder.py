@@ -30,8 +30,11 @@ class _Config(IntEnum):
 
 
 _MOD_GS1 = 1 << 0
-# ITF shorter than zbar's default minimum of 6 is where partial reads of other patterns hide;
-# such reads are kept only when many scan lines agree (quality counts agreeing lines).
+# ITF has no check character and weak start/stop patterns: a scan line crossing a tilted
+# symbol through its side reads a shorter, wrong number. Such partial reads come from one
+# line, so ITF is kept only when several scan lines agree (quality counts agreeing lines);
+# below zbar's default minimum length of 6, where partial reads of other patterns hide, many.
+_ITF_MIN_QUALITY = 4
 _SHORT_ITF = 6
 _SHORT_ITF_MIN_QUALITY = 10
 _FOURCC_Y800 = int.from_bytes(b"Y800", "little")
@@ -67,7 +70,7 @@ class RawRead:
 class ZbarDecoder:
     """A reusable zbar scanner limited to the parcel symbologies; not thread-safe (one per worker)."""
 
-    def __init__(self, *, density: int = 1) -> None:
+    def __init__(self) -> None:
         scanner = zb.zbar_image_scanner_create()
         if not scanner:
             raise MemoryError("zbar could not create an image scanner")
@@ -77,8 +80,14 @@ class ZbarDecoder:
                 zb.zbar_image_scanner_set_config(scanner, symbol, _Config.ENABLE, int(symbol in _ENABLED))
         # ITF allows any even length; short reads are filtered by quality in _reads instead.
         zb.zbar_image_scanner_set_config(scanner, zb.ZBarSymbol.I25, _Config.MIN_LEN, 4)
-        zb.zbar_image_scanner_set_config(scanner, 0, _Config.X_DENSITY, density)
-        zb.zbar_image_scanner_set_config(scanner, 0, _Config.Y_DENSITY, density)
+        self._lines: tuple[int, int] = (-1, -1)
+
+    def _set_lines(self, columns: int, rows: int) -> None:
+        """Scan every `columns`-th column and `rows`-th row (0: none); set only when it changes."""
+        if (columns, rows) != self._lines:
+            zb.zbar_image_scanner_set_config(self._scanner, 0, _Config.X_DENSITY, columns)
+            zb.zbar_image_scanner_set_config(self._scanner, 0, _Config.Y_DENSITY, rows)
+            self._lines = (columns, rows)
 
     def __del__(self) -> None:
         scanner = getattr(self, "_scanner", None)
@@ -86,10 +95,17 @@ class ZbarDecoder:
             zb.zbar_image_scanner_destroy(scanner)
             self._scanner = None
 
-    def decode(self, gray: np.ndarray) -> list[RawRead]:
-        """Decode an 8-bit single-channel image."""
+    def decode(self, gray: np.ndarray, *, density: int = 1, rows_only: bool = False) -> list[RawRead]:
+        """Decode an 8-bit single-channel image, scanning one line in `density`.
+
+        `rows_only` scans horizontal lines only, for crops whose bars are already vertical:
+        vertical lines would only run along the bars, costing time and finding nothing.
+        """
         if gray.ndim != 2 or gray.dtype != np.uint8:
             raise ValueError("zbar needs an 8-bit grayscale image")
+        if density < 1:
+            raise ValueError("density must be at least 1")
+        self._set_lines(0 if rows_only else density, density)
         height, width = gray.shape
         if width == 0 or height == 0:
             return []
@@ -118,7 +134,7 @@ def _reads(image: ctypes.c_void_p) -> list[RawRead]:
                 for i in range(zb.zbar_symbol_get_loc_size(symbol))
             )
             quality = zb.zbar_symbol_get_quality(symbol)
-            if kind is Symbology.ITF and len(data) < _SHORT_ITF and quality < _SHORT_ITF_MIN_QUALITY:
+            if kind is Symbology.ITF and quality < (_SHORT_ITF_MIN_QUALITY if len(data) < _SHORT_ITF else _ITF_MIN_QUALITY):
                 symbol = zb.zbar_symbol_next(symbol)
                 continue
             if kind is Symbology.CODE39 and (code32 := as_code32(data)) is not None:

@@ -7,15 +7,15 @@ including validation errors (`invalid_request`), unknown paths (`not_found`), in
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_building.clock import Clock
 from mock_building.scenario import Scenario, ServiceFaultSettings
@@ -49,7 +49,7 @@ _PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 def signers_for(scenario: Scenario) -> dict[str, CarrierSigner]:
-    return {c.id: CarrierSigner(c.id, c.kid.encode(), c.private_key) for c in scenario.carriers}
+    return {c.id: CarrierSigner(c.id, c.key_id, c.private_key) for c in scenario.carriers}
 
 
 def create_app(
@@ -85,7 +85,7 @@ def create_app(
     app.include_router(driver_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
     app.include_router(admin_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
     _install_error_handlers(app)
-    _install_fault_middleware(app, service.faults)
+    app.add_middleware(_FaultMiddleware, faults=service.faults)
     return app
 
 
@@ -105,7 +105,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = ReasonCode.NOT_FOUND if exc.status_code == 404 else ReasonCode.INVALID_REQUEST
-        return problem_response(code, str(exc.detail), instance=request.url.path)
+        return problem_response(code, str(exc.detail), instance=request.url.path, status=exc.status_code)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> Response:
@@ -113,19 +113,26 @@ def _install_error_handlers(app: FastAPI) -> None:
         return problem_response(ReasonCode.INTERNAL_ERROR, "Internal error", instance=request.url.path)
 
 
-def _install_fault_middleware(app: FastAPI, faults: FaultInjector) -> None:
-    @app.middleware("http")
-    async def _faults(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if request.url.path.startswith(_ADMIN_PREFIX):
-            return await call_next(request)
-        if faults.latency_s:
-            await asyncio.sleep(faults.latency_s)
-        if faults.should_fail():
-            return problem_response(
+class _FaultMiddleware:
+    """Plain ASGI (not BaseHTTPMiddleware, which costs a task group per request); admin is exempt."""
+
+    def __init__(self, app: ASGIApp, faults: FaultInjector) -> None:
+        self._app = app
+        self._faults = faults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(_ADMIN_PREFIX):
+            await self._app(scope, receive, send)
+            return
+        await self._faults.delay()
+        if self._faults.should_fail():
+            response = problem_response(
                 ReasonCode.SERVICE_UNAVAILABLE, "Service unavailable", "injected fault: try again shortly",
-                instance=request.url.path, headers={"Retry-After": "1"},
+                instance=scope["path"], headers={"Retry-After": "1"},
             )
-        return await call_next(request)
+            await response(scope, receive, send)
+            return
+        await self._app(scope, receive, send)
 
 
 def app_for_scenario(

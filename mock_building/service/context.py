@@ -1,4 +1,8 @@
-"""Everything a request handler needs, built once per app and reached through FastAPI dependencies."""
+"""Everything a request handler needs, built once per app and reached through FastAPI dependencies.
+
+The dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in a thread
+pool, and the service's one SQLite connection must only be used from the event loop.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +61,7 @@ class Service:
     faults: FaultInjector
 
 
-def _service(request: Request) -> Service:
+async def _service(request: Request) -> Service:
     return request.app.state.service  # type: ignore[no-any-return]
 
 
@@ -65,7 +69,7 @@ ServiceDep = Annotated[Service, Depends(_service)]
 _bearer_scheme = HTTPBearer(auto_error=False, description="access token from sign-in, or an admin/manager token")
 
 
-def _bearer(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)]) -> str:
+async def _bearer(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)]) -> str:
     header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
     return bearer_token(header)
 
@@ -73,7 +77,7 @@ def _bearer(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(
 Bearer = Annotated[str, Depends(_bearer)]
 
 
-def _current_driver(service: ServiceDep, token: Bearer) -> DriverIdentity:
+async def _current_driver(service: ServiceDep, token: Bearer) -> DriverIdentity:
     return service.sessions.authenticate(token, service.clock.now())
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from mock_building.service.audit import AuditKind, AuditLog
 from mock_building.service.auth import DriverIdentity
 from mock_building.service.db import Store
+from mock_building.service.gate import NOT_ON_ROUTE
 from mock_building.service.problems import ServiceProblem
 from mock_building.service.seed import route_id_for
 from protocol.api import Delivery, DeliveryConfirmation
@@ -60,7 +61,7 @@ class Deliveries:
                 "SELECT building_id FROM stops WHERE route_id = ? AND id = ?", (route_id, request.stop_id)
             ).fetchone()
             if stop is None:
-                raise ServiceProblem(ReasonCode.NOT_ON_ROUTE, "Stop not on your route today", "no such stop on your route today")
+                raise ServiceProblem(*NOT_ON_ROUTE)
             known = {row[0] for row in db.execute(
                 "SELECT id FROM packages WHERE route_id = ? AND stop_id = ?", (route_id, request.stop_id))}
             if not set(package_ids) <= known:

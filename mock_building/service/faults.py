@@ -7,8 +7,10 @@ still see a fast, explicit failure. Admin endpoints are never faulted.
 
 from __future__ import annotations
 
+import asyncio
 import random
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 
 from mock_building.scenario import ServiceFaultSettings
 
@@ -21,6 +23,7 @@ class FaultInjector:
 
     settings: ServiceFaultSettings
     rng: random.Random
+    sleep: Callable[[float], Awaitable[object]] = field(default=asyncio.sleep)
 
     @classmethod
     def create(cls, settings: ServiceFaultSettings | None = None, *, seed: int = 0) -> FaultInjector:
@@ -30,9 +33,10 @@ class FaultInjector:
         self.settings = replace(self.settings, **changes)
         return self.settings
 
-    @property
-    def latency_s(self) -> float:
-        return self.settings.latency_ms / 1000
+    async def delay(self) -> None:
+        """The injected latency, if any (through `sleep`, which tests may replace)."""
+        if self.settings.latency_ms:
+            await self.sleep(self.settings.latency_ms / 1000)
 
     def should_fail(self) -> bool:
         """True when this request must get a 503: down, or unlucky under the error rate."""

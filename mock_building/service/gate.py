@@ -27,7 +27,7 @@ from mock_building.service.seed import route_id_for
 from protocol.grant import DEFAULT_LIFETIME, GrantClaims, issue_grant
 from protocol.reasons import ReasonCode
 
-__all__ = ["CarrierSigner", "GrantGate", "IssuedGrant", "today_route_id"]
+__all__ = ["NOT_ON_ROUTE", "CarrierSigner", "GrantGate", "IssuedGrant", "today_route_id"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def today_route_id(driver_id: str, now: datetime, zone: ZoneInfo) -> str:
 
 
 # Same status, title and detail whether the stop is another driver's or does not exist at all.
-_NOT_ON_ROUTE = (ReasonCode.NOT_ON_ROUTE, "Stop not on your route today", "no such stop on your route today")
+NOT_ON_ROUTE = (ReasonCode.NOT_ON_ROUTE, "Stop not on your route today", "no such stop on your route today")
 
 
 class GrantGate:
@@ -122,7 +122,7 @@ class GrantGate:
             (route_id, stop_id),
         ).fetchone()
         if stop is None:
-            raise ServiceProblem(*_NOT_ON_ROUTE)
+            raise ServiceProblem(*NOT_ON_ROUTE)
         building_id = stop["building_id"]
         door = db.execute("SELECT 1 FROM doors WHERE id = ? AND building_id = ?", (door_id, building_id)).fetchone()
         # The door is named in the audit event only once it is known to be one of this building's.

@@ -40,8 +40,12 @@ def problem_response(
     *,
     instance: str | None = None,
     headers: dict[str, str] | None = None,
+    status: int | None = None,
 ) -> JSONResponse:
+    """`status` overrides the reason's usual one (e.g. 405 from the router is still `invalid_request`)."""
     problem = Problem.of(code, title, detail, instance)
+    if status is not None:
+        problem = problem.model_copy(update={"status": status})
     return JSONResponse(
         problem.model_dump(mode="json", exclude_none=True),
         status_code=problem.status,

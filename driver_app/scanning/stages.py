@@ -1,0 +1,159 @@
+"""The attempts the pipeline makes on one frame, cheapest and likeliest first.
+
+Each stage is built lazily (its image exists only once it is tried) and carries its cost in
+work units (pixels zbar will scan), so the pipeline can keep to a budget that does not depend
+on how busy the machine is.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import imaging
+from .imaging import Affine
+from .regions import Region, bar_crop, candidate_regions, crop_region
+
+__all__ = ["Stage", "StageSettings", "stages"]
+
+_BAR_ROWS = 16  # a bar crop is averaged down to this many identical-ish scan lines
+_SPARSE_FROM = 200_000  # whole frames this big are scanned on every other line first: half the cost
+_BANDS = ((0.0, 0.4), (0.6, 1.0))  # the two ends of the bars, where perspective or a curve still leaves them straight
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One attempt: `kind` is "zbar", "zbar-rows" (horizontal lines only) or "second" (the optional decoder).
+
+    `cost` counts the pixels the decoder will visit: both scan directions for "zbar", one line
+    in `density` of them.
+    """
+
+    name: str
+    cost: int
+    kind: str
+    build: Callable[[], tuple[np.ndarray, Affine]]
+    density: int = 1
+
+
+def _whole(name: str, pixels: int, build: Callable[[], tuple[np.ndarray, Affine]], *, density: int = 1) -> Stage:
+    return Stage(name, 2 * pixels // density, "zbar", build, density)
+
+
+def _rows(name: str, pixels: int, build: Callable[[], tuple[np.ndarray, Affine]]) -> Stage:
+    return Stage(name, pixels, "zbar-rows", build)
+
+
+@dataclass(frozen=True, slots=True)
+class StageSettings:
+    max_side: int
+    min_side: int
+    enlarge_below: int
+    region_side: int
+    with_second: bool
+
+
+def stages(gray: np.ndarray, settings: StageSettings) -> Iterator[Stage]:
+    """Whole-frame attempts, then straightened crops of likely regions, then heavier whole-frame filters."""
+    base, affine = _working_image(gray, settings)
+    size = base.size
+    if size > _SPARSE_FROM:
+        yield _whole("gray-sparse", size, lambda: (base, affine), density=2)
+    else:
+        yield _whole("gray", size, lambda: (base, affine))
+    regions = candidate_regions(gray)
+    flat = [region for region in regions if region.looks_1d]
+    if settings.with_second and len(flat) < len(regions):
+        # zxing-cpp finds its own symbols fast; it is charged a quarter so zbar's own stages still fit.
+        yield Stage("second", gray.size // 4, "second", lambda: (gray, imaging.IDENTITY))
+    for index, region in enumerate(flat):
+        yield from _bar_stages(gray, region, f"bars{index}")
+    if size > _SPARSE_FROM:
+        yield _whole("gray", size, lambda: (base, affine))
+    small = max(base.shape) < settings.enlarge_below
+    enlarged = functools.partial(imaging.resize, base, 2.0, 2.0)
+    if small:
+        yield _whole("enlarge", 4 * size, lambda: _then(enlarged(), affine))
+    yield _whole("clahe", size, lambda: (imaging.clahe(base), affine))
+    for index, region in enumerate(regions):
+        (_, _), (w, h), _ = region.box
+        if size <= _SPARSE_FROM or w * h < gray.size / 2:  # a big frame's whole-frame passes cover a region that big
+            yield from _upright_stages(gray, region, f"region{index}", settings.region_side)
+    if small:
+        yield _whole("enlarge+clahe", 4 * size, lambda: _then(_filtered(imaging.clahe, enlarged()), affine))
+    border = max(8, max(base.shape) // 10)
+    padded_size = (base.shape[0] + 2 * border) * (base.shape[1] + 2 * border)
+    yield _whole("quiet-zone", padded_size, lambda: _then(imaging.pad(base, border), affine))
+    yield _whole("invert", size, lambda: (imaging.invert(base), affine))
+    if min(base.shape) >= 4 * settings.min_side:
+        halved = functools.partial(imaging.resize, base, 0.5, 0.5)
+        yield _whole("half", size // 4, lambda: _then(halved(), affine))
+    yield _whole("otsu", size, lambda: (imaging.otsu(imaging.clahe(base)), affine))
+    if base is not gray and max(gray.shape) <= 2 * settings.max_side:
+        yield _whole("full-resolution", gray.size, lambda: (gray, imaging.IDENTITY), density=2)
+
+
+def _upright_stages(gray: np.ndarray, region: Region, name: str, max_side: int) -> Iterator[Stage]:
+    """A region cut out upright and enlarged up to twice its size: small modules grow, a tilted code straightens."""
+    (_, _), (w, h), _ = region.box
+    long_side = min(max_side, round(2 * max(w, h)))
+    crop_size = int(long_side**2 * min(w, h) / max(w, h, 1))
+    crop = functools.partial(crop_region, gray, region.box, long_side=long_side)
+    yield _whole(name, crop_size, crop)
+    yield _whole(f"{name}+clahe", crop_size, lambda: _filtered(imaging.clahe, crop()))
+
+
+def _bar_stages(gray: np.ndarray, region: Region, name: str) -> Iterator[Stage]:
+    """A 1D region's bars made vertical and averaged along their length, at several scales and filters."""
+    turned = functools.partial(bar_crop, gray, region, rows=_BAR_ROWS)
+    width = _bar_width(region)
+    cost = lambda scale: int(min(width * scale, 1400)) * _BAR_ROWS  # noqa: E731 - tiny local formula
+    plain = functools.partial(turned, x_scale=1.0)
+    yield _rows(name, cost(1), plain)
+    yield _rows(f"{name}+sharp", cost(1), lambda: _filtered(imaging.sharpen_across, plain()))
+    if width < 500:
+        yield _rows(f"{name}x2", cost(2), functools.partial(turned, x_scale=2.0))
+        yield _rows(f"{name}x2+sharp", cost(2), lambda: _filtered(imaging.sharpen_across, turned(x_scale=2.0)))
+    for band in _BANDS:
+        yield _rows(f"{name}@{band[0]:.1f}", cost(1), functools.partial(turned, x_scale=1.0, band=band))
+    if width > 300:
+        yield _rows(f"{name}/2", cost(0.5), functools.partial(turned, x_scale=0.5))
+    yield _rows(f"{name}+otsu", cost(1), lambda: _filtered(imaging.otsu, _filtered(imaging.sharpen_across, plain())))
+    yield _rows(f"{name}+invert", cost(1), lambda: _filtered(imaging.invert, plain()))
+
+
+def _bar_width(region: Region) -> float:
+    (_, _), (w, h), _ = region.box
+    return max(w, h)
+
+
+def _working_image(gray: np.ndarray, settings: StageSettings) -> tuple[np.ndarray, Affine]:
+    """Big frames are tried downscaled first (bars on labels that big are thick); tiny ones stretched."""
+    base, affine = gray, imaging.IDENTITY
+    height, width = gray.shape
+    if max(height, width) > settings.max_side:
+        factor = settings.max_side / max(height, width)
+        base, affine = imaging.resize(gray, factor, factor)
+    if min(base.shape) < settings.min_side:
+        fx = max(1.0, settings.min_side / base.shape[1])
+        fy = max(1.0, settings.min_side / base.shape[0])
+        base, stretch = imaging.resize(base, fx, fy)
+        affine = imaging.compose(stretch, affine)
+    return base, affine
+
+
+def _then(derived: tuple[np.ndarray, Affine], affine: Affine) -> tuple[np.ndarray, Affine]:
+    """Chain a transform made on the working image after the map from the frame to it."""
+    image, inner = derived
+    return image, imaging.compose(inner, affine)
+
+
+def _filtered(
+    image_filter: Callable[[np.ndarray], np.ndarray], derived: tuple[np.ndarray, Affine]
+) -> tuple[np.ndarray, Affine]:
+    """A pixel-wise filter keeps the geometry, so the map back stays the same."""
+    image, affine = derived
+    return image_filter(image), affine
