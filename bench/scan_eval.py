@@ -8,8 +8,9 @@ correctly when one result's bytes equal NAME.txt exactly. Times are for decoding
 loaded frame (file decoding excluded; load time is reported on its own line).
 
 Columns: `pipeline` (zbar with the staged pre-processing, the default), `+zxing` (the same
-with the optional zxing-cpp extra as a 2D fallback), `zxing` (zxing-cpp alone, one call, all
-formats) and `pyzbar` (plain single `pyzbar.decode` on the gray frame, all symbologies).
+with the optional zxing-cpp extra as a 2D fallback), `+zxing-all` (the same, but zxing-cpp
+may also return the 1D formats and QR when zbar read nothing), `zxing` (zxing-cpp alone, one
+call, all formats) and `pyzbar` (plain single `pyzbar.decode` on the gray frame, all symbologies).
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def decoders() -> dict[str, Decoder]:
     found: dict[str, Decoder] = {"pipeline": lambda f: [r.raw for r in pipeline.scan(f)]}
     if zx_extra is not None and zx_all is not None:
         found["+zxing"] = lambda f: [r.raw for r in with_zxing.scan(f)]
+        with_zxing_all = ScanPipeline(second=load_zxing(two_d_only=False))
+        found["+zxing-all"] = lambda f: [r.raw for r in with_zxing_all.scan(f)]
         found["zxing"] = lambda f: [r.raw for r in zx_all.decode(to_gray(f))]
     found["pyzbar"] = lambda f: [d.data for d in pyzbar.decode(to_gray(f))]
     return found

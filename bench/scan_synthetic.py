@@ -6,7 +6,7 @@ Each format's labels are rendered (python-barcode, segno), placed at a random po
 angle on a cluttered VGA scene, then distorted: perspective warp, motion blur, a glare blob,
 strong JPEG compression, low light with sensor noise, and a small print (thin bars). The same
 scenes without a label count false positives. Everything is seeded, so two runs see the same
-images; a cell is read/total (an image counts when one result equals the label's text exactly),
+images; columns as in scan_eval.py; a cell is read/total (an image counts when one result equals the label's text exactly),
 with misreads as !N, and the median/p95 decode ms.
 """
 
@@ -162,6 +162,7 @@ def main() -> int:
     pipelines = {"pipeline": ScanPipeline()}
     if (second := load_zxing()) is not None:
         pipelines["+zxing"] = ScanPipeline(second=second)
+        pipelines["+zxing-all"] = ScanPipeline(second=load_zxing(two_d_only=False))
     print(f"{args.labels} labels per cell; cells: read/total [!misreads] median/p95 ms")
     print(f"{'format':<10}{'distortion':<13}" + "".join(f"{name:>26}" for name in pipelines))
     totals = {name: [0, 0, 0, []] for name in pipelines}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -17,7 +18,9 @@ from . import imaging
 from .imaging import Affine
 from .regions import Region, bar_crop, candidate_regions, crop_region
 
-__all__ = ["Stage", "StageSettings", "stages"]
+__all__ = ["Stage", "StageKind", "StageSettings", "stages"]
+
+StageKind = Literal["zbar", "zbar-rows", "second"]
 
 _BAR_ROWS = 16  # a bar crop is averaged down to this many identical-ish scan lines
 _SPARSE_FROM = 200_000  # whole frames this big are scanned on every other line first: half the cost
@@ -26,7 +29,7 @@ _BANDS = ((0.0, 0.4), (0.6, 1.0))  # the two ends of the bars, where perspective
 
 @dataclass(frozen=True, slots=True)
 class Stage:
-    """One attempt: `kind` is "zbar", "zbar-rows" (horizontal lines only) or "second" (the optional decoder).
+    """One attempt: zbar on an image, zbar on its horizontal lines only, or the optional second decoder.
 
     `cost` counts the pixels the decoder will visit: both scan directions for "zbar", one line
     in `density` of them.
@@ -34,7 +37,7 @@ class Stage:
 
     name: str
     cost: int
-    kind: str
+    kind: StageKind
     build: Callable[[], tuple[np.ndarray, Affine]]
     density: int = 1
 
@@ -57,7 +60,15 @@ class StageSettings:
 
 
 def stages(gray: np.ndarray, settings: StageSettings) -> Iterator[Stage]:
-    """Whole-frame attempts, then straightened crops of likely regions, then heavier whole-frame filters."""
+    """The attempts in order: what usually works first, cheap recoveries next, costly whole-frame filters last.
+
+    1. the frame as is (big frames on every other line);
+    2. the optional second decoder, right away when a region looks 2D (zbar cannot read those);
+    3. every 1D region straightened and averaged along its bars (a few thousand pixels each);
+    4. a white quiet zone around the frame (codes cut off at the image edge);
+    5. small frames enlarged twice, contrast equalisation, upright crops of smaller regions;
+    6. inversion (light-on-dark prints), half size (blur, noise), binarisation, full resolution.
+    """
     base, affine = _working_image(gray, settings)
     size = base.size
     if size > _SPARSE_FROM:
@@ -73,20 +84,20 @@ def stages(gray: np.ndarray, settings: StageSettings) -> Iterator[Stage]:
         yield from _bar_stages(gray, region, f"bars{index}")
     if size > _SPARSE_FROM:
         yield _whole("gray", size, lambda: (base, affine))
-    small = max(base.shape) < settings.enlarge_below
-    enlarged = functools.partial(imaging.resize, base, 2.0, 2.0)
-    if small:
-        yield _whole("enlarge", 4 * size, lambda: _then(enlarged(), affine))
-    yield _whole("clahe", size, lambda: (imaging.clahe(base), affine))
-    for index, region in enumerate(regions):
-        (_, _), (w, h), _ = region.box
-        if size <= _SPARSE_FROM or w * h < gray.size / 2:  # a big frame's whole-frame passes cover a region that big
-            yield from _upright_stages(gray, region, f"region{index}", settings.region_side)
-    if small:
-        yield _whole("enlarge+clahe", 4 * size, lambda: _then(_filtered(imaging.clahe, enlarged()), affine))
     border = max(8, max(base.shape) // 10)
     padded_size = (base.shape[0] + 2 * border) * (base.shape[1] + 2 * border)
     yield _whole("quiet-zone", padded_size, lambda: _then(imaging.pad(base, border), affine))
+    small = max(base.shape) < settings.enlarge_below
+    enlarged = functools.partial(imaging.resize, base, 2.0, 2.0)
+    if small:
+        yield _whole("enlarge+clahe", 4 * size, lambda: _then(_filtered(imaging.clahe, enlarged()), affine))
+    yield _whole("clahe", size, lambda: (imaging.clahe(base), affine))
+    for index, region in enumerate(regions):
+        (_, _), (w, h), _ = region.box
+        if w * h < gray.size / 2:  # the whole-frame passes already cover a region that big
+            yield from _upright_stages(gray, region, f"region{index}", settings.region_side)
+    if small:
+        yield _whole("enlarge", 4 * size, lambda: _then(enlarged(), affine))
     yield _whole("invert", size, lambda: (imaging.invert(base), affine))
     if min(base.shape) >= 4 * settings.min_side:
         halved = functools.partial(imaging.resize, base, 0.5, 0.5)
@@ -102,8 +113,9 @@ def _upright_stages(gray: np.ndarray, region: Region, name: str, max_side: int) 
     long_side = min(max_side, round(2 * max(w, h)))
     crop_size = int(long_side**2 * min(w, h) / max(w, h, 1))
     crop = functools.partial(crop_region, gray, region.box, long_side=long_side)
-    yield _whole(name, crop_size, crop)
+    # Equalised first: the plain crop mostly repeats what the whole-frame pass already saw.
     yield _whole(f"{name}+clahe", crop_size, lambda: _filtered(imaging.clahe, crop()))
+    yield _whole(name, crop_size, crop)
 
 
 def _bar_stages(gray: np.ndarray, region: Region, name: str) -> Iterator[Stage]:
