@@ -55,5 +55,5 @@ def test_run_wires_the_real_workflow_in_demo_mode(monkeypatch, tmp_path: Path) -
     assert run(args) == 0
     (app,) = started
     assert isinstance(app.workflow, DriverWorkflow)
-    assert app.demo and not app.credentials.persistent
+    assert app.demo and not app.workflow.credentials_persistent
     assert app.camera is not None and app.settings.camera_source == "0"

@@ -109,8 +109,9 @@ async def test_door_picker_returns_the_chosen_door() -> None:
         picker = rig.app.screen
         assert isinstance(picker, DoorPickerScreen)
         options = picker.query_one("OptionList")
-        assert [options.get_option_at_index(i).id for i in range(options.option_count)] == ["ELM-N", "ELM-S"]
-        await pilot.press("enter")  # the first entry: not the strongest, so the choice is visible
+        assert [options.get_option_at_index(i).id for i in range(options.option_count)] == ["ELM-S", "ELM-N"]
+        assert "-48 dBm" in options.get_option_at_index(0).prompt.plain  # heard before being offered
+        await pilot.press("down", "enter")  # the weaker one: the driver's choice wins
         await rig.app.workers.wait_for_complete()
         await pilot.pause()
         assert rig.workflow.unlocked_doors == ["ELM-N"]

@@ -30,7 +30,6 @@ def build(tmp_path: Path):
             outbox=SqliteOutbox(tmp_path / "outbox.db"), clock=clock, on_change=on_change,
         ),
         Settings(ble_mode="sim"),
-        credentials=credentials,
         clock=clock,
         key_clock=KeyClock(),
     )
@@ -92,3 +91,22 @@ async def test_a_jammed_door_says_what_to_do_and_unlock_stays_available(tmp_path
         await pilot.pause()
         assert app.workflow.state.stops["s1"].phase is StopPhase.UNLOCKED
         assert not app.screen.query_one(NoticeBox).has_class("-shown")
+
+
+async def test_the_door_picker_lists_what_the_workflow_heard(tmp_path: Path) -> None:
+    app, doors = build(tmp_path)
+    async with app.run_test(size=(40, 20)) as pilot:
+        await sign_in(pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+        await manual_scan(pilot, "TRK0001")
+        await pilot.press("c")
+        await pilot.pause()
+        options = app.screen.query_one("OptionList")
+        prompts = [options.get_option_at_index(i).prompt.plain for i in range(options.option_count)]
+        assert prompts == ["South entrance (ELM-S)  -40 dBm", "North entrance (ELM-N)  -70 dBm"]
+        await pilot.press("down", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert doors.unlocked == ["ELM-N"]
+        assert app.workflow.state.stops["s1"].phase is StopPhase.UNLOCKED

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from driver_app.core.errors import AccessRefused, WorkflowError
@@ -60,26 +60,15 @@ class FakeClock:
         return self.mono
 
 
-@dataclass
-class FakeCredentials:
-    persistent: bool = False
-    description: str = "in-memory store"
-    secrets: dict[str, bytes] = field(default_factory=dict)
-
-    def get(self, name: str) -> bytes | None:
-        return self.secrets.get(name)
-
-    def put(self, name: str, secret: bytes) -> None:
-        self.secrets[name] = secret
-
-    def delete(self, name: str) -> None:
-        self.secrets.pop(name, None)
-
-
 class FakeWorkflow:
     """Each phase takes `step` seconds on the fake clock; `door_says` is the next door outcome."""
 
-    def __init__(self, on_change: Callable[[RouteState], None], clock: FakeClock, route: Route = ROUTE) -> None:
+    credentials_description = "in-memory store"
+
+    def __init__(
+        self, on_change: Callable[[RouteState], None], clock: FakeClock, route: Route = ROUTE, persistent: bool = False
+    ) -> None:
+        self.credentials_persistent = persistent
         self._on_change = on_change
         self._clock = clock
         self._route = route
@@ -133,12 +122,21 @@ class FakeWorkflow:
                 return ScanVerdict(ScanVerdictKind.MATCHED, package.package_id, stop.stop_id, "Parcel scanned")
         return ScanVerdict(ScanVerdictKind.UNKNOWN, None, None, "This barcode is not a parcel on today's route")
 
+    def _nearby(self, stop_id: str) -> tuple[NearbyDoor, ...]:
+        doors = [d.door_id for s in self._route.stops if s.stop_id == stop_id for d in s.building.doors]
+        return tuple(sorted((NearbyDoor(d, RSSI[d]) for d in doors), key=lambda n: -n.rssi))
+
+    async def find_doors(self) -> tuple[NearbyDoor, ...]:
+        stop = self.state.current_stop
+        assert stop is not None
+        self._set_stop(stop.stop_id, nearby=self._nearby(stop.stop_id))
+        return self._nearby(stop.stop_id)
+
     async def unlock(self, door_id: str | None = None) -> DoorOutcome:
         stop = self.state.current_stop
         assert stop is not None
         self.unlocked_doors.append(door_id)
-        doors = [d.door_id for s in self._route.stops if s.stop_id == stop.stop_id for d in s.building.doors]
-        nearby = tuple(sorted((NearbyDoor(d, RSSI[d]) for d in doors), key=lambda n: -n.rssi))
+        nearby = self._nearby(stop.stop_id)
         chosen = door_id or nearby[0].door_id
         timings: list[PhaseTiming] = []
         for phase in (StopPhase.FINDING_DOOR, StopPhase.REQUESTING_GRANT, StopPhase.CONNECTING, StopPhase.VERIFYING):
@@ -201,9 +199,8 @@ def make_rig(
     clock = FakeClock()
     keys = KeyClock()
     app = create_app(
-        lambda on_change: FakeWorkflow(on_change, clock, route),
+        lambda on_change: FakeWorkflow(on_change, clock, route, persistent),
         Settings(access_url="http://127.0.0.1:8750", ble_mode="sim", keymap=keymap or {}),
-        credentials=FakeCredentials(persistent=persistent),
         clock=clock,
         camera=camera,
         key_clock=keys,

@@ -1,6 +1,6 @@
 """The driver's Textual terminal app: a thin layer that renders the workflow core's state.
 
-    create_app(workflow_factory, settings, *, credentials, clock, camera=None) -> DriverApp
+    create_app(workflow_factory, settings, *, clock, camera=None) -> DriverApp
 
 Importing this package stays cheap (the CLI parses flags for every command); Textual loads with
 `create_app`.

@@ -23,7 +23,7 @@ from textual.widgets import Input
 from driver_app.core.display_text import printable
 from driver_app.core.errors import WorkflowError
 from driver_app.core.messages import notice_for
-from driver_app.core.ports import Clock, CredentialStore, Scan, ScanSource
+from driver_app.core.ports import Clock, Scan, ScanSource
 from driver_app.core.state import Notice, RouteState, ScanVerdict
 from driver_app.settings import Settings
 from driver_app.tui.contract import CameraFactory, WorkflowFactory
@@ -72,21 +72,19 @@ class DriverApp(App[None]):
         workflow_factory: WorkflowFactory,
         settings: Settings,
         *,
-        credentials: CredentialStore,
         clock: Clock,
         camera: CameraFactory | None = None,
         key_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.settings = settings
-        self.credentials = credentials
         self.clock = clock
         self.camera = camera
-        self.demo = not credentials.persistent
         self._key_clock = key_clock
         self._wedge = WedgeDetector()
         self._wedge_input: tuple[Input, str] | None = None
         self.workflow = workflow_factory(lambda state: self.post_message(WorkflowChanged(state)))
+        self.demo = not self.workflow.credentials_persistent
         self.route_state = self.workflow.state
 
     def on_mount(self) -> None:
@@ -108,12 +106,12 @@ class DriverApp(App[None]):
 
     def environment(self) -> Mapping[str, Content]:
         """Facts for the diagnostics screen that are not part of the workflow state."""
-        store = "persistent" if self.credentials.persistent else "memory only (DEMO)"
+        store = "persistent" if self.workflow.credentials_persistent else "memory only (DEMO)"
         return {
             "access": literal(self.settings.access_url),
             "ble": literal(self.settings.ble_mode),
             "camera": literal(self.settings.camera_source, placeholder="none configured"),
-            "keyring": Content.assemble(literal(self.credentials.description), f", {store}"),
+            "keyring": Content.assemble(literal(self.workflow.credentials_description), f", {store}"),
         }
 
     # -- session and route ---------------------------------------------------------------------
@@ -188,10 +186,13 @@ class DriverApp(App[None]):
 
     @work(exclusive=True, group="door")
     async def _choose_door(self) -> None:
+        """Listen first, so the picker lists the doors with their signal, strongest first."""
         stop = self.route_state.current_stop
         if stop is None:
             return
-        door_id = await self.push_screen_wait(DoorPickerScreen(door_choices(self.route_state, stop.stop_id)))
+        await self.workflow.find_doors()
+        choices = door_choices(self.workflow.state, stop.stop_id)
+        door_id = await self.push_screen_wait(DoorPickerScreen(choices))
         if door_id is not None:
             await self.workflow.unlock(door_id)
 

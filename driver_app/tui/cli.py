@@ -45,25 +45,22 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def run(args: argparse.Namespace) -> int:
     """Exit 2 with the core's message when no safe credential store exists and none was allowed."""
     from driver_app.adapters.clock import SystemClock
-    from driver_app.adapters.credentials_keyring import open_credential_store
     from driver_app.factory import build_workflow
     from driver_app.tui import create_app
     from driver_app.tui.camera_source import camera_factory
 
     settings = settings_from(args)
+    clock = SystemClock()
     try:
-        credentials = open_credential_store(allow_insecure=settings.allow_insecure_keyring)
-    except WorkflowError as err:
+        app = create_app(
+            lambda on_change: build_workflow(settings, on_change=on_change, clock=clock),
+            settings,
+            clock=clock,
+            camera=camera_factory(settings.camera_source),
+        )
+    except WorkflowError as err:  # the keyring refused (insecure_keyring, keyring_failed)
         notice = notice_for(err.reason)
         print(f"driver-app: {notice.message}. {notice.next_action}.", file=sys.stderr)
         return 2
-    clock = SystemClock()
-    app = create_app(
-        lambda on_change: build_workflow(settings, credentials=credentials, on_change=on_change, clock=clock),
-        settings,
-        credentials=credentials,
-        clock=clock,
-        camera=camera_factory(settings.camera_source),
-    )
     app.run()
     return 0

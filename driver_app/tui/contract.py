@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from driver_app.core.ports import DoorOutcome, Scan
+from driver_app.core.ports import DoorOutcome, NearbyDoor, Scan
 from driver_app.core.state import RouteState, ScanVerdict
 
 if TYPE_CHECKING:
@@ -23,6 +23,12 @@ class Workflow(Protocol):
 
     state: RouteState
 
+    @property
+    def credentials_description(self) -> str: ...
+
+    @property
+    def credentials_persistent(self) -> bool: ...
+
     async def sign_in(self, driver_id: str, password: str) -> None: ...
 
     async def resume_session(self) -> bool: ...
@@ -30,6 +36,8 @@ class Workflow(Protocol):
     async def load_route(self) -> RouteState: ...
 
     def select_stop(self, stop_id: str) -> None: ...
+
+    async def find_doors(self) -> tuple[NearbyDoor, ...]: ...
 
     async def submit_scan(self, scan: Scan) -> ScanVerdict: ...
 

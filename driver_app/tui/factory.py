@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from driver_app.core.ports import Clock, CredentialStore
+from driver_app.core.ports import Clock
 from driver_app.tui.app import DriverApp
 from driver_app.settings import Settings
 from driver_app.tui.contract import CameraFactory, WorkflowFactory
@@ -17,13 +17,10 @@ def create_app(
     workflow_factory: WorkflowFactory,
     settings: Settings,
     *,
-    credentials: CredentialStore,
     clock: Clock,
     camera: CameraFactory | None = None,
     key_clock: Callable[[], float] = time.monotonic,
 ) -> DriverApp:
-    """`credentials` and `clock` are the ones the workflow was wired with (diagnostics, relock countdown);
+    """`clock` is the one the workflow was wired with (relock countdown on its monotonic scale);
     `key_clock` times keystrokes for wedge-scanner detection (tests pass a fake one)."""
-    return DriverApp(
-        workflow_factory, settings, credentials=credentials, clock=clock, camera=camera, key_clock=key_clock
-    )
+    return DriverApp(workflow_factory, settings, clock=clock, camera=camera, key_clock=key_clock)
