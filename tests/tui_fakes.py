@@ -229,13 +229,13 @@ async def open_first_stop(pilot) -> None:
 
 
 async def manual_scan(pilot, text: str, *, typed: bool = False) -> None:
-    """Scan by manual entry on the stop screen; focus leaves the field afterwards."""
+    """Scan by manual entry on the stop screen (focus leaves the field by itself)."""
     await pilot.press("m")
     if typed:
         await pilot.press(*text)
     else:
         pilot.app.screen.query_one("#manual").value = text
-    await pilot.press("enter", "escape")
+    await pilot.press("enter")
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 

@@ -135,6 +135,8 @@ class StopScreen(LobbyScreen):
 
     @on(Input.Submitted, "#manual")
     def _typed(self, event: Input.Submitted) -> None:
+        """Focus leaves the field, so the next key (unlock) is one key, as after any other scan."""
         if event.value.strip():
             self.driver_app.submit_scan(Scan(event.value, ScanSource.MANUAL))
         event.input.clear()
+        self.set_focus(None)
