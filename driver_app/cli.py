@@ -12,7 +12,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="LobbyKey driver app: scan the parcel, open the lobby door, confirm the delivery.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("tui", help="run the driver's terminal app (the default)")
+    from driver_app.tui import cli as tui_cli
+
+    tui_cli.add_arguments(commands.add_parser("tui", help="run the driver's terminal app (the default)"))
     commands.add_parser("demo", help="run the app against a bundled mock building")
     from driver_app.scanning import cli as scan_cli
 
@@ -26,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "tui"
+    if command == "tui":
+        from driver_app.tui import cli as tui_cli
+
+        return tui_cli.run(args)
     if command == "scan":
         from driver_app.scanning import cli as scan_cli
 

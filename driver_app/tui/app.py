@@ -1,0 +1,271 @@
+"""The driver's Textual app: owns the workflow, runs every core call in a worker, renders its state.
+
+Attributes down, messages up: the workflow's `on_change` posts `WorkflowChanged`; its handler sets
+`route_state`, which every screen watches. Screens call the app's actions; only the app's workers
+touch the workflow, and nothing here touches an adapter.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import ClassVar
+
+from textual import events, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widgets import Input
+
+from driver_app.core.display_text import printable
+from driver_app.core.errors import WorkflowError
+from driver_app.core.messages import notice_for
+from driver_app.core.ports import Clock, Scan, ScanSource
+from driver_app.core.state import Notice, RouteState, ScanVerdict
+from driver_app.settings import Settings
+from driver_app.tui.contract import CameraFactory, WorkflowFactory
+from driver_app.tui.keymap import binding_ids, unknown_ids
+from driver_app.tui.route_view import door_choices
+from driver_app.tui.screens.diagnostics import DiagnosticsScreen
+from driver_app.tui.screens.door_picker import DoorPickerScreen
+from driver_app.tui.screens.route import RouteScreen
+from driver_app.tui.screens.sign_in import SignInScreen
+from driver_app.tui.screens.stop import StopScreen
+from driver_app.tui.text import literal
+from driver_app.tui.wedge import WedgeDetector
+from driver_app.tui.widgets.camera import CameraPanel
+
+__all__ = ["DriverApp", "WorkflowChanged"]
+
+
+class WorkflowChanged(Message):
+    """A new state snapshot; only the newest matters, so it replaces one still queued."""
+
+    def __init__(self, state: RouteState) -> None:
+        super().__init__()
+        self.state = state
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, WorkflowChanged)
+
+
+class DriverApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "LobbyKey"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "f2", "diagnostics", "Diagnostics", id="app.diagnostics", tooltip="Service, BLE, camera, keyring, outbox"
+        ),
+        Binding("ctrl+r", "sync", "Sync", id="app.sync", tooltip="Send queued receipts and deliveries now"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit (queued items stay in the outbox)"),
+    ]
+
+    route_state: var[RouteState] = var(RouteState, always_update=True)
+    last_scan: var[tuple[Scan, ScanVerdict] | None] = var(None)
+    session_notice: var[Notice | None] = var(None)
+
+    def __init__(
+        self,
+        workflow_factory: WorkflowFactory,
+        settings: Settings,
+        *,
+        clock: Clock,
+        camera: CameraFactory | None = None,
+        key_clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.clock = clock
+        self.camera = camera
+        self._key_clock = key_clock
+        self._wedge = WedgeDetector()
+        self._wedge_input: tuple[Input, str] | None = None
+        self.workflow = workflow_factory(lambda state: self.post_message(WorkflowChanged(state)))
+        self.demo = not self.workflow.credentials_persistent
+        self.route_state = self.workflow.state
+
+    def on_mount(self) -> None:
+        self.set_keymap(dict(self.settings.keymap))
+        known = binding_ids(DriverApp, SignInScreen, RouteScreen, StopScreen, DiagnosticsScreen, DoorPickerScreen)
+        if unknown := unknown_ids(self.settings.keymap, known):
+            listed = ", ".join(printable(i) for i in unknown)
+            self.notify(f"Unknown binding ids in keymap: {listed}", severity="warning", markup=False)
+        if self.demo:
+            self.sub_title = "DEMO"  # the full warning is the banner under the header
+        self.push_screen(SignInScreen())
+        self.resume_session()
+
+    async def on_unmount(self) -> None:
+        await self.workflow.aclose()
+
+    def on_workflow_changed(self, message: WorkflowChanged) -> None:
+        self.route_state = message.state
+
+    def environment(self) -> Mapping[str, Content]:
+        """Facts for the diagnostics screen that are not part of the workflow state."""
+        store = "persistent" if self.workflow.credentials_persistent else "memory only (DEMO)"
+        return {
+            "access": literal(self.settings.access_url),
+            "ble": literal(self.settings.ble_mode),
+            "camera": literal(self.settings.camera_source, placeholder="none configured"),
+            "keyring": Content.assemble(literal(self.workflow.credentials_description), f", {store}"),
+        }
+
+    # -- session and route ---------------------------------------------------------------------
+
+    @work(exclusive=True, group="session")
+    async def resume_session(self) -> None:
+        try:
+            resumed = await self.workflow.resume_session()
+        except WorkflowError as err:
+            self.session_notice = notice_for(err.reason)
+            return
+        if resumed:
+            await self._start_route()
+
+    @work(exclusive=True, group="session")
+    async def sign_in(self, driver_id: str, password: str) -> None:
+        try:
+            await self.workflow.sign_in(driver_id, password)
+        except WorkflowError as err:
+            self.session_notice = notice_for(err.reason)
+            return
+        self.session_notice = None
+        await self._start_route()
+
+    async def _start_route(self) -> None:
+        if await self._load_route():
+            self.switch_screen(RouteScreen())
+
+    @work(exclusive=True, group="route")
+    async def load_route(self) -> None:
+        await self._load_route()
+
+    async def _load_route(self) -> bool:
+        try:
+            await self.workflow.load_route()
+        except WorkflowError as err:
+            self.session_notice = notice_for(err.reason)
+            self.notify(printable(notice_for(err.reason).message), severity="error", markup=False)
+            return False
+        return True
+
+    def open_stop(self, stop_id: str) -> None:
+        self.workflow.select_stop(stop_id)
+        self.push_screen(StopScreen())
+
+    # -- scanning, unlocking, delivering -------------------------------------------------------
+
+    @work(exclusive=True, group="scan")
+    async def submit_scan(self, scan: Scan) -> None:
+        verdict = await self.workflow.submit_scan(scan)
+        self.last_scan = (scan, verdict)
+
+    def _busy(self, group: str) -> bool:
+        """A door or delivery call is never cancelled by a second key press: the press is ignored."""
+        return any(worker.group == group and not worker.is_finished for worker in self.workers)
+
+    def unlock(self, door_id: str | None = None) -> None:
+        if not self._busy("door"):
+            self._unlock(door_id)
+
+    def choose_door(self) -> None:
+        if not self._busy("door"):
+            self._choose_door()
+
+    def deliver(self) -> None:
+        if not self._busy("deliver"):
+            self._deliver()
+
+    @work(exclusive=True, group="door")
+    async def _unlock(self, door_id: str | None) -> None:
+        await self.workflow.unlock(door_id)
+
+    @work(exclusive=True, group="door")
+    async def _choose_door(self) -> None:
+        """Listen first, so the picker lists the doors with their signal, strongest first."""
+        stop = self.route_state.current_stop
+        if stop is None:
+            return
+        await self.workflow.find_doors()
+        choices = door_choices(self.workflow.state, stop.stop_id)
+        door_id = await self.push_screen_wait(DoorPickerScreen(choices))
+        if door_id is not None:
+            await self.workflow.unlock(door_id)
+
+    @work(exclusive=True, group="deliver")
+    async def _deliver(self) -> None:
+        before = self.route_state.current_stop_id
+        await self.workflow.confirm_delivery()
+        if self.workflow.state.current_stop_id != before and isinstance(self.screen, StopScreen):
+            self.pop_screen()
+
+    @work(exclusive=True, group="sync")
+    async def action_sync(self) -> None:
+        await self.workflow.sync_outbox()
+
+    def action_diagnostics(self) -> None:
+        if not isinstance(self.screen, DiagnosticsScreen):
+            self.push_screen(DiagnosticsScreen())
+
+    def on_camera_panel_read(self, message: CameraPanel.Read) -> None:
+        self.submit_scan(message.scan)
+
+    def on_camera_panel_stopped(self, message: CameraPanel.Stopped) -> None:
+        if message.problem:
+            self.notify(printable(message.problem), severity="error", markup=False)
+
+    # -- keyboard-wedge scanner ----------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """See every key before any widget does; a fast burst ending in Enter is a scan."""
+        if isinstance(event, events.Key) and not event.is_forwarded and self._is_wedge_scan(event):
+            return
+        await super().on_event(event)
+
+    def _is_wedge_scan(self, event: events.Key) -> bool:
+        at = self._key_clock()
+        if event.key == "enter":
+            text = self._wedge.enter(at)
+            if text is None:
+                return False
+            self._undo_burst_typing()
+            self.submit_scan(Scan(text, ScanSource.WEDGE))
+            return True
+        if event.is_printable and event.character:
+            if self._wedge.char(event.character, at):
+                focused = self.focused
+                self._wedge_input = (focused, focused.value) if isinstance(focused, Input) else None
+        else:
+            self._wedge.reset()
+        return False
+
+    def _undo_burst_typing(self) -> None:
+        """The burst also landed in the focused input, character by character: take it back out."""
+        if self._wedge_input is not None:
+            field, value = self._wedge_input
+            field.value = value
+            self._wedge_input = None
+
+    # -- command palette -------------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The main actions, offered only when the screen would allow them now."""
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, StopScreen):
+            for action, title, help_text in (
+                ("unlock", "Unlock door", "Open the strongest door of this stop"),
+                ("choose_door", "Choose door", "Pick which entrance to open"),
+                ("deliver", "Confirm delivery", "Confirm the parcels are delivered"),
+                ("camera", "Camera on/off", "Start or stop the camera scanner"),
+            ):
+                if screen.check_action(action, ()):
+                    yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
+        if isinstance(screen, RouteScreen):
+            yield SystemCommand("Reload route", "Fetch today's route again", screen.action_reload)
+        yield SystemCommand("Sync outbox", "Send queued receipts and deliveries now", self.action_sync)
+        yield SystemCommand("Diagnostics", "Service, BLE, camera, keyring, outbox", self.action_diagnostics)
+

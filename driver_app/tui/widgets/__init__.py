@@ -1,0 +1,1 @@
+"""Reusable widgets of the driver's TUI (each brings its own DEFAULT_CSS)."""
