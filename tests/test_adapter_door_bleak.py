@@ -151,10 +151,9 @@ async def test_no_door_at_all_is_door_not_found(radio: VirtualRadio) -> None:
 async def test_a_result_too_big_for_the_mtu_is_read_after_an_empty_indication(
     door: Door, link: BleakDoorLink
 ) -> None:
-    # 64: the challenge (37 B) still fits one read, the result (~173 B) does not fit an indication.
-    # (With MTU 23 the challenge needs a Read Blob, and the door draws a fresh nonce for it: the app
-    # then signs a spliced challenge and gets pop_failed. Reported to the door/protocol owners.)
-    door.device.gatt_server.max_mtu = 64
+    # 23, the smallest: the challenge (37 B) takes a Read and a Read Blob that continues the same
+    # nonce, and the result (~173 B) does not fit an indication.
+    door.device.gatt_server.max_mtu = 23
     outcome = await link.unlock(DOOR_ID, Attempt(door.grant()).make_request, lambda _: None)
     assert (outcome.accepted, outcome.reason) == (True, "ok")
     assert outcome.receipt is not None
