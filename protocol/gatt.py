@@ -30,6 +30,7 @@ __all__ = [
     "DOOR_INFO_CHAR_UUID",
     "DoorInfo",
     "MIN_ATT_MTU",
+    "OPEN_SECONDS_MAX",
     "RECEIPTS_CHAR_UUID",
     "RESULT_CHAR_UUID",
     "ReceiptBatch",
@@ -52,6 +53,7 @@ ATT_MAX_VALUE = 512  # Core spec Vol 3 Part F §3.2.9: longest attribute value
 MIN_ATT_MTU = 247  # an indicated UnlockResult (<= 244 bytes) fits without a follow-up read
 ADV_MAX = 31  # legacy advertising PDU payload
 MAX_TRUSTED_KIDS = 16
+OPEN_SECONDS_MAX = 0xFFFF  # keeps the largest Result within its 208-byte cap
 
 _AD_FLAGS, _AD_COMPLETE_128, _AD_SERVICE_DATA_128 = 0x01, 0x07, 0x21
 _FLAGS_LE_GENERAL_NO_BREDR = 0x06
@@ -63,6 +65,7 @@ class _Key(IntEnum):
     FIRST = 1
     SECOND = 2
     THIRD = 3
+    FOURTH = 4
 
 
 def _limits(max_size: int, max_items: int = 32) -> cbor_strict.Limits:
@@ -129,7 +132,7 @@ class DoorInfo:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> DoorInfo:
-        raw = decode_versioned(data, _limits(ATT_MAX_VALUE), tuple(_Key))
+        raw = decode_versioned(data, _limits(ATT_MAX_VALUE), (_Key.FIRST, _Key.SECOND, _Key.THIRD))
         door_id, kids, max_request = raw[_Key.FIRST], raw[_Key.SECOND], raw[_Key.THIRD]
         if not is_door_id(door_id) or not is_uint(max_request):
             raise DecodeError("invalid door id or request cap")
@@ -166,30 +169,51 @@ def _enum_field(enum: type[IntEnum], value: object) -> int:
 
 @dataclass(frozen=True)
 class UnlockResult:
-    """Result characteristic (indicate, read): the decision and the door-signed receipt."""
+    """Result characteristic (indicate, read): the decision and the door-signed receipt.
+
+    `open_seconds` lets the app count down to the relock; it exists only when the door opened.
+    """
 
     outcome: Outcome
     reason: ReasonCode
     receipt: bytes
+    open_seconds: int | None = None
 
     def __bytes__(self) -> bytes:
-        return encode_versioned({_Key.FIRST: int(self.outcome), _Key.SECOND: int(self.reason), _Key.THIRD: self.receipt})
+        fields = {_Key.FIRST: int(self.outcome), _Key.SECOND: int(self.reason), _Key.THIRD: self.receipt}
+        if self.open_seconds is not None:
+            _check_open_seconds(self.outcome, self.open_seconds)
+            fields[_Key.FOURTH] = self.open_seconds
+        return encode_versioned(fields)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> UnlockResult:
-        raw = decode_versioned(data, _limits(RECEIPT_MAX + 16), tuple(_Key))
+        keys = (_Key.FIRST, _Key.SECOND, _Key.THIRD)
+        raw = decode_versioned(data, _limits(RECEIPT_MAX + 16), keys, (_Key.FOURTH,))
         receipt = raw[_Key.THIRD]
         if not isinstance(receipt, bytes) or not 1 <= len(receipt) <= RECEIPT_MAX:
             raise DecodeError("receipt must be a byte string within the receipt cap")
+        outcome = Outcome(_enum_field(Outcome, raw[_Key.FIRST]))
+        open_seconds = raw.get(_Key.FOURTH)
+        if open_seconds is not None:
+            _check_open_seconds(outcome, open_seconds)
         return cls(
-            outcome=Outcome(_enum_field(Outcome, raw[_Key.FIRST])),
+            outcome=outcome,
             reason=ReasonCode(_enum_field(ReasonCode, raw[_Key.SECOND])),
             receipt=receipt,
+            open_seconds=open_seconds,
         )
 
     @property
     def unlocked(self) -> bool:
         return self.outcome is Outcome.UNLOCKED
+
+
+def _check_open_seconds(outcome: Outcome, value: object) -> None:
+    if outcome is not Outcome.UNLOCKED:
+        raise DecodeError("open_seconds is present only when the door unlocked")
+    if not is_uint(value) or value > OPEN_SECONDS_MAX:  # type: ignore[operator]
+        raise DecodeError(f"open_seconds must be an unsigned integer <= {OPEN_SECONDS_MAX}")
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,7 @@ async def test_full_unlock(door: Door, link: BleakDoorLink) -> None:
     attempt = Attempt(door.grant())
     outcome = await link.unlock(DOOR_ID, attempt.make_request, attempt.phases.append)
     assert (outcome.door_id, outcome.accepted, outcome.reason) == (DOOR_ID, True, "ok")
+    assert outcome.open_seconds == 60  # the door fixture holds open for 60 s
     assert attempt.phases == [DoorPhase.CONNECTING, DoorPhase.VERIFYING]
     assert len(attempt.challenges) == 1 and len(attempt.challenges[0]) >= CHALLENGE_MIN
     assert outcome.receipt is not None
@@ -115,7 +116,7 @@ async def test_a_replayed_grant_is_refused_with_a_receipt(door: Door, link: Blea
 async def test_a_jammed_door_is_not_an_open_door(door: Door, link: BleakDoorLink) -> None:
     door.controller.faults.set(jammed=True)
     outcome = await link.unlock(DOOR_ID, Attempt(door.grant()).make_request, lambda _: None)
-    assert (outcome.accepted, outcome.reason) == (False, "door_jammed")
+    assert (outcome.accepted, outcome.reason, outcome.open_seconds) == (False, "door_jammed", None)
 
 
 async def test_a_drop_mid_write_is_retryable_and_consumes_nothing(door: Door, link: BleakDoorLink) -> None:
@@ -151,10 +152,9 @@ async def test_no_door_at_all_is_door_not_found(radio: VirtualRadio) -> None:
 async def test_a_result_too_big_for_the_mtu_is_read_after_an_empty_indication(
     door: Door, link: BleakDoorLink
 ) -> None:
-    # 64: the challenge (37 B) still fits one read, the result (~173 B) does not fit an indication.
-    # (With MTU 23 the challenge needs a Read Blob, and the door draws a fresh nonce for it: the app
-    # then signs a spliced challenge and gets pop_failed. Reported to the door/protocol owners.)
-    door.device.gatt_server.max_mtu = 64
+    # 23, the smallest: the challenge (37 B) takes a Read and a Read Blob that continues the same
+    # nonce, and the result (~173 B) does not fit an indication.
+    door.device.gatt_server.max_mtu = 23
     outcome = await link.unlock(DOOR_ID, Attempt(door.grant()).make_request, lambda _: None)
     assert (outcome.accepted, outcome.reason) == (True, "ok")
     assert outcome.receipt is not None

@@ -208,6 +208,18 @@ async def test_a_door_refusal_keeps_its_receipt_and_names_the_other_door(h: Harn
     assert (await wf.unlock()).accepted  # and the driver can simply try again
 
 
+async def test_the_relock_countdown_follows_the_door_or_is_absent(h: Harness) -> None:
+    wf = await h.ready()
+    await wf.submit_scan(Scan("TRK0001", "manual"))
+    h.doors.outcomes.append(DoorOutcome("ELM-S", True, "ok", b"receipt-open", open_seconds=12))
+    await wf.unlock()
+    assert wf.state.stops["s1"].relock_at == pytest.approx(h.clock.mono + 12)
+    await wf.submit_scan(Scan("TRK0001", "manual"))
+    h.doors.outcomes.append(DoorOutcome("ELM-S", True, "ok", b"receipt-old-door"))  # a door that does not say
+    await wf.unlock()
+    assert wf.state.stops["s1"].phase is StopPhase.UNLOCKED and wf.state.stops["s1"].relock_at is None
+
+
 async def test_no_door_in_range(h: Harness) -> None:
     wf = await h.ready()
     h.doors.nearby = []

@@ -116,6 +116,25 @@ def test_result_message_carries_reason_and_receipt(door: DoorController, issuer:
     attempt_ = door.handle_unlock(valid(issuer)(door.issue_challenge(session)), session)
     result = UnlockResult.from_bytes(attempt_.result)
     assert result.reason == ReasonCode.OK and result.receipt == attempt_.receipt
+    assert result.open_seconds == 5  # door_config holds open for 5.0 s
+
+
+def test_open_seconds_is_the_hold_open_time_rounded_down(tmp_path: Path, issuer: Issuer, clock: FakeScheduler) -> None:
+    door = make_controller(door_config(tmp_path, issuer, hold_open_s=7.9), clock)
+    session = door.open_session()
+    result = UnlockResult.from_bytes(door.handle_unlock(valid(issuer)(door.issue_challenge(session)), session).result)
+    door.close()
+    assert result.open_seconds == 7
+
+
+def test_a_refusal_or_a_jam_carries_no_open_seconds(door: DoorController, issuer: Issuer) -> None:
+    session = door.open_session()
+    refused = door.handle_unlock(b"\x00", session)
+    door.faults.set(jammed=True)
+    jammed = door.handle_unlock(valid(issuer)(door.issue_challenge(session)), session)
+    assert UnlockResult.from_bytes(refused.result).open_seconds is None
+    assert UnlockResult.from_bytes(jammed.result).open_seconds is None
+    assert UnlockResult.from_bytes(jammed.result).reason is ReasonCode.DOOR_JAMMED
 
 
 @pytest.mark.parametrize("reason", list(refusals(Issuer())))

@@ -261,3 +261,21 @@ async def test_door_built_powered_off_stays_silent(radio: VirtualRadio, tmp_path
         assert (await unlock_once(issuer.grant(HANDHELD, now=int(time.time())))).reason is ReasonCode.OK
     finally:
         await running.stop()
+
+
+async def test_with_att_mtu_23_the_challenge_read_blob_continues_the_same_nonce(door: Door) -> None:
+    door.peripheral.device.gatt_server.max_mtu = 23
+    device = await find()
+    assert device is not None
+    async with BleakClient(device, backend=BumbleClientBackend) as client:
+        assert client.mtu_size == 23
+        session = await Session(client).start()
+        challenge = await session.challenge()  # 37 bytes: a Read, then a Read Blob at offset 22
+        second = await session.challenge()  # a new Read (offset 0) draws a fresh one
+        assert challenge != second
+        request = unlock_request(door.grant(), HANDHELD, second)
+        await client.write_gatt_char(gatt.UNLOCK_CHAR_UUID, request, response=True)
+        async with asyncio.timeout(EVENT_TIMEOUT_S):
+            assert await session.results.get() == b""  # too long to indicate at this MTU
+        result = gatt.UnlockResult.from_bytes(await client.read_gatt_char(gatt.RESULT_CHAR_UUID))
+    assert (result.outcome, result.reason) == (Outcome.UNLOCKED, ReasonCode.OK)

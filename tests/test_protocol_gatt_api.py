@@ -20,12 +20,14 @@ from protocol.api import (
 )
 from protocol.errors import DecodeError, UnsupportedVersionError
 from protocol.reasons import Outcome, ReasonCode
+from protocol.versioned import encode_versioned
 from tests.protocol_world import DOOR_ID, GRANT_ID, KID
 
 MESSAGES = [
     gatt.DoorInfo(door_id=DOOR_ID, trusted_kids=(KID, b"as-2025z")),
     gatt.Challenge(nonce=bytes(range(32))),
     gatt.UnlockResult(outcome=Outcome.REFUSED, reason=ReasonCode.EXPIRED, receipt=b"\xd2" * 170),
+    gatt.UnlockResult(outcome=Outcome.UNLOCKED, reason=ReasonCode.OK, receipt=b"\xd2" * 170, open_seconds=8),
     gatt.ReceiptQuery(from_seq=41),
     gatt.ReceiptBatch(receipts=(b"\x01" * 150, b"\x02" * 150), more=True),
 ]
@@ -41,6 +43,37 @@ def test_messages_round_trip(message: object) -> None:
 def test_unlock_result_fits_one_indication_at_min_mtu() -> None:
     biggest = gatt.UnlockResult(Outcome.FAULT, ReasonCode.DOOR_BUSY, b"\x00" * 192)
     assert len(bytes(biggest)) <= gatt.MIN_ATT_MTU - 3
+
+
+def test_an_unlocked_result_with_the_longest_hold_open_fits_its_cap() -> None:
+    biggest = gatt.UnlockResult(Outcome.UNLOCKED, ReasonCode.OK, b"\x00" * 192, open_seconds=gatt.OPEN_SECONDS_MAX)
+    assert len(bytes(biggest)) <= 208
+    assert gatt.UnlockResult.from_bytes(bytes(biggest)) == biggest
+
+
+def _result_with_open_seconds(outcome: Outcome, value: object) -> bytes:
+    return encode_versioned({1: int(outcome), 2: 0, 3: b"\xd2" * 170, 4: value})
+
+
+@pytest.mark.parametrize(
+    ("outcome", "value"),
+    [(Outcome.REFUSED, 5), (Outcome.FAULT, 5), (Outcome.UNLOCKED, -1), (Outcome.UNLOCKED, 5.0),
+     (Outcome.UNLOCKED, True), (Outcome.UNLOCKED, "5"), (Outcome.UNLOCKED, gatt.OPEN_SECONDS_MAX + 1)],
+)  # fmt: skip
+def test_open_seconds_is_strict(outcome: Outcome, value: object) -> None:
+    with pytest.raises(DecodeError):
+        gatt.UnlockResult.from_bytes(_result_with_open_seconds(outcome, value))
+
+
+def test_open_seconds_is_not_encoded_for_a_refusal() -> None:
+    with pytest.raises(DecodeError):
+        bytes(gatt.UnlockResult(Outcome.REFUSED, ReasonCode.EXPIRED, b"\xd2" * 170, open_seconds=5))
+
+
+def test_unlock_result_knows_no_fifth_field() -> None:
+    data = encode_versioned({1: 0, 2: 0, 3: b"\xd2" * 170, 4: 5, 5: 0})
+    with pytest.raises(DecodeError):
+        gatt.UnlockResult.from_bytes(data)
 
 
 def test_future_version_is_reported_as_such() -> None:

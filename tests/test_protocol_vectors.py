@@ -60,6 +60,9 @@ def build(inputs: dict[str, Any]) -> dict[str, str]:
         "challenge_message": bytes(gatt.Challenge(challenge)).hex(),
         "door_info": bytes(gatt.DoorInfo(inputs["door_id"], (bytes.fromhex(inputs["kid"]),))).hex(),
         "unlock_result": bytes(gatt.UnlockResult(Outcome.UNLOCKED, ReasonCode.OK, receipt)).hex(),
+        "unlock_result_open": bytes(
+            gatt.UnlockResult(Outcome.UNLOCKED, ReasonCode.OK, receipt, open_seconds=inputs["open_seconds"])
+        ).hex(),
         "advertising_data": gatt.advertising_data(inputs["door_id"]).hex(),
     }
 
@@ -89,7 +92,9 @@ def test_vector_bytes_decode_and_verify() -> None:
     receipt = verify_receipt(bytes.fromhex(out["receipt"]), bytes.fromhex(out["door_public_key"]))
     assert receipt == _receipt(inputs, GENESIS_HASH)
     result = gatt.UnlockResult.from_bytes(bytes.fromhex(out["unlock_result"]))
-    assert result.receipt == bytes.fromhex(out["receipt"]) and result.unlocked
+    assert result.receipt == bytes.fromhex(out["receipt"]) and result.unlocked and result.open_seconds is None
+    result_open = gatt.UnlockResult.from_bytes(bytes.fromhex(out["unlock_result_open"]))
+    assert result_open == gatt.UnlockResult(Outcome.UNLOCKED, ReasonCode.OK, result.receipt, inputs["open_seconds"])
     assert gatt.Challenge.from_bytes(bytes.fromhex(out["challenge_message"])).nonce.hex() == inputs["challenge"]
     assert gatt.DoorInfo.from_bytes(bytes.fromhex(out["door_info"])).door_id == inputs["door_id"]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from service_support import SCENARIO_TOML
 
+from driver_app.core.errors import ClientReason
 from mock_building.errors import ScenarioError
 from mock_building.scenario import DeliveryWindow, default_scenario_path, load_scenario, parse_scenario
 from protocol.keys import public_key_bytes
@@ -33,7 +34,7 @@ def test_faults_scenario_expectations_are_known_outcomes():
     expects = [p.expect for r in qa.routes for s in r.stops for p in s.packages if p.expect]
     assert "delivered" in expects and len(set(expects)) >= 4
     for expect in expects:
-        assert expect == "delivered" or ReasonCode.from_slug(expect)
+        assert expect == "delivered" or expect in set(ClientReason) or ReasonCode.from_slug(expect)
 
 
 def test_keys_are_deterministic_and_distinct():

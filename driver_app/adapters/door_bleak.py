@@ -134,7 +134,7 @@ class BleakDoorLink:
                 result.cancel()
             elif not result.cancelled():
                 result.exception()  # retrieved: a late disconnect is not an error worth a warning
-        return DoorOutcome(door_id, answer.unlocked, answer.reason.slug, answer.receipt)
+        return DoorOutcome(door_id, answer.unlocked, answer.reason.slug, answer.receipt, answer.open_seconds)
 
 
 def _door_id(advertisement: AdvertisementData) -> str | None:

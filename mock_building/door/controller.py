@@ -7,6 +7,7 @@ grant id and the receipt to disk, and only then move the bolt and report.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from mock_building.door.lock import EmulatedLock, Scheduler
 from mock_building.door.receipts import ReceiptChain
 from mock_building.door.state import DoorState, StateListener
 from mock_building.door.store import DoorStore
-from protocol.gatt import DoorInfo, UnlockResult
+from protocol.gatt import OPEN_SECONDS_MAX, DoorInfo, UnlockResult
 from protocol.keys import TrustStore, public_key_bytes
 from protocol.reasons import Outcome, ReasonCode
 from protocol.unlock import CHALLENGE_MAX
@@ -162,7 +163,8 @@ class DoorController:
         relock_at = self._lock.unlock(now) if outcome is Outcome.UNLOCKED else None
         self._last = (outcome, reason)
         self._announce()
-        result = UnlockResult(outcome=outcome, reason=reason, receipt=receipt)
+        open_seconds = self._open_seconds() if outcome is Outcome.UNLOCKED else None
+        result = UnlockResult(outcome=outcome, reason=reason, receipt=receipt, open_seconds=open_seconds)
         return Attempt(result=bytes(result), receipt=receipt, outcome=outcome, reason=reason, relock_at=relock_at)
 
     def receipts(self, from_seq: int = 0, limit: int = 100) -> list[bytes]:
@@ -178,6 +180,10 @@ class DoorController:
     # -- internals ------------------------------------------------------------------------
     def _trust(self) -> TrustStore:
         return self._wrong_keys if self.faults.wrong_issuer_key else self.config.trusted_keys
+
+    def _open_seconds(self) -> int:
+        """The hold-open time in whole seconds, rounded down: the app never counts past the relock."""
+        return min(math.floor(self.config.hold_open_s), OPEN_SECONDS_MAX)
 
     def _announce(self) -> None:
         state = self.state

@@ -4,7 +4,8 @@ The same class runs on the virtual radio and on a real controller (USB dongle, H
 serial); only the way the `Device` was built differs. Per connection a session (challenge)
 is opened on connect and closed on disconnect; bumble reassembles long writes; the result of
 an unlock request is indicated on the result characteristic (and stays readable there for
-that connection) after the receipt is on disk.
+that connection) after the receipt is on disk. A Challenge too long for one ATT read is
+continued, not redrawn, by the Read Blob requests that follow.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 from mock_building.door.controller import DoorController, Session
 from mock_building.door.faults import DoorFaults
+from mock_building.door.read_offsets import ReadOffsetTap
 from protocol import gatt
 from protocol.errors import ProtocolError
 
@@ -51,6 +53,7 @@ class DoorPeripheral:
         self._powered = False
         self._unsubscribe = controller.faults.subscribe(self._on_faults)
         self._results: dict[Connection, bytes] = {}
+        self._challenge_reads: dict[Connection, tuple[ReadOffsetTap, bytes | None]] = {}
         self._receipt_cursor: dict[Connection, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._result = Characteristic(
@@ -58,6 +61,12 @@ class DoorPeripheral:
             Characteristic.Properties.READ | Characteristic.Properties.INDICATE,
             Characteristic.READABLE,
             CharacteristicValue(read=self._read_result),
+        )
+        self._challenge = Characteristic(
+            gatt.CHALLENGE_CHAR_UUID,
+            Characteristic.Properties.READ,
+            Characteristic.READABLE,
+            CharacteristicValue(read=self._read_challenge),
         )
         device.add_service(
             Service(
@@ -69,12 +78,7 @@ class DoorPeripheral:
                         Characteristic.READABLE,
                         CharacteristicValue(read=lambda _c: controller.door_info()),
                     ),
-                    Characteristic(
-                        gatt.CHALLENGE_CHAR_UUID,
-                        Characteristic.Properties.READ,
-                        Characteristic.READABLE,
-                        CharacteristicValue(read=self._read_challenge),
-                    ),
+                    self._challenge,
                     Characteristic(
                         gatt.UNLOCK_CHAR_UUID,
                         Characteristic.Properties.WRITE,
@@ -121,11 +125,13 @@ class DoorPeripheral:
             self._spawn(self._disconnect(connection))
             return
         self._sessions[connection] = self.controller.open_session()
+        self._challenge_reads[connection] = (ReadOffsetTap.install(connection, self._challenge.handle), None)
         connection.on("disconnection", lambda _reason: self._on_disconnection(connection))
 
     def _on_disconnection(self, connection: Connection) -> None:
         self._receipt_cursor.pop(connection, None)
         self._results.pop(connection, None)
+        self._challenge_reads.pop(connection, None)
         if (session := self._sessions.pop(connection, None)) is not None:
             self.controller.end_session(session)
 
@@ -137,7 +143,16 @@ class DoorPeripheral:
 
     # -- characteristics ------------------------------------------------------------------
     def _read_challenge(self, connection: Connection) -> bytes:
-        return bytes(gatt.Challenge(self.controller.issue_challenge(self._session(connection))))
+        """A Read draws a fresh challenge; a Read Blob continues the value the Read began (SPEC §8)."""
+        session = self._session(connection)
+        tap, served = self._challenge_reads[connection]
+        if tap.offset > 0:
+            if served is None:
+                raise ATT_Error(ErrorCode.INVALID_OFFSET)
+            return served
+        served = bytes(gatt.Challenge(self.controller.issue_challenge(session)))
+        self._challenge_reads[connection] = (tap, served)
+        return served
 
     async def _write_request(self, connection: Connection, value: bytes) -> None:
         session = self._session(connection)
