@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mock_building._toml_table import Table
+from mock_building.door.config import ADVERTISING_INTERVAL_RANGE_MS
+from mock_building.door.faults import DoorFaultSettings, fault_value_problem
 from mock_building.errors import ScenarioError
 from mock_building.keys import derive_ed25519_key, derive_secret
 from protocol.ids import is_door_id
@@ -56,20 +58,6 @@ class Building:
     address: str
     accepted_carriers: tuple[str, ...]
     manager_token: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class DoorFaultSettings:
-    """Faults a door starts with (the door helper's runtime `DoorFaults` is built from this)."""
-
-    jammed: bool = False
-    slow_ms: int = 0
-    drop_mid_write: bool = False
-    rssi_dbm: int = -55
-    out_of_range: bool = False
-    clock_skew_s: int = 0
-    wrong_issuer_key: bool = False
-    powered_off: bool = False
 
 
 @dataclass(frozen=True)
@@ -319,8 +307,9 @@ def _door(table: Table, seed: str, building_ids: set[str]) -> Door:
     if not _BLE_ADDRESS.match(address):
         raise table.fail("ble_address", f"{address!r} is not a BLE address like C0:11:22:33:44:55")
     interval = table.int("adv_interval_ms", 100)
-    if not 20 <= interval <= 10_240:
-        raise table.fail("adv_interval_ms", "must be within 20..10240 ms (BLE advertising limits)")
+    low, high = ADVERTISING_INTERVAL_RANGE_MS
+    if not low <= interval <= high:
+        raise table.fail("adv_interval_ms", f"must be within {low:g}..{high:g} ms (BLE advertising limits)")
     hold_open = table.number("hold_open_s", 5.0)
     if not 0 < hold_open <= 60:
         raise table.fail("hold_open_s", "must be within (0, 60] seconds")
@@ -336,22 +325,15 @@ def _derived_ble_address(seed: str, door_id: str) -> str:
 
 
 def _door_faults(table: Table) -> DoorFaultSettings:
-    faults = DoorFaultSettings(
-        jammed=table.bool("jammed", False),
-        slow_ms=table.int("slow_ms", 0),
-        drop_mid_write=table.bool("drop_mid_write", False),
-        rssi_dbm=table.int("rssi_dbm", -55),
-        out_of_range=table.bool("out_of_range", False),
-        clock_skew_s=table.int("clock_skew_s", 0),
-        wrong_issuer_key=table.bool("wrong_issuer_key", False),
-        powered_off=table.bool("powered_off", False),
-    )
-    if faults.slow_ms < 0:
-        raise table.fail("slow_ms", "must not be negative")
-    if not -127 <= faults.rssi_dbm <= 20:
-        raise table.fail("rssi_dbm", "must be within -127..20 dBm")
+    values: dict[str, bool | int] = {}
+    for spec in fields(DoorFaultSettings):
+        read = table.bool if spec.type == "bool" else table.int
+        values[spec.name] = read(spec.name, spec.default)
+        problem = fault_value_problem(spec.name, values[spec.name])
+        if problem is not None:
+            raise table.fail(spec.name, problem)
     table.finish()
-    return faults
+    return DoorFaultSettings(**values)
 
 
 def _service_faults(table: Table) -> ServiceFaultSettings:
