@@ -29,7 +29,7 @@ from mock_building.building_service import ServicePart
 from mock_building.clock import Clock, SystemClock
 from mock_building.day_clock import DayShiftedClock
 from mock_building.door import DoorError
-from mock_building.errors import MockBuildingError
+from mock_building.errors import CodedError
 from mock_building.live_view import BuildingView, HeadlessLog, literal, make_console, render_view
 from mock_building.radio import RadioError, VirtualRadio
 from mock_building.scenario import Driver, Scenario, default_scenario_path, load_scenario
@@ -42,12 +42,8 @@ _REFRESH_S = 0.25
 T = TypeVar("T")
 
 
-class BuildingError(MockBuildingError):
+class BuildingError(CodedError):
     """A part of the building could not start; `reason` says which way (e.g. port_unavailable)."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def door_config(scenario: Scenario, door_id: str, state_dir: Path) -> DoorConfig
 
 def door_faults(door: Door) -> DoorFaults:
     """The door's live fault switches, starting from the scenario's settings."""
-    return DoorFaults(**dataclasses.asdict(door.faults))
+    return DoorFaults(door.faults)
 
 
 @dataclasses.dataclass(frozen=True)

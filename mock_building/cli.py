@@ -31,8 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _scenario_option(parser: argparse.ArgumentParser) -> None:
+def _scenario_option(parser: argparse.ArgumentParser, *, with_data_dir: bool = False) -> None:
     parser.add_argument("--scenario", type=Path, metavar="FILE", help="scenario TOML (default: the bundled demo)")
+    if with_data_dir:
+        parser.add_argument("--data-dir", type=Path, metavar="DIR", help=_DATA_DIR_HELP)
 
 
 def _add_up(parser: argparse.ArgumentParser) -> None:
@@ -41,13 +43,12 @@ def _add_up(parser: argparse.ArgumentParser) -> None:
         "the radio address and a demo driver's credentials, then a \"ready\" line; show a live view (or plain "
         "lines with --headless or without a terminal) until Ctrl-C or SIGTERM."
     )
-    _scenario_option(parser)
+    _scenario_option(parser, with_data_dir=True)
     parser.add_argument("--host", default="127.0.0.1", help="address both listeners bind to (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="access service port (default %(default)s; 0: any)")
     parser.add_argument(
         "--radio-port", type=int, default=DEFAULT_RADIO_PORT, help="radio attachment port (default %(default)s; 0: any)"
     )
-    parser.add_argument("--data-dir", type=Path, metavar="DIR", help=_DATA_DIR_HELP)
     parser.add_argument("--fresh", action="store_true", help="wipe the state directory before starting")
     parser.add_argument(
         "--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="the day routes run on (default: today)"
@@ -64,8 +65,7 @@ def _add_door(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--transport", required=True, metavar="SPEC", help="bumble transport spec, e.g. usb:0")
     parser.add_argument("--door-id", required=True, metavar="ID", help="which door of the scenario to run")
-    _scenario_option(parser)
-    parser.add_argument("--data-dir", type=Path, metavar="DIR", help=_DATA_DIR_HELP)
+    _scenario_option(parser, with_data_dir=True)
 
 
 def _add_labels(parser: argparse.ArgumentParser) -> None:

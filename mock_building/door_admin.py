@@ -43,7 +43,7 @@ def door_admin_router(doors: Mapping[str, DoorFaults]) -> APIRouter:
         return doors[door_id]
 
     def answer(door_id: str) -> DoorFaultsAnswer:
-        return DoorFaultsAnswer(door_id=door_id, faults=dataclasses.asdict(doors[door_id]))
+        return DoorFaultsAnswer(door_id=door_id, faults=dataclasses.asdict(doors[door_id].settings))
 
     @router.get("/{door_id}/faults", summary="A door's fault settings")
     async def get_faults(door_id: str, service: ServiceDep, token: Bearer) -> DoorFaultsAnswer:

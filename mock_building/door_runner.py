@@ -15,7 +15,7 @@ from bumble.core import BaseBumbleError
 from mock_building.building_doors import door_config, door_faults
 from mock_building.door import DoorError
 from mock_building.door.transport import run_door_on_transport
-from mock_building.errors import MockBuildingError
+from mock_building.errors import CodedError
 from mock_building.scenario import Scenario
 
 __all__ = ["DoorRunError", "run_real_door"]
@@ -29,12 +29,8 @@ except ImportError:  # pragma: no cover - usb1 comes with bumble
     pass
 
 
-class DoorRunError(MockBuildingError):
+class DoorRunError(CodedError):
     """The door cannot run: unknown door id, unusable state, or the transport failed to open."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 async def run_real_door(scenario: Scenario, door_id: str, transport_spec: str, data_dir: Path) -> int:

@@ -3,21 +3,36 @@
     MockBuildingError          (.reason: stable reason code string)
      +-- ScenarioError         a scenario file is unreadable or invalid (.key names the bad key)
      +-- StoreError            the database cannot be opened or migrated
+     +-- LabelError            a package cannot be printed on a label
+     +-- CodedError            the reason is chosen where it is raised: `CodedError(reason, message)`
+          +-- DoorError        misuse of an emulated door (reason: DoorErrorReason)
+          +-- RadioError       misuse of the virtual radio (reason: RadioErrorReason)
+          +-- BuildingError    a part of the building could not start
+          +-- DoorRunError     a door on a real controller cannot run
+          +-- FaultCommandError  a fault could not be set from the command line
 """
 
 from __future__ import annotations
 
-__all__ = ["MockBuildingError", "ScenarioError", "StoreError"]
+__all__ = ["CodedError", "MockBuildingError", "ScenarioError", "StoreError"]
 
 
 class MockBuildingError(Exception):
     """Root of every error raised by the mock building on purpose."""
 
-    reason = "mock_building_error"
+    reason: str = "mock_building_error"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class CodedError(MockBuildingError):
+    """An error whose subclass covers several causes; `reason` tells them apart."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ScenarioError(MockBuildingError):

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import httpx
 
-from mock_building.errors import MockBuildingError
+from mock_building.errors import CodedError
 
 __all__ = ["FaultCommandError", "parse_settings", "set_door_faults", "set_service_faults"]
 
@@ -14,12 +14,8 @@ _TRUE = {"on", "true", "yes"}
 _FALSE = {"off", "false", "no"}
 
 
-class FaultCommandError(MockBuildingError):
+class FaultCommandError(CodedError):
     """The fault could not be set; `reason` is the building's problem code or a local one."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 Value = bool | int | float

@@ -5,8 +5,9 @@ block, a QR code and the tracking number as a Code 128 barcode. The barcode is p
 whole-pixel modules and a generous quiet zone, with no text inside it, because that is what a
 decoder reads best; the human-readable tracking number sits well above the bars.
 
-The QR payload is line-oriented and starts with the tracking number, so a scanner that only
-reads the 2D code still gets it first: `tracking\\ncarrier\\nrecipient address lines...`.
+The QR code carries exactly the tracking number, like the bars: the driver app compares whatever
+it decodes with the package's barcode, so both symbols on a label must decode to the same text.
+The address block is printed as text.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from PIL import Image, ImageDraw, ImageFont
 from mock_building.errors import MockBuildingError
 from mock_building.scenario import Package, Scenario
 
-__all__ = ["Label", "LabelError", "labels_for", "qr_payload", "render_label", "write_labels"]
+__all__ = ["Label", "LabelError", "labels_for", "render_label", "write_labels"]
 
 WIDTH, HEIGHT = 600, 400
 _MARGIN = 20
@@ -66,10 +67,6 @@ def _address_lines(package: Package, building_name: str, address: str) -> tuple[
     return (*unit, building_name, address)
 
 
-def qr_payload(label: Label) -> str:
-    return "\n".join((label.tracking, label.carrier, *label.address_lines))
-
-
 def render_label(label: Label) -> Image.Image:
     """Draw one label; raises LabelError if the tracking number does not fit the label width."""
     image = Image.new("L", (WIDTH, HEIGHT), 255)
@@ -81,7 +78,7 @@ def render_label(label: Label) -> Image.Image:
     for index, line in enumerate(label.address_lines):
         draw.text((_MARGIN, 100 + index * 24), line, font=small, fill=0)
 
-    qr = _qr_image(qr_payload(label))
+    qr = _qr_image(label.tracking)
     image.paste(qr, (WIDTH - _MARGIN - qr.width, 70))
 
     bars = _code128_image(label.tracking)

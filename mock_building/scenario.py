@@ -1,5 +1,8 @@
 """A mock building day, described in TOML: carriers, buildings, doors, drivers, routes, faults.
 
+This module reads scenarios; the types they are made of live in `mock_building.scenario_model` and
+are re-exported here.
+
 The service, the emulated doors, the label printer and the QA runner all read the same scenario, so
 keys are derived from its `seed` (see `mock_building.keys`; mock only). `load_scenario` is strict:
 unknown keys, wrong types and dangling references fail with a `ScenarioError` naming the key.
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import fields
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,10 +21,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mock_building._toml_table import Table
+from mock_building.door.config import ADVERTISING_INTERVAL_RANGE_MS
+from mock_building.door.faults import DoorFaultSettings, fault_value_problem
 from mock_building.errors import ScenarioError
 from mock_building.keys import derive_ed25519_key, derive_secret
+from mock_building.scenario_model import (
+    Building, Carrier, DeliveryWindow, Door, Driver, Package, Route, Scenario, ServiceFaultSettings, Stop,
+)
 from protocol.ids import is_door_id
-from protocol.keys import TrustedIssuerKey, public_key_bytes
 
 __all__ = [
     "Building", "Carrier", "DeliveryWindow", "Door", "DoorFaultSettings", "Driver", "Package", "Route",
@@ -34,159 +41,6 @@ _CARRIER_ID_MAX, _DRIVER_ID_MAX, _STOP_ID_MAX, _PACKAGE_ID_MAX, _OTHER_ID_MAX = 
 _BLE_ADDRESS = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 _EXPECT = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-@dataclass(frozen=True)
-class Carrier:
-    id: str
-    name: str
-    kid: str
-    private_key: Ed25519PrivateKey = field(repr=False, compare=False)
-
-    @property
-    def key_id(self) -> bytes:
-        """The COSE `kid` of the carrier's grants: the ASCII bytes of `kid`."""
-        return self.kid.encode("ascii")
-
-
-@dataclass(frozen=True)
-class Building:
-    id: str
-    name: str
-    address: str
-    accepted_carriers: tuple[str, ...]
-    manager_token: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class DoorFaultSettings:
-    """Faults a door starts with (the door helper's runtime `DoorFaults` is built from this)."""
-
-    jammed: bool = False
-    slow_ms: int = 0
-    drop_mid_write: bool = False
-    rssi_dbm: int = -55
-    out_of_range: bool = False
-    clock_skew_s: int = 0
-    wrong_issuer_key: bool = False
-    powered_off: bool = False
-
-
-@dataclass(frozen=True)
-class Door:
-    id: str
-    building: str
-    name: str
-    ble_address: str
-    adv_interval_ms: int
-    hold_open_s: float
-    faults: DoorFaultSettings
-    private_key: Ed25519PrivateKey = field(repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class Driver:
-    id: str
-    name: str
-    password: str = field(repr=False)
-    carrier: str
-
-
-@dataclass(frozen=True)
-class DeliveryWindow:
-    """Local wall-clock window; both ends None means "always"."""
-
-    start: time | None = None
-    end: time | None = None
-
-    @property
-    def always(self) -> bool:
-        return self.start is None
-
-    def is_open(self, local: datetime) -> bool:
-        if self.start is None or self.end is None:
-            return True
-        return self.start <= local.time().replace(tzinfo=None) < self.end
-
-
-@dataclass(frozen=True)
-class Package:
-    id: str
-    barcode: str
-    unit: str | None = None
-    expect: str | None = None
-
-
-@dataclass(frozen=True)
-class Stop:
-    id: str
-    building: str
-    address: str
-    window: DeliveryWindow
-    packages: tuple[Package, ...]
-
-
-@dataclass(frozen=True)
-class Route:
-    driver: str
-    day: date | None  # None: "today", resolved when seeding
-    stops: tuple[Stop, ...]
-
-    def date_for(self, today: date) -> date:
-        return self.day or today
-
-
-@dataclass(frozen=True)
-class ServiceFaultSettings:
-    latency_ms: int = 0
-    error_rate: float = 0.0
-    down: bool = False
-
-
-@dataclass(frozen=True)
-class Scenario:
-    seed: str = field(repr=False)
-    timezone: str
-    admin_token: str = field(repr=False)
-    carriers: tuple[Carrier, ...]
-    buildings: tuple[Building, ...]
-    doors: tuple[Door, ...]
-    drivers: tuple[Driver, ...]
-    routes: tuple[Route, ...]
-    service_faults: ServiceFaultSettings
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    @property
-    def service_secret(self) -> bytes:
-        """Key for pseudonymous driver references in the audit feed (mock only, seed-derived)."""
-        return derive_secret(self.seed, "service:audit")
-
-    def carrier(self, carrier_id: str) -> Carrier:
-        return next(c for c in self.carriers if c.id == carrier_id)
-
-    def building(self, building_id: str) -> Building:
-        return next(b for b in self.buildings if b.id == building_id)
-
-    def door(self, door_id: str) -> Door:
-        return next(d for d in self.doors if d.id == door_id)
-
-    def doors_of(self, building_id: str) -> tuple[Door, ...]:
-        return tuple(d for d in self.doors if d.building == building_id)
-
-    def trusted_carriers(self, door_id: str) -> tuple[Carrier, ...]:
-        """The carriers whose grants this door accepts: those its building has accepted."""
-        accepted = self.building(self.door(door_id).building).accepted_carriers
-        return tuple(c for c in self.carriers if c.id in accepted)
-
-    def trusted_issuer_keys(self, door_id: str) -> tuple[TrustedIssuerKey, ...]:
-        """The door's trust store entries: issuer = carrier id, kid = the carrier's kid (ASCII)."""
-        return tuple(
-            TrustedIssuerKey(kid=c.key_id, issuer=c.id, public_key=public_key_bytes(c.private_key))
-            for c in self.trusted_carriers(door_id)
-        )
 
 
 def default_scenario_path() -> Path:
@@ -319,8 +173,9 @@ def _door(table: Table, seed: str, building_ids: set[str]) -> Door:
     if not _BLE_ADDRESS.match(address):
         raise table.fail("ble_address", f"{address!r} is not a BLE address like C0:11:22:33:44:55")
     interval = table.int("adv_interval_ms", 100)
-    if not 20 <= interval <= 10_240:
-        raise table.fail("adv_interval_ms", "must be within 20..10240 ms (BLE advertising limits)")
+    low, high = ADVERTISING_INTERVAL_RANGE_MS
+    if not low <= interval <= high:
+        raise table.fail("adv_interval_ms", f"must be within {low:g}..{high:g} ms (BLE advertising limits)")
     hold_open = table.number("hold_open_s", 5.0)
     if not 0 < hold_open <= 60:
         raise table.fail("hold_open_s", "must be within (0, 60] seconds")
@@ -336,22 +191,15 @@ def _derived_ble_address(seed: str, door_id: str) -> str:
 
 
 def _door_faults(table: Table) -> DoorFaultSettings:
-    faults = DoorFaultSettings(
-        jammed=table.bool("jammed", False),
-        slow_ms=table.int("slow_ms", 0),
-        drop_mid_write=table.bool("drop_mid_write", False),
-        rssi_dbm=table.int("rssi_dbm", -55),
-        out_of_range=table.bool("out_of_range", False),
-        clock_skew_s=table.int("clock_skew_s", 0),
-        wrong_issuer_key=table.bool("wrong_issuer_key", False),
-        powered_off=table.bool("powered_off", False),
-    )
-    if faults.slow_ms < 0:
-        raise table.fail("slow_ms", "must not be negative")
-    if not -127 <= faults.rssi_dbm <= 20:
-        raise table.fail("rssi_dbm", "must be within -127..20 dBm")
+    values: dict[str, bool | int] = {}
+    for spec in fields(DoorFaultSettings):
+        read = table.bool if spec.type == "bool" else table.int
+        values[spec.name] = read(spec.name, spec.default)
+        problem = fault_value_problem(spec.name, values[spec.name])
+        if problem is not None:
+            raise table.fail(spec.name, problem)
     table.finish()
-    return faults
+    return DoorFaultSettings(**values)
 
 
 def _service_faults(table: Table) -> ServiceFaultSettings:

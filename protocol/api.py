@@ -309,6 +309,7 @@ HTTP_STATUS: Mapping[ReasonCode, int] = MappingProxyType(
         ReasonCode.TOKEN_EXPIRED: 401,
         ReasonCode.INVALID_CREDENTIALS: 401,
         ReasonCode.FORBIDDEN: 403,
+        ReasonCode.CARRIER_NOT_ACCEPTED: 403,
         ReasonCode.REVOKED: 403,
         ReasonCode.UNKNOWN_HANDHELD: 403,
         ReasonCode.NOT_FOUND: 404,

@@ -60,6 +60,7 @@ class ReasonCode(IntEnum):
     CONFLICT = 114
     SERVICE_UNAVAILABLE = 115
     INTERNAL_ERROR = 116
+    CARRIER_NOT_ACCEPTED = 117
 
     @property
     def slug(self) -> str:

@@ -9,7 +9,7 @@ import pytest
 from pyzbar.pyzbar import decode
 
 from mock_building.cli import main
-from mock_building.labels import Label, LabelError, labels_for, qr_payload, render_label
+from mock_building.labels import Label, LabelError, labels_for, render_label
 from mock_building.scenario import default_scenario_path, load_scenario
 
 
@@ -33,16 +33,17 @@ def test_labels_command_writes_a_decodable_label_per_package(path: Path, tmp_pat
     for package_id, tracking in expected.items():
         symbols = _symbols(tmp_path / f"{package_id}.png")
         assert symbols["CODE128"] == tracking.encode()
-        assert symbols["QRCODE"].decode().split("\n")[0] == tracking
+        assert symbols["QRCODE"] == tracking.encode()
 
 
-def test_label_carries_carrier_and_address_in_the_qr_code() -> None:
+def test_label_is_addressed_to_the_stop_and_both_symbols_carry_only_the_tracking_number() -> None:
     scenario = load_scenario(default_scenario_path())
     label = next(l for l in labels_for(scenario) if l.package_id == "P2")
     assert label == Label("P2", "1Z999AA10123456791", "ParcelCo", ("Unit 1A", "Oak House", "7 Oak Ave"))
-    assert qr_payload(label) == "1Z999AA10123456791\nParcelCo\nUnit 1A\nOak House\n7 Oak Ave"
     image = render_label(label)
     assert image.size == (600, 400)
+    symbols = sorted((symbol.type, symbol.data) for symbol in decode(image))
+    assert symbols == [("CODE128", b"1Z999AA10123456791"), ("QRCODE", b"1Z999AA10123456791")]
 
 
 def test_a_tracking_number_too_long_for_the_label_is_a_clear_error() -> None:

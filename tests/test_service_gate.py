@@ -84,7 +84,7 @@ async def test_each_carrier_signs_its_own_grants_and_only_accepting_buildings_op
     assert answer.status_code == 201
     token = b64url_decode(answer.json()["grant"])
     assert parse_grant(token).kid == b"swiftship" and decode_claims(parse_grant(token).payload).issuer == "swiftship"
-    assert (await carol.grant("U2", "B-1", "BC-U2")).json()["code"] == "forbidden"
+    assert (await carol.grant("U2", "B-1", "BC-U2")).json()["code"] == "carrier_not_accepted"
 
     challenge = bytes(16)
     decision = verify_unlock(
@@ -104,7 +104,7 @@ async def test_each_carrier_signs_its_own_grants_and_only_accepting_buildings_op
         ("S1", "B-1", "BC-1", 422, "door_not_for_stop"),  # a real door of another building
         ("S1", "ZZZ", "BC-1", 422, "door_not_for_stop"),
         ("S2", "B-1", "BC-3", 422, "outside_delivery_window"),  # 08:00-10:00, it is noon
-        ("S3", "C-1", "BC-4", 403, "forbidden"),  # building C has not accepted parcelco
+        ("S3", "C-1", "BC-4", 403, "carrier_not_accepted"),  # building C has not accepted parcelco
     ],
 )
 async def test_refusals(service, stop, door, barcode, status, code):

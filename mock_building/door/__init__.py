@@ -16,7 +16,7 @@ Unlock refusals are not exceptions: they are protocol `ReasonCode`s in results a
 from mock_building.door.config import DEFAULT_ADVERTISING_INTERVAL_MS, DEFAULT_HOLD_OPEN_S, DoorConfig
 from mock_building.door.controller import Attempt, DoorController, Session
 from mock_building.door.errors import DoorError, DoorErrorReason
-from mock_building.door.faults import DoorFaults
+from mock_building.door.faults import DoorFaults, DoorFaultSettings
 from mock_building.door.state import DoorState, StateListener
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "DoorController",
     "DoorError",
     "DoorErrorReason",
+    "DoorFaultSettings",
     "DoorFaults",
     "DoorState",
     "Session",

@@ -1,4 +1,4 @@
-"""The door package's exception root.
+"""The door package's errors, under the one root `mock_building.errors.MockBuildingError`.
 
     DoorError (reason: DoorErrorReason)   misuse of a door: bad settings, unusable state dir,
                                           a challenge for a connection that is gone
@@ -10,6 +10,8 @@ reported in the result and the receipt.
 from __future__ import annotations
 
 from enum import StrEnum
+
+from mock_building.errors import CodedError
 
 __all__ = ["DoorError", "DoorErrorReason"]
 
@@ -25,9 +27,7 @@ class DoorErrorReason(StrEnum):
     SESSION_CLOSED = "door.session_closed"
 
 
-class DoorError(Exception):
+class DoorError(CodedError):
     """Raised when a door is configured or driven in a way a real door could not be."""
 
-    def __init__(self, reason: DoorErrorReason, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+    reason: DoorErrorReason

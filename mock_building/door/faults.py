@@ -1,8 +1,9 @@
-"""Fault injection for one emulated door, set at construction and toggled at run time.
+"""Fault injection for one emulated door: the settings a scenario starts it with, toggled at run time.
 
-The field names match the scenario's `[doors.faults]` table, so a scenario's settings become
-`DoorFaults(**dataclasses.asdict(settings))`. Listeners hear every change, which is how the
-peripheral applies radio-level faults (power, range) the moment they are toggled.
+`DoorFaultSettings` is the one definition of the fault fields and their bounds; the scenario's
+`[doors.faults]` table is read into it, and `DoorFaults` holds the current settings. Listeners hear
+every change, which is how the peripheral applies radio-level faults (power, range) the moment they
+are toggled.
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ from typing import Any
 
 from mock_building.door.errors import DoorError, DoorErrorReason
 
-__all__ = ["DoorFaults", "FaultListener"]
+__all__ = ["DoorFaultSettings", "DoorFaults", "FaultListener", "fault_value_problem"]
 
 FaultListener = Callable[["DoorFaults"], None]
 
-_RSSI_RANGE = range(-127, 21)
+RSSI_RANGE_DBM = (-127, 20)
 
 
-@dataclasses.dataclass
-class DoorFaults:
-    """Mutable fault switches; change them with `set(...)` so listeners are told."""
+@dataclasses.dataclass(frozen=True)
+class DoorFaultSettings:
+    """One snapshot of a door's fault switches; the defaults are a healthy door."""
 
     jammed: bool = False
     """Accepts valid requests but the bolt does not move; the receipt says door_jammed."""
@@ -42,19 +43,47 @@ class DoorFaults:
     """Stops advertising and refuses connections."""
 
     def __post_init__(self) -> None:
-        self._listeners: list[FaultListener] = []
         for field in dataclasses.fields(self):
-            _check(field.name, getattr(self, field.name))
+            problem = fault_value_problem(field.name, getattr(self, field.name))
+            if problem is not None:
+                raise DoorError(DoorErrorReason.BAD_FAULT_VALUE, f"door fault {field.name}: {problem}")
+
+
+_FIELD_TYPES = {field.name: field.type for field in dataclasses.fields(DoorFaultSettings)}
+
+
+def fault_value_problem(name: str, value: Any) -> str | None:
+    """Why `value` cannot be the fault `name` (None if it can); the scenario loader shares the bounds."""
+    if _FIELD_TYPES[name] == "bool":
+        return None if isinstance(value, bool) else "must be true or false"
+    if not isinstance(value, int) or isinstance(value, bool):
+        return "must be an integer"
+    if name == "slow_ms" and value < 0:
+        return "must not be negative"
+    low, high = RSSI_RANGE_DBM
+    if name == "rssi_dbm" and not low <= value <= high:
+        return f"must be within {low}..{high} dBm"
+    return None
+
+
+class DoorFaults:
+    """The door's live fault switches; change them with `set(...)` so listeners are told.
+
+    Reading a fault (`faults.jammed`) reads the current `settings`.
+    """
+
+    def __init__(self, settings: DoorFaultSettings | None = None, **changes: Any) -> None:
+        self._listeners: list[FaultListener] = []
+        self.settings = _replaced(settings or DoorFaultSettings(), changes)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _FIELD_TYPES:
+            return getattr(self.settings, name)
+        raise AttributeError(name)
 
     def set(self, **changes: Any) -> None:
         """Change some faults at once (validated first, then applied, then announced)."""
-        names = {field.name for field in dataclasses.fields(self)}
-        for name, value in changes.items():
-            if name not in names:
-                raise DoorError(DoorErrorReason.UNKNOWN_FAULT, f"no door fault named {name!r}")
-            _check(name, value)
-        for name, value in changes.items():
-            object.__setattr__(self, name, value)
+        self.settings = _replaced(self.settings, changes)
         for listener in list(self._listeners):
             listener(self)
 
@@ -65,23 +94,16 @@ class DoorFaults:
 
     def active(self) -> dict[str, Any]:
         """The faults that differ from a healthy door (for the live view)."""
-        healthy = DoorFaults()
+        healthy = DoorFaultSettings()
         return {
-            field.name: getattr(self, field.name)
-            for field in dataclasses.fields(self)
-            if getattr(self, field.name) != getattr(healthy, field.name)
+            name: getattr(self.settings, name)
+            for name in _FIELD_TYPES
+            if getattr(self.settings, name) != getattr(healthy, name)
         }
 
 
-def _check(name: str, value: Any) -> None:
-    expected = {f.name: f.type for f in dataclasses.fields(DoorFaults)}[name]
-    if expected == "bool":
-        ok = isinstance(value, bool)
-    else:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        if ok and name == "slow_ms":
-            ok = value >= 0
-        if ok and name == "rssi_dbm":
-            ok = value in _RSSI_RANGE
-    if not ok:
-        raise DoorError(DoorErrorReason.BAD_FAULT_VALUE, f"bad value {value!r} for door fault {name}")
+def _replaced(settings: DoorFaultSettings, changes: dict[str, Any]) -> DoorFaultSettings:
+    for name in changes:
+        if name not in _FIELD_TYPES:
+            raise DoorError(DoorErrorReason.UNKNOWN_FAULT, f"no door fault named {name!r}")
+    return dataclasses.replace(settings, **changes)

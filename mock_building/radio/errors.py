@@ -1,8 +1,10 @@
-"""The radio's exception root: misuse of the virtual radio, each with a stable reason code."""
+"""The radio's errors (under `MockBuildingError`): misuse of the virtual radio, each with a stable reason code."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from mock_building.errors import CodedError
 
 
 class RadioErrorReason(StrEnum):
@@ -17,9 +19,7 @@ class RadioErrorReason(StrEnum):
     NO_RUNNING_LOOP = "radio.no_running_loop"
 
 
-class RadioError(Exception):
+class RadioError(CodedError):
     """Raised when the virtual radio is asked for something a real radio could not do."""
 
-    def __init__(self, reason: RadioErrorReason, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+    reason: RadioErrorReason

@@ -42,6 +42,14 @@ def _unauthenticated(detail: str, reason: ReasonCode = ReasonCode.NOT_AUTHENTICA
     return ServiceProblem(reason, "Not signed in", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _check_session(expires_epoch: float, revoked_at: str | None, now: datetime, expired: str) -> None:
+    """A session token is usable until it expires, and only while its driver is not revoked."""
+    if expires_epoch <= now.timestamp():
+        raise _unauthenticated(expired, ReasonCode.TOKEN_EXPIRED)
+    if revoked_at is not None:
+        raise ServiceProblem(ReasonCode.REVOKED, "Driver revoked")
+
+
 def bearer_token(authorization: str | None) -> str:
     """The token of an `Authorization: Bearer ...` header, or a not_authenticated problem."""
     scheme, _, token = (authorization or "").partition(" ")
@@ -79,10 +87,7 @@ class Sessions:
             if row is None:
                 raise _unauthenticated("unknown or already used refresh token")
             db.execute("DELETE FROM sessions WHERE refresh_hash = ?", (token_hash(refresh_token),))
-            if row["refresh_expires_epoch"] <= now.timestamp():
-                raise _unauthenticated("refresh token expired: sign in again", ReasonCode.TOKEN_EXPIRED)
-            if row["revoked_at"] is not None:
-                raise ServiceProblem(ReasonCode.REVOKED, "Driver revoked")
+            _check_session(row["refresh_expires_epoch"], row["revoked_at"], now, "refresh token expired: sign in again")
             return self._issue(row["driver_id"], now)
 
     def _issue(self, driver_id: str, now: datetime) -> TokenPair:
@@ -105,10 +110,7 @@ class Sessions:
         ).fetchone()
         if row is None:
             raise _unauthenticated("unknown access token")
-        if row["access_expires_epoch"] <= now.timestamp():
-            raise _unauthenticated("access token expired: refresh it", ReasonCode.TOKEN_EXPIRED)
-        if row["revoked_at"] is not None:
-            raise ServiceProblem(ReasonCode.REVOKED, "Driver revoked")
+        _check_session(row["access_expires_epoch"], row["revoked_at"], now, "access token expired: refresh it")
         return DriverIdentity(row["id"], row["carrier_id"], row["name"])
 
 

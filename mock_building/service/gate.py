@@ -140,9 +140,11 @@ class GrantGate:
         accepted = db.execute(
             "SELECT 1 FROM building_carriers WHERE building_id = ? AND carrier_id = ?", (building_id, who.carrier_id)
         ).fetchone()
+        if accepted is None:
+            raise ServiceProblem(ReasonCode.CARRIER_NOT_ACCEPTED, "Building does not accept this carrier")
         signer = self._signers.get(who.carrier_id)
-        if accepted is None or signer is None:
-            raise ServiceProblem(ReasonCode.FORBIDDEN, "Building does not accept this carrier")
+        if signer is None:
+            raise ServiceProblem(ReasonCode.FORBIDDEN, "No signing key for this carrier")
         window = DeliveryWindow(*(time.fromisoformat(t) if t else None for t in (stop["window_start"], stop["window_end"])))
         if not window.is_open(now.astimezone(self._zone)):
             raise ServiceProblem(

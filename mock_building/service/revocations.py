@@ -8,6 +8,7 @@ expires: that is why grants live 120 s by default.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
 from mock_building.service.audit import AuditKind, AuditLog
@@ -25,34 +26,30 @@ class Revocations:
 
     def driver(self, driver_id: str, reason: str, now: datetime) -> None:
         with self._store.transaction() as db:
-            row = db.execute("SELECT carrier_id FROM drivers WHERE id = ?", (driver_id,)).fetchone()
-            if row is None:
-                raise ServiceProblem(ReasonCode.NOT_FOUND, "Unknown driver")
-            db.execute("UPDATE drivers SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", (now.isoformat(), driver_id))
+            row = _mark_revoked(
+                db, "drivers", "id", driver_id, now, "Unknown driver",
+                "SELECT carrier_id FROM drivers WHERE id = ?",
+            )
             db.execute("DELETE FROM sessions WHERE driver_id = ?", (driver_id,))
             self._log(target_kind="driver", target=driver_id, reason=reason, now=now, carrier=row["carrier_id"], driver=driver_id)
 
     def handheld(self, key_id: str, reason: str, now: datetime) -> None:
         with self._store.transaction() as db:
-            row = db.execute(
+            row = _mark_revoked(
+                db, "handhelds", "key_id", key_id, now, "Unknown handheld key",
                 "SELECT h.driver_id, d.carrier_id FROM handhelds h JOIN drivers d ON d.id = h.driver_id"
-                " WHERE h.key_id = ?", (key_id,),
-            ).fetchone()
-            if row is None:
-                raise ServiceProblem(ReasonCode.NOT_FOUND, "Unknown handheld key")
-            db.execute("UPDATE handhelds SET revoked_at = COALESCE(revoked_at, ?) WHERE key_id = ?", (now.isoformat(), key_id))
+                " WHERE h.key_id = ?",
+            )
             self._log(target_kind="handheld", target=key_id, reason=reason, now=now, carrier=row["carrier_id"],
                       driver=row["driver_id"])
 
     def grant(self, grant_id: str, reason: str, now: datetime) -> None:
         with self._store.transaction() as db:
-            row = db.execute(
+            row = _mark_revoked(
+                db, "grants", "id", grant_id, now, "Unknown grant",
                 "SELECT g.driver_id, g.carrier_id, g.door_id, g.stop_id, d.building_id FROM grants g"
-                " JOIN doors d ON d.id = g.door_id WHERE g.id = ?", (grant_id,),
-            ).fetchone()
-            if row is None:
-                raise ServiceProblem(ReasonCode.NOT_FOUND, "Unknown grant")
-            db.execute("UPDATE grants SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", (now.isoformat(), grant_id))
+                " JOIN doors d ON d.id = g.door_id WHERE g.id = ?",
+            )
             self._log(target_kind="grant", target=grant_id, reason=reason, now=now, carrier=row["carrier_id"],
                       driver=row["driver_id"], building=row["building_id"], door=row["door_id"], stop=row["stop_id"])
 
@@ -69,3 +66,14 @@ class Revocations:
             building_id=building, door_id=door, stop_id=stop, carrier_id=carrier, driver_id=driver,
             grant_id=target if target_kind == "grant" else None,
         )
+
+
+def _mark_revoked(
+    db: sqlite3.Connection, table: str, key_column: str, key: str, now: datetime, unknown: str, lookup: str
+) -> sqlite3.Row:
+    """Look the target up with `lookup` (404 `unknown` if absent) and stamp its first revocation time."""
+    row = db.execute(lookup, (key,)).fetchone()
+    if row is None:
+        raise ServiceProblem(ReasonCode.NOT_FOUND, unknown)
+    db.execute(f"UPDATE {table} SET revoked_at = COALESCE(revoked_at, ?) WHERE {key_column} = ?", (now.isoformat(), key))
+    return row
