@@ -182,7 +182,7 @@ async def test_the_faults_scenario_shows_every_injected_fault(
         "F3": [("FAST-1", "expired"), ("LATE-1", "not_yet_valid")],
         # DROP-1's fault is a standing switch: the retry drops too, and faults.toml expects that
         "F4": [("DROP-1", "door_link_lost"), ("KEY-1", "bad_signature")],
-        "F5": [("SWIFT-1", "forbidden")],
+        "F5": [("SWIFT-1", "carrier_not_accepted")],
         "F6": [("OK-1", "outside_delivery_window")],
         "F7": [("FAR-1", "delivered")],  # -96 dBm is weak but still heard
         "F8": [("", "door_not_found")],  # OFF-1 is powered off and out of range

@@ -55,6 +55,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "package_not_for_stop": ("This parcel is not for this stop", "Check the label and scan again"),
     "door_not_for_stop": ("This door is not at this stop's building", "Choose {other_doors}"),
     "forbidden": ("Not allowed for this driver", _CALL_DISPATCH),
+    "carrier_not_accepted": (
+        "This building does not accept your carrier's access",
+        "Leave the parcel at the usual safe place, or call dispatch",
+    ),
     "conflict": ("The service already has a different record of this", "Reload the route"),
     "internal_error": ("The access service failed", "Wait, then try again"),
     # the service's checks of relayed receipts (shown when a sync reports them)
