@@ -15,7 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
     from driver_app.tui import cli as tui_cli
 
     tui_cli.add_arguments(commands.add_parser("tui", help="run the driver's terminal app (the default)"))
-    commands.add_parser("demo", help="run the app against a bundled mock building")
+    from driver_app import demo
+
+    demo.add_arguments(commands.add_parser("demo", help="run the app against a bundled mock building"))
     from driver_app.scanning import cli as scan_cli
 
     scan_cli.add_arguments(commands.add_parser("scan", help="decode barcodes in image and video files"))
@@ -40,8 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         from driver_app.runner import cli as run_route_cli
 
         return run_route_cli.run(args)
-    print(f"driver-app {command}: not yet implemented", file=sys.stderr)
-    return 0
+    from driver_app import demo
+
+    return demo.run(args)
 
 
 if __name__ == "__main__":

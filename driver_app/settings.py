@@ -55,7 +55,7 @@ class Settings(BaseSettings):
         3.0, gt=0, description="Seconds to listen for door advertisements before giving up."
     )
     keymap: dict[str, str] = Field(
-        default_factory=dict, description="Key binding overrides: binding id → keys (e.g. unlock = 'u')."
+        default_factory=dict, description="Key binding overrides: binding id → keys (e.g. stop.unlock = 'u')."
     )
 
     @classmethod
