@@ -24,6 +24,7 @@ from driver_app.tui import create_app
 from driver_app.tui.app import DriverApp
 from driver_app.tui.screens.diagnostics import DiagnosticsScreen
 from driver_app.tui.screens.route import RouteScreen
+from driver_app.tui.screens.sign_in import SignInScreen
 from driver_app.tui.screens.stop import StopScreen
 from driver_app.tui.widgets.notice import NoticeBox
 from driver_app.tui.widgets.phases import PhaseList
@@ -85,16 +86,27 @@ async def until(pilot, condition: Callable[[], bool], *, rounds: int = 400) -> N
     raise AssertionError("the app never reached the expected state")
 
 
+def idle(app: DriverApp, group: str) -> bool:
+    """No worker of `group` (session, door, deliver, sync) is still running."""
+    return not any(worker.group == group and not worker.is_finished for worker in app.workers)
+
+
 def shown(app: DriverApp, selector: object) -> str:
     return str(app.screen.query_one(selector).render())  # type: ignore[call-overload]
 
 
-async def sign_in_and_open_stop_1(pilot) -> None:
+async def submit_sign_in(pilot, password: str) -> None:
     app: DriverApp = pilot.app
     app.screen.query_one("#driver-id").value = "demo"
-    app.screen.query_one("#password").value = "demo-password"
+    app.screen.query_one("#password").value = password
     app.screen.query_one("#password").focus()
     await pilot.press("enter")
+    await until(pilot, lambda: idle(app, "session"))
+
+
+async def sign_in_and_open_stop_1(pilot) -> None:
+    app: DriverApp = pilot.app
+    await submit_sign_in(pilot, "demo-password")
     await until(pilot, lambda: isinstance(app.screen, RouteScreen))
     assert shown(app, "#driver") == "Driver: demo"
     assert "0/9 stops delivered" in shown(app, "#progress")
@@ -105,7 +117,7 @@ async def sign_in_and_open_stop_1(pilot) -> None:
 
 async def unlock(pilot) -> None:
     await pilot.press("u")
-    await until(pilot, lambda: not pilot.app._busy("door"))
+    await until(pilot, lambda: idle(pilot.app, "door"))
 
 
 async def test_a_stop_from_sign_in_to_delivery(building, tmp_path: Path) -> None:
@@ -133,6 +145,10 @@ async def test_refusals_from_the_route_and_from_the_door(building, tmp_path: Pat
         await admin_put(running, f"/v1/admin/doors/{door}/faults", {"jammed": True})
     app = make_app(building, tmp_path)
     async with app.run_test(size=(40, 20)) as pilot:
+        await submit_sign_in(pilot, "not-the-password")  # the access service refuses
+        assert isinstance(app.screen, SignInScreen)
+        notice = shown(app, NoticeBox)
+        assert "Driver id or password not recognised" in notice and "Check them and sign in again" in notice
         await sign_in_and_open_stop_1(pilot)
         await manual_scan(pilot, S2_PARCEL)
         assert "belongs to stop 2 (7 Oak Ave)" in shown(app, VerdictLine)
@@ -159,6 +175,12 @@ async def test_a_door_dropping_the_link_mid_write_delivers_nothing(building, tmp
         assert app.workflow.state.stops["S1"].phase is StopPhase.SCANNED
         assert not app.screen.check_action("deliver", ())
         assert all(s.phase is not StopPhase.DELIVERED for s in app.workflow.state.stops.values())
+        assert all(running.doors[door].status().locked for door in S1_DOORS)
+        for door in S1_DOORS:  # the door comes back: the driver's one key now opens it
+            await admin_put(running, f"/v1/admin/doors/{door}/faults", {"drop_mid_write": False})
+        await unlock(pilot)
+        assert app.workflow.state.stops["S1"].phase is StopPhase.UNLOCKED
+        assert not running.doors[app.workflow.state.stops["S1"].door_id or ""].status().locked
 
 
 async def test_a_delivery_while_the_service_is_down_waits_in_the_outbox(building, tmp_path: Path) -> None:
