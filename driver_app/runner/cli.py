@@ -71,7 +71,7 @@ def _fetched_labels(access_url: str, out_dir: Path) -> Path | None:
     try:
         fetch_labels(access_url, out_dir)
     except LabelFetchError as err:
-        print(f"run-route: no --labels and {err} (reason {err.reason})", file=sys.stderr)
+        print(f"run-route: no --labels, and {err.detail} (reason {err.reason})", file=sys.stderr)
         return None
     return out_dir
 

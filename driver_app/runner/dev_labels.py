@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import httpx
 
+from driver_app.core.errors import WorkflowError
 from protocol.api import API_PREFIX
 
 __all__ = ["LabelFetchError", "fetch_labels"]
@@ -19,12 +20,10 @@ __all__ = ["LabelFetchError", "fetch_labels"]
 _TIMEOUT_S = 10.0
 
 
-class LabelFetchError(Exception):
-    """The building did not hand out its labels; `reason` is a stable code."""
+class LabelFetchError(WorkflowError):
+    """The building did not hand out its labels (labels_unavailable, labels_malformed)."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+    title = "No labels"
 
 
 def fetch_labels(access_url: str, out_dir: Path) -> list[Path]:
