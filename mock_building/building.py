@@ -28,6 +28,7 @@ from mock_building.building_doors import BuildingDoor, start_doors
 from mock_building.building_service import ServicePart
 from mock_building.clock import Clock, SystemClock
 from mock_building.day_clock import DayShiftedClock
+from mock_building.dev_labels import LABELS_DIR_NAME, render_scenario_labels
 from mock_building.door import DoorError
 from mock_building.errors import CodedError
 from mock_building.live_view import BuildingView, HeadlessLog, literal, make_console, render_view
@@ -73,6 +74,8 @@ class RunningBuilding:
     radio: VirtualRadio
     radio_host: str
     radio_port: int
+    labels_dir: Path
+    """The scenario's parcel labels, rendered at start (also served at GET /v1/dev/labels)."""
     doors: dict[str, BuildingDoor] = field(default_factory=dict)
 
     @property
@@ -114,14 +117,18 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
         radio_port = await _listening(radio.serve(settings.host, settings.radio_port), "radio", settings.radio_port)
         doors.update(await start_doors(scenario, radio, settings.data_dir / "doors", clock.unix))
         service.mount_door_admin({door_id: door.faults for door_id, door in doors.items()})
+        service.mount_dev_labels(render_scenario_labels(scenario, settings.data_dir))
         await _listening(service.serve(settings.host, settings.port), "access service", settings.port)
     except (DoorError, RadioError) as err:
-        await RunningBuilding(scenario, "", service, radio, settings.host, 0, doors).stop()
+        await RunningBuilding(scenario, "", service, radio, settings.host, 0, settings.data_dir, doors).stop()
         raise BuildingError(str(err.reason), str(err)) from err
     except BaseException:
-        await RunningBuilding(scenario, "", service, radio, settings.host, 0, doors).stop()
+        await RunningBuilding(scenario, "", service, radio, settings.host, 0, settings.data_dir, doors).stop()
         raise
-    return RunningBuilding(scenario, scenario_path.name, service, radio, settings.host, radio_port, doors)
+    return RunningBuilding(
+        scenario, scenario_path.name, service, radio, settings.host, radio_port, settings.data_dir / LABELS_DIR_NAME,
+        doors,
+    )
 
 
 async def _listening(starting: Awaitable[T], what: str, port: int) -> T:
@@ -148,6 +155,7 @@ def banner(building: RunningBuilding) -> list[str]:
     if driver is not None:
         carrier = scenario.carrier(driver.carrier).name
         lines.append(f"  demo driver    : {literal(driver.id)} / {literal(driver.password)}  ({literal(carrier)})")
+    lines.append(f"  labels         : {literal(str(building.labels_dir))}  (also GET {building.url}/v1/dev/labels)")
     lines.append(f"  doors          : {', '.join(literal(d) for d in building.doors) or '-'}")
     return lines
 
@@ -161,6 +169,7 @@ def _write_ready_file(path: Path, building: RunningBuilding) -> None:
         "radio": {"host": building.radio_host, "port": building.radio_port},
         "driver": {"id": driver.id, "password": driver.password} if driver else None,
         "doors": list(building.doors),
+        "labels": str(building.labels_dir),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")

@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from mock_building.day_clock import DayShiftedClock
+from mock_building.dev_labels import dev_labels_router
 from mock_building.door import DoorFaults
 from mock_building.door_admin import door_admin_router
 from mock_building.live_view import AuditLine
@@ -50,6 +51,9 @@ class ServicePart:
 
     def mount_door_admin(self, doors: Mapping[str, DoorFaults]) -> None:
         self.app.include_router(door_admin_router(doors))
+
+    def mount_dev_labels(self, labels: dict[str, Path]) -> None:
+        self.app.include_router(dev_labels_router(labels))
 
     async def serve(self, host: str, port: int) -> None:
         self._served = await serve_app(self.app, host, port)

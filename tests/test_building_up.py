@@ -139,6 +139,20 @@ class _Terminal(io.StringIO):
         return super().write(text)
 
 
+async def test_up_renders_and_serves_the_scenario_labels(building: RunningBuilding) -> None:
+    rendered = sorted(p.name for p in building.labels_dir.iterdir())
+    async with httpx.AsyncClient(base_url=building.url) as http:
+        listing = (await http.get("/v1/dev/labels")).json()["labels"]
+        image = await http.get(f"/v1/dev/labels/{listing[0]}")
+        unlisted = await http.get("/v1/dev/labels/..%2Fservice.sqlite3")
+        missing = await http.get("/v1/dev/labels/service.sqlite3")
+    assert listing == rendered and len(listing) == 14  # the demo scenario's packages
+    assert image.headers["content-type"] == "image/png"
+    assert image.content == (building.labels_dir / listing[0]).read_bytes()
+    assert unlisted.status_code == 404
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
 @pytest.mark.parametrize("live", [False, True], ids=["headless", "live"])
 async def test_up_announces_readiness_and_stops_on_sigterm(tmp_path: Path, live: bool) -> None:
     out = _Terminal()
@@ -150,6 +164,7 @@ async def test_up_announces_readiness_and_stops_on_sigterm(tmp_path: Path, live:
     record = json.loads(ready_file.read_text())
     assert record["driver"] == {"id": "demo", "password": "demo-password"}
     assert record["url"] in out.getvalue() and str(record["radio"]["port"]) in out.getvalue()
+    assert record["labels"] == str(tmp_path / "data" / "labels") and record["labels"] in out.getvalue()
     os.kill(os.getpid(), signal.SIGTERM)
 
     assert await asyncio.wait_for(running, 30) == 0

@@ -20,8 +20,10 @@ EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--labels", type=Path, required=True,
-                        help="folder of label images named <package_id>.png (mock-building labels --out DIR)")
+    parser.add_argument("--labels", type=Path,
+                        help="folder of label images named <package_id>.png (mock-building labels --out DIR); "
+                             "default: fetch the ones a mock building serves on its mock-only "
+                             "GET /v1/dev/labels into a temporary folder")
     parser.add_argument("--report", type=Path, help="write JUnit XML here")
     parser.add_argument("--scenario", type=Path,
                         help="the scenario the building runs: stops expect what its packages' `expect` say "
@@ -46,11 +48,14 @@ def run(args: argparse.Namespace) -> int:
     except ScenarioError as err:  # its message names the bad key
         print(f"run-route: cannot read scenario {args.scenario}: {err}", file=sys.stderr)
         return EXIT_SETUP
-    if not args.labels.is_dir():
+    if args.labels is not None and not args.labels.is_dir():
         print(f"run-route: no label folder {args.labels}", file=sys.stderr)
         return EXIT_SETUP
-    plan = RunPlan(args.driver, args.password, args.labels, expectations)
     with tempfile.TemporaryDirectory(prefix="lobbykey-run-route-") as scratch:
+        labels = args.labels or _fetched_labels(args.access_url, Path(scratch) / "labels")
+        if labels is None:
+            return EXIT_SETUP
+        plan = RunPlan(args.driver, args.password, labels, expectations)
         settings = Settings(
             access_url=args.access_url,
             ble_mode=args.ble_mode,
@@ -58,6 +63,17 @@ def run(args: argparse.Namespace) -> int:
             data_dir=args.data_dir or Path(scratch),
         )
         return asyncio.run(_run(settings, plan, args.report))
+
+
+def _fetched_labels(access_url: str, out_dir: Path) -> Path | None:
+    from driver_app.runner.dev_labels import LabelFetchError, fetch_labels
+
+    try:
+        fetch_labels(access_url, out_dir)
+    except LabelFetchError as err:
+        print(f"run-route: no --labels, and {err.detail} (reason {err.reason})", file=sys.stderr)
+        return None
+    return out_dir
 
 
 async def _run(settings: Settings, plan: RunPlan, report: Path | None) -> int:
