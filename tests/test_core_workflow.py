@@ -341,6 +341,25 @@ async def test_a_new_workflow_on_the_same_outbox_file_sends_what_the_old_one_que
     await second.workflow.aclose()
 
 
+async def test_loading_the_route_sends_what_a_killed_run_queued_before_asking_for_it(
+    tmp_path: Path,
+) -> None:
+    first = Harness(tmp_path)
+    wf = await first.ready()
+    await wf.submit_scan(Scan("TRK0001", "manual"))
+    first.access.fail("confirm_delivery", *(ServiceUnreachable("offline") for _ in range(50)))
+    await wf.unlock()
+    await wf.confirm_delivery()
+    await wf.aclose()
+
+    second = Harness(tmp_path, SqliteOutbox(tmp_path / "outbox.sqlite3"))
+    await second.ready()
+    calls = second.access.calls
+    assert calls.index("confirm_delivery") < len(calls) - 1 - calls[::-1].index("today_route")
+    assert second.workflow.state.outbox_size == 0
+    await second.workflow.aclose()
+
+
 async def test_background_sync_drains_the_outbox_once_the_service_is_back(h: Harness) -> None:
     drained = asyncio.Event()
 

@@ -154,7 +154,12 @@ class DriverWorkflow:
     # -- route -----------------------------------------------------------------------------------
 
     async def load_route(self) -> RouteState:
-        """Raises `WorkflowError` once retries of an unreachable service are used up."""
+        """Raises `WorkflowError` once retries of an unreachable service are used up.
+
+        Whatever a previous run left queued is sent first, so the route the service hands out
+        already counts those deliveries (otherwise a delivered stop would look open again).
+        """
+        await self.sync_outbox()
         route = await self._retrying(
             self._access.today_route, lambda notice: self._publish(notice=notice)
         )

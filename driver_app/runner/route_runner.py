@@ -42,9 +42,6 @@ async def run_route(
 ) -> list[StopResult]:
     """Raises `WorkflowError` only when signing in or loading the route fails."""
     await workflow.sign_in(plan.driver_id, plan.password)
-    # A previous run may have died with deliveries queued (same data dir): send them first, so
-    # the route the service hands out already counts those stops as delivered.
-    await workflow.sync_outbox()
     state = await workflow.load_route()
     assert state.route is not None
     results = []
