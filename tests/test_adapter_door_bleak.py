@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 from door_support import DOOR_ID, DOOR_KEY, Issuer, door_config, fixed_key
+from test_ble_sim_bleak import radio  # noqa: F401 (fixture: a served virtual radio, attached)
 from protocol.keys import public_key_bytes
 from protocol.receipt import verify_receipt
 from protocol.unlock import CHALLENGE_MIN, build_unlock_request
 
 from driver_app.adapters.door_bleak import BleakDoorLink
-from driver_app.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio
+from driver_app.ble_sim import BumbleClientBackend, BumbleScannerBackend
 from driver_app.core.errors import DoorRefused, DoorUnreachable
 from driver_app.core.ports import DoorPhase, NearbyDoor
 from bumble.device import Device
@@ -36,16 +37,6 @@ class Door:
 
     def grant(self) -> bytes:
         return self.issuer.grant(HANDHELD, now=int(time.time()))
-
-
-@pytest.fixture
-async def radio() -> AsyncIterator[VirtualRadio]:
-    radio = VirtualRadio()
-    port = await radio.serve(port=0)
-    configure_sim_radio("127.0.0.1", port)
-    yield radio
-    await detach_sim_radio()
-    await radio.close()
 
 
 @pytest.fixture

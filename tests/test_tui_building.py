@@ -8,7 +8,7 @@ are bounded loops on the workflow's state, never sleeps.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -29,24 +29,14 @@ from driver_app.tui.screens.stop import StopScreen
 from driver_app.tui.widgets.notice import NoticeBox
 from driver_app.tui.widgets.phases import PhaseList
 from driver_app.tui.widgets.verdict import VerdictLine
-from mock_building.building import BuildingSettings, RunningBuilding, start_building
-from test_runner_end_to_end import HandheldNoonClock, NoonClock
+from mock_building.building import RunningBuilding
+from test_runner_end_to_end import HandheldNoonClock, NoonClock, building  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.timeout(60)
 
 S1_PARCEL = "1Z999AA10123456784"
 S2_PARCEL = "1Z999AA10123456791"
 S1_DOORS = ("ELM-N", "ELM-S")
-
-
-@pytest.fixture
-async def building(tmp_path: Path) -> AsyncIterator[tuple[RunningBuilding, NoonClock]]:
-    clock = NoonClock()
-    running = await start_building(
-        BuildingSettings(data_dir=tmp_path / "building", port=0, radio_port=0), base_clock=clock
-    )
-    yield running, clock
-    await running.stop()
 
 
 def make_app(building: tuple[RunningBuilding, NoonClock], tmp_path: Path) -> DriverApp:
