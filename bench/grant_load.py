@@ -52,8 +52,8 @@ def serve(scenario_path: str, port: int) -> None:
     """Child process: the service on 127.0.0.1:port."""
     import uvicorn
 
-    from mock_building.clock import SystemClock
-    from mock_building.scenario import load_scenario
+    from mock_building.service.clock import SystemClock
+    from mock_building.scenario.loader import load_scenario
     from mock_building.service import app_for_scenario
 
     app = app_for_scenario(load_scenario(scenario_path), clock=SystemClock(), password_cost=2**10,

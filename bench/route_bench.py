@@ -24,9 +24,9 @@ from driver_app.factory import build_workflow
 from driver_app.runner.report import percentile
 from driver_app.runner.route_runner import RunPlan, run_route
 from driver_app.settings import BleMode, Settings
-from mock_building.building import BuildingSettings, start_building
-from mock_building.labels import write_labels
-from mock_building.scenario import default_scenario_path, load_scenario
+from mock_building.building.running import BuildingSettings, start_building
+from mock_building.scenario.labels import write_labels
+from mock_building.scenario.loader import default_scenario_path, load_scenario
 
 
 async def one_run(scratch: Path, labels: Path) -> tuple[list[float], dict[StopPhase, list[float]]]:

@@ -100,25 +100,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _scenario_path(args: argparse.Namespace) -> Path:
-    from mock_building.scenario import default_scenario_path
+    from mock_building.scenario.loader import default_scenario_path
 
     return args.scenario or default_scenario_path()
 
 
 def _scenario(args: argparse.Namespace):  # -> Scenario; imported lazily to keep `--help` fast
-    from mock_building.scenario import load_scenario
+    from mock_building.scenario.loader import load_scenario
 
     return load_scenario(_scenario_path(args))
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
-    from mock_building.paths import default_data_dir
+    from mock_building.building.paths import default_data_dir
 
     return args.data_dir or default_data_dir(_scenario_path(args).stem)
 
 
 def _up(args: argparse.Namespace) -> int:
-    from mock_building.building import BuildingSettings, run_building
+    from mock_building.building.running import BuildingSettings, run_building
 
     settings = BuildingSettings(
         scenario_path=args.scenario,
@@ -135,7 +135,7 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _labels(args: argparse.Namespace) -> int:
-    from mock_building.labels import write_labels
+    from mock_building.scenario.labels import write_labels
 
     paths = write_labels(_scenario(args), args.out)
     print(f"wrote {len(paths)} labels to {args.out}")
@@ -143,7 +143,7 @@ def _labels(args: argparse.Namespace) -> int:
 
 
 def _fault(args: argparse.Namespace) -> int:
-    from mock_building.fault_client import parse_settings, set_door_faults, set_service_faults
+    from mock_building.building.fault_client import parse_settings, set_door_faults, set_service_faults
 
     token = args.admin_token or _scenario(args).admin_token
     if args.service:
@@ -156,7 +156,7 @@ def _fault(args: argparse.Namespace) -> int:
 
 
 def _door(args: argparse.Namespace) -> int:
-    from mock_building.door_runner import run_real_door
+    from mock_building.door.standalone import run_real_door
 
     return asyncio.run(run_real_door(_scenario(args), args.door_id, args.transport, _data_dir(args)))
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from protocol.grant import GrantClaims, issue_grant
 from protocol.keys import TrustedIssuerKey, TrustStore, load_private_key, public_key_bytes
+from protocol.reasons import Outcome, ReasonCode
+from protocol.receipt import GENESIS_HASH, Receipt, receipt_digest, sign_receipt
 from protocol.replay import InMemoryReplayCache
 from protocol.unlock import build_unlock_request
 from protocol.verify import UnlockDecision, verify_unlock
@@ -64,3 +66,26 @@ class Door:
         return verify_unlock(
             data, trusted_keys=self.store, door_id=self.door_id, challenge=challenge, replay_cache=self.cache, now=now
         )
+
+
+DOOR_PUB = public_key_bytes(DOOR_KEY)
+
+
+def chain(count: int, door_id: str = DOOR_ID) -> list[bytes]:
+    """`count` consecutive receipts from genesis, alternating outcomes."""
+    out: list[bytes] = []
+    prev = GENESIS_HASH
+    for seq in range(count):
+        accepted = seq % 2 == 0
+        receipt = Receipt(
+            door_id=door_id,
+            seq=seq,
+            prev_hash=prev,
+            grant_id=GRANT_ID if accepted else None,
+            outcome=Outcome.UNLOCKED if accepted else Outcome.REFUSED,
+            reason=ReasonCode.OK if accepted else ReasonCode.MALFORMED,
+            door_time=NOW + seq,
+        )
+        out.append(sign_receipt(receipt, DOOR_KEY))
+        prev = receipt_digest(out[-1])
+    return out

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mock_building.clock import FakeClock
-from mock_building.scenario import Scenario, parse_scenario
+from mock_building.service.clock import FakeClock
+from mock_building.scenario.loader import Scenario, parse_scenario
 from mock_building.service import app_for_scenario
 from protocol.api import b64url_encode
 from protocol.keys import public_key_bytes

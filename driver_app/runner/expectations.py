@@ -19,7 +19,7 @@ DELIVERED = "delivered"
 def load_expectations(scenario_path: Path, driver_id: str) -> Mapping[str, frozenset[str]]:
     """Stop id → the outcomes its attempts may end in, for `driver_id`'s route in the scenario."""
     # The QA runner reads the mock building's own scenario loader; the app itself never does.
-    from mock_building.scenario import load_scenario
+    from mock_building.scenario.loader import load_scenario
 
     scenario = load_scenario(scenario_path)
     return {

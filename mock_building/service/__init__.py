@@ -1,7 +1,7 @@
 """The LobbyKey access service (mock building): FastAPI over SQLite, on the protocol's HTTP models.
 
     app = app_for_scenario(load_scenario(path), clock=SystemClock(), db_path=dir / "service.sqlite3")
-    served = await serve_app(app, "127.0.0.1", 8750)      # mock_building.serving; `await served.stop()`
+    served = await serve_app(app, "127.0.0.1", 8750)      # mock_building.building.serving; `await served.stop()`
 
 Endpoints (prefix /v1; OpenAPI at /openapi.json; every error is application/problem+json):
     POST auth/sign-in, auth/refresh          driver sessions (opaque bearer tokens, refresh rotates)

@@ -18,8 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_building.clock import Clock
-from mock_building.scenario import Scenario, ServiceFaultSettings
+from mock_building.service.clock import Clock
+from mock_building.scenario.loader import Scenario, ServiceFaultSettings
 from mock_building.service.api_admin import router as admin_router
 from mock_building.service.api_driver import router as driver_router
 from mock_building.service.audit import AuditLog

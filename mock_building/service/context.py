@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mock_building.clock import Clock
+from mock_building.service.clock import Clock
 from mock_building.service.audit import AuditLog
 from mock_building.service.auth import DriverIdentity, Sessions, bearer_token
 from mock_building.service.db import Store
@@ -29,7 +29,7 @@ __all__ = ["Bearer", "CurrentDriver", "Service", "ServiceConfig", "ServiceDep"]
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    """Tunables of one service instance; secrets are mock-grade (see mock_building.keys)."""
+    """Tunables of one service instance; secrets are mock-grade (see mock_building.scenario.keys)."""
 
     admin_token: str = field(repr=False)
     audit_secret: bytes = field(repr=False)

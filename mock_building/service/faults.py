@@ -12,7 +12,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
-from mock_building.scenario import ServiceFaultSettings
+from mock_building.scenario.loader import ServiceFaultSettings
 
 __all__ = ["FaultInjector"]
 

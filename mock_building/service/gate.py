@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mock_building.scenario import DeliveryWindow
+from mock_building.scenario.loader import DeliveryWindow
 from mock_building.service.audit import AuditKind, AuditLog
 from mock_building.service.auth import DriverIdentity
 from mock_building.service.db import Store

@@ -12,7 +12,7 @@ from datetime import date
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from mock_building.scenario import Scenario
+from mock_building.scenario.loader import Scenario
 from mock_building.service.db import Store
 from mock_building.service.passwords import DEFAULT_COST, hash_password
 

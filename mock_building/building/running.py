@@ -1,0 +1,226 @@
+"""The orchestrator behind `mock-building up`: one process, one asyncio loop, a whole building.
+
+Start order: the service app (its database seeded from the scenario), the radio, every door,
+then HTTP starts listening, so once the URL answers every door advertises. Stop order: HTTP
+first (no new grants), then the doors (their receipts are on disk), then the radio.
+
+Readiness is announced by a "ready" line on stdout and, when asked, an atomically written JSON
+ready file: scripts wait for it instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import sys
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TextIO, TypeVar
+
+from rich.live import Live
+
+from mock_building.building.doors import BuildingDoor, start_doors
+from mock_building.building.service import ServicePart
+from mock_building.service.clock import Clock, SystemClock
+from mock_building.building.day_clock import DayShiftedClock
+from mock_building.service.api_dev_labels import LABELS_DIR_NAME, render_scenario_labels
+from mock_building.door import DoorError
+from mock_building.errors import CodedError
+from mock_building.building.live_view import BuildingView, HeadlessLog, literal, make_console, render_view
+from mock_building.radio import RadioError, VirtualRadio
+from mock_building.scenario.loader import Driver, Scenario, default_scenario_path, load_scenario
+
+__all__ = [
+    "BuildingError", "BuildingSettings", "RunningBuilding", "banner", "demo_driver", "run_building", "start_building",
+]
+
+_REFRESH_S = 0.25
+T = TypeVar("T")
+
+
+class BuildingError(CodedError):
+    """A part of the building could not start; `reason` says which way (e.g. port_unavailable)."""
+
+
+@dataclass(frozen=True)
+class BuildingSettings:
+    """Everything `mock-building up` takes from its command line."""
+
+    data_dir: Path
+    scenario_path: Path | None = None
+    """None: the bundled demo scenario."""
+    host: str = "127.0.0.1"
+    port: int = 8750
+    radio_port: int = 8751
+    fresh: bool = False
+    """Wipe `data_dir` first (service database and every door's replay cache and receipts)."""
+    today: date | None = None
+    """The day "today" routes run on; None: the scenario time zone's current date."""
+    ready_file: Path | None = None
+
+
+@dataclass
+class RunningBuilding:
+    """A building that is up: where to reach it, and how to stop it."""
+
+    scenario: Scenario
+    title: str
+    service: ServicePart
+    radio: VirtualRadio
+    radio_host: str
+    radio_port: int
+    labels_dir: Path
+    """The scenario's parcel labels, rendered at start (also served at GET /v1/dev/labels)."""
+    doors: dict[str, BuildingDoor] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.service.url
+
+    @property
+    def radio_address(self) -> str:
+        return f"{self.radio_host}:{self.radio_port}"
+
+    def view(self) -> BuildingView:
+        return BuildingView(self.title, tuple(d.status() for d in self.doors.values()), self.service.recent_audit())
+
+    async def stop(self) -> None:
+        """HTTP first (no new grants), then doors (stop advertising, close stores), then the radio."""
+        await self.service.stop()
+        for door in reversed(list(self.doors.values())):
+            await door.stop()
+        await self.radio.close()
+
+
+async def start_building(settings: BuildingSettings, *, base_clock: Clock | None = None) -> RunningBuilding:
+    """Bring every part up on the running loop; on failure, what already started is stopped.
+
+    The service app is built first, the radio and doors come up next, the admin routes for door
+    faults are added, and only then does uvicorn start listening: once the URL answers, every
+    door advertises.
+    """
+    scenario_path = settings.scenario_path or default_scenario_path()
+    scenario = load_scenario(scenario_path)
+    clock = DayShiftedClock(base_clock or SystemClock(), settings.today, scenario.zone)
+    if settings.fresh and settings.data_dir.exists():
+        shutil.rmtree(settings.data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    service = ServicePart(scenario, settings.data_dir, clock)
+    radio = VirtualRadio()
+    doors: dict[str, BuildingDoor] = {}
+    try:
+        radio_port = await _listening(radio.serve(settings.host, settings.radio_port), "radio", settings.radio_port)
+        doors.update(await start_doors(scenario, radio, settings.data_dir / "doors", clock.unix))
+        service.mount_door_admin({door_id: door.faults for door_id, door in doors.items()})
+        service.mount_dev_labels(render_scenario_labels(scenario, settings.data_dir))
+        await _listening(service.serve(settings.host, settings.port), "access service", settings.port)
+    except (DoorError, RadioError) as err:
+        await RunningBuilding(scenario, "", service, radio, settings.host, 0, settings.data_dir, doors).stop()
+        raise BuildingError(str(err.reason), str(err)) from err
+    except BaseException:
+        await RunningBuilding(scenario, "", service, radio, settings.host, 0, settings.data_dir, doors).stop()
+        raise
+    return RunningBuilding(
+        scenario, scenario_path.name, service, radio, settings.host, radio_port, settings.data_dir / LABELS_DIR_NAME,
+        doors,
+    )
+
+
+async def _listening(starting: Awaitable[T], what: str, port: int) -> T:
+    try:
+        return await starting
+    except OSError as err:
+        raise BuildingError("port_unavailable", f"the {what} cannot listen on port {port}: {err.strerror}") from err
+
+
+def demo_driver(scenario: Scenario) -> Driver | None:
+    """The driver to advertise: the one called "demo", else the scenario's first."""
+    return next((d for d in scenario.drivers if d.id == "demo"), scenario.drivers[0] if scenario.drivers else None)
+
+
+def banner(building: RunningBuilding) -> list[str]:
+    """What `up` prints once everything listens: where to point a driver app, and who to sign in as."""
+    scenario = building.scenario
+    driver = demo_driver(scenario)
+    lines = [
+        f"LobbyKey mock building {literal(building.title)}",
+        f"  access service : {building.url}  (OpenAPI {building.url}/openapi.json)",
+        f"  radio attach   : {building.radio_address}  (tcp-client:{building.radio_address})",
+    ]
+    if driver is not None:
+        carrier = scenario.carrier(driver.carrier).name
+        lines.append(f"  demo driver    : {literal(driver.id)} / {literal(driver.password)}  ({literal(carrier)})")
+    lines.append(f"  labels         : {literal(str(building.labels_dir))}  (also GET {building.url}/v1/dev/labels)")
+    lines.append(f"  doors          : {', '.join(literal(d) for d in building.doors) or '-'}")
+    return lines
+
+
+def _write_ready_file(path: Path, building: RunningBuilding) -> None:
+    driver = demo_driver(building.scenario)
+    record = {
+        "pid": os.getpid(),
+        "url": building.url,
+        "openapi": f"{building.url}/openapi.json",
+        "radio": {"host": building.radio_host, "port": building.radio_port},
+        "driver": {"id": driver.id, "password": driver.password} if driver else None,
+        "doors": list(building.doors),
+        "labels": str(building.labels_dir),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    partial.replace(path)
+
+
+async def run_building(settings: BuildingSettings, *, live: bool, out: TextIO = sys.stdout) -> int:
+    """The `up` command: start, announce, show the building until SIGINT/SIGTERM, stop cleanly."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        building = await start_building(settings)
+        try:
+            for line in banner(building):
+                out.write(line + "\n")
+            if settings.ready_file is not None:
+                _write_ready_file(settings.ready_file, building)
+            out.write("ready\n")
+            out.flush()
+            await (_show_live(building, stop, out) if live else _log_headless(building, stop, out))
+        finally:
+            await building.stop()
+            if settings.ready_file is not None:
+                settings.ready_file.unlink(missing_ok=True)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    out.write("stopped\n")
+    out.flush()
+    return 0
+
+
+async def _until(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
+
+
+async def _log_headless(building: RunningBuilding, stop: asyncio.Event, out: TextIO) -> None:
+    log = HeadlessLog(out)
+    while not stop.is_set():
+        log.update(building.view())
+        await _until(stop, _REFRESH_S)
+
+
+async def _show_live(building: RunningBuilding, stop: asyncio.Event, out: TextIO) -> None:
+    with Live(render_view(building.view()), console=make_console(out), auto_refresh=False) as live:
+        while not stop.is_set():
+            live.update(render_view(building.view()), refresh=True)
+            await _until(stop, _REFRESH_S)

@@ -1,0 +1,81 @@
+"""The access service as one part of the building: database, seeded scenario, app, server.
+
+The app is built first and served last, so the orchestrator can add its door-admin routes
+before uvicorn starts (and before the OpenAPI document is generated).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from mock_building.building.day_clock import DayShiftedClock
+from mock_building.service.api_dev_labels import dev_labels_router
+from mock_building.door import DoorFaults
+from mock_building.service.api_door_admin import door_admin_router
+from mock_building.building.live_view import AuditLine
+from mock_building.scenario.loader import Scenario
+from mock_building.service import Store, app_for_scenario
+from mock_building.service.audit import AuditLog
+from mock_building.building.serving import ServedApp, serve_app
+
+__all__ = ["DATABASE_NAME", "ServicePart"]
+
+DATABASE_NAME = "service.sqlite3"
+_AUDIT_WINDOW = 10
+_AUDIT_BATCH = 500
+
+
+class ServicePart:
+    """The service's app and store; `serve()` puts it on the air, `stop()` takes it down."""
+
+    def __init__(self, scenario: Scenario, data_dir: Path, clock: DayShiftedClock) -> None:
+        self.scenario = scenario
+        self.app: FastAPI = app_for_scenario(
+            scenario, clock=clock, today=clock.today(scenario.zone), db_path=data_dir / DATABASE_NAME
+        )
+        self.store: Store = self.app.state.service.store
+        self._audit: AuditLog = self.app.state.service.audit
+        self._recent: deque[AuditLine] = deque(maxlen=_AUDIT_WINDOW)
+        self._cursors: dict[str, int] = {}
+        self._served: ServedApp | None = None
+
+    @property
+    def url(self) -> str:
+        if self._served is None:
+            raise RuntimeError("the access service is not serving yet")
+        return self._served.url
+
+    def mount_door_admin(self, doors: Mapping[str, DoorFaults]) -> None:
+        self.app.include_router(door_admin_router(doors))
+
+    def mount_dev_labels(self, labels: dict[str, Path]) -> None:
+        self.app.include_router(dev_labels_router(labels))
+
+    async def serve(self, host: str, port: int) -> None:
+        self._served = await serve_app(self.app, host, port)
+
+    def recent_audit(self) -> tuple[AuditLine, ...]:
+        """The newest door events of every building, oldest first (what the live view shows).
+
+        It reads the building managers' feed (pseudonymous drivers), only what is new since last time.
+        """
+        fresh: list[AuditLine] = []
+        for building in self.scenario.buildings:
+            for cursor, event in self._audit.building_feed(building.id, after_id=self._cursors.get(building.id, 0),
+                                                           limit=_AUDIT_BATCH):
+                self._cursors[building.id] = cursor
+                fresh.append(AuditLine(cursor, event.time.isoformat(timespec="seconds"), event.building_id,
+                                       event.door_id, event.stop_id, event.carrier, event.driver_ref, event.outcome,
+                                       event.reason))
+        self._recent.extend(sorted(fresh, key=lambda line: line.id))
+        return tuple(self._recent)
+
+    async def stop(self) -> None:
+        if self._served is not None:
+            await self._served.stop()
+            self._served = None
+        self.store.close()

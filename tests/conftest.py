@@ -1,0 +1,33 @@
+"""Fixtures shared across test packages: a served virtual radio and a whole running building."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from driver_app.ble_sim import configure_sim_radio, detach_sim_radio
+from mock_building.building.running import BuildingSettings, RunningBuilding, start_building
+from mock_building.radio import VirtualRadio
+from tests.noon_clock import NoonClock
+
+
+@pytest.fixture
+async def radio() -> AsyncIterator[VirtualRadio]:
+    radio = VirtualRadio()
+    port = await radio.serve(port=0)
+    configure_sim_radio("127.0.0.1", port)
+    yield radio
+    await detach_sim_radio()
+    await radio.close()
+
+
+@pytest.fixture
+async def building(tmp_path: Path) -> AsyncIterator[tuple[RunningBuilding, NoonClock]]:
+    clock = NoonClock()
+    running = await start_building(
+        BuildingSettings(data_dir=tmp_path / "building", port=0, radio_port=0), base_clock=clock
+    )
+    yield running, clock
+    await running.stop()

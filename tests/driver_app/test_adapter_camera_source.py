@@ -1,0 +1,58 @@
+"""The camera path as a BarcodeSource: real label images through the scanner's pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tests.label_images import render_label
+
+from driver_app.adapters.camera_source import FrameBarcodeSource, still_frames
+from driver_app.core.ports import Scan
+
+
+async def test_a_label_held_steady_is_read_once_and_confirmed(tmp_path: Path) -> None:
+    source = FrameBarcodeSource(still_frames(render_label(tmp_path / "p1.png", "1Z999AA10123456784")))
+    scans = [await source.next_scan(timeout=5.0), await source.next_scan(timeout=5.0)]
+    await source.close()
+    texts = {scan.text for scan in scans if scan is not None}
+    assert texts == {"1Z999AA10123456784"}
+    assert {scan.source for scan in scans if scan} == {"camera"}
+    assert {scan.symbology for scan in scans if scan} <= {"Code128", "QRCode"}
+
+
+async def test_one_frame_is_not_enough_to_confirm(tmp_path: Path) -> None:
+    source = FrameBarcodeSource(still_frames(render_label(tmp_path / "p.png", "TRK0001"), count=1))
+    assert await source.next_scan(timeout=5.0) is None
+    await source.close()
+
+
+async def test_frames_without_a_barcode_yield_nothing(tmp_path: Path) -> None:
+    blank = np.full((400, 600), 255, dtype=np.uint8)
+    source = FrameBarcodeSource(iter([blank] * 4))
+    assert await source.next_scan(timeout=5.0) is None
+    await source.close()
+
+
+@pytest.mark.parametrize("text", ["TRK\x1b[2J", "[bold]x[/]"])
+async def test_hostile_text_arrives_exact_for_matching(tmp_path: Path, text: str) -> None:
+    import segno
+
+    path = tmp_path / "q.png"
+    segno.make(text, error="m", micro=False).save(path, scale=8)
+    source = FrameBarcodeSource(still_frames(path))
+    scan = await source.next_scan(timeout=5.0)
+    await source.close()
+    assert scan == Scan(text, "camera", "QRCode")
+
+
+async def test_close_does_not_wait_for_a_long_read(tmp_path: Path) -> None:
+    blank = np.full((400, 600), 255, dtype=np.uint8)
+    source = FrameBarcodeSource(iter([blank] * 100_000))
+    reading = asyncio.create_task(source.next_scan(timeout=60.0))
+    await asyncio.sleep(0)  # let the read start on the worker thread
+    await source.close()
+    assert await asyncio.wait_for(reading, timeout=5.0) is None
+    assert await source.next_scan(timeout=1.0) is None  # closed: nothing more, no error

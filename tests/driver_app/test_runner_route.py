@@ -1,0 +1,125 @@
+"""The headless route runner over the workflow with fake service and doors, real label images."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from tests.core_fakes import FakeAccess, FakeClock, FakeDoors
+from tests.label_images import render_labels
+
+from driver_app.adapters.credentials_memory import MemoryCredentialStore
+from driver_app.adapters.outbox_sqlite import SqliteOutbox
+from driver_app.core.errors import DoorUnreachable
+from driver_app.core.ports import DoorOutcome, NearbyDoor
+from driver_app.core.workflow import DriverWorkflow
+from driver_app.runner.report import Attempt, StopResult, percentile, summary_line, write_junit
+from driver_app.runner.route_runner import RunPlan, run_route
+
+BARCODES = {"p1": "TRK0001", "p2": "TRK0002", "p3": "TRK0003", "p4": "TRK0004"}
+
+
+@pytest.fixture
+def labels(tmp_path: Path) -> Path:
+    return render_labels(tmp_path / "labels", BARCODES)
+
+
+async def _run(tmp_path: Path, labels: Path, expectations: dict[str, str], doors_setup=None):
+    clock = FakeClock()
+    access = FakeAccess(clock)
+    doors = FakeDoors(clock, [NearbyDoor("ELM-N", -70), NearbyDoor("ELM-S", -40), NearbyDoor("OAK-1", -60)])
+    if doors_setup:
+        doors_setup(doors)
+    workflow = DriverWorkflow(
+        access=access, doors=doors, credentials=MemoryCredentialStore(),
+        outbox=SqliteOutbox(tmp_path / "outbox.db"), clock=clock,
+    )
+    lines: list[str] = []
+    results = await run_route(
+        workflow, RunPlan("demo", "demo-password", labels, expectations), clock=clock, emit=lines.append
+    )
+    await workflow.aclose()
+    return results, lines, access
+
+
+async def test_every_open_stop_is_scanned_unlocked_and_delivered(tmp_path: Path, labels: Path) -> None:
+    results, lines, access = await _run(tmp_path, labels, {})
+    assert [(r.stop_id, r.outcome, r.passed) for r in results] == [("s1", "delivered", True), ("s2", "delivered", True)]
+    assert {d.stop_id: d.package_ids for d in access.deliveries.values()} == {"s1": ("p1", "p2"), "s2": ("p3",)}
+    assert len(access.receipts) == 2
+    assert lines[0].startswith("PASS s1 #1: delivered (expected delivered) [ELM-S delivered] scan→open ")
+    assert lines[-2] == "outbox: 0 left after sync"
+    assert lines[-1].startswith("2/2 stops as expected; scan→open p50 100 ms, p95 100 ms")
+
+
+async def test_refused_doors_are_tried_in_turn_and_judged_against_the_expected_set(
+    tmp_path: Path, labels: Path
+) -> None:
+    def jam_three(doors: FakeDoors) -> None:
+        for receipt in (b"j1", b"j2", b"j3"):
+            doors.outcomes.append(DoorOutcome("?", False, "door_jammed", receipt))
+
+    expectations = {"s1": frozenset({"door_jammed", "delivered"})}
+    results, lines, access = await _run(tmp_path, labels, expectations, jam_three)
+    s1, s2 = results
+    assert [(a.door_id, a.outcome) for a in s1.attempts] == [("ELM-S", "door_jammed"), ("ELM-N", "door_jammed")]
+    assert s1.passed and s1.outcome == "door_jammed"
+    assert [(a.door_id, a.outcome) for a in s2.attempts] == [("OAK-1", "door_jammed")] and not s2.passed
+    assert lines[0].startswith(
+        "PASS s1 #1: door_jammed (expected delivered|door_jammed) [ELM-S door_jammed, ELM-N door_jammed]"
+    )
+    assert lines[1].startswith("FAIL s2 #2: door_jammed (expected delivered)")
+    assert "did not open" in lines[1]
+    assert access.deliveries == {}
+    assert sorted(access.receipts) == [b"j1", b"j2", b"j3"]  # refusals are relayed too
+
+
+async def test_a_dropped_link_gets_a_second_press(tmp_path: Path, labels: Path) -> None:
+    def drop_once(doors: FakeDoors) -> None:
+        doors.outcomes.append(DoorUnreachable("door_link_lost", "dropped mid-write", retryable=True))
+
+    results, _, _ = await _run(tmp_path, labels, {}, drop_once)
+    assert [(a.door_id, a.outcome) for a in results[0].attempts] == [("ELM-S", "delivered")]
+
+
+async def test_no_door_in_range_is_an_attempt_that_says_so(tmp_path: Path, labels: Path) -> None:
+    def silence(doors: FakeDoors) -> None:
+        doors.nearby = []
+
+    expectations = {"s1": frozenset({"door_not_found"})}
+    results, lines, _ = await _run(tmp_path, labels, expectations, silence)
+    assert results[0].passed and results[0].outcome == "door_not_found"
+    assert "closer" in lines[0]
+
+
+async def test_a_missing_label_is_reported_not_crashed(tmp_path: Path, labels: Path) -> None:
+    (labels / "p3.png").unlink()
+    results, _, _ = await _run(tmp_path, labels, {})
+    assert results[1].outcome == "label_unreadable" and not results[1].passed
+
+
+def _result(stop_id: str, outcome: str, seconds: float | None) -> StopResult:
+    return StopResult(
+        stop_id, "#1", frozenset({"delivered"}), (Attempt("D-1", outcome),), seconds, elapsed=0.5,
+        detail="a <detail> \x1b",
+    )
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 21)]
+    assert percentile(values, 0.5) == 10.0 and percentile(values, 0.95) == 19.0
+    assert percentile([3.0], 0.95) == 3.0 and percentile([], 0.5) is None
+    assert "p50 -" in summary_line([])
+
+
+def test_junit_report_marks_failures(tmp_path: Path) -> None:
+    path = tmp_path / "out" / "junit.xml"
+    write_junit([_result("S1", "delivered", 0.12), _result("S2", "door_jammed", None)], path)
+    suite = ET.parse(path).getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
+    cases = {case.get("name"): case for case in suite}
+    assert cases["S1"].find("failure") is None
+    failure = cases["S2"].find("failure")
+    assert failure is not None and failure.get("message") == "expected delivered, got door_jammed"
+    assert failure.text == "a <detail> \\x1b"  # outside text escaped, XML-safe

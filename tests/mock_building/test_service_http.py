@@ -1,0 +1,104 @@
+"""HTTP surface: problem+json everywhere, the OpenAPI document, injected faults."""
+
+from __future__ import annotations
+
+import httpx
+from tests.service_support import NOON, SCENARIO_TOML, admin, client_for, make_app, sign_in
+
+from mock_building.service.clock import FakeClock
+from mock_building.scenario.loader import parse_scenario
+from mock_building.service import app_for_scenario
+
+PROBLEM_KEYS = {"type", "title", "status", "code"}
+
+
+async def test_problem_json_shape_for_every_kind_of_error():
+    async with client_for(make_app(FakeClock(NOON))) as client:
+        answers = {
+            "unknown_path": await client.get("/v1/nope"),
+            "bad_json": await client.post("/v1/auth/sign-in", content=b"{not json", headers={"content-type": "application/json"}),
+            "unknown_field": await client.post("/v1/auth/sign-in", json={"driver_id": "a", "password": "b", "x": 1}),
+            "no_token": await client.get("/v1/routes/today"),
+            "wrong_method": await client.delete("/v1/grants"),
+        }
+    expected = {
+        "unknown_path": (404, "not_found"),
+        "bad_json": (400, "invalid_request"),
+        "unknown_field": (400, "invalid_request"),
+        "no_token": (401, "not_authenticated"),
+        "wrong_method": (405, "invalid_request"),
+    }
+    for name, answer in answers.items():
+        assert answer.headers["content-type"] == "application/problem+json", name
+        body = answer.json()
+        assert PROBLEM_KEYS <= set(body), name
+        assert (answer.status_code, body["code"]) == expected[name], name
+        assert body["status"] == answer.status_code and body["type"].endswith(body["code"])
+    assert "x" in answers["unknown_field"].json()["detail"]
+
+
+async def test_unexpected_errors_become_internal_error_problems(monkeypatch):
+    app = make_app(FakeClock(NOON))
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(app.state.service.sessions, "refresh", explode)
+    # ASGITransport re-raises server errors by default; ask it not to, like a real server.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as raw:
+        answer = await raw.post("/v1/auth/refresh", json={"refresh_token": "x"})
+    assert answer.status_code == 500
+    assert answer.json()["code"] == "internal_error" and "secret" not in answer.text
+
+
+async def test_openapi_document_describes_the_api():
+    async with client_for(make_app(FakeClock(NOON))) as client:
+        doc = (await client.get("/openapi.json")).json()
+    paths = doc["paths"]
+    for path in ("/v1/auth/sign-in", "/v1/auth/refresh", "/v1/handheld-keys", "/v1/routes/today", "/v1/grants",
+                 "/v1/receipts", "/v1/deliveries", "/v1/audit", "/v1/revocations", "/v1/admin/faults"):
+        assert path in paths, path
+    grant = paths["/v1/grants"]["post"]
+    assert grant["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/GrantRequest")
+    assert "application/problem+json" in grant["responses"]["4XX"]["content"]
+    assert "Problem" in doc["components"]["schemas"]
+    assert "HTTPBearer" in doc["components"]["securitySchemes"]
+
+
+async def test_faults_at_run_time():
+    app = make_app(FakeClock(NOON))
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    app.state.service.faults.sleep = fake_sleep
+    async with client_for(app) as client:
+        alice = await sign_in(client, "alice", "alice-pw")
+        assert (await client.put("/v1/admin/faults", json={"down": True}, headers=alice.headers)).status_code == 403
+
+        put = await client.put("/v1/admin/faults", json={"down": True}, headers=admin())
+        assert put.json() == {"latency_ms": 0, "error_rate": 0.0, "down": True}
+        down = await client.get("/v1/routes/today", headers=alice.headers)
+        assert down.status_code == 503 and down.json()["code"] == "service_unavailable"
+        assert down.headers["content-type"] == "application/problem+json" and down.headers["retry-after"] == "1"
+        assert (await client.get("/v1/admin/faults", headers=admin())).json()["down"] is True  # admin still works
+
+        await client.put("/v1/admin/faults", json={"error_rate": 0.5, "latency_ms": 250}, headers=admin())
+        answers = [(await client.get("/v1/routes/today", headers=alice.headers)).status_code for _ in range(40)]
+        assert set(answers) == {200, 503}
+        assert slept == [0.25] * 40
+
+        await client.put("/v1/admin/faults", json={}, headers=admin())
+        assert (await client.get("/v1/routes/today", headers=alice.headers)).status_code == 200
+        bad = await client.put("/v1/admin/faults", json={"error_rate": 2}, headers=admin())
+        assert bad.status_code == 400 and bad.json()["code"] == "invalid_request"
+
+
+async def test_faults_from_the_scenario_at_start():
+    text = SCENARIO_TOML.replace("[service]\n", "[service]\nfaults = { down = true }\n")
+    app = app_for_scenario(parse_scenario(text), clock=FakeClock(NOON), password_cost=2**10)
+    async with client_for(app) as client:
+        answer = await client.post("/v1/auth/sign-in", json={"driver_id": "alice", "password": "alice-pw"})
+    assert answer.status_code == 503 and answer.json()["code"] == "service_unavailable"
