@@ -35,10 +35,14 @@ _ALERT_SWEEP_S = 2.0
 class ServicePart:
     """The service's app and store; `serve()` puts it on the air, `stop()` takes it down."""
 
-    def __init__(self, scenario: Scenario, data_dir: Path, clock: DayShiftedClock) -> None:
+    def __init__(
+        self, scenario: Scenario, data_dir: Path, clock: DayShiftedClock, *, gap_alert_after_s: int = 15 * 60,
+        grant_receipt_margin_s: int = 15 * 60,
+    ) -> None:
         self.scenario = scenario
         self.app: FastAPI = app_for_scenario(
-            scenario, clock=clock, today=clock.today(scenario.zone), db_path=data_dir / DATABASE_NAME
+            scenario, clock=clock, today=clock.today(scenario.zone), db_path=data_dir / DATABASE_NAME,
+            gap_alert_after_s=gap_alert_after_s, grant_receipt_margin_s=grant_receipt_margin_s,
         )
         self.store: Store = self.app.state.service.store
         self._audit: AuditLog = self.app.state.service.audit
