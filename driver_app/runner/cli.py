@@ -102,4 +102,21 @@ async def _run(settings: Settings, plan: RunPlan, report: Path | None) -> int:
     left = workflow.state.outbox_size
     if left:
         print(f"run-route: {left} item(s) could not be synced", file=sys.stderr)
+    if workflow.state.outbox_held:
+        _print_held(settings.data_dir)
     return EXIT_OK if results and all(r.passed for r in results) and not left else EXIT_FAILED
+
+
+def _print_held(data_dir: Path) -> None:
+    """Every held item with its reason: what QA retries (`driver-app outbox retry`) or exports."""
+    from driver_app.adapters.outbox_sqlite import SqliteOutbox
+    from driver_app.core.ports import OutboxState
+    from driver_app.outbox_cli import describe
+    from driver_app.paths import outbox_file
+
+    outbox = SqliteOutbox(outbox_file(data_dir))
+    try:
+        for item in outbox.items(OutboxState.HELD):
+            print(f"run-route: held {describe(item)}")
+    finally:
+        outbox.close()
