@@ -51,3 +51,15 @@ def test_retry_moves_held_items_back_to_pending(data_dir: Path, capsys: pytest.C
     outbox = SqliteOutbox(outbox_file(data_dir))
     assert outbox.count(state=OutboxState.HELD) == 0 and outbox.size() == 2
     outbox.close()
+
+
+def test_run_route_prints_what_a_temporary_outbox_still_holds(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from driver_app.runner.cli import _hand_over
+
+    _hand_over(data_dir, temporary=True)  # run-route without --data-dir: the folder is deleted next
+    err = capsys.readouterr().err.splitlines()
+    assert "deleted on exit" in err[0]
+    records = [json.loads(line) for line in err[1:]]
+    assert [(r["key"], r["state"]) for r in records] == [("d-1", "held"), ("r-1", "pending")]
+    _hand_over(data_dir, temporary=False)
+    assert f"driver-app outbox list --data-dir {data_dir}" in capsys.readouterr().err
