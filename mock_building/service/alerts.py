@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from mock_building.service.audit import AuditKind, AuditLog
@@ -121,20 +121,37 @@ class AlertBook:
             self._open_gaps(now)
             self._grants_without_receipt(now)
 
+    def note_gaps(self, door_id: str, ranges: Sequence[tuple[int, int]], now: datetime) -> None:
+        """Record a door's current gaps (on the upload's transaction) with when each opened.
+
+        A gap opens when the first receipt after it arrives; a gap that shrinks or splits keeps
+        the opening time of the gap it came from.
+        """
+        db = self._store.conn
+        before = db.execute(
+            "SELECT first_seq, last_seq, open_since FROM receipt_gaps WHERE door_id = ?", (door_id,)
+        ).fetchall()
+        db.execute("DELETE FROM receipt_gaps WHERE door_id = ?", (door_id,))
+        for first, last in ranges:
+            overlapping = [
+                row["open_since"] for row in before if row["first_seq"] <= last and first <= row["last_seq"]
+            ]
+            since = min(overlapping, default=now.isoformat())
+            db.execute(
+                "INSERT INTO receipt_gaps (door_id, first_seq, last_seq, open_since) VALUES (?, ?, ?, ?)",
+                (door_id, first, last, since),
+            )
+
     def _open_gaps(self, now: datetime) -> None:
-        """A gap is open since the first receipt after it arrived: from then on, the service knew."""
         gaps = self._store.conn.execute(
-            "SELECT g.door_id, g.first_seq, g.last_seq, d.building_id,"
-            " (SELECT MIN(r.received_at) FROM receipts r WHERE r.door_id = g.door_id AND r.seq > g.last_seq)"
-            " AS open_since FROM (SELECT door_id, prev + 1 AS first_seq, seq - 1 AS last_seq FROM"
-            " (SELECT door_id, seq, LAG(seq, 1, -1) OVER (PARTITION BY door_id ORDER BY seq) AS prev"
-            " FROM receipts)"
-            " WHERE seq > prev + 1) g JOIN doors d ON d.id = g.door_id"
+            "SELECT g.door_id, g.first_seq, g.last_seq, g.open_since, d.building_id FROM receipt_gaps g"
+            " JOIN doors d ON d.id = g.door_id WHERE g.open_since <= ? AND NOT EXISTS"
+            " (SELECT 1 FROM alerts a"
+            "  WHERE a.dedup_key = ? || g.door_id || ':' || g.first_seq || '-' || g.last_seq)",
+            ((now - self.gap_after).isoformat(), f"{ReasonCode.RECEIPT_GAP.slug}:"),
         ).fetchall()
         for gap in gaps:
             open_since = datetime.fromisoformat(gap["open_since"])
-            if now - open_since < self.gap_after:
-                continue
             self.raise_alert(
                 ReasonCode.RECEIPT_GAP,
                 building_id=gap["building_id"],

@@ -74,6 +74,8 @@ class ReceiptIngest:
                 results.append(self._ingest(index, data, receipt, now, relayed_by))
                 doors.add(receipt.door_id)
             gaps = {door_id: self._gaps(door_id) for door_id in sorted(doors)}
+            for door_id, ranges in gaps.items():
+                self._alerts.note_gaps(door_id, ranges, now)
         results.sort(key=lambda r: r.index)
         return UploadReport(tuple(results), {door: ranges for door, ranges in gaps.items() if ranges})
 

@@ -128,6 +128,18 @@ async def test_a_gap_still_open_after_the_configured_time_is_an_alert(world):
     assert await world.alerts() == [alert]  # reading again does not raise it again
 
 
+async def test_a_gap_partly_filled_keeps_the_time_it_opened(world):
+    blobs = chain("A-N", 5)
+    await world.upload([blobs[0], blobs[4]])  # 1-3 missing from now on
+    world.clock.advance(GAP_AFTER_S - 100)
+    body = await world.upload([blobs[2]])
+    assert [(g["first_seq"], g["last_seq"]) for g in body["gaps"]] == [(1, 1), (3, 3)]
+    assert await world.alerts() == []
+    world.clock.advance(101)  # both halves are as old as the gap they came from
+    alerts = await world.alerts()
+    assert sorted((a["evidence"]["first_seq"], a["evidence"]["last_seq"]) for a in alerts) == [(1, 1), (3, 3)]
+
+
 async def test_a_gap_filled_in_time_raises_nothing(world):
     blobs = chain("A-N", 3)
     await world.upload([blobs[0], blobs[2]])

@@ -17,6 +17,14 @@ CREATE TABLE alerts (
     acknowledgement_note TEXT
 );
 CREATE INDEX alerts_by_building ON alerts(building_id, id);
+CREATE TABLE receipt_gaps (       -- a door's missing receipts, kept current by every upload
+    door_id TEXT NOT NULL REFERENCES doors(id),
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    open_since TEXT NOT NULL,      -- when the service first knew receipts were missing here
+    PRIMARY KEY (door_id, first_seq)
+);
+CREATE INDEX receipt_gaps_by_age ON receipt_gaps(open_since);
 CREATE TABLE alert_sweeps (
     name TEXT PRIMARY KEY,
     watermark TEXT NOT NULL
