@@ -9,9 +9,10 @@ kept their evidence, so a forged entry shows up as forged instead of vanishing.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from mock_building.service.db import Store
+from mock_building.service.problems import ServiceProblem
 from protocol.api_building import TenantEntry, Verification
 from protocol.reasons import ReasonCode
 
@@ -24,11 +25,19 @@ _REFUSED = {
 }
 
 
+def _utc_text(when: datetime) -> str:
+    """Stored times are UTC text: compare like with like (a naive time is taken as UTC)."""
+    try:
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    except OverflowError as err:  # e.g. 0001-01-01T00:00:00+14:00
+        raise ServiceProblem(ReasonCode.INVALID_REQUEST, "Time out of range", "since: no such UTC time") from err
+
+
 def tenant_entries(
     store: Store, building_id: str, *, since: datetime | None, limit: int
 ) -> list[TenantEntry]:
     """Oldest first, from `since` (door time) on, at most `limit` lines."""
-    after = since.isoformat() if since else ""
+    after = _utc_text(since) if since else ""
     stored = store.conn.execute(
         "SELECT r.door_time, r.door_id, r.seq, r.outcome, r.reason, g.carrier_id,"
         " (r.seq = 0 OR EXISTS (SELECT 1 FROM receipts p WHERE p.door_id = r.door_id AND p.seq = r.seq - 1))"

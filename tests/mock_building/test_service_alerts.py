@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -290,6 +291,9 @@ async def test_tenant_view_lists_carriers_and_verification_without_people(world)
         ("A-N", 2, None, "refused", "verified_after_gap"),
     ]
     assert "alice" not in answer.text.lower() and "drv-" not in answer.text and "S1" not in answer.text
+    since = (NOON + timedelta(seconds=1)).astimezone(timezone(timedelta(hours=1))).isoformat()
+    later = await world.client.get("/v1/buildings/A/entries", params={"since": since}, headers=MANAGER)
+    assert [(e["door_id"], e["seq"]) for e in later.json()] == [("A-N", 2)]
     as_driver = await world.client.get("/v1/buildings/A/entries", headers=world.alice.headers)
     assert as_driver.status_code == 403
 
