@@ -119,10 +119,10 @@ class DriverWorkflow:
         self._sync_lock = asyncio.Lock()
         self._owner: OutboxOwner | None = None  # set once signed in
         # Counted when the outbox changes (put, a batch sent), not on every state change.
-        self._outbox_size = outbox.size()
+        self._outbox_size, self._waiting = 0, 0
         self._held: tuple[HeldItem, ...] = ()
-        self._waiting = 0
-        self.state = RouteState(outbox_size=self._outbox_size)
+        self._count_outbox()
+        self.state = RouteState(outbox_size=self._outbox_size, held=self._held, outbox_waiting=self._waiting)
 
     # -- session ---------------------------------------------------------------------------------
 
@@ -139,7 +139,7 @@ class DriverWorkflow:
         return True
 
     def _signed_in(self) -> None:
-        """Only now can the outbox be sent: items wait for the driver and handheld key that queued them."""
+        """Only now can the outbox be sent: items wait for the driver who queued them."""
         self._owner = self._session.owner
         self._count_outbox()
         earlier = self._outbox.count(state=OutboxState.PENDING, owner=self._owner)
@@ -401,6 +401,7 @@ class DriverWorkflow:
         self._start_background_sync()
 
     def _count_outbox(self) -> None:
+        """Everything queued; what the service refused (held); what waits for another driver."""
         self._outbox_size = self._outbox.size()
         self._held = tuple(
             HeldItem(item.item_id, item.kind, item.key, item.reason or "")
