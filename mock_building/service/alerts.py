@@ -79,18 +79,20 @@ class AlertBook:
         grant_id: str | None = None,
         carrier_id: str | None = None,
         event_time: datetime | None = None,
+        severity: AlertSeverity | None = None,
     ) -> None:
         """Store one alert (unless `kind:dedup` is already stored) and put it in the audit feed.
 
         Runs on the caller's transaction, so an alert is stored exactly when the finding is.
+        `severity` overrides the kind's usual one (`SEVERITY`).
         """
+        severity = severity or SEVERITY.get(kind, AlertSeverity.WARNING)
         cursor = self._store.conn.execute(
             "INSERT OR IGNORE INTO alerts (kind, severity, building_id, door_id, grant_id, carrier_id,"
-            " event_time,"
-            " raised_at, evidence, dedup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " event_time, raised_at, evidence, dedup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 kind.slug,
-                SEVERITY.get(kind, AlertSeverity.WARNING).value,
+                severity.value,
                 building_id,
                 door_id,
                 grant_id,

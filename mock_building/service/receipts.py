@@ -23,6 +23,7 @@ from mock_building.service.alerts import AlertBook
 from mock_building.service.audit import AuditKind, AuditLog
 from mock_building.service.db import Store
 from protocol.api import b64url_encode
+from protocol.api_building import AlertSeverity
 from protocol.errors import ProtocolError
 from protocol.reasons import Outcome, ReasonCode
 from protocol.receipt import (
@@ -111,7 +112,8 @@ class ReceiptIngest:
         if same is not None:
             if bytes(same["digest"]) == digest:
                 return result("duplicate", ReasonCode.RECEIPT_DUPLICATE)
-            return refuse(ReasonCode.CHAIN_BROKEN, ReasonCode.CHAIN_FORK, stored_digest=bytes(same["digest"]).hex())
+            stored_digest = bytes(same["digest"]).hex()
+            return refuse(ReasonCode.CHAIN_BROKEN, ReasonCode.CHAIN_FORK, stored_digest=stored_digest)
         before, after = stored.get(receipt.seq - 1), stored.get(receipt.seq + 1)
         expected_prev = GENESIS_HASH if receipt.seq == 0 else (bytes(before["digest"]) if before else None)
         if expected_prev is not None and receipt.prev_hash != expected_prev:
@@ -145,7 +147,12 @@ class ReceiptIngest:
         if receipt.outcome is Outcome.ALERT:
             self._alert_receipt(receipt.reason, building_id, receipt, data, digest, now, relayed_by, {})
         if receipt.grant_id is not None and grant is None:
-            self._alert_receipt(ReasonCode.UNKNOWN_GRANT, building_id, receipt, data, digest, now, relayed_by, {})
+            # The door opened for a grant nobody here issued (a forged or foreign key): critical. A
+            # refusal only quotes what the request claimed (SPEC §7): an attempt, worth a warning.
+            self._alert_receipt(
+                ReasonCode.UNKNOWN_GRANT, building_id, receipt, data, digest, now, relayed_by, {},
+                severity=None if receipt.outcome is Outcome.UNLOCKED else AlertSeverity.WARNING,
+            )
         elif grant is not None and grant["revoked_at"] is not None and receipt.outcome is Outcome.UNLOCKED:
             self._alert_receipt(
                 ReasonCode.REVOKED_GRANT_USED, building_id, receipt, data, digest, now, relayed_by,
@@ -155,11 +162,12 @@ class ReceiptIngest:
 
     def _alert_receipt(
         self, kind: ReasonCode, building_id: str, receipt: Receipt, data: bytes, digest: bytes, now: datetime,
-        relayed_by: str | None, extra: dict[str, str | int | None],
+        relayed_by: str | None, extra: dict[str, str | int | None], *, severity: AlertSeverity | None = None,
     ) -> None:
         grant_id = receipt.grant_id.hex() if receipt.grant_id else None
         self._alerts.raise_alert(
             kind, building_id=building_id, door_id=receipt.door_id, grant_id=grant_id, now=now,
+            severity=severity,
             dedup=f"{receipt.door_id}:{receipt.seq}:{digest.hex()}",
             event_time=datetime.fromtimestamp(receipt.door_time, UTC),
             evidence={
@@ -172,7 +180,8 @@ class ReceiptIngest:
         )
 
     def _audit_entry(
-        self, receipt: Receipt, building_id: str, grant_id: str | None, grant: sqlite3.Row | None, door_time: datetime
+        self, receipt: Receipt, building_id: str, grant_id: str | None, grant: sqlite3.Row | None,
+        door_time: datetime,
     ) -> None:
         self._audit.record(
             at=door_time, kind=AuditKind.DOOR,
