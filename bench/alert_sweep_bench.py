@@ -41,13 +41,15 @@ def seeded(path: Path, per_door: int) -> tuple[Store, AlertBook, int]:
                 at = (T0 + timedelta(seconds=seq)).isoformat()
                 grant = os.urandom(16).hex()
                 db.execute(
-                    "INSERT INTO receipts (door_id, seq, digest, prev_digest, grant_id, outcome, reason, door_time,"
+                    "INSERT INTO receipts (door_id, seq, digest, prev_digest, grant_id, outcome, reason,"
+                    " door_time,"
                     " raw, received_at) VALUES (?, ?, ?, ?, ?, 'unlocked', 'ok', ?, x'00', ?)",
                     (door, seq, os.urandom(32), os.urandom(32), grant if seq % 10 else None, at, at),
                 )
                 db.execute(
-                    "INSERT INTO grants (id, driver_id, carrier_id, handheld_key_id, route_id, stop_id, door_id,"
-                    " package_id, issued_at, expires_at) VALUES (?, 'demo', 'parcelco', 'k', 'r', 's', ?, 'p', ?, ?)",
+                    "INSERT INTO grants (id, driver_id, carrier_id, handheld_key_id, route_id, stop_id,"
+                    " door_id, package_id, issued_at, expires_at)"
+                    " VALUES (?, 'demo', 'parcelco', 'k', 'r', 's', ?, 'p', ?, ?)",
                     (grant if seq % 10 else os.urandom(16).hex(), door, at, at),
                 )
                 rows += 1
@@ -70,13 +72,19 @@ def main() -> None:
             book.sweep(now)
             times.append((time.perf_counter() - started) * 1000)
             now += timedelta(seconds=1)
-        alerts = store.conn.execute("SELECT kind, COUNT(*) FROM alerts GROUP BY kind ORDER BY kind").fetchall()
+        alerts = store.conn.execute(
+            "SELECT kind, COUNT(*) FROM alerts GROUP BY kind ORDER BY kind"
+        ).fetchall()
         store.close()
-    print(f"{rows} receipts and grants over the demo doors; alerts raised: "
-          + ", ".join(f"{kind} {count}" for kind, count in alerts))
-    print(f"first sweep {times[0]:.1f} ms (raises them); later sweeps median "
-          f"{statistics.median(times[1:]) if len(times) > 1 else float('nan'):.1f} ms "
-          f"(runs: {', '.join(f'{t:.1f}' for t in times)})")
+    print(
+        f"{rows} receipts and grants over the demo doors; alerts raised: "
+        + ", ".join(f"{kind} {count}" for kind, count in alerts)
+    )
+    print(
+        f"first sweep {times[0]:.1f} ms (raises them); later sweeps median "
+        f"{statistics.median(times[1:]) if len(times) > 1 else float('nan'):.1f} ms "
+        f"(runs: {', '.join(f'{t:.1f}' for t in times)})"
+    )
     print(f"load average: {os.getloadavg()[0]:.2f}")
 
 

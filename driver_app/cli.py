@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     run_route_cli.add_arguments(commands.add_parser("run-route", help="walk today's route headless, for QA"))
     from driver_app import outbox_cli
 
-    outbox_cli.add_arguments(commands.add_parser("outbox", help="list, retry or export what the outbox holds"))
+    outbox_cli.add_arguments(
+        commands.add_parser("outbox", help="list, retry or export what the outbox holds")
+    )
     return parser
 
 

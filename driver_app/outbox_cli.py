@@ -20,11 +20,15 @@ __all__ = ["add_arguments", "describe", "item_record", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, help="where the outbox lives (default: the app's data directory)")
+    parser.add_argument(
+        "--data-dir", type=Path, help="where the outbox lives (default: the app's data directory)"
+    )
     actions = parser.add_subparsers(dest="outbox_action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="every queued item, its owner, state and reason")
     listing.add_argument("--held", action="store_true", help="only items the service refused")
-    retry = actions.add_parser("retry", help="move held items back to pending (sent at the owner's next sync)")
+    retry = actions.add_parser(
+        "retry", help="move held items back to pending (sent at the owner's next sync)"
+    )
     retry.add_argument("item_ids", type=int, nargs="*", metavar="ITEM_ID", help="default: every held item")
     export = actions.add_parser("export", help="write items as JSON lines (payload included)")
     export.add_argument("--held", action="store_true", help="only items the service refused")
@@ -39,9 +43,15 @@ def item_record(item: OutboxItem) -> dict[str, object]:
         json.loads(item.payload) if item.kind == OutboxKind.DELIVERY else b64url_encode(item.payload)
     )
     return {
-        "item_id": item.item_id, "kind": item.kind, "key": item.key, "state": item.state, "reason": item.reason,
-        "attempts": item.attempts, "driver_id": item.owner.driver_id if item.owner else None,
-        "session_key": item.owner.session_key if item.owner else None, "payload": payload,
+        "item_id": item.item_id,
+        "kind": item.kind,
+        "key": item.key,
+        "state": item.state,
+        "reason": item.reason,
+        "attempts": item.attempts,
+        "driver_id": item.owner.driver_id if item.owner else None,
+        "session_key": item.owner.session_key if item.owner else None,
+        "payload": payload,
     }
 
 

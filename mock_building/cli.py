@@ -60,7 +60,8 @@ def _add_up(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--grant-margin-minutes", type=_minutes, default=15, metavar="N",
-        help="alert the building when no receipt quotes a grant N minutes after it expired (default %(default)s)",
+        help="alert the building when no receipt quotes a grant N minutes after it expired"
+             " (default %(default)s)",
     )
     parser.add_argument("--ready-file", type=Path, metavar="PATH", help="write a JSON readiness record here")
 

@@ -72,7 +72,8 @@ class SqliteOutbox:
 
     def put(self, kind: str, key: str, payload: bytes, owner: OutboxOwner) -> None:
         self._run(
-            "INSERT OR IGNORE INTO outbox (kind, key, payload, driver_id, session_key) VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO outbox (kind, key, payload, driver_id, session_key)"
+            " VALUES (?, ?, ?, ?, ?)",
             (str(kind), key, payload, owner.driver_id, owner.session_key),
         )
 
@@ -91,11 +92,14 @@ class SqliteOutbox:
 
     def hold(self, item_id: int, reason: str) -> None:
         self._run(
-            "UPDATE outbox SET state = ?, reason = ? WHERE item_id = ?", (OutboxState.HELD.value, reason, item_id)
+            "UPDATE outbox SET state = ?, reason = ? WHERE item_id = ?",
+            (OutboxState.HELD.value, reason, item_id),
         )
 
     def defer(self, item_id: int, reason: str) -> None:
-        self._run("UPDATE outbox SET attempts = attempts + 1, reason = ? WHERE item_id = ?", (reason, item_id))
+        self._run(
+            "UPDATE outbox SET attempts = attempts + 1, reason = ? WHERE item_id = ?", (reason, item_id)
+        )
 
     def release(self, item_ids: Sequence[int] | None = None) -> int:
         params: tuple[int, ...]
@@ -113,7 +117,8 @@ class SqliteOutbox:
 
     def items(self, state: str | None = None) -> list[OutboxItem]:
         where, params = ("WHERE state = ?", (str(state),)) if state is not None else ("", ())
-        return [_item(row) for row in self._run(f"SELECT {_COLUMNS} FROM outbox {where} ORDER BY item_id", params)]
+        rows = self._run(f"SELECT {_COLUMNS} FROM outbox {where} ORDER BY item_id", params)
+        return [_item(row) for row in rows]
 
     def count(self, *, state: str | None = None, owner: OutboxOwner | None = None) -> int:
         clauses, params = ["1"], []
@@ -123,7 +128,8 @@ class SqliteOutbox:
         if owner is not None:
             clauses.append("driver_id = ?")
             params.append(owner.driver_id)
-        return int(self._run(f"SELECT COUNT(*) FROM outbox WHERE {' AND '.join(clauses)}", tuple(params))[0][0])
+        rows = self._run(f"SELECT COUNT(*) FROM outbox WHERE {' AND '.join(clauses)}", tuple(params))
+        return int(rows[0][0])
 
     def size(self) -> int:
         return self.count()

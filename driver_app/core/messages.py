@@ -75,7 +75,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "revoked_grant_used": ("This access had been revoked", _CALL_DISPATCH),
     "door_forced": ("The door reported being forced open", _CALL_DISPATCH),
     "door_held_open": ("The door reported being held open", "Close the door behind you"),
-    "unlocked_not_opened": ("The door unlocked but was not opened", "Press unlock again if you still need it"),
+    "unlocked_not_opened": (
+        "The door unlocked but was not opened",
+        "Press unlock again if you still need it",
+    ),
     "already_delivered": ("This parcel is already recorded as delivered", "Nothing to do: kept for review"),
     "outside_delivery_window": ("Outside this stop's delivery window", "Deliver within the window"),
     "rate_limited": ("Too many requests", "Wait a moment, then try again"),

@@ -108,7 +108,8 @@ async def _run(settings: Settings, plan: RunPlan, report: Path | None, *, tempor
 def _hand_over(data_dir: Path, *, temporary: bool) -> None:
     """Say where the unsent items are; a temporary outbox is deleted on exit, so print them instead."""
     if not temporary:
-        print(f"run-route: see `driver-app outbox list --data-dir {data_dir}` (retry, export)", file=sys.stderr)
+        hint = f"driver-app outbox list --data-dir {data_dir}"
+        print(f"run-route: see `{hint}` (retry, export)", file=sys.stderr)
         return
     import json
 

@@ -16,7 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 __all__ = [
-    "AlertLine", "AuditLine", "BuildingView", "DoorStatus", "HeadlessLog", "literal", "make_console", "render_view",
+    "AlertLine", "AuditLine", "BuildingView", "DoorStatus", "HeadlessLog", "literal", "make_console",
+    "render_view",
 ]
 
 AUDIT_LINES = 10
@@ -125,7 +126,8 @@ def render_view(view: BuildingView) -> RenderableType:
         alerts.add_column(column, overflow="fold")
     for alert in view.alerts[:AUDIT_LINES]:
         alerts.add_row(
-            *(Text(literal(v or "-")) for v in (alert.raised_at, alert.building_id, alert.door_id, alert.kind)),
+            *(Text(literal(v or "-")) for v in (alert.raised_at, alert.building_id, alert.door_id,
+                                                 alert.kind)),
             Text(literal(alert.severity), style="bold red" if alert.severity == "critical" else "yellow"),
         )
     return Group(doors, alerts, audit)

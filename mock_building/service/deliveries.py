@@ -42,7 +42,9 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         grant_id=bytes.fromhex(row["grant_id"]) if row["grant_id"] else None,
         delivered_at=datetime.fromisoformat(row["delivered_at"]),
         recorded_at=datetime.fromisoformat(row["recorded_at"]),
-        claimed_delivered_at=datetime.fromisoformat(row["claimed_delivered_at"]) if row["claimed_delivered_at"] else None,
+        claimed_delivered_at=(
+            datetime.fromisoformat(row["claimed_delivered_at"]) if row["claimed_delivered_at"] else None
+        ),
     )
 
 
@@ -68,7 +70,9 @@ class Deliveries:
         """The recorded delivery, and whether this call created it (False: an idempotent replay)."""
         package_ids = tuple(sorted(set(request.package_ids)))
         grant_id = request.grant_id.hex() if request.grant_id else None
-        claimed = request.delivered_at if request.delivered_at.tzinfo else request.delivered_at.replace(tzinfo=self._zone)
+        claimed = request.delivered_at
+        if claimed.tzinfo is None:
+            claimed = claimed.replace(tzinfo=self._zone)
         with self._store.transaction() as db:
             earlier = db.execute("SELECT * FROM deliveries WHERE id = ?", (str(request.delivery_id),)).fetchone()
             if earlier is not None:
@@ -86,14 +90,21 @@ class Deliveries:
                 ).fetchone()
                 if grant is None:
                     raise ServiceProblem(ReasonCode.NOT_FOUND, "Unknown grant", "no such grant for this stop")
-            route_id = grant["route_id"] if grant else self._ungranted_route(db, who.driver_id, request.stop_id, now)
+            route_id = (
+                grant["route_id"] if grant else self._ungranted_route(db, who.driver_id, request.stop_id, now)
+            )
             stop = db.execute(
                 "SELECT building_id FROM stops WHERE route_id = ? AND id = ?", (route_id, request.stop_id)
             ).fetchone()
             if stop is None:
                 raise ServiceProblem(*NOT_ON_ROUTE)
-            packages = {row["id"]: row["delivered_at"] for row in db.execute(
-                "SELECT id, delivered_at FROM packages WHERE route_id = ? AND stop_id = ?", (route_id, request.stop_id))}
+            packages = {
+                row["id"]: row["delivered_at"]
+                for row in db.execute(
+                    "SELECT id, delivered_at FROM packages WHERE route_id = ? AND stop_id = ?",
+                    (route_id, request.stop_id),
+                )
+            }
             if not set(package_ids) <= set(packages):
                 raise ServiceProblem(ReasonCode.PACKAGE_NOT_FOR_STOP, "Parcel is not for this stop")
             done = [p for p in package_ids if packages[p] is not None]
@@ -107,7 +118,8 @@ class Deliveries:
             if grant is not None and grant["revoked_at"] is not None:
                 self._alerts.raise_alert(
                     ReasonCode.REVOKED_GRANT_USED, building_id=stop["building_id"], door_id=grant["door_id"],
-                    grant_id=grant_id, carrier_id=who.carrier_id, now=now, dedup=f"delivery:{request.delivery_id}",
+                    grant_id=grant_id, carrier_id=who.carrier_id, now=now,
+                    dedup=f"delivery:{request.delivery_id}",
                     event_time=delivered_at,
                     evidence={"delivery_id": str(request.delivery_id), "grant_id": grant_id,
                               "revoked_at": grant["revoked_at"], "stop_id": request.stop_id,
@@ -135,7 +147,8 @@ class Deliveries:
             )
             self._audit.record(
                 at=now, kind=AuditKind.DELIVERY, outcome="delivered", reason=ReasonCode.OK.slug,
-                building_id=stop["building_id"], door_id=grant["door_id"] if grant else None, stop_id=request.stop_id,
+                building_id=stop["building_id"], door_id=grant["door_id"] if grant else None,
+                stop_id=request.stop_id,
                 carrier_id=who.carrier_id, driver_id=who.driver_id, grant_id=grant_id,
             )
             row = db.execute("SELECT * FROM deliveries WHERE id = ?", (str(request.delivery_id),)).fetchone()
@@ -146,6 +159,7 @@ class Deliveries:
         today = now.astimezone(self._zone).date()
         for day in (today, today - timedelta(days=1)):
             route_id = route_id_for(driver_id, day)
-            if db.execute("SELECT 1 FROM stops WHERE route_id = ? AND id = ?", (route_id, stop_id)).fetchone():
+            found = db.execute("SELECT 1 FROM stops WHERE route_id = ? AND id = ?", (route_id, stop_id))
+            if found.fetchone():
                 return route_id
         return route_id_for(driver_id, today)

@@ -30,7 +30,7 @@ def _utc_text(when: datetime) -> str:
     try:
         return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
     except OverflowError as err:  # e.g. 0001-01-01T00:00:00+14:00
-        raise ServiceProblem(ReasonCode.INVALID_REQUEST, "Time out of range", "since: no such UTC time") from err
+        raise ServiceProblem(ReasonCode.INVALID_REQUEST, "Time out of range", "since: no UTC time") from err
 
 
 def tenant_entries(

@@ -106,7 +106,8 @@ def test_a_file_from_the_first_version_is_upgraded_and_its_items_kept(tmp_path: 
     path = tmp_path / "old.db"
     old = sqlite3.connect(path)
     old.execute(
-        "CREATE TABLE outbox (item_id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL,"
+        "CREATE TABLE outbox (item_id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+        " key TEXT NOT NULL,"
         " payload BLOB NOT NULL, UNIQUE (kind, key))"
     )
     old.execute("INSERT INTO outbox (kind, key, payload) VALUES ('delivery', 'legacy', x'00')")

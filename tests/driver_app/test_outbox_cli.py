@@ -13,7 +13,12 @@ from driver_app.core.ports import OutboxKind, OutboxOwner, OutboxState
 from driver_app.paths import outbox_file
 
 ALICE = OutboxOwner("alice", "key-a")
-DELIVERY = {"delivery_id": "d-1", "stop_id": "S1", "package_ids": ["P1"], "delivered_at": "2026-11-23T12:00:00Z"}
+DELIVERY = {
+    "delivery_id": "d-1",
+    "stop_id": "S1",
+    "package_ids": ["P1"],
+    "delivered_at": "2026-11-23T12:00:00Z",
+}
 
 
 @pytest.fixture
@@ -53,7 +58,9 @@ def test_retry_moves_held_items_back_to_pending(data_dir: Path, capsys: pytest.C
     outbox.close()
 
 
-def test_run_route_prints_what_a_temporary_outbox_still_holds(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_route_prints_what_a_temporary_outbox_still_holds(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from driver_app.runner.cli import _hand_over
 
     _hand_over(data_dir, temporary=True)  # run-route without --data-dir: the folder is deleted next

@@ -25,7 +25,9 @@ def labels(tmp_path: Path) -> Path:
     return render_labels(tmp_path / "labels", BARCODES)
 
 
-async def _run(tmp_path: Path, labels: Path, expectations: dict[str, str], doors_setup=None, access_setup=None):
+async def _run(
+    tmp_path: Path, labels: Path, expectations: dict[str, str], doors_setup=None, access_setup=None
+):
     clock = FakeClock()
     access = FakeAccess(clock)
     if access_setup:

@@ -12,8 +12,12 @@ INFO = {name: Content(name) for name in ("access", "ble", "camera", "keyring")}
 
 def test_held_items_are_counted_and_listed_with_their_reason() -> None:
     state = RouteState(
-        outbox_size=3, outbox_waiting=1,
-        held=(HeldItem(4, "delivery", "0b9e-uuid", "not_on_route"), HeldItem(7, "receipt", "ab12", "chain\x1b[2J")),
+        outbox_size=3,
+        outbox_waiting=1,
+        held=(
+            HeldItem(4, "delivery", "0b9e-uuid", "not_on_route"),
+            HeldItem(7, "receipt", "ab12", "chain\x1b[2J"),
+        ),
     )
     text = diagnostics_content(INFO, state).plain
     assert "Outbox: 3 waiting to sync" in text

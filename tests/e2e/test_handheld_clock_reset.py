@@ -49,13 +49,17 @@ async def test_a_handheld_clock_at_2000_loses_no_delivery(
     scenario = load_scenario(default_scenario_path())
     write_labels(scenario, tmp_path / "labels")
     settings = Settings(
-        access_url=running.url, ble_mode=BleMode.SIM, radio_address=running.radio_address,
+        access_url=running.url,
+        ble_mode=BleMode.SIM,
+        radio_address=running.radio_address,
         data_dir=tmp_path / "app",
     )
     clock = ResetClock()
     workflow = build_workflow(settings, credentials=MemoryCredentialStore(), clock=clock)
     lines: list[str] = []
-    plan = RunPlan("demo", "demo-password", tmp_path / "labels", load_expectations(default_scenario_path(), "demo"))
+    plan = RunPlan(
+        "demo", "demo-password", tmp_path / "labels", load_expectations(default_scenario_path(), "demo")
+    )
     try:
         results = await run_route(workflow, plan, clock=clock, emit=lines.append)
     finally:

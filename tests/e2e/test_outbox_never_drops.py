@@ -57,25 +57,31 @@ class PoisonTransport(httpx.AsyncBaseTransport):
 
 @dataclass
 class Handheld:
-    """One handheld's outbox file, shared by whichever driver signs in on it (each with a key of their own)."""
+    """One handheld's outbox file, shared by whichever driver signs in on it (each with their own key)."""
 
     url: str
     outbox: SqliteOutbox
     keys: dict[str, Ed25519PrivateKey] = field(default_factory=dict)
 
-    async def sign_in(self, driver_id: str, transport: httpx.AsyncBaseTransport | None = None
-                      ) -> tuple[HttpAccessClient, OutboxOwner]:
+    async def sign_in(
+        self, driver_id: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> tuple[HttpAccessClient, OutboxOwner]:
         access = HttpAccessClient(self.url, clock=SystemClock(), transport=transport)
         await access.sign_in(driver_id, PASSWORDS[driver_id])
         key = self.keys.setdefault(driver_id, Ed25519PrivateKey.generate())
         key_id = await access.register_handheld(public_key_bytes(key))
         return access, OutboxOwner(driver_id, b64url_encode(key_id))
 
-    def queue_delivery(self, owner: OutboxOwner, stop_id: str, *packages: str, delivery_id: uuid.UUID | None = None
-                       ) -> str:
+    def queue_delivery(
+        self, owner: OutboxOwner, stop_id: str, *packages: str, delivery_id: uuid.UUID | None = None
+    ) -> str:
         delivery_id = delivery_id or uuid.uuid4()
-        body = {"delivery_id": str(delivery_id), "stop_id": stop_id, "package_ids": list(packages),
-                "delivered_at": NOON.isoformat()}
+        body = {
+            "delivery_id": str(delivery_id),
+            "stop_id": stop_id,
+            "package_ids": list(packages),
+            "delivered_at": NOON.isoformat(),
+        }
         self.outbox.put(OutboxKind.DELIVERY, str(delivery_id), json.dumps(body).encode(), owner)
         return str(delivery_id)
 
@@ -146,7 +152,12 @@ async def test_an_item_that_keeps_failing_never_blocks_the_others(handheld):
     second = await sync.send_batch(owner)
     assert (second.sent, second.deferred) == (1, 1)  # the newer, healthy item went first
     [stuck] = handheld.outbox.items()
-    assert (stuck.key, stuck.state, stuck.attempts, stuck.reason) == (str(POISON), "pending", 2, "internal_error")
+    assert (stuck.key, stuck.state, stuck.attempts, stuck.reason) == (
+        str(POISON),
+        "pending",
+        2,
+        "internal_error",
+    )
     assert await stop_status(alice, "S3") == "delivered"
     await alice.aclose()
 
@@ -164,10 +175,14 @@ async def test_the_same_parcel_under_a_new_delivery_id_is_held_not_recorded_twic
 
 async def test_a_rejected_receipt_is_held_not_deleted(handheld):
     alice, owner = await handheld.sign_in("alice")
-    forged = sign_receipt(Receipt("A-S", 0, GENESIS_HASH, None, Outcome.REFUSED, ReasonCode.MALFORMED,
-                                  int(NOON.timestamp())), scenario().door("A-N").private_key)
-    good = sign_receipt(Receipt("A-N", 0, GENESIS_HASH, None, Outcome.REFUSED, ReasonCode.MALFORMED,
-                                int(NOON.timestamp())), scenario().door("A-N").private_key)
+    forged = sign_receipt(
+        Receipt("A-S", 0, GENESIS_HASH, None, Outcome.REFUSED, ReasonCode.MALFORMED, int(NOON.timestamp())),
+        scenario().door("A-N").private_key,
+    )
+    good = sign_receipt(
+        Receipt("A-N", 0, GENESIS_HASH, None, Outcome.REFUSED, ReasonCode.MALFORMED, int(NOON.timestamp())),
+        scenario().door("A-N").private_key,
+    )
     handheld.outbox.put(OutboxKind.RECEIPT, "forged", forged, owner)
     handheld.outbox.put(OutboxKind.RECEIPT, "good", good, owner)
     result = await OutboxSync(alice, handheld.outbox).send_batch(owner)
@@ -184,8 +199,12 @@ async def test_the_workflow_sends_only_as_its_owner_and_says_so_at_the_next_sign
     def workflow(driver_id: str, states: list[RouteState] | None = None) -> DriverWorkflow:
         access = HttpAccessClient(handheld.url, clock=SystemClock())
         return DriverWorkflow(
-            access=access, doors=FakeDoors(FakeClock(), []), credentials=credentials[driver_id],
-            outbox=handheld.outbox, clock=SystemClock(), on_change=(states if states is not None else []).append,
+            access=access,
+            doors=FakeDoors(FakeClock(), []),
+            credentials=credentials[driver_id],
+            outbox=handheld.outbox,
+            clock=SystemClock(),
+            on_change=(states if states is not None else []).append,
             on_close=(access.aclose,),
         )
 

@@ -220,13 +220,17 @@ async def test_an_unlock_and_a_delivery_quoting_a_revoked_grant_are_alerts(world
 
 async def test_a_door_event_naming_no_known_grant_is_an_alert_and_in_the_feed(world):
     stranger = os.urandom(16)
-    unlocked = receipt("A-N", 0, GENESIS_HASH, grant_id=stranger, outcome=Outcome.UNLOCKED, reason=ReasonCode.OK)
+    unlocked = receipt(
+        "A-N", 0, GENESIS_HASH, grant_id=stranger, outcome=Outcome.UNLOCKED, reason=ReasonCode.OK
+    )
     await world.upload([unlocked])
     [alert] = await world.alerts()
     assert (alert["kind"], alert["severity"]) == ("unknown_grant", "critical")
     assert alert["evidence"]["grant_id"] == stranger.hex()
     # a refused attempt only claims its grant id (SPEC §7): still shown, as a warning
-    refused = receipt("A-N", 1, receipt_digest(unlocked), grant_id=os.urandom(16), reason=ReasonCode.BAD_SIGNATURE)
+    refused = receipt(
+        "A-N", 1, receipt_digest(unlocked), grant_id=os.urandom(16), reason=ReasonCode.BAD_SIGNATURE
+    )
     await world.upload([refused])
     assert [(a["kind"], a["severity"]) for a in await world.alerts()] == [
         ("unknown_grant", "warning"), ("unknown_grant", "critical")]

@@ -31,10 +31,19 @@ async def service(tmp_path: Path) -> AsyncIterator[tuple[Driver, FakeClock]]:
         app.state.service.store.close()
 
 
-async def confirm(driver: Driver, delivered_at: str, *, grant_id: str | None = None,
-                  packages: tuple[str, ...] = ("P1", "P2")) -> httpx.Response:
-    body = {"delivery_id": str(uuid.uuid4()), "stop_id": "S1", "package_ids": list(packages),
-            "delivered_at": delivered_at}
+async def confirm(
+    driver: Driver,
+    delivered_at: str,
+    *,
+    grant_id: str | None = None,
+    packages: tuple[str, ...] = ("P1", "P2"),
+) -> httpx.Response:
+    body = {
+        "delivery_id": str(uuid.uuid4()),
+        "stop_id": "S1",
+        "package_ids": list(packages),
+        "delivered_at": delivered_at,
+    }
     if grant_id:
         body["grant_id"] = grant_id
     return await driver.client.post("/v1/deliveries", json=body, headers=driver.headers)
@@ -60,14 +69,18 @@ async def test_a_clock_in_the_future_or_in_the_past_without_a_grant_is_judged_by
     clock.advance(60)
     past = await confirm(alice, "2000-01-01T00:00:00+00:00", packages=("P2",))
     assert past.status_code == 201, past.text
-    assert datetime.fromisoformat(past.json()["delivered_at"]) == NOON + timedelta(seconds=60) - timedelta(days=1)
+    assert datetime.fromisoformat(past.json()["delivered_at"]) == NOON + timedelta(seconds=60) - timedelta(
+        days=1
+    )
 
 
 async def test_a_plausible_claim_is_kept(service):
     alice, clock = service
     grant = await alice.grant("S1", "A-N", "BC-1")
     clock.advance(300)
-    answer = await confirm(alice, (NOON + timedelta(seconds=45)).isoformat(), grant_id=grant.json()["grant_id"])
+    answer = await confirm(
+        alice, (NOON + timedelta(seconds=45)).isoformat(), grant_id=grant.json()["grant_id"]
+    )
     assert datetime.fromisoformat(answer.json()["delivered_at"]) == NOON + timedelta(seconds=45)
 
 
