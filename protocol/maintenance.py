@@ -21,20 +21,26 @@ from cwt import COSEKey
 from protocol import cbor_strict
 from protocol.errors import DecodeError, KeyFormatError, ProtocolError
 from protocol.ids import is_door_id, is_grant_id, is_short_text, is_uint
-from protocol.keys import KEY_ID_MAX, Alg, TrustedIssuerKey, cose_verify_key, load_public_key
+from protocol.keys import (
+    KEY_ID_MAX,
+    Alg,
+    TrustedIssuerKey,
+    cose_verify_key,
+    load_public_key,
+)
 from protocol.reasons import ReasonCode
 from protocol.sign1 import parse_sign1, sign1, sign1_limits, verify_sign1
 from protocol.versioned import decode_versioned, encode_versioned
 
 __all__ = [
-    "Authority",
     "BUNDLE_MAX",
     "MAX_REVOKED_IDS",
+    "STATEMENT_MAX",
+    "Authority",
     "MaintenanceBundle",
     "MaintenanceReport",
     "Revocation",
     "Role",
-    "STATEMENT_MAX",
     "Statement",
     "StatementCheck",
     "StatementKind",

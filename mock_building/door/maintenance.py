@@ -12,13 +12,13 @@ import sqlite3
 from collections.abc import Callable
 
 from mock_building.door.config import DoorConfig
+from protocol.gatt import MAX_TRUSTED_KIDS
 from protocol.grant import MAX_LIFETIME, GrantClaims
 from protocol.keys import TrustedIssuerKey, TrustStore, derive_key_id
-from protocol.gatt import MAX_TRUSTED_KIDS
 from protocol.maintenance import Revocation, Statement, StatementKind, check_statement
 from protocol.reasons import ReasonCode
 
-__all__ = ["DoorUpkeep", "MAINTENANCE_HEADROOM"]
+__all__ = ["MAINTENANCE_HEADROOM", "DoorUpkeep"]
 
 MAINTENANCE_HEADROOM = 16
 """Receipts beyond `receipt_capacity` kept for applied statements, so an ack always gets through."""
