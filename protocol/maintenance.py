@@ -37,6 +37,7 @@ __all__ = [
     "MAX_REVOKED_IDS",
     "STATEMENT_MAX",
     "Authority",
+    "Body",
     "MaintenanceBundle",
     "MaintenanceReport",
     "Revocation",
