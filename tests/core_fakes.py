@@ -13,6 +13,7 @@ from protocol.api import (
     DeliveryConfirmation,
     DeliveryWindow,
     Door,
+    DoorUpkeep,
     GrantRequest,
     GrantResponse,
     Package,
@@ -185,13 +186,19 @@ class FakeDoors:
         self.unlocked: list[str] = []
         self.replay = InMemoryReplayCache()
         self.link_seconds = 0.05
+        self.upkeeps: list[DoorUpkeep | None] = []
 
     async def find_doors(self, door_ids: Sequence[str], timeout: float) -> list[NearbyDoor]:
         return [door for door in self.nearby if door.door_id in door_ids]
 
     async def unlock(
-        self, door_id: str, make_request: Callable[[bytes], bytes], on_phase: Callable[[DoorPhase], None]
+        self,
+        door_id: str,
+        make_request: Callable[[bytes], bytes],
+        on_phase: Callable[[DoorPhase], None],
+        upkeep: DoorUpkeep | None = None,
     ) -> DoorOutcome:
+        self.upkeeps.append(upkeep)
         on_phase(DoorPhase.CONNECTING)
         self.clock.advance(self.link_seconds)
         challenge = hashlib.sha256(door_id.encode() + bytes([len(self.unlocked)])).digest()[:16]

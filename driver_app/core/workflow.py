@@ -261,6 +261,7 @@ class DriverWorkflow:
                 door_id,
                 lambda challenge: self._unlock_request(grant, challenge, door_id),
                 lambda phase: self._enter(stop_id, _DOOR_PHASES[phase]),
+                grant.upkeep,
             )
         except WorkflowError as err:
             self._enter(stop_id, StopPhase.SCANNED, notice=self._notice(err.reason, stop_id, door_id))
@@ -314,10 +315,10 @@ class DriverWorkflow:
 
     def _record_outcome(self, stop_id: str, outcome: DoorOutcome) -> None:
         kept: Notice | None = None
-        if outcome.receipt is not None:
+        receipts = (outcome.receipt, *outcome.backlog) if outcome.receipt is not None else outcome.backlog
+        for receipt in receipts:  # the backlog: the door's receipts another phone never relayed
             try:
-                receipt_hash = hashlib.sha256(outcome.receipt).hexdigest()
-                self._queue(OutboxKind.RECEIPT, receipt_hash, outcome.receipt)
+                self._queue(OutboxKind.RECEIPT, hashlib.sha256(receipt).hexdigest(), receipt)
             except WorkflowError as err:  # the door still opened or refused: say both
                 kept = notice_for(err.reason)
         if outcome.accepted:
