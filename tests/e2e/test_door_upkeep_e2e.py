@@ -6,6 +6,7 @@ what the service signed to the door, and bring back the receipts the service was
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -27,6 +28,7 @@ from driver_app.ble_sim import (
 from driver_app.core.errors import AccessRefused
 from driver_app.core.ports import DoorOutcome
 from mock_building.building.running import RunningBuilding
+from mock_building.cli import main
 from protocol import gatt
 from protocol.api import DoorUpkeep, GrantRequest, GrantResponse, b64url_encode
 from protocol.keys import public_key_bytes
@@ -193,3 +195,23 @@ async def test_rotated_and_dropped_carrier_keys_reach_the_door(
     await phone.admin_call("PUT", "/v1/admin/buildings/elm12/carriers/parcelco")
     back = await phone.grant()
     assert (await phone.unlock(back, back.upkeep)).accepted
+
+
+async def test_mock_building_revoke_takes_effect_at_the_door_on_the_next_phone(
+    phone: Phone, capsys: pytest.CaptureFixture[str]
+) -> None:
+    revoked = await phone.grant()
+
+    def cli(*argv: str) -> int:
+        return main([*argv, "--url", phone.url])
+
+    assert await asyncio.to_thread(cli, "revoke", revoked.grant_id.hex(), "--reason", "phone stolen") == 0
+    assert await asyncio.to_thread(cli, "set-time", DOOR) == 0
+    assert await asyncio.to_thread(cli, "accept-carrier", "elm12", "parcelco") == 0  # already accepted: harmless
+    assert await asyncio.to_thread(cli, "revoke", "not-a-grant") == 2
+    out = capsys.readouterr()
+    assert f"revoked grant {revoked.grant_id.hex()}" in out.out and "invalid_request" in out.err
+    carrier = await phone.grant()
+    assert carrier.upkeep is not None and len(carrier.upkeep.statements) == 3  # revocation, time, trust add
+    assert (await phone.unlock(carrier, carrier.upkeep)).accepted
+    assert (await phone.unlock(revoked, None)).reason == "grant_revoked"
