@@ -29,6 +29,7 @@ from protocol.keys import (
     load_public_key,
 )
 from protocol.reasons import ReasonCode
+from protocol.seal import SEAL_OVERHEAD
 from protocol.sign1 import parse_sign1, sign1, sign1_limits, verify_sign1
 from protocol.versioned import decode_versioned, encode_versioned
 
@@ -280,7 +281,8 @@ class MaintenanceBundle:
     def from_bytes(cls, data: bytes) -> MaintenanceBundle:
         raw = decode_versioned(data, _BUNDLE_LIMITS, (1,))
         items = raw[1]
-        if not isinstance(items, list) or not all(isinstance(s, bytes) and 1 <= len(s) <= STATEMENT_MAX for s in items):
+        cap = STATEMENT_MAX + SEAL_OVERHEAD  # statements travel sealed for the door (SPEC section 15)
+        if not isinstance(items, list) or not all(isinstance(s, bytes) and 1 <= len(s) <= cap for s in items):
             raise DecodeError("a bundle is a list of statement byte strings")
         return cls(tuple(items))
 

@@ -276,7 +276,7 @@ class DriverWorkflow:
     def _unlock_request(self, grant: GrantResponse, challenge: bytes, door_id: str) -> bytes:
         """Called by the door link once the door's challenge is in: sign it with the handheld key."""
         try:
-            return build_unlock_request(grant.grant, self._handheld(), challenge, door_id)
+            return build_unlock_request(grant.grant, self._handheld(), challenge, door_id, grant_id=grant.grant_id)
         except ProtocolError as err:
             raise DoorRefused(err.reason.slug, str(err)) from err
 

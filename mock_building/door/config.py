@@ -44,6 +44,8 @@ class DoorConfig:
     authorities: tuple[Authority, ...] = ()
     """Keys whose maintenance statements this door accepts (building owner, access service)."""
     receipt_capacity: int = 512
+    seal_key: bytes | None = field(default=None, repr=False)
+    """Shared with the service: when set, grants and statements must arrive sealed (SPEC section 15)."""
     """Unacknowledged receipts kept before deliveries fail closed (SPEC section 7)."""
 
     def __post_init__(self) -> None:

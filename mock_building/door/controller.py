@@ -23,11 +23,13 @@ from mock_building.door.maintenance import DoorUpkeep
 from mock_building.door.receipts import ReceiptChain
 from mock_building.door.state import DoorState, StateListener
 from mock_building.door.store import DoorStore
+from protocol.errors import ProtocolError
 from protocol.gatt import OPEN_SECONDS_MAX, DoorInfo, UnlockResult
 from protocol.keys import TrustStore, public_key_bytes
-from protocol.maintenance import MaintenanceBundle
+from protocol.maintenance import STATEMENT_MAX, MaintenanceBundle
+from protocol.seal import kid_tag, open_sealed, seal_key
 from protocol.reasons import Outcome, ReasonCode
-from protocol.unlock import CHALLENGE_MAX
+from protocol.unlock import CHALLENGE_MAX, GRANT_FIELD_MAX
 from protocol.verify import UnlockDecision, verify_unlock
 
 __all__ = ["Attempt", "DoorController", "Session"]
@@ -80,6 +82,7 @@ class DoorController:
         self._lock = EmulatedLock(config.hold_open_s, scheduler, on_change=self._announce)
         self._chain = ReceiptChain(config.door_id, config.private_key, store)
         self._upkeep = DoorUpkeep(config, store.connection)
+        self._seal = None if config.seal_key is None else seal_key(config.seal_key)
         self._wrong_keys = _wrong_trust_store(config.trusted_keys)
         self._sessions: set[Session] = set()
         self._listeners: list[StateListener] = []
@@ -117,7 +120,10 @@ class DoorController:
     def door_info(self) -> bytes:
         """The DoorInfo message: public, no personal data."""
         full = self._upkeep.receipts_full(self._chain.last_seq)
-        return bytes(DoorInfo(door_id=self.config.door_id, trusted_kids=self._trust().kids, receipts_full=full))
+        kids = self._trust().kids
+        if self.config.seal_key is not None:  # which carriers a building accepts is not for sniffers
+            kids = tuple(sorted(kid_tag(self.config.seal_key, kid) for kid in kids))
+        return bytes(DoorInfo(door_id=self.config.door_id, trusted_kids=kids, receipts_full=full))
 
     # -- sessions -------------------------------------------------------------------------
     def open_session(self) -> Session:
@@ -156,6 +162,7 @@ class DoorController:
             replay_cache=self._store,
             now=int(now),
             leeway=self.config.leeway_s,
+            open_grant=None if self._seal is None else self._open_grant,
         )
         session.challenge = None
         decision = self._screen(decision, session, int(now))
@@ -205,11 +212,24 @@ class DoorController:
             self._chain.append(None, Outcome.MAINTAINED, ReasonCode.OK, int(self.now()), statement=counter)
 
         reasons = self._upkeep.apply(
-            bundle.statements, raw_now=self._raw_now(), head=lambda: self._chain.last_seq, append=append,
+            tuple(map(self._open_statement, bundle.statements)), raw_now=self._raw_now(), head=lambda: self._chain.last_seq, append=append,
             prune=self._store.prune_receipts,
         )
         self._announce()
         return reasons
+
+    def _open_grant(self, sealed: bytes) -> bytes:
+        assert self._seal is not None
+        return open_sealed(sealed, self._seal, GRANT_FIELD_MAX)
+
+    def _open_statement(self, data: bytes) -> bytes:
+        """Unsealed, or empty (refused as malformed) when it does not open with this door's key."""
+        if self._seal is None:
+            return data
+        try:
+            return open_sealed(data, self._seal, STATEMENT_MAX + 64)
+        except ProtocolError:
+            return b""
 
     def receipts(self, from_seq: int = 0, limit: int = 100) -> list[bytes]:
         """Stored receipts from `from_seq` on, oldest first (for apps relaying missed ones)."""

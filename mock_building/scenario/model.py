@@ -145,6 +145,10 @@ class Scenario:
         """The access service's maintenance key: time, revocations and receipt acks (SPEC section 14)."""
         return derive_ed25519_key(self.seed, "service:upkeep")
 
+    def door_seal_key(self, door_id: str) -> bytes:
+        """The secret the service seals grants and statements with for this door (SPEC section 15)."""
+        return derive_secret(self.seed, f"door-seal:{door_id}")
+
     def door_authorities(self, door_id: str) -> tuple[Authority, ...]:
         """The maintenance keys a door is provisioned with: its building's owner and the service."""
         keys = ((self.owner_key(self.door(door_id).building), Role.OWNER), (self.upkeep_key, Role.SERVICE))

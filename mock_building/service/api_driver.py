@@ -70,10 +70,11 @@ async def request_grant(
         driver, stop_id=body.stop_id, door_id=body.door_id, barcode=body.barcode,
         handheld_key_id=b64url_encode(body.handheld_key_id), now=service.clock.now(),
     )
-    desk = request.app.state.upkeep  # the door's pending upkeep rides along (SPEC section 14)
+    desk = request.app.state.upkeep  # sealed for the door; its pending upkeep rides along (SPEC 14, 15)
+    token = grant.token if desk is None else desk.seal_grant(grant.door_id, grant.token)
     upkeep = None if desk is None else desk.pending(grant.door_id, service.clock.now())
     return GrantResponse(
-        grant=grant.token, grant_id=grant.grant_id, door_id=grant.door_id, expires_at=grant.expires_at, upkeep=upkeep
+        grant=token, grant_id=grant.grant_id, door_id=grant.door_id, expires_at=grant.expires_at, upkeep=upkeep
     )
 
 

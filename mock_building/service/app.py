@@ -164,7 +164,11 @@ def app_for_scenario(
         **overrides,
     )
     seed_database(store, scenario, today or clock.now().astimezone(config.zone).date(), password_cost=password_cost)
-    keys = UpkeepKeys(scenario.upkeep_key, {b.id: scenario.owner_key(b.id) for b in scenario.buildings})
+    keys = UpkeepKeys(
+        scenario.upkeep_key,
+        {b.id: scenario.owner_key(b.id) for b in scenario.buildings},
+        {d.id: scenario.door_seal_key(d.id) for d in scenario.doors},
+    )
     return create_app(
         store, signers_for(scenario), config, clock=clock, faults=scenario.service_faults, upkeep_keys=keys
     )

@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 import sqlite3
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cwt import COSEKey
 
 from mock_building.service.db import Store
 from mock_building.service.gate import CarrierSigner
@@ -39,6 +40,7 @@ from protocol.maintenance import (
 )
 from protocol.reasons import ReasonCode
 from protocol.receipt import decode_receipt
+from protocol.seal import seal, seal_key
 
 __all__ = ["ACK_EVERY", "UpkeepDesk", "UpkeepKeys"]
 
@@ -53,6 +55,8 @@ class UpkeepKeys:
     service: Ed25519PrivateKey
     owners: Mapping[str, Ed25519PrivateKey]
     """Building id -> the building owner's key (trust-store changes)."""
+    door_seals: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    """Door id -> the secret grants and statements are sealed with for it (SPEC section 15)."""
 
 
 def _kid(key: Ed25519PrivateKey) -> bytes:
@@ -69,6 +73,7 @@ class UpkeepDesk:
         self._keys = keys
         self._signers = signers
         self._ack_every = ack_every
+        self._seals: dict[str, COSEKey] = {door: seal_key(raw) for door, raw in keys.door_seals.items()}
         for row in store.conn.execute("SELECT carrier_id, kid, private_key FROM carrier_keys"):
             signers[row["carrier_id"]] = CarrierSigner(
                 row["carrier_id"], row["kid"].encode("ascii"), load_private_key(bytes(row["private_key"]))
@@ -95,6 +100,10 @@ class UpkeepDesk:
         return DoorUpkeep(
             door_id=door_id, statements=MaintenanceBundle.pack(statements).statements, receipts_through=through
         )
+
+    def seal_grant(self, door_id: str, grant: bytes) -> bytes:
+        """The grant as it travels over the air: sealed for its door, if the door has a seal key."""
+        return self._sealed(door_id, grant)
 
     # -- what the admin (CLI) asks for ----------------------------------------------------
     def set_time(self, door_id: str, now: datetime) -> None:
@@ -183,7 +192,11 @@ class UpkeepDesk:
     def _sign(self, door_id: str, building_id: str, counter: int, kind: StatementKind, body: Body) -> bytes:
         owner = kind in (StatementKind.TRUST_ADD, StatementKind.TRUST_RETIRE)
         key = self._keys.owners[building_id] if owner else self._keys.service
-        return sign_statement(Statement(door_id, counter, kind, body), key, _kid(key))
+        return self._sealed(door_id, sign_statement(Statement(door_id, counter, kind, body), key, _kid(key)))
+
+    def _sealed(self, door_id: str, data: bytes) -> bytes:
+        key = self._seals.get(door_id)
+        return data if key is None else seal(data, key)
 
     def _queue_revocations(self, db: sqlite3.Connection, door_id: str, now: datetime) -> None:
         sent = "SELECT target_id FROM door_revocations_sent WHERE door_id = ? AND target_kind = ?"

@@ -87,7 +87,7 @@ class Phone:
     async def unlock(self, grant: GrantResponse, upkeep: DoorUpkeep | None) -> DoorOutcome:
         CountingClient.ops.clear()
         outcome = await self.link.unlock(
-            DOOR, lambda nonce: build_unlock_request(grant.grant, self.key, nonce, DOOR), lambda _p: None, upkeep
+            DOOR, lambda nonce: build_unlock_request(grant.grant, self.key, nonce, DOOR, grant_id=grant.grant_id), lambda _p: None, upkeep
         )
         self.outbox += [r for r in (outcome.receipt, *outcome.backlog) if r is not None]
         return outcome
