@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import cbor2
 import httpx
 import pytest
+from bleak import BleakClient, BleakScanner
 from bleak.args import SizedBuffer
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -33,7 +35,8 @@ from protocol import gatt
 from protocol.api import DoorUpkeep, GrantRequest, GrantResponse, b64url_encode
 from protocol.keys import public_key_bytes
 from protocol.receipt import decode_receipt
-from protocol.unlock import build_unlock_request
+from protocol.seal import open_sealed, seal_key
+from protocol.unlock import GRANT_FIELD_MAX, build_unlock_request
 from tests.noon_clock import HandheldNoonClock, NoonClock
 
 pytestmark = pytest.mark.timeout(120)
@@ -46,13 +49,18 @@ class CountingClient(BumbleClientBackend):
     """The app's bleak backend, logging the ATT requests the app starts (CCCD set-up aside)."""
 
     ops: ClassVar[list[str]] = []
+    heard: ClassVar[list[bytes]] = []
+    """Every value read or written: what a sniffer in the lobby hears."""
 
     async def read_gatt_char(self, characteristic: BleakGATTCharacteristic, **kwargs: Any) -> bytearray:
         type(self).ops.append(f"read {_NAMES[characteristic.uuid]}")
-        return await super().read_gatt_char(characteristic, **kwargs)
+        value = await super().read_gatt_char(characteristic, **kwargs)
+        type(self).heard.append(bytes(value))
+        return value
 
     async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool) -> None:
         type(self).ops.append(f"write {_NAMES[characteristic.uuid]}")
+        type(self).heard.append(bytes(data))
         await super().write_gatt_char(characteristic, data, response)
 
     @classmethod
@@ -63,7 +71,7 @@ class CountingClient(BumbleClientBackend):
 
 _NAMES = {
     gatt.CHALLENGE_CHAR_UUID: "challenge", gatt.UNLOCK_CHAR_UUID: "unlock", gatt.RESULT_CHAR_UUID: "result",
-    gatt.MAINTENANCE_CHAR_UUID: "maintenance", gatt.RECEIPTS_CHAR_UUID: "receipts",
+    gatt.MAINTENANCE_CHAR_UUID: "maintenance", gatt.RECEIPTS_CHAR_UUID: "receipts", gatt.DOOR_INFO_CHAR_UUID: "info",
 }  # fmt: skip
 
 
@@ -215,3 +223,36 @@ async def test_mock_building_revoke_takes_effect_at_the_door_on_the_next_phone(
     assert carrier.upkeep is not None and len(carrier.upkeep.statements) == 3  # revocation, time, trust add
     assert (await phone.unlock(carrier, carrier.upkeep)).accepted
     assert (await phone.unlock(revoked, None)).reason == "grant_revoked"
+
+
+async def test_a_sniffer_hears_no_stop_package_tenant_or_carrier(
+    phone: Phone, building: tuple[RunningBuilding, NoonClock]
+) -> None:
+    running, _ = building
+    scenario = running.scenario
+    await phone.admin_call("POST", "/v1/admin/carriers/swiftship/key-rotation")  # trust statements to carry
+    lost = await phone.access.register_handheld(public_key_bytes(Ed25519PrivateKey.generate()))
+    await phone.admin_call("POST", "/v1/revocations", {"handheld_key_id": b64url_encode(lost), "reason": "lost"})
+    grant = await phone.grant()
+    assert grant.upkeep is not None and len(grant.upkeep.statements) >= 2
+    CountingClient.heard.clear()
+    outcome = await phone.unlock(grant, grant.upkeep)
+    assert outcome.accepted
+    async with BleakClient(await BleakScanner.find_device_by_address(
+        scenario.door(DOOR).ble_address, timeout=5, backend=BumbleScannerBackend), backend=CountingClient,
+    ) as client:  # fmt: skip
+        await client.read_gatt_char(gatt.DOOR_INFO_CHAR_UUID)
+    heard = [*CountingClient.heard, outcome.receipt or b""]
+    package = scenario.routes[0].stops[0].packages[0]
+    secrets = [STOP, package.id, package.barcode, package.unit or "", "demo"]
+    for carrier in scenario.carriers:
+        secrets += [carrier.id, carrier.name, carrier.kid]
+    # As CBOR text or bytes (head byte + UTF-8), the way messages carry them (a kid is a bstr): short
+    # ids then cannot match random ciphertext by chance.
+    secrets = [secret for secret in secrets if secret]
+    encoded = [(cbor2.dumps(secret), cbor2.dumps(secret.encode())) for secret in secrets]
+    plain = open_sealed(grant.grant, seal_key(scenario.door_seal_key(DOOR)), GRANT_FIELD_MAX)
+    assert cbor2.dumps("parcelco") in plain and cbor2.dumps(STOP) in plain  # what sealing hides
+    for value in heard:
+        for secret, patterns in zip(secrets, encoded, strict=True):
+            assert not any(pattern in value for pattern in patterns), f"{secret!r} heard in clear"
