@@ -98,6 +98,8 @@ class FakeAccess:
         self.public_keys: list[bytes] = []
         self.refresh_tokens: set[str] = set()
         self.issued = 0
+        self.upkeep: DoorUpkeep | None = None
+        """What the service would have the next phone carry to the door (SPEC section 14)."""
         self.grant_requests: list[GrantRequest] = []
         self.grants: list[GrantResponse] = []
         self.receipts: list[bytes] = []
@@ -156,6 +158,7 @@ class FakeAccess:
             grant_id=claims.grant_id,
             door_id=request.door_id,
             expires_at=dt.datetime.fromtimestamp(claims.expires_at, dt.UTC),
+            upkeep=self.upkeep,
         )
         self.grants.append(grant)
         return grant
