@@ -35,6 +35,8 @@ from protocol.maintenance import (
 )
 from protocol.reasons import Outcome, ReasonCode
 from protocol.receipt import decode_receipt, verify_chain
+from protocol.seal import kid_tag, seal, seal_key
+from protocol.unlock import build_unlock_request
 from tests.door_support import (
     DOOR_ID,
     DOOR_KEY,
@@ -288,3 +290,32 @@ async def test_unsigned_foreign_and_stale_statements_change_nothing(door: Door) 
             await link.client.write_gatt_char(gatt.MAINTENANCE_CHAR_UUID, b"\xff", response=True)
         assert err.value.code == 0x80
     assert door.controller.state.last_seq == 0  # one applied statement, one receipt
+
+
+SEAL = bytes(range(32))
+
+
+@pytest.mark.parametrize("door", [{"seal_key": SEAL}], indirect=True)
+async def test_a_sealed_door_opens_only_sealed_grants_and_statements_and_hides_its_kids(door: Door) -> None:
+    sealed_key = seal_key(SEAL)
+    grant = door.grant()
+    sealed = seal(grant, sealed_key)
+    async with await connect(door) as client:
+        link = Link(client)
+        assert (await link.unlock(grant)).reason is ReasonCode.MALFORMED  # plain: a service that forgot to seal
+        assert (await link.door_info()).trusted_kids == (kid_tag(SEAL, door.issuer.kid),)
+        statement = door.statement(StatementKind.RECEIPT_ACK, 0)
+        assert await link.relay(statement, seal(statement, seal_key(bytes(32)))) == (
+            ReasonCode.STATEMENT_MALFORMED, ReasonCode.STATEMENT_MALFORMED,  # plain, and sealed for another door
+        )
+        assert await link.relay(seal(door.statement(StatementKind.RECEIPT_ACK, 0), sealed_key)) == (ReasonCode.OK,)
+        nonce = gatt.Challenge.from_bytes(await client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID)).nonce
+        request = unlock_request_for(sealed, grant_id(grant), nonce)
+        await client.start_notify(gatt.RESULT_CHAR_UUID, lambda _c, data: link.results.put_nowait(bytes(data)))
+        await client.write_gatt_char(gatt.UNLOCK_CHAR_UUID, request, response=True)
+        async with asyncio.timeout(EVENT_TIMEOUT_S):
+            assert gatt.UnlockResult.from_bytes(await link.results.get()).reason is ReasonCode.OK
+
+
+def unlock_request_for(sealed: bytes, grant_id: bytes, nonce: bytes) -> bytes:
+    return build_unlock_request(sealed, HANDHELD, nonce, DOOR_ID, grant_id=grant_id)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cwt import COSEKey
 
 from protocol import cbor_strict, gatt
 from protocol.errors import ProtocolError
@@ -42,6 +43,7 @@ from protocol.receipt import (
     decode_receipt,
     sign_receipt,
 )
+from protocol.seal import SEAL_OVERHEAD, kid_tag, open_sealed, seal, seal_key
 
 VECTORS = Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "maintenance.json"
 INPUTS: dict[str, Any] = {
@@ -58,6 +60,8 @@ INPUTS: dict[str, Any] = {
     "added_issuer": "lobbykey-as",
     "retired_kid": "as-2026a",
     "ack_seq": 41,
+    "seal_key": "707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f",
+    "seal_nonce": "a0a1a2a3a4a5a6a7a8a9aaab",
 }
 
 
@@ -106,8 +110,14 @@ def build(inputs: dict[str, Any]) -> dict[str, str]:
         "maintained_receipt": maintained.hex(),
         "receipt_batch": bytes(gatt.ReceiptBatch.pack([maintained] * 3)).hex(),
         "door_info_full": bytes(gatt.DoorInfo(inputs["door_id"], (b"as-2026a",), receipts_full=True)).hex(),
+        "sealed_statement_time": seal(signed[0], _seal_key(inputs), bytes.fromhex(inputs["seal_nonce"])).hex(),
+        "kid_tag": kid_tag(bytes.fromhex(inputs["seal_key"]), inputs["retired_kid"].encode()).hex(),
     }
     return outputs
+
+
+def _seal_key(inputs: dict[str, Any]) -> COSEKey:
+    return seal_key(bytes.fromhex(inputs["seal_key"]))
 
 
 def authorities() -> dict[bytes, Authority]:
@@ -140,6 +150,16 @@ def test_vectors_decode_and_verify() -> None:
     batch = gatt.ReceiptBatch.from_bytes(bytes.fromhex(outputs["receipt_batch"]))
     assert batch.receipts == (bytes.fromhex(outputs["maintained_receipt"]),) * 3 and batch.more is False
     assert gatt.DoorInfo.from_bytes(bytes.fromhex(outputs["door_info_full"])).receipts_full is True
+    sealed = bytes.fromhex(outputs["sealed_statement_time"])
+    assert open_sealed(sealed, _seal_key(INPUTS), 512).hex() == outputs["statement_time"]
+    assert len(sealed) - len(bytes.fromhex(outputs["statement_time"])) <= SEAL_OVERHEAD
+    with pytest.raises(ProtocolError):
+        open_sealed(sealed, seal_key(bytes(32)), 512)
+    tampered = bytearray(sealed)
+    tampered[-1] ^= 1
+    with pytest.raises(ProtocolError):
+        open_sealed(bytes(tampered), _seal_key(INPUTS), 512)
+    assert outputs["kid_tag"] == kid_tag(bytes.fromhex(INPUTS["seal_key"]), INPUTS["retired_kid"].encode()).hex()
 
 
 def _signed(statement: Statement, seed: str = "service_seed") -> bytes:
