@@ -135,7 +135,9 @@ class DoorInfo:
     """True while unacknowledged receipts fill the door's store: deliveries fail closed (SPEC section 7)."""
 
     def __bytes__(self) -> bytes:
-        fields = {_Key.FIRST: self.door_id, _Key.SECOND: list(self.trusted_kids), _Key.THIRD: self.max_request}
+        fields: dict[int, object] = {
+            _Key.FIRST: self.door_id, _Key.SECOND: list(self.trusted_kids), _Key.THIRD: self.max_request
+        }
         if self.receipts_full:
             fields[_Key.FOURTH] = True
         return encode_versioned(fields)

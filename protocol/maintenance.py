@@ -187,9 +187,9 @@ def _encode_body(kind: StatementKind, body: Body) -> object:
 
 def _decode_body(kind: StatementKind, raw: object) -> Body:
     if kind in (StatementKind.TIME, StatementKind.RECEIPT_ACK):
-        if not is_uint(raw):
+        if not isinstance(raw, int) or not is_uint(raw):
             raise DecodeError("time and receipt ack bodies are unsigned integers")
-        return int(raw)  # type: ignore[arg-type]  # is_uint checked it is an int
+        return raw
     if kind is StatementKind.TRUST_RETIRE:
         if not isinstance(raw, bytes) or not 1 <= len(raw) <= KEY_ID_MAX:
             raise DecodeError("a trust retire body is a key id")

@@ -18,6 +18,7 @@ from typing import Any
 
 import cbor2
 from cwt import COSE, COSEKey, CWTError
+from cwt.cose_key_interface import COSEKeyInterface
 
 from protocol import cbor_strict
 from protocol.errors import DecodeError, KeyFormatError
@@ -34,14 +35,14 @@ _NONCE_SIZE = 12
 _PROTECTED = cbor_strict.encode({_ALG: _A256GCM})
 
 
-def seal_key(raw: bytes) -> COSEKey:
+def seal_key(raw: bytes) -> COSEKeyInterface:
     """A python-cwt A256GCM key from the door's 32-byte seal secret (build once: it is not free)."""
     if not isinstance(raw, bytes) or len(raw) != SEAL_KEY_SIZE:
         raise KeyFormatError(f"a seal key is {SEAL_KEY_SIZE} bytes")
     return COSEKey.from_symmetric_key(raw, alg="A256GCM")
 
 
-def seal(plaintext: bytes, key: COSEKey, nonce: bytes | None = None) -> bytes:
+def seal(plaintext: bytes, key: COSEKeyInterface, nonce: bytes | None = None) -> bytes:
     """Encrypt for the door; `nonce` only for test vectors (a fresh random one otherwise)."""
     iv = os.urandom(_NONCE_SIZE) if nonce is None else nonce
     token = COSE.new().encode(plaintext, key, protected={_ALG: _A256GCM}, unprotected={_IV: iv})
@@ -49,7 +50,7 @@ def seal(plaintext: bytes, key: COSEKey, nonce: bytes | None = None) -> bytes:
     return token
 
 
-def open_sealed(data: bytes, key: COSEKey, max_size: int) -> bytes:
+def open_sealed(data: bytes, key: COSEKeyInterface, max_size: int) -> bytes:
     """Strict structure check, then python-cwt decrypts and authenticates; DecodeError on any failure."""
     limits = cbor_strict.Limits(max_size=max_size, max_depth=3, max_items=8, allowed_tags=frozenset({COSE_ENCRYPT0_TAG}))
     outer = cbor_strict.decode(data, limits)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cwt import COSEKey
+from cwt.cose_key_interface import COSEKeyInterface
 
 from mock_building.service.db import Store
 from mock_building.service.gate import CarrierSigner
@@ -73,7 +73,7 @@ class UpkeepDesk:
         self._keys = keys
         self._signers = signers
         self._ack_every = ack_every
-        self._seals: dict[str, COSEKey] = {door: seal_key(raw) for door, raw in keys.door_seals.items()}
+        self._seals: dict[str, COSEKeyInterface] = {door: seal_key(raw) for door, raw in keys.door_seals.items()}
         for row in store.conn.execute("SELECT carrier_id, kid, private_key FROM carrier_keys"):
             signers[row["carrier_id"]] = CarrierSigner(
                 row["carrier_id"], row["kid"].encode("ascii"), load_private_key(bytes(row["private_key"]))

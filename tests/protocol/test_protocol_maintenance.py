@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cwt import COSEKey
+from cwt.cose_key_interface import COSEKeyInterface
 
 from protocol import cbor_strict, gatt
 from protocol.errors import ProtocolError
@@ -116,7 +116,7 @@ def build(inputs: dict[str, Any]) -> dict[str, str]:
     return outputs
 
 
-def _seal_key(inputs: dict[str, Any]) -> COSEKey:
+def _seal_key(inputs: dict[str, Any]) -> COSEKeyInterface:
     return seal_key(bytes.fromhex(inputs["seal_key"]))
 
 
