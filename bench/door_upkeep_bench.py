@@ -51,7 +51,8 @@ from protocol.unlock import build_unlock_request
 
 DOOR_ID, ADDRESS = "BENCH", "C1:22:33:44:55:77"
 _OURS = {u.upper() for u in (gatt.CHALLENGE_CHAR_UUID, gatt.UNLOCK_CHAR_UUID, gatt.MAINTENANCE_CHAR_UUID,
-                           gatt.RECEIPTS_CHAR_UUID, gatt.RESULT_CHAR_UUID, gatt.DOOR_INFO_CHAR_UUID)}  # fmt: skip
+                           gatt.RECEIPTS_CHAR_UUID, gatt.RESULT_CHAR_UUID,
+                           gatt.DOOR_INFO_CHAR_UUID)}  # fmt: skip
 
 
 class Tap:
@@ -61,7 +62,7 @@ class Tap:
         server = device.gatt_server
         self.counts: Counter[str] = Counter()
         self.phase = "unlock"
-        """"unlock" until the Result goes out, then "after": reading the backlog no longer delays the driver."""
+        """"unlock" until the Result goes out, then "after": the backlog no longer delays the driver."""
         receive, send = server.on_gatt_pdu, server.send_gatt_pdu
 
         def ours(pdu: att.ATT_PDU) -> bool:
@@ -73,7 +74,10 @@ class Tap:
             self.counts["bytes"] += len(bytes(pdu))
             if pdu.op_code in att.ATT_REQUESTS and ours(pdu):
                 self.counts[f"{self.phase} att requests"] += 1  # a long write's Prepare Writes each count...
-                if pdu.op_code != att.Opcode.ATT_PREPARE_WRITE_REQUEST or getattr(pdu, "value_offset", 0) == 0:
+                if (
+                    pdu.op_code != att.Opcode.ATT_PREPARE_WRITE_REQUEST
+                    or getattr(pdu, "value_offset", 0) == 0
+                ):
                     self.counts[f"{self.phase} round trips"] += 1  # ...and once here, as the app's one write
             receive(bearer, pdu)
 
@@ -100,9 +104,15 @@ async def main(runs: int) -> None:
     figures: dict[str, list[dict[str, float]]] = {"nothing pending": [], "2 statements pending": []}
     with tempfile.TemporaryDirectory() as state:
         config = DoorConfig(
-            door_id=DOOR_ID, name="bench door", private_key=Ed25519PrivateKey.generate(), trusted_keys=trust,
-            address=ADDRESS, state_dir=Path(state), hold_open_s=0.5,
-            authorities=(Authority(service_kid, Role.SERVICE, public_key_bytes(service)),), seal_key=secret,
+            door_id=DOOR_ID,
+            name="bench door",
+            private_key=Ed25519PrivateKey.generate(),
+            trusted_keys=trust,
+            address=ADDRESS,
+            state_dir=Path(state),
+            hold_open_s=0.5,
+            authorities=(Authority(service_kid, Role.SERVICE, public_key_bytes(service)),),
+            seal_key=secret,
         )
         device = radio.add_peripheral(config.name, config.address)
         tap = Tap(device)
@@ -114,23 +124,43 @@ async def main(runs: int) -> None:
                 if label != "nothing pending":
                     body = Revocation(grant_ids=(bytes(16),))
                     statements = tuple(
-                        seal(sign_statement(Statement(DOOR_ID, next(counters), kind, value), service, service_kid), sealing)
-                        for kind, value in ((StatementKind.REVOCATION, body), (StatementKind.TIME, int(time.time())))
+                        seal(
+                            sign_statement(
+                                Statement(DOOR_ID, next(counters), kind, value), service, service_kid
+                            ),
+                            sealing,
+                        )
+                        for kind, value in (
+                            (StatementKind.REVOCATION, body),
+                            (StatementKind.TIME, int(time.time())),
+                        )
                     )
                 claims = GrantClaims.for_delivery(
-                    issuer="bench", subject="drv-0123456789abcdef", door_id=DOOR_ID, stop_id="stop-17",
-                    package_id="PKG-0000000017", carrier="bench", confirmation_key=public_key_bytes(handheld),
-                    grant_id=next(grant_ids).to_bytes(16, "big"), now=int(time.time()),
+                    issuer="bench",
+                    subject="drv-0123456789abcdef",
+                    door_id=DOOR_ID,
+                    stop_id="stop-17",
+                    package_id="PKG-0000000017",
+                    carrier="bench",
+                    confirmation_key=public_key_bytes(handheld),
+                    grant_id=next(grant_ids).to_bytes(16, "big"),
+                    now=int(time.time()),
                 )
                 grant, grant_id = seal(issue_grant(claims, issuer, kid), sealing), claims.grant_id
                 # The service holds every receipt so far: only this visit's own receipts are new.
-                upkeep = DoorUpkeep(door_id=DOOR_ID, statements=statements, receipts_through=door.controller.state.last_seq)
+                upkeep = DoorUpkeep(
+                    door_id=DOOR_ID, statements=statements, receipts_through=door.controller.state.last_seq
+                )
                 tap.counts.clear()
                 tap.phase = "unlock"
                 start = time.perf_counter()
                 outcome = await link.unlock(
-                    DOOR_ID, lambda nonce, g=grant, i=grant_id: build_unlock_request(g, handheld, nonce, DOOR_ID, grant_id=i),
-                    lambda _phase: None, upkeep,
+                    DOOR_ID,
+                    lambda nonce, g=grant, i=grant_id: build_unlock_request(
+                        g, handheld, nonce, DOOR_ID, grant_id=i
+                    ),
+                    lambda _phase: None,
+                    upkeep,
                 )
                 elapsed = time.perf_counter() - start
                 assert outcome.accepted, outcome.reason
@@ -140,6 +170,7 @@ async def main(runs: int) -> None:
     await radio.close()
     print(f"unlock through the app's door link, sealed door, {runs} runs each (medians)")
     for label, samples in figures.items():
+
         def median(key: str, rows: list[dict[str, float]] = samples) -> float:
             return statistics.median(row.get(key, 0) for row in rows)
 

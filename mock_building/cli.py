@@ -34,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _admin_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the building (default %(default)s)")
+    parser.add_argument(
+        "--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the building (default %(default)s)"
+    )
     parser.add_argument("--admin-token", help="admin bearer token (default: the scenario's)")
     _scenario_option(parser)
 
@@ -42,25 +44,25 @@ def _admin_options(parser: argparse.ArgumentParser) -> None:
 def _add_upkeep(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Changes that reach the doors through the next phone that connects (SPEC section 14)."""
     later = " The door applies it the next time any phone connects to it."
-    revoke = commands.add_parser("revoke", help="revoke a grant or a handheld key, at the service and the doors")
-    revoke.description = "Revoke a grant (GRANT_ID: 32 hex digits or base64url) or, with --handheld, a key id." + later
+    revoke = commands.add_parser("revoke", help="revoke a grant or a handheld key, at the service and doors")
+    revoke.description = "Revoke a grant (GRANT_ID: 32 hex digits or base64url) or a handheld key id." + later
     target = revoke.add_mutually_exclusive_group(required=True)
     target.add_argument("grant_id", nargs="?", metavar="GRANT_ID")
     target.add_argument("--handheld", metavar="KEY_ID", help="a handheld key id (base64url)")
-    revoke.add_argument("--reason", default="revoked by the building admin", help="recorded in the audit feed")
+    revoke.add_argument("--reason", default="revoked by the building admin", help="kept in the audit feed")
     rotate = commands.add_parser("rotate-key", help="give a carrier a new grant-signing key")
     rotate.description = "New grants are signed with a new key; doors add it and retire the old one." + later
     rotate.add_argument("carrier", metavar="CARRIER_ID")
     set_time = commands.add_parser("set-time", help="send a door the service's time")
-    set_time.description = "A signed time statement, signed with the service clock when a phone fetches it." + later
+    set_time.description = "A time statement, signed with the service clock when a phone fetches it." + later
     set_time.add_argument("door_id", metavar="DOOR_ID")
     for name, verb in (("accept-carrier", "accept"), ("drop-carrier", "drop")):
         parser = commands.add_parser(name, help=f"{verb} a carrier at a building (owner-signed trust change)")
         parser.description = f"{verb.capitalize()} a carrier's grants at every door of a building." + later
         parser.add_argument("building", metavar="BUILDING_ID")
         parser.add_argument("carrier", metavar="CARRIER_ID")
-    for parser in (revoke, rotate, set_time, commands.choices["accept-carrier"], commands.choices["drop-carrier"]):
-        _admin_options(parser)
+    for name in ("revoke", "rotate-key", "set-time", "accept-carrier", "drop-carrier"):
+        _admin_options(commands.choices[name])
 
 
 def _scenario_option(parser: argparse.ArgumentParser, *, with_data_dir: bool = False) -> None:
@@ -113,9 +115,7 @@ def _add_fault(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("items", nargs="+", metavar="[DOOR_ID] NAME=VALUE", help="values are on/off or numbers")
     parser.add_argument("--service", action="store_true", help="set access service faults instead of a door's")
-    parser.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the building (default %(default)s)")
-    parser.add_argument("--admin-token", help="admin bearer token (default: the scenario's)")
-    _scenario_option(parser)
+    _admin_options(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -209,7 +209,8 @@ def _upkeep(args: argparse.Namespace) -> int:
     else:
         accepted = args.command == "accept-carrier"
         upkeep_client.change_carrier(args.url, token, args.building, args.carrier, accepted=accepted)
-        print(f"{args.building}: {args.carrier} {'accepted' if accepted else 'dropped'}; doors follow on the next phone")
+        verb = "accepted" if accepted else "dropped"
+        print(f"{args.building}: {args.carrier} {verb}; doors follow on the next phone")
     return 0
 
 

@@ -144,7 +144,8 @@ class DoorInfo:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> DoorInfo:
-        raw = decode_versioned(data, _limits(ATT_MAX_VALUE), (_Key.FIRST, _Key.SECOND, _Key.THIRD), (_Key.FOURTH,))
+        required = (_Key.FIRST, _Key.SECOND, _Key.THIRD)
+        raw = decode_versioned(data, _limits(ATT_MAX_VALUE), required, (_Key.FOURTH,))
         door_id, kids, max_request = raw[_Key.FIRST], raw[_Key.SECOND], raw[_Key.THIRD]
         if raw.get(_Key.FOURTH, True) is not True:
             raise DecodeError("receipts_full is present only as true")
@@ -154,7 +155,8 @@ class DoorInfo:
             raise DecodeError(f"trusted key ids are a list of at most {MAX_TRUSTED_KIDS}")
         if not all(isinstance(k, bytes) and 1 <= len(k) <= KEY_ID_MAX for k in kids):
             raise DecodeError(f"each key id is 1..{KEY_ID_MAX} bytes")
-        return cls(door_id=door_id, trusted_kids=tuple(kids), max_request=max_request, receipts_full=_Key.FOURTH in raw)
+        full = _Key.FOURTH in raw
+        return cls(door_id=door_id, trusted_kids=tuple(kids), max_request=max_request, receipts_full=full)
 
 
 @dataclass(frozen=True)

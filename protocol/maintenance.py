@@ -136,10 +136,16 @@ class Revocation:
         if not isinstance(raw, dict) or not raw or not set(raw) <= set(map(int, _RevKey)):
             raise DecodeError("a revocation is a non-empty map of grant ids, handheld kids and/or epoch")
         grants, kids = raw.get(_RevKey.GRANT_IDS, []), raw.get(_RevKey.HANDHELD_KIDS, [])
-        if not isinstance(grants, list) or not all(is_grant_id(g) for g in grants) or len(grants) > MAX_REVOKED_IDS:
+        if (
+            not isinstance(grants, list)
+            or not all(is_grant_id(g) for g in grants)
+            or len(grants) > MAX_REVOKED_IDS
+        ):
             raise DecodeError("revoked grant ids are a list of 16-byte ids")
-        if not isinstance(kids, list) or len(kids) > MAX_REVOKED_IDS or not all(
-            isinstance(k, bytes) and 1 <= len(k) <= KEY_ID_MAX for k in kids
+        if (
+            not isinstance(kids, list)
+            or len(kids) > MAX_REVOKED_IDS
+            or not all(isinstance(k, bytes) and 1 <= len(k) <= KEY_ID_MAX for k in kids)
         ):
             raise DecodeError("revoked handheld kids are a list of key ids")
         epoch = raw.get(_RevKey.EPOCH)
@@ -161,8 +167,12 @@ class Statement:
 
     def encode_payload(self) -> bytes:
         return encode_versioned(
-            {_Key.DOOR_ID: self.door_id, _Key.COUNTER: self.counter, _Key.KIND: int(self.kind),
-             _Key.BODY: _encode_body(self.kind, self.body)}
+            {
+                _Key.DOOR_ID: self.door_id,
+                _Key.COUNTER: self.counter,
+                _Key.KIND: int(self.kind),
+                _Key.BODY: _encode_body(self.kind, self.body),
+            }
         )
 
     @classmethod
@@ -307,4 +317,3 @@ class MaintenanceReport:
 
 def _bstr_head(length: int) -> int:
     return 1 if length < 24 else 2 if length < 256 else 3
-

@@ -23,7 +23,15 @@ from cwt.cose_key_interface import COSEKeyInterface
 from protocol import cbor_strict
 from protocol.errors import DecodeError, KeyFormatError
 
-__all__ = ["COSE_ENCRYPT0_TAG", "SEAL_KEY_SIZE", "SEAL_OVERHEAD", "kid_tag", "open_sealed", "seal", "seal_key"]
+__all__ = [
+    "COSE_ENCRYPT0_TAG",
+    "SEAL_KEY_SIZE",
+    "SEAL_OVERHEAD",
+    "kid_tag",
+    "open_sealed",
+    "seal",
+    "seal_key",
+]
 
 COSE_ENCRYPT0_TAG = 16
 SEAL_KEY_SIZE = 32
@@ -52,7 +60,9 @@ def seal(plaintext: bytes, key: COSEKeyInterface, nonce: bytes | None = None) ->
 
 def open_sealed(data: bytes, key: COSEKeyInterface, max_size: int) -> bytes:
     """Strict structure check, then python-cwt decrypts and authenticates; DecodeError on any failure."""
-    limits = cbor_strict.Limits(max_size=max_size, max_depth=3, max_items=8, allowed_tags=frozenset({COSE_ENCRYPT0_TAG}))
+    limits = cbor_strict.Limits(
+        max_size=max_size, max_depth=3, max_items=8, allowed_tags=frozenset({COSE_ENCRYPT0_TAG})
+    )
     outer = cbor_strict.decode(data, limits)
     if not isinstance(outer, cbor2.CBORTag) or outer.tag != COSE_ENCRYPT0_TAG:
         raise DecodeError("expected a COSE_Encrypt0 with tag 16")
@@ -62,7 +72,11 @@ def open_sealed(data: bytes, key: COSEKeyInterface, max_size: int) -> bytes:
     protected, unprotected, ciphertext = parts
     if protected != _PROTECTED or not isinstance(ciphertext, bytes):
         raise DecodeError("the protected header must be exactly {1: 3} (A256GCM)")
-    if not isinstance(unprotected, dict) or set(unprotected) != {_IV} or not isinstance(unprotected[_IV], bytes):
+    if (
+        not isinstance(unprotected, dict)
+        or set(unprotected) != {_IV}
+        or not isinstance(unprotected[_IV], bytes)
+    ):
         raise DecodeError("the unprotected header holds exactly a 12-byte IV")
     if len(unprotected[_IV]) != _NONCE_SIZE:
         raise DecodeError("the unprotected header holds exactly a 12-byte IV")

@@ -73,7 +73,12 @@ class UnlockRequest:
 
 
 def build_unlock_request(
-    grant: bytes, handheld_key: Ed25519PrivateKey, challenge: bytes, door_id: str, *, grant_id: bytes | None = None
+    grant: bytes,
+    handheld_key: Ed25519PrivateKey,
+    challenge: bytes,
+    door_id: str,
+    *,
+    grant_id: bytes | None = None,
 ) -> bytes:
     """Sign the proof of possession for this connection's challenge and wrap it with the grant.
 

@@ -155,7 +155,9 @@ class BleakDoorLink:
         )
 
 
-async def _read_backlog(client: BleakClient, answer: UnlockResult, upkeep: DoorUpkeep | None) -> tuple[bytes, ...]:
+async def _read_backlog(
+    client: BleakClient, answer: UnlockResult, upkeep: DoorUpkeep | None
+) -> tuple[bytes, ...]:
     """The door's receipts between what the service holds and this Result's (the head), if any.
 
     Only after a valid grant may a link read them, and only when the head is ahead of what the
@@ -173,7 +175,8 @@ async def _read_backlog(client: BleakClient, answer: UnlockResult, upkeep: DoorU
         for _ in range(BACKLOG_BATCHES):
             if start + len(fetched) >= head:
                 break
-            await client.write_gatt_char(RECEIPTS_CHAR_UUID, bytes(ReceiptQuery(start + len(fetched))), response=True)
+            query = bytes(ReceiptQuery(start + len(fetched)))
+            await client.write_gatt_char(RECEIPTS_CHAR_UUID, query, response=True)
             batch = ReceiptBatch.from_bytes(bytes(await client.read_gatt_char(RECEIPTS_CHAR_UUID)))
             fetched += [r for r in batch.receipts if decode_receipt(r).seq < head]
             if not batch.more or not batch.receipts:

@@ -91,7 +91,7 @@ class DoorOutcome:
     receipt: bytes | None
     open_seconds: float | None = None  # how long the door holds open, when the link knows it
     backlog: tuple[bytes, ...] = ()
-    """Older receipts of the door the service was missing, read on this link for the outbox (SPEC section 7)."""
+    """Older receipts of the door the service was missing, read on this link for the outbox (SPEC 7)."""
 
 
 class DoorLink(Protocol):

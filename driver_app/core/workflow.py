@@ -268,7 +268,8 @@ class DriverWorkflow:
     def _unlock_request(self, grant: GrantResponse, challenge: bytes, door_id: str) -> bytes:
         """Called by the door link once the door's challenge is in: sign it with the handheld key."""
         try:
-            return build_unlock_request(grant.grant, self._session.key, challenge, door_id, grant_id=grant.grant_id)
+            key = self._session.key  # the grant is sealed for the door: its id comes with the answer
+            return build_unlock_request(grant.grant, key, challenge, door_id, grant_id=grant.grant_id)
         except ProtocolError as err:
             raise DoorRefused(err.reason.slug, str(err)) from err
 

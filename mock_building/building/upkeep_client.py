@@ -18,7 +18,9 @@ from protocol.api import b64url_decode, b64url_encode
 __all__ = ["change_carrier", "revoke", "rotate_key", "set_time"]
 
 
-def revoke(url: str, admin_token: str, *, grant_id: str | None, handheld_key_id: str | None, reason: str) -> str:
+def revoke(
+    url: str, admin_token: str, *, grant_id: str | None, handheld_key_id: str | None, reason: str
+) -> str:
     """Revoke a grant (hex or base64url id) or a handheld key (base64url key id); returns what was revoked."""
     if grant_id is not None:
         body = {"grant_id": b64url_encode(_grant_id_bytes(grant_id)), "reason": reason}
@@ -55,7 +57,10 @@ def _grant_id_bytes(text: str) -> bytes:
 
 
 def _admin(
-    url: str, admin_token: str, method: Callable[[httpx.Client], Callable[..., httpx.Response]], path: str,
+    url: str,
+    admin_token: str,
+    method: Callable[[httpx.Client], Callable[..., httpx.Response]],
+    path: str,
     body: object = None,
 ) -> dict[str, object]:
     with _client(url, admin_token) as http:

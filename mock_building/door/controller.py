@@ -27,8 +27,8 @@ from protocol.errors import ProtocolError
 from protocol.gatt import OPEN_SECONDS_MAX, DoorInfo, UnlockResult
 from protocol.keys import TrustStore, public_key_bytes
 from protocol.maintenance import STATEMENT_MAX, MaintenanceBundle
-from protocol.seal import kid_tag, open_sealed, seal_key
 from protocol.reasons import Outcome, ReasonCode
+from protocol.seal import SEAL_OVERHEAD, kid_tag, open_sealed, seal_key
 from protocol.unlock import CHALLENGE_MAX, GRANT_FIELD_MAX
 from protocol.verify import UnlockDecision, verify_unlock
 
@@ -212,7 +212,10 @@ class DoorController:
             self._chain.append(None, Outcome.MAINTAINED, ReasonCode.OK, int(self.now()), statement=counter)
 
         reasons = self._upkeep.apply(
-            tuple(map(self._open_statement, bundle.statements)), raw_now=self._raw_now(), head=lambda: self._chain.last_seq, append=append,
+            tuple(map(self._open_statement, bundle.statements)),
+            raw_now=self._raw_now(),
+            head=lambda: self._chain.last_seq,
+            append=append,
             prune=self._store.prune_receipts,
         )
         self._announce()
@@ -227,7 +230,7 @@ class DoorController:
         if self._seal is None:
             return data
         try:
-            return open_sealed(data, self._seal, STATEMENT_MAX + 64)
+            return open_sealed(data, self._seal, STATEMENT_MAX + SEAL_OVERHEAD)
         except ProtocolError:
             return b""
 
@@ -243,7 +246,9 @@ class DoorController:
 
     # -- internals ------------------------------------------------------------------------
     def _trust(self) -> TrustStore:
-        return self._wrong_keys if self.faults.wrong_issuer_key else self._upkeep.trust(self.config.trusted_keys)
+        if self.faults.wrong_issuer_key:
+            return self._wrong_keys
+        return self._upkeep.trust(self.config.trusted_keys)
 
     def _open_seconds(self) -> int:
         """The hold-open time in whole seconds, rounded down: the app never counts past the relock."""

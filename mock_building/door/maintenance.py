@@ -25,7 +25,9 @@ MAINTENANCE_HEADROOM = 16
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS upkeep (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS revoked (kind TEXT NOT NULL, id BLOB NOT NULL, until INTEGER, PRIMARY KEY (kind, id));
+CREATE TABLE IF NOT EXISTS revoked (
+    kind TEXT NOT NULL, id BLOB NOT NULL, until INTEGER, PRIMARY KEY (kind, id)
+);
 CREATE TABLE IF NOT EXISTS trust (
     kid BLOB PRIMARY KEY, issuer TEXT NOT NULL, public_key BLOB NOT NULL, retired INTEGER NOT NULL
 );
@@ -63,11 +65,15 @@ class DoorUpkeep:
     def trust(self, base: TrustStore) -> TrustStore:
         """The provisioned issuer keys plus added ones, minus retired ones."""
         keys = dict(base.by_kid)
-        for kid, issuer, public_key, retired in self._db.execute("SELECT kid, issuer, public_key, retired FROM trust"):
+        for kid, issuer, public_key, retired in self._db.execute(
+            "SELECT kid, issuer, public_key, retired FROM trust"
+        ):
             if retired:
                 keys.pop(bytes(kid), None)
             else:
-                keys[bytes(kid)] = TrustedIssuerKey(kid=bytes(kid), issuer=issuer, public_key=bytes(public_key))
+                keys[bytes(kid)] = TrustedIssuerKey(
+                    kid=bytes(kid), issuer=issuer, public_key=bytes(public_key)
+                )
         return TrustStore(keys)
 
     def revoked(self, claims: GrantClaims, now: int) -> bool:
@@ -76,7 +82,8 @@ class DoorUpkeep:
             return True
         handheld = derive_key_id(claims.confirmation_key)
         row = self._db.execute(
-            "SELECT 1 FROM revoked WHERE (kind = 'grant' AND id = ? AND until >= ?) OR (kind = 'handheld' AND id = ?)",
+            "SELECT 1 FROM revoked WHERE (kind = 'grant' AND id = ? AND until >= ?)"
+            " OR (kind = 'handheld' AND id = ?)",
             (claims.grant_id, now, handheld),
         ).fetchone()
         return row is not None
@@ -98,7 +105,12 @@ class DoorUpkeep:
             self._set("floor", issued_at)
 
     def apply(
-        self, statements: tuple[bytes, ...], *, raw_now: float, head: Callable[[], int | None], append: Append,
+        self,
+        statements: tuple[bytes, ...],
+        *,
+        raw_now: float,
+        head: Callable[[], int | None],
+        append: Append,
         prune: Callable[[int], None],
     ) -> list[ReasonCode]:
         """Check and apply each statement in order; each applied one is committed with its receipt."""
@@ -125,7 +137,9 @@ class DoorUpkeep:
             reasons.append(reason)
         return reasons
 
-    def _stage(self, statement: Statement, raw_now: float, head: int | None, prune: Callable[[int], None]) -> ReasonCode:
+    def _stage(
+        self, statement: Statement, raw_now: float, head: int | None, prune: Callable[[int], None]
+    ) -> ReasonCode:
         body, now = statement.body, self.now(raw_now)
         if statement.kind is StatementKind.TIME:
             assert isinstance(body, int)
@@ -137,7 +151,8 @@ class DoorUpkeep:
             until = int(now) + MAX_LIFETIME + self._config.leeway_s
             self._db.executemany(
                 "INSERT OR REPLACE INTO revoked (kind, id, until) VALUES (?, ?, ?)",
-                [("grant", g, until) for g in body.grant_ids] + [("handheld", k, None) for k in body.handheld_kids],
+                [("grant", g, until) for g in body.grant_ids]
+                + [("handheld", k, None) for k in body.handheld_kids],
             )
             self._db.execute("DELETE FROM revoked WHERE kind = 'grant' AND until < ?", (int(now),))
             if body.epoch is not None and body.epoch > (self._value("epoch") or 0):
@@ -169,5 +184,7 @@ class DoorUpkeep:
             if existing is None or len(current.by_kid) == 1:
                 return ReasonCode.TRUST_CHANGE_REFUSED
             row = (existing.kid, existing.issuer, existing.public_key, 1)
-        self._db.execute("INSERT OR REPLACE INTO trust (kid, issuer, public_key, retired) VALUES (?, ?, ?, ?)", row)
+        self._db.execute(
+            "INSERT OR REPLACE INTO trust (kid, issuer, public_key, retired) VALUES (?, ?, ?, ?)", row
+        )
         return ReasonCode.OK

@@ -23,7 +23,12 @@ class ReceiptChain:
         self._prev_hash = GENESIS_HASH if last is None else receipt_digest(last[1])
 
     def append(
-        self, grant_id: bytes | None, outcome: Outcome, reason: ReasonCode, door_time: int, statement: int | None = None
+        self,
+        grant_id: bytes | None,
+        outcome: Outcome,
+        reason: ReasonCode,
+        door_time: int,
+        statement: int | None = None,
     ) -> bytes:
         """Sign the next receipt and commit it (with staged grant ids) before returning it."""
         seq = 0 if self.last_seq is None else self.last_seq + 1

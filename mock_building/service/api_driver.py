@@ -74,7 +74,8 @@ async def request_grant(
     token = grant.token if desk is None else desk.seal_grant(grant.door_id, grant.token)
     upkeep = None if desk is None else desk.pending(grant.door_id, service.clock.now())
     return GrantResponse(
-        grant=token, grant_id=grant.grant_id, door_id=grant.door_id, expires_at=grant.expires_at, upkeep=upkeep
+        grant=token, grant_id=grant.grant_id, door_id=grant.door_id, expires_at=grant.expires_at,
+        upkeep=upkeep,
     )
 
 

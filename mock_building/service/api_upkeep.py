@@ -31,7 +31,9 @@ router = APIRouter(tags=["upkeep"])
 async def _desk(request: Request) -> UpkeepDesk:
     desk: UpkeepDesk | None = getattr(request.app.state, "upkeep", None)
     if desk is None:
-        raise ServiceProblem(ReasonCode.NOT_FOUND, "No door upkeep here", "this service has no maintenance keys")
+        raise ServiceProblem(
+            ReasonCode.NOT_FOUND, "No door upkeep here", "this service has no maintenance keys"
+        )
     return desk
 
 
@@ -39,7 +41,9 @@ UpkeepDep = Annotated[UpkeepDesk, Depends(_desk)]
 
 
 @router.get("/doors/{door_id}/upkeep", response_model=DoorUpkeep)
-async def door_upkeep(door_id: str, driver: CurrentDriver, service: ServiceDep, desk: UpkeepDep) -> DoorUpkeep:
+async def door_upkeep(
+    door_id: str, driver: CurrentDriver, service: ServiceDep, desk: UpkeepDep
+) -> DoorUpkeep:
     """What any phone should relay to the door on its next connection (SPEC section 14)."""
     return desk.pending(door_id, service.clock.now())
 

@@ -67,13 +67,20 @@ class UpkeepDesk:
     """Queues, signs and hands out statements; `signers` is the grant gate's (rotation changes it)."""
 
     def __init__(
-        self, store: Store, keys: UpkeepKeys, signers: MutableMapping[str, CarrierSigner], *, ack_every: int = ACK_EVERY
+        self,
+        store: Store,
+        keys: UpkeepKeys,
+        signers: MutableMapping[str, CarrierSigner],
+        *,
+        ack_every: int = ACK_EVERY,
     ) -> None:
         self._store = store
         self._keys = keys
         self._signers = signers
         self._ack_every = ack_every
-        self._seals: dict[str, COSEKeyInterface] = {door: seal_key(raw) for door, raw in keys.door_seals.items()}
+        self._seals: dict[str, COSEKeyInterface] = {
+            door: seal_key(raw) for door, raw in keys.door_seals.items()
+        }
         for row in store.conn.execute("SELECT carrier_id, kid, private_key FROM carrier_keys"):
             signers[row["carrier_id"]] = CarrierSigner(
                 row["carrier_id"], row["kid"].encode("ascii"), load_private_key(bytes(row["private_key"]))
@@ -89,7 +96,8 @@ class UpkeepDesk:
             self._queue_ack(db, door_id, through, now)
             applied = _applied_counter(db, door_id)
             rows = db.execute(
-                "SELECT counter, kind, raw FROM door_statements WHERE door_id = ? AND counter > ? ORDER BY counter",
+                "SELECT counter, kind, raw FROM door_statements WHERE door_id = ? AND counter > ?"
+                " ORDER BY counter",
                 (door_id, -1 if applied is None else applied),
             ).fetchall()
         statements = [
@@ -98,7 +106,9 @@ class UpkeepDesk:
             for row in rows
         ]  # fmt: skip
         return DoorUpkeep(
-            door_id=door_id, statements=MaintenanceBundle.pack(statements).statements, receipts_through=through
+            door_id=door_id,
+            statements=MaintenanceBundle.pack(statements).statements,
+            receipts_through=through,
         )
 
     def seal_grant(self, door_id: str, grant: bytes) -> bytes:
@@ -113,13 +123,16 @@ class UpkeepDesk:
             self._insert(db, door_id, StatementKind.TIME, None, now)
 
     def accept_carrier(self, building_id: str, carrier_id: str, now: datetime) -> None:
-        """The building accepts `carrier_id`: grants are issued, and its doors learn the key (owner-signed)."""
+        """The building accepts `carrier_id`: grants are issued, its doors learn the key (owner-signed)."""
         signer = self._signer(carrier_id)
-        entry = TrustedIssuerKey(kid=signer.kid, issuer=carrier_id, public_key=public_key_bytes(signer.private_key))
+        entry = TrustedIssuerKey(
+            kid=signer.kid, issuer=carrier_id, public_key=public_key_bytes(signer.private_key)
+        )
         with self._store.transaction() as db:
             self._check_building(db, building_id)
             db.execute(
-                "INSERT OR IGNORE INTO building_carriers (building_id, carrier_id) VALUES (?, ?)", (building_id, carrier_id)
+                "INSERT OR IGNORE INTO building_carriers (building_id, carrier_id) VALUES (?, ?)",
+                (building_id, carrier_id),
             )
             self._to_doors(db, building_id, StatementKind.TRUST_ADD, entry, now)
 
@@ -128,7 +141,10 @@ class UpkeepDesk:
         signer = self._signer(carrier_id)
         with self._store.transaction() as db:
             self._check_building(db, building_id)
-            db.execute("DELETE FROM building_carriers WHERE building_id = ? AND carrier_id = ?", (building_id, carrier_id))
+            db.execute(
+                "DELETE FROM building_carriers WHERE building_id = ? AND carrier_id = ?",
+                (building_id, carrier_id),
+            )
             self._to_doors(db, building_id, StatementKind.TRUST_RETIRE, signer.kid, now)
 
     def rotate_key(self, carrier_id: str, now: datetime) -> bytes:
@@ -140,15 +156,21 @@ class UpkeepDesk:
         entry = TrustedIssuerKey(kid=kid, issuer=carrier_id, public_key=public_key_bytes(key))
         with self._store.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO carrier_keys (carrier_id, kid, private_key, created_at) VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO carrier_keys (carrier_id, kid, private_key, created_at)"
+                " VALUES (?, ?, ?, ?)",
                 (carrier_id, kid.decode("ascii"), private_key_bytes(key), now.isoformat()),
             )
             db.execute(
                 "UPDATE carriers SET kid = ?, public_key = ? WHERE id = ?",
                 (kid.decode("ascii"), public_key_bytes(key), carrier_id),
             )
-            buildings = [r[0] for r in db.execute(
-                "SELECT building_id FROM building_carriers WHERE carrier_id = ? ORDER BY building_id", (carrier_id,))]
+            buildings = [
+                r[0]
+                for r in db.execute(
+                    "SELECT building_id FROM building_carriers WHERE carrier_id = ? ORDER BY building_id",
+                    (carrier_id,),
+                )
+            ]
             for building_id in buildings:
                 self._to_doors(db, building_id, StatementKind.TRUST_ADD, entry, now)
                 self._to_doors(db, building_id, StatementKind.TRUST_RETIRE, old.kid, now)
@@ -174,18 +196,30 @@ class UpkeepDesk:
             raise ServiceProblem(ReasonCode.NOT_FOUND, "Unknown door", f"no door {door_id!r}")
         return str(row[0])
 
-    def _to_doors(self, db: sqlite3.Connection, building_id: str, kind: StatementKind, body: Body, now: datetime) -> None:
-        for (door_id,) in db.execute("SELECT id FROM doors WHERE building_id = ? ORDER BY id", (building_id,)).fetchall():
+    def _to_doors(
+        self, db: sqlite3.Connection, building_id: str, kind: StatementKind, body: Body, now: datetime
+    ) -> None:
+        for (door_id,) in db.execute(
+            "SELECT id FROM doors WHERE building_id = ? ORDER BY id", (building_id,)
+        ).fetchall():
             self._insert(db, door_id, kind, body, now)
 
-    def _insert(self, db: sqlite3.Connection, door_id: str, kind: StatementKind, body: Body | None, now: datetime) -> None:
+    def _insert(
+        self, db: sqlite3.Connection, door_id: str, kind: StatementKind, body: Body | None, now: datetime
+    ) -> None:
         """Sign (unless a time statement, signed on fetch) and queue under the door's next counter."""
-        counter = int(db.execute(
-            "SELECT COALESCE(MAX(counter), 0) + 1 FROM door_statements WHERE door_id = ?", (door_id,)).fetchone()[0])
-        raw = None if body is None else self._sign(door_id, self._building_of(db, door_id), counter, kind, body)
+        counter = int(
+            db.execute(
+                "SELECT COALESCE(MAX(counter), 0) + 1 FROM door_statements WHERE door_id = ?", (door_id,)
+            ).fetchone()[0]
+        )
+        raw = (
+            None if body is None else self._sign(door_id, self._building_of(db, door_id), counter, kind, body)
+        )
         value = body if isinstance(body, int) else None
         db.execute(
-            "INSERT INTO door_statements (door_id, counter, kind, value, raw, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO door_statements (door_id, counter, kind, value, raw, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             (door_id, counter, int(kind), value, raw, now.isoformat()),
         )
 
@@ -202,7 +236,8 @@ class UpkeepDesk:
         sent = "SELECT target_id FROM door_revocations_sent WHERE door_id = ? AND target_kind = ?"
         grants = [
             row["id"] for row in db.execute(
-                f"SELECT id, expires_at FROM grants WHERE door_id = ? AND revoked_at IS NOT NULL AND id NOT IN ({sent})",
+                "SELECT id, expires_at FROM grants"
+                f" WHERE door_id = ? AND revoked_at IS NOT NULL AND id NOT IN ({sent})",
                 (door_id, door_id, "grant"),
             ) if datetime.fromisoformat(row["expires_at"]) > now
         ]  # fmt: skip
@@ -215,7 +250,7 @@ class UpkeepDesk:
         for kind, ids, raw in (("grant", grants, [bytes.fromhex(g) for g in grants]),
                                ("handheld", handhelds, [b64url_decode(k) for k in handhelds])):  # fmt: skip
             for start in range(0, len(raw), MAX_REVOKED_IDS):
-                chunk = tuple(raw[start:start + MAX_REVOKED_IDS])
+                chunk = tuple(raw[start : start + MAX_REVOKED_IDS])
                 body = Revocation(grant_ids=chunk) if kind == "grant" else Revocation(handheld_kids=chunk)
                 self._insert(db, door_id, StatementKind.REVOCATION, body, now)
             db.executemany(
@@ -227,7 +262,8 @@ class UpkeepDesk:
         if through is None:
             return
         last = db.execute(
-            "SELECT MAX(value) FROM door_statements WHERE door_id = ? AND kind = ?", (door_id, int(StatementKind.RECEIPT_ACK))
+            "SELECT MAX(value) FROM door_statements WHERE door_id = ? AND kind = ?",
+            (door_id, int(StatementKind.RECEIPT_ACK)),
         ).fetchone()[0]
         if through - (-1 if last is None else int(last)) >= self._ack_every:
             self._insert(db, door_id, StatementKind.RECEIPT_ACK, through, now)
@@ -248,7 +284,7 @@ def _receipts_through(db: sqlite3.Connection, door_id: str) -> int | None:
 def _applied_counter(db: sqlite3.Connection, door_id: str) -> int | None:
     """The newest statement counter a relayed receipt shows the door applied."""
     row = db.execute(
-        "SELECT raw FROM receipts WHERE door_id = ? AND outcome = 'maintained' ORDER BY seq DESC LIMIT 1", (door_id,)
+        "SELECT raw FROM receipts WHERE door_id = ? AND outcome = 'maintained' ORDER BY seq DESC LIMIT 1",
+        (door_id,),
     ).fetchone()
     return None if row is None else decode_receipt(bytes(row["raw"])).statement
-

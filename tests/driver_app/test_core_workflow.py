@@ -7,22 +7,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.core_fakes import FakeAccess, FakeClock, FakeDoors
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
-from driver_app.core.errors import (
-    AccessRefused,
-    DoorUnreachable,
-    ServiceUnreachable,
-    WorkflowError,
-)
+from driver_app.core.errors import AccessRefused, DoorUnreachable, ServiceUnreachable, WorkflowError
 from driver_app.core.handheld import DRIVER_ID, HANDHELD_KEY, REFRESH_TOKEN
 from driver_app.core.ports import DoorOutcome, NearbyDoor, Scan
 from driver_app.core.retry import Backoff
 from driver_app.core.state import RouteState, ScanVerdictKind, StopPhase
 from driver_app.core.workflow import DriverWorkflow
 from protocol.api import DoorUpkeep
-from tests.core_fakes import FakeAccess, FakeClock, FakeDoors
 
 
 class Harness:
@@ -218,7 +213,8 @@ async def test_the_door_upkeep_rides_to_the_link_and_the_backlog_into_the_outbox
     wf = await h.ready()
     await wf.submit_scan(Scan("TRK0001", "manual"))
     h.access.upkeep = DoorUpkeep(door_id="ELM-S", statements=(b"signed statement",), receipts_through=3)
-    h.doors.outcomes.append(DoorOutcome("ELM-S", True, "ok", b"receipt-7", backlog=(b"receipt-4", b"receipt-5")))
+    backlog = (b"receipt-4", b"receipt-5")
+    h.doors.outcomes.append(DoorOutcome("ELM-S", True, "ok", b"receipt-7", backlog=backlog))
     assert (await wf.unlock()).accepted
     assert h.doors.upkeeps == [h.access.upkeep]
     assert [i.payload for i in h.outbox.pending()] == [b"receipt-7", b"receipt-4", b"receipt-5"]

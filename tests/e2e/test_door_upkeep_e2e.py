@@ -58,7 +58,9 @@ class CountingClient(BumbleClientBackend):
         type(self).heard.append(bytes(value))
         return value
 
-    async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool) -> None:
+    async def write_gatt_char(
+        self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool
+    ) -> None:
         type(self).ops.append(f"write {_NAMES[characteristic.uuid]}")
         type(self).heard.append(bytes(data))
         await super().write_gatt_char(characteristic, data, response)
@@ -71,7 +73,8 @@ class CountingClient(BumbleClientBackend):
 
 _NAMES = {
     gatt.CHALLENGE_CHAR_UUID: "challenge", gatt.UNLOCK_CHAR_UUID: "unlock", gatt.RESULT_CHAR_UUID: "result",
-    gatt.MAINTENANCE_CHAR_UUID: "maintenance", gatt.RECEIPTS_CHAR_UUID: "receipts", gatt.DOOR_INFO_CHAR_UUID: "info",
+    gatt.MAINTENANCE_CHAR_UUID: "maintenance", gatt.RECEIPTS_CHAR_UUID: "receipts",
+    gatt.DOOR_INFO_CHAR_UUID: "info",
 }  # fmt: skip
 
 
@@ -95,7 +98,10 @@ class Phone:
     async def unlock(self, grant: GrantResponse, upkeep: DoorUpkeep | None) -> DoorOutcome:
         CountingClient.ops.clear()
         outcome = await self.link.unlock(
-            DOOR, lambda nonce: build_unlock_request(grant.grant, self.key, nonce, DOOR, grant_id=grant.grant_id), lambda _p: None, upkeep
+            DOOR,
+            lambda nonce: build_unlock_request(grant.grant, self.key, nonce, DOOR, grant_id=grant.grant_id),
+            lambda _p: None,
+            upkeep,
         )
         self.outbox += [r for r in (outcome.receipt, *outcome.backlog) if r is not None]
         return outcome
@@ -106,14 +112,19 @@ class Phone:
             self.outbox.clear()
 
     async def admin_call(self, method: str, path: str, body: object = None) -> httpx.Response:
-        async with httpx.AsyncClient(base_url=self.url, headers={"Authorization": f"Bearer {self.admin}"}) as http:
+        async with httpx.AsyncClient(
+            base_url=self.url, headers={"Authorization": f"Bearer {self.admin}"}
+        ) as http:
             answer = await http.request(method, path, json=body)
         assert answer.is_success, answer.text
         return answer
 
 
 async def sign_in(
-    building: tuple[RunningBuilding, NoonClock], driver: str, password: str, stop: tuple[str, str] = (STOP, BARCODE)
+    building: tuple[RunningBuilding, NoonClock],
+    driver: str,
+    password: str,
+    stop: tuple[str, str] = (STOP, BARCODE),
 ) -> Phone:
     running, clock = building
     access = HttpAccessClient(running.url, clock=HandheldNoonClock(clock))
@@ -137,7 +148,9 @@ async def phone(building: tuple[RunningBuilding, NoonClock]) -> AsyncIterator[Ph
 async def test_revoking_a_grant_at_the_service_stops_it_at_the_door(phone: Phone) -> None:
     revoked = await phone.grant()
     assert revoked.upkeep is not None and revoked.upkeep.statements == ()
-    await phone.admin_call("POST", "/v1/revocations", {"grant_id": b64url_encode(revoked.grant_id), "reason": "lost"})
+    await phone.admin_call(
+        "POST", "/v1/revocations", {"grant_id": b64url_encode(revoked.grant_id), "reason": "lost"}
+    )
     other = await phone.grant()  # any phone that goes to the door next carries the revocation
     assert other.upkeep is not None and len(other.upkeep.statements) == 1
     assert (await phone.unlock(other, other.upkeep)).accepted
@@ -215,7 +228,9 @@ async def test_mock_building_revoke_takes_effect_at_the_door_on_the_next_phone(
 
     assert await asyncio.to_thread(cli, "revoke", revoked.grant_id.hex(), "--reason", "phone stolen") == 0
     assert await asyncio.to_thread(cli, "set-time", DOOR) == 0
-    assert await asyncio.to_thread(cli, "accept-carrier", "elm12", "parcelco") == 0  # already accepted: harmless
+    assert (
+        await asyncio.to_thread(cli, "accept-carrier", "elm12", "parcelco") == 0
+    )  # already accepted: harmless
     assert await asyncio.to_thread(cli, "revoke", "not-a-grant") == 2
     out = capsys.readouterr()
     assert f"revoked grant {revoked.grant_id.hex()}" in out.out and "invalid_request" in out.err
@@ -232,7 +247,9 @@ async def test_a_sniffer_hears_no_stop_package_tenant_or_carrier(
     scenario = running.scenario
     await phone.admin_call("POST", "/v1/admin/carriers/swiftship/key-rotation")  # trust statements to carry
     lost = await phone.access.register_handheld(public_key_bytes(Ed25519PrivateKey.generate()))
-    await phone.admin_call("POST", "/v1/revocations", {"handheld_key_id": b64url_encode(lost), "reason": "lost"})
+    await phone.admin_call(
+        "POST", "/v1/revocations", {"handheld_key_id": b64url_encode(lost), "reason": "lost"}
+    )
     grant = await phone.grant()
     assert grant.upkeep is not None and len(grant.upkeep.statements) >= 2
     CountingClient.heard.clear()

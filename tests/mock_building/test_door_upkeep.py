@@ -1,4 +1,4 @@
-"""Receipts kept until acked and maintenance through phones, over the emulated radio (SPEC sections 7, 8, 14)."""
+"""Receipts kept until acked, maintenance through phones, sealing: emulated radio (SPEC 7-8, 14-15)."""
 
 from __future__ import annotations
 
@@ -104,17 +104,25 @@ class Link:
         self.results: asyncio.Queue[bytes] = asyncio.Queue()
 
     async def unlock(self, grant: bytes) -> gatt.UnlockResult:
-        await self.client.start_notify(gatt.RESULT_CHAR_UUID, lambda _c, data: self.results.put_nowait(bytes(data)))
+        await self.client.start_notify(
+            gatt.RESULT_CHAR_UUID, lambda _c, data: self.results.put_nowait(bytes(data))
+        )
         nonce = gatt.Challenge.from_bytes(await self.client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID)).nonce
-        await self.client.write_gatt_char(gatt.UNLOCK_CHAR_UUID, unlock_request(grant, HANDHELD, nonce), response=True)
+        await self.client.write_gatt_char(
+            gatt.UNLOCK_CHAR_UUID, unlock_request(grant, HANDHELD, nonce), response=True
+        )
         async with asyncio.timeout(EVENT_TIMEOUT_S):
             result = await self.results.get()
         await self.client.stop_notify(gatt.RESULT_CHAR_UUID)
         return gatt.UnlockResult.from_bytes(result)
 
     async def relay(self, *statements: bytes) -> tuple[ReasonCode, ...]:
-        await self.client.write_gatt_char(gatt.MAINTENANCE_CHAR_UUID, bytes(MaintenanceBundle(statements)), response=True)
-        return MaintenanceReport.from_bytes(await self.client.read_gatt_char(gatt.MAINTENANCE_CHAR_UUID)).reasons
+        await self.client.write_gatt_char(
+            gatt.MAINTENANCE_CHAR_UUID, bytes(MaintenanceBundle(statements)), response=True
+        )
+        return MaintenanceReport.from_bytes(
+            await self.client.read_gatt_char(gatt.MAINTENANCE_CHAR_UUID)
+        ).reasons
 
     async def receipts(self, from_seq: int) -> list[bytes]:
         fetched: list[bytes] = []
@@ -144,19 +152,25 @@ def refuse_locally(controller: DoorController, count: int) -> None:
     """Receipts without the radio: refused attempts by a stranger's grant (fast set-up for big logs)."""
     stranger = Issuer()
     for _ in range(count):
-        assert local_unlock(controller, stranger.grant(HANDHELD, now=int(time.time()))) is ReasonCode.UNKNOWN_KEY
+        assert (
+            local_unlock(controller, stranger.grant(HANDHELD, now=int(time.time()))) is ReasonCode.UNKNOWN_KEY
+        )
 
 
 async def test_receipts_need_a_valid_grant_then_page_through_a_long_log(door: Door) -> None:
     refuse_locally(door.controller, 11)
     async with await connect(door) as client:
         link = Link(client)
-        for attempt in (link.client.read_gatt_char(gatt.RECEIPTS_CHAR_UUID),
-                        link.client.write_gatt_char(gatt.RECEIPTS_CHAR_UUID, bytes(gatt.ReceiptQuery(0)), response=True)):
+        for attempt in (
+            link.client.read_gatt_char(gatt.RECEIPTS_CHAR_UUID),
+            link.client.write_gatt_char(gatt.RECEIPTS_CHAR_UUID, bytes(gatt.ReceiptQuery(0)), response=True),
+        ):
             with pytest.raises(BleakGATTProtocolError) as err:
                 await attempt
             assert err.value.code == 0x08  # insufficient authorization
-        assert (await link.unlock(door.grant(Issuer()))).reason is ReasonCode.UNKNOWN_KEY  # a grant, not for us
+        assert (
+            await link.unlock(door.grant(Issuer()))
+        ).reason is ReasonCode.UNKNOWN_KEY  # a grant, not for us
         with pytest.raises(BleakGATTProtocolError):
             await link.client.read_gatt_char(gatt.RECEIPTS_CHAR_UUID)
         assert (await link.unlock(door.grant())).reason is ReasonCode.OK
@@ -188,9 +202,9 @@ async def test_revoked_handheld_and_epoch(door: Door) -> None:
     handheld_kid = derive_key_id(public_key_bytes(HANDHELD))
     async with await connect(door) as client:
         link = Link(client)
-        assert await link.relay(door.statement(StatementKind.REVOCATION, Revocation(handheld_kids=(handheld_kid,)))) == (
-            ReasonCode.OK,
-        )
+        assert await link.relay(
+            door.statement(StatementKind.REVOCATION, Revocation(handheld_kids=(handheld_kid,)))
+        ) == (ReasonCode.OK,)
         assert (await link.unlock(door.grant())).reason is ReasonCode.GRANT_REVOKED
     assert local_unlock(reopened(door), door.grant()) is ReasonCode.GRANT_REVOKED  # on disk, not in memory
 
@@ -235,7 +249,9 @@ async def test_full_store_fails_closed_until_a_signed_ack_prunes_it(door: Door) 
     assert (await unlock_on_new_link(door, grant)).reason is ReasonCode.OK  # the grant was not used up
 
 
-async def test_time_moves_forward_or_back_within_the_leeway_and_verified_iat_raises_a_floor(door: Door) -> None:
+async def test_time_moves_forward_or_back_within_the_leeway_and_verified_iat_raises_a_floor(
+    door: Door,
+) -> None:
     door.controller.faults.set(clock_skew_s=-600)  # a slow door refuses fresh grants
     now = int(time.time())
     async with await connect(door) as client:
@@ -245,7 +261,8 @@ async def test_time_moves_forward_or_back_within_the_leeway_and_verified_iat_rai
         assert abs(door.controller.now() - now) < 5
         leeway = door.controller.config.leeway_s
         assert await link.relay(
-            door.statement(StatementKind.TIME, now - 2 * leeway), door.statement(StatementKind.TIME, now - leeway // 2)
+            door.statement(StatementKind.TIME, now - 2 * leeway),
+            door.statement(StatementKind.TIME, now - leeway // 2),
         ) == (ReasonCode.CLOCK_STEP_REFUSED, ReasonCode.OK)
         assert (await link.unlock(door.grant())).reason is ReasonCode.OK
     future = now + 3600
@@ -256,7 +273,9 @@ async def test_time_moves_forward_or_back_within_the_leeway_and_verified_iat_rai
 
 async def test_owner_adds_and_retires_issuer_keys_the_service_and_carriers_cannot(door: Door) -> None:
     newcomer = Issuer(name="newco")
-    entry = TrustedIssuerKey(kid=newcomer.kid, issuer=newcomer.name, public_key=public_key_bytes(newcomer.key))
+    entry = TrustedIssuerKey(
+        kid=newcomer.kid, issuer=newcomer.name, public_key=public_key_bytes(newcomer.key)
+    )
     async with await connect(door) as client:
         link = Link(client)
         assert await link.relay(
@@ -283,7 +302,9 @@ async def test_unsigned_foreign_and_stale_statements_change_nothing(door: Door) 
     async with await connect(door) as client:
         link = Link(client)
         assert await link.relay(bare, foreign, door.statement(StatementKind.RECEIPT_ACK, 0)) == (
-            ReasonCode.STATEMENT_UNSIGNED, ReasonCode.STATEMENT_WRONG_DOOR, ReasonCode.OK,
+            ReasonCode.STATEMENT_UNSIGNED,
+            ReasonCode.STATEMENT_WRONG_DOOR,
+            ReasonCode.OK,
         )
         assert await link.relay(signed(StatementKind.RECEIPT_ACK, 0, 0)) == (ReasonCode.STATEMENT_STALE,)
         with pytest.raises(BleakGATTProtocolError) as err:
@@ -302,16 +323,23 @@ async def test_a_sealed_door_opens_only_sealed_grants_and_statements_and_hides_i
     sealed = seal(grant, sealed_key)
     async with await connect(door) as client:
         link = Link(client)
-        assert (await link.unlock(grant)).reason is ReasonCode.MALFORMED  # plain: a service that forgot to seal
+        assert (
+            await link.unlock(grant)
+        ).reason is ReasonCode.MALFORMED  # plain: a service that forgot to seal
         assert (await link.door_info()).trusted_kids == (kid_tag(SEAL, door.issuer.kid),)
         statement = door.statement(StatementKind.RECEIPT_ACK, 0)
         assert await link.relay(statement, seal(statement, seal_key(bytes(32)))) == (
-            ReasonCode.STATEMENT_MALFORMED, ReasonCode.STATEMENT_MALFORMED,  # plain, and sealed for another door
+            ReasonCode.STATEMENT_MALFORMED,
+            ReasonCode.STATEMENT_MALFORMED,  # plain, and sealed for another door
         )
-        assert await link.relay(seal(door.statement(StatementKind.RECEIPT_ACK, 0), sealed_key)) == (ReasonCode.OK,)
+        assert await link.relay(seal(door.statement(StatementKind.RECEIPT_ACK, 0), sealed_key)) == (
+            ReasonCode.OK,
+        )
         nonce = gatt.Challenge.from_bytes(await client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID)).nonce
         request = unlock_request_for(sealed, grant_id(grant), nonce)
-        await client.start_notify(gatt.RESULT_CHAR_UUID, lambda _c, data: link.results.put_nowait(bytes(data)))
+        await client.start_notify(
+            gatt.RESULT_CHAR_UUID, lambda _c, data: link.results.put_nowait(bytes(data))
+        )
         await client.write_gatt_char(gatt.UNLOCK_CHAR_UUID, request, response=True)
         async with asyncio.timeout(EVENT_TIMEOUT_S):
             assert gatt.UnlockResult.from_bytes(await link.results.get()).reason is ReasonCode.OK

@@ -40,7 +40,9 @@ def receipts(count: int, start: int = 0, *, maintained: dict[int, int] | None = 
         counter = (maintained or {}).get(seq)
         outcome = Outcome.MAINTAINED if counter is not None else Outcome.REFUSED
         reason = ReasonCode.OK if counter is not None else ReasonCode.UNKNOWN_KEY
-        body = sign_receipt(Receipt(DOOR, seq, prev, None, outcome, reason, int(NOON.timestamp()), counter), key)
+        body = sign_receipt(
+            Receipt(DOOR, seq, prev, None, outcome, reason, int(NOON.timestamp()), counter), key
+        )
         chain.append(body)
         prev = receipt_digest(body)
     return chain[start:]
@@ -62,14 +64,18 @@ async def upkeep(service, door_id: str = DOOR) -> dict[str, object]:
 
 async def upload(service, blobs: list[bytes]) -> None:
     client, driver = service
-    answer = await client.post("/v1/receipts", json={"receipts": [b64url_encode(b) for b in blobs]}, headers=driver.headers)
+    answer = await client.post(
+        "/v1/receipts", json={"receipts": [b64url_encode(b) for b in blobs]}, headers=driver.headers
+    )
     assert answer.status_code == 200, answer.text
 
 
 async def test_phones_need_a_token_and_a_known_door(service) -> None:
     client, _ = service
     assert (await client.get(f"/v1/doors/{DOOR}/upkeep")).status_code == 401
-    assert (await client.get("/v1/doors/NOPE/upkeep", headers=service[1].headers)).json()["code"] == "not_found"
+    assert (await client.get("/v1/doors/NOPE/upkeep", headers=service[1].headers)).json()[
+        "code"
+    ] == "not_found"
     assert await upkeep(service) == {"door_id": DOOR, "statements": [], "receipts_through": None}
 
 
@@ -79,7 +85,11 @@ async def test_an_ack_is_queued_every_32_receipts_and_retired_by_the_doors_recei
     await upload(service, receipts(1, ACK_EVERY - 1))
     answer = await upkeep(service)
     [ack] = statements(answer)
-    assert (ack.kind, ack.body, answer["receipts_through"]) == (StatementKind.RECEIPT_ACK, ACK_EVERY - 1, ACK_EVERY - 1)
+    assert (ack.kind, ack.body, answer["receipts_through"]) == (
+        StatementKind.RECEIPT_ACK,
+        ACK_EVERY - 1,
+        ACK_EVERY - 1,
+    )
     assert statements(await upkeep(service)) == [ack]  # pending until the door says it applied it
     await upload(service, receipts(1, ACK_EVERY, maintained={ACK_EVERY: ack.counter}))
     assert (await upkeep(service))["statements"] == []
@@ -88,8 +98,12 @@ async def test_an_ack_is_queued_every_32_receipts_and_retired_by_the_doors_recei
 async def test_revocations_become_statements_once_and_time_is_signed_when_fetched(service) -> None:
     client, driver = service
     granted = (await driver.grant("S1", DOOR, "BC-1")).json()
-    await client.post("/v1/revocations", json={"grant_id": granted["grant_id"], "reason": "lost"}, headers=admin())
-    await client.post("/v1/revocations", json={"handheld_key_id": driver.key_id, "reason": "stolen"}, headers=admin())
+    await client.post(
+        "/v1/revocations", json={"grant_id": granted["grant_id"], "reason": "lost"}, headers=admin()
+    )
+    await client.post(
+        "/v1/revocations", json={"handheld_key_id": driver.key_id, "reason": "stolen"}, headers=admin()
+    )
     assert (await client.post(f"/v1/admin/doors/{DOOR}/time", headers=driver.headers)).status_code == 403
     assert (await client.post(f"/v1/admin/doors/{DOOR}/time", headers=admin())).status_code == 200
     first = statements(await upkeep(service))
@@ -107,7 +121,9 @@ async def test_revocations_become_statements_once_and_time_is_signed_when_fetche
 
 async def test_carriers_are_accepted_and_dropped_with_owner_signed_trust_changes(service) -> None:
     client, driver = service
-    assert (await client.delete("/v1/admin/buildings/A/carriers/parcelco", headers=admin())).status_code == 204
+    assert (
+        await client.delete("/v1/admin/buildings/A/carriers/parcelco", headers=admin())
+    ).status_code == 204
     assert (await driver.grant("S1", DOOR, "BC-1")).json()["code"] == "carrier_not_accepted"
     [retire] = statements(await upkeep(service))
     assert (retire.kind, retire.body) == (StatementKind.TRUST_RETIRE, b"parcelco")
@@ -117,5 +133,9 @@ async def test_carriers_are_accepted_and_dropped_with_owner_signed_trust_changes
     add = statements(granted.json()["upkeep"])[1]
     assert add.kind is StatementKind.TRUST_ADD and isinstance(add.body, TrustedIssuerKey)
     assert (add.body.kid, add.body.issuer) == (b"parcelco", "parcelco")
-    assert (await client.put("/v1/admin/buildings/Z/carriers/parcelco", headers=admin())).json()["code"] == "not_found"
-    assert (await client.post("/v1/admin/carriers/nope/key-rotation", headers=admin())).json()["code"] == "not_found"
+    assert (await client.put("/v1/admin/buildings/Z/carriers/parcelco", headers=admin())).json()[
+        "code"
+    ] == "not_found"
+    assert (await client.post("/v1/admin/carriers/nope/key-rotation", headers=admin())).json()[
+        "code"
+    ] == "not_found"

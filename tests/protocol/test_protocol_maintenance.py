@@ -82,7 +82,9 @@ def statements(inputs: dict[str, Any]) -> list[tuple[Statement, str]]:
         epoch=inputs["epoch"],
     )
     added = TrustedIssuerKey(
-        kid=inputs["added_kid"].encode(), issuer=inputs["added_issuer"], public_key=public_key_bytes(_key("carrier_seed"))
+        kid=inputs["added_kid"].encode(),
+        issuer=inputs["added_issuer"],
+        public_key=public_key_bytes(_key("carrier_seed")),
     )
     return [
         (Statement(door, 1, StatementKind.TIME, inputs["time"]), "service_seed"),
@@ -97,11 +99,14 @@ def build(inputs: dict[str, Any]) -> dict[str, str]:
     signed = [sign_statement(s, _key(seed), _kid(seed)) for s, seed in statements(inputs)]
     door_key = _key("door_seed")
     maintained = sign_receipt(
-        Receipt(door_id=inputs["door_id"], seq=0, prev_hash=GENESIS_HASH, grant_id=None, outcome=Outcome.MAINTAINED,
+        Receipt(door_id=inputs["door_id"], seq=0, prev_hash=GENESIS_HASH, grant_id=None,
+                outcome=Outcome.MAINTAINED,
                 reason=ReasonCode.OK, door_time=inputs["time"], statement=1),
         door_key,
     )  # fmt: skip
-    outputs = {f"statement_{s.kind.name.lower()}": data.hex() for (s, _), data in zip(statements(inputs), signed)}
+    outputs = {
+        f"statement_{s.kind.name.lower()}": data.hex() for (s, _), data in zip(statements(inputs), signed)
+    }
     outputs |= {
         "owner_kid": _kid("owner_seed").hex(),
         "service_kid": _kid("service_seed").hex(),
@@ -110,7 +115,9 @@ def build(inputs: dict[str, Any]) -> dict[str, str]:
         "maintained_receipt": maintained.hex(),
         "receipt_batch": bytes(gatt.ReceiptBatch.pack([maintained] * 3)).hex(),
         "door_info_full": bytes(gatt.DoorInfo(inputs["door_id"], (b"as-2026a",), receipts_full=True)).hex(),
-        "sealed_statement_time": seal(signed[0], _seal_key(inputs), bytes.fromhex(inputs["seal_nonce"])).hex(),
+        "sealed_statement_time": seal(
+            signed[0], _seal_key(inputs), bytes.fromhex(inputs["seal_nonce"])
+        ).hex(),
         "kid_tag": kid_tag(bytes.fromhex(inputs["seal_key"]), inputs["retired_kid"].encode()).hex(),
     }
     return outputs
@@ -123,7 +130,9 @@ def _seal_key(inputs: dict[str, Any]) -> COSEKeyInterface:
 def authorities() -> dict[bytes, Authority]:
     return {
         _kid("owner_seed"): Authority(_kid("owner_seed"), Role.OWNER, public_key_bytes(_key("owner_seed"))),
-        _kid("service_seed"): Authority(_kid("service_seed"), Role.SERVICE, public_key_bytes(_key("service_seed"))),
+        _kid("service_seed"): Authority(
+            _kid("service_seed"), Role.SERVICE, public_key_bytes(_key("service_seed"))
+        ),
     }
 
 
@@ -137,7 +146,9 @@ def test_vectors_decode_and_verify() -> None:
     outputs = json.loads(VECTORS.read_text())["outputs"]
     for expected, _ in statements(INPUTS):
         data = bytes.fromhex(outputs[f"statement_{expected.kind.name.lower()}"])
-        check = check_statement(data, authorities(), door_id=INPUTS["door_id"], last_counter=expected.counter - 1)
+        check = check_statement(
+            data, authorities(), door_id=INPUTS["door_id"], last_counter=expected.counter - 1
+        )
         assert check == type(check)(ReasonCode.OK, expected)
         assert len(data) <= STATEMENT_MAX
     bundle = MaintenanceBundle.from_bytes(bytes.fromhex(outputs["bundle"]))
@@ -159,7 +170,9 @@ def test_vectors_decode_and_verify() -> None:
     tampered[-1] ^= 1
     with pytest.raises(ProtocolError):
         open_sealed(bytes(tampered), _seal_key(INPUTS), 512)
-    assert outputs["kid_tag"] == kid_tag(bytes.fromhex(INPUTS["seal_key"]), INPUTS["retired_kid"].encode()).hex()
+    assert (
+        outputs["kid_tag"] == kid_tag(bytes.fromhex(INPUTS["seal_key"]), INPUTS["retired_kid"].encode()).hex()
+    )
 
 
 def _signed(statement: Statement, seed: str = "service_seed") -> bytes:
@@ -191,7 +204,9 @@ def test_each_refusal_has_its_own_reason() -> None:
 
 
 def test_a_carrier_cannot_add_or_remove_another_carrier() -> None:
-    rival = TrustedIssuerKey(kid=b"rival", issuer="rivalco", public_key=public_key_bytes(_key("carrier_seed")))
+    rival = TrustedIssuerKey(
+        kid=b"rival", issuer="rivalco", public_key=public_key_bytes(_key("carrier_seed"))
+    )
     for statement in (
         Statement("B12-MAIN", 9, StatementKind.TRUST_ADD, rival),
         Statement("B12-MAIN", 9, StatementKind.TRUST_RETIRE, b"as-2026a"),
@@ -219,5 +234,5 @@ def test_statement_payload_is_strict_cbor() -> None:
 
 
 if __name__ == "__main__" and "--write" in sys.argv:
-    VECTORS.write_text(json.dumps({"description": "LobbyKey maintenance statements (SPEC section 14); hex bytes.",
+    VECTORS.write_text(json.dumps({"description": "LobbyKey maintenance statements (SPEC 14, 15); hex bytes.",
                                    "inputs": INPUTS, "outputs": build(INPUTS)}, indent=2) + "\n")  # fmt: skip
