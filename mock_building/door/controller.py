@@ -208,8 +208,8 @@ class DoorController:
     def apply_maintenance(self, bundle: MaintenanceBundle) -> list[ReasonCode]:
         """Apply relayed statements in order (SPEC section 14); each applied one gets a receipt."""
 
-        def append(counter: int) -> None:
-            self._chain.append(None, Outcome.MAINTAINED, ReasonCode.OK, int(self.now()), statement=counter)
+        def append(counter: int, reason: ReasonCode) -> None:
+            self._chain.append(None, Outcome.MAINTAINED, reason, int(self.now()), statement=counter)
 
         reasons = self._upkeep.apply(
             tuple(map(self._open_statement, bundle.statements)),

@@ -33,8 +33,8 @@ CREATE TABLE IF NOT EXISTS trust (
 );
 """
 
-Append = Callable[[int], None]
-"""Appends the MAINTAINED receipt of the statement with this counter (and commits)."""
+Append = Callable[[int, ReasonCode], None]
+"""Appends the MAINTAINED receipt of the statement with this counter and the door's answer (and commits)."""
 
 
 class DoorUpkeep:
@@ -113,7 +113,11 @@ class DoorUpkeep:
         append: Append,
         prune: Callable[[int], None],
     ) -> list[ReasonCode]:
-        """Check and apply each statement in order; each applied one is committed with its receipt."""
+        """Check and apply each statement in order; each decided one is committed with its receipt.
+
+        An authentic statement refused for its content (a clock step, a trust change) still uses
+        up its counter and gets a receipt with that reason, so the service learns the answer.
+        """
         reasons: list[ReasonCode] = []
         for data in statements:
             check = check_statement(
@@ -123,17 +127,17 @@ class DoorUpkeep:
             if check.statement is not None:
                 if self.unacked(head()) >= self._config.receipt_capacity + MAINTENANCE_HEADROOM:
                     reason = ReasonCode.RECEIPT_STORE_FULL
+                    self._db.rollback()
                 else:
                     reason = self._stage(check.statement, raw_now, head(), prune)
-                if reason is ReasonCode.OK:
+                    if reason is not ReasonCode.OK:
+                        self._db.rollback()  # nothing of a refused statement stays but its counter
                     self._set("counter", check.statement.counter)
                     try:
-                        append(check.statement.counter)
+                        append(check.statement.counter, reason)
                     except BaseException:
                         self._db.rollback()
                         raise
-                else:
-                    self._db.rollback()
             reasons.append(reason)
         return reasons
 
