@@ -56,7 +56,7 @@ class ReceiptKey(IntEnum):
     OUTCOME = 5
     REASON = 6
     DOOR_TIME = 7
-    STATEMENT = 8
+    STATEMENT = 9
 
 
 @dataclass(frozen=True)

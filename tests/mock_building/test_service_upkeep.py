@@ -41,7 +41,7 @@ def receipts(count: int, start: int = 0, *, maintained: dict[int, int] | None = 
         outcome = Outcome.MAINTAINED if counter is not None else Outcome.REFUSED
         reason = ReasonCode.OK if counter is not None else ReasonCode.UNKNOWN_KEY
         body = sign_receipt(
-            Receipt(DOOR, seq, prev, None, outcome, reason, int(NOON.timestamp()), counter), key
+            Receipt(DOOR, seq, prev, None, outcome, reason, int(NOON.timestamp()), statement=counter), key
         )
         chain.append(body)
         prev = receipt_digest(body)
