@@ -34,6 +34,7 @@ from protocol.gatt import (
     UnlockResult,
 )
 from protocol.maintenance import MaintenanceBundle
+from protocol.reasons import ReasonCode
 from protocol.receipt import decode_receipt
 
 from driver_app.core.errors import ClientReason, DoorRefused, DoorUnreachable
@@ -43,6 +44,8 @@ from driver_app.core.ports import DoorOutcome, DoorPhase, NearbyDoor
 SETTLE_SECONDS = 0.3
 #: Receipt batches read per connection after the Result (2 round trips each; SPEC section 7).
 BACKLOG_BATCHES = 2
+#: ... and after `receipt_store_full`, when the delivery failed anyway and the door needs its log collected.
+FULL_STORE_BATCHES = 16
 _LINK_ERRORS = (BleakError, OSError, TimeoutError, EOFError)
 
 
@@ -171,8 +174,9 @@ async def _read_backlog(
         return ()
     start = 0 if upkeep.receipts_through is None else upkeep.receipts_through + 1
     fetched: list[bytes] = []
+    batches = FULL_STORE_BATCHES if answer.reason is ReasonCode.RECEIPT_STORE_FULL else BACKLOG_BATCHES
     try:
-        for _ in range(BACKLOG_BATCHES):
+        for _ in range(batches):
             if start + len(fetched) >= head:
                 break
             query = bytes(ReceiptQuery(start + len(fetched)))
