@@ -14,12 +14,15 @@ from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakGATTProtocolError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from driver_app.adapters.door_bleak import BleakDoorLink
 from driver_app.ble_sim import BumbleClientBackend, BumbleScannerBackend
+from driver_app.core.ports import DoorOutcome
 from mock_building.door.controller import DoorController
 from mock_building.door.runner import RunningDoor, start_door
 from mock_building.door.store import DoorStore
 from mock_building.radio import VirtualRadio
 from protocol import gatt
+from protocol.api import DoorUpkeep
 from protocol.grant import decode_claims, parse_grant
 from protocol.keys import TrustedIssuerKey, derive_key_id, public_key_bytes
 from protocol.maintenance import (
@@ -349,3 +352,22 @@ async def test_a_sealed_door_opens_only_sealed_grants_and_statements_and_hides_i
 
 def unlock_request_for(sealed: bytes, grant_id: bytes, nonce: bytes) -> bytes:
     return build_unlock_request(sealed, HANDHELD, nonce, DOOR_ID, grant_id=grant_id)
+
+
+@pytest.mark.parametrize("door", [{"receipt_capacity": 4}], indirect=True)
+async def test_the_apps_link_collects_a_full_doors_log_and_the_next_ack_reopens_it(door: Door) -> None:
+    refuse_locally(door.controller, 4)  # a hostile phone filled the log; nobody relayed it
+    link = BleakDoorLink(scanner_backend=BumbleScannerBackend, client_backend=BumbleClientBackend)
+    grant = door.grant()
+
+    async def unlock(upkeep: DoorUpkeep) -> DoorOutcome:
+        return await link.unlock(
+            DOOR_ID, lambda nonce: unlock_request(grant, HANDHELD, nonce), lambda _phase: None, upkeep
+        )
+
+    full = await unlock(DoorUpkeep(door_id=DOOR_ID, receipts_through=None))
+    assert (full.accepted, full.reason) == (False, "receipt_store_full")
+    assert [decode_receipt(r).seq for r in (full.receipt or b"", *full.backlog)] == [3, 0, 1, 2]
+    ack = door.statement(StatementKind.RECEIPT_ACK, 3)  # what the service queues once it holds them
+    opened = await unlock(DoorUpkeep(door_id=DOOR_ID, statements=(ack,), receipts_through=3))
+    assert opened.accepted and opened.backlog == (door.controller.receipts(0)[1],)  # the ack's own receipt
