@@ -49,6 +49,7 @@ def _add_upkeep(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     target = revoke.add_mutually_exclusive_group(required=True)
     target.add_argument("grant_id", nargs="?", metavar="GRANT_ID")
     target.add_argument("--handheld", metavar="KEY_ID", help="a handheld key id (base64url)")
+    target.add_argument("--building", metavar="BUILDING_ID", help="every grant issued so far, at its doors")
     revoke.add_argument("--reason", default="revoked by the building admin", help="kept in the audit feed")
     rotate = commands.add_parser("rotate-key", help="give a carrier a new grant-signing key")
     rotate.description = "New grants are signed with a new key; doors add it and retire the old one." + later
@@ -197,7 +198,8 @@ def _upkeep(args: argparse.Namespace) -> int:
     token = args.admin_token or _scenario(args).admin_token
     if args.command == "revoke":
         what = upkeep_client.revoke(
-            args.url, token, grant_id=args.grant_id, handheld_key_id=args.handheld, reason=args.reason
+            args.url, token, grant_id=args.grant_id, handheld_key_id=args.handheld, building=args.building,
+            reason=args.reason,
         )
         print(f"revoked {what}; doors learn it from the next phone that connects")
     elif args.command == "rotate-key":

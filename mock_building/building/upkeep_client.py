@@ -19,9 +19,19 @@ __all__ = ["change_carrier", "revoke", "rotate_key", "set_time"]
 
 
 def revoke(
-    url: str, admin_token: str, *, grant_id: str | None, handheld_key_id: str | None, reason: str
+    url: str,
+    admin_token: str,
+    *,
+    grant_id: str | None,
+    handheld_key_id: str | None,
+    building: str | None,
+    reason: str,
 ) -> str:
-    """Revoke a grant (hex or base64url id) or a handheld key (base64url key id); returns what was revoked."""
+    """Revoke a grant (hex or base64url id), a handheld key (base64url key id), or every grant issued
+    so far at a building's doors (an epoch); returns what was revoked."""
+    if building is not None:
+        _admin(url, admin_token, lambda http: http.post, f"/v1/admin/buildings/{building}/revocation-epoch")
+        return f"every grant issued so far at {building}"
     if grant_id is not None:
         body = {"grant_id": b64url_encode(_grant_id_bytes(grant_id)), "reason": reason}
     else:

@@ -5,6 +5,7 @@
     PUT    /v1/admin/buildings/{building_id}/carriers/{id}    (admin)   -> 204  accept a carrier
     DELETE /v1/admin/buildings/{building_id}/carriers/{id}    (admin)   -> 204  drop a carrier
     POST   /v1/admin/carriers/{carrier_id}/key-rotation       (admin)   -> 204
+    POST   /v1/admin/buildings/{building_id}/revocation-epoch (admin)   -> 204  revoke all grants so far
 
 Revocations need no endpoint of their own: `POST /v1/revocations` marks them and the next fetch
 for a door turns them into statements.
@@ -71,6 +72,14 @@ async def drop_carrier(
 ) -> Response:
     check_admin(token, service.config.admin_token)
     desk.drop_carrier(building_id, carrier_id, service.clock.now())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/admin/buildings/{building_id}/revocation-epoch", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_before(building_id: str, service: ServiceDep, token: Bearer, desk: UpkeepDep) -> Response:
+    """Every grant issued until now stops opening the building's doors (e.g. after a key leak)."""
+    check_admin(token, service.config.admin_token)
+    desk.revoke_before(building_id, service.clock.now())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -147,6 +147,12 @@ class UpkeepDesk:
             )
             self._to_doors(db, building_id, StatementKind.TRUST_RETIRE, signer.kid, now)
 
+    def revoke_before(self, building_id: str, now: datetime) -> None:
+        """Every grant issued before `now` stops opening the building's doors (an epoch, RFC 9770 style)."""
+        with self._store.transaction() as db:
+            self._check_building(db, building_id)
+            self._to_doors(db, building_id, StatementKind.REVOCATION, Revocation(epoch=int(now.timestamp())), now)
+
     def rotate_key(self, carrier_id: str, now: datetime) -> bytes:
         """A new grant key for `carrier_id`: added at its doors, the old one retired; returns the new kid."""
         old = self._signer(carrier_id)

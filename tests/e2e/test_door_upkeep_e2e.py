@@ -238,6 +238,8 @@ async def test_mock_building_revoke_takes_effect_at_the_door_on_the_next_phone(
     assert carrier.upkeep is not None and len(carrier.upkeep.statements) == 3  # revocation, time, trust add
     assert (await phone.unlock(carrier, carrier.upkeep)).accepted
     assert (await phone.unlock(revoked, None)).reason == "grant_revoked"
+    assert await asyncio.to_thread(cli, "revoke", "--building", "elm12") == 0
+    assert "revoked every grant issued so far at elm12" in capsys.readouterr().out
 
 
 async def test_a_sniffer_hears_no_stop_package_tenant_or_carrier(

@@ -203,8 +203,14 @@ async def test_revocation_relayed_by_a_phone_stops_the_grant(door: Door) -> None
 
 async def test_revoked_handheld_and_epoch(door: Door) -> None:
     handheld_kid = derive_key_id(public_key_bytes(HANDHELD))
+    now = int(time.time())
     async with await connect(door) as client:
         link = Link(client)
+        assert await link.relay(door.statement(StatementKind.REVOCATION, Revocation(epoch=now - 5))) == (
+            ReasonCode.OK,
+        )
+        assert (await link.unlock(door.grant(now=now - 10))).reason is ReasonCode.GRANT_REVOKED  # iat < epoch
+        assert (await link.unlock(door.grant(now=now - 5))).reason is ReasonCode.OK
         assert await link.relay(
             door.statement(StatementKind.REVOCATION, Revocation(handheld_kids=(handheld_kid,)))
         ) == (ReasonCode.OK,)

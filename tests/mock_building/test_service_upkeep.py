@@ -119,6 +119,16 @@ async def test_revocations_become_statements_once_and_time_is_signed_when_fetche
     ]
 
 
+async def test_a_revocation_epoch_reaches_every_door_of_the_building(service) -> None:
+    client, _ = service
+    answer = await client.post("/v1/admin/buildings/A/revocation-epoch", headers=admin())
+    assert answer.status_code == 204, answer.text
+    for door_id in ("A-N", "A-S"):
+        [epoch] = statements(await upkeep(service, door_id), door_id)
+        assert epoch.body == Revocation(epoch=int(NOON.timestamp()))
+    assert (await upkeep(service, "B-1"))["statements"] == []
+
+
 async def test_carriers_are_accepted_and_dropped_with_owner_signed_trust_changes(service) -> None:
     client, driver = service
     assert (
