@@ -151,7 +151,8 @@ class UpkeepDesk:
         """Every grant issued before `now` stops opening the building's doors (an epoch, RFC 9770 style)."""
         with self._store.transaction() as db:
             self._check_building(db, building_id)
-            self._to_doors(db, building_id, StatementKind.REVOCATION, Revocation(epoch=int(now.timestamp())), now)
+            epoch = Revocation(epoch=int(now.timestamp()))
+            self._to_doors(db, building_id, StatementKind.REVOCATION, epoch, now)
 
     def rotate_key(self, carrier_id: str, now: datetime) -> bytes:
         """A new grant key for `carrier_id`: added at its doors, the old one retired; returns the new kid."""

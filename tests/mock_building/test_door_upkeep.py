@@ -302,7 +302,8 @@ async def test_owner_adds_and_retires_issuer_keys_the_service_and_carriers_canno
             ReasonCode.TRUST_CHANGE_REFUSED,  # the last issuer key stays
         )
     last = decode_receipt(door.controller.receipts(0)[-1])  # the refusal used up its counter, on record
-    assert (last.outcome, last.reason, last.statement) == (Outcome.MAINTAINED, ReasonCode.TRUST_CHANGE_REFUSED, 3)
+    assert (last.outcome, last.reason) == (Outcome.MAINTAINED, ReasonCode.TRUST_CHANGE_REFUSED)
+    assert last.statement == 3
     assert local_unlock(reopened(door), door.grant(newcomer)) is ReasonCode.OK
 
 
