@@ -321,6 +321,9 @@ HTTP_STATUS: Mapping[ReasonCode, int] = MappingProxyType(
         ReasonCode.DOOR_NOT_FOR_STOP: 422,
         ReasonCode.OUTSIDE_DELIVERY_WINDOW: 422,
         ReasonCode.RATE_LIMITED: 429,
+        ReasonCode.ACCOUNT_LOCKED: 429,
+        ReasonCode.REFRESH_TOKEN_REUSED: 401,
+        ReasonCode.REQUEST_TOO_LARGE: 413,
         ReasonCode.INTERNAL_ERROR: 500,
         ReasonCode.SERVICE_UNAVAILABLE: 503,
     }

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime, timezone
 
 import httpx
@@ -11,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mock_building.service.clock import FakeClock
 from mock_building.scenario.loader import Scenario, parse_scenario
+from mock_building.building.serving import serve_app
 from mock_building.service import app_for_scenario
 from protocol.api import b64url_encode
 from protocol.keys import public_key_bytes
@@ -173,3 +177,16 @@ def client_for(app) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
 
 def admin() -> dict[str, str]:
     return {"Authorization": f"Bearer {ADMIN}"}
+
+
+@asynccontextmanager
+async def served_client(db_path: Path, clock: FakeClock, **overrides: object) -> AsyncIterator[httpx.AsyncClient]:
+    """The service on a real uvicorn over loopback TCP, on a real SQLite file, and a client for it."""
+    app = app_for_scenario(scenario(), clock=clock, db_path=db_path, password_cost=2**10, **overrides)
+    server = await serve_app(app, "127.0.0.1", 0)
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            yield client
+    finally:
+        await server.stop()
+        app.state.service.store.close()

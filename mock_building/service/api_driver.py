@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from mock_building.service.auth import TokenPair
-from mock_building.service.context import CurrentDriver, ServiceDep
+from mock_building.service.context import Bearer, CurrentDriver, ServiceDep
 from mock_building.service.itinerary import today_route
 from protocol.api import (
     Delivery,
@@ -37,15 +37,27 @@ def _tokens(pair: TokenPair) -> TokenResponse:
 
 
 @router.post("/auth/sign-in", response_model=TokenResponse)
-async def sign_in(body: SignInRequest, service: ServiceDep) -> TokenResponse:
-    """Driver id + password -> a short-lived access token and a single-use refresh token."""
-    return _tokens(await service.sessions.sign_in(body.driver_id, body.password, service.clock.now()))
+async def sign_in(body: SignInRequest, service: ServiceDep, request: Request) -> TokenResponse:
+    """Driver id + password -> a short-lived access token and a single-use refresh token.
+
+    Failed attempts are throttled per account and per client address (429 `rate_limited`, then
+    `account_locked`, both with Retry-After and the time the wait ends).
+    """
+    client = request.client.host if request.client else "unknown"
+    return _tokens(await service.sessions.sign_in(body.driver_id, body.password, service.clock.now(), client=client))
 
 
 @router.post("/auth/refresh", response_model=TokenResponse)
 async def refresh(body: RefreshRequest, service: ServiceDep) -> TokenResponse:
-    """Trade a refresh token for a new pair; the old refresh token stops working."""
+    """Trade a refresh token for a new pair; reusing a spent one ends the whole sign-in (`refresh_token_reused`)."""
     return _tokens(service.sessions.refresh(body.refresh_token, service.clock.now()))
+
+
+@router.post("/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT)
+async def sign_out(token: Bearer, service: ServiceDep) -> Response:
+    """End this sign-in: its access and refresh tokens, and every token refreshed from them (idempotent)."""
+    service.sessions.sign_out(token, service.clock.now())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/handheld-keys", response_model=HandheldKeyResponse, status_code=status.HTTP_201_CREATED)

@@ -23,6 +23,7 @@ from mock_building.service.gate import GrantGate
 from mock_building.service.handhelds import Handhelds
 from mock_building.service.receipts import ReceiptIngest
 from mock_building.service.revocations import Revocations
+from mock_building.service.throttle import ACCOUNT_THROTTLE, CLIENT_THROTTLE, ThrottlePolicy
 
 __all__ = ["Bearer", "CurrentDriver", "Service", "ServiceConfig", "ServiceDep"]
 
@@ -40,6 +41,12 @@ class ServiceConfig:
     grant_rate_limit: int = 30
     grant_rate_window_s: float = 60.0
     fault_seed: int = 0
+    max_handheld_keys: int = 3
+    """Live handheld keys per driver; registering one more retires the oldest."""
+    max_body_bytes: int = 64 * 1024
+    """Request bodies above this are refused with 413 before they are read."""
+    account_throttle: ThrottlePolicy = ACCOUNT_THROTTLE
+    client_throttle: ThrottlePolicy = CLIENT_THROTTLE
 
     @property
     def zone(self) -> ZoneInfo:
