@@ -54,6 +54,10 @@ def _add_up(parser: argparse.ArgumentParser) -> None:
         "--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="the day routes run on (default: today)"
     )
     parser.add_argument("--headless", action="store_true", help="log plain lines instead of the live view")
+    parser.add_argument(
+        "--mode", choices=("demo", "production"), default="demo",
+        help="demo (default) also serves each signed-in driver the labels of their parcels (GET /v1/dev/labels)",
+    )
     parser.add_argument("--ready-file", type=Path, metavar="PATH", help="write a JSON readiness record here")
 
 
@@ -118,7 +122,7 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from mock_building.building.running import BuildingSettings, run_building
+    from mock_building.building.running import BuildingMode, BuildingSettings, run_building
 
     settings = BuildingSettings(
         scenario_path=args.scenario,
@@ -129,6 +133,7 @@ def _up(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         today=args.today,
         ready_file=args.ready_file,
+        mode=BuildingMode(args.mode),
     )
     live = not args.headless and sys.stdout.isatty()
     return asyncio.run(run_building(settings, live=live))

@@ -112,6 +112,13 @@ def _ed25519_public(value: bytes) -> bytes:
     return value
 
 
+def _moment(value: dt.datetime) -> dt.datetime:
+    """A time every zone can represent: far dates overflow when moved to UTC or a building's zone."""
+    if not 1970 <= value.year <= 9000:
+        raise ValueError("a time between the years 1970 and 9000")
+    return value
+
+
 B64Bytes = Annotated[
     bytes,
     BeforeValidator(_bytes_in),
@@ -121,6 +128,7 @@ B64Bytes = Annotated[
 DoorId = Annotated[str, AfterValidator(_door_id)]
 GrantId = Annotated[B64Bytes, AfterValidator(_grant_id)]
 ShortText = Annotated[str, Field(min_length=1, max_length=64)]
+Moment = Annotated[dt.datetime, AfterValidator(_moment)]
 
 
 class _Model(BaseModel):
@@ -265,7 +273,7 @@ class DeliveryConfirmation(_Model):
     stop_id: Annotated[str, Field(min_length=1, max_length=32)]
     package_ids: Annotated[tuple[Annotated[str, Field(min_length=1, max_length=40)], ...], Field(min_length=1)]
     grant_id: GrantId | None = None
-    delivered_at: dt.datetime
+    delivered_at: Moment
 
 
 class Delivery(DeliveryConfirmation):

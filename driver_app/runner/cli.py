@@ -40,7 +40,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from driver_app.runner.expectations import load_expectations
     from driver_app.runner.route_runner import RunPlan
-
     from mock_building.errors import ScenarioError
 
     try:
@@ -52,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"run-route: no label folder {args.labels}", file=sys.stderr)
         return EXIT_SETUP
     with tempfile.TemporaryDirectory(prefix="lobbykey-run-route-") as scratch:
-        labels = args.labels or _fetched_labels(args.access_url, Path(scratch) / "labels")
+        labels = args.labels or _fetched_labels(
+            args.access_url, Path(scratch) / "labels", args.driver, args.password
+        )
         if labels is None:
             return EXIT_SETUP
         plan = RunPlan(args.driver, args.password, labels, expectations)
@@ -65,11 +66,11 @@ def run(args: argparse.Namespace) -> int:
         return asyncio.run(_run(settings, plan, args.report))
 
 
-def _fetched_labels(access_url: str, out_dir: Path) -> Path | None:
+def _fetched_labels(access_url: str, out_dir: Path, driver_id: str, password: str) -> Path | None:
     from driver_app.runner.dev_labels import LabelFetchError, fetch_labels
 
     try:
-        fetch_labels(access_url, out_dir)
+        fetch_labels(access_url, out_dir, driver_id, password)
     except LabelFetchError as err:
         print(f"run-route: no --labels, and {err.detail} (reason {err.reason})", file=sys.stderr)
         return None
