@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response, status
 
 from mock_building.service.auth import TokenPair
 from mock_building.service.context import Bearer, CurrentDriver, ServiceDep
@@ -73,13 +75,31 @@ async def route_today(driver: CurrentDriver, service: ServiceDep) -> Route:
     return today_route(service.store, driver.driver_id, service.clock.now(), service.config.zone)
 
 
-@router.post("/grants", response_model=GrantResponse, status_code=status.HTTP_201_CREATED)
-async def request_grant(body: GrantRequest, driver: CurrentDriver, service: ServiceDep) -> GrantResponse:
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key", pattern=r'^"?[A-Za-z0-9._:-]{1,128}"?$',
+        description="one per scan attempt: a retry with the same key and body gets the same grant back",
+    ),
+]
+
+
+@router.post(
+    "/grants", response_model=GrantResponse, status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": GrantResponse, "description": "the grant issued earlier under this Idempotency-Key"}},
+)
+async def request_grant(
+    body: GrantRequest, driver: CurrentDriver, service: ServiceDep, response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> GrantResponse:
     """The security gate: a short-lived door grant for a scanned package at its stop."""
-    grant = service.gate.request(
+    grant, issued = service.gate.request(
         driver, stop_id=body.stop_id, door_id=body.door_id, barcode=body.barcode,
         handheld_key_id=b64url_encode(body.handheld_key_id), now=service.clock.now(),
+        idempotency_key=idempotency_key.strip('"') if idempotency_key else None,
     )
+    if not issued:
+        response.status_code = status.HTTP_200_OK
     return GrantResponse(grant=grant.token, grant_id=grant.grant_id, door_id=grant.door_id, expires_at=grant.expires_at)
 
 
