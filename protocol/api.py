@@ -58,6 +58,7 @@ __all__ = [
     "RevocationRequest",
     "Route",
     "SignInRequest",
+    "SignOutRequest",
     "Stop",
     "StopStatus",
     "TokenResponse",
@@ -144,6 +145,12 @@ class SignInRequest(_Model):
 
 class RefreshRequest(_Model):
     """POST /v1/auth/refresh."""
+
+    refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class SignOutRequest(_Model):
+    """POST /v1/auth/sign-out (optional body): also end the family of this refresh token."""
 
     refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
 

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response, status
 
 from mock_building.service.auth import TokenPair
-from mock_building.service.context import Bearer, CurrentDriver, ServiceDep
+from mock_building.service.context import CurrentDriver, OptionalBearer, ServiceDep
 from mock_building.service.itinerary import today_route
+from mock_building.service.problems import ServiceProblem
 from protocol.api import (
     Delivery,
     DeliveryConfirmation,
@@ -24,10 +25,12 @@ from protocol.api import (
     RefreshRequest,
     Route,
     SignInRequest,
+    SignOutRequest,
     TokenResponse,
     b64url_decode,
     b64url_encode,
 )
+from protocol.reasons import ReasonCode
 
 __all__ = ["router"]
 
@@ -56,9 +59,19 @@ async def refresh(body: RefreshRequest, service: ServiceDep) -> TokenResponse:
 
 
 @router.post("/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT)
-async def sign_out(token: Bearer, service: ServiceDep) -> Response:
-    """End this sign-in: its access and refresh tokens, and every token refreshed from them (idempotent)."""
-    service.sessions.sign_out(token, service.clock.now())
+async def sign_out(token: OptionalBearer, service: ServiceDep, body: SignOutRequest | None = None) -> Response:
+    """End this sign-in: its access and refresh tokens, and every token refreshed from them (idempotent).
+
+    Send the access token (Bearer), the refresh token (body), or both: a handheld that kept only its
+    refresh token (restarted, the access token was in memory) signs out without refreshing first.
+    """
+    refresh_token = body.refresh_token if body else None
+    if token is None and refresh_token is None:
+        raise ServiceProblem(
+            ReasonCode.NOT_AUTHENTICATED, "Not signed in", "send the access token (Bearer) or the refresh token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    service.sessions.sign_out(token, service.clock.now(), refresh_token=refresh_token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

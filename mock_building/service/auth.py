@@ -118,13 +118,14 @@ class Sessions:
             ReasonCode.REFRESH_TOKEN_REUSED,
         )
 
-    def sign_out(self, access_token: str, now: datetime) -> None:
-        """End the family of this access token: it, its refresh token and all their successors."""
+    def sign_out(self, access_token: str | None, now: datetime, *, refresh_token: str | None = None) -> None:
+        """End the family of these tokens: them, and every token issued from the same sign-in."""
         with self._store.transaction() as db:
-            row = db.execute(
-                "SELECT family_id FROM sessions WHERE access_hash = ?", (token_hash(access_token),)
-            ).fetchone()
-            if row is not None:
+            rows = db.execute(
+                "SELECT family_id FROM sessions WHERE access_hash = ? OR refresh_hash = ?",
+                (token_hash(access_token or ""), token_hash(refresh_token or "")),
+            ).fetchall()
+            for row in rows:
                 self._end_family(row["family_id"], "signed out", now)
 
     def _end_family(self, family_id: str, reason: str, now: datetime) -> None:

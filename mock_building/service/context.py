@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mock_building.service.clock import Clock
 from mock_building.service.audit import AuditLog
 from mock_building.service.auth import DriverIdentity, Sessions, bearer_token
+from mock_building.service.clock import Clock
 from mock_building.service.db import Store
 from mock_building.service.deliveries import Deliveries
 from mock_building.service.faults import FaultInjector
@@ -25,7 +25,7 @@ from mock_building.service.receipts import ReceiptIngest
 from mock_building.service.revocations import Revocations
 from mock_building.service.throttle import ACCOUNT_THROTTLE, CLIENT_THROTTLE, ThrottlePolicy
 
-__all__ = ["Bearer", "CurrentDriver", "Service", "ServiceConfig", "ServiceDep"]
+__all__ = ["Bearer", "CurrentDriver", "OptionalBearer", "Service", "ServiceConfig", "ServiceDep"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,15 @@ async def _bearer(credentials: Annotated[HTTPAuthorizationCredentials | None, De
 
 
 Bearer = Annotated[str, Depends(_bearer)]
+
+
+async def _optional_bearer(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
+) -> str | None:
+    return bearer_token(f"{credentials.scheme} {credentials.credentials}") if credentials else None
+
+
+OptionalBearer = Annotated[str | None, Depends(_optional_bearer)]
 
 
 async def _current_driver(service: ServiceDep, token: Bearer) -> DriverIdentity:

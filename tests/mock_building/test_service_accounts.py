@@ -103,6 +103,11 @@ async def test_sign_out_ends_the_session_and_its_refresh_token(tmp_path):
         assert refresh.status_code == 401
         assert (await client.post("/v1/auth/sign-out", headers=alice.headers)).status_code == 204  # idempotent
         assert (await client.post("/v1/auth/sign-out")).status_code == 401
+        # A handheld that kept only its refresh token signs out with it, without refreshing first.
+        again = await sign_in(client, "alice", "alice-pw")
+        out = await client.post("/v1/auth/sign-out", json={"refresh_token": again.refresh_token})
+        assert out.status_code == 204
+        assert (await client.get("/v1/routes/today", headers=again.headers)).status_code == 401
 
 
 async def test_enrolling_more_handheld_keys_than_the_limit_retires_the_oldest(tmp_path):
