@@ -118,12 +118,12 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
 
 async def test_a_lost_grant_answer_retried_gets_the_same_grant(tmp_path: Path) -> None:
-    async for world in _world(tmp_path, timeout=1.0, jitter=1.0):
+    async for world in _world(tmp_path, timeout=0.5, jitter=1.0):
         await _lose_the_first_answer(world)
 
 
 async def _lose_the_first_answer(world: World) -> None:
-    await world.faults(latency_ms=2000)  # longer than the client's 1 s timeout: the answer is lost
+    await world.faults(latency_ms=1000)  # longer than the client's 0.5 s timeout: the answer is lost
 
     async def after_the_lost_answer() -> None:
         for _ in range(200):  # the service finishes the first request after its latency

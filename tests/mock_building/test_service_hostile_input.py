@@ -10,8 +10,6 @@ import asyncio
 import uuid
 from urllib.parse import urlsplit
 
-import pytest
-
 from mock_building.service.clock import FakeClock
 from tests.service_support import MANAGER_A, NOON, served_client, sign_in
 
@@ -45,20 +43,17 @@ async def test_a_streamed_body_is_cut_off_at_the_limit(tmp_path):
     assert answer.json()["code"] == "request_too_large"
 
 
-@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1969-12-31T23:59:59Z"])
-async def test_a_delivery_time_out_of_range_is_a_400(tmp_path, when):
+async def test_out_of_range_values_are_400_problems_never_500s(tmp_path):
     async with served_client(tmp_path / "service.sqlite3", FakeClock(NOON)) as client:
         alice = await sign_in(client, "alice", "alice-pw")
-        body = {"delivery_id": str(uuid.uuid4()), "stop_id": "S1", "package_ids": ["P1"], "delivered_at": when}
-        answer = await client.post("/v1/deliveries", json=body, headers=alice.headers)
-    assert answer.status_code == 400 and answer.json()["code"] == "invalid_request"
-    assert "delivered_at" in answer.json()["detail"]
-
-
-@pytest.mark.parametrize("after", ["1e30", "99999999999999999999", "9223372036854775808", "-1"])
-async def test_an_audit_cursor_out_of_range_is_a_400(tmp_path, after):
-    async with served_client(tmp_path / "service.sqlite3", FakeClock(NOON)) as client:
-        answer = await client.get(
-            "/v1/audit", params={"building_id": "A", "after": after}, headers={"Authorization": f"Bearer {MANAGER_A}"}
-        )
-    assert answer.status_code == 400 and answer.json()["code"] == "invalid_request"
+        for when in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1969-12-31T23:59:59Z"):
+            body = {"delivery_id": str(uuid.uuid4()), "stop_id": "S1", "package_ids": ["P1"], "delivered_at": when}
+            answer = await client.post("/v1/deliveries", json=body, headers=alice.headers)
+            assert answer.status_code == 400 and answer.json()["code"] == "invalid_request", when
+            assert "delivered_at" in answer.json()["detail"]
+        for after in ("1e30", "99999999999999999999", "9223372036854775808", "-1"):
+            answer = await client.get(
+                "/v1/audit", params={"building_id": "A", "after": after},
+                headers={"Authorization": f"Bearer {MANAGER_A}"},
+            )
+            assert answer.status_code == 400 and answer.json()["code"] == "invalid_request", after
