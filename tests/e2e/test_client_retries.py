@@ -1,7 +1,7 @@
 """Polite, idempotent retries: the real workflow and httpx client against the real service.
 
-The service runs on uvicorn over loopback with its database in a SQLite file; its fault switches
-(latency, error rate) and its grant rate limit make the trouble. The doors are the core's fake door
+The service runs on uvicorn over loopback with its database in a SQLite file; a TCP hop in front
+of it loses answers, and its fault switch (error rate) and grant rate limit make the rest of the trouble. The doors are the core's fake door
 link (the radio is not what these tests are about). Waits go through the workflow's `sleep` hook,
 which also moves the clocks, so a 60 s `Retry-After` takes no real time.
 """
@@ -49,6 +49,56 @@ class HandheldClock:
         self.mono += seconds
 
 
+class LossyProxy:
+    """A TCP hop between the handheld and the service that can lose the answer to one grant request.
+
+    The request reaches the service, which decides and answers; the answer is thrown away and the
+    handheld's connection dropped, as when coverage fails on the way back.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.lose_grant_answers = 0
+        self.lost = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _relay(self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter) -> None:
+        server_in, server_out = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        lose = asyncio.Event()
+
+        async def upstream() -> None:
+            while data := await client_in.read(65536):
+                if b"POST /v1/grants" in data and self.lose_grant_answers:
+                    self.lose_grant_answers -= 1
+                    lose.set()
+                server_out.write(data)
+                await server_out.drain()
+
+        async def downstream() -> None:
+            while data := await server_in.read(65536):
+                if lose.is_set():  # the service answered: that answer never arrives
+                    self.lost += 1
+                    return
+                client_out.write(data)
+                await client_out.drain()
+
+        pumps = [asyncio.create_task(upstream()), asyncio.create_task(downstream())]
+        await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        for pump in pumps:
+            pump.cancel()
+        client_out.close()
+        server_out.close()
+
+
 @dataclass
 class World:
     url: str
@@ -56,6 +106,7 @@ class World:
     clock: HandheldClock
     workflow: DriverWorkflow
     doors: FakeDoors
+    proxy: LossyProxy
     sleeps: list[float] = field(default_factory=list)
     states: list[RouteState] = field(default_factory=list)
     on_first_sleep: list[Coroutine[Any, Any, None]] = field(default_factory=list)
@@ -73,15 +124,14 @@ class World:
         return [state.retry for state in self.states if state.retry is not None]
 
 
-async def _world(
-    tmp_path: Path, *, timeout: float = 5.0, jitter: float = 0.0, **overrides: object
-) -> AsyncIterator[World]:
+async def _world(tmp_path: Path, *, jitter: float = 0.0, **overrides: object) -> AsyncIterator[World]:
     service_clock = FakeClock(NOON)
     db = tmp_path / "service.sqlite3"
     app = make_app(service_clock, db_path=db, **overrides)
     served = await serve_app(app, "127.0.0.1", 0)
+    proxy = LossyProxy(int(served.url.rsplit(":", 1)[1]))
     clock = HandheldClock(service_clock)
-    access = HttpAccessClient(served.url, clock=clock, timeout=timeout)
+    access = HttpAccessClient(await proxy.start(), clock=clock, timeout=10.0)
     doors = FakeDoors(clock, [NearbyDoor("A-N", -50)])
     world: World
 
@@ -97,7 +147,7 @@ async def _world(
         clock=clock, sleep=sleep, backoff=Backoff(attempts=4, first=0.5, jitter=lambda: jitter),
         on_change=lambda state: world.states.append(state), on_close=(access.aclose,),
     )
-    world = World(served.url, db, clock, workflow, doors)
+    world = World(served.url, db, clock, workflow, doors, proxy)
     try:
         await workflow.sign_in("alice", "alice-pw")
         await workflow.load_route()
@@ -107,6 +157,7 @@ async def _world(
         yield world
     finally:
         await workflow.aclose()
+        await proxy.stop()
         await served.stop()
         app.state.service.store.close()
 
@@ -118,28 +169,15 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
 
 async def test_a_lost_grant_answer_retried_gets_the_same_grant(tmp_path: Path) -> None:
-    async for world in _world(tmp_path, timeout=0.5, jitter=1.0):
-        await _lose_the_first_answer(world)
-
-
-async def _lose_the_first_answer(world: World) -> None:
-    await world.faults(latency_ms=1000)  # longer than the client's 0.5 s timeout: the answer is lost
-
-    async def after_the_lost_answer() -> None:
-        for _ in range(200):  # the service finishes the first request after its latency
-            if world.grants():
-                break
-            await asyncio.sleep(0.05)
-        await world.faults()
-
-    world.on_first_sleep.append(after_the_lost_answer())
-    outcome = await world.workflow.unlock("A-N")
-    assert outcome.accepted
-    assert len(world.sleeps) == 1  # one retry
-    grants = world.grants()
-    assert len(grants) == 1  # the retry was answered with the grant of the lost answer
-    stop = world.workflow.state.stops["S1"]
-    assert stop.phase is StopPhase.UNLOCKED and stop.grant_id is not None and stop.grant_id.hex() == grants[0]
+    async for world in _world(tmp_path, jitter=1.0):
+        world.proxy.lose_grant_answers = 1
+        outcome = await world.workflow.unlock("A-N")
+        assert outcome.accepted
+        assert world.proxy.lost == 1 and len(world.sleeps) == 1  # one answer lost, one retry
+        grants = world.grants()
+        assert len(grants) == 1  # the retry was answered with the grant whose answer was lost
+        stop = world.workflow.state.stops["S1"]
+        assert stop.phase is StopPhase.UNLOCKED and stop.grant_id is not None and stop.grant_id.hex() == grants[0]
 
 
 async def test_a_new_unlock_attempt_is_a_new_grant(world: World) -> None:
