@@ -70,7 +70,7 @@ class SignInThrottle:
                 what = "this account" if kind == "driver" else "this device"
                 raise ServiceProblem(
                     ReasonCode.ACCOUNT_LOCKED, "Sign-in locked",
-                    f"too many failed sign-ins for {what}: locked until {when}", headers=headers,
+                    f"{what} is locked until {when} after too many failed sign-ins", headers=headers,
                 )
             raise ServiceProblem(
                 ReasonCode.RATE_LIMITED, "Too many sign-in attempts", f"try again after {when}", headers=headers
