@@ -132,6 +132,24 @@ def scenario() -> Scenario:
     return parse_scenario(SCENARIO_TOML)
 
 
+class HandheldClock:
+    """A handheld's clock (the driver app's `Clock` port) moved together with the service's fake clock."""
+
+    def __init__(self, service: FakeClock) -> None:
+        self.service = service
+        self.mono = 0.0
+
+    def now(self) -> float:
+        return self.service.now().timestamp()
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def advance(self, seconds: float) -> None:
+        self.service.advance(seconds)
+        self.mono += seconds
+
+
 @dataclass
 class Driver:
     """A signed-in driver with a registered handheld key."""

@@ -28,25 +28,7 @@ from driver_app.core.workflow import DriverWorkflow
 from mock_building.building.serving import serve_app
 from mock_building.service.clock import FakeClock
 from tests.core_fakes import FakeDoors
-from tests.service_support import ADMIN, NOON, make_app
-
-
-class HandheldClock:
-    """The handheld's clock, moved together with the service's."""
-
-    def __init__(self, service: FakeClock) -> None:
-        self.service = service
-        self.mono = 100.0
-
-    def now(self) -> float:
-        return self.service.now().timestamp()
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def advance(self, seconds: float) -> None:
-        self.service.advance(seconds)
-        self.mono += seconds
+from tests.service_support import ADMIN, NOON, HandheldClock, make_app
 
 
 class LossyProxy:

@@ -33,25 +33,9 @@ from driver_app.settings import Settings
 from mock_building.building.serving import serve_app
 from mock_building.service.clock import FakeClock
 from tests.core_fakes import FakeDoors
-from tests.service_support import NOON, make_app
+from tests.service_support import NOON, HandheldClock, make_app
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-class _WallClock:
-    """The handheld's clock on the service's fake time (FakeDoors also wants `advance`)."""
-
-    def __init__(self, service: FakeClock) -> None:
-        self.service = service
-
-    def now(self) -> float:
-        return self.service.now().timestamp()
-
-    def monotonic(self) -> float:
-        return 0.0
-
-    def advance(self, seconds: float) -> None:
-        self.service.advance(seconds)
 
 
 @pytest.fixture
@@ -92,10 +76,10 @@ def _count(db: Path, table: str) -> int:
 async def test_an_untrusted_certificate_is_a_failed_secure_connection_naming_the_host(tls_service) -> None:
     url, db, ca = tls_service
     service_clock = FakeClock(NOON)
-    access = HttpAccessClient(url, clock=_WallClock(service_clock))
+    access = HttpAccessClient(url, clock=HandheldClock(service_clock))
     workflow = DriverWorkflow(
-        access=access, doors=FakeDoors(_WallClock(service_clock), []), credentials=MemoryCredentialStore(),
-        outbox=SqliteOutbox(db.parent / "outbox.db"), clock=_WallClock(service_clock), on_close=(access.aclose,),
+        access=access, doors=FakeDoors(HandheldClock(service_clock), []), credentials=MemoryCredentialStore(),
+        outbox=SqliteOutbox(db.parent / "outbox.db"), clock=HandheldClock(service_clock), on_close=(access.aclose,),
     )
     try:
         with pytest.raises(InsecureConnection) as caught:
@@ -144,7 +128,7 @@ async def test_sign_out_ends_the_session_at_the_service_and_on_the_handheld(tmp_
     db = tmp_path / "service.sqlite3"
     app = make_app(service_clock, db_path=db)
     served = await serve_app(app, "127.0.0.1", 0)
-    clock = _WallClock(service_clock)
+    clock = HandheldClock(service_clock)
     credentials = MemoryCredentialStore()
 
     def workflow() -> DriverWorkflow:
