@@ -6,20 +6,20 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from datetime import datetime, timezone
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mock_building.service.clock import FakeClock
-from mock_building.scenario.loader import Scenario, parse_scenario
 from mock_building.building.serving import serve_app
+from mock_building.scenario.loader import Scenario, parse_scenario
 from mock_building.service import app_for_scenario
+from mock_building.service.clock import FakeClock
 from protocol.api import b64url_encode
 from protocol.keys import public_key_bytes
 
-NOON = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ADMIN = "test-admin-token"
 MANAGER_A = "manager-of-a"
 
