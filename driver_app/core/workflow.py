@@ -437,25 +437,29 @@ class DriverWorkflow:
         While it waits, `state.retry` counts down (attempt n of N, seconds left), once a second.
         """
         failures = 0
-        while True:
-            try:
-                result = await call()
-            except WorkflowError as err:
-                failures += 1
-                online = not isinstance(err, ServiceUnreachable)
-                if not err.retryable or self._backoff.gives_up(failures, err.retry_after):
-                    self._publish(online=online, retry=None)
-                    raise
-                delay = self._backoff.delay(failures, err.retry_after)
-                say(notice_for(err.reason, NoticeContext(retry_in=delay), retrying=True))
-                self._publish(online=online)
-                await self._count_down(
-                    RetryCountdown(err.reason, failures + 1, self._backoff.attempts, delay,
-                                   service_asked=err.retry_after is not None and delay <= err.retry_after)
-                )
-            else:
-                self._publish(online=True, retry=None)
-                return result
+        try:
+            while True:
+                try:
+                    result = await call()
+                except WorkflowError as err:
+                    failures += 1
+                    online = not isinstance(err, ServiceUnreachable)
+                    if not err.retryable or self._backoff.gives_up(failures, err.retry_after):
+                        self._publish(online=online)
+                        raise
+                    delay = self._backoff.delay(failures, err.retry_after)
+                    say(notice_for(err.reason, NoticeContext(retry_in=delay), retrying=True))
+                    self._publish(online=online)
+                    await self._count_down(
+                        RetryCountdown(err.reason, failures + 1, self._backoff.attempts, delay,
+                                       service_asked=err.retry_after is not None and delay <= err.retry_after)
+                    )
+                else:
+                    self._publish(online=True)
+                    return result
+        finally:  # done, given up or cancelled: no countdown is left on screen
+            if self.state.retry is not None:
+                self._publish(retry=None)
 
     async def _count_down(self, countdown: RetryCountdown) -> None:
         left = countdown.seconds_left
