@@ -20,7 +20,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_building.service.clock import Clock
 from mock_building.scenario.loader import Scenario, ServiceFaultSettings
+from mock_building.service.alerts import AlertBook
 from mock_building.service.api_admin import router as admin_router
+from mock_building.service.api_alerts import router as alerts_router
 from mock_building.service.api_driver import router as driver_router
 from mock_building.service.audit import AuditLog
 from mock_building.service.auth import Sessions
@@ -66,6 +68,9 @@ def create_app(
     audit = AuditLog(store, config.audit_secret)
     revocations = Revocations(store, audit)
     limiter = RateLimiter(config.grant_rate_limit, config.grant_rate_window_s)
+    alerts = AlertBook(
+        store, audit, gap_after_s=config.gap_alert_after_s, grant_margin_s=config.grant_receipt_margin_s
+    )
     service = Service(
         config=config,
         clock=clock,
@@ -76,10 +81,11 @@ def create_app(
         ),
         handhelds=Handhelds(store, revocations, max_live=config.max_handheld_keys),
         gate=GrantGate(store, audit, limiter, signers, zone=config.zone, lifetime_s=config.grant_lifetime_s),
-        receipts=ReceiptIngest(store, audit),
-        deliveries=Deliveries(store, audit, zone=config.zone),
+        receipts=ReceiptIngest(store, audit, alerts),
+        deliveries=Deliveries(store, audit, alerts, zone=config.zone),
         revocations=revocations,
         audit=audit,
+        alerts=alerts,
         faults=FaultInjector.create(faults, seed=config.fault_seed),
     )
     app = FastAPI(
@@ -93,6 +99,7 @@ def create_app(
     app.state.service = service
     app.include_router(driver_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
     app.include_router(admin_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
+    app.include_router(alerts_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
     _install_error_handlers(app)
     app.add_middleware(_FaultMiddleware, faults=service.faults)
     return app

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from mock_building.service.alerts import AlertBook
 from mock_building.service.audit import AuditLog
 from mock_building.service.auth import DriverIdentity, Sessions, bearer_token
 from mock_building.service.clock import Clock
@@ -47,6 +48,10 @@ class ServiceConfig:
     """Request bodies above this are refused with 413 before they are read."""
     account_throttle: ThrottlePolicy = ACCOUNT_THROTTLE
     client_throttle: ThrottlePolicy = CLIENT_THROTTLE
+    gap_alert_after_s: int = 15 * 60
+    """A receipt gap still open this long after the service learned of it becomes an alert."""
+    grant_receipt_margin_s: int = 15 * 60
+    """A grant no receipt quotes this long after its expiry becomes an alert."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -65,6 +70,7 @@ class Service:
     deliveries: Deliveries
     revocations: Revocations
     audit: AuditLog
+    alerts: AlertBook
     faults: FaultInjector
 
 

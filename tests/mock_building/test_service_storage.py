@@ -18,6 +18,7 @@ def test_fresh_database_is_at_the_latest_schema():
     assert store.schema_version == len(migrations()) >= 3
     columns = {row[1] for row in store.conn.execute("PRAGMA table_info(grants)")}
     assert "revoked_at" in columns
+    assert store.conn.execute("SELECT COUNT(*) FROM alerts").fetchone()[0] == 0
 
 
 def test_a_schema_1_file_is_upgraded_in_place(tmp_path):

@@ -1,4 +1,4 @@
--- Schema 3: accounts as a bank would run them, and idempotent grants.
+-- Schema 4: accounts as a bank would run them, and idempotent grants.
 -- Sign-in throttling: one row per throttled key ("driver:<id>" or "client:<address>").
 CREATE TABLE sign_in_throttle (
     key TEXT PRIMARY KEY,
