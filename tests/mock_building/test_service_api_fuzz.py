@@ -97,7 +97,7 @@ def _token_for(path: str, driver: str) -> str:
     """Each operation gets the credential that lets fuzzed input reach past the permission check."""
     if path.startswith(("/v1/admin", "/v1/revocations")):
         return ADMIN
-    if path.startswith("/v1/audit"):
+    if path.startswith(("/v1/audit", "/v1/alerts", "/v1/buildings")):
         return MANAGER_A
     if path == "/v1/auth/sign-out":
         return "not-a-live-token"  # the fuzz must not end the session the other operations use
