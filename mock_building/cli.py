@@ -90,6 +90,10 @@ def _add_up(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--headless", action="store_true", help="log plain lines instead of the live view")
     parser.add_argument(
+        "--mode", choices=("demo", "production"), default="demo",
+        help="demo (default) also serves each signed-in driver the labels of their parcels (GET /v1/dev/labels)",
+    )
+    parser.add_argument(
         "--gap-alert-minutes", type=_minutes, default=15, metavar="N",
         help="alert the building when a receipt gap is still open after N minutes (default %(default)s)",
     )
@@ -167,7 +171,7 @@ def _minutes(text: str) -> float:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from mock_building.building.running import BuildingSettings, run_building
+    from mock_building.building.running import BuildingMode, BuildingSettings, run_building
 
     settings = BuildingSettings(
         scenario_path=args.scenario,
@@ -178,6 +182,7 @@ def _up(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         today=args.today,
         ready_file=args.ready_file,
+        mode=BuildingMode(args.mode),
         gap_alert_after_s=round(args.gap_alert_minutes * 60),
         grant_receipt_margin_s=round(args.grant_margin_minutes * 60),
     )

@@ -85,6 +85,10 @@ class ReasonCode(IntEnum):
     INTERNAL_ERROR = 116
     CARRIER_NOT_ACCEPTED = 117
     ALREADY_DELIVERED = 118
+    # Accounts and request hygiene (130-149).
+    REQUEST_TOO_LARGE = 130
+    ACCOUNT_LOCKED = 131
+    REFRESH_TOKEN_REUSED = 132
 
     @property
     def slug(self) -> str:

@@ -101,6 +101,8 @@ class FakeAccess:
         self.upkeep: DoorUpkeep | None = None
         """What the service would have the next phone carry to the door (SPEC section 14)."""
         self.grant_requests: list[GrantRequest] = []
+        self.idempotency_keys: list[str | None] = []
+        self.signed_out: list[str | None] = []
         self.grants: list[GrantResponse] = []
         self.receipts: list[bytes] = []
         self.deliveries: dict[str, DeliveryConfirmation] = {}
@@ -134,6 +136,11 @@ class FakeAccess:
         self.refresh_tokens.discard(refresh_token)
         return self._tokens()
 
+    async def sign_out(self, refresh_token: str | None = None) -> None:
+        self._enter("sign_out")
+        self.signed_out.append(refresh_token)
+        self.refresh_tokens.discard(refresh_token or "")
+
     async def register_handheld(self, public_key: bytes) -> bytes:
         self._enter("register_handheld")
         self.public_keys.append(public_key)
@@ -143,9 +150,10 @@ class FakeAccess:
         self._enter("today_route")
         return self.route
 
-    async def request_grant(self, request: GrantRequest) -> GrantResponse:
+    async def request_grant(self, request: GrantRequest, *, idempotency_key: str | None = None) -> GrantResponse:
         self._enter("request_grant")
         self.grant_requests.append(request)
+        self.idempotency_keys.append(idempotency_key)
         now = int(self.clock.now())
         claims = GrantClaims(
             issuer="parcelco", subject="demo", door_id=request.door_id, issued_at=now,

@@ -5,8 +5,9 @@ Drivers read these at a door with a parcel in hand: one line saying what happene
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from driver_app.core.errors import WorkflowError
 from driver_app.core.state import Notice
 
 
@@ -18,6 +19,7 @@ class NoticeContext:
     other_door_names: tuple[str, ...] = ()
     stop_label: str | None = None
     retry_in: float | None = None
+    host: str | None = None
 
 
 _SCAN_AGAIN = "Scan the parcel again to get a new access"
@@ -103,6 +105,9 @@ _TABLE: dict[str, tuple[str, str]] = {
     "invalid_request": ("The service could not read the request", _CALL_DISPATCH),
     "not_found": ("The service does not know this item", "Reload the route"),
     "service_unavailable": ("The access service is unavailable", "Wait, then try again"),
+    "account_locked": ("Too many failed sign-ins", "Wait until the lock ends, then sign in"),
+    "refresh_token_reused": ("Your session was used elsewhere and has been ended", _SIGN_IN),
+    "request_too_large": ("The request was too large for the service", _CALL_DISPATCH),
     # the handheld's own
     "service_unreachable": ("No connection to the access service", "Move to better coverage, then retry"),
     "door_not_found": ("No door of this stop is in range", "Walk closer to the entrance, then press unlock"),
@@ -119,6 +124,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "outbox_failed": ("Could not save to the outbox on this handheld", "Free some storage, then retry"),
     "outbox_from_earlier": ("Confirmations saved in your last session are being sent", "Nothing to do"),
     "bad_response": ("The service sent an answer the app cannot read", _CALL_DISPATCH),
+    "insecure_connection": ("Secure connection failed", "Nothing was sent: check the network or call dispatch"),
 }
 
 _FALLBACK = ("Refused ({reason})", _CALL_DISPATCH)
@@ -139,7 +145,18 @@ def notice_for(reason: str, context: NoticeContext | None = None, *, retrying: b
     others = " or ".join(context.other_door_names) or "another door of this building"
     action = action.format(other_doors=others)
     message = message.format(reason=reason)
+    if context.host and reason == "insecure_connection":
+        message = f"{message} to {context.host}"
     if retrying:
         wait = f" in {context.retry_in:.0f} s" if context.retry_in is not None else ""
         action = f"Retrying{wait}…"
     return Notice(reason=str(reason), message=message, next_action=action, retrying=retrying)
+
+
+def notice_for_error(err: WorkflowError) -> Notice:
+    """`notice_for` an error, with what only the error knows: the host of a failed secure connection,
+    the service's word on when a sign-in lock or wait ends."""
+    notice = notice_for(err.reason, NoticeContext(host=getattr(err, "host", None)))
+    if err.reason in ("account_locked", "rate_limited") and err.detail:
+        notice = replace(notice, message=f"{notice.message}: {err.detail}")
+    return notice

@@ -53,6 +53,7 @@ from driver_app.core.session import Session
 from driver_app.core.state import (
     HeldItem,
     Notice,
+    RetryCountdown,
     RouteState,
     ScanVerdict,
     ScanVerdictKind,
@@ -82,6 +83,7 @@ class RouteChanges(TypedDict, total=False):
     online: bool
     driver_name: str | None
     notice: Notice | None
+    retry: RetryCountdown | None
 
 
 class DriverWorkflow:
@@ -137,6 +139,20 @@ class DriverWorkflow:
             return False
         self._signed_in()
         return True
+
+    async def sign_out(self) -> bool:
+        """Sign out on this handheld and at the service; False if the service could not be told.
+
+        The background sync stops (it would be refused), the route is dropped; whatever is queued
+        stays in the outbox for the next sign-in.
+        """
+        await self._stop_background_sync()
+        told = await self._session.sign_out()
+        self._index = None
+        self._stops.reset(())
+        self.state = RouteState(outbox_size=self._outbox_size)
+        self._publish()
+        return told
 
     def _signed_in(self) -> None:
         """Only now can the outbox be sent: items wait for the driver who queued them."""
@@ -312,8 +328,10 @@ class DriverWorkflow:
             barcode=index.barcode_of(stop.scanned_package_ids[0]),
             handheld_key_id=self._session.key_id,
         )
+        # One key per attempt, shared by its retries: a lost answer retried gets the same grant back.
+        key = str(uuid.uuid4())
         return await self._retrying(
-            lambda: self._access.request_grant(request),
+            lambda: self._access.request_grant(request, idempotency_key=key),
             lambda notice: self._stops.update(stop_id, notice=notice),
         )
 
@@ -434,11 +452,15 @@ class DriverWorkflow:
                 self._publish(notice=notice_for(ClientReason.SERVICE_UNREACHABLE, context, retrying=True))
             await self._sleep(delay)
 
-    async def aclose(self) -> None:
-        """Stop the background sync (what it had not sent stays queued), then release the adapters."""
+    async def _stop_background_sync(self) -> None:
         if self._background is not None:
             self._background.cancel()
             await asyncio.gather(self._background, return_exceptions=True)
+            self._background = None
+
+    async def aclose(self) -> None:
+        """Stop the background sync (what it had not sent stays queued), then release the adapters."""
+        await self._stop_background_sync()
         for close in self._on_close:
             await close()
         self._on_close = ()
@@ -448,24 +470,43 @@ class DriverWorkflow:
     async def _retrying(
         self, call: Callable[[], Awaitable[T]], say: Callable[[Notice], None]
     ) -> T:
-        """Call an idempotent request, retrying transport failures with backoff; `say` shows why."""
+        """Call an idempotent request, retrying transport failures with backoff; `say` shows why.
+
+        While it waits, `state.retry` counts down (attempt n of N, seconds left), once a second.
+        """
         failures = 0
-        while True:
-            try:
-                result = await call()
-            except WorkflowError as err:
-                failures += 1
-                online = not isinstance(err, ServiceUnreachable)
-                if not err.retryable or failures >= self._backoff.attempts:
+        try:
+            while True:
+                try:
+                    result = await call()
+                except WorkflowError as err:
+                    failures += 1
+                    online = not isinstance(err, ServiceUnreachable)
+                    if not err.retryable or self._backoff.gives_up(failures, err.retry_after):
+                        self._publish(online=online)
+                        raise
+                    delay = self._backoff.delay(failures, err.retry_after)
+                    say(notice_for(err.reason, NoticeContext(retry_in=delay), retrying=True))
                     self._publish(online=online)
-                    raise
-                delay = self._backoff.delay(failures)
-                say(notice_for(err.reason, NoticeContext(retry_in=delay), retrying=True))
-                self._publish(online=online)
-                await self._sleep(delay)
-            else:
-                self._publish(online=True)
-                return result
+                    await self._count_down(
+                        RetryCountdown(err.reason, failures + 1, self._backoff.attempts, delay,
+                                       service_asked=err.retry_after is not None and delay <= err.retry_after)
+                    )
+                else:
+                    self._publish(online=True)
+                    return result
+        finally:  # done, given up or cancelled: no countdown is left on screen
+            if self.state.retry is not None:
+                self._publish(retry=None)
+
+    async def _count_down(self, countdown: RetryCountdown) -> None:
+        left = countdown.seconds_left
+        while left > 0:
+            self._publish(retry=replace(countdown, seconds_left=left))
+            step = min(1.0, left)
+            await self._sleep(step)
+            left -= step
+        self._publish(retry=replace(countdown, seconds_left=0.0))
 
     def _notice(self, reason: str, stop_id: str, door_id: str | None) -> Notice:
         index = self._route_index()

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from driver_app.settings import DEFAULT_ACCESS_URL, DEFAULT_RADIO, BleMode, Settings
+from driver_app.settings import DEFAULT_ACCESS_URL, DEFAULT_RADIO, BleMode, Settings, settings_problem
 
 if TYPE_CHECKING:
     from driver_app.runner.route_runner import RunPlan
@@ -38,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from driver_app.runner.expectations import load_expectations
     from driver_app.runner.route_runner import RunPlan
     from mock_building.errors import ScenarioError
@@ -51,24 +53,30 @@ def run(args: argparse.Namespace) -> int:
         print(f"run-route: no label folder {args.labels}", file=sys.stderr)
         return EXIT_SETUP
     with tempfile.TemporaryDirectory(prefix="lobbykey-run-route-") as scratch:
-        labels = args.labels or _fetched_labels(args.access_url, Path(scratch) / "labels")
+        try:  # before anything is sent: an http:// URL off this machine is refused here
+            settings = Settings(
+                access_url=args.access_url,
+                ble_mode=args.ble_mode,
+                radio_address=args.radio,
+                data_dir=args.data_dir or Path(scratch),
+            )
+        except ValidationError as err:
+            print(f"run-route: {settings_problem(err)}", file=sys.stderr)
+            return EXIT_SETUP
+        labels = args.labels or _fetched_labels(
+            args.access_url, Path(scratch) / "labels", args.driver, args.password
+        )
         if labels is None:
             return EXIT_SETUP
         plan = RunPlan(args.driver, args.password, labels, expectations)
-        settings = Settings(
-            access_url=args.access_url,
-            ble_mode=args.ble_mode,
-            radio_address=args.radio,
-            data_dir=args.data_dir or Path(scratch),
-        )
         return asyncio.run(_run(settings, plan, args.report, temporary_outbox=args.data_dir is None))
 
 
-def _fetched_labels(access_url: str, out_dir: Path) -> Path | None:
+def _fetched_labels(access_url: str, out_dir: Path, driver_id: str, password: str) -> Path | None:
     from driver_app.runner.dev_labels import LabelFetchError, fetch_labels
 
     try:
-        fetch_labels(access_url, out_dir)
+        fetch_labels(access_url, out_dir, driver_id, password)
     except LabelFetchError as err:
         print(f"run-route: no --labels, and {err.detail} (reason {err.reason})", file=sys.stderr)
         return None

@@ -40,6 +40,7 @@ from mock_building.service.receipts import ReceiptIngest
 from mock_building.service.revocations import Revocations
 from mock_building.service.seed import seed_database
 from mock_building.service.upkeep import UpkeepDesk, UpkeepKeys
+from mock_building.service.throttle import SignInThrottle
 from protocol.api import API_PREFIX, PROBLEM_MEDIA_TYPE, Problem
 from protocol.reasons import ReasonCode
 
@@ -72,6 +73,7 @@ def create_app(
     """
     signers = dict(signers)  # one mutable map shared by the gate and the upkeep desk (key rotation)
     audit = AuditLog(store, config.audit_secret)
+    revocations = Revocations(store, audit)
     limiter = RateLimiter(config.grant_rate_limit, config.grant_rate_window_s)
     alerts = AlertBook(
         store, audit, gap_after_s=config.gap_alert_after_s, grant_margin_s=config.grant_receipt_margin_s
@@ -80,12 +82,15 @@ def create_app(
         config=config,
         clock=clock,
         store=store,
-        sessions=Sessions(store, access_ttl_s=config.access_ttl_s, refresh_ttl_s=config.refresh_ttl_s),
-        handhelds=Handhelds(store),
+        sessions=Sessions(
+            store, SignInThrottle(store, account=config.account_throttle, client=config.client_throttle),
+            access_ttl_s=config.access_ttl_s, refresh_ttl_s=config.refresh_ttl_s,
+        ),
+        handhelds=Handhelds(store, revocations, max_live=config.max_handheld_keys),
         gate=GrantGate(store, audit, limiter, signers, zone=config.zone, lifetime_s=config.grant_lifetime_s),
         receipts=ReceiptIngest(store, audit, alerts),
         deliveries=Deliveries(store, audit, alerts, zone=config.zone),
-        revocations=Revocations(store, audit),
+        revocations=revocations,
         audit=audit,
         alerts=alerts,
         faults=FaultInjector.create(faults, seed=config.fault_seed),
@@ -94,6 +99,9 @@ def create_app(
         title="LobbyKey access service (mock building)",
         version="1",
         description="Grants, receipts, deliveries and audit for LobbyKey. Errors are RFC 9457 problem+json.",
+        # FastAPI's own limit: a declared Content-Length over it is refused before any byte is read,
+        # a chunked body as soon as it passes the limit.
+        max_body_size=config.max_body_bytes,
     )
     app.state.service = service
     app.state.upkeep = None if upkeep_keys is None else UpkeepDesk(store, upkeep_keys, signers)
@@ -121,7 +129,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        code = ReasonCode.NOT_FOUND if exc.status_code == 404 else ReasonCode.INVALID_REQUEST
+        code = {404: ReasonCode.NOT_FOUND, 413: ReasonCode.REQUEST_TOO_LARGE}.get(
+            exc.status_code, ReasonCode.INVALID_REQUEST
+        )
         return problem_response(code, str(exc.detail), instance=request.url.path, status=exc.status_code)
 
     @app.exception_handler(Exception)

@@ -47,7 +47,7 @@ class Harness:
             clock=self.clock,
             on_change=self._changed,
             sleep=self._sleep,
-            backoff=Backoff(attempts=3, first=0.5, factor=2.0, cap=4.0),
+            backoff=Backoff(attempts=3, first=0.5, factor=2.0, cap=4.0, jitter=lambda: 1.0),
         )
 
     def _changed(self, state: RouteState) -> None:

@@ -19,27 +19,10 @@ from driver_app.core.errors import AccessRefused, ServiceUnreachable
 from mock_building.service.clock import FakeClock
 from mock_building.scenario.loader import default_scenario_path, load_scenario
 from mock_building.service import app_for_scenario
+from tests.service_support import HandheldClock
 
 NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 HANDHELD = Ed25519PrivateKey.from_private_bytes(bytes(32))
-
-
-class HandheldClock:
-    """The adapter's clock, moved together with the service's."""
-
-    def __init__(self, service: FakeClock) -> None:
-        self.service = service
-        self.mono = 0.0
-
-    def now(self) -> float:
-        return self.service.now().timestamp()
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def advance(self, seconds: float) -> None:
-        self.service.advance(seconds)
-        self.mono += seconds
 
 
 @pytest.fixture
