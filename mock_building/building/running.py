@@ -117,7 +117,7 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
         radio_port = await _listening(radio.serve(settings.host, settings.radio_port), "radio", settings.radio_port)
         doors.update(await start_doors(scenario, radio, settings.data_dir / "doors", clock.unix))
         service.mount_door_admin({door_id: door.faults for door_id, door in doors.items()})
-        service.mount_dev_labels(render_scenario_labels(scenario, settings.data_dir))
+        service.mount_dev_routes(render_scenario_labels(scenario, settings.data_dir))
         await _listening(service.serve(settings.host, settings.port), "access service", settings.port)
     except (DoorError, RadioError) as err:
         await RunningBuilding(scenario, "", service, radio, settings.host, 0, settings.data_dir, doors).stop()
