@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     from driver_app.factory import build_workflow
     from driver_app.settings import BleMode, Settings
     from driver_app.tui import create_app
-    from driver_app.tui.camera_source import camera_factory
+    from driver_app.adapters.camera_source import camera_factory
 
     with tempfile.TemporaryDirectory(prefix="lobbykey-demo-") as tmp:
         workdir = Path(tmp)

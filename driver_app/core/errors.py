@@ -8,7 +8,8 @@ core and the UI only ever see one tree::
     ├── ServiceUnreachable        no answer from the access service (retryable)
     ├── DoorUnreachable           the door was not found or the link dropped
     ├── DoorRefused               the door answered with a refusal
-    └── CredentialsUnavailable    no safe place for secrets, or none stored
+    ├── CredentialsUnavailable    no safe place for secrets, or none stored
+    └── ScanError                 the scanner failed (`driver_app.scanning.errors`)
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class ClientReason(StrEnum):
     KEYRING_FAILED = "keyring_failed"
     OUTBOX_FAILED = "outbox_failed"
     BAD_RESPONSE = "bad_response"
+    NO_SUCH_FILE = "no_such_file"
+    UNREADABLE_FILE = "unreadable_file"
+    NOT_AN_IMAGE = "not_an_image"
+    CANNOT_OPEN_VIDEO = "cannot_open_video"
 
 
 class WorkflowError(Exception):

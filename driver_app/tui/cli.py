@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from driver_app.adapters.clock import SystemClock
     from driver_app.factory import build_workflow
     from driver_app.tui import create_app
-    from driver_app.tui.camera_source import camera_factory
+    from driver_app.adapters.camera_source import camera_factory
 
     settings = settings_from(args)
     clock = SystemClock()

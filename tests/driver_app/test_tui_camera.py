@@ -10,7 +10,7 @@ from tests.tui_fakes import make_rig, open_first_stop, sign_in
 
 from driver_app.core.ports import ScanSource
 from driver_app.core.state import StopPhase
-from driver_app.tui.camera_source import OpenCvCamera, frames_of
+from driver_app.adapters.camera_source import OpenCvCamera, frames_of
 from driver_app.tui.widgets.camera import CameraPanel
 from driver_app.tui.widgets.preview import CameraPreview, downscale, fit, half_block_strip
 
@@ -90,7 +90,9 @@ async def test_no_camera_device_is_a_status_line_not_a_crash() -> None:
         assert rig.app.is_running
         panel = rig.app.screen.query_one(CameraPanel)
         assert not panel.running and panel.display
-        assert "camera failed" in str(panel.query_one("#camera-status").render())
+        status = str(panel.query_one("#camera-status").render())
+        assert status.startswith("Camera failed: The camera or video cannot be opened")
+        assert "camera 7: cannot open video" in status
 
 
 async def test_camera_action_hidden_without_a_camera() -> None:
