@@ -29,7 +29,7 @@ def build_door_link(
     if settings.ble_mode is BleMode.SYSTEM:
         return BleakDoorLink(), None
     # Imported only in sim mode: bumble costs ~0.4 s to import and real handhelds never need it.
-    from driver_app.ble_sim import (
+    from driver_app.adapters.ble_sim import (
         BumbleClientBackend,
         BumbleScannerBackend,
         configure_sim_radio,

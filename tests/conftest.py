@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from driver_app.ble_sim import configure_sim_radio, detach_sim_radio
+from driver_app.adapters.ble_sim import configure_sim_radio, detach_sim_radio
 from mock_building.building.running import BuildingSettings, RunningBuilding, start_building
 from mock_building.radio import VirtualRadio
 from tests.noon_clock import NoonClock

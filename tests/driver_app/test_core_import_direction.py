@@ -24,7 +24,7 @@ FORBIDDEN = (
     "driver_app.adapters",
     "driver_app.tui",
     "driver_app.scanning",
-    "driver_app.ble_sim",
+    "driver_app.adapters.ble_sim",
 )
 
 

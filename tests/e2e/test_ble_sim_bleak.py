@@ -35,7 +35,7 @@ from tests.ble_sim_support import (
     add_test_peripheral,
 )
 
-from driver_app.ble_sim import (
+from driver_app.adapters.ble_sim import (
     REQUESTED_MTU,
     BumbleClientBackend,
     BumbleScannerBackend,

@@ -16,9 +16,9 @@ from bleak.exc import BleakDeviceNotFoundError, BleakError
 from bumble import core, hci
 from bumble.device import Connection, Peer
 
-from driver_app.ble_sim.central import SimCentral, sim_central
-from driver_app.ble_sim.errors import bleak_errors
-from driver_app.ble_sim.gatt import discover_services
+from driver_app.adapters.ble_sim.central import SimCentral, sim_central
+from driver_app.adapters.ble_sim.errors import bleak_errors
+from driver_app.adapters.ble_sim.gatt import discover_services
 
 logger = logging.getLogger(__name__)
 
