@@ -35,6 +35,7 @@ class ClientReason(StrEnum):
     UNREADABLE_FILE = "unreadable_file"
     NOT_AN_IMAGE = "not_an_image"
     CANNOT_OPEN_VIDEO = "cannot_open_video"
+    SIM_RADIO_NOT_INSTALLED = "sim_radio_not_installed"
 
 
 class WorkflowError(Exception):

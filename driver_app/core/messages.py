@@ -96,6 +96,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "unreadable_file": ("The camera source file cannot be read", _CHECK_CAMERA),
     "not_an_image": ("The camera source is not a readable image", _CHECK_CAMERA),
     "cannot_open_video": ("The camera or video cannot be opened", _CHECK_CAMERA),
+    "sim_radio_not_installed": ("This install cannot reach a mock building's radio", "Use ble_mode=system"),
 }
 
 _FALLBACK = ("Refused ({reason})", _CALL_DISPATCH)
