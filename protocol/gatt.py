@@ -180,7 +180,7 @@ class UnlockResult:
     open_seconds: int | None = None
 
     def __bytes__(self) -> bytes:
-        fields = {_Key.FIRST: int(self.outcome), _Key.SECOND: int(self.reason), _Key.THIRD: self.receipt}
+        fields: dict[int, object] = {_Key.FIRST: int(self.outcome), _Key.SECOND: int(self.reason), _Key.THIRD: self.receipt}
         if self.open_seconds is not None:
             _check_open_seconds(self.outcome, self.open_seconds)
             fields[_Key.FOURTH] = self.open_seconds

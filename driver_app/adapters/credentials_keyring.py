@@ -32,7 +32,7 @@ def insecurity(backend: KeyringBackend) -> str | None:
     if isinstance(backend, chainer.ChainerBackend):
         problems = [insecurity(inner) for inner in backend.backends]
         if all(problems):
-            return f"no usable keyring in the chain ({'; '.join(problems) or 'empty'})"
+            return f"no usable keyring in the chain ({'; '.join(p for p in problems if p) or 'empty'})"
         return None
     if "plaintext" in type(backend).__name__.lower() or type(backend).__module__ == "keyrings.alt.file":
         return f"keyring stores secrets in plain text ({_name(backend)})"

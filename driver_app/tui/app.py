@@ -83,9 +83,13 @@ class DriverApp(App[None]):
         self._key_clock = key_clock
         self._wedge = WedgeDetector()
         self._wedge_input: tuple[Input, str] | None = None
-        self.workflow = workflow_factory(lambda state: self.post_message(WorkflowChanged(state)))
+        self.workflow = workflow_factory(self._workflow_changed)
         self.demo = not self.workflow.credentials_persistent
         self.route_state = self.workflow.state
+
+    def _workflow_changed(self, state: RouteState) -> None:
+        """Called by the workflow after every change: hand the snapshot to the UI as a message."""
+        self.post_message(WorkflowChanged(state))
 
     def on_mount(self) -> None:
         self.set_keymap(dict(self.settings.keymap))

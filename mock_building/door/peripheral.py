@@ -56,13 +56,13 @@ class DoorPeripheral:
         self._challenge_reads: dict[Connection, tuple[ReadOffsetTap, bytes | None]] = {}
         self._receipt_cursor: dict[Connection, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._result = Characteristic(
+        self._result: Characteristic[bytes] = Characteristic(
             gatt.RESULT_CHAR_UUID,
             Characteristic.Properties.READ | Characteristic.Properties.INDICATE,
             Characteristic.READABLE,
             CharacteristicValue(read=self._read_result),
         )
-        self._challenge = Characteristic(
+        self._challenge: Characteristic[bytes] = Characteristic(
             gatt.CHALLENGE_CHAR_UUID,
             Characteristic.Properties.READ,
             Characteristic.READABLE,

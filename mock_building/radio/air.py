@@ -71,7 +71,9 @@ class AirLink(LocalLink):
     def send_advertising_pdu(self, sender_controller: Controller, packet: ll.AdvertisingPdu) -> None:
         # Advertisements and connect requests both travel on the advertising channels: an
         # inaudible advertiser neither advertises nor accepts a connection.
-        if not self._audible(packet.advertiser_address):
+        # Every PDU bumble 0.0.236 defines names its advertiser, but the base class declares none.
+        advertiser = getattr(packet, "advertiser_address", None)
+        if isinstance(advertiser, hci.Address) and not self._audible(advertiser):
             return
         super().send_advertising_pdu(sender_controller, packet)
 

@@ -208,7 +208,8 @@ class BumbleClientBackend(BaseBleakClient):
             task.cancel()
             raise BleakError("Not connected")
         try:
-            await asyncio.wait({task, disconnected}, return_when=asyncio.FIRST_COMPLETED)
+            pending: set[asyncio.Future[Any]] = {task, disconnected}
+            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         finally:
             if not task.done():
                 task.cancel()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -14,7 +16,7 @@ from driver_app.tui.screens.base import LobbyScreen
 from driver_app.tui.text import literal
 
 
-def diagnostics_content(app_info: dict[str, Content], state: RouteState) -> Content:
+def diagnostics_content(app_info: Mapping[str, Content], state: RouteState) -> Content:
     """Label: value lines; every value that came from outside is already literal `Content`."""
     stop = state.current_stop
     doors = [d for d in door_choices(state, stop.stop_id) if d.rssi is not None] if stop else []
