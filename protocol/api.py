@@ -13,7 +13,7 @@ import binascii
 import datetime as dt
 import uuid
 from collections.abc import Mapping
-from enum import Enum
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Any
 
@@ -33,6 +33,8 @@ from protocol.reasons import ReasonCode
 
 __all__ = [
     "API_PREFIX",
+    "HTTP_STATUS",
+    "PROBLEM_MEDIA_TYPE",
     "AuditEvent",
     "B64Bytes",
     "Building",
@@ -45,8 +47,6 @@ __all__ = [
     "GrantResponse",
     "HandheldKeyRegistration",
     "HandheldKeyResponse",
-    "HTTP_STATUS",
-    "PROBLEM_MEDIA_TYPE",
     "Package",
     "Problem",
     "ReceiptGap",
@@ -145,7 +145,7 @@ class TokenResponse(_Model):
 
     access_token: str
     refresh_token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 (the OAuth token type, not a secret)
     expires_in: Annotated[int, Field(gt=0)]
 
 
@@ -183,7 +183,7 @@ class Package(_Model):
     unit: ShortText | None = None
 
 
-class StopStatus(str, Enum):
+class StopStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"
@@ -229,7 +229,7 @@ class ReceiptUpload(_Model):
     receipts: Annotated[tuple[B64Bytes, ...], Field(min_length=1, max_length=256)]
 
 
-class ReceiptStatus(str, Enum):
+class ReceiptStatus(StrEnum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"

@@ -22,17 +22,17 @@ from cwt.cose_key_interface import COSEKeyInterface
 from protocol.errors import KeyFormatError
 
 __all__ = [
-    "Alg",
     "KEY_ID_MAX",
+    "Alg",
     "TrustStore",
     "TrustedIssuerKey",
+    "cose_signing_key",
+    "cose_verify_key",
     "derive_key_id",
     "load_private_key",
     "load_public_key",
     "private_key_bytes",
     "public_key_bytes",
-    "cose_signing_key",
-    "cose_verify_key",
 ]
 
 RAW_KEY_SIZE = 32

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -15,7 +15,7 @@ from mock_building.service import app_for_scenario
 from protocol.api import b64url_encode
 from protocol.keys import public_key_bytes
 
-NOON = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ADMIN = "test-admin-token"
 MANAGER_A = "manager-of-a"
 

@@ -10,18 +10,18 @@ import cv2
 import numpy as np
 
 __all__ = [
-    "Affine",
     "IDENTITY",
-    "compose",
-    "to_gray",
-    "resize",
-    "rotate",
-    "pad",
+    "Affine",
     "clahe",
-    "otsu",
-    "sharpen_across",
+    "compose",
     "invert",
     "map_back",
+    "otsu",
+    "pad",
+    "resize",
+    "rotate",
+    "sharpen_across",
+    "to_gray",
 ]
 
 Affine = np.ndarray  # 2x3 float64, input frame -> derived image

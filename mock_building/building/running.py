@@ -11,6 +11,7 @@ ready file: scripts wait for it instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -206,10 +207,8 @@ async def run_building(settings: BuildingSettings, *, live: bool, out: TextIO = 
 
 
 async def _until(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass
 
 
 async def _log_headless(building: RunningBuilding, stop: asyncio.Event, out: TextIO) -> None:

@@ -236,5 +236,5 @@ class DoorPeripheral:
     async def _disconnect(self, connection: Connection) -> None:
         try:
             await connection.disconnect()
-        except Exception as err:  # noqa: BLE001 - a link that is already gone is fine
+        except Exception as err:
             logger.debug("disconnect of %s failed: %s", connection, err)

@@ -103,9 +103,12 @@ class AirLink(LocalLink):
         connections = list(controller.le_connections.values())
         for connection in connections:
             peer = self.find_le_controller(connection.peer_address)
-            if peer is not None and peer is not controller:
-                if (peer_connection := peer.le_connections.get(connection.self_address)) is not None:
-                    peer.on_le_disconnected(peer_connection, reason)
+            if (
+                peer is not None
+                and peer is not controller
+                and (peer_connection := peer.le_connections.get(connection.self_address)) is not None
+            ):
+                peer.on_le_disconnected(peer_connection, reason)
             controller.on_le_disconnected(connection, reason)
         if connections:
             logger.info("cut %d link(s) of %s", len(connections), controller.name)

@@ -11,7 +11,7 @@ neighbour, is refused as `chain_broken` and not stored.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from mock_building.service.audit import AuditKind, AuditLog
 from mock_building.service.db import Store
@@ -94,7 +94,7 @@ class ReceiptIngest:
         ):
             return result("rejected", ReasonCode.CHAIN_BROKEN)
         grant_id = receipt.grant_id.hex() if receipt.grant_id else None
-        door_time = datetime.fromtimestamp(receipt.door_time, timezone.utc)
+        door_time = datetime.fromtimestamp(receipt.door_time, UTC)
         db.execute(
             "INSERT INTO receipts (door_id, seq, digest, prev_digest, grant_id, outcome, reason, door_time, raw,"
             " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

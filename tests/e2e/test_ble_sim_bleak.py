@@ -6,7 +6,6 @@ The driver side attaches over TCP on loopback exactly as a separate app process 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from bleak import BleakClient, BleakScanner

@@ -9,9 +9,7 @@ windows are open whenever the suite runs.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import sys
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from pathlib import Path

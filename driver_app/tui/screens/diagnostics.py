@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from collections.abc import Mapping
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
@@ -39,7 +41,7 @@ def diagnostics_content(app_info: Mapping[str, Content], state: RouteState) -> C
 
 
 class DiagnosticsScreen(LobbyScreen):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="diagnostics.back", tooltip="Close diagnostics")
     ]
 
