@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from driver_app.settings import BleMode, Settings
     from driver_app.tui import create_app
     from driver_app.adapters.camera_source import camera_factory
+    from driver_app.logs import current_log_file
 
     with tempfile.TemporaryDirectory(prefix="lobbykey-demo-") as tmp:
         workdir = Path(tmp)
@@ -123,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
                     settings,
                     clock=clock,
                     camera=camera_factory(settings.camera_source),
+                    log_file=current_log_file(),
                 )
                 app.run()
         except (DemoError, subprocess.CalledProcessError) as err:

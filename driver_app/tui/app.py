@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import ClassVar
 
 from textual import events, work
@@ -75,9 +76,11 @@ class DriverApp(App[None]):
         clock: Clock,
         camera: CameraFactory | None = None,
         key_clock: Callable[[], float] = time.monotonic,
+        log_file: Path | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
+        self.log_file = log_file  # shown on the diagnostics screen, for support
         self.clock = clock
         self.camera = camera
         self._key_clock = key_clock
@@ -116,7 +119,7 @@ class DriverApp(App[None]):
             "ble": literal(self.settings.ble_mode),
             "camera": literal(self.settings.camera_source, placeholder="none configured"),
             "keyring": Content.assemble(literal(self.workflow.credentials_description), f", {store}"),
-        }
+        } | ({"log file": literal(str(self.log_file))} if self.log_file else {})
 
     # -- session and route ---------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -35,6 +36,8 @@ from mock_building.errors import CodedError
 from mock_building.building.live_view import BuildingView, HeadlessLog, literal, make_console, render_view
 from mock_building.radio import RadioError, VirtualRadio
 from mock_building.scenario.loader import Driver, Scenario, default_scenario_path, load_scenario
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "BuildingError", "BuildingSettings", "RunningBuilding", "banner", "demo_driver", "run_building", "start_building",
@@ -186,6 +189,10 @@ async def run_building(settings: BuildingSettings, *, live: bool, out: TextIO = 
         loop.add_signal_handler(sig, stop.set)
     try:
         building = await start_building(settings)
+        logger.info(
+            "building up: access service %s, radio %s, %d doors", building.url, building.radio_address,
+            len(building.doors),
+        )
         try:
             for line in banner(building):
                 out.write(line + "\n")
