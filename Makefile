@@ -32,8 +32,8 @@ lint: install
 	$(VENV)/bin/lint-imports --no-cache
 	# lead: make fatal after tree-wide format (`ruff check --select I --fix . && ruff format .`), i.e. drop
 	# the leading `-` on the next two lines and the --extend-ignore above.
-	-$(VENV)/bin/ruff check --select I001 --quiet .
-	-$(VENV)/bin/ruff format --check --quiet .
+	-$(VENV)/bin/ruff check --select I001 --output-format concise .
+	-$(VENV)/bin/ruff format --check --output-format concise .
 
 # Re-run the version-sensitive tests (SVG snapshots, the bumble-backed radio) against the newest textual
 # and bumble, in a throwaway venv: if they pass, raise the bounds in pyproject.toml.
