@@ -37,6 +37,7 @@ __all__ = [
     "PROBLEM_MEDIA_TYPE",
     "AuditEvent",
     "B64Bytes",
+    "DoorUpkeep",
     "Building",
     "Delivery",
     "DeliveryConfirmation",
@@ -216,11 +217,27 @@ class GrantRequest(_Model):
     handheld_key_id: B64Bytes
 
 
+class DoorUpkeep(_Model):
+    """GET /v1/doors/{door_id}/upkeep: what any phone should carry to the door (SPEC section 14).
+
+    `statements` are signed maintenance statements to write to the door before unlocking (empty:
+    nothing pending, the unlock stays at 2 round trips); `receipts_through` is the highest seq
+    such that the service holds every receipt of the door up to it (None: none yet), so the app
+    reads only receipts the service is missing.
+    """
+
+    door_id: DoorId
+    statements: Annotated[tuple[B64Bytes, ...], Field(max_length=23)] = ()
+    receipts_through: Annotated[int, Field(ge=0)] | None = None
+
+
 class GrantResponse(_Model):
     grant: B64Bytes
     grant_id: GrantId
     door_id: DoorId
     expires_at: dt.datetime
+    upkeep: DoorUpkeep | None = None
+    """The grant's door's pending upkeep, so a delivering phone needs no extra request."""
 
 
 class ReceiptUpload(_Model):

@@ -47,6 +47,22 @@ _TABLE: dict[str, tuple[str, str]] = {
     "no_active_challenge": ("The door lost the connection state", _TRY_AGAIN),
     "door_jammed": ("The door accepted but did not open", "Push the door, or call dispatch"),
     "door_busy": ("The door is busy", _TRY_AGAIN),
+    "grant_revoked": ("This access was revoked", _CALL_DISPATCH),
+    "receipt_store_full": (
+        "The door's log is full until the service collects it",
+        "Sync this handheld, then press unlock again",
+    ),
+    # the door's answers to maintenance statements a phone relayed (SPEC section 14)
+    "statement_malformed": ("The door could not read an update it was carrying", "Nothing to do"),
+    "statement_unsigned": ("The door refused an unsigned update", "Nothing to do"),
+    "statement_unknown_signer": ("The door refused an update from an unknown signer", "Nothing to do"),
+    "statement_bad_signature": ("The door refused an update with a bad signature", "Nothing to do"),
+    "statement_not_authorized": ("The door refused an update its signer may not make", "Nothing to do"),
+    "statement_wrong_door": ("An update was meant for another door", "Nothing to do"),
+    "statement_replayed": ("The door already had this update", "Nothing to do"),
+    "statement_stale": ("The door already had a newer update", "Nothing to do"),
+    "clock_step_refused": ("The door refused to turn its clock back that far", _CALL_DISPATCH),
+    "trust_change_refused": ("The door refused a carrier-key change", _CALL_DISPATCH),
     # access-service refusals
     "not_authenticated": ("You are signed out", _SIGN_IN),
     "invalid_credentials": ("Driver id or password not recognised", "Check them and sign in again"),

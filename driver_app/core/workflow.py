@@ -267,6 +267,7 @@ class DriverWorkflow:
                 door_id,
                 lambda challenge: self._unlock_request(grant, challenge, door_id),
                 lambda phase: self._stops.enter(stop_id, _DOOR_PHASES[phase]),
+                grant.upkeep,
             )
         except WorkflowError as err:
             self._stops.enter(stop_id, StopPhase.SCANNED, notice=self._notice(err.reason, stop_id, door_id))
@@ -281,7 +282,8 @@ class DriverWorkflow:
     def _unlock_request(self, grant: GrantResponse, challenge: bytes, door_id: str) -> bytes:
         """Called by the door link once the door's challenge is in: sign it with the handheld key."""
         try:
-            return build_unlock_request(grant.grant, self._session.key, challenge, door_id)
+            key = self._session.key  # the grant is sealed for the door: its id comes with the answer
+            return build_unlock_request(grant.grant, key, challenge, door_id, grant_id=grant.grant_id)
         except ProtocolError as err:
             raise DoorRefused(err.reason.slug, str(err)) from err
 
@@ -320,10 +322,10 @@ class DriverWorkflow:
 
     def _record_outcome(self, stop_id: str, outcome: DoorOutcome) -> None:
         kept: Notice | None = None
-        if outcome.receipt is not None:
+        receipts = (outcome.receipt, *outcome.backlog) if outcome.receipt is not None else outcome.backlog
+        for receipt in receipts:  # the backlog: the door's receipts another phone never relayed
             try:
-                receipt_hash = hashlib.sha256(outcome.receipt).hexdigest()
-                self._queue(OutboxKind.RECEIPT, receipt_hash, outcome.receipt)
+                self._queue(OutboxKind.RECEIPT, hashlib.sha256(receipt).hexdigest(), receipt)
             except WorkflowError as err:  # the door still opened or refused: say both
                 kept = notice_for(err.reason)
         if outcome.accepted:
