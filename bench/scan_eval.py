@@ -103,7 +103,7 @@ def _upca_as_ean13(kind: str, data: bytes) -> bytes:
 
 
 def decoders() -> dict[str, Decoder]:
-    zx_all = load_zxing(two_d_only=False)
+    zx_all = load_zxing()
     if zx_all is None:
         raise SystemExit("scan_eval needs the zxing extra: pip install -e '.[zxing]'")
     pipeline = ScanPipeline(second=zx_all)

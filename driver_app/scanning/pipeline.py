@@ -1,6 +1,7 @@
-"""The staged decoder: cheap attempts first, stop at the first plausible read, within a budget.
+"""The staged decoder: both decoders on the frame first, then costlier attempts until one reads, within a budget.
 
-A lobby photo is usually readable as is; the costlier attempts (straightened and averaged
+A lobby photo is usually readable as is, by zbar, zxing-cpp or both; every symbol those lead
+passes find is returned (a label carries several). The costlier attempts (straightened and averaged
 crops of likely regions, contrast equalisation, enlargement, the full-resolution frame) run
 only when the cheap ones fail. A still image gets a budget of work units (pixels scanned), so
 its result never depends on how busy the machine is. Live frames get a wall-time budget
@@ -11,26 +12,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
 
 from . import imaging
 from .checks import is_plausible
+from .merge import merge
 from .results import ScanResult
 from .stages import Stage, StageSettings, stages
 from .zbar_decoder import ZbarDecoder
+from .zxing_decoder import load_zxing
 
-__all__ = ["PipelineConfig", "ScanPipeline", "SecondDecoder"]
+__all__ = ["PipelineConfig", "ScanPipeline", "SecondDecoder", "build_pipeline"]
 
 
 class SecondDecoder(Protocol):
-    """An optional decoder for symbologies zbar cannot read (DataMatrix, PDF417, MaxiCode)."""
+    """The second decoder (zxing-cpp): every parcel format, including those zbar cannot read."""
 
     name: str
 
-    def decode(self, gray: np.ndarray) -> list[ScanResult]: ...
+    def decode(self, gray: np.ndarray, *, thorough: bool = True) -> list[ScanResult]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +68,11 @@ class ScanPipeline:
         self._zbar = ZbarDecoder()
         self._second = second
         self._clock = clock
-        self._resume = 1  # live scanning: index of the stage the next frame continues from
+        self._resume = 0  # live scanning: the later stage the next frame continues from
+        self._starved = False  # live scanning: the last frame had no time for any later stage
 
     def scan(self, frame: np.ndarray) -> list[ScanResult]:
-        """All barcodes read from the first stage that yields a plausible one; [] when none.
+        """Every symbol the lead stages read, or else what the first later stage that reads anything finds.
 
         Deterministic: the same frame gives the same result however loaded the machine is.
         """
@@ -77,45 +81,64 @@ class ScanPipeline:
         if gray.size == 0:
             return []
         spent = 0
-        second_tried = False
-        for index, stage in enumerate(stages(gray, self._settings())):
-            if index and spent + stage.cost > self.config.work_budget:
+        found: list[ScanResult] = []
+        for stage in stages(gray, self._settings()):
+            if found and not stage.lead:
+                return found
+            if not stage.lead and spent + stage.cost > self.config.work_budget:
                 continue
             spent += stage.cost
-            second_tried |= stage.kind == "second"
-            if found := self._attempt(stage, start):
-                return found
-        return [] if second_tried else self._last_resort(gray, start)
+            found = merge(found, self._attempt(stage, start))
+        return found
 
     def scan_live(self, frame: np.ndarray) -> list[ScanResult]:
         """Like `scan` for camera frames: within `budget_ms`, continuing the stage list where the last frame stopped.
 
-        The first stage and the next one due run on every frame, however slow; the rest are shared
-        out over successive frames, so a hard label still gets every attempt within a few frames
-        while each frame stays (near) on time. A stage that read something is tried first on the
-        next frame, so the same label reads again and multi-frame confirmation can agree.
+        The lead stages run on every frame, however slow; the rest are shared out over successive
+        frames, so a hard label still gets every attempt within a few frames while each frame stays
+        (near) on time. A later stage runs when it is predicted to fit, and on the frame after one
+        that ran none, so no stage is starved. A stage that read something runs first on the next
+        frame, whatever the time, so the same label reads again and multi-frame confirmation can agree.
         """
         start = self._clock()
         gray = imaging.to_gray(frame)
         if gray.size == 0:
             return []
-        planned = list(stages(gray, self._settings()))
+        planned = stages(gray, self._settings())
+        found: list[ScanResult] = []
         ms_per_unit = 0.0
-        order = [0, *range(self._resume, len(planned)), *range(1, min(self._resume, len(planned)))]
-        for step, index in enumerate(order):
-            stage = planned[index]
+        for stage in planned:  # the lead stages come first
+            if not stage.lead:
+                break
+            ms_per_unit = max(ms_per_unit, self._timed(stage, start, found))
+        else:
+            return found
+        if found:
+            return found
+        later = [stage, *planned]  # plans the region crops: only now that they are needed
+        resume = self._resume if self._resume < len(later) else 0
+        forced = self._starved
+        self._starved = True
+        for index in [*range(resume, len(later)), *range(resume)]:
+            stage = later[index]
             elapsed = (self._clock() - start) * 1000
-            if step > 1 and elapsed + ms_per_unit * stage.cost > self.config.budget_ms:
+            if not forced and elapsed + ms_per_unit * stage.cost > self.config.budget_ms:
                 self._resume = index
                 return []
-            before = self._clock()
-            found = self._attempt(stage, start)
-            ms_per_unit = max(ms_per_unit, (self._clock() - before) * 1000 / max(stage.cost, 1))
+            forced = self._starved = False
+            ms_per_unit = max(ms_per_unit, self._timed(stage, start, found))
             if found:
-                self._resume = max(index, 1)  # the next frame of the same label tries what worked first
+                # The next frame of the same label tries what worked first, time or not.
+                self._resume, self._starved = index, True
                 return found
-        self._resume = 1
+        self._resume = 0
         return []
+
+    def _timed(self, stage: Stage, start: float, found: list[ScanResult]) -> float:
+        """Run a stage, adding its reads to `found`; returns its measured ms per work unit."""
+        before = self._clock()
+        found[:] = merge(found, self._attempt(stage, start))
+        return (self._clock() - before) * 1000 / max(stage.cost, 1)
 
     def _settings(self) -> StageSettings:
         config = self.config
@@ -129,9 +152,14 @@ class ScanPipeline:
 
     def _attempt(self, stage: Stage, start: float) -> list[ScanResult]:
         image, affine = stage.build()
-        if stage.kind == "second":
+        if stage.kind in ("second", "second-thorough"):
             assert self._second is not None  # stages() plans it only when there is one
-            return [r for r in self._second.decode(image) if is_plausible(r)]
+            reads = self._second.decode(image, thorough=stage.kind == "second-thorough")
+            return [
+                replace(read, polygon=imaging.map_back(read.polygon, affine), stage=stage.name)
+                for read in reads
+                if is_plausible(read)
+            ]
         reads = self._zbar.decode(image, density=stage.density, rows_only=stage.kind == "zbar-rows")
         results = [
             ScanResult(
@@ -147,8 +175,7 @@ class ScanPipeline:
         ]
         return [result for result in results if is_plausible(result)]
 
-    def _last_resort(self, gray: np.ndarray, start: float) -> list[ScanResult]:
-        """The second decoder on the whole frame once zbar found nothing (its own detector finds 2D codes)."""
-        if self._second is None:
-            return []
-        return [r for r in self._second.decode(gray) if is_plausible(r)]
+
+def build_pipeline(config: PipelineConfig = PipelineConfig(), *, zxing: bool = True) -> ScanPipeline:
+    """The app's scanner: zbar with zxing-cpp when the extra is installed and `zxing` is not turned off."""
+    return ScanPipeline(config, second=load_zxing() if zxing else None)
