@@ -15,10 +15,9 @@ import cv2
 from ..core.display_text import barcode_text
 from .confirm import Confirmer
 from .errors import ScanError, SourceError
-from .pipeline import PipelineConfig, ScanPipeline
+from .pipeline import PipelineConfig, ScanPipeline, build_pipeline
 from .results import ScanResult
 from .sources import VIDEO_SUFFIXES, expand_paths, file_frames
-from .zxing_decoder import load_zxing
 
 __all__ = ["add_arguments", "run"]
 
@@ -36,14 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--work-budget", type=int, default=defaults.work_budget, help="pixels zbar may scan per image (deterministic)"
     )
     parser.add_argument("--budget-ms", type=float, default=defaults.budget_ms, help="time budget per video frame")
-    parser.add_argument("--no-zxing", action="store_true", help="do not use the zxing-cpp extra even if installed")
+    parser.add_argument("--no-zxing", action="store_true", help="zbar alone, even when the zxing-cpp extra is installed")
 
 
 def run(args: argparse.Namespace, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Exit 0 when every file could be read (with or without a barcode), 1 otherwise."""
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our own messages say what failed
-    second = None if args.no_zxing else load_zxing()
-    pipeline = ScanPipeline(PipelineConfig(work_budget=args.work_budget, budget_ms=args.budget_ms), second=second)
+    config = PipelineConfig(work_budget=args.work_budget, budget_ms=args.budget_ms)
+    pipeline = build_pipeline(config, zxing=not args.no_zxing)
     failed = 0
     for path in _inputs(args.paths, recursive=args.recursive):
         start = time.perf_counter()

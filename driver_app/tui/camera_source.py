@@ -15,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from driver_app.adapters.camera_source import still_frames
-from driver_app.core.display_text import barcode_text
-from driver_app.core.ports import Scan, ScanSource
+from driver_app.adapters.camera_source import label_scan, still_frames
+from driver_app.core.ports import Scan
 from driver_app.scanning.confirm import Confirmer
-from driver_app.scanning.pipeline import ScanPipeline
+from driver_app.scanning.pipeline import ScanPipeline, build_pipeline
 from driver_app.scanning.sources import VIDEO_SUFFIXES, camera_frames, expand_paths, file_frames
 from driver_app.tui.contract import CameraFactory
 
@@ -58,7 +57,7 @@ class OpenCvCamera:
         self._source = source
         self._pause = 1.0 / fps if fps and not source.isdigit() else 0.0
         self._sleep = sleep
-        self._pipeline = pipeline or ScanPipeline()
+        self._pipeline = pipeline or build_pipeline()
         self._confirmer = Confirmer()
         self._frames: Generator[np.ndarray, None, None] | None = None
 
@@ -70,11 +69,7 @@ class OpenCvCamera:
                 self._sleep(self._pause)
 
     def reads(self, frame: np.ndarray) -> Sequence[Scan]:
-        confirmed = self._confirmer.feed(self._pipeline.scan(frame))
-        return [
-            Scan(r.text if r.text is not None else barcode_text(r.raw), ScanSource.CAMERA, r.symbology.value)
-            for r in confirmed
-        ]
+        return label_scan(self._confirmer.feed(self._pipeline.scan_live(frame)))
 
     def close(self) -> None:
         """Releases the capture even when the worker stopped in the middle of a video."""
