@@ -40,7 +40,7 @@ class SecondDecoder(Protocol):
 class PipelineConfig:
     """Tuning knobs; defaults were chosen on the public set and hold on the generated test labels."""
 
-    work_budget: int = 800_000
+    work_budget: int = 2_000_000
     """Pixels a still image may have scanned, summed over stages; the first stage always runs."""
     budget_ms: float = 30.0
     """Live frames: stop starting new stages once this much time is spent or predicted."""
