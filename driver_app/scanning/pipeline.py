@@ -20,12 +20,17 @@ import numpy as np
 from . import imaging
 from .checks import is_plausible
 from .merge import merge
-from .results import ScanResult
+from .results import ScanResult, Symbology
 from .stages import Stage, StageSettings, stages
 from .zbar_decoder import ZbarDecoder
 from .zxing_decoder import load_zxing
 
 __all__ = ["PipelineConfig", "ScanPipeline", "SecondDecoder", "build_pipeline"]
+
+
+_PLANNING_MS = 3.0
+"""Live frames: finding the candidate regions that later stages crop takes about 2 ms on a 1280x720 frame;
+with less budget left, a frame that is not due a forced stage skips planning altogether."""
 
 
 class SecondDecoder(Protocol):
@@ -42,8 +47,13 @@ class PipelineConfig:
 
     work_budget: int = 2_000_000
     """Pixels a still image may have scanned, summed over stages; the first stage always runs."""
-    budget_ms: float = 30.0
+    budget_ms: float = 10.0
     """Live frames: stop starting new stages once this much time is spent or predicted."""
+    live_side: int = 1280
+    """Live frames with a longer side (1080p and up) are scaled down to this first: within budget, a
+    1920x1080 frame then costs what a 1280x720 one does (the still-image path keeps full resolution)."""
+    starve_frames: int = 2
+    """Live frames: after this many frames in a row with no time for a later stage, the next runs one anyway."""
     max_side: int = 1000
     """Frames with a longer side are tried downscaled first; bars on labels that big are thick."""
     min_side: int = 32
@@ -69,7 +79,7 @@ class ScanPipeline:
         self._second = second
         self._clock = clock
         self._resume = 0  # live scanning: the later stage the next frame continues from
-        self._starved = False  # live scanning: the last frame had no time for any later stage
+        self._starved = 0  # live scanning: frames in a row that had no time for a later stage
 
     def scan(self, frame: np.ndarray) -> list[ScanResult]:
         """Every symbol the lead stages read, or else what the first later stage that reads anything finds.
@@ -96,14 +106,22 @@ class ScanPipeline:
 
         The lead stages run on every frame, however slow; the rest are shared out over successive
         frames, so a hard label still gets every attempt within a few frames while each frame stays
-        (near) on time. A later stage runs when it is predicted to fit, and on the frame after one
-        that ran none, so no stage is starved. A stage that read something runs first on the next
-        frame, whatever the time, so the same label reads again and multi-frame confirmation can agree.
+        (near) on time. A later stage runs when it is predicted to fit, and after `starve_frames`
+        frames that ran none, so no stage is starved while most frames stay within the budget. A
+        stage that read something runs first on the next frame, whatever the time, so the same
+        label reads again and multi-frame confirmation can agree.
         """
         start = self._clock()
         gray = imaging.to_gray(frame)
         if gray.size == 0:
             return []
+        if max(gray.shape) > self.config.live_side:
+            factor = self.config.live_side / max(gray.shape)
+            small, affine = imaging.resize(gray, factor, factor)
+            return [replace(r, polygon=imaging.map_back(r.polygon, affine)) for r in self._live(small, start)]
+        return self._live(gray, start)
+
+    def _live(self, gray: np.ndarray, start: float) -> list[ScanResult]:
         planned = stages(gray, self._settings())
         found: list[ScanResult] = []
         ms_per_unit = 0.0
@@ -113,23 +131,24 @@ class ScanPipeline:
             ms_per_unit = max(ms_per_unit, self._timed(stage, start, found))
         else:
             return found
-        if found:
+        forced = self._starved >= self.config.starve_frames
+        if found or (not forced and (self._clock() - start) * 1000 > self.config.budget_ms - _PLANNING_MS):
+            self._starved += not found
             return found
         later = [stage, *planned]  # plans the region crops: only now that they are needed
         resume = self._resume if self._resume < len(later) else 0
-        forced = self._starved
-        self._starved = True
+        self._starved += 1
         for index in [*range(resume, len(later)), *range(resume)]:
             stage = later[index]
             elapsed = (self._clock() - start) * 1000
             if not forced and elapsed + ms_per_unit * stage.cost > self.config.budget_ms:
                 self._resume = index
                 return []
-            forced = self._starved = False
+            forced, self._starved = False, 0
             ms_per_unit = max(ms_per_unit, self._timed(stage, start, found))
             if found:
                 # The next frame of the same label tries what worked first, time or not.
-                self._resume, self._starved = index, True
+                self._resume, self._starved = index, self.config.starve_frames
                 return found
         self._resume = 0
         return []
@@ -173,7 +192,15 @@ class ScanPipeline:
             )
             for read in reads
         ]
-        return [result for result in results if is_plausible(result)]
+        return [result for result in results if is_plausible(result) and self._trusted_from_zbar(result)]
+
+    def _trusted_from_zbar(self, result: ScanResult) -> bool:
+        """zbar's UPC-E reads are left to zxing-cpp when it is there.
+
+        On the synthetic labels every UPC-E zbar returned was a misread (a fragment of a blurred or
+        skewed EAN-13 or UPC-A, check digit valid by chance), and zxing-cpp reads genuine UPC-E.
+        """
+        return self._second is None or result.symbology is not Symbology.UPCE
 
 
 def build_pipeline(config: PipelineConfig = PipelineConfig(), *, zxing: bool = True) -> ScanPipeline:

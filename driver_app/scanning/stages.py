@@ -72,6 +72,7 @@ class StageSettings:
     enlarge_below: int
     region_side: int
     with_second: bool
+    second_side: int = 1280
 
 
 def stages(gray: np.ndarray, settings: StageSettings) -> Iterator[Stage]:
@@ -92,14 +93,19 @@ def stages(gray: np.ndarray, settings: StageSettings) -> Iterator[Stage]:
     def whole_frame() -> tuple[np.ndarray, Affine]:
         return gray, imaging.IDENTITY
 
+    second_frame = whole_frame
+    if max(gray.shape) > settings.second_side:  # 1080p and up: zxing-cpp on 1280 px first, full size last
+        factor = settings.second_side / max(gray.shape)
+        second_frame = functools.partial(imaging.resize, gray, factor, factor)
+    second_size = round(gray.size * min(1.0, settings.second_side / max(gray.shape)) ** 2)
     if settings.with_second:
-        yield _second("zxing", gray.size, whole_frame, thorough=False, lead=True)
+        yield _second("zxing", second_size, second_frame, thorough=False, lead=True)
     if size > _SPARSE_FROM:
-        yield _whole("gray-sparse", size, lambda: (base, affine), density=2, lead=True)
+        yield _whole("gray-sparse", size, lambda: (base, affine), density=3, lead=True)
     else:
         yield _whole("gray", size, lambda: (base, affine), lead=True)
     if settings.with_second:
-        yield _second("zxing-thorough", gray.size, whole_frame, thorough=True)
+        yield _second("zxing-thorough", second_size, second_frame, thorough=True)
     regions = candidate_regions(gray)
     flat = [region for region in regions if region.looks_1d]
     for index, region in enumerate(flat):
@@ -129,6 +135,8 @@ def stages(gray: np.ndarray, settings: StageSettings) -> Iterator[Stage]:
     yield _whole("otsu", size, lambda: (imaging.otsu(imaging.clahe(base)), affine))
     if base is not gray and max(gray.shape) <= 2 * settings.max_side:
         yield _whole("full-resolution", gray.size, lambda: (gray, imaging.IDENTITY), density=2)
+    if settings.with_second and second_frame is not whole_frame:
+        yield _second("zxing-full-resolution", gray.size, whole_frame, thorough=True)
 
 
 def _upright_stages(gray: np.ndarray, region: Region, name: str, settings: StageSettings) -> Iterator[Stage]:
