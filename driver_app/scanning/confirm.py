@@ -35,33 +35,44 @@ def agree(a: ScanResult, b: ScanResult) -> bool:
 
 
 class Confirmer:
-    """Feed it each frame's reads; it returns the frame's reads once one is confirmed, confirmed ones first.
+    """Feed it each frame's reads; once one is confirmed it returns the confirmed ones first, then
+    the other symbols of the recent frames.
 
-    The other reads of that frame come along (the core picks the one that is a parcel on the
-    route) and are treated as reported too: they belong to the label just confirmed.
+    Those others come along (the core picks the one that is a parcel on the route) and are
+    treated as reported too: they belong to the label just confirmed.
     """
 
     def __init__(self, *, repeats: int = 2, window: int = 5) -> None:
         if not 1 <= repeats <= window:
             raise ValueError("need 1 <= repeats <= window")
         self._repeats = repeats
-        self._recent: deque[frozenset[_Key]] = deque(maxlen=window)
+        self._recent: deque[dict[_Key, ScanResult]] = deque(maxlen=window)
         self._reported: set[_Key] = set()
 
     def feed(self, results: list[ScanResult]) -> list[ScanResult]:
         latest = {(r.symbology, r.raw): r for r in results}
-        self._recent.append(frozenset(latest))
-        fresh = {key: result for key, result in latest.items() if key not in self._reported}
+        self._recent.append(latest)
         confirmed = [
             result
-            for key, result in fresh.items()
-            if sum(key in frame for frame in self._recent) >= self._repeats
-            or any(agree(result, other) for other in latest.values() if other is not result)
+            for key, result in latest.items()
+            if key not in self._reported
+            and (
+                sum(key in frame for frame in self._recent) >= self._repeats
+                or any(agree(result, other) for other in latest.values() if other is not result)
+            )
         ]
         if not confirmed:
             return []
-        self._reported.update(latest)
-        return confirmed + [result for result in fresh.values() if result not in confirmed]
+        # The label's other symbols: this frame's, and those the last frames saw (a decoder or a
+        # deferred stage may have caught one only there), newest first, each once.
+        taken = {(r.symbology, r.raw) for r in confirmed}
+        others: dict[_Key, ScanResult] = {}
+        for frame in reversed(self._recent):
+            for key, result in frame.items():
+                if key not in self._reported and key not in taken:
+                    others.setdefault(key, result)
+        self._reported.update(key for frame in self._recent for key in frame)
+        return confirmed + list(others.values())
 
     def reset(self) -> None:
         """Forget everything, e.g. when the driver starts scanning the next parcel."""

@@ -101,3 +101,11 @@ def test_agreeing_symbols_confirm_at_once_disagreeing_ones_wait_for_a_second_fra
     assert confirmer.feed([bars, other]) == []
     assert confirmer.feed([bars, other]) == [bars, other]
     assert confirmer.feed([bars, other]) == []  # the label was reported, with all its symbols
+
+
+def test_a_symbol_seen_only_in_an_earlier_frame_comes_along_with_the_confirmed_one() -> None:
+    """One decoder caught the route's QR code in one frame only; the label still carries it."""
+    bars, qr = _read(Symbology.CODE128, b"CARRIER-INTERNAL-7"), _read(Symbology.QR_CODE, b"TRK0001", 200)
+    confirmer = Confirmer()
+    assert confirmer.feed([bars, qr]) == []
+    assert confirmer.feed([bars]) == [bars, qr]
