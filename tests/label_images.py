@@ -11,7 +11,9 @@ from barcode.writer import ImageWriter
 from PIL import Image, ImageDraw
 
 
-def render_label(path: Path, tracking: str, address: str = "12 Elm St", *, qr_text: str | None = None) -> Path:
+def render_label(
+    path: Path, tracking: str, address: str = "12 Elm St", *, qr_text: str | None = None
+) -> Path:
     """A white ~600×400 label: the tracking number as Code 128 and as a QR code (or `qr_text`), plus an address."""
     label = Image.new("RGB", (600, 400), "white")
     bars = Code128(tracking, writer=ImageWriter()).render({"write_text": False, "module_height": 18.0, "quiet_zone": 4})

@@ -28,14 +28,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json", action="store_true", help="one JSON object per file on its own line, failures included"
     )
     parser.add_argument(
-        "--no-recursive", dest="recursive", action="store_false", help="scan only the files directly in a folder"
+        "--no-recursive", dest="recursive", action="store_false",
+        help="scan only the files directly in a folder",
     )
     defaults = PipelineConfig()
     parser.add_argument(
         "--work-budget", type=int, default=defaults.work_budget, help="pixels zbar may scan per image (deterministic)"
     )
     parser.add_argument("--budget-ms", type=float, default=defaults.budget_ms, help="time budget per video frame")
-    parser.add_argument("--no-zxing", action="store_true", help="zbar alone, even when the zxing-cpp extra is installed")
+    parser.add_argument(
+        "--no-zxing", action="store_true", help="zbar alone, even when the zxing-cpp extra is installed"
+    )
 
 
 def run(args: argparse.Namespace, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

@@ -30,7 +30,8 @@ def merge(kept: list[ScanResult], new: list[ScanResult]) -> list[ScanResult]:
     """`kept` plus the reads of `new` that are other symbols; repeats add their decoder's name."""
     merged = list(kept)
     for result in new:
-        twin = next((i for i, k in enumerate(merged) if (k.symbology, k.raw) == (result.symbology, result.raw)), None)
+        key = (result.symbology, result.raw)
+        twin = next((i for i, k in enumerate(merged) if (k.symbology, k.raw) == key), None)
         if twin is not None:
             decoders = merged[twin].decoder.split("+")
             if result.decoder not in decoders:

@@ -53,7 +53,8 @@ class PipelineConfig:
     """Live frames with a longer side (1080p and up) are scaled down to this first: within budget, a
     1920x1080 frame then costs what a 1280x720 one does (the still-image path keeps full resolution)."""
     starve_frames: int = 2
-    """Live frames: after this many frames in a row with no time for a later stage, the next runs one anyway."""
+    """Live frames: after this many frames in a row with no time for a later stage, the next runs one
+    anyway."""
     max_side: int = 1000
     """Frames with a longer side are tried downscaled first; bars on labels that big are thick."""
     min_side: int = 32
@@ -102,7 +103,7 @@ class ScanPipeline:
         return found
 
     def scan_live(self, frame: np.ndarray) -> list[ScanResult]:
-        """Like `scan` for camera frames: within `budget_ms`, continuing the stage list where the last frame stopped.
+        """Like `scan` for camera frames: within `budget_ms`, continuing the stages where the last frame stopped.
 
         The lead stages run on every frame, however slow; the rest are shared out over successive
         frames, so a hard label still gets every attempt within a few frames while each frame stays

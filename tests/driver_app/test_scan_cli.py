@@ -46,8 +46,7 @@ def test_unreadable_files_give_a_reason_and_nonzero_exit(tmp_path: Path) -> None
 def test_json_has_one_line_per_file_failures_included(tmp_path: Path) -> None:
     (tmp_path / "broken.png").write_bytes(b"not a png")
     segno.make_qr("TRACK-2").save(tmp_path / "good.png", scale=5)
-    argv = [str(tmp_path / "broken.png"), str(tmp_path / "missing.webp"), str(tmp_path / "good.png"), "--json"]
-    code, out, err = _run(argv)
+    code, out, err = _run([str(tmp_path / name) for name in ("broken.png", "missing.webp", "good.png")] + ["--json"])
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 1 and err == ""
     assert [(Path(line["file"]).name, line.get("error", {}).get("code")) for line in lines] == [
@@ -70,7 +69,8 @@ def test_folders_are_scanned_recursively_unless_told_not_to(tmp_path: Path) -> N
              for line in map(json.loads, out.splitlines())]
     assert code == 0 and found == [("day1/van2/deep.png", "DEEP"), ("top.png", "TOP")]
     code, out, _ = _run([str(tmp_path), "--json", "--no-recursive"])
-    assert code == 0 and [json.loads(line)["file"] for line in out.splitlines()] == [str(tmp_path / "top.png")]
+    files = [json.loads(line)["file"] for line in out.splitlines()]
+    assert code == 0 and files == [str(tmp_path / "top.png")]
     code, out, _ = _run([str(tmp_path / "empty"), "--json"])
     assert code == 1 and json.loads(out)["error"]["code"] == "no_images_in_folder"
 

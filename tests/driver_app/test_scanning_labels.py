@@ -55,7 +55,9 @@ def test_scan_json_lists_every_symbol_and_no_zxing_still_reads_what_zbar_can(tmp
     code, [line] = _run([label, "--json"])
     assert code == 0
     assert {(r["format"], r["text"]) for r in line["results"]} == {
-        ("Code128", "1Z999AA10123456784"), ("QRCode", "ROUTE 7 / SORT B12"), ("DataMatrix", "CARRIER:PARCELCO"),
+        ("Code128", "1Z999AA10123456784"),
+        ("QRCode", "ROUTE 7 / SORT B12"),
+        ("DataMatrix", "CARRIER:PARCELCO"),
     }
     code, [line] = _run([label, "--json", "--no-zxing"])
     assert code == 0
@@ -84,7 +86,8 @@ def _read(symbology: Symbology, raw: bytes, at: int = 0) -> ScanResult:
 
 
 def test_agreement_needs_two_different_symbols_with_the_same_data() -> None:
-    bars, qr = _read(Symbology.CODE128, b"1Z999AA10123456784"), _read(Symbology.QR_CODE, b"1Z999AA10123456784", 200)
+    bars = _read(Symbology.CODE128, b"1Z999AA10123456784")
+    qr = _read(Symbology.QR_CODE, b"1Z999AA10123456784", 200)
     maxicode = _read(Symbology.MAXICODE, b"[)>\x1e01\x1d961Z999AA10123456784\x1dUPSN", 400)
     assert agree(bars, qr) and agree(bars, maxicode)
     assert not agree(bars, _read(Symbology.CODE128, b"1Z999AA10123456784", 0))  # one symbol read twice
