@@ -81,6 +81,7 @@ class ScanPipeline:
         self._clock = clock
         self._resume = 0  # live scanning: the later stage the next frame continues from
         self._starved = 0  # live scanning: frames in a row that had no time for a later stage
+        self._skipped_lead: str | None = None  # live scanning: the lead stage the last frame had no time for
 
     def scan(self, frame: np.ndarray) -> list[ScanResult]:
         """Every symbol the lead stages read, or else what the first later stage that reads anything finds.
@@ -105,9 +106,9 @@ class ScanPipeline:
     def scan_live(self, frame: np.ndarray) -> list[ScanResult]:
         """Like `scan` for camera frames: within `budget_ms`, continuing the stages where the last frame stopped.
 
-        The lead stages run on every frame, however slow; the rest are shared out over successive
-        frames, so a hard label still gets every attempt within a few frames while each frame stays
-        (near) on time. A later stage runs when it is predicted to fit, and after `starve_frames`
+        The first lead stage runs on every frame, however slow, and the others when they fit (else
+        first on the next frame); the rest are shared out over successive frames, so a hard label
+        still gets every attempt within a few frames while each frame stays (near) on time. A later stage runs when it is predicted to fit, and after `starve_frames`
         frames that ran none, so no stage is starved while most frames stay within the budget. A
         stage that read something runs first on the next frame, whatever the time, so the same
         label reads again and multi-frame confirmation can agree.
@@ -124,14 +125,27 @@ class ScanPipeline:
 
     def _live(self, gray: np.ndarray, start: float) -> list[ScanResult]:
         planned = stages(gray, self._settings())
-        found: list[ScanResult] = []
-        ms_per_unit = 0.0
+        leads: list[Stage] = []
+        first_later: Stage | None = None
         for stage in planned:  # the lead stages come first
             if not stage.lead:
+                first_later = stage
                 break
-            ms_per_unit = max(ms_per_unit, self._timed(stage, start, found))
-        else:
+            leads.append(stage)
+        # A lead stage the last frame had no time for goes first: on a busy machine the two
+        # decoders take turns, frame by frame, instead of every frame running late.
+        leads.sort(key=lambda lead: lead.name != self._skipped_lead)
+        self._skipped_lead = None
+        found: list[ScanResult] = []
+        ms_per_unit = 0.0
+        for index, lead in enumerate(leads):
+            if index and (self._clock() - start) * 1000 + ms_per_unit * lead.cost > self.config.budget_ms:
+                self._skipped_lead = lead.name
+                continue
+            ms_per_unit = max(ms_per_unit, self._timed(lead, start, found))
+        if first_later is None:
             return found
+        stage = first_later
         forced = self._starved >= self.config.starve_frames
         if found or (not forced and (self._clock() - start) * 1000 > self.config.budget_ms - _PLANNING_MS):
             self._starved += not found
