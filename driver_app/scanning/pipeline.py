@@ -19,8 +19,8 @@ import numpy as np
 
 from . import imaging
 from .checks import is_plausible
-from .merge import merge
-from .results import ScanResult, Symbology
+from .merge import cross_checked, merge
+from .results import ScanResult
 from .stages import Stage, StageSettings, stages
 from .zbar_decoder import ZbarDecoder
 from .zxing_decoder import load_zxing
@@ -98,22 +98,22 @@ class ScanPipeline:
         spent = 0
         found: list[ScanResult] = []
         for stage in stages(gray, self._settings()):
-            if found and not stage.lead:
-                return found
+            if not stage.lead and (accepted := self._accepted(found)):
+                return accepted
             if not stage.lead and spent + stage.cost > self.config.work_budget:
                 continue
             spent += stage.cost
             found = merge(found, self._attempt(stage, start))
-        return found
+        return self._accepted(found)
 
     def scan_live(self, frame: np.ndarray) -> list[ScanResult]:
-        """Like `scan` for camera frames: within `budget_ms`, continuing the stages where the last frame stopped.
+        """Like `scan` for camera frames: within `budget_ms`, continuing where the last frame stopped.
 
         The first lead stage runs on every frame, however slow, and the others when they fit (else
-        first on the next frame); the rest are shared out over successive frames, so a hard label
-        still gets every attempt within a few frames while each frame stays (near) on time. A later stage runs when it is predicted to fit, and after `starve_frames`
-        frames that ran none, so no stage is starved while most frames stay within the budget. A
-        stage that read something runs first on the next frame, whatever the time, so the same
+        first on the next frame). The later stages are shared out over successive frames, so a
+        hard label still gets every attempt within a few frames while each frame stays (near) on
+        time: one runs when it is predicted to fit, and after `starve_frames` frames that ran none.
+        A stage that read something runs first on the next frame, whatever the time, so the same
         label reads again and multi-frame confirmation can agree.
         """
         start = self._clock()
@@ -146,13 +146,14 @@ class ScanPipeline:
                 self._skipped_lead = lead.name
                 continue
             ms_per_unit = max(ms_per_unit, self._timed(lead, start, found))
+        accepted = self._accepted(found)
         if first_later is None:
-            return found
+            return accepted
         stage = first_later
         forced = self._starved >= self.config.starve_frames
-        if found or (not forced and (self._clock() - start) * 1000 > self.config.budget_ms - _PLANNING_MS):
-            self._starved += not found
-            return found
+        if accepted or (not forced and (self._clock() - start) * 1000 > self.config.budget_ms - _PLANNING_MS):
+            self._starved += not accepted
+            return accepted
         later = [stage, *planned]  # plans the region crops: only now that they are needed
         resume = self._resume if self._resume < len(later) else 0
         self._starved += 1
@@ -164,10 +165,10 @@ class ScanPipeline:
                 return []
             forced, self._starved = False, 0
             ms_per_unit = max(ms_per_unit, self._timed(stage, start, found))
-            if found:
+            if accepted := self._accepted(found):
                 # The next frame of the same label tries what worked first, time or not.
                 self._resume, self._starved = index, self.config.starve_frames
-                return found
+                return accepted
         self._resume = 0
         return []
 
@@ -210,15 +211,11 @@ class ScanPipeline:
             )
             for read in reads
         ]
-        return [result for result in results if is_plausible(result) and self._trusted_from_zbar(result)]
+        return [result for result in results if is_plausible(result)]
 
-    def _trusted_from_zbar(self, result: ScanResult) -> bool:
-        """zbar's UPC-E reads are left to zxing-cpp when it is there.
-
-        On the synthetic labels every UPC-E zbar returned was a misread (a fragment of a blurred or
-        skewed EAN-13 or UPC-A, check digit valid by chance), and zxing-cpp reads genuine UPC-E.
-        """
-        return self._second is None or result.symbology is not Symbology.UPCE
+    def _accepted(self, found: list[ScanResult]) -> list[ScanResult]:
+        """With both decoders at work, their known one-sided misreads are dropped (see `cross_checked`)."""
+        return found if self._second is None else cross_checked(found)
 
 
 def build_pipeline(config: PipelineConfig = PipelineConfig(), *, zxing: bool = True) -> ScanPipeline:
