@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from tests.label_images import render_label
 from driver_app.cli import build_parser
 from driver_app.scanning import cli as scan_cli
 from driver_app.scanning.confirm import Confirmer, agree
+from driver_app.scanning.merge import cross_checked, merge
 from driver_app.scanning.pipeline import ScanPipeline, build_pipeline
 from driver_app.scanning.results import ScanResult, Symbology
 from driver_app.scanning.sources import load_image
@@ -115,3 +117,17 @@ def test_a_symbol_seen_only_in_an_earlier_frame_comes_along_with_the_confirmed_o
     confirmer = Confirmer()
     assert confirmer.feed([bars, qr]) == []
     assert confirmer.feed([bars]) == [bars, qr]
+
+
+def test_one_sided_misread_patterns_need_the_other_decoder() -> None:
+    def read(symbology: Symbology, raw: bytes, decoder: str) -> ScanResult:
+        return replace(_read(symbology, raw), decoder=decoder)
+
+    partial_itf = read(Symbology.ITF, b"347484", "zxing")  # a fragment of a skewed ITF-14
+    assert cross_checked([partial_itf]) == []
+    assert cross_checked([read(Symbology.ITF, b"347484", "zxing+zbar")]) != []
+    assert cross_checked([read(Symbology.ITF, b"00012345678905", "zxing")]) != []  # ITF-14, check digit valid
+    assert cross_checked([read(Symbology.UPCE, b"01711840", "zbar")]) == []
+    whole = read(Symbology.ITF, b"17954603347484", "zbar")
+    assert merge([partial_itf], [whole]) == [whole]  # at the same place, the one-sided read gives way
+    assert merge([whole], [partial_itf]) == [whole]
