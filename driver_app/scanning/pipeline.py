@@ -1,9 +1,9 @@
-"""The staged decoder: both decoders on the frame first, then costlier attempts until one reads, within a budget.
+"""The staged decoder: both decoders on the frame first, then costlier attempts until one reads.
 
 A lobby photo is usually readable as is, by zbar, zxing-cpp or both; every symbol those lead
-passes find is returned (a label carries several). The costlier attempts (straightened and averaged
-crops of likely regions, contrast equalisation, enlargement, the full-resolution frame) run
-only when the cheap ones fail. A still image gets a budget of work units (pixels scanned), so
+passes find is returned (a label carries several). The costlier attempts (straightened and
+averaged crops of likely regions, contrast equalisation, enlargement, the full-resolution
+frame) run only when the cheap ones fail. A still image gets a budget of work units (pixels scanned), so
 its result never depends on how busy the machine is. Live frames get a wall-time budget
 instead and pick up, on the next frame, the stages the previous one had no time for.
 """
@@ -29,8 +29,8 @@ __all__ = ["PipelineConfig", "ScanPipeline", "SecondDecoder", "build_pipeline"]
 
 
 _PLANNING_MS = 3.0
-"""Live frames: finding the candidate regions that later stages crop takes about 2 ms on a 1280x720 frame;
-with less budget left, a frame that is not due a forced stage skips planning altogether."""
+"""Live frames: finding the candidate regions later stages crop takes about 2 ms on a 1280x720
+frame; with less budget left, a frame that is not due a forced stage skips planning altogether."""
 
 
 class SecondDecoder(Protocol):

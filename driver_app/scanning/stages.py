@@ -23,8 +23,8 @@ __all__ = ["Stage", "StageKind", "StageSettings", "stages"]
 StageKind = Literal["zbar", "zbar-rows", "second", "second-thorough"]
 
 _BAR_ROWS = 16  # a bar crop is averaged down to this many identical-ish scan lines
-_SPARSE_FROM = 200_000  # whole frames this big are scanned on every other line first: half the cost
-_BANDS = ((0.0, 0.4), (0.6, 1.0))  # the two ends of the bars, where perspective or a curve still leaves them straight
+_SPARSE_FROM = 200_000  # whole frames this big are scanned on every third line first: a third of the cost
+_SPARSE_FROM = 200_000  # whole frames this big are scanned on every third line first
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,8 @@ class Stage:
 
     `cost` counts the pixels the decoder will visit: both scan directions for "zbar", one line
     in `density` of them; the second decoder is charged what zbar would spend in the same time.
-    `lead` stages run on every frame, whatever the budget: together they read most labels.
+    `lead` stages run on every still image and, as time allows, on every live frame: together they
+    read most labels.
     """
 
     name: str
@@ -78,7 +79,7 @@ def stages(gray: np.ndarray, settings: StageSettings) -> Iterator[Stage]:
     """The attempts in order: what usually works first, cheap recoveries next, costly whole-frame filters last.
 
     1. lead: the second decoder's plain pass on the frame, and zbar on the frame as is (big frames
-       on every other line); each reads symbols the other misses, so both always run;
+       on every third line); each reads symbols the other misses, so both run;
     2. the second decoder's thorough pass (1D codes turned by 90 degrees, inverted prints);
     3. every 1D region straightened and averaged along its bars (a few thousand pixels each);
     4. a white quiet zone around the frame (codes cut off at the image edge);
