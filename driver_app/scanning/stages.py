@@ -23,8 +23,8 @@ __all__ = ["Stage", "StageKind", "StageSettings", "stages"]
 StageKind = Literal["zbar", "zbar-rows", "second", "second-thorough"]
 
 _BAR_ROWS = 16  # a bar crop is averaged down to this many identical-ish scan lines
-_SPARSE_FROM = 200_000  # whole frames this big are scanned on every third line first: a third of the cost
 _SPARSE_FROM = 200_000  # whole frames this big are scanned on every third line first
+_BANDS = ((0.0, 0.4), (0.6, 1.0))  # the two ends of the bars, where perspective or a curve still leaves them straight
 
 
 @dataclass(frozen=True, slots=True)
