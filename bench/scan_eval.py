@@ -161,20 +161,20 @@ def main() -> int:
             for name in COLUMNS:
                 if not tallies[name].count(expected, found[name], spent[name]) and part == "tuned":
                     misses[name].append(f"{folder.name}/{image.name}")
-    header = f"{'set':<22}" + "".join(f"{name:>24}" for name in COLUMNS)
+    header = f"{'set':<22}" + "".join(f"{name:>26}" for name in COLUMNS)
     overall = {name: Tally() for name in COLUMNS}
     for part in parts:
         print(f"\n== {part} part ==")
         print(header)
         total = {name: Tally() for name in COLUMNS}
         for set_name, tallies in sorted(rows[part].items()):
-            print(f"{set_name:<22}" + "".join(f"{tallies[n].cell():>24}" for n in COLUMNS))
+            print(f"{set_name:<22}" + "".join(f"{tallies[n].cell():>26}" for n in COLUMNS))
             for name in COLUMNS:
                 total[name].add(tallies[name])
                 overall[name].add(tallies[name])
-        print(f"{'TOTAL ' + part:<22}" + "".join(f"{total[n].cell():>24}" for n in COLUMNS))
+        print(f"{'TOTAL ' + part:<22}" + "".join(f"{total[n].cell():>26}" for n in COLUMNS))
     if len(parts) > 1:
-        print(f"\n{'TOTAL all':<22}" + "".join(f"{overall[n].cell():>24}" for n in COLUMNS))
+        print(f"\n{'TOTAL all':<22}" + "".join(f"{overall[n].cell():>26}" for n in COLUMNS))
     load_ms.sort()
     print(f"\nimage file load (not included above): median {statistics.median(load_ms):.1f} ms, "
           f"p95 {load_ms[round(0.95 * (len(load_ms) - 1))]:.1f} ms")

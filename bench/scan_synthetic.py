@@ -239,7 +239,7 @@ def main() -> int:
     chosen = args.only.split(",") if args.only else list(DISTORTIONS)
     print(f"load average before: {Path('/proc/loadavg').read_text().strip()}")
     print(f"{args.labels} labels per format and distortion; cells: read/total [!misreads] median/p95 ms")
-    print(f"{'distortion':<14}" + "".join(f"{name:>24}" for name in COLUMNS))
+    print(f"{'distortion':<14}" + "".join(f"{name:>26}" for name in COLUMNS))
     totals = {name: Tally() for name in COLUMNS}
     for distortion in chosen:
         row = {name: Tally() for name in COLUMNS}
@@ -250,10 +250,10 @@ def main() -> int:
             _, scene_fn = DISTORTIONS[distortion]
             frame = scene(rng)
             _count(runners, row, scene_fn(frame, rng) if scene_fn else frame, None)
-        print(f"{distortion:<14}" + "".join(f"{row[n].cell():>24}" for n in COLUMNS), flush=True)
+        print(f"{distortion:<14}" + "".join(f"{row[n].cell():>26}" for n in COLUMNS), flush=True)
         for name in COLUMNS:
             totals[name].add(row[name])
-    print(f"{'TOTAL':<14}" + "".join(f"{totals[n].cell():>24}" for n in COLUMNS))
+    print(f"{'TOTAL':<14}" + "".join(f"{totals[n].cell():>26}" for n in COLUMNS))
     print(f"load average after: {Path('/proc/loadavg').read_text().strip()}")
     return 0
 
