@@ -1,7 +1,7 @@
 """Compare the scan pipeline with the plain open decoders on labelled photos, in one run on the same files.
 
 Usage: .venv/bin/python bench/scan_eval.py [DIR] [--tuning] [--misses]
-       (DIR defaults to ../shared/barcodes beside the clone)
+       (DIR defaults to the nearest shared/barcodes beside the clone or one of its parents)
 
 DIR holds one sub-folder per set; `NAME.png|webp|jpg` with `NAME.txt` = the exact expected
 bytes; `falsepositives-*` sets have no .txt and must yield nothing. An image counts as read
@@ -123,7 +123,9 @@ COLUMNS = ("pyzbar", "zxing", "union", "pipeline", "no-zxing")
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    default = Path(__file__).resolve().parents[2] / "shared" / "barcodes"  # `make bench` passes no argument
+    # `make bench` passes no argument: the shared set beside the clone (or beside a worktree's parent)
+    beside = [parent / "shared" / "barcodes" for parent in Path(__file__).resolve().parents[1:]]
+    default = next((path for path in beside if path.is_dir()), beside[1])
     parser.add_argument("dir", type=Path, nargs="?", default=default)
     parser.add_argument("--tuning", action="store_true", help="hide every held-out figure")
     parser.add_argument("--misses", action="store_true", help="list the tuned part's misses per column")
