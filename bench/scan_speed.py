@@ -39,7 +39,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--labels", type=int, default=2, help="labels per format and distortion")
+    parser.add_argument("--labels", type=int, default=1, help="labels per format and distortion")
     parser.add_argument("--frames-per-label", type=int, default=6)
     parser.add_argument("--distortions", default="clean,perspective,curved,glare,small,motion-blur")
     parser.add_argument("--no-zxing", action="store_true")

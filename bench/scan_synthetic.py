@@ -229,7 +229,7 @@ def frame_for(label: Label, distortion: str, rng: np.random.Generator) -> np.nda
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--labels", type=int, default=4, help="labels per format and distortion")
+    parser.add_argument("--labels", type=int, default=2, help="labels per format and distortion")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--only", help="comma-separated distortions to run (default: all)")
     args = parser.parse_args()
