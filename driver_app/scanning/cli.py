@@ -1,4 +1,4 @@
-"""`driver-app scan FILE_OR_DIR... [--json]`: decode barcodes in image and video files."""
+"""`driver-app scan FILE_OR_DIR... [--json] [--no-recursive] [--no-zxing]`: decode barcodes in images and videos."""
 
 from __future__ import annotations
 
@@ -77,7 +77,8 @@ def _inputs(paths: list[Path], *, recursive: bool) -> Iterator[Path]:
 
 
 def _scan_file(pipeline: ScanPipeline, path: Path) -> list[ScanResult]:
-    """Images: every read of the frame. Videos: scanned as live frames, reads confirmed by repeating."""
+    """Images: every symbol of the frame. Videos: scanned as live frames; a label is reported once
+    confirmed (two agreeing symbols, or a repeated read), with the other symbols seen with it."""
     if path.is_dir():
         raise SourceError("no_images_in_folder", f"{path}: no image or video files in this folder")
     if path.suffix.lower() not in VIDEO_SUFFIXES:
