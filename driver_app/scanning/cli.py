@@ -1,4 +1,4 @@
-"""`driver-app scan FILE_OR_DIR... [--json] [--no-recursive] [--no-zxing]`: decode barcodes in images and videos."""
+"""`driver-app scan FILE_OR_DIR... [--json] [--no-recursive] [--no-zxing]`: decode images and videos."""
 
 from __future__ import annotations
 
