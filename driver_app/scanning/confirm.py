@@ -36,7 +36,7 @@ def agree(a: ScanResult, b: ScanResult) -> bool:
 
 class Confirmer:
     """Feed it each frame's reads; once one is confirmed it returns the confirmed ones first, then
-    the other symbols of the recent frames.
+    the other symbols of this frame and the last.
 
     Those others come along (the core picks the one that is a parcel on the route) and are
     treated as reported too: they belong to the label just confirmed.
@@ -63,15 +63,15 @@ class Confirmer:
         ]
         if not confirmed:
             return []
-        # The label's other symbols: this frame's, and those the last frames saw (a decoder or a
-        # deferred stage may have caught one only there), newest first, each once.
+        # The label's other symbols: this frame's and the last frame's (on a busy machine the two
+        # decoders take turns), newest first, each once. Older frames may show the previous label.
         taken = {(r.symbology, r.raw) for r in confirmed}
         others: dict[_Key, ScanResult] = {}
-        for frame in reversed(self._recent):
+        for frame in list(self._recent)[:-3:-1]:
             for key, result in frame.items():
                 if key not in self._reported and key not in taken:
                     others.setdefault(key, result)
-        self._reported.update(key for frame in self._recent for key in frame)
+        self._reported.update(taken, others)
         return confirmed + list(others.values())
 
     def reset(self) -> None:

@@ -131,3 +131,12 @@ def test_one_sided_misread_patterns_need_the_other_decoder() -> None:
     whole = read(Symbology.ITF, b"17954603347484", "zbar")
     assert merge([partial_itf], [whole]) == [whole]  # at the same place, the one-sided read gives way
     assert merge([whole], [partial_itf]) == [whole]
+
+
+def test_symbols_from_older_frames_do_not_ride_along() -> None:
+    earlier_label = _read(Symbology.QR_CODE, b"TRK0009", 300)  # glimpsed three frames ago, never confirmed
+    bars, qr = _read(Symbology.CODE128, b"TRK00012345"), _read(Symbology.QR_CODE, b"TRK00012345", 200)
+    confirmer = Confirmer()
+    for frame in ([earlier_label], [], []):
+        assert confirmer.feed(frame) == []
+    assert confirmer.feed([bars, qr]) == [bars, qr]
