@@ -122,7 +122,7 @@ class ScanPipeline:
             return []
         if max(gray.shape) > self.config.live_side:
             factor = self.config.live_side / max(gray.shape)
-            small, affine = imaging.resize(gray, factor, factor)
+            small, affine = imaging.resize(gray, factor, factor, fast=True)
             return [replace(r, polygon=imaging.map_back(r.polygon, affine)) for r in self._live(small, start)]
         return self._live(gray, start)
 
