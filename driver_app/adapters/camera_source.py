@@ -18,7 +18,7 @@ import asyncio
 import itertools
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -27,7 +27,7 @@ import numpy as np
 from driver_app.core.display_text import barcode_text
 from driver_app.core.ports import Scan, ScanSource
 from driver_app.scanning.confirm import Confirmer
-from driver_app.scanning.pipeline import ScanPipeline
+from driver_app.scanning.pipeline import ScanPipeline, build_pipeline
 from driver_app.scanning.results import ScanResult
 from driver_app.scanning.sources import VIDEO_SUFFIXES, camera_frames, expand_paths, file_frames, load_image
 
@@ -38,10 +38,17 @@ __all__ = ["STILL_FRAMES", "FrameBarcodeSource", "FrameReader", "OpenCvCamera", 
 STILL_FRAMES = 5
 
 
-def _scan(result: ScanResult) -> Scan:
+def _text(result: ScanResult) -> str:
     """The exact text for matching (the UI escapes it for display); escaped bytes if not UTF-8."""
-    text = result.text if result.text is not None else barcode_text(result.raw)
-    return Scan(text, ScanSource.CAMERA, result.symbology.value)
+    return result.text if result.text is not None else barcode_text(result.raw)
+
+
+def label_scan(confirmed: Sequence[ScanResult]) -> list[Scan]:
+    """One `Scan` for what a frame confirmed of a label: its first symbol, the rest as `others`."""
+    if not confirmed:
+        return []
+    first, *rest = confirmed
+    return [Scan(_text(first), ScanSource.CAMERA, first.symbology.value, tuple(_text(r) for r in rest))]
 
 
 def still_frames(path: Path, count: int = STILL_FRAMES) -> Iterator[np.ndarray]:
@@ -70,8 +77,8 @@ class FrameReader:
 
     def reads(self, frame: np.ndarray) -> list[Scan]:
         if self._pipeline is None:
-            self._pipeline = ScanPipeline()  # built on the thread that will use it
-        return [_scan(result) for result in self._confirmer.feed(self._pipeline.scan(frame))]
+            self._pipeline = build_pipeline()  # built on the thread that will use it
+        return label_scan(self._confirmer.feed(self._pipeline.scan_live(frame)))
 
 
 class FrameBarcodeSource:

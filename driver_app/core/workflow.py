@@ -49,6 +49,7 @@ from driver_app.core.ports import (
 )
 from driver_app.core.retry import Backoff
 from driver_app.core.route_index import RouteIndex
+from driver_app.core.scan_match import pick_parcel
 from driver_app.core.session import Session
 from driver_app.core.state import (
     HeldItem,
@@ -207,12 +208,12 @@ class DriverWorkflow:
     async def submit_scan(self, scan: Scan) -> ScanVerdict:
         """Judge one read against the current stop; it never switches stop by itself."""
         index = self._index
-        ref = index.package_for(scan.text) if index else None
+        current = self.state.current_stop
+        ref = pick_parcel(index, scan, current.stop_id if current else None) if index else None
         if index is None or ref is None:
             return ScanVerdict(
                 ScanVerdictKind.UNKNOWN, None, None, "This barcode is not a parcel on today's route"
             )
-        current = self.state.current_stop
         if current is None or ref.stop_id != current.stop_id:
             done = self._stops[ref.stop_id].phase is StopPhase.DELIVERED
             message = f"This parcel belongs to {index.label(ref.stop_id)}"

