@@ -40,10 +40,10 @@ import cv2
 import numpy as np
 from pyzbar import pyzbar
 
-from driver_app.scanning.imaging import to_gray
-from driver_app.scanning.pipeline import ScanPipeline
-from driver_app.scanning.sources import IMAGE_SUFFIXES, load_image
-from driver_app.scanning.zxing_decoder import load_zxing
+from driver_app.adapters.scanning.imaging import to_gray
+from driver_app.adapters.scanning.pipeline import ScanPipeline
+from driver_app.adapters.scanning.sources import IMAGE_SUFFIXES, load_image
+from driver_app.adapters.scanning.zxing_decoder import load_zxing
 
 Decoder = Callable[[np.ndarray], set[bytes]]
 _HELD_OUT_BELOW = 64  # first sha256 byte below this: held out (64/256 = a quarter)

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 from scan_synthetic import DISTORTIONS, frame_for, labels, scene
 
-from driver_app.scanning.pipeline import build_pipeline
+from driver_app.adapters.scanning.pipeline import build_pipeline
 
 SIZES = {"1280x720": (1280, 720), "1920x1080": (1920, 1080)}
 

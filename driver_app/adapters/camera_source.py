@@ -26,10 +26,10 @@ import numpy as np
 
 from driver_app.core.display_text import barcode_text
 from driver_app.core.ports import Scan, ScanSource
-from driver_app.scanning.confirm import Confirmer
-from driver_app.scanning.pipeline import ScanPipeline, build_pipeline
-from driver_app.scanning.results import ScanResult
-from driver_app.scanning.sources import VIDEO_SUFFIXES, camera_frames, expand_paths, file_frames, load_image
+from driver_app.adapters.scanning.confirm import Confirmer
+from driver_app.adapters.scanning.pipeline import ScanPipeline, build_pipeline
+from driver_app.adapters.scanning.results import ScanResult
+from driver_app.adapters.scanning.sources import VIDEO_SUFFIXES, camera_frames, expand_paths, file_frames, load_image
 
 __all__ = ["STILL_FRAMES", "FrameBarcodeSource", "FrameReader", "OpenCvCamera", "camera_factory", "frames_of",
            "still_frames"]

@@ -10,7 +10,7 @@ core and the UI only ever see one tree::
     ├── DoorUnreachable           the door was not found or the link dropped
     ├── DoorRefused               the door answered with a refusal
     ├── CredentialsUnavailable    no safe place for secrets, or none stored
-    └── ScanError                 the scanner failed (`driver_app.scanning.errors`)
+    └── ScanError                 the scanner failed (`driver_app.adapters.scanning.errors`)
 """
 
 from __future__ import annotations

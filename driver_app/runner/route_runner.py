@@ -20,7 +20,7 @@ from driver_app.core.state import ScanVerdictKind, StopPhase
 from driver_app.core.workflow import DriverWorkflow
 from driver_app.runner.expectations import DELIVERED, expected_outcomes
 from driver_app.runner.report import Attempt, StopResult, stop_line, summary_line
-from driver_app.scanning.errors import ScanError
+from driver_app.adapters.scanning.errors import ScanError
 
 #: Outcomes the runner itself reports when a stop never reached the door.
 LABEL_MISSING = "label_unreadable"

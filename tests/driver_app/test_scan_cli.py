@@ -11,7 +11,7 @@ from pathlib import Path
 import segno
 
 from driver_app.cli import build_parser
-from driver_app.scanning import cli as scan_cli
+from driver_app.adapters.scanning import cli as scan_cli
 
 
 def _run(argv: list[str]) -> tuple[int, str, str]:

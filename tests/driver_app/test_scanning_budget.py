@@ -12,12 +12,12 @@ import pytest
 import segno
 from barcode.writer import ImageWriter
 
-from driver_app.scanning.confirm import Confirmer
-from driver_app.scanning.pipeline import PipelineConfig, ScanPipeline
-from driver_app.scanning.regions import candidate_regions
-from driver_app.scanning.results import Symbology
-from driver_app.scanning import zbar_decoder
-from driver_app.scanning.zxing_decoder import load_zxing
+from driver_app.adapters.scanning.confirm import Confirmer
+from driver_app.adapters.scanning.pipeline import PipelineConfig, ScanPipeline
+from driver_app.adapters.scanning.regions import candidate_regions
+from driver_app.adapters.scanning.results import Symbology
+from driver_app.adapters.scanning import zbar_decoder
+from driver_app.adapters.scanning.zxing_decoder import load_zxing
 
 TRACKING = "1Z999AA10123456784"
 

@@ -15,12 +15,12 @@ from PIL import Image
 from tests.label_images import render_label
 
 from driver_app.cli import build_parser
-from driver_app.scanning import cli as scan_cli
-from driver_app.scanning.confirm import Confirmer, agree
-from driver_app.scanning.merge import cross_checked, merge
-from driver_app.scanning.pipeline import ScanPipeline, build_pipeline
-from driver_app.scanning.results import ScanResult, Symbology
-from driver_app.scanning.sources import load_image
+from driver_app.adapters.scanning import cli as scan_cli
+from driver_app.adapters.scanning.confirm import Confirmer, agree
+from driver_app.adapters.scanning.merge import cross_checked, merge
+from driver_app.adapters.scanning.pipeline import ScanPipeline, build_pipeline
+from driver_app.adapters.scanning.results import ScanResult, Symbology
+from driver_app.adapters.scanning.sources import load_image
 
 zxingcpp = pytest.importorskip("zxingcpp")
 

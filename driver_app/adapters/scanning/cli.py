@@ -12,7 +12,7 @@ from typing import TextIO
 
 import cv2
 
-from ..core.display_text import barcode_text
+from driver_app.core.display_text import barcode_text
 from .confirm import Confirmer
 from .errors import ScanError, SourceError
 from .pipeline import PipelineConfig, ScanPipeline, build_pipeline
