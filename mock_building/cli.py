@@ -1,4 +1,4 @@
-"""The `mock-building` command line: `up`, `labels`, `fault` and `door`."""
+"""The `mock-building` command line: `up`, `labels`, `fault`, `door` and `scenario generate`."""
 
 from __future__ import annotations
 
@@ -28,7 +28,29 @@ def build_parser() -> argparse.ArgumentParser:
     _add_door(commands.add_parser("door", help="run one door peripheral on a real Bluetooth controller"))
     _add_labels(commands.add_parser("labels", help="render parcel label images for a scenario"))
     _add_fault(commands.add_parser("fault", help="toggle a door fault in a running building"))
+    _add_scenario(commands.add_parser("scenario", help="write scenarios (generate a whole city)"))
     return parser
+
+
+def _add_scenario(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="scenario_command", metavar="ACTION", required=True)
+    generate = actions.add_parser(
+        "generate",
+        help="write a city: buildings on a map, doors, drivers with routes, expectations",
+        description="Write a valid scenario for load tests, the same bytes for the same options and seed.",
+    )
+    counts = [
+        ("--buildings", "buildings on a 200 m grid"), ("--doors-per-building", "doors in each building"),
+        ("--drivers", "drivers, each with a route"), ("--stops-per-route", "stops on each route"),
+    ]
+    for flag, text in counts:
+        generate.add_argument(flag, type=int, required=True, metavar="N", help=text)
+    generate.add_argument("--carriers", type=int, default=1, metavar="N", help="carriers (default %(default)s)")
+    generate.add_argument("--seed", default="city", help="what makes it this city (default %(default)s)")
+    generate.add_argument(
+        "--adv-interval-ms", type=int, default=100, metavar="MS", help="doors' advertising interval (default %(default)s)"
+    )
+    generate.add_argument("--out", type=Path, required=True, metavar="FILE", help="the scenario TOML to write")
 
 
 def _scenario_option(parser: argparse.ArgumentParser, *, with_data_dir: bool = False) -> None:
@@ -161,7 +183,28 @@ def _door(args: argparse.Namespace) -> int:
     return asyncio.run(run_real_door(_scenario(args), args.door_id, args.transport, _data_dir(args)))
 
 
-_COMMANDS = {"up": _up, "labels": _labels, "fault": _fault, "door": _door}
+def _scenario_command(args: argparse.Namespace) -> int:
+    from mock_building.scenario.generate import CitySpec, generate_scenario
+    from mock_building.scenario.loader import parse_scenario
+
+    spec = CitySpec(
+        buildings=args.buildings, doors_per_building=args.doors_per_building, drivers=args.drivers,
+        stops_per_route=args.stops_per_route, carriers=args.carriers, seed=args.seed,
+        adv_interval_ms=args.adv_interval_ms,
+    )
+    if problems := spec.problems():
+        print("mock-building scenario generate: " + "; ".join(problems), file=sys.stderr)
+        return 2
+    text = generate_scenario(spec)
+    scenario = parse_scenario(text, base_dir=args.out.parent, source=str(args.out))  # refuse to write a bad one
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}: {len(scenario.buildings)} buildings, {len(scenario.doors)} doors, "
+          f"{len(scenario.drivers)} drivers, {sum(len(r.stops) for r in scenario.routes)} stops")
+    return 0
+
+
+_COMMANDS = {"up": _up, "labels": _labels, "fault": _fault, "door": _door, "scenario": _scenario_command}
 
 
 if __name__ == "__main__":

@@ -46,9 +46,14 @@ def door_faults(door: Door) -> DoorFaults:
 
 
 def building_positions(scenario: Scenario) -> dict[str, Position]:
-    """Where each building stands on the radio's map: a grid in scenario order, 200 m apart, so
-    a driver at one building hears the next one's doors faintly and the rest of the city not at all."""
-    return dict(zip((b.id for b in scenario.buildings), grid_layout(len(scenario.buildings)), strict=True))
+    """Where each building stands on the radio's map: its `position`, else its slot on a grid in
+    scenario order, 200 m apart, so a driver at one building hears the next one's doors faintly
+    and the rest of the city not at all."""
+    grid = grid_layout(len(scenario.buildings))
+    return {
+        b.id: Position(*b.position) if b.position is not None else slot
+        for b, slot in zip(scenario.buildings, grid, strict=True)
+    }
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,6 +33,7 @@ DEFAULT_RSSI_DBM = -50
 """What a door a few metres away reads; also bumble's fixed report value."""
 
 LINK_LOSS_REASON = hci.HCI_ErrorCode.CONNECTION_TIMEOUT_ERROR
+CONNECT_FAILED_REASON = hci.HCI_ErrorCode.CONNECTION_FAILED_TO_BE_ESTABLISHED_ERROR
 """Both ends of a cut link see a supervision timeout, as they would when a radio vanishes."""
 
 
@@ -320,12 +321,27 @@ class AirLink(LocalLink):
         if isinstance(packet, ll.ConnectInd):
             target = self.find_le_controller(packet.advertiser_address)
             if target is not None and target is not sender_controller:
-                loop.call_soon(target.on_ll_advertising_pdu, packet)
+                loop.call_soon(self._connect, sender_controller, target, packet)
             return
         hearers = self._hearers.get(sender_controller, self._listeners)
         for listener in hearers:
             if listener is not sender_controller and self.listening(listener):
                 loop.call_soon(listener.on_ll_advertising_pdu, packet)
+
+    @staticmethod
+    def _connect(initiator: Controller, advertiser: Controller, packet: ll.ConnectInd) -> None:
+        """Deliver a connect request; when the advertiser did not take it, fail the initiator's link.
+
+        Two handhelds answering the same advertisement both believe they connected (bumble's
+        initiator completes at once); only the first reaches the door, which then stops
+        advertising. A real central would see "failed to be established" after six connection
+        events; without this the loser's GATT requests went nowhere until a 30 s timeout.
+        """
+        advertiser.on_ll_advertising_pdu(packet)
+        if packet.initiator_address in advertiser.le_connections:
+            return
+        if (connection := initiator.le_connections.get(packet.advertiser_address)) is not None:
+            initiator.on_le_disconnected(connection, CONNECT_FAILED_REASON)
 
     def send_acl_data(
         self,

@@ -103,6 +103,8 @@ class Building(BaseModel):
     address: StrictStr
     accepted_carriers: tuple[StrictStr, ...] = Field(strict=False)  # a TOML array is a list
     manager_token: StrictStr | None = Field(default=None, repr=False)
+    position: tuple[Number, Number] | None = Field(default=None, strict=False)
+    """Metres east and north on the city map the virtual radio uses; None: a grid slot by order."""
 
 
 def _fault_bounds(value: object, info: ValidationInfo) -> object:
