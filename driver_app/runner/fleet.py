@@ -26,6 +26,9 @@ from driver_app.runner.scenario_file import FleetDriver
 from driver_app.settings import Settings
 
 PROGRESS_EVERY_S = 1.0
+DEFAULT_SPAWN_RATE = 10.0
+"""Drivers starting per second: a depot's drivers do not all sign in within the same second, and
+the service's password check (scrypt) would queue a few hundred sign-ins past their timeout."""
 
 
 @dataclass
@@ -95,28 +98,24 @@ async def run_fleet(
     *,
     clock: Clock,
     duration: float | None = None,
+    spawn_rate: float = DEFAULT_SPAWN_RATE,
     progress: Callable[[str], None] | None = None,
 ) -> FleetReport:
-    """Run every driver's route at once; after `duration` seconds the unfinished ones are stopped."""
+    """Run every driver's route concurrently, starting `spawn_rate` drivers a second; after
+    `duration` seconds the unfinished ones are stopped."""
     report = FleetReport(drivers=len(drivers), started=clock.monotonic())
 
-    async def drive(driver: FleetDriver) -> None:
-        settings = base.model_copy(update={"data_dir": base.data_dir / driver.driver_id})
-        workflow = build_workflow(
-            settings, credentials=MemoryCredentialStore(f"fleet driver {driver.driver_id}"), clock=clock
-        )
-        plan = RunPlan(driver.driver_id, driver.password, None, driver.expectations)
+    async def drive(index: int, driver: FleetDriver) -> None:
+        await asyncio.sleep(index / spawn_rate)
         report.busy += 1
         try:
-            await run_route(
-                workflow, plan, clock=clock, emit=_quiet,
-                on_stop=lambda result: report.results.append((driver.driver_id, result)),
+            await drive_route(
+                driver, base, clock=clock, on_stop=lambda result: report.results.append((driver.driver_id, result))
             )
         except WorkflowError as err:
             report.setup_failures.append((driver.driver_id, f"{err.title} ({err.reason})"))
         finally:
             report.busy -= 1
-            await workflow.aclose()
 
     async def show() -> None:
         while progress is not None:
@@ -125,7 +124,7 @@ async def run_fleet(
 
     ticker = asyncio.ensure_future(show())
     try:
-        tasks = [asyncio.ensure_future(drive(d)) for d in drivers]
+        tasks = [asyncio.ensure_future(drive(i, d)) for i, d in enumerate(drivers)]
         _done, pending = await asyncio.wait(tasks, timeout=duration)
         for task in pending:
             task.cancel()
@@ -136,6 +135,22 @@ async def run_fleet(
             await ticker
     report.finished = clock.monotonic()
     return report
+
+
+async def drive_route(
+    driver: FleetDriver, base: Settings, *, clock: Clock, on_stop: Callable[[StopResult], None]
+) -> list[StopResult]:
+    """One simulated driver's day: its own workflow, handheld, key and outbox (under
+    `base.data_dir/<driver id>`). Raises `WorkflowError` when signing in or loading the route fails."""
+    settings = base.model_copy(update={"data_dir": base.data_dir / driver.driver_id})
+    workflow = build_workflow(
+        settings, credentials=MemoryCredentialStore(f"fleet driver {driver.driver_id}"), clock=clock
+    )
+    plan = RunPlan(driver.driver_id, driver.password, None, driver.expectations)
+    try:
+        return await run_route(workflow, plan, clock=clock, emit=_quiet, on_stop=on_stop)
+    finally:
+        await workflow.aclose()
 
 
 def _quiet(_: str) -> None:

@@ -31,8 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the scenario the building runs: the first D of its drivers drive, and stops "
                              "expect what its packages' `expect` say (default: driver0001..driverD as "
                              "`mock-building scenario generate` names them, every stop expects delivered)")
+    parser.add_argument("--skip", type=int, default=0, metavar="K",
+                        help="leave the first K drivers to another run (another machine or an earlier run)")
     parser.add_argument("--report", type=Path, metavar="FILE", help="write JUnit XML here")
     parser.add_argument("--duration", type=float, metavar="S", help="stop unfinished routes after S seconds")
+    parser.add_argument("--spawn-rate", type=float, default=10.0, metavar="R",
+                        help="drivers starting per second (default %(default)s), as Locust's -r")
     parser.add_argument("--access-url", default=DEFAULT_ACCESS_URL, help=f"default {DEFAULT_ACCESS_URL}")
     parser.add_argument("--radio", default=DEFAULT_RADIO, help=f"sim radio HOST:PORT (default {DEFAULT_RADIO})")
     parser.add_argument("--data-dir", type=Path, help="outboxes, one folder per driver (default: a temporary one)")
@@ -41,28 +45,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from driver_app.runner.scenario_file import ScenarioFileError, generated_drivers, read_fleet
 
-    if args.drivers < 1:
-        print("run-fleet: --drivers must be at least 1", file=sys.stderr)
+    if args.drivers < 1 or args.skip < 0:
+        print("run-fleet: --drivers must be at least 1 and --skip at least 0", file=sys.stderr)
         return EXIT_SETUP
+    wanted = slice(args.skip, args.skip + args.drivers)
     try:
-        drivers = read_fleet(args.scenario)[: args.drivers] if args.scenario else generated_drivers(args.drivers)
+        drivers = (read_fleet(args.scenario) if args.scenario else generated_drivers(args.skip + args.drivers))[wanted]
     except ScenarioFileError as err:
         print(f"run-fleet: {err}", file=sys.stderr)
         return EXIT_SETUP
     if len(drivers) < args.drivers:
-        print(f"run-fleet: the scenario has only {len(drivers)} drivers", file=sys.stderr)
+        print(f"run-fleet: the scenario has only {args.skip + len(drivers)} drivers", file=sys.stderr)
         return EXIT_SETUP
     with tempfile.TemporaryDirectory(prefix="lobbykey-run-fleet-") as scratch:
         settings = Settings(
             access_url=args.access_url, ble_mode=BleMode.SIM, radio_address=args.radio,
             data_dir=args.data_dir or Path(scratch),
         )
-        return asyncio.run(_run(settings, drivers, args.report, args.duration))
+        return asyncio.run(_run(settings, drivers, args))
 
 
-async def _run(
-    settings: Settings, drivers: list[FleetDriver], report_path: Path | None, duration: float | None
-) -> int:
+async def _run(settings: Settings, drivers: list[FleetDriver], args: argparse.Namespace) -> int:
     from driver_app.adapters.clock import SystemClock
     from driver_app.runner.fleet import run_fleet
     from driver_app.runner.report import write_junit
@@ -74,11 +77,16 @@ async def _run(
         sys.stderr.flush()
 
     clock = SystemClock()
-    report = await run_fleet(drivers, settings, clock=clock, duration=duration, progress=progress)
+    if args.spawn_rate <= 0:
+        print("run-fleet: --spawn-rate must be positive", file=sys.stderr)
+        return EXIT_SETUP
+    report = await run_fleet(
+        drivers, settings, clock=clock, duration=args.duration, spawn_rate=args.spawn_rate, progress=progress
+    )
     if live:
         sys.stderr.write("\n")
     for line in report.table(clock.monotonic()):
         print(line)
-    if report_path is not None:
-        write_junit([result for _, result in report.results], report_path, suite="run-fleet")
+    if args.report is not None:
+        write_junit([result for _, result in report.results], args.report, suite="run-fleet")
     return EXIT_OK if report.passed else EXIT_FAILED
