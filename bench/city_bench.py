@@ -83,19 +83,24 @@ class Building:
         return time.perf_counter() - started
 
 
-def fleet(building: Building, scenario: Path, skip: int, size: int, work: Path) -> FleetReport:
+def fleet(building: Building, scenario: Path, skip: int, size: int, work: Path) -> tuple[FleetReport, float]:
+    """The fleet's report and the CPU seconds this process (all its drivers) spent on it."""
     drivers = read_fleet(scenario)[skip: skip + size]
     settings = Settings(access_url=building.url, ble_mode=BleMode.SIM, radio_address=building.radio,
                         data_dir=work / f"fleet-{skip}")
-    return asyncio.run(run_fleet(drivers, settings, clock=SystemClock()))
+    cpu = time.process_time()
+    report = asyncio.run(run_fleet(drivers, settings, clock=SystemClock()))
+    return report, time.process_time() - cpu
 
 
-def line(name: str, report: FleetReport) -> str:
+def line(name: str, measured: tuple[FleetReport, float]) -> str:
+    report, cpu = measured
     times = report.stop_seconds()
     p50, p95, p99 = (percentile(times, q) for q in (0.5, 0.95, 0.99))
     elapsed = report.elapsed(report.finished or 0.0)
     return (f"{name:<28} stops {len(times):>4}  {len(times) / elapsed:6.2f} stops/s  p50 {_ms(p50)}  p95 {_ms(p95)}"
-            f"  p99 {_ms(p99)}  unexpected {len(report.unexpected)}  not started {len(report.setup_failures)}")
+            f"  p99 {_ms(p99)}  unexpected {len(report.unexpected)}  not started {len(report.setup_failures)}"
+            f"  driver-side CPU {cpu / max(1, report.drivers):.2f} s/driver")
 
 
 def _ms(seconds: float | None) -> str:
@@ -133,9 +138,11 @@ def main() -> int:
             reports[size] = fleet(big, city, skip, size, work)
             skip += size
             print(line(f"{size} driver(s), {doors} doors", reports[size]), flush=True)
+            for driver, why in reports[size][0].setup_failures[:3]:
+                print(f"    {driver} could not start: {why}")
         print(f"{doors} doors: SIGTERM to exit {big.stop():.2f} s (target <= 2 s)")
         if 1 in reports:
-            one, base = (percentile(r.stop_seconds(), 0.5) for r in (reports[1], five_report))
+            one, base = (percentile(r.stop_seconds(), 0.5) for r, _ in (reports[1], five_report))
             if one is not None and base is not None:
                 print(f"one driver's stop p50: {one / base:.2f}x the 5-door figure (target <= 1.5x)")
         print(f"load average: {Path('/proc/loadavg').read_text().strip()}")

@@ -21,8 +21,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason
-from bleak.exc import BleakError
+from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason, BleakError
 from bumble import hci
 from bumble.device import Advertisement, Device
 from bumble.transport import open_transport

@@ -26,9 +26,12 @@ from driver_app.runner.scenario_file import FleetDriver
 from driver_app.settings import Settings
 
 PROGRESS_EVERY_S = 1.0
-DEFAULT_SPAWN_RATE = 10.0
+DEFAULT_SPAWN_RATE = 5.0
 """Drivers starting per second: a depot's drivers do not all sign in within the same second, and
 the service's password check (scrypt) would queue a few hundred sign-ins past their timeout."""
+SETUP_ATTEMPTS = 3
+"""Sign-in and route loading are tried this often when the service was busy (retryable errors),
+a second apart and then two, as a driver would press "try again"."""
 
 
 @dataclass
@@ -148,7 +151,15 @@ async def drive_route(
     )
     plan = RunPlan(driver.driver_id, driver.password, None, driver.expectations)
     try:
-        return await run_route(workflow, plan, clock=clock, emit=_quiet, on_stop=on_stop)
+        attempt = 1
+        while True:
+            try:
+                return await run_route(workflow, plan, clock=clock, emit=_quiet, on_stop=on_stop)
+            except WorkflowError as err:
+                if not err.retryable or attempt >= SETUP_ATTEMPTS:
+                    raise
+            await asyncio.sleep(attempt)
+            attempt += 1
     finally:
         await workflow.aclose()
 

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="leave the first K drivers to another run (another machine or an earlier run)")
     parser.add_argument("--report", type=Path, metavar="FILE", help="write JUnit XML here")
     parser.add_argument("--duration", type=float, metavar="S", help="stop unfinished routes after S seconds")
-    parser.add_argument("--spawn-rate", type=float, default=10.0, metavar="R",
+    parser.add_argument("--spawn-rate", type=float, default=5.0, metavar="R",
                         help="drivers starting per second (default %(default)s), as Locust's -r")
     parser.add_argument("--access-url", default=DEFAULT_ACCESS_URL, help=f"default {DEFAULT_ACCESS_URL}")
     parser.add_argument("--radio", default=DEFAULT_RADIO, help=f"sim radio HOST:PORT (default {DEFAULT_RADIO})")

@@ -33,8 +33,9 @@ DEFAULT_RSSI_DBM = -50
 """What a door a few metres away reads; also bumble's fixed report value."""
 
 LINK_LOSS_REASON = hci.HCI_ErrorCode.CONNECTION_TIMEOUT_ERROR
-CONNECT_FAILED_REASON = hci.HCI_ErrorCode.CONNECTION_FAILED_TO_BE_ESTABLISHED_ERROR
 """Both ends of a cut link see a supervision timeout, as they would when a radio vanishes."""
+CONNECT_FAILED_REASON = hci.HCI_ErrorCode.CONNECTION_FAILED_TO_BE_ESTABLISHED_ERROR
+"""What a central whose connect request the advertiser never took sees (after six events)."""
 
 
 def address_key(address: hci.Address | str) -> str:
@@ -62,7 +63,7 @@ class AirConditions:
 _PLAIN_SIGHT = AirConditions()
 
 
-def _parks(advertiser: LegacyAdvertiser | AdvertisingSet) -> bool:
+def _parks(advertiser: Quiet) -> bool:
     """Park `advertiser` instead of sending when nobody on the air can hear its controller."""
     link = advertiser.controller.link
     assert isinstance(link, AirLink)
@@ -73,7 +74,7 @@ def _parks(advertiser: LegacyAdvertiser | AdvertisingSet) -> bool:
     return True
 
 
-def _stopped(advertiser: LegacyAdvertiser | AdvertisingSet) -> None:
+def _stopped(advertiser: Quiet) -> None:
     link = advertiser.controller.link
     assert isinstance(link, AirLink)
     link.unpark(advertiser)
