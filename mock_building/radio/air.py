@@ -325,9 +325,18 @@ class AirLink(LocalLink):
                 loop.call_soon(self._connect, sender_controller, target, packet)
             return
         hearers = self._hearers.get(sender_controller, self._listeners)
+        connecting = False
         for listener in hearers:
-            if listener is not sender_controller and self.listening(listener):
-                loop.call_soon(listener.on_ll_advertising_pdu, packet)
+            if listener is sender_controller or not self.listening(listener):
+                continue
+            pending = listener.pending_le_connection
+            if pending is not None and pending.peer_address == packet.advertiser_address:
+                # One connect request per advertising event: of two handhelds at the same free
+                # door one connects, the other answers a later event (bumble would connect both).
+                if connecting:
+                    continue
+                connecting = True
+            loop.call_soon(listener.on_ll_advertising_pdu, packet)
 
     @staticmethod
     def _connect(initiator: Controller, advertiser: Controller, packet: ll.ConnectInd) -> None:

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from bleak import BleakScanner
+from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
@@ -108,3 +108,23 @@ async def test_an_unplaced_handheld_hears_every_door(city: tuple[VirtualRadio, i
     heard = await _heard(handheld)
     assert heard == {"here": -50, "near": -50, "far": -50}
     await handheld.detach()
+
+
+async def test_two_handhelds_connecting_to_one_door_at_once_both_get_their_turn(
+    city: tuple[VirtualRadio, int],
+) -> None:
+    """The door takes one connect request per advertising event; the other handheld connects when
+    the door advertises again (it used to believe it had connected and then hear nothing)."""
+    _radio, port = city
+    handhelds = [SimHandheld(SimRadioAddress("127.0.0.1", port)) for _ in range(2)]
+
+    async def visit(handheld: SimHandheld) -> bool:
+        handheld.move_to("here")
+        _scanner, client_backend = handheld.backends()
+        async with BleakClient(DOORS["here"], backend=client_backend, timeout=10) as client:
+            await asyncio.sleep(0.2)  # a short session, as an unlock is
+            return client.is_connected
+
+    assert await asyncio.gather(*(visit(h) for h in handhelds)) == [True, True]
+    for handheld in handhelds:
+        await handheld.detach()
