@@ -34,8 +34,9 @@ class ServicePart:
 
     def __init__(self, scenario: Scenario, data_dir: Path, clock: DayShiftedClock) -> None:
         self.scenario = scenario
+        cost = {} if scenario.service.password_cost is None else {"password_cost": scenario.service.password_cost}
         self.app: FastAPI = app_for_scenario(
-            scenario, clock=clock, today=clock.today(scenario.zone), db_path=data_dir / DATABASE_NAME
+            scenario, clock=clock, today=clock.today(scenario.zone), db_path=data_dir / DATABASE_NAME, **cost
         )
         self.store: Store = self.app.state.service.store
         self._audit: AuditLog = self.app.state.service.audit

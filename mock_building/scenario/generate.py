@@ -20,6 +20,8 @@ __all__ = ["CitySpec", "generate_scenario"]
 
 CARRIER_NOT_ACCEPTED = "carrier_not_accepted"
 DELIVERED = "delivered"
+PASSWORD_COST = 2**10
+"""scrypt N of a generated city's password hashes (the service default is 2**14)."""
 PICKY_BUILDING_SHARE = 0.1
 """The share of buildings that accept only the first carrier (when there are several)."""
 
@@ -68,6 +70,7 @@ def generate_scenario(spec: CitySpec) -> str:
         "",
         "[service]",
         f"admin_token = {_q('city-admin-' + spec.seed)}",
+        f"password_cost = {PASSWORD_COST}  # the passwords are in this file: a cheap hash seeds a city fast",
     ]
     for carrier in carriers:
         out += ["", "[[carriers]]", f"id = {_q(carrier)}", f"name = {_q(carrier.title())}", f"kid = {_q(carrier + '-k1')}"]

@@ -293,6 +293,16 @@ class ServiceSettings(BaseModel):
     admin_token: StrictStr = Field(repr=False)
     """Defaults to a token derived from the seed."""
     faults: ServiceFaultSettings = ServiceFaultSettings()
+    password_cost: StrictInt | None = None
+    """scrypt N for the drivers' password hashes; None: the service's default. A generated city
+    lowers it: its passwords are in the file anyway, and `up` seeds hundreds of drivers."""
+
+    @field_validator("password_cost")
+    @classmethod
+    def _power_of_two(cls, value: int | None) -> int | None:
+        if value is not None and (value < 2 or value & (value - 1)):
+            raise ValueError("scrypt's cost is a power of two, at least 2")
+        return value
 
 
 class Scenario(BaseModel):

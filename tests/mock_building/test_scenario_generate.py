@@ -30,6 +30,7 @@ def test_a_generated_city_is_valid_complete_and_deterministic() -> None:
         for stop in route.stops:
             accepted = carrier_of[route.driver] in scenario.building(stop.building).accepted_carriers
             assert {p.expect for p in stop.packages} == {"delivered" if accepted else "carrier_not_accepted"}
+    assert scenario.service.password_cost == 2**10  # its passwords are in the file: hash them cheaply
     positions = building_positions(scenario)
     assert len(set(positions.values())) == 20  # every building has its own spot on the map
 
