@@ -67,7 +67,7 @@ def _parks(advertiser: Quiet) -> bool:
     """Park `advertiser` instead of sending when nobody on the air can hear its controller."""
     link = advertiser.controller.link
     assert isinstance(link, AirLink)
-    if not advertiser.enabled or link.has_listener_for(advertiser.controller):
+    if not advertiser.enabled or link.has_listener_for(advertiser):
         return False
     advertiser.timer_handle = None
     link.park(advertiser, asyncio.get_running_loop().time())
@@ -245,8 +245,7 @@ class AirLink(LocalLink):
         """Recompute who can hear a door after its position, level or power changed."""
         if peripheral in self._peripherals:
             self._hearers[peripheral] = {l for l in self._listeners if self._hears(l, peripheral)}
-            if self.has_listener_for(peripheral):
-                self._wake([a for a in self._parked if a.controller is peripheral])
+            self._wake([a for a in self._parked if a.controller is peripheral and self.has_listener_for(a)])
 
     def _rehear(self, listener: Controller) -> None:
         for peripheral, hearers in self._hearers.items():
@@ -278,12 +277,18 @@ class AirLink(LocalLink):
     # -- advertising -------------------------------------------------------------------------
 
     @staticmethod
-    def listening(controller: Controller) -> bool:
-        """Scanning or initiating: the only states in which a controller receives advertisements."""
-        return bool(controller.le_scan_enable) or controller.pending_le_connection is not None
+    def wants(listener: Controller, address: hci.Address | None) -> bool:
+        """Whether `listener` takes an advertisement from `address`: a scanner takes every one, an
+        initiator only its target's (real controllers filter that in the link layer; here a
+        handheld waiting to connect would otherwise be sent every door in range)."""
+        if listener.le_scan_enable:
+            return True
+        pending = listener.pending_le_connection
+        return pending is not None and pending.peer_address == address
 
-    def has_listener_for(self, peripheral: Controller) -> bool:
-        return any(self.listening(l) for l in self._hearers.get(peripheral, ()))
+    def has_listener_for(self, advertiser: Quiet) -> bool:
+        address = advertiser.address
+        return any(self.wants(l, address) for l in self._hearers.get(advertiser.controller, ()))
 
     @property
     def parked(self) -> int:
@@ -297,9 +302,9 @@ class AirLink(LocalLink):
         self._parked.pop(advertiser, None)
 
     def listener_changed(self, listener: Controller) -> None:
-        """A handheld started scanning or initiating, or moved: wake the parked doors it can hear."""
-        if self.listening(listener):
-            self._wake([a for a in self._parked if listener in self._hearers.get(a.controller, ())])
+        """A handheld started scanning or initiating, or moved: wake the parked doors it wants."""
+        heard = [a for a in self._parked if listener in self._hearers.get(a.controller, ())]
+        self._wake([a for a in heard if self.wants(listener, a.address)])
 
     def _wake(self, advertisers: list[Quiet]) -> None:
         """Each fires on the next tick of the cadence it would have kept had it never parked, so
@@ -327,7 +332,7 @@ class AirLink(LocalLink):
         hearers = self._hearers.get(sender_controller, self._listeners)
         connecting = False
         for listener in hearers:
-            if listener is sender_controller or not self.listening(listener):
+            if listener is sender_controller or not self.wants(listener, packet.advertiser_address):
                 continue
             pending = listener.pending_le_connection
             if pending is not None and pending.peer_address == packet.advertiser_address:
