@@ -137,6 +137,8 @@ async def run_fleet(
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
     report.finished = clock.monotonic()
+    if progress is not None:  # the last word, even for a run shorter than one tick
+        progress(report.progress_line(report.finished))
     return report
 
 
