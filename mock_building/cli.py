@@ -1,4 +1,5 @@
-"""The `mock-building` command line: `up`, `labels`, `fault`, `door` and `scenario generate`."""
+"""The `mock-building` command line: `up`, `labels`, `fault`, `door`, door upkeep through phones
+(`revoke`, `rotate-key`, `set-time`, `accept-carrier`, `drop-carrier`) and `scenario generate`."""
 
 from __future__ import annotations
 
@@ -28,8 +29,42 @@ def build_parser() -> argparse.ArgumentParser:
     _add_door(commands.add_parser("door", help="run one door peripheral on a real Bluetooth controller"))
     _add_labels(commands.add_parser("labels", help="render parcel label images for a scenario"))
     _add_fault(commands.add_parser("fault", help="toggle a door fault in a running building"))
+    _add_upkeep(commands)
     _add_scenario(commands.add_parser("scenario", help="write scenarios (generate a whole city)"))
     return parser
+
+
+def _admin_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the building (default %(default)s)"
+    )
+    parser.add_argument("--admin-token", help="admin bearer token (default: the scenario's)")
+    _scenario_option(parser)
+
+
+def _add_upkeep(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Changes that reach the doors through the next phone that connects (SPEC section 14)."""
+    later = " The door applies it the next time any phone connects to it."
+    revoke = commands.add_parser("revoke", help="revoke a grant or a handheld key, at the service and doors")
+    revoke.description = "Revoke a grant (GRANT_ID: 32 hex digits or base64url) or a handheld key id." + later
+    target = revoke.add_mutually_exclusive_group(required=True)
+    target.add_argument("grant_id", nargs="?", metavar="GRANT_ID")
+    target.add_argument("--handheld", metavar="KEY_ID", help="a handheld key id (base64url)")
+    target.add_argument("--building", metavar="BUILDING_ID", help="every grant issued so far, at its doors")
+    revoke.add_argument("--reason", default="revoked by the building admin", help="kept in the audit feed")
+    rotate = commands.add_parser("rotate-key", help="give a carrier a new grant-signing key")
+    rotate.description = "New grants are signed with a new key; doors add it and retire the old one." + later
+    rotate.add_argument("carrier", metavar="CARRIER_ID")
+    set_time = commands.add_parser("set-time", help="send a door the service's time")
+    set_time.description = "A time statement, signed with the service clock when a phone fetches it." + later
+    set_time.add_argument("door_id", metavar="DOOR_ID")
+    for name, verb in (("accept-carrier", "accept"), ("drop-carrier", "drop")):
+        parser = commands.add_parser(name, help=f"{verb} a carrier at a building (owner-signed trust change)")
+        parser.description = f"{verb.capitalize()} a carrier's grants at every door of a building." + later
+        parser.add_argument("building", metavar="BUILDING_ID")
+        parser.add_argument("carrier", metavar="CARRIER_ID")
+    for name in ("revoke", "rotate-key", "set-time", "accept-carrier", "drop-carrier"):
+        _admin_options(commands.choices[name])
 
 
 def _add_scenario(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +111,15 @@ def _add_up(parser: argparse.ArgumentParser) -> None:
         "--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="the day routes run on (default: today)"
     )
     parser.add_argument("--headless", action="store_true", help="log plain lines instead of the live view")
+    parser.add_argument(
+        "--gap-alert-minutes", type=_minutes, default=15, metavar="N",
+        help="alert the building when a receipt gap is still open after N minutes (default %(default)s)",
+    )
+    parser.add_argument(
+        "--grant-margin-minutes", type=_minutes, default=15, metavar="N",
+        help="alert the building when no receipt quotes a grant N minutes after it expired"
+             " (default %(default)s)",
+    )
     parser.add_argument("--ready-file", type=Path, metavar="PATH", help="write a JSON readiness record here")
 
 
@@ -103,9 +147,7 @@ def _add_fault(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("items", nargs="+", metavar="[DOOR_ID] NAME=VALUE", help="values are on/off or numbers")
     parser.add_argument("--service", action="store_true", help="set access service faults instead of a door's")
-    parser.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the building (default %(default)s)")
-    parser.add_argument("--admin-token", help="admin bearer token (default: the scenario's)")
-    _scenario_option(parser)
+    _admin_options(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -139,6 +181,13 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return args.data_dir or default_data_dir(_scenario_path(args).stem)
 
 
+def _minutes(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 7 * 24 * 60:
+        raise argparse.ArgumentTypeError("minutes between 0 and one week")
+    return value
+
+
 def _up(args: argparse.Namespace) -> int:
     from mock_building.building.running import BuildingSettings, run_building
 
@@ -151,6 +200,8 @@ def _up(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         today=args.today,
         ready_file=args.ready_file,
+        gap_alert_after_s=round(args.gap_alert_minutes * 60),
+        grant_receipt_margin_s=round(args.grant_margin_minutes * 60),
     )
     live = not args.headless and sys.stdout.isatty()
     return asyncio.run(run_building(settings, live=live))
@@ -165,7 +216,11 @@ def _labels(args: argparse.Namespace) -> int:
 
 
 def _fault(args: argparse.Namespace) -> int:
-    from mock_building.building.fault_client import parse_settings, set_door_faults, set_service_faults
+    from mock_building.building.fault_client import (
+        parse_settings,
+        set_door_faults,
+        set_service_faults,
+    )
 
     token = args.admin_token or _scenario(args).admin_token
     if args.service:
@@ -174,6 +229,30 @@ def _fault(args: argparse.Namespace) -> int:
         target, *items = args.items
         faults = set_door_faults(args.url, token, target, parse_settings(items))
     print(f"{target}: " + ", ".join(f"{name}={value}" for name, value in faults.items()))
+    return 0
+
+
+def _upkeep(args: argparse.Namespace) -> int:
+    from mock_building.building import upkeep_client
+
+    token = args.admin_token or _scenario(args).admin_token
+    if args.command == "revoke":
+        what = upkeep_client.revoke(
+            args.url, token, grant_id=args.grant_id, handheld_key_id=args.handheld, building=args.building,
+            reason=args.reason,
+        )
+        print(f"revoked {what}; doors learn it from the next phone that connects")
+    elif args.command == "rotate-key":
+        upkeep_client.rotate_key(args.url, token, args.carrier)
+        print(f"{args.carrier}: new grant key; doors add it and retire the old one when a phone connects")
+    elif args.command == "set-time":
+        waiting = upkeep_client.set_time(args.url, token, args.door_id)
+        print(f"{args.door_id}: time statement queued ({waiting} statement(s) wait for the next phone)")
+    else:
+        accepted = args.command == "accept-carrier"
+        upkeep_client.change_carrier(args.url, token, args.building, args.carrier, accepted=accepted)
+        verb = "accepted" if accepted else "dropped"
+        print(f"{args.building}: {args.carrier} {verb}; doors follow on the next phone")
     return 0
 
 
@@ -204,7 +283,10 @@ def _scenario_command(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"up": _up, "labels": _labels, "fault": _fault, "door": _door, "scenario": _scenario_command}
+_COMMANDS = {
+    "up": _up, "labels": _labels, "fault": _fault, "door": _door, "scenario": _scenario_command,
+    **dict.fromkeys(("revoke", "rotate-key", "set-time", "accept-carrier", "drop-carrier"), _upkeep),
+}  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ __all__ = [
     "API_PREFIX",
     "AuditEvent",
     "B64Bytes",
+    "DoorUpkeep",
     "Building",
     "Delivery",
     "DeliveryConfirmation",
@@ -216,11 +217,27 @@ class GrantRequest(_Model):
     handheld_key_id: B64Bytes
 
 
+class DoorUpkeep(_Model):
+    """GET /v1/doors/{door_id}/upkeep: what any phone should carry to the door (SPEC section 14).
+
+    `statements` are signed maintenance statements to write to the door before unlocking (empty:
+    nothing pending, the unlock stays at 2 round trips); `receipts_through` is the highest seq
+    such that the service holds every receipt of the door up to it (None: none yet), so the app
+    reads only receipts the service is missing.
+    """
+
+    door_id: DoorId
+    statements: Annotated[tuple[B64Bytes, ...], Field(max_length=23)] = ()
+    receipts_through: Annotated[int, Field(ge=0)] | None = None
+
+
 class GrantResponse(_Model):
     grant: B64Bytes
     grant_id: GrantId
     door_id: DoorId
     expires_at: dt.datetime
+    upkeep: DoorUpkeep | None = None
+    """The grant's door's pending upkeep, so a delivering phone needs no extra request."""
 
 
 class ReceiptUpload(_Model):
@@ -269,13 +286,22 @@ class DeliveryConfirmation(_Model):
 
 
 class Delivery(DeliveryConfirmation):
-    """A recorded delivery; `recorded_at` is the service's clock."""
+    """A recorded delivery; `recorded_at` is the service's clock.
+
+    `delivered_at` is the time the service accepted, judged by its own clock and the grant;
+    `claimed_delivered_at` is what the handheld's clock said, kept as a claim.
+    """
 
     recorded_at: dt.datetime
+    claimed_delivered_at: dt.datetime | None = None
 
 
 class AuditEvent(_Model):
-    """GET /v1/audit (building managers): one door event with a pseudonymous driver reference."""
+    """GET /v1/audit (building managers): one door event with a pseudonymous driver reference.
+
+    `driver_ref` is None when no driver is known: a door event naming no grant the service issued,
+    or an alert (outcome `alert_raised`, reason = the alert kind; details at GET /v1/alerts).
+    """
 
     time: dt.datetime
     building_id: ShortText
@@ -284,7 +310,7 @@ class AuditEvent(_Model):
     carrier: str | None = None
     outcome: str
     reason: str
-    driver_ref: ShortText
+    driver_ref: ShortText | None = None
 
 
 class RevocationRequest(_Model):
@@ -316,6 +342,7 @@ HTTP_STATUS: Mapping[ReasonCode, int] = MappingProxyType(
         ReasonCode.UNKNOWN_DOOR: 404,
         ReasonCode.CONFLICT: 409,
         ReasonCode.STOP_COMPLETED: 409,
+        ReasonCode.ALREADY_DELIVERED: 409,
         ReasonCode.NOT_ON_ROUTE: 422,
         ReasonCode.PACKAGE_NOT_FOR_STOP: 422,
         ReasonCode.DOOR_NOT_FOR_STOP: 422,

@@ -13,6 +13,7 @@ from protocol.api import (
     DeliveryConfirmation,
     DeliveryWindow,
     Door,
+    DoorUpkeep,
     GrantRequest,
     GrantResponse,
     Package,
@@ -97,6 +98,8 @@ class FakeAccess:
         self.public_keys: list[bytes] = []
         self.refresh_tokens: set[str] = set()
         self.issued = 0
+        self.upkeep: DoorUpkeep | None = None
+        """What the service would have the next phone carry to the door (SPEC section 14)."""
         self.grant_requests: list[GrantRequest] = []
         self.grants: list[GrantResponse] = []
         self.receipts: list[bytes] = []
@@ -155,6 +158,7 @@ class FakeAccess:
             grant_id=claims.grant_id,
             door_id=request.door_id,
             expires_at=dt.datetime.fromtimestamp(claims.expires_at, dt.UTC),
+            upkeep=self.upkeep,
         )
         self.grants.append(grant)
         return grant
@@ -185,13 +189,19 @@ class FakeDoors:
         self.unlocked: list[str] = []
         self.replay = InMemoryReplayCache()
         self.link_seconds = 0.05
+        self.upkeeps: list[DoorUpkeep | None] = []
 
     async def find_doors(self, door_ids: Sequence[str], timeout: float) -> list[NearbyDoor]:
         return [door for door in self.nearby if door.door_id in door_ids]
 
     async def unlock(
-        self, door_id: str, make_request: Callable[[bytes], bytes], on_phase: Callable[[DoorPhase], None]
+        self,
+        door_id: str,
+        make_request: Callable[[bytes], bytes],
+        on_phase: Callable[[DoorPhase], None],
+        upkeep: DoorUpkeep | None = None,
     ) -> DoorOutcome:
+        self.upkeeps.append(upkeep)
         on_phase(DoorPhase.CONNECTING)
         self.clock.advance(self.link_seconds)
         challenge = hashlib.sha256(door_id.encode() + bytes([len(self.unlocked)])).digest()[:16]

@@ -14,6 +14,8 @@ from mock_building.scenario.loader import Scenario, parse_scenario
 from mock_building.service import app_for_scenario
 from protocol.api import b64url_encode
 from protocol.keys import public_key_bytes
+from protocol.seal import open_sealed, seal_key
+from protocol.unlock import GRANT_FIELD_MAX
 
 NOON = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 ADMIN = "test-admin-token"
@@ -161,6 +163,11 @@ async def sign_in(client: httpx.AsyncClient, driver_id: str, password: str) -> D
     )
     assert registered.status_code == 201, registered.text
     return Driver(client, headers, tokens.json()["refresh_token"], handheld, registered.json()["key_id"])
+
+
+def unseal(token: bytes, door_id: str) -> bytes:
+    """The grant inside what the service handed out: sealed for its door (SPEC section 15)."""
+    return open_sealed(token, seal_key(scenario().door_seal_key(door_id)), GRANT_FIELD_MAX)
 
 
 def make_app(clock: FakeClock, **overrides: object):  # -> FastAPI

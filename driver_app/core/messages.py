@@ -46,6 +46,22 @@ _TABLE: dict[str, tuple[str, str]] = {
     "no_active_challenge": ("The door lost the connection state", _TRY_AGAIN),
     "door_jammed": ("The door accepted but did not open", "Push the door, or call dispatch"),
     "door_busy": ("The door is busy", _TRY_AGAIN),
+    "grant_revoked": ("This access was revoked", _CALL_DISPATCH),
+    "receipt_store_full": (
+        "The door's log is full until the service collects it",
+        "Sync this handheld, then press unlock again",
+    ),
+    # the door's answers to maintenance statements a phone relayed (SPEC section 14)
+    "statement_malformed": ("The door could not read an update it was carrying", "Nothing to do"),
+    "statement_unsigned": ("The door refused an unsigned update", "Nothing to do"),
+    "statement_unknown_signer": ("The door refused an update from an unknown signer", "Nothing to do"),
+    "statement_bad_signature": ("The door refused an update with a bad signature", "Nothing to do"),
+    "statement_not_authorized": ("The door refused an update its signer may not make", "Nothing to do"),
+    "statement_wrong_door": ("An update was meant for another door", "Nothing to do"),
+    "statement_replayed": ("The door already had this update", "Nothing to do"),
+    "statement_stale": ("The door already had a newer update", "Nothing to do"),
+    "clock_step_refused": ("The door refused to turn its clock back that far", _CALL_DISPATCH),
+    "trust_change_refused": ("The door refused a carrier-key change", _CALL_DISPATCH),
     # access-service refusals
     "not_authenticated": ("You are signed out", _SIGN_IN),
     "invalid_credentials": ("Driver id or password not recognised", "Check them and sign in again"),
@@ -68,6 +84,18 @@ _TABLE: dict[str, tuple[str, str]] = {
     "receipt_gap": ("Some door receipts are missing", "Nothing to do: the building is told"),
     "chain_broken": ("Door receipts do not chain", _CALL_DISPATCH),
     "unknown_door": ("The service does not know this door", _CALL_DISPATCH),
+    # building alerts (the building's manager sees them; a held receipt may carry one as its reason)
+    "chain_fork": ("A door receipt contradicts the door's history", _CALL_DISPATCH),
+    "unknown_grant": ("A door receipt names an access the service never gave", _CALL_DISPATCH),
+    "grant_without_receipt": ("An access was never used at the door", "Nothing to do: the building is told"),
+    "revoked_grant_used": ("This access had been revoked", _CALL_DISPATCH),
+    "door_forced": ("The door reported being forced open", _CALL_DISPATCH),
+    "door_held_open": ("The door reported being held open", "Close the door behind you"),
+    "unlocked_not_opened": (
+        "The door unlocked but was not opened",
+        "Press unlock again if you still need it",
+    ),
+    "already_delivered": ("This parcel is already recorded as delivered", "Nothing to do: kept for review"),
     "outside_delivery_window": ("Outside this stop's delivery window", "Deliver within the window"),
     "rate_limited": ("Too many requests", "Wait a moment, then try again"),
     "revoked": ("Access for this driver or handheld was revoked", _CALL_DISPATCH),
@@ -89,6 +117,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "keyring_failed": ("The keyring did not answer", "Unlock the keyring, then sign in again"),
     "outbox_failed": ("Could not save to the outbox on this handheld", "Free some storage, then retry"),
+    "outbox_from_earlier": ("Confirmations saved in your last session are being sent", "Nothing to do"),
     "bad_response": ("The service sent an answer the app cannot read", _CALL_DISPATCH),
 }
 

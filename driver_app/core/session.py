@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from driver_app.core.errors import ClientReason, WorkflowError
 from driver_app.core.handheld import DRIVER_ID, REFRESH_TOKEN, handheld_key, public_raw
-from driver_app.core.ports import AccessClient, CredentialStore
+from driver_app.core.ports import AccessClient, CredentialStore, OutboxOwner
+from protocol.api import b64url_encode
 
 __all__ = ["Session"]
 
@@ -74,6 +75,11 @@ class Session:
         if self._key_id is None:
             raise WorkflowError(ClientReason.NOT_SIGNED_IN, "sign in first")
         return self._key_id
+
+    @property
+    def owner(self) -> OutboxOwner:
+        """The identity outbox items are queued under (this driver, this handheld key) and sent as."""
+        return OutboxOwner(self.driver_name or "", b64url_encode(self.key_id))
 
     @property
     def credentials_description(self) -> str:

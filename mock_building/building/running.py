@@ -62,6 +62,10 @@ class BuildingSettings:
     today: date | None = None
     """The day "today" routes run on; None: the scenario time zone's current date."""
     ready_file: Path | None = None
+    gap_alert_after_s: int = 15 * 60
+    """A receipt gap still open this long is a building alert."""
+    grant_receipt_margin_s: int = 15 * 60
+    """A grant no receipt quotes this long after its expiry is a building alert."""
 
 
 @dataclass
@@ -87,7 +91,10 @@ class RunningBuilding:
         return f"{self.radio_host}:{self.radio_port}"
 
     def view(self) -> BuildingView:
-        return BuildingView(self.title, tuple(d.status() for d in self.doors.values()), self.service.recent_audit())
+        return BuildingView(
+            self.title, tuple(d.status() for d in self.doors.values()), self.service.recent_audit(),
+            self.service.open_alerts(),
+        )
 
     async def stop(self) -> None:
         """HTTP first (no new grants), then doors (stop advertising, close stores), then the radio."""
@@ -110,7 +117,10 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
     if settings.fresh and settings.data_dir.exists():
         shutil.rmtree(settings.data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    service = ServicePart(scenario, settings.data_dir, clock)
+    service = ServicePart(
+        scenario, settings.data_dir, clock,
+        gap_alert_after_s=settings.gap_alert_after_s, grant_receipt_margin_s=settings.grant_receipt_margin_s,
+    )
     radio = VirtualRadio()
     doors: dict[str, BuildingDoor] = {}
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from mock_building.service.auth import TokenPair
 from mock_building.service.context import CurrentDriver, ServiceDep
@@ -62,19 +62,27 @@ async def route_today(driver: CurrentDriver, service: ServiceDep) -> Route:
 
 
 @router.post("/grants", response_model=GrantResponse, status_code=status.HTTP_201_CREATED)
-async def request_grant(body: GrantRequest, driver: CurrentDriver, service: ServiceDep) -> GrantResponse:
+async def request_grant(
+    body: GrantRequest, driver: CurrentDriver, service: ServiceDep, request: Request
+) -> GrantResponse:
     """The security gate: a short-lived door grant for a scanned package at its stop."""
     grant = service.gate.request(
         driver, stop_id=body.stop_id, door_id=body.door_id, barcode=body.barcode,
         handheld_key_id=b64url_encode(body.handheld_key_id), now=service.clock.now(),
     )
-    return GrantResponse(grant=grant.token, grant_id=grant.grant_id, door_id=grant.door_id, expires_at=grant.expires_at)
+    desk = request.app.state.upkeep  # sealed for the door; its pending upkeep rides along (SPEC 14, 15)
+    token = grant.token if desk is None else desk.seal_grant(grant.door_id, grant.token)
+    upkeep = None if desk is None else desk.pending(grant.door_id, service.clock.now())
+    return GrantResponse(
+        grant=token, grant_id=grant.grant_id, door_id=grant.door_id, expires_at=grant.expires_at,
+        upkeep=upkeep,
+    )
 
 
 @router.post("/receipts", response_model=ReceiptUploadResponse)
 async def upload_receipts(body: ReceiptUpload, driver: CurrentDriver, service: ServiceDep) -> ReceiptUploadResponse:
     """Door receipts relayed by the app: verified, chained, stored; duplicates are fine; gaps reported."""
-    report = service.receipts.upload(list(body.receipts), service.clock.now())
+    report = service.receipts.upload(list(body.receipts), service.clock.now(), relayed_by=driver.driver_id)
     return ReceiptUploadResponse(
         results=tuple(
             ReceiptResult(

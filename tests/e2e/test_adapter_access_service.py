@@ -10,6 +10,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from protocol.api import DeliveryConfirmation, GrantRequest
 from protocol.grant import decode_claims, parse_grant
+from protocol.seal import open_sealed, seal_key
+from protocol.unlock import GRANT_FIELD_MAX
 from protocol.keys import public_key_bytes
 
 from driver_app.adapters.access_http import HttpAccessClient
@@ -71,7 +73,8 @@ async def test_sign_in_route_and_a_grant_bound_to_the_handheld(world) -> None:
     grant = await client.request_grant(
         GrantRequest(stop_id=first.stop_id, door_id=door, barcode=first.packages[0].barcode, handheld_key_id=key_id)
     )
-    claims = decode_claims(parse_grant(grant.grant).payload)
+    sealed = seal_key(scenario.door_seal_key(door))  # the grant travels sealed for its door (SPEC section 15)
+    claims = decode_claims(parse_grant(open_sealed(grant.grant, sealed, GRANT_FIELD_MAX)).payload)
     assert (claims.door_id, claims.stop_id, claims.grant_id) == (door, first.stop_id, grant.grant_id)
     assert claims.confirmation_key == public_key_bytes(HANDHELD)
 
