@@ -140,7 +140,8 @@ class SimulatedDriver(User):
             )
             self.environment.events.request.fire(
                 request_type="STOP", name=record["outcome"], response_time=record["elapsed"] * 1000.0,
-                response_length=0, exception=failure, context={"driver": driver.driver_id, "stop": record["stop"]},
+                response_length=0, exception=failure,
+                context={"driver": driver.driver_id, "stop": record["stop"]},
             )
         if record["error"] is not None:
             self.environment.events.request.fire(

@@ -64,7 +64,8 @@ class Building:
         )
         while not ready_file.exists():
             if self.process.poll() is not None:
-                raise SystemExit(f"the building exited: {self.process.stderr.read() if self.process.stderr else ''}")
+                errors = self.process.stderr.read() if self.process.stderr else ""
+                raise SystemExit(f"the building exited: {errors}")
             time.sleep(0.05)
         self.ready_s = time.perf_counter() - started
         record = json.loads(ready_file.read_text())
@@ -98,8 +99,9 @@ def line(name: str, measured: tuple[FleetReport, float]) -> str:
     times = report.stop_seconds()
     p50, p95, p99 = (percentile(times, q) for q in (0.5, 0.95, 0.99))
     elapsed = report.elapsed(report.finished or 0.0)
-    return (f"{name:<28} stops {len(times):>4}  {len(times) / elapsed:6.2f} stops/s  p50 {_ms(p50)}  p95 {_ms(p95)}"
-            f"  p99 {_ms(p99)}  unexpected {len(report.unexpected)}  not started {len(report.setup_failures)}"
+    return (f"{name:<28} stops {len(times):>4}  {len(times) / elapsed:6.2f} stops/s"
+            f"  p50 {_ms(p50)}  p95 {_ms(p95)}  p99 {_ms(p99)}"
+            f"  unexpected {len(report.unexpected)}  not started {len(report.setup_failures)}"
             f"  driver-side CPU {cpu / max(1, report.drivers):.2f} s/driver")
 
 

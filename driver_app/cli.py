@@ -31,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from driver_app.runner import fleet_cli
 
-    fleet_cli.add_arguments(commands.add_parser("run-fleet", help="many simulated drivers at once, for load QA"))
+    fleet_cli.add_arguments(
+        commands.add_parser("run-fleet", help="many simulated drivers at once, for load QA")
+    )
     return parser
 
 

@@ -80,12 +80,13 @@ def _add_scenario(parser: argparse.ArgumentParser) -> None:
     ]
     for flag, text in counts:
         generate.add_argument(flag, type=int, required=True, metavar="N", help=text)
-    generate.add_argument("--carriers", type=int, default=1, metavar="N", help="carriers (default %(default)s)")
+    generate.add_argument("--carriers", type=int, default=1, metavar="N", help="default %(default)s")
     generate.add_argument("--seed", default="city", help="what makes it this city (default %(default)s)")
     generate.add_argument(
-        "--adv-interval-ms", type=int, default=100, metavar="MS", help="doors' advertising interval (default %(default)s)"
+        "--adv-interval-ms", type=int, default=100, metavar="MS",
+        help="doors' advertising interval (default %(default)s)",
     )
-    generate.add_argument("--out", type=Path, required=True, metavar="FILE", help="the scenario TOML to write")
+    generate.add_argument("--out", type=Path, required=True, metavar="FILE", help="the TOML file to write")
 
 
 def _scenario_option(parser: argparse.ArgumentParser, *, with_data_dir: bool = False) -> None:
@@ -275,7 +276,8 @@ def _scenario_command(args: argparse.Namespace) -> int:
         print("mock-building scenario generate: " + "; ".join(problems), file=sys.stderr)
         return 2
     text = generate_scenario(spec)
-    scenario = parse_scenario(text, base_dir=args.out.parent, source=str(args.out))  # refuse to write a bad one
+    # Validate before writing: never leave a scenario `up` would refuse.
+    scenario = parse_scenario(text, base_dir=args.out.parent, source=str(args.out))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print(f"wrote {args.out}: {len(scenario.buildings)} buildings, {len(scenario.doors)} doors, "

@@ -113,7 +113,8 @@ async def run_fleet(
         report.busy += 1
         try:
             await drive_route(
-                driver, base, clock=clock, on_stop=lambda result: report.results.append((driver.driver_id, result))
+                driver, base, clock=clock,
+                on_stop=lambda result: report.results.append((driver.driver_id, result)),
             )
         except WorkflowError as err:
             report.setup_failures.append((driver.driver_id, f"{err.title} ({err.reason})"))

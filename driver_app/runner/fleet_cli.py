@@ -38,8 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spawn-rate", type=float, default=5.0, metavar="R",
                         help="drivers starting per second (default %(default)s), as Locust's -r")
     parser.add_argument("--access-url", default=DEFAULT_ACCESS_URL, help=f"default {DEFAULT_ACCESS_URL}")
-    parser.add_argument("--radio", default=DEFAULT_RADIO, help=f"sim radio HOST:PORT (default {DEFAULT_RADIO})")
-    parser.add_argument("--data-dir", type=Path, help="outboxes, one folder per driver (default: a temporary one)")
+    parser.add_argument("--radio", default=DEFAULT_RADIO,
+                        help=f"sim radio HOST:PORT (default {DEFAULT_RADIO})")
+    parser.add_argument("--data-dir", type=Path,
+                        help="outboxes, one folder per driver (default: a temporary one)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_SETUP
     wanted = slice(args.skip, args.skip + args.drivers)
     try:
-        drivers = (read_fleet(args.scenario) if args.scenario else generated_drivers(args.skip + args.drivers))[wanted]
+        everyone = read_fleet(args.scenario) if args.scenario else generated_drivers(args.skip + args.drivers)
+        drivers = everyone[wanted]
     except ScenarioFileError as err:
         print(f"run-fleet: {err}", file=sys.stderr)
         return EXIT_SETUP

@@ -156,11 +156,6 @@ class PeripheralController(Controller):
                 values = {f.name: getattr(plain, f.name) for f in dataclasses.fields(plain)}
                 self.advertising_sets[handle] = QuietAdvertisingSet(**values)
 
-    def advertisers(self) -> list[Quiet]:
-        sets = [s for s in self.advertising_sets.values() if isinstance(s, QuietAdvertisingSet)]
-        legacy = self.le_legacy_advertiser
-        return [*sets, legacy] if isinstance(legacy, QuietAdvertiser) else sets
-
 
 class AirLink(LocalLink):
     """A `LocalLink` with geography, per-peripheral range and power, and armed link drops.

@@ -61,8 +61,9 @@ def generate_scenario(spec: CitySpec) -> str:
     buildings = [f"b{b:04d}" for b in range(1, spec.buildings + 1)]
     picky = {b for b in buildings[1:] if spec.carriers > 1 and rng.random() < PICKY_BUILDING_SHARE}
     out = [
-        f"# A generated city: {spec.buildings} buildings x {spec.doors_per_building} doors, {spec.drivers} drivers"
-        f" x {spec.stops_per_route} stops, {spec.carriers} carrier(s), seed {spec.seed!r}.",
+        f"# A generated city: {spec.buildings} buildings x {spec.doors_per_building} doors,"
+        f" {spec.drivers} drivers x {spec.stops_per_route} stops, {spec.carriers} carrier(s),"
+        f" seed {spec.seed!r}.",
         "# mock-building scenario generate; keys derive from the seed (mock only).",
         "version = 1",
         f"seed = {_q('city-' + spec.seed)}",
@@ -73,7 +74,10 @@ def generate_scenario(spec: CitySpec) -> str:
         f"password_cost = {PASSWORD_COST}  # the passwords are in this file: a cheap hash seeds a city fast",
     ]
     for carrier in carriers:
-        out += ["", "[[carriers]]", f"id = {_q(carrier)}", f"name = {_q(carrier.title())}", f"kid = {_q(carrier + '-k1')}"]
+        out += [
+            "", "[[carriers]]", f"id = {_q(carrier)}", f"name = {_q(carrier.title())}",
+            f"kid = {_q(carrier + '-k1')}",
+        ]
     for building, position in zip(buildings, grid_layout(spec.buildings), strict=True):
         accepted = carriers[:1] if building in picky else carriers
         out += [

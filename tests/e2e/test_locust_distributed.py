@@ -34,14 +34,15 @@ async def test_a_master_and_two_workers_walk_every_route_and_report_stop_times(t
     )
     port, prefix = _free_port(), tmp_path / "locust"
     common = [
-        sys.executable, "-m", "locust", "-f", str(REPO / "locustfile.py"), "--lobbykey-scenario", str(scenario),
-        "--lobbykey-url", building.url, "--lobbykey-radio", building.radio_address, "--lobbykey-workers", "2",
+        sys.executable, "-m", "locust", "-f", str(REPO / "locustfile.py"),
+        "--lobbykey-scenario", str(scenario), "--lobbykey-url", building.url,
+        "--lobbykey-radio", building.radio_address, "--lobbykey-workers", "2",
     ]
     processes: list[asyncio.subprocess.Process] = []
     try:
         master = await asyncio.create_subprocess_exec(
-            *common, "--master", "--headless", "-u", "6", "-r", "6", "--run-time", "100s", "--expect-workers", "2",
-            "--master-bind-port", str(port), "--csv", str(prefix), "--only-summary",
+            *common, "--master", "--headless", "-u", "6", "-r", "6", "--run-time", "100s",
+            "--expect-workers", "2", "--master-bind-port", str(port), "--csv", str(prefix), "--only-summary",
             cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )
         processes.append(master)

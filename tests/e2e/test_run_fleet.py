@@ -83,8 +83,9 @@ async def _the_command_runs_a_slice_of_the_drivers_and_writes_junit(
 ) -> None:
     junit = tmp_path / "fleet.xml"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "driver_app.cli", "run-fleet", "--drivers", "3", "--skip", "14", "--scenario",
-        str(scenario), "--access-url", building.url, "--radio", building.radio_address, "--report", str(junit),
+        sys.executable, "-m", "driver_app.cli", "run-fleet", "--drivers", "3", "--skip", "14",
+        "--scenario", str(scenario), "--access-url", building.url, "--radio", building.radio_address,
+        "--report", str(junit),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), 90)
