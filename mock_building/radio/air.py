@@ -212,6 +212,9 @@ class AirLink(LocalLink):
         if address != hci.Address.ANY:
             self._by_address[address_key(address)] = controller
 
+    def position_of(self, controller: Controller) -> Position | None:
+        return self._positions.get(controller)
+
     def add_place(self, name: str, position: Position) -> None:
         """A place handhelds can say they are at (a building id)."""
         self._places[name] = position

@@ -91,6 +91,12 @@ class VirtualRadio:
             await self._server.changed.wait()
 
     @property
+    def handheld_positions(self) -> list[Position | None]:
+        """Where each attached handheld stands (None: it never said), for the live view and tests."""
+        controllers = [a.controller for a in self._server.attachments if a.controller is not None]
+        return [self._link.position_of(c) for c in controllers]
+
+    @property
     def parked_peripherals(self) -> int:
         """How many peripherals have parked their advertising because no listener can hear them."""
         return self._link.parked
