@@ -29,6 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     outbox_cli.add_arguments(
         commands.add_parser("outbox", help="list, retry or export what the outbox holds")
     )
+    from driver_app.runner import fleet_cli
+
+    fleet_cli.add_arguments(
+        commands.add_parser("run-fleet", help="many simulated drivers at once, for load QA")
+    )
     return parser
 
 
@@ -50,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         from driver_app.runner import cli as run_route_cli
 
         return run_route_cli.run(args)
+    if command == "run-fleet":
+        from driver_app.runner import fleet_cli
+
+        return fleet_cli.run(args)
     if command == "outbox":
         from driver_app import outbox_cli
 

@@ -24,29 +24,41 @@ def _ignore(_: RouteState) -> None:
 
 
 def build_door_link(
-    settings: Settings,
-) -> tuple[BleakDoorLink, Callable[[], Awaitable[None]] | None]:
-    """bleak with the OS backend, or with the bumble backends attached to a mock building's radio."""
+    settings: Settings, on_change: Callable[[RouteState], None]
+) -> tuple[BleakDoorLink, Callable[[RouteState], None], Callable[[], Awaitable[None]] | None]:
+    """bleak with the OS backend, or with bumble backends on this workflow's own emulated handheld.
+
+    In sim mode the handheld stands at the building of the stop being worked (real phones are
+    where their drivers are; the virtual radio has to be told), so route changes go through it
+    before reaching `on_change`.
+    """
     if settings.ble_mode is BleMode.SYSTEM:
-        return BleakDoorLink(), None
+        return BleakDoorLink(), on_change, None
     # Imported only in sim mode: bumble costs ~0.4 s to import and real handhelds never need it
     # (nor install it: it comes with the `sim-radio` extra).
     try:
-        from driver_app.adapters.ble_sim import (
-            BumbleClientBackend,
-            BumbleScannerBackend,
-            configure_sim_radio,
-            detach_sim_radio,
-        )
+        from driver_app.adapters.ble_sim import SimHandheld, SimRadioAddress
     except ModuleNotFoundError as err:
         raise DoorUnreachable(
             ClientReason.SIM_RADIO_NOT_INSTALLED,
             f"ble_mode=sim needs the sim radio support ({err.name} is missing): pip install 'lobbykey[sim-radio]'",
         ) from err
 
-    configure_sim_radio(*settings.radio_host_port())
-    link = BleakDoorLink(scanner_backend=BumbleScannerBackend, client_backend=BumbleClientBackend)
-    return link, detach_sim_radio
+    handheld = SimHandheld(SimRadioAddress(*settings.radio_host_port()))
+    scanner, client = handheld.backends()
+
+    def placing(state: RouteState) -> None:
+        handheld.move_to(_building_of_current_stop(state))
+        on_change(state)
+
+    return BleakDoorLink(scanner_backend=scanner, client_backend=client), placing, handheld.detach
+
+
+def _building_of_current_stop(state: RouteState) -> str | None:
+    if state.route is None or state.current_stop_id is None:
+        return None
+    stops = state.route.stops
+    return next((s.building.building_id for s in stops if s.stop_id == state.current_stop_id), None)
 
 
 def build_workflow(
@@ -74,7 +86,7 @@ def build_workflow(
         timeout=settings.request_timeout,
         on_tokens=keep_refresh_token,
     )
-    doors, detach = build_door_link(settings)
+    doors, on_change, detach = build_door_link(settings, on_change)
     outbox = SqliteOutbox(outbox_file(settings.data_dir))
 
     async def close() -> None:

@@ -1,7 +1,8 @@
 """Walks today's route with the real workflow and adapters, no TUI: the QA path through the product.
 
 Per stop: select it, read every package's label image through the camera path (frame source →
-scan pipeline → confirmation), submit the reads, listen for the stop's doors and unlock the
+scan pipeline → confirmation) or, without label images, as a keyboard-wedge scanner reads the
+printed barcode, submit the reads, listen for the stop's doors and unlock the
 strongest; on a refusal try the next door, as a driver would; confirm the delivery when a door
 opened. Every attempt's outcome is compared with what the scenario expects.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 from driver_app.adapters.camera_source import FrameBarcodeSource, still_frames
 from driver_app.core.display_text import printable
 from driver_app.core.errors import ClientReason
-from driver_app.core.ports import Clock
+from driver_app.core.ports import Clock, Scan, ScanSource
 from driver_app.core.state import ScanVerdictKind, StopPhase
 from driver_app.core.workflow import DriverWorkflow
 from driver_app.runner.expectations import DELIVERED, expected_outcomes
@@ -33,13 +34,18 @@ LINK_RETRIES = 1
 class RunPlan:
     driver_id: str
     password: str
-    labels: Path  # a folder of `<package_id>.png`
+    labels: Path | None  # a folder of `<package_id>.png`; None: the handheld's built-in scanner
     expectations: Mapping[str, frozenset[str]]
     scan_timeout: float = 5.0
 
 
 async def run_route(
-    workflow: DriverWorkflow, plan: RunPlan, *, clock: Clock, emit: Callable[[str], None]
+    workflow: DriverWorkflow,
+    plan: RunPlan,
+    *,
+    clock: Clock,
+    emit: Callable[[str], None],
+    on_stop: Callable[[StopResult], None] | None = None,
 ) -> list[StopResult]:
     """Raises `WorkflowError` only when signing in or loading the route fails."""
     await workflow.sign_in(plan.driver_id, plan.password)
@@ -51,6 +57,8 @@ async def run_route(
             continue
         result = await _run_stop(workflow, plan, stop.stop_id, f"#{stop.sequence}", clock)
         emit(stop_line(result))
+        if on_stop is not None:
+            on_stop(result)
         results.append(result)
     await workflow.sync_outbox()
     emit(_outbox_line(workflow))
@@ -80,7 +88,10 @@ async def _run_stop(
         )
 
     for package in stop.packages:
-        problem = await _scan_label(workflow, plan, package.package_id)
+        if plan.labels is None:
+            problem = await _scan_wedge(workflow, package.barcode)
+        else:
+            problem = await _scan_label(workflow, plan.labels, plan.scan_timeout, package.package_id)
         if problem is not None:
             attempts.append(Attempt("", problem[0]))
             return finish(problem[1])
@@ -120,17 +131,25 @@ def _notice_text(workflow: DriverWorkflow, stop_id: str) -> str:
     return f"{notice.message} — {notice.next_action}" if notice else ""
 
 
+async def _scan_wedge(workflow: DriverWorkflow, barcode: str) -> tuple[str, str] | None:
+    """A keyboard-wedge read of the printed barcode (no image decoding: cheap enough for fleets)."""
+    verdict = await workflow.submit_scan(Scan(barcode, ScanSource.WEDGE))
+    if verdict.kind in (ScanVerdictKind.MATCHED, ScanVerdictKind.ALREADY_SCANNED):
+        return None
+    return SCAN_MISMATCH, verdict.message
+
+
 async def _scan_label(
-    workflow: DriverWorkflow, plan: RunPlan, package_id: str
+    workflow: DriverWorkflow, labels: Path, scan_timeout: float, package_id: str
 ) -> tuple[str, str] | None:
     """Read one label until a read matches this stop; (outcome, detail) when it cannot."""
-    path = plan.labels / f"{package_id}.png"
+    path = labels / f"{package_id}.png"
     try:
         source = FrameBarcodeSource(still_frames(path))
     except ScanError as err:
         return LABEL_MISSING, err.detail
     try:
-        while (scan := await source.next_scan(plan.scan_timeout)) is not None:
+        while (scan := await source.next_scan(scan_timeout)) is not None:
             verdict = await workflow.submit_scan(scan)
             if verdict.kind in (ScanVerdictKind.MATCHED, ScanVerdictKind.ALREADY_SCANNED):
                 return None

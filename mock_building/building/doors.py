@@ -17,10 +17,11 @@ from mock_building.door import DoorConfig, DoorFaults
 from mock_building.door.runner import RunningDoor, start_door
 from mock_building.building.live_view import DoorStatus
 from mock_building.radio import VirtualRadio
+from mock_building.radio.geography import Position, grid_layout
 from mock_building.scenario.loader import Door, Scenario
 from protocol.keys import TrustStore
 
-__all__ = ["BuildingDoor", "door_config", "door_faults", "start_doors"]
+__all__ = ["BuildingDoor", "building_positions", "door_config", "door_faults", "start_doors"]
 
 
 def door_config(scenario: Scenario, door_id: str, state_dir: Path) -> DoorConfig:
@@ -44,6 +45,17 @@ def door_config(scenario: Scenario, door_id: str, state_dir: Path) -> DoorConfig
 def door_faults(door: Door) -> DoorFaults:
     """The door's live fault switches, starting from the scenario's settings."""
     return DoorFaults(door.faults)
+
+
+def building_positions(scenario: Scenario) -> dict[str, Position]:
+    """Where each building stands on the radio's map: its `position`, else its slot on a grid in
+    scenario order, 200 m apart, so a driver at one building hears the next one's doors faintly
+    and the rest of the city not at all."""
+    grid = grid_layout(len(scenario.buildings))
+    return {
+        b.id: Position(*b.position) if b.position is not None else slot
+        for b, slot in zip(scenario.buildings, grid, strict=True)
+    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,12 +95,16 @@ async def start_doors(
 ) -> dict[str, BuildingDoor]:
     """Start every door concurrently; they advertise once this returns.
 
-    `clock` (Unix seconds) is the building's clock, so doors and service agree on "now".
+    `clock` (Unix seconds) is the building's clock, so doors and service agree on "now". Each
+    building is a place on the radio's map that handhelds say they stand at, its doors stand there.
     """
+    positions = building_positions(scenario)
+    for building_id, position in positions.items():
+        radio.add_place(building_id, position)
 
     async def start(door: Door) -> BuildingDoor:
         config = door_config(scenario, door.id, state_root / door.id)
-        device = radio.add_peripheral(door.name, door.ble_address)
+        device = radio.add_peripheral(door.name, door.ble_address, position=positions[door.building])
         running = await start_door(config, device, faults=door_faults(door), air=radio, clock=clock)
         return BuildingDoor(door, scenario.building(door.building).name, running)
 

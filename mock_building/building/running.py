@@ -112,9 +112,13 @@ class RunningBuilding:
     async def stop(self) -> None:
         """HTTP first (no new grants), then doors (stop advertising, close stores), then the radio."""
         await self.service.stop()
-        for door in reversed(list(self.doors.values())):
-            await door.stop()
+        # Together: a city's thousand doors each wait on a few HCI round trips to stop advertising
+        # (one after another, a thousand doors took seconds). A door that fails to stop does not
+        # keep the others or the radio up; its error is raised once all are down.
+        stopped = await asyncio.gather(*(door.stop() for door in self.doors.values()), return_exceptions=True)
         await self.radio.close()
+        for failure in (result for result in stopped if isinstance(result, BaseException)):
+            raise failure
 
 
 async def start_building(settings: BuildingSettings, *, base_clock: Clock | None = None) -> RunningBuilding:

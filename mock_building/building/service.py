@@ -41,9 +41,11 @@ class ServicePart:
         grant_receipt_margin_s: int = 15 * 60,
     ) -> None:
         self.scenario = scenario
+        password_cost = scenario.service.password_cost
+        cost = {} if password_cost is None else {"password_cost": password_cost}
         self.app: FastAPI = app_for_scenario(
             scenario, clock=clock, today=clock.today(scenario.zone), db_path=data_dir / DATABASE_NAME,
-            gap_alert_after_s=gap_alert_after_s, grant_receipt_margin_s=grant_receipt_margin_s,
+            gap_alert_after_s=gap_alert_after_s, grant_receipt_margin_s=grant_receipt_margin_s, **cost,
         )
         self.store: Store = self.app.state.service.store
         self._audit: AuditLog = self.app.state.service.audit

@@ -1,21 +1,31 @@
 """The shared air between emulated controllers: who hears whom, how loud, and link faults.
 
-bumble's `LocalLink` delivers every PDU to every controller and its controllers report every
-advertisement at -50 dBm. A real phone walks in and out of range of a door, so this link keeps
-per-peripheral air conditions and applies them where a real radio would: an advertiser that is
-out of range or powered off is not heard (so it is neither seen by scanners nor connectable,
-because emulated connections are made on the target's next advertising PDU), and links are cut
-the way a supervision timeout cuts them.
+bumble's `LocalLink` schedules every advertisement for every controller on the link (with a
+thousand doors that fan-out was 83% of a building's CPU) and its controllers report every
+advertisement at -50 dBm. This link knows where things are (`geography`) and keeps per-peripheral
+air conditions, and applies them where a real radio would:
+
+- an advertisement reaches only attached handhelds that are scanning or initiating and within
+  range, at an RSSI that falls with distance (on top of the door's own level, which faults set);
+- an advertiser that is out of range or powered off is not heard (so it is neither seen by
+  scanners nor connectable, because emulated connections are made on the target's next PDU);
+- a door that no listener can hear parks its advertising timer and costs nothing per interval;
+  it resumes, on the cadence it would have kept, as soon as a listener in range scans or connects;
+- links are cut the way a supervision timeout cuts them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import math
 
 from bumble import core, hci, ll
-from bumble.controller import Controller
+from bumble.controller import AdvertisingSet, Controller, LegacyAdvertiser
 from bumble.link import LocalLink
+
+from mock_building.radio.geography import Position, heard_rssi
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +34,8 @@ DEFAULT_RSSI_DBM = -50
 
 LINK_LOSS_REASON = hci.HCI_ErrorCode.CONNECTION_TIMEOUT_ERROR
 """Both ends of a cut link see a supervision timeout, as they would when a radio vanishes."""
+CONNECT_FAILED_REASON = hci.HCI_ErrorCode.CONNECTION_FAILED_TO_BE_ESTABLISHED_ERROR
+"""What a central whose connect request the advertiser never took sees (after six events)."""
 
 
 def address_key(address: hci.Address | str) -> str:
@@ -48,34 +60,303 @@ class AirConditions:
         return self.powered and self.rssi_dbm is not None
 
 
+_PLAIN_SIGHT = AirConditions()
+
+
+def _parks(advertiser: Quiet) -> bool:
+    """Park `advertiser` instead of sending when nobody on the air can hear its controller."""
+    link = advertiser.controller.link
+    assert isinstance(link, AirLink)
+    if not advertiser.enabled or link.has_listener_for(advertiser):
+        return False
+    advertiser.timer_handle = None
+    link.park(advertiser, asyncio.get_running_loop().time())
+    return True
+
+
+def _stopped(advertiser: Quiet) -> None:
+    link = advertiser.controller.link
+    assert isinstance(link, AirLink)
+    link.unpark(advertiser)
+
+
+@dataclasses.dataclass(eq=False)
+class QuietAdvertiser(LegacyAdvertiser):
+    """bumble's legacy advertiser, parked while nobody on the air can hear it."""
+
+    __hash__ = object.__hash__
+
+    @property
+    def interval_s(self) -> float:
+        return self.advertising_interval_min / 1000.0  # bumble's own timer formula
+
+    def _on_timer_fired(self) -> None:
+        if not _parks(self):
+            super()._on_timer_fired()
+
+    def on_timer(self) -> None:
+        self._on_timer_fired()
+
+    def stop(self) -> None:
+        super().stop()
+        _stopped(self)
+
+
+@dataclasses.dataclass(eq=False)
+class QuietAdvertisingSet(AdvertisingSet):
+    """bumble's extended advertising set (what a door's `Device` uses), parked likewise."""
+
+    __hash__ = object.__hash__
+
+    @property
+    def interval_s(self) -> float:
+        units = self.parameters.primary_advertising_interval_min if self.parameters else 1600
+        return max(units * 0.625 / 1000.0, 0.01)  # bumble's own timer formula
+
+    def _on_extended_advertising_timer_fired(self) -> None:
+        if not _parks(self):
+            super()._on_extended_advertising_timer_fired()
+
+    def on_timer(self) -> None:
+        self._on_extended_advertising_timer_fired()
+
+    def stop(self) -> None:
+        super().stop()
+        _stopped(self)
+
+
+Quiet = QuietAdvertiser | QuietAdvertisingSet
+
+
+class PeripheralController(Controller):
+    """A door's controller: its advertisers park while nobody can hear them."""
+
+    def __init__(self, name: str, *, link: AirLink, public_address: hci.Address) -> None:
+        super().__init__(name, link=link, public_address=public_address)
+        self.le_legacy_advertiser = QuietAdvertiser(self)
+
+    def on_hci_le_set_advertising_set_random_address_command(
+        self, command: hci.HCI_LE_Set_Advertising_Set_Random_Address_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        result = super().on_hci_le_set_advertising_set_random_address_command(command)
+        self._quiet_sets()
+        return result
+
+    def on_hci_le_set_extended_advertising_parameters_command(
+        self, command: hci.HCI_LE_Set_Extended_Advertising_Parameters_Command
+    ) -> hci.HCI_LE_Set_Extended_Advertising_Parameters_ReturnParameters:
+        result = super().on_hci_le_set_extended_advertising_parameters_command(command)
+        self._quiet_sets()
+        return result
+
+    def _quiet_sets(self) -> None:
+        # bumble builds its sets by module-level name; swap each new one for a quiet twin.
+        for handle, plain in self.advertising_sets.items():
+            if not isinstance(plain, QuietAdvertisingSet):
+                values = {f.name: getattr(plain, f.name) for f in dataclasses.fields(plain)}
+                self.advertising_sets[handle] = QuietAdvertisingSet(**values)
+
+
 class AirLink(LocalLink):
-    """A `LocalLink` that honours per-peripheral range, power and armed link drops."""
+    """A `LocalLink` with geography, per-peripheral range and power, and armed link drops.
+
+    Who can hear which door is kept as sets, updated when something moves or a door's level
+    changes, so an advertisement costs one look-up per listener in range, not one per controller.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self._air: dict[str, AirConditions] = {}
+        self._by_address: dict[str, Controller] = {}
+        self._positions: dict[Controller, Position] = {}
+        self._places: dict[str, Position] = {}
+        self._peripherals: set[Controller] = set()
+        self._listeners: set[Controller] = set()
+        """Every controller that is not a door: the attached handhelds."""
+        self._hearers: dict[Controller, set[Controller]] = {}
+        """Door → the listeners within its range (scanning or not)."""
+        self._parked: dict[Quiet, float] = {}
+        """Door advertisers parked because nobody could hear them, with the tick they parked at."""
+
+    # -- who is on the air, and where --------------------------------------------------------
+
+    def add_controller(self, controller: Controller) -> None:
+        super().add_controller(controller)
+        self._index(controller.public_address, controller)
+        if isinstance(controller, PeripheralController):
+            self._peripherals.add(controller)
+            self._hearers[controller] = {listener for listener in self._listeners if self._hears(listener, controller)}
+        else:
+            self._listeners.add(controller)
+            self._rehear(controller)
+
+    def remove_controller(self, controller: Controller) -> None:
+        super().remove_controller(controller)
+        self._by_address = {k: c for k, c in self._by_address.items() if c is not controller}
+        self._positions.pop(controller, None)
+        self._peripherals.discard(controller)
+        self._listeners.discard(controller)
+        self._hearers.pop(controller, None)
+        for hearers in self._hearers.values():
+            hearers.discard(controller)
+
+    def on_address_changed(self, controller: Controller) -> None:
+        self._index(controller.random_address, controller)
+
+    def find_le_controller(self, address: hci.Address) -> Controller | None:
+        # bumble scans every controller per ACL packet; with a thousand doors that adds up.
+        found = self._by_address.get(address_key(address))
+        return found if found in self.controllers else super().find_le_controller(address)
+
+    def _index(self, address: hci.Address, controller: Controller) -> None:
+        if address != hci.Address.ANY:
+            self._by_address[address_key(address)] = controller
+
+    def position_of(self, controller: Controller) -> Position | None:
+        return self._positions.get(controller)
+
+    def add_place(self, name: str, position: Position) -> None:
+        """A place handhelds can say they are at (a building id)."""
+        self._places[name] = position
+
+    def place(self, controller: Controller, position: Position | None) -> None:
+        """Put a door or a handheld at `position` (None: nowhere in particular, hears everything)."""
+        if position is None:
+            self._positions.pop(controller, None)
+        else:
+            self._positions[controller] = position
+        if controller in self._listeners:
+            self._rehear(controller)
+            self.listener_changed(controller)
+        else:
+            self.refresh(controller)
+
+    def place_at(self, controller: Controller, place: str) -> bool:
+        """Put a handheld at a named place; False when the radio knows no such place."""
+        position = self._places.get(place)
+        if position is None:
+            return False
+        self.place(controller, position)
+        return True
+
+    def refresh(self, peripheral: Controller) -> None:
+        """Recompute who can hear a door after its position, level or power changed."""
+        if peripheral in self._peripherals:
+            self._hearers[peripheral] = {listener for listener in self._listeners if self._hears(listener, peripheral)}
+            self._wake([a for a in self._parked if a.controller is peripheral and self.has_listener_for(a)])
+
+    def _rehear(self, listener: Controller) -> None:
+        for peripheral, hearers in self._hearers.items():
+            if self._hears(listener, peripheral):
+                hearers.add(listener)
+            else:
+                hearers.discard(listener)
+
+    # -- how loud ----------------------------------------------------------------------------
 
     def conditions(self, address: hci.Address | str) -> AirConditions:
-        """The (mutable) conditions of a peripheral; devices never configured are in plain sight."""
+        """The (mutable) conditions of a peripheral; devices never configured are in plain sight.
+        Call `refresh` on its controller after changing its level."""
         return self._air.setdefault(address_key(address), AirConditions())
 
-    def rssi_of(self, address: hci.Address) -> int:
-        """The RSSI a scanner reads for an advertiser it could hear."""
-        rssi = self._air.get(address_key(address), AirConditions()).rssi_dbm
-        return DEFAULT_RSSI_DBM if rssi is None else rssi
+    def rssi_heard(self, listener: Controller, address: hci.Address) -> int | None:
+        """The RSSI `listener` reads for the advertiser at `address`; None if it cannot hear it."""
+        air = self._air.get(address_key(address), _PLAIN_SIGHT)
+        if not air.audible:
+            return None
+        assert air.rssi_dbm is not None
+        advertiser = self._by_address.get(address_key(address))
+        where = self._positions.get(advertiser) if advertiser is not None else None
+        return heard_rssi(air.rssi_dbm, where, self._positions.get(listener))
 
-    def _audible(self, address: hci.Address) -> bool:
-        air = self._air.get(address_key(address))
-        return air is None or air.audible
+    def _hears(self, listener: Controller, peripheral: Controller) -> bool:
+        return self.rssi_heard(listener, peripheral.le_legacy_advertiser.address) is not None
+
+    # -- advertising -------------------------------------------------------------------------
+
+    @staticmethod
+    def wants(listener: Controller, address: hci.Address | None) -> bool:
+        """Whether `listener` takes an advertisement from `address`: a scanner takes every one, an
+        initiator only its target's (real controllers filter that in the link layer; here a
+        handheld waiting to connect would otherwise be sent every door in range)."""
+        if listener.le_scan_enable:
+            return True
+        pending = listener.pending_le_connection
+        return pending is not None and pending.peer_address == address
+
+    def has_listener_for(self, advertiser: Quiet) -> bool:
+        address = advertiser.address
+        return any(self.wants(listener, address) for listener in self._hearers.get(advertiser.controller, ()))
+
+    @property
+    def parked(self) -> int:
+        """How many doors have every advertiser parked."""
+        return len({a.controller for a in self._parked})
+
+    def park(self, advertiser: Quiet, tick: float) -> None:
+        self._parked[advertiser] = tick
+
+    def unpark(self, advertiser: Quiet) -> None:
+        self._parked.pop(advertiser, None)
+
+    def listener_changed(self, listener: Controller) -> None:
+        """A handheld started scanning or initiating, or moved: wake the parked doors it wants."""
+        heard = [a for a in self._parked if listener in self._hearers.get(a.controller, ())]
+        self._wake([a for a in heard if self.wants(listener, a.address)])
+
+    def _wake(self, advertisers: list[Quiet]) -> None:
+        """Each fires on the next tick of the cadence it would have kept had it never parked, so
+        connect latency stays what the advertising interval makes it."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for advertiser in advertisers:
+            tick = self._parked.pop(advertiser)
+            if advertiser.enabled and advertiser.timer_handle is None:
+                interval = advertiser.interval_s
+                tick += max(1, math.ceil((now - tick) / interval)) * interval
+                advertiser.timer_handle = loop.call_at(tick, advertiser.on_timer)
 
     def send_advertising_pdu(self, sender_controller: Controller, packet: ll.AdvertisingPdu) -> None:
         # Advertisements and connect requests both travel on the advertising channels: an
         # inaudible advertiser neither advertises nor accepts a connection.
-        # Every PDU bumble 0.0.236 defines names its advertiser, but the base class declares none.
-        advertiser = getattr(packet, "advertiser_address", None)
-        if isinstance(advertiser, hci.Address) and not self._audible(advertiser):
+        # Every PDU bumble 0.0.236 defines names its advertiser; the base class declares none.
+        advertiser: hci.Address = packet.advertiser_address  # type: ignore[attr-defined]
+        if not self._air.get(address_key(advertiser), _PLAIN_SIGHT).audible:
             return
-        super().send_advertising_pdu(sender_controller, packet)
+        loop = asyncio.get_running_loop()
+        if isinstance(packet, ll.ConnectInd):
+            target = self.find_le_controller(advertiser)
+            if target is not None and target is not sender_controller:
+                loop.call_soon(self._connect, sender_controller, target, packet)
+            return
+        hearers = self._hearers.get(sender_controller, self._listeners)
+        connecting = False
+        for listener in hearers:
+            if listener is sender_controller or not self.wants(listener, advertiser):
+                continue
+            pending = listener.pending_le_connection
+            if pending is not None and pending.peer_address == advertiser:
+                # One connect request per advertising event: of two handhelds at the same free
+                # door one connects, the other answers a later event (bumble would connect both).
+                if connecting:
+                    continue
+                connecting = True
+            loop.call_soon(listener.on_ll_advertising_pdu, packet)
+
+    @staticmethod
+    def _connect(initiator: Controller, advertiser: Controller, packet: ll.ConnectInd) -> None:
+        """Deliver a connect request; when the advertiser did not take it, fail the initiator's link.
+
+        Two handhelds answering the same advertisement both believe they connected (bumble's
+        initiator completes at once); only the first reaches the door, which then stops
+        advertising. A real central would see "failed to be established" after six connection
+        events; without this the loser's GATT requests went nowhere until a 30 s timeout.
+        """
+        advertiser.on_ll_advertising_pdu(packet)
+        if packet.initiator_address in advertiser.le_connections:
+            return
+        if (connection := initiator.le_connections.get(packet.advertiser_address)) is not None:
+            initiator.on_le_disconnected(connection, CONNECT_FAILED_REASON)
 
     def send_acl_data(
         self,

@@ -21,6 +21,8 @@ from bumble.controller import Controller
 from bumble.transport.common import PacketParser, StreamPacketSink
 
 from mock_building.radio.air import AirLink
+from mock_building.radio.geography import SENSITIVITY_DBM
+from protocol.sim_air import PLACE_HANDHELD_OPCODE, STATUS_PLACED, STATUS_UNKNOWN_PLACE, decode_place
 
 _Report = TypeVar(
     "_Report", hci.HCI_LE_Advertising_Report_Event.Report, hci.HCI_LE_Extended_Advertising_Report_Event.Report
@@ -30,10 +32,12 @@ logger = logging.getLogger(__name__)
 
 
 class AttachedController(Controller):
-    """The controller an attached app talks to; its scan reports carry the air's RSSI.
+    """The controller an attached app talks to: a handheld somewhere on the map.
 
-    RSSI is rewritten here, per report and per receiving controller, because that is where a
-    real receiver measures it: the advertiser does not know how loud it arrives.
+    Its scan reports carry the RSSI heard where it stands, rewritten here, per report and per
+    receiving controller, because that is where a real receiver measures it. It answers the
+    emulation-only "place handheld" vendor command (`protocol.sim_air`), and tells the air when it
+    starts listening, so parked doors in range resume advertising.
     """
 
     link: AirLink
@@ -48,7 +52,51 @@ class AttachedController(Controller):
         super().send_hci_packet(packet)
 
     def _with_rssi(self, reports: Sequence[_Report]) -> list[_Report]:
-        return [dataclasses.replace(r, rssi=self.link.rssi_of(r.address)) for r in reports]
+        return [dataclasses.replace(r, rssi=self._heard(r.address)) for r in reports]
+
+    def _heard(self, address: hci.Address) -> int:
+        rssi = self.link.rssi_heard(self, address)
+        return SENSITIVITY_DBM if rssi is None else rssi  # moved out of range since it was sent
+
+    def on_hci_command_packet(self, command: hci.HCI_Command) -> None:
+        if command.op_code != PLACE_HANDHELD_OPCODE:
+            super().on_hci_command_packet(command)
+            return
+        place = decode_place(bytes(command.parameters or b""))
+        placed = place is not None and self.link.place_at(self, place)
+        self.send_hci_packet(
+            hci.HCI_Command_Complete_Event(
+                num_hci_command_packets=1,
+                command_opcode=command.op_code,
+                return_parameters=hci.HCI_StatusReturnParameters(
+                    hci.HCI_ErrorCode(STATUS_PLACED if placed else STATUS_UNKNOWN_PLACE)
+                ),
+            )
+        )
+
+    def on_hci_le_set_scan_enable_command(
+        self, command: hci.HCI_LE_Set_Scan_Enable_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        result = super().on_hci_le_set_scan_enable_command(command)
+        self.link.listener_changed(self)
+        return result
+
+    def on_hci_le_set_extended_scan_enable_command(
+        self, command: hci.HCI_LE_Set_Extended_Scan_Enable_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        result = super().on_hci_le_set_extended_scan_enable_command(command)
+        self.link.listener_changed(self)
+        return result
+
+    def on_hci_le_create_connection_command(self, command: hci.HCI_LE_Create_Connection_Command) -> None:
+        super().on_hci_le_create_connection_command(command)
+        self.link.listener_changed(self)
+
+    def on_hci_le_extended_create_connection_command(
+        self, command: hci.HCI_LE_Extended_Create_Connection_Command
+    ) -> None:
+        super().on_hci_le_extended_create_connection_command(command)
+        self.link.listener_changed(self)
 
     def on_hci_le_create_connection_cancel_command(
         self, _command: hci.HCI_LE_Create_Connection_Cancel_Command

@@ -9,9 +9,10 @@ from bumble import hci
 from bumble.controller import Controller
 from bumble.device import Device
 
-from mock_building.radio.air import AirConditions, AirLink, address_key
+from mock_building.radio.air import AirConditions, AirLink, PeripheralController, address_key
 from mock_building.radio.attach import AttachServer
 from mock_building.radio.errors import RadioError, RadioErrorReason
+from mock_building.radio.geography import Position
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8751
@@ -42,8 +43,9 @@ class VirtualRadio:
         self._serving = False
         self._closed = False
 
-    def add_peripheral(self, name: str, address: str) -> Device:
-        """A new peripheral on the air, not yet powered on.
+    def add_peripheral(self, name: str, address: str, *, position: Position | None = None) -> Device:
+        """A new peripheral on the air, not yet powered on, standing at `position` (None: heard
+        by every handheld, wherever it is).
 
         The caller adds its GATT services, then `await device.power_on()` and starts
         advertising (see `mock_building.radio.start_advertising`).
@@ -52,14 +54,20 @@ class VirtualRadio:
         key = address_key(address)
         if key in self._peripherals:
             raise RadioError(RadioErrorReason.DUPLICATE_ADDRESS, f"{key} is already on the air")
-        controller = Controller(
+        controller = PeripheralController(
             f"door-{name}",
             link=self._link,
             public_address=hci.Address(address, hci.Address.PUBLIC_DEVICE_ADDRESS),
         )
         self._peripherals[key] = controller
         self._link.conditions(key)
+        self._link.place(controller, position)
         return Device.with_hci(name, hci.Address(address), controller, controller)
+
+    def add_place(self, name: str, position: Position) -> None:
+        """Name a spot on the map; an attached handheld says it stands there (a building id) with
+        the vendor command of `protocol.sim_air`."""
+        self._link.add_place(name, position)
 
     async def serve(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
         """Accept driver-app attachments (H4 over TCP); returns the bound port (0 picks one)."""
@@ -82,6 +90,17 @@ class VirtualRadio:
             self._server.changed.clear()
             await self._server.changed.wait()
 
+    @property
+    def handheld_positions(self) -> list[Position | None]:
+        """Where each attached handheld stands (None: it never said), for the live view and tests."""
+        controllers = [a.controller for a in self._server.attachments if a.controller is not None]
+        return [self._link.position_of(c) for c in controllers]
+
+    @property
+    def parked_peripherals(self) -> int:
+        """How many peripherals have parked their advertising because no listener can hear them."""
+        return self._link.parked
+
     def conditions(self, address: str) -> AirConditions:
         """The current air conditions of one peripheral (read them; change them via methods)."""
         self._controller(address)
@@ -89,15 +108,17 @@ class VirtualRadio:
 
     def set_rssi(self, address: str, dbm: int | None) -> None:
         """Set how loud a peripheral is heard; None takes it out of range (and cuts its links)."""
-        self._controller(address)
+        controller = self._controller(address)
         self._link.conditions(address).rssi_dbm = dbm
+        self._link.refresh(controller)
         if dbm is None:
             self.drop_connections(address)
 
     def set_powered(self, address: str, powered: bool) -> None:
         """Power a peripheral's radio off (silent, links cut) or back on."""
-        self._controller(address)
+        controller = self._controller(address)
         self._link.conditions(address).powered = powered
+        self._link.refresh(controller)
         if not powered:
             self.drop_connections(address)
 

@@ -104,6 +104,8 @@ class Building(BaseModel):
     address: StrictStr
     accepted_carriers: tuple[StrictStr, ...] = Field(strict=False)  # a TOML array is a list
     manager_token: StrictStr | None = Field(default=None, repr=False)
+    position: tuple[Number, Number] | None = Field(default=None, strict=False)
+    """Metres east and north on the city map the virtual radio uses; None: a grid slot by order."""
 
 
 def _fault_bounds(value: object, info: ValidationInfo) -> object:
@@ -295,6 +297,16 @@ class ServiceSettings(BaseModel):
     admin_token: StrictStr = Field(repr=False)
     """Defaults to a token derived from the seed."""
     faults: ServiceFaultSettings = ServiceFaultSettings()
+    password_cost: StrictInt | None = None
+    """scrypt N for the drivers' password hashes; None: the service's default. A generated city
+    lowers it: its passwords are in the file anyway, and `up` seeds hundreds of drivers."""
+
+    @field_validator("password_cost")
+    @classmethod
+    def _power_of_two(cls, value: int | None) -> int | None:
+        if value is not None and (value < 2 or value & (value - 1)):
+            raise ValueError("scrypt's cost is a power of two, at least 2")
+        return value
 
 
 class Scenario(BaseModel):

@@ -1,10 +1,15 @@
-"""The one bumble host per process that reaches the virtual radio, and where to find it.
+"""The bumble host of an emulated handheld that reaches the virtual radio, and where to find it.
 
-Every scanner and client backend in a process shares one attachment (one emulated controller
-on the radio side), the way every `BleakClient` on a laptop shares its one adapter. It is
-created lazily inside the running loop on first use, and re-created if the loop changes
-(tests) or the radio went away. Connects are serialised: one bumble central cannot have two
-LE connections pending at once (the second fails with COMMAND_DISALLOWED and then hangs).
+A `SimHandheld` is one phone: its scanner and client backends share one attachment (one emulated
+controller on the radio side), the way every `BleakClient` on a laptop shares its one adapter. It
+is created lazily inside the running loop on first use, and re-created if the loop changes
+(tests) or the radio went away. Connects are serialised: one bumble central cannot have two LE
+connections pending at once (the second fails with COMMAND_DISALLOWED and then hangs).
+
+A process has a default handheld (what `BumbleScannerBackend` and `BumbleClientBackend` use);
+a fleet of simulated drivers in one process gives each driver its own (`SimHandheld.backends`).
+Before it listens, a handheld tells the radio where its driver stands (`move_to`, a building id)
+with the vendor command of `protocol.sim_air`, so it hears that building's doors and not the city's.
 """
 
 from __future__ import annotations
@@ -14,12 +19,19 @@ import dataclasses
 import logging
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason
+from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason, BleakError
 from bumble import hci
 from bumble.device import Advertisement, Device
 from bumble.transport import open_transport
 from bumble.transport.common import Transport
+
+from protocol.sim_air import PLACE_HANDHELD_OPCODE, STATUS_PLACED, encode_place
+
+if TYPE_CHECKING:
+    from driver_app.adapters.ble_sim.client import BumbleClientBackend
+    from driver_app.adapters.ble_sim.scanner import BumbleScannerBackend
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +92,15 @@ class SimCentral:
         await device.power_on()
         return central
 
+    async def place(self, place: str) -> None:
+        """Tell the radio this handheld stands at `place`; BleakError if the radio knows no such place."""
+        command = hci.HCI_Command(op_code=PLACE_HANDHELD_OPCODE, parameters=encode_place(place))
+        response = await self.device.host.send_command(command)  # type: ignore[call-overload]
+        # ^ bumble types send_command for its registered commands only; this one is vendor-specific.
+        status = bytes(response.return_parameters.data or b"\xff")[0]
+        if status != STATUS_PLACED:
+            raise BleakError(f"the virtual radio knows no place {place!r} (status {status:#04x})")
+
     @property
     def alive(self) -> bool:
         return not self._closed and asyncio.get_running_loop() is self.loop
@@ -129,12 +150,14 @@ def _random_static_address() -> hci.Address:
     return hci.Address(":".join(f"{b:02X}" for b in raw))
 
 
-class _Registry:
-    """The process-wide attachment; configured once, attached on first use."""
+class SimHandheld:
+    """One emulated phone: where its radio is, its attachment (made on first use), where it stands."""
 
-    def __init__(self) -> None:
-        self.where: SimRadioAddress | None = None
+    def __init__(self, where: SimRadioAddress | None = None) -> None:
+        self.where = where
         self.central: SimCentral | None = None
+        self._place: str | None = None
+        self._placed: tuple[SimCentral, str] | None = None
         self._attaching: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
     def address(self) -> SimRadioAddress:
@@ -143,6 +166,11 @@ class _Registry:
         if text := os.environ.get(ENV_VAR):
             return SimRadioAddress.parse(text)
         return SimRadioAddress()
+
+    def move_to(self, place: str | None) -> None:
+        """Say where the driver stands (a building id); the radio hears it before the next scan or
+        connect. None: nowhere in particular (the radio lets it hear every door)."""
+        self._place = place
 
     async def get(self) -> SimCentral:
         if self.central is not None and self.central.alive:
@@ -154,22 +182,45 @@ class _Registry:
                 self.central = await SimCentral.attach(self.address())
             return self.central
 
+    async def listening(self) -> SimCentral:
+        """The attached host, placed where the driver stands: what scanning and connecting use."""
+        central = await self.get()
+        if self._place is not None and self._placed != (central, self._place):
+            await central.place(self._place)
+            self._placed = (central, self._place)
+        return central
 
-_registry = _Registry()
+    async def detach(self) -> None:
+        """Detach from the radio, e.g. on app exit; the next use re-attaches."""
+        central, self.central = self.central, None
+        if central is not None and asyncio.get_running_loop() is central.loop:
+            await central.close()
+
+    def backends(self) -> tuple[type[BumbleScannerBackend], type[BumbleClientBackend]]:
+        """bleak backend classes bound to this handheld (bleak takes classes, not instances)."""
+        from driver_app.adapters.ble_sim.client import BumbleClientBackend
+        from driver_app.adapters.ble_sim.scanner import BumbleScannerBackend
+
+        bound = {"handheld": self}
+        return (
+            type("HandheldScannerBackend", (BumbleScannerBackend,), bound),
+            type("HandheldClientBackend", (BumbleClientBackend,), bound),
+        )
+
+
+_default = SimHandheld()
 
 
 def configure_sim_radio(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """Point this process's emulated adapter at a virtual radio (takes effect on next attach)."""
-    _registry.where = SimRadioAddress(host, port)
+    _default.where = SimRadioAddress(host, port)
 
 
-async def sim_central() -> SimCentral:
-    """The process's attached host, attaching now if needed."""
-    return await _registry.get()
+def default_handheld() -> SimHandheld:
+    """The process's own handheld, used by backends not bound to another one."""
+    return _default
 
 
 async def detach_sim_radio() -> None:
     """Detach this process from the radio, e.g. on app exit; the next use re-attaches."""
-    central, _registry.central = _registry.central, None
-    if central is not None and asyncio.get_running_loop() is central.loop:
-        await central.close()
+    await _default.detach()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from bleak.args import SizedBuffer
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -16,7 +16,7 @@ from bleak.exc import BleakDeviceNotFoundError, BleakError
 from bumble import core, hci
 from bumble.device import Connection, Peer
 
-from driver_app.adapters.ble_sim.central import SimCentral, sim_central
+from driver_app.adapters.ble_sim.central import SimCentral, SimHandheld, default_handheld
 from driver_app.adapters.ble_sim.errors import bleak_errors
 from driver_app.adapters.ble_sim.gatt import discover_services
 
@@ -35,6 +35,9 @@ class BumbleClientBackend(BaseBleakClient):
     Like bleak's BlueZ backend, `disconnected_callback` fires on every disconnection (ours,
     the peer's, or the radio going away), once per connection.
     """
+
+    handheld: ClassVar[SimHandheld | None] = None
+    """The emulated phone this backend uses; None: the process's default one."""
 
     def __init__(
         self,
@@ -84,7 +87,7 @@ class BumbleClientBackend(BaseBleakClient):
             logger.info("pairing is not emulated; connecting without it")
         timeout = kwargs.get("timeout", self._timeout)
         target = self._target()
-        central = await sim_central()
+        central = await (self.handheld or default_handheld()).listening()
         async with central.connect_lock:
             try:
                 with bleak_errors(f"connecting to {self.address}"):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from bleak.backends.scanner import AdvertisementDataCallback, BaseBleakScanner
 from bumble.device import Advertisement
 
 from driver_app.adapters.ble_sim.advertisement import advertisement_data
-from driver_app.adapters.ble_sim.central import SimCentral, sim_central
+from driver_app.adapters.ble_sim.central import SimCentral, SimHandheld, default_handheld
 
 
 class BumbleScannerBackend(BaseBleakScanner):
@@ -17,6 +17,9 @@ class BumbleScannerBackend(BaseBleakScanner):
     Devices are keyed and addressed by their Bluetooth address; `BLEDevice.details` holds the
     bumble `hci.Address` (with its address type) that `BumbleClientBackend` connects to.
     """
+
+    handheld: ClassVar[SimHandheld | None] = None
+    """The emulated phone this backend uses; None: the process's default one."""
 
     def __init__(
         self,
@@ -33,7 +36,7 @@ class BumbleScannerBackend(BaseBleakScanner):
 
     async def start(self) -> None:
         self.seen_devices = {}
-        self._central = await sim_central()
+        self._central = await (self.handheld or default_handheld()).listening()
         await self._central.start_scanning(self._on_advertisement)
 
     async def stop(self) -> None:
