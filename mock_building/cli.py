@@ -18,11 +18,22 @@ DEFAULT_RADIO_PORT = 8751
 _DATA_DIR_HELP = "state directory (default: a per-user data dir, one per scenario)"
 
 
+def _version() -> str:
+    """The installed distribution's version (one number for the driver app and the mock building)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lobbykey")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mock-building",
         description="Run a LobbyKey building with no hardware: access service and emulated BLE doors.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_up(commands.add_parser("up", help="start the access service, the virtual radio and every door"))
     _add_door(commands.add_parser("door", help="run one door peripheral on a real Bluetooth controller"))

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from driver_app.settings import DEFAULT_ACCESS_URL, DEFAULT_RADIO, BleMode, Settings
+from driver_app.settings import DEFAULT_ACCESS_URL, DEFAULT_RADIO, BleMode, Settings, load_settings
 
 if TYPE_CHECKING:
     from driver_app.runner.route_runner import RunPlan
@@ -52,16 +52,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"run-route: no label folder {args.labels}", file=sys.stderr)
         return EXIT_SETUP
     with tempfile.TemporaryDirectory(prefix="lobbykey-run-route-") as scratch:
-        labels = args.labels or _fetched_labels(args.access_url, Path(scratch) / "labels")
-        if labels is None:
-            return EXIT_SETUP
-        plan = RunPlan(args.driver, args.password, labels, expectations)
-        settings = Settings(
+        settings = load_settings(
             access_url=args.access_url,
             ble_mode=args.ble_mode,
             radio_address=args.radio,
             data_dir=args.data_dir or Path(scratch),
         )
+        labels = args.labels or _fetched_labels(args.access_url, Path(scratch) / "labels")
+        if labels is None:
+            return EXIT_SETUP
+        plan = RunPlan(args.driver, args.password, labels, expectations)
         return asyncio.run(_run(settings, plan, args.report))
 
 

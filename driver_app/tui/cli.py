@@ -8,7 +8,7 @@ from pathlib import Path
 
 from driver_app.core.errors import WorkflowError
 from driver_app.core.messages import notice_for
-from driver_app.settings import BleMode, Settings
+from driver_app.settings import BleMode, Settings, load_settings
 
 #: flag destination → Settings field; a flag left out leaves the environment and config file in charge.
 _OVERRIDES = {
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     given = {field: getattr(args, flag, None) for flag, field in _OVERRIDES.items()}
-    return Settings(**{field: value for field, value in given.items() if value is not None})
+    return load_settings(**{field: value for field, value in given.items() if value is not None})
 
 
 def run(args: argparse.Namespace) -> int:

@@ -109,7 +109,10 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
     clock = DayShiftedClock(base_clock or SystemClock(), settings.today, scenario.zone)
     if settings.fresh and settings.data_dir.exists():
         shutil.rmtree(settings.data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # e.g. a path under a regular file: one line, not a traceback
+        raise BuildingError("data_dir_unusable", f"--data-dir {settings.data_dir}: {err.strerror}") from err
     service = ServicePart(scenario, settings.data_dir, clock)
     radio = VirtualRadio()
     doors: dict[str, BuildingDoor] = {}

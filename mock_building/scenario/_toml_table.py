@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, TypeVar
 
 from mock_building.errors import ScenarioError
@@ -29,7 +30,9 @@ class Table:
         self._seen.add(key)
         if key not in self._data:
             if default is _MISSING:
-                raise ScenarioError(self.key_path(key), "required key is missing")
+                near = difflib.get_close_matches(key, [k for k in self._data if k not in self._seen], n=1)
+                hint = f" (is {near[0]!r} a misspelling of it?)" if near else ""
+                raise ScenarioError(self.key_path(key), f"required key is missing{hint}")
             return default
         value = self._data[key]
         # bool is an int subclass in Python; never accept true/false where a number is expected.
@@ -76,4 +79,6 @@ class Table:
     def finish(self) -> None:
         unknown = sorted(set(self._data) - self._seen)
         if unknown:
-            raise ScenarioError(self.key_path(unknown[0]), "unknown key")
+            near = difflib.get_close_matches(unknown[0], sorted(self._seen), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else f" (known: {', '.join(sorted(self._seen))})"
+            raise ScenarioError(self.key_path(unknown[0]), f"unknown key{hint}")

@@ -54,7 +54,22 @@ def load_scenario(path: str | Path) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ScenarioError("", f"cannot read scenario {path}: {err.strerror}") from err
-    return parse_scenario(text, base_dir=path.parent)
+    try:
+        return parse_scenario(text, base_dir=path.parent)
+    except ScenarioError as err:
+        raise ScenarioError("", f"{path}{_line_of(err, text)}: {err.message}") from err
+
+
+def _line_of(err: ScenarioError, text: str) -> str:
+    """`:N` when the error's line is known: TOML syntax errors say it, a leaf key found once is certain."""
+    if err.__cause__ is not None and (found := re.search(r"at line (\d+)", str(err.__cause__))):
+        return f":{found.group(1)}"
+    leaf = re.sub(r"\[\d+\]$", "", err.key.rsplit(".", 1)[-1])
+    if not leaf:
+        return ""
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(leaf)}[\"']?\s*=")
+    lines = [n for n, line in enumerate(text.splitlines(), start=1) if pattern.match(line)]
+    return f":{lines[0]}" if len(lines) == 1 else ""
 
 
 def parse_scenario(text: str, *, base_dir: Path = Path(".")) -> Scenario:
