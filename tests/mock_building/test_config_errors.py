@@ -25,7 +25,8 @@ def test_misspelt_key_names_file_line_and_suggests(tmp_path, capsys) -> None:
     assert main(["labels", "--scenario", str(path), "--out", str(tmp_path / "l")]) == 2
     line = _line_of(path, "timzone")
     assert capsys.readouterr().err == (
-        f"mock-building: error [invalid_scenario]: {path}:{line}: timzone: unknown key (did you mean 'timezone'?)\n"
+        f"mock-building: error [invalid_scenario]: {path}:{line}: "
+        "timzone: unknown key (did you mean 'timezone'?)\n"
     )
 
 
@@ -39,11 +40,15 @@ def test_invalid_toml_names_the_line(tmp_path, capsys) -> None:
     path = tmp_path / "s.toml"
     path.write_text('seed = "x"\nversion = \n')
     assert main(["labels", "--scenario", str(path), "--out", str(tmp_path / "l")]) == 2
-    assert capsys.readouterr().err.startswith(f"mock-building: error [invalid_scenario]: {path}:2: not valid TOML")
+    assert capsys.readouterr().err.startswith(
+        f"mock-building: error [invalid_scenario]: {path}:2: not valid TOML"
+    )
 
 
 def test_data_dir_under_a_regular_file_is_a_clean_error(tmp_path, capsys) -> None:
     (tmp_path / "afile").write_text("")
-    code = main(["up", "--headless", "--port", "0", "--radio-port", "0", "--data-dir", str(tmp_path / "afile" / "x")])
+    code = main(
+        ["up", "--headless", "--port", "0", "--radio-port", "0", "--data-dir", str(tmp_path / "afile" / "x")]
+    )
     assert code == 2
     assert capsys.readouterr().err.endswith(": Not a directory\n")
