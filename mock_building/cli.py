@@ -92,7 +92,11 @@ def _add_fault(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("items", nargs="+", metavar="[DOOR_ID] NAME=VALUE", help="values are on/off or numbers")
     parser.add_argument("--service", action="store_true", help="set access service faults instead of a door's")
-    parser.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the building (default %(default)s)")
+    parser.add_argument(
+        "--url",
+        help=f"the building (default: $LOBBYKEY_ACCESS_URL, else access_url in the driver app's config file, "
+        f"else http://127.0.0.1:{DEFAULT_PORT})",
+    )
     parser.add_argument("--admin-token", help="admin bearer token (default: the scenario's)")
     _scenario_option(parser)
 
@@ -154,14 +158,23 @@ def _labels(args: argparse.Namespace) -> int:
 
 
 def _fault(args: argparse.Namespace) -> int:
-    from mock_building.building.fault_client import parse_settings, set_door_faults, set_service_faults
+    from mock_building.building.fault_client import (
+        building_url, check_names, parse_settings, set_door_faults, set_service_faults,
+    )
 
+    url, source = building_url(args.url)
     token = args.admin_token or _scenario(args).admin_token
     if args.service:
-        target, faults = "service", set_service_faults(args.url, token, parse_settings(args.items))
+        target, items = "service", args.items
     else:
         target, *items = args.items
-        faults = set_door_faults(args.url, token, target, parse_settings(items))
+    settings = parse_settings(items)
+    check_names(settings, service=args.service)
+    print(f"fault: building {url} (from {source})", file=sys.stderr)
+    if args.service:
+        faults = set_service_faults(url, token, settings)
+    else:
+        faults = set_door_faults(url, token, target, settings)
     print(f"{target}: " + ", ".join(f"{name}={value}" for name, value in faults.items()))
     return 0
 

@@ -56,6 +56,8 @@ class BuildingView:
     title: str
     doors: tuple[DoorStatus, ...]
     audit: tuple[AuditLine, ...]
+    service_faults: tuple[tuple[str, object], ...] = ()
+    """Active access-service faults (latency, error rate, down); empty for a healthy service."""
 
 
 def literal(value: object) -> str:
@@ -77,8 +79,17 @@ def _state(door: DoorStatus) -> Text:
     return Text(f"OPEN{countdown}", style="bold yellow")
 
 
+def _service_line(view: BuildingView) -> Text:
+    if not view.service_faults:
+        return Text("access service: no faults")
+    return Text.assemble("access service faults: ", (literal(_faults(view.service_faults)), "bold red"))
+
+
 def render_view(view: BuildingView) -> RenderableType:
-    """The live view: every door, then the last audit events (newest last)."""
+    """The live view: the service's faults, every door, then the last audit events, newest first.
+
+    Newest first, so a terminal too short for everything crops the oldest events, never the newest.
+    """
     doors = Table(title=Text(literal(view.title)), expand=True, title_justify="left")
     for column in ("door", "building", "name", "state", "links", "last outcome", "reason", "faults"):
         doors.add_column(column, overflow="fold")
@@ -93,15 +104,15 @@ def render_view(view: BuildingView) -> RenderableType:
             Text(literal(door.last_reason or "-")),
             Text(literal(_faults(door.faults)), style="red" if door.faults else ""),
         )
-    audit = Table(title=Text("audit feed"), expand=True, title_justify="left")
+    audit = Table(title=Text("audit feed, newest first"), expand=True, title_justify="left")
     for column in ("at", "building", "door", "stop", "carrier", "driver", "outcome", "reason"):
         audit.add_column(column, overflow="fold")
-    for line in view.audit[-AUDIT_LINES:]:
+    for line in reversed(view.audit[-AUDIT_LINES:]):
         audit.add_row(
             *(Text(literal(v or "-")) for v in (line.at, line.building_id, line.door_id, line.stop_id, line.carrier_id,
                                                  line.driver_ref, line.outcome, line.reason))
         )
-    return Group(doors, audit)
+    return Group(_service_line(view), doors, audit)
 
 
 class HeadlessLog:
@@ -111,8 +122,13 @@ class HeadlessLog:
         self._out = out
         self._doors: dict[str, tuple[object, ...]] = {}
         self._last_audit = 0
+        self._service_faults: tuple[tuple[str, object], ...] | None = None
 
     def update(self, view: BuildingView) -> None:
+        if view.service_faults != self._service_faults:
+            if self._service_faults is not None or view.service_faults:
+                self._line(f"service faults={_faults(view.service_faults)}")
+            self._service_faults = view.service_faults
         for door in view.doors:
             key = (door.locked, door.last_outcome, door.last_reason, door.faults)
             if self._doors.get(door.door_id) != key:

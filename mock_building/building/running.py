@@ -87,7 +87,10 @@ class RunningBuilding:
         return f"{self.radio_host}:{self.radio_port}"
 
     def view(self) -> BuildingView:
-        return BuildingView(self.title, tuple(d.status() for d in self.doors.values()), self.service.recent_audit())
+        return BuildingView(
+            self.title, tuple(d.status() for d in self.doors.values()), self.service.recent_audit(),
+            self.service.active_faults(),
+        )
 
     async def stop(self) -> None:
         """HTTP first (no new grants), then doors (stop advertising, close stores), then the radio."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -17,7 +18,7 @@ from mock_building.service.api_dev_labels import dev_labels_router
 from mock_building.door import DoorFaults
 from mock_building.service.api_door_admin import door_admin_router
 from mock_building.building.live_view import AuditLine
-from mock_building.scenario.loader import Scenario
+from mock_building.scenario.loader import Scenario, ServiceFaultSettings
 from mock_building.service import Store, app_for_scenario
 from mock_building.service.audit import AuditLog
 from mock_building.building.serving import ServedApp, serve_app
@@ -57,6 +58,12 @@ class ServicePart:
 
     async def serve(self, host: str, port: int) -> None:
         self._served = await serve_app(self.app, host, port)
+
+    def active_faults(self) -> tuple[tuple[str, object], ...]:
+        """The service faults that differ from a healthy service, for the operator's view."""
+        healthy = asdict(ServiceFaultSettings())
+        current = asdict(self.app.state.service.faults.settings)
+        return tuple((name, value) for name, value in current.items() if value != healthy[name])
 
     def recent_audit(self) -> tuple[AuditLine, ...]:
         """The newest door events of every building, oldest first (what the live view shows).
