@@ -17,9 +17,15 @@ if TYPE_CHECKING:
 # Everything else is imported when the command runs, so `driver-app --help` stays quick.
 
 EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
+EXIT_CODES = (
+    "exit codes: 0 every expectation checked was met (skipped ones aside) and the outbox is empty; "
+    "1 an expectation failed, none could be checked, or items are left in the outbox; "
+    "2 setup problem (configuration, scenario, labels, sign-in or route loading)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EXIT_CODES
     parser.add_argument("--labels", type=Path,
                         help="folder of label images named <package_id>.png (mock-building labels --out DIR); "
                              "default: fetch the ones a mock building serves on its mock-only "
@@ -58,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
             radio_address=args.radio,
             data_dir=args.data_dir or Path(scratch),
         )
+        if args.labels is None:
+            _say(f"run-route: fetching labels from {args.access_url}…")
         labels = args.labels or _fetched_labels(args.access_url, Path(scratch) / "labels")
         if labels is None:
             return EXIT_SETUP
@@ -91,7 +99,7 @@ async def _run(settings: Settings, plan: RunPlan, report: Path | None) -> int:
         clock=clock,
     )
     try:
-        results = await run_route(workflow, plan, clock=clock, emit=print)
+        results = await run_route(workflow, plan, clock=clock, emit=_say)
     except WorkflowError as err:
         print(f"run-route: {err.title}: {printable(str(err))} (reason {err.reason})", file=sys.stderr)
         return EXIT_SETUP
@@ -102,4 +110,10 @@ async def _run(settings: Settings, plan: RunPlan, report: Path | None) -> int:
     left = workflow.state.outbox_size
     if left:
         print(f"run-route: {left} item(s) could not be synced", file=sys.stderr)
-    return EXIT_OK if results and all(r.passed for r in results) and not left else EXIT_FAILED
+    checked = any(case.verdict == "pass" for r in results for case in r.cases)
+    return EXIT_OK if checked and all(r.passed for r in results) and not left else EXIT_FAILED
+
+
+def _say(line: str) -> None:
+    """Progress goes out line by line, also through a pipe (CI logs show it as it happens)."""
+    print(line, flush=True)

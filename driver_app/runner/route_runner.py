@@ -11,15 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from driver_app.adapters.camera_source import FrameBarcodeSource, still_frames
 from driver_app.core.errors import ClientReason
 from driver_app.core.ports import Clock
 from driver_app.core.state import ScanVerdictKind, StopPhase
 from driver_app.core.workflow import DriverWorkflow
-from driver_app.runner.expectations import DELIVERED, expected_outcomes
+from driver_app.runner.expectations import DELIVERED, expected_outcome
 from driver_app.runner.report import Attempt, StopResult, stop_line, summary_line
 from driver_app.scanning.errors import ScanError
+
+if TYPE_CHECKING:
+    from protocol.api import Stop
 
 #: Outcomes the runner itself reports when a stop never reached the door.
 LABEL_MISSING = "label_unreadable"
@@ -33,28 +37,43 @@ class RunPlan:
     driver_id: str
     password: str
     labels: Path  # a folder of `<package_id>.png`
-    expectations: Mapping[str, frozenset[str]]
+    expectations: Mapping[str, str]  # package id → "delivered" or a reason code
     scan_timeout: float = 5.0
 
 
 async def run_route(
     workflow: DriverWorkflow, plan: RunPlan, *, clock: Clock, emit: Callable[[str], None]
 ) -> list[StopResult]:
-    """Raises `WorkflowError` only when signing in or loading the route fails."""
+    """Raises `WorkflowError` only when signing in or loading the route fails.
+
+    A stop delivered before this run is reported as skipped, so a re-run has the same cases.
+    """
+    emit(f"signing in as {plan.driver_id}…")
     await workflow.sign_in(plan.driver_id, plan.password)
     state = await workflow.load_route()
     assert state.route is not None
+    stops = sorted(state.route.stops, key=lambda s: s.sequence)
+    emit(f"route {state.route.route_id}: {len(stops)} stops, {sum(len(s.packages) for s in stops)} packages")
     results = []
-    for stop in sorted(state.route.stops, key=lambda s: s.sequence):
+    for stop in stops:
+        label = f"#{stop.sequence}"
         if workflow.state.stops[stop.stop_id].phase is StopPhase.DELIVERED:
-            continue
-        result = await _run_stop(workflow, plan, stop.stop_id, f"#{stop.sequence}", clock)
+            result = StopResult(
+                stop.stop_id, label, _expected(plan, stop), (), None, 0.0,
+                skipped="already delivered before this run",
+            )
+        else:
+            result = await _run_stop(workflow, plan, stop.stop_id, label, clock)
         emit(stop_line(result))
         results.append(result)
     await workflow.sync_outbox()
     emit(f"outbox: {workflow.state.outbox_size} left after sync")
     emit(summary_line(results))
     return results
+
+
+def _expected(plan: RunPlan, stop: Stop) -> tuple[tuple[str, str], ...]:
+    return tuple((p.package_id, expected_outcome(plan.expectations, p.package_id)) for p in stop.packages)
 
 
 async def _run_stop(
@@ -71,7 +90,7 @@ async def _run_stop(
         return StopResult(
             stop_id=stop_id,
             label=label,
-            expected=expected_outcomes(plan.expectations, stop_id),
+            expected=_expected(plan, stop),
             attempts=tuple(attempts),
             seconds_to_open=workflow.state.stops[stop_id].seconds_to_open,
             elapsed=clock.monotonic() - started,

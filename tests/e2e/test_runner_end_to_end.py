@@ -84,9 +84,11 @@ async def test_the_cli_exits_zero_and_writes_junit(building: tuple[RunningBuildi
     out, err = await asyncio.wait_for(process.communicate(), timeout=90)
     text = out.decode()
     assert process.returncode == 0, text + err.decode()
-    assert text.count("PASS ") == 9 and "9/9 stops as expected" in text
+    assert text.count("PASS ") == 9 and "12/12 expectations met, 0 skipped" in text
     suite = ET.parse(report).getroot()
-    assert (suite.get("tests"), suite.get("failures")) == ("9", "0")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("12", "0", "0")
+    names = [(case.get("classname"), case.get("name")) for case in suite]
+    assert names[:2] == [("run-route.S1", "P-1001 expects delivered"), ("run-route.S2", "P-2001 expects delivered")]
 
 
 async def test_the_cli_exits_non_zero_when_a_stop_goes_wrong(
@@ -104,8 +106,8 @@ async def test_the_cli_exits_non_zero_when_a_stop_goes_wrong(
     out, err = await asyncio.wait_for(process.communicate(), timeout=90)
     text = out.decode()
     assert process.returncode == 1, text + err.decode()
-    assert "FAIL S2 #2: door_jammed (expected delivered)" in text
-    assert "6/9 stops as expected" in text
+    assert "FAIL S2 #2: expected delivered, got door_jammed [OAK-1 door_jammed]" in text
+    assert "9/12 expectations met, 0 skipped" in text
 
 
 @pytest.fixture
