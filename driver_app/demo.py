@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
                     settings,
                     clock=clock,
                     camera=camera_factory(settings.camera_source),
+                    demo=True,
                 )
                 app.run()
         except (DemoError, subprocess.CalledProcessError) as err:

@@ -194,7 +194,8 @@ class Rig:
 
 
 def make_rig(
-    *, persistent: bool = False, camera=None, keymap: dict[str, str] | None = None, route: Route = ROUTE
+    *, persistent: bool = False, camera=None, keymap: dict[str, str] | None = None, route: Route = ROUTE,
+    demo: bool | None = None,
 ) -> Rig:
     clock = FakeClock()
     keys = KeyClock()
@@ -204,6 +205,7 @@ def make_rig(
         clock=clock,
         camera=camera,
         key_clock=keys,
+        demo=not persistent if demo is None else demo,
     )
     return Rig(app, clock, keys)
 

@@ -20,7 +20,9 @@ def create_app(
     clock: Clock,
     camera: CameraFactory | None = None,
     key_clock: Callable[[], float] = time.monotonic,
+    demo: bool = False,
 ) -> DriverApp:
     """`clock` is the one the workflow was wired with (relock countdown on its monotonic scale);
-    `key_clock` times keystrokes for wedge-scanner detection (tests pass a fake one)."""
-    return DriverApp(workflow_factory, settings, clock=clock, camera=camera, key_clock=key_clock)
+    `key_clock` times keystrokes for wedge-scanner detection (tests pass a fake one); `demo` marks the
+    bundled demo (only it is labelled DEMO)."""
+    return DriverApp(workflow_factory, settings, clock=clock, camera=camera, key_clock=key_clock, demo=demo)

@@ -24,7 +24,7 @@ def stop_prompt(row: StopRow) -> Content:
     prompt = Content.assemble(
         f"{mark} {row.sequence:>2}. ",
         literal(row.address),
-        f"\n    {row.status} · {row.scanned}/{row.packages} parcels",
+        f"\n    {row.status} · {row.parcels} · {row.window}",
     )
     if row.current:
         return prompt.stylize("bold")
@@ -39,9 +39,15 @@ def progress_content(rows: list[StopRow]) -> Content:
 
 
 class RouteScreen(LobbyScreen):
+    """Scanning a parcel here (scanner or camera-less wedge) opens its stop with the parcel counted."""
+
     BINDINGS = [
         Binding("r", "reload", "Reload", id="route.reload", tooltip="Fetch today's route again"),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._current: str | None = None  # the workflow's current stop at the last render
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="driver")
@@ -60,7 +66,10 @@ class RouteScreen(LobbyScreen):
         self.query_one("#driver", Static).update(Content.assemble("Driver: ", name))
         self.query_one("#progress", Static).update(progress_content(rows))
         stops = self.query_one(OptionList)
-        highlighted = stops.highlighted_option.id if stops.highlighted_option else state.current_stop_id
+        moved = state.current_stop_id != self._current  # e.g. delivered: the cursor follows, Enter continues
+        self._current = state.current_stop_id
+        kept = stops.highlighted_option.id if stops.highlighted_option else None
+        highlighted = state.current_stop_id if moved or kept is None else kept
         stops.clear_options()
         stops.add_options(Option(stop_prompt(row), id=row.stop_id) for row in rows)
         index = next((i for i, row in enumerate(rows) if row.stop_id == highlighted), None)
