@@ -254,7 +254,7 @@ class DriverApp(App[None]):
         entries: list[HelpEntry] = [
             (self.get_key_display(active.binding), active.binding.description, active.tooltip)
             for active in self.screen.active_bindings.values()
-            if active.enabled and active.binding.action != "help"
+            if active.enabled and active.binding.id and active.binding.action != "help"  # ours have ids
         ]
         self.push_screen(HelpScreen(entries))
 

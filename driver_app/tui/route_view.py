@@ -44,10 +44,10 @@ class StopRow:
 
     @property
     def parcels(self) -> str:
-        """"1/3 parcels"; a stop delivered before this session (nothing scanned here) shows its count."""
+        """"1/3 ▣" scanned of all; a stop delivered before this session (nothing scanned here) shows "3 ▣"."""
         if self.phase is StopPhase.DELIVERED and self.scanned == 0:
-            return f"{self.packages} parcel{'s' if self.packages != 1 else ''}"
-        return f"{self.scanned}/{self.packages} parcels"
+            return f"{self.packages} ▣"
+        return f"{self.scanned}/{self.packages} ▣"
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,9 @@ class LobbyScreen(Screen[None]):
         if self.driver_app.demo or self.driver_app.memory_only:
             yield Static(DEMO_BANNER if self.driver_app.demo else MEMORY_BANNER, classes="demo-banner")
         yield from self.compose_body()
-        yield Footer()
+        # Compact and without the palette hint: at 40 columns the screen's own keys must fit
+        # (Ctrl+P still opens the palette, and `?` lists every key that works now).
+        yield Footer(compact=True, show_command_palette=False)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

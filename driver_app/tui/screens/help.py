@@ -21,8 +21,10 @@ def help_content(entries: Sequence[HelpEntry]) -> Content:
     if not entries:
         return Content("No key can act here right now.")
     width = max(len(key) for key, _, _ in entries)
-    lines = [Content.assemble((f"{key:>{width}} ", "bold"), name, (f" — {what}" if what else "", "dim"))
-             for key, name, what in entries]
+    lines = [
+        Content.assemble((f"{key:>{width}} ", "bold"), name, (f"\n{'':>{width}} {what}" if what else "", "dim"))
+        for key, name, what in entries
+    ]
     return Content("\n").join([Content.styled("Keys that work now", "bold underline"), *lines])
 
 

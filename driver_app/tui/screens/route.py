@@ -24,7 +24,7 @@ def stop_prompt(row: StopRow) -> Content:
     prompt = Content.assemble(
         f"{mark} {row.sequence:>2}. ",
         literal(row.address),
-        f"\n    {row.status} · {row.parcels} · {row.window}",
+        f"\n   {row.status} · {row.parcels} · {row.window}",
     )
     if row.current:
         return prompt.stylize("bold")

@@ -87,7 +87,10 @@ class StopScreen(LobbyScreen):
         self.query_one("#packages", Static).update(Content("\n").join(lines))
         if packages and all(p.scanned for p in packages):  # nothing left to read: stop reading
             self.query_one(CameraPanel).stop()
-        self.query_one(PhaseList).show(stop)
+        phases = self.query_one(PhaseList)
+        phases.show(stop)
+        if stop.phase is not StopPhase.IDLE and stop.timings:
+            phases.scroll_visible(animate=False)
         door = next((d for d in door_choices(state, stop.stop_id) if d.door_id == stop.door_id), None)
         self.query_one("#door", Static).update(Content.assemble("Door: ", door_label(door)) if door else "")
         self.query_one(StepLine).show(stop, self.keys_shown())

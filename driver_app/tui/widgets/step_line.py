@@ -38,10 +38,8 @@ def step_content(
         spinner = SPINNER[tick % len(SPINNER)]
         return Content.styled(f"{spinner} {step_label(phase)}… {elapsed:.1f} s", "bold")
     if phase is StopPhase.IDLE:
-        ways = [f"{keys[a]} {w}" for a, w in (("camera", "camera"), ("manual", "type it")) if a in keys]
-        return Content.assemble(
-            ("Scan a parcel of this stop", "bold"), "\n→ ", " · ".join([*ways, "or the scanner"])
-        )
+        ways = [f"{keys[a]} {w}" for a, w in (("camera", "camera"), ("manual", "type")) if a in keys]
+        return Content.assemble(("Scan a parcel of this stop", "bold"), "\n→ ", " · ".join([*ways, "scanner"]))
     if phase is StopPhase.SCANNED:
         if stop.notice is not None:  # the notice under this line says what to do
             failed = step_label(stop.failed_phase) if stop.failed_phase else "Unlock"
@@ -59,7 +57,7 @@ def step_content(
                 f"\nRelocks in {math.ceil(relock_left)} s → ",
                 _key(keys, "deliver", "Deliver"),
             )
-        again = _key(keys, "unlock", "open again (new access)")
+        again = _key(keys, "unlock", "reopen")
         deliver = _key(keys, "deliver", "Deliver")
         return Content.assemble(("✓ Door opened, locked again", "bold"), "\n→ ", deliver, " or ", again)
     return Content.styled("✓ Stop delivered", "bold")
