@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, cast
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ActiveBinding, Screen
 from textual.widgets import Footer, Static
 
 from driver_app.core.state import RouteState
@@ -52,6 +52,22 @@ class LobbyScreen(Screen[None]):
 
     def show_state(self, state: RouteState) -> None:
         """Render the workflow's latest snapshot; called on mount and after every change."""
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """This screen's actions first, in the order declared, whatever key the keymap gave them.
+
+        Textual orders by key, so a remapped key moved to the end of the footer and, at 40 columns,
+        off the screen; the footer and `?` help read this order.
+        """
+        declared = [b.id for b in self.BINDINGS if isinstance(b, Binding)]
+
+        def rank(item: tuple[str, ActiveBinding]) -> int:
+            active = item[1]
+            mine = active.node is self and active.binding.id in declared
+            return declared.index(active.binding.id) if mine else len(declared)
+
+        return dict(sorted(super().active_bindings.items(), key=rank))
 
     def why_not(self, action: str) -> str | None:
         """Why `action` cannot run now (shown as a toast when its key is pressed); None: it can."""
