@@ -65,6 +65,15 @@ def _add_up(parser: argparse.ArgumentParser) -> None:
         "--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="the day routes run on (default: today)"
     )
     parser.add_argument("--headless", action="store_true", help="log plain lines instead of the live view")
+    parser.add_argument(
+        "--gap-alert-minutes", type=_minutes, default=15, metavar="N",
+        help="alert the building when a receipt gap is still open after N minutes (default %(default)s)",
+    )
+    parser.add_argument(
+        "--grant-margin-minutes", type=_minutes, default=15, metavar="N",
+        help="alert the building when no receipt quotes a grant N minutes after it expired"
+             " (default %(default)s)",
+    )
     parser.add_argument("--ready-file", type=Path, metavar="PATH", help="write a JSON readiness record here")
 
 
@@ -132,6 +141,13 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return args.data_dir or default_data_dir(_scenario_path(args).stem)
 
 
+def _minutes(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 7 * 24 * 60:
+        raise argparse.ArgumentTypeError("minutes between 0 and one week")
+    return value
+
+
 def _up(args: argparse.Namespace) -> int:
     from mock_building.building.running import BuildingSettings, run_building
 
@@ -144,6 +160,8 @@ def _up(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         today=args.today,
         ready_file=args.ready_file,
+        gap_alert_after_s=round(args.gap_alert_minutes * 60),
+        grant_receipt_margin_s=round(args.grant_margin_minutes * 60),
     )
     live = not args.headless and sys.stdout.isatty()
     return asyncio.run(run_building(settings, live=live))

@@ -269,13 +269,22 @@ class DeliveryConfirmation(_Model):
 
 
 class Delivery(DeliveryConfirmation):
-    """A recorded delivery; `recorded_at` is the service's clock."""
+    """A recorded delivery; `recorded_at` is the service's clock.
+
+    `delivered_at` is the time the service accepted, judged by its own clock and the grant;
+    `claimed_delivered_at` is what the handheld's clock said, kept as a claim.
+    """
 
     recorded_at: dt.datetime
+    claimed_delivered_at: dt.datetime | None = None
 
 
 class AuditEvent(_Model):
-    """GET /v1/audit (building managers): one door event with a pseudonymous driver reference."""
+    """GET /v1/audit (building managers): one door event with a pseudonymous driver reference.
+
+    `driver_ref` is None when no driver is known: a door event naming no grant the service issued,
+    or an alert (outcome `alert_raised`, reason = the alert kind; details at GET /v1/alerts).
+    """
 
     time: dt.datetime
     building_id: ShortText
@@ -284,7 +293,7 @@ class AuditEvent(_Model):
     carrier: str | None = None
     outcome: str
     reason: str
-    driver_ref: ShortText
+    driver_ref: ShortText | None = None
 
 
 class RevocationRequest(_Model):
@@ -316,6 +325,7 @@ HTTP_STATUS: Mapping[ReasonCode, int] = MappingProxyType(
         ReasonCode.UNKNOWN_DOOR: 404,
         ReasonCode.CONFLICT: 409,
         ReasonCode.STOP_COMPLETED: 409,
+        ReasonCode.ALREADY_DELIVERED: 409,
         ReasonCode.NOT_ON_ROUTE: 422,
         ReasonCode.PACKAGE_NOT_FOR_STOP: 422,
         ReasonCode.DOOR_NOT_FOR_STOP: 422,

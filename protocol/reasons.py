@@ -35,6 +35,10 @@ class ReasonCode(IntEnum):
     # Door hardware, after a request was accepted.
     DOOR_JAMMED = 50
     DOOR_BUSY = 51
+    # Door-position sensor alerts: door events that no grant caused (outcome ALERT).
+    DOOR_FORCED = 52
+    DOOR_HELD_OPEN = 53
+    UNLOCKED_NOT_OPENED = 54
     # Access-service checks of relayed receipts.
     RECEIPT_BAD_SIGNATURE = 70
     RECEIPT_WRONG_DOOR = 71
@@ -42,6 +46,11 @@ class ReasonCode(IntEnum):
     RECEIPT_GAP = 73
     CHAIN_BROKEN = 74
     UNKNOWN_DOOR = 75
+    # Building alerts raised from relayed receipts and grants (kinds of GET /v1/alerts).
+    UNKNOWN_GRANT = 76
+    GRANT_WITHOUT_RECEIPT = 77
+    REVOKED_GRANT_USED = 78
+    CHAIN_FORK = 79
     # Access service (HTTP API).
     INVALID_REQUEST = 100
     NOT_AUTHENTICATED = 101
@@ -61,6 +70,7 @@ class ReasonCode(IntEnum):
     SERVICE_UNAVAILABLE = 115
     INTERNAL_ERROR = 116
     CARRIER_NOT_ACCEPTED = 117
+    ALREADY_DELIVERED = 118
 
     @property
     def slug(self) -> str:
@@ -82,3 +92,4 @@ class Outcome(IntEnum):
     UNLOCKED = 0
     REFUSED = 1
     FAULT = 2
+    ALERT = 3

@@ -29,6 +29,7 @@ class ClientReason(StrEnum):
     INSECURE_KEYRING = "insecure_keyring"
     KEYRING_FAILED = "keyring_failed"
     OUTBOX_FAILED = "outbox_failed"
+    OUTBOX_FROM_EARLIER = "outbox_from_earlier"
     BAD_RESPONSE = "bad_response"
 
 

@@ -68,6 +68,18 @@ _TABLE: dict[str, tuple[str, str]] = {
     "receipt_gap": ("Some door receipts are missing", "Nothing to do: the building is told"),
     "chain_broken": ("Door receipts do not chain", _CALL_DISPATCH),
     "unknown_door": ("The service does not know this door", _CALL_DISPATCH),
+    # building alerts (the building's manager sees them; a held receipt may carry one as its reason)
+    "chain_fork": ("A door receipt contradicts the door's history", _CALL_DISPATCH),
+    "unknown_grant": ("A door receipt names an access the service never gave", _CALL_DISPATCH),
+    "grant_without_receipt": ("An access was never used at the door", "Nothing to do: the building is told"),
+    "revoked_grant_used": ("This access had been revoked", _CALL_DISPATCH),
+    "door_forced": ("The door reported being forced open", _CALL_DISPATCH),
+    "door_held_open": ("The door reported being held open", "Close the door behind you"),
+    "unlocked_not_opened": (
+        "The door unlocked but was not opened",
+        "Press unlock again if you still need it",
+    ),
+    "already_delivered": ("This parcel is already recorded as delivered", "Nothing to do: kept for review"),
     "outside_delivery_window": ("Outside this stop's delivery window", "Deliver within the window"),
     "rate_limited": ("Too many requests", "Wait a moment, then try again"),
     "revoked": ("Access for this driver or handheld was revoked", _CALL_DISPATCH),
@@ -89,6 +101,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "keyring_failed": ("The keyring did not answer", "Unlock the keyring, then sign in again"),
     "outbox_failed": ("Could not save to the outbox on this handheld", "Free some storage, then retry"),
+    "outbox_from_earlier": ("Confirmations saved in your last session are being sent", "Nothing to do"),
     "bad_response": ("The service sent an answer the app cannot read", _CALL_DISPATCH),
 }
 

@@ -92,6 +92,16 @@ class StopState:
         return sum(spent) if spent else None
 
 
+@dataclass(frozen=True)
+class HeldItem:
+    """An outbox item the service refused, as diagnostics lists it (`driver-app outbox` has the rest)."""
+
+    item_id: int
+    kind: str  # an OutboxKind value
+    key: str  # receipt hash or delivery id
+    reason: str  # the service's reason code
+
+
 def _frozen_stops() -> Mapping[str, StopState]:
     return MappingProxyType({})
 
@@ -101,10 +111,16 @@ class RouteState:
     route: Route | None = None
     current_stop_id: str | None = None
     stops: Mapping[str, StopState] = field(default_factory=_frozen_stops)
-    outbox_size: int = 0
+    outbox_size: int = 0  # everything not yet accepted by the service, held items included
+    held: tuple[HeldItem, ...] = ()  # refused by the service: kept until retried or exported
+    outbox_waiting: int = 0  # queued by another driver on this handheld: sent when they sign in
     online: bool = False
     driver_name: str | None = None
     notice: Notice | None = None  # route-level trouble (sign-in, route loading, sync)
+
+    @property
+    def outbox_held(self) -> int:
+        return len(self.held)
 
     @property
     def current_stop(self) -> StopState | None:

@@ -46,7 +46,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from driver_app.runner.expectations import load_expectations
     from driver_app.runner.route_runner import RunPlan
-
     from mock_building.errors import ScenarioError
 
     try:
@@ -70,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         if labels is None:
             return EXIT_SETUP
         plan = RunPlan(args.driver, args.password, labels, expectations)
-        return asyncio.run(_run(settings, plan, args.report))
+        return asyncio.run(_run(settings, plan, args.report, temporary_outbox=args.data_dir is None))
 
 
 def _fetched_labels(access_url: str, out_dir: Path) -> Path | None:
@@ -84,7 +83,7 @@ def _fetched_labels(access_url: str, out_dir: Path) -> Path | None:
     return out_dir
 
 
-async def _run(settings: Settings, plan: RunPlan, report: Path | None) -> int:
+async def _run(settings: Settings, plan: RunPlan, report: Path | None, *, temporary_outbox: bool) -> int:
     from driver_app.adapters.clock import SystemClock
     from driver_app.adapters.credentials_memory import MemoryCredentialStore
     from driver_app.core.display_text import printable
@@ -110,6 +109,7 @@ async def _run(settings: Settings, plan: RunPlan, report: Path | None) -> int:
     left = workflow.state.outbox_size
     if left:
         print(f"run-route: {left} item(s) could not be synced", file=sys.stderr)
+        _hand_over(settings.data_dir, temporary=temporary_outbox)
     checked = any(case.verdict == "pass" for r in results for case in r.cases)
     return EXIT_OK if checked and all(r.passed for r in results) and not left else EXIT_FAILED
 
@@ -117,3 +117,25 @@ async def _run(settings: Settings, plan: RunPlan, report: Path | None) -> int:
 def _say(line: str) -> None:
     """Progress goes out line by line, also through a pipe (CI logs show it as it happens)."""
     print(line, flush=True)
+
+
+def _hand_over(data_dir: Path, *, temporary: bool) -> None:
+    """Say where the unsent items are; a temporary outbox is deleted on exit, so print them instead."""
+    if not temporary:
+        hint = f"driver-app outbox list --data-dir {data_dir}"
+        print(f"run-route: see `{hint}` (retry, export)", file=sys.stderr)
+        return
+    import json
+
+    from driver_app.adapters.outbox_sqlite import SqliteOutbox
+    from driver_app.outbox_cli import item_record
+    from driver_app.paths import outbox_file
+
+    print("run-route: the temporary outbox is deleted on exit; its items, as `driver-app outbox export`"
+          " writes them:", file=sys.stderr)
+    outbox = SqliteOutbox(outbox_file(data_dir))
+    try:
+        for item in outbox.items():
+            print(json.dumps(item_record(item), sort_keys=True), file=sys.stderr)
+    finally:
+        outbox.close()

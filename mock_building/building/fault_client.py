@@ -23,7 +23,7 @@ __all__ = [
 
 DEFAULT_URL = "http://127.0.0.1:8750"
 DOOR_FAULTS = tuple(f.name for f in fields(DoorFaultSettings))
-SERVICE_FAULTS = tuple(f.name for f in fields(ServiceFaultSettings))
+SERVICE_FAULTS = tuple(ServiceFaultSettings.model_fields)
 # The driver app's config file (same env var, same per-user file): `fault` aims where the app does.
 # The name is repeated, not imported: mock_building never imports driver_app.
 _APP_CONFIG_ENV, _APP_DIR_NAME = "LOBBYKEY_CONFIG", "lobbykey-driver-app"

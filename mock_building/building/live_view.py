@@ -15,7 +15,10 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["AuditLine", "BuildingView", "DoorStatus", "HeadlessLog", "literal", "make_console", "render_view"]
+__all__ = [
+    "AlertLine", "AuditLine", "BuildingView", "DoorStatus", "HeadlessLog", "literal", "make_console",
+    "render_view",
+]
 
 AUDIT_LINES = 10
 
@@ -52,10 +55,24 @@ class AuditLine:
 
 
 @dataclass(frozen=True)
+class AlertLine:
+    """One open building alert (the manager has not acknowledged it yet)."""
+
+    id: int
+    raised_at: str
+    building_id: str
+    door_id: str | None
+    kind: str
+    severity: str
+
+
+@dataclass(frozen=True)
 class BuildingView:
     title: str
     doors: tuple[DoorStatus, ...]
     audit: tuple[AuditLine, ...]
+    alerts: tuple[AlertLine, ...] = ()
+    """Open alerts, newest first."""
     service_faults: tuple[tuple[str, object], ...] = ()
     """Active access-service faults (latency, error rate, down); empty for a healthy service."""
 
@@ -86,9 +103,9 @@ def _service_line(view: BuildingView) -> Text:
 
 
 def render_view(view: BuildingView) -> RenderableType:
-    """The live view: the service's faults, every door, then the last audit events, newest first.
+    """The live view: the service's faults, every door, open alerts (if any), the last audit events.
 
-    Newest first, so a terminal too short for everything crops the oldest events, never the newest.
+    Audit events newest first, so a terminal too short for everything crops the oldest, never the newest.
     """
     doors = Table(title=Text(literal(view.title)), expand=True, title_justify="left")
     for column in ("door", "building", "name", "state", "links", "last outcome", "reason", "faults"):
@@ -112,7 +129,19 @@ def render_view(view: BuildingView) -> RenderableType:
             *(Text(literal(v or "-")) for v in (line.at, line.building_id, line.door_id, line.stop_id, line.carrier_id,
                                                  line.driver_ref, line.outcome, line.reason))
         )
-    return Group(_service_line(view), doors, audit)
+    if not view.alerts:
+        return Group(_service_line(view), doors, audit)
+    alerts = Table(title=Text(f"OPEN ALERTS ({len(view.alerts)})", style="bold red"), expand=True,
+                   title_justify="left")
+    for column in ("raised", "building", "door", "alert", "severity"):
+        alerts.add_column(column, overflow="fold")
+    for alert in view.alerts[:AUDIT_LINES]:
+        alerts.add_row(
+            *(Text(literal(v or "-")) for v in (alert.raised_at, alert.building_id, alert.door_id,
+                                                 alert.kind)),
+            Text(literal(alert.severity), style="bold red" if alert.severity == "critical" else "yellow"),
+        )
+    return Group(_service_line(view), doors, alerts, audit)
 
 
 class HeadlessLog:
@@ -123,6 +152,7 @@ class HeadlessLog:
         self._doors: dict[str, tuple[object, ...]] = {}
         self._last_audit = 0
         self._service_faults: tuple[tuple[str, object], ...] | None = None
+        self._alerts_seen: set[int] = set()
 
     def update(self, view: BuildingView) -> None:
         if view.service_faults != self._service_faults:
@@ -146,6 +176,14 @@ class HeadlessLog:
                     f"audit {line.at} building={line.building_id} door={line.door_id} stop={line.stop_id or '-'}"
                     f" carrier={line.carrier_id or '-'} driver={line.driver_ref or '-'}"
                     f" {line.outcome} {line.reason}"
+                )
+
+        for alert in reversed(view.alerts):
+            if alert.id not in self._alerts_seen:
+                self._alerts_seen.add(alert.id)
+                self._line(
+                    f"ALERT {alert.raised_at} building={alert.building_id} door={alert.door_id or '-'}"
+                    f" {alert.kind} severity={alert.severity}"
                 )
 
     def _line(self, text: str) -> None:

@@ -62,6 +62,10 @@ class BuildingSettings:
     today: date | None = None
     """The day "today" routes run on; None: the scenario time zone's current date."""
     ready_file: Path | None = None
+    gap_alert_after_s: int = 15 * 60
+    """A receipt gap still open this long is a building alert."""
+    grant_receipt_margin_s: int = 15 * 60
+    """A grant no receipt quotes this long after its expiry is a building alert."""
 
 
 @dataclass
@@ -89,7 +93,7 @@ class RunningBuilding:
     def view(self) -> BuildingView:
         return BuildingView(
             self.title, tuple(d.status() for d in self.doors.values()), self.service.recent_audit(),
-            self.service.active_faults(),
+            alerts=self.service.open_alerts(), service_faults=self.service.active_faults(),
         )
 
     async def stop(self) -> None:
@@ -116,7 +120,10 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:  # e.g. a path under a regular file: one line, not a traceback
         raise BuildingError("data_dir_unusable", f"--data-dir {settings.data_dir}: {err.strerror}") from err
-    service = ServicePart(scenario, settings.data_dir, clock)
+    service = ServicePart(
+        scenario, settings.data_dir, clock,
+        gap_alert_after_s=settings.gap_alert_after_s, grant_receipt_margin_s=settings.grant_receipt_margin_s,
+    )
     radio = VirtualRadio()
     doors: dict[str, BuildingDoor] = {}
     try:

@@ -74,7 +74,7 @@ async def request_grant(body: GrantRequest, driver: CurrentDriver, service: Serv
 @router.post("/receipts", response_model=ReceiptUploadResponse)
 async def upload_receipts(body: ReceiptUpload, driver: CurrentDriver, service: ServiceDep) -> ReceiptUploadResponse:
     """Door receipts relayed by the app: verified, chained, stored; duplicates are fine; gaps reported."""
-    report = service.receipts.upload(list(body.receipts), service.clock.now())
+    report = service.receipts.upload(list(body.receipts), service.clock.now(), relayed_by=driver.driver_id)
     return ReceiptUploadResponse(
         results=tuple(
             ReceiptResult(

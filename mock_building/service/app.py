@@ -20,7 +20,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_building.service.clock import Clock
 from mock_building.scenario.loader import Scenario, ServiceFaultSettings
+from mock_building.service.alerts import AlertBook
 from mock_building.service.api_admin import router as admin_router
+from mock_building.service.api_alerts import router as alerts_router
 from mock_building.service.api_driver import router as driver_router
 from mock_building.service.audit import AuditLog
 from mock_building.service.auth import Sessions
@@ -64,6 +66,9 @@ def create_app(
     """An access service over an opened, seeded `store`; `clock` is the only source of time."""
     audit = AuditLog(store, config.audit_secret)
     limiter = RateLimiter(config.grant_rate_limit, config.grant_rate_window_s)
+    alerts = AlertBook(
+        store, audit, gap_after_s=config.gap_alert_after_s, grant_margin_s=config.grant_receipt_margin_s
+    )
     service = Service(
         config=config,
         clock=clock,
@@ -71,10 +76,11 @@ def create_app(
         sessions=Sessions(store, access_ttl_s=config.access_ttl_s, refresh_ttl_s=config.refresh_ttl_s),
         handhelds=Handhelds(store),
         gate=GrantGate(store, audit, limiter, signers, zone=config.zone, lifetime_s=config.grant_lifetime_s),
-        receipts=ReceiptIngest(store, audit),
-        deliveries=Deliveries(store, audit, zone=config.zone),
+        receipts=ReceiptIngest(store, audit, alerts),
+        deliveries=Deliveries(store, audit, alerts, zone=config.zone),
         revocations=Revocations(store, audit),
         audit=audit,
+        alerts=alerts,
         faults=FaultInjector.create(faults, seed=config.fault_seed),
     )
     app = FastAPI(
@@ -85,6 +91,7 @@ def create_app(
     app.state.service = service
     app.include_router(driver_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
     app.include_router(admin_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
+    app.include_router(alerts_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
     _install_error_handlers(app)
     app.add_middleware(_FaultMiddleware, faults=service.faults)
     return app

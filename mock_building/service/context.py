@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from mock_building.service.alerts import AlertBook
 from mock_building.service.clock import Clock
 from mock_building.service.audit import AuditLog
 from mock_building.service.auth import DriverIdentity, Sessions, bearer_token
@@ -40,6 +41,10 @@ class ServiceConfig:
     grant_rate_limit: int = 30
     grant_rate_window_s: float = 60.0
     fault_seed: int = 0
+    gap_alert_after_s: int = 15 * 60
+    """A receipt gap still open this long after the service learned of it becomes an alert."""
+    grant_receipt_margin_s: int = 15 * 60
+    """A grant no receipt quotes this long after its expiry becomes an alert."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -58,6 +63,7 @@ class Service:
     deliveries: Deliveries
     revocations: Revocations
     audit: AuditLog
+    alerts: AlertBook
     faults: FaultInjector
 
 

@@ -13,7 +13,7 @@ from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
 from driver_app.core.errors import AccessRefused, DoorUnreachable, ServiceUnreachable, WorkflowError
 from driver_app.core.handheld import DRIVER_ID, HANDHELD_KEY, REFRESH_TOKEN
-from driver_app.core.ports import DoorOutcome, NearbyDoor, Scan
+from driver_app.core.ports import DoorOutcome, NearbyDoor, OutboxOwner, Scan
 from driver_app.core.retry import Backoff
 from driver_app.core.state import RouteState, ScanVerdictKind, StopPhase
 from driver_app.core.workflow import DriverWorkflow
@@ -204,7 +204,7 @@ async def test_a_door_refusal_keeps_its_receipt_and_names_the_other_door(h: Harn
     assert stop.phase is StopPhase.SCANNED
     assert stop.notice is not None and stop.notice.reason == "wrong_door"
     assert "North entrance" in stop.notice.next_action
-    assert [i.payload for i in h.outbox.pending()] == [b"receipt-refused"]
+    assert [i.payload for i in h.outbox.items()] == [b"receipt-refused"]
     assert (await wf.unlock()).accepted  # and the driver can simply try again
 
 
@@ -300,9 +300,29 @@ class RecordingOutbox(SqliteOutbox):
         super().__init__(path)
         self.log = log
 
-    def put(self, kind: str, key: str, payload: bytes) -> None:
-        super().put(kind, key, payload)
+    def put(self, kind: str, key: str, payload: bytes, owner: OutboxOwner) -> None:
+        super().put(kind, key, payload, owner)
         self.log.append(f"put {kind}")
+
+
+class CountingOutbox(SqliteOutbox):
+    size_calls = 0
+
+    def size(self) -> int:
+        self.size_calls += 1
+        return super().size()
+
+
+async def test_the_outbox_is_counted_when_it_changes_not_on_every_state_change(tmp_path: Path) -> None:
+    outbox = CountingOutbox(tmp_path / "o.db")
+    h = Harness(tmp_path, outbox)
+    wf = await h.ready()
+    outbox.size_calls, before = 0, len(h.states)
+    await wf.submit_scan(Scan("TRK0001", "manual"))
+    await wf.unlock()  # a scan and a whole unlock: many state changes, one receipt queued
+    assert len(h.states) - before >= 6
+    assert outbox.size_calls == 1 and wf.state.outbox_size == 1
+    await wf.aclose()
 
 
 async def test_receipts_and_deliveries_are_on_disk_before_the_state_moves_on(tmp_path: Path) -> None:
@@ -331,9 +351,11 @@ async def test_a_new_workflow_on_the_same_outbox_file_sends_what_the_old_one_que
     await wf.aclose()  # the app is killed: nothing was sent
     assert first.access.receipts == [] and first.access.deliveries == {}
 
-    second = Harness(tmp_path, SqliteOutbox(tmp_path / "outbox.sqlite3"))
+    first.access.failures.clear()  # the service is back
+    second = Harness(tmp_path, SqliteOutbox(tmp_path / "outbox.sqlite3"), restart_of=first)
     assert second.workflow.state.outbox_size == 2
-    assert await second.workflow.sync_outbox() == 2
+    assert await second.workflow.sync_outbox() == 0  # nobody signed in: nothing goes out as nobody
+    await second.ready()  # the same driver on the same handheld (its key is in the keyring)
     assert second.access.receipts == [b"receipt-1"]
     [delivery] = second.access.deliveries.values()
     assert delivery.stop_id == "s1"
@@ -352,7 +374,8 @@ async def test_loading_the_route_sends_what_a_killed_run_queued_before_asking_fo
     await wf.confirm_delivery()
     await wf.aclose()
 
-    second = Harness(tmp_path, SqliteOutbox(tmp_path / "outbox.sqlite3"))
+    first.access.failures.clear()
+    second = Harness(tmp_path, SqliteOutbox(tmp_path / "outbox.sqlite3"), restart_of=first)
     await second.ready()
     calls = second.access.calls
     assert calls.index("confirm_delivery") < len(calls) - 1 - calls[::-1].index("today_route")
@@ -381,7 +404,7 @@ async def test_background_sync_drains_the_outbox_once_the_service_is_back(h: Har
     assert wf.state.notice is None  # cleared once the outbox drained
 
 
-async def test_a_permanently_refused_delivery_leaves_the_queue_with_a_notice(h: Harness) -> None:
+async def test_a_permanently_refused_delivery_is_held_with_its_reason_never_deleted(h: Harness) -> None:
     wf = await h.ready()
     await wf.submit_scan(Scan("TRK0001", "manual"))
     await wf.unlock()
@@ -390,8 +413,11 @@ async def test_a_permanently_refused_delivery_leaves_the_queue_with_a_notice(h: 
     await wf.confirm_delivery()
     await wf.aclose()
     await wf.sync_outbox()
-    assert wf.state.outbox_size == 0
+    assert wf.state.outbox_size == 1  # kept
+    assert [(item.kind, item.reason) for item in wf.state.held] == [("delivery", "stop_completed")]
     assert wf.state.notice is not None and wf.state.notice.reason == "stop_completed"
+    assert await wf.sync_outbox() == 0
+    assert h.access.calls.count("confirm_delivery") == 1  # held: not resent on its own
 
 
 async def test_uploading_the_same_items_twice_is_harmless(h: Harness) -> None:
@@ -399,10 +425,11 @@ async def test_uploading_the_same_items_twice_is_harmless(h: Harness) -> None:
     await wf.submit_scan(Scan("TRK0001", "manual"))
     await wf.unlock()
     await wf.aclose()
-    items = h.outbox.pending()
+    items = h.outbox.items()
     await wf.sync_outbox()
     for item in items:  # as if the app died between the upload and mark_sent
-        h.outbox.put(item.kind, item.key, item.payload)
+        assert item.owner is not None
+        h.outbox.put(item.kind, item.key, item.payload, item.owner)
     await wf.sync_outbox()
     assert h.access.receipts == [b"receipt-1"]
 
@@ -451,7 +478,7 @@ async def test_find_doors_lets_the_driver_pick(h: Harness) -> None:
 
 
 class BrokenOutbox(SqliteOutbox):
-    def put(self, kind: str, key: str, payload: bytes) -> None:
+    def put(self, kind: str, key: str, payload: bytes, owner: OutboxOwner) -> None:
         raise WorkflowError("outbox_failed", "disk full")
 
 

@@ -51,7 +51,7 @@ def test_render_shows_every_door_with_state_faults_and_the_last_ten_audit_events
 
 
 def test_render_shows_service_faults() -> None:
-    text = _rendered(BuildingView("t", (_door(),), (), (("latency_ms", 1500), ("down", True))))
+    text = _rendered(BuildingView("t", (_door(),), (), service_faults=(("latency_ms", 1500), ("down", True))))
     assert "access service faults: latency_ms=1500, down" in text
 
 
@@ -81,8 +81,8 @@ def test_headless_log_prints_service_fault_changes() -> None:
     out = io.StringIO()
     log = HeadlessLog(out)
     log.update(BuildingView("t", (), ()))
-    log.update(BuildingView("t", (), (), (("down", True),)))
-    log.update(BuildingView("t", (), (), (("down", True),)))
+    log.update(BuildingView("t", (), (), service_faults=(("down", True),)))
+    log.update(BuildingView("t", (), (), service_faults=(("down", True),)))
     log.update(BuildingView("t", (), ()))
     assert out.getvalue().splitlines() == ["service faults=down", "service faults=-"]
 
