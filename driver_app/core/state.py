@@ -45,6 +45,7 @@ class Notice:
     message: str
     next_action: str
     retrying: bool = False
+    retry_at: float | None = None  # when retrying: the next attempt, on the core clock's monotonic scale
 
 
 @dataclass(frozen=True)

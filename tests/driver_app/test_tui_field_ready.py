@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import replace
 from types import MappingProxyType
 
-import pytest
 from textual.filter import Monochrome, NoColor
 from textual.widgets import Static
-from tests.tui_fakes import ROUTE, make_rig, manual_scan, open_first_stop, sign_in
 
 from driver_app.core.ports import Scan, ScanSource
 from driver_app.core.state import RouteState, StopPhase, StopState
+from driver_app.tui.route_view import stop_rows
 from driver_app.tui.screens.confirm_quit import ConfirmQuitScreen
 from driver_app.tui.screens.help import HelpScreen
 from driver_app.tui.screens.route import RouteScreen, stop_prompt
-from driver_app.tui.route_view import stop_rows
 from driver_app.tui.screens.stop import StopScreen
 from driver_app.tui.widgets.camera import CameraPanel
 from driver_app.tui.widgets.notice import NoticeBox
+from tests.tui_fakes import ROUTE, make_rig, manual_scan, open_first_stop, sign_in
 
 HANDHELD = (40, 20)
 

@@ -242,13 +242,20 @@ async def test_a_retrying_notice_is_marked_as_retrying() -> None:
     async with rig.app.run_test(size=(40, 20)) as pilot:
         await open_first_stop(pilot)
         notice = notice_for("service_unavailable", NoticeContext(retry_in=2.0), retrying=True)
+        notice = replace(notice, retry_at=rig.clock.mono + 2.0)
         stops = dict(rig.workflow.state.stops)
         stops["S1"] = replace(stops["S1"], notice=notice)
         rig.workflow._publish(stops=MappingProxyType(stops))
         await pilot.pause()
         box = rig.app.screen.query_one(NoticeBox)
         assert box.has_class("-shown", "-retrying")
-        assert str(box.render()) == "The access service is unavailable\n→ Retrying in 2 s…"
+        assert str(box.render()) == "⟳ The access service is unavailable\n→ Retrying in 2 s…"
+        rig.clock.mono += 1.2  # the countdown counts down, never up
+        box.render_now()
+        assert str(box.render()).endswith("→ Retrying in 1 s…")
+        rig.clock.mono += 1.0
+        box.render_now()
+        assert str(box.render()).endswith("→ Retrying now…")
 
 
 async def test_a_second_unlock_press_neither_restarts_nor_cancels_the_first() -> None:
@@ -279,7 +286,7 @@ async def test_route_that_cannot_load_keeps_the_driver_on_sign_in_with_the_reaso
         await sign_in(pilot)
         assert isinstance(rig.app.screen, SignInScreen)
         shown = str(rig.app.screen.query_one(NoticeBox).render())
-        assert shown == "No connection to the access service\n→ Move to better coverage, then retry"
+        assert shown == "✗ No connection to the access service\n→ Move to better coverage, then retry"
         rig.workflow.route_error = None
         await sign_in(pilot)
         assert isinstance(rig.app.screen, RouteScreen)

@@ -54,7 +54,7 @@ class RouteScreen(LobbyScreen):
         yield Static(id="progress")
         yield OptionList(id="stops")
         yield VerdictLine()
-        yield NoticeBox(id="notice")
+        yield NoticeBox(self.driver_app.clock.monotonic, id="notice")
 
     def on_mount(self) -> None:
         super().on_mount()

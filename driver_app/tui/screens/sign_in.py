@@ -19,7 +19,7 @@ class SignInScreen(LobbyScreen):
             yield Label("Password")
             yield Input(id="password", password=True, placeholder="password")
             yield Button("Sign in", id="sign-in-button", variant="primary")
-            yield NoticeBox(id="notice")
+            yield NoticeBox(self.driver_app.clock.monotonic, id="notice")
 
     def on_mount(self) -> None:
         super().on_mount()

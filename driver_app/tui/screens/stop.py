@@ -53,7 +53,7 @@ class StopScreen(LobbyScreen):
             yield Static(id="door")
         with Vertical(id="status"):
             yield StepLine(self.driver_app.clock.monotonic, id="step")
-            yield NoticeBox(id="notice")
+            yield NoticeBox(self.driver_app.clock.monotonic, id="notice")
 
     @property
     def stop(self) -> StopState | None:
