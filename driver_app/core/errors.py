@@ -29,6 +29,9 @@ class ClientReason(StrEnum):
     INSECURE_KEYRING = "insecure_keyring"
     KEYRING_FAILED = "keyring_failed"
     OUTBOX_FAILED = "outbox_failed"
+    OUTBOX_READ_ONLY = "outbox_read_only"
+    OUTBOX_FULL = "outbox_full"
+    RADIO_UNAVAILABLE = "radio_unavailable"
     OUTBOX_FROM_EARLIER = "outbox_from_earlier"
     BAD_RESPONSE = "bad_response"
 

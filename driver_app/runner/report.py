@@ -123,7 +123,8 @@ def summary_line(results: Sequence[StopResult]) -> str:
     met = sum(case.verdict == "pass" for case in cases)
     skipped = sum(case.verdict == "skip" for case in cases)
     return (
-        f"{met}/{len(cases)} expectations met, {skipped} skipped; scan→open p50 {_ms(percentile(times, 0.5))},"
+        f"{met}/{len(cases)} expectations met, {skipped} skipped;"
+        f" scan→open p50 {_ms(percentile(times, 0.5))},"
         f" p95 {_ms(percentile(times, 0.95))} over {len(times)} opened doors"
     )
 

@@ -67,9 +67,12 @@ class DriverApp(App[None]):
             tooltip="Service, BLE, camera, keyring, outbox",
         ),
         Binding(
-            "ctrl+r", "sync", "Sync", id="app.sync", show=False, tooltip="Send queued receipts and deliveries now"
+            "ctrl+r", "sync", "Sync", id="app.sync", show=False,
+            tooltip="Send queued receipts and deliveries now",
         ),
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False, tooltip="Quit (asks first if work is pending)"),
+        Binding(
+            "ctrl+q", "quit", "Quit", id="app.quit", show=False, tooltip="Quit (asks first if work is pending)"
+        ),
     ]
 
     route_state: var[RouteState] = var(RouteState, always_update=True)
@@ -244,7 +247,8 @@ class DriverApp(App[None]):
         sent = await self.workflow.sync_outbox()
         left = self.workflow.state.outbox_size
         if left and not self.workflow.state.online:
-            self.notify(f"Service not reached: {left} item(s) wait in the outbox", severity="warning", timeout=4)
+            message = f"Service not reached: {left} item(s) wait in the outbox"
+            self.notify(message, severity="warning", timeout=4)
         else:
             self.notify(f"Outbox: {sent} sent, {left} waiting", timeout=3)
 

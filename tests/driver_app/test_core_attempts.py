@@ -39,7 +39,8 @@ async def rig(tmp_path: Path):
 
 
 def steps(workflow: DriverWorkflow) -> dict[StopPhase, float]:
-    return {t.phase: t.seconds for t in workflow.state.stops["s1"].timings if t.phase is not StopPhase.SCANNED}
+    timings = workflow.state.stops["s1"].timings
+    return {t.phase: t.seconds for t in timings if t.phase is not StopPhase.SCANNED}
 
 
 async def test_a_door_refusal_marks_verifying_as_the_failed_step(rig) -> None:

@@ -22,7 +22,9 @@ def help_content(entries: Sequence[HelpEntry]) -> Content:
         return Content("No key can act here right now.")
     width = max(len(key) for key, _, _ in entries)
     lines = [
-        Content.assemble((f"{key:>{width}} ", "bold"), name, (f"\n{'':>{width}} {what}" if what else "", "dim"))
+        Content.assemble(
+            (f"{key:>{width}} ", "bold"), name, (f"\n{'':>{width}} {what}" if what else "", "dim")
+        )
         for key, name, what in entries
     ]
     return Content("\n").join([Content.styled("Keys that work now", "bold underline"), *lines])

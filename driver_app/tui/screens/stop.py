@@ -80,7 +80,9 @@ class StopScreen(LobbyScreen):
         packages = package_rows(state, stop.stop_id)
         lines = [
             Content.assemble(
-                "✓ " if p.scanned else "□ ", literal(p.package_id), literal(f"  unit {p.unit}" if p.unit else "")
+                "✓ " if p.scanned else "□ ",
+                literal(p.package_id),
+                literal(f"  unit {p.unit}" if p.unit else ""),
             )
             for p in packages
         ]

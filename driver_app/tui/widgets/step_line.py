@@ -39,7 +39,8 @@ def step_content(
         return Content.styled(f"{spinner} {step_label(phase)}… {elapsed:.1f} s", "bold")
     if phase is StopPhase.IDLE:
         ways = [f"{keys[a]} {w}" for a, w in (("camera", "camera"), ("manual", "type")) if a in keys]
-        return Content.assemble(("Scan a parcel of this stop", "bold"), "\n→ ", " · ".join([*ways, "scanner"]))
+        hint = " · ".join([*ways, "scanner"])
+        return Content.assemble(("Scan a parcel of this stop", "bold"), "\n→ ", hint)
     if phase is StopPhase.SCANNED:
         if stop.notice is not None:  # the notice under this line says what to do
             failed = step_label(stop.failed_phase) if stop.failed_phase else "Unlock"
