@@ -18,7 +18,8 @@ async def test_a_radio_nobody_answers_at_is_radio_unavailable_not_door_not_found
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed once the block ends: nothing listens there
-    link, detach = build_door_link(Settings(ble_mode="sim", radio_address=f"127.0.0.1:{port}", data_dir=tmp_path))
+    settings = Settings(ble_mode="sim", radio_address=f"127.0.0.1:{port}", data_dir=tmp_path)
+    link, detach = build_door_link(settings)
     try:
         with pytest.raises(DoorUnreachable) as caught:
             await link.find_doors(["ELM-N"], 0.5)
