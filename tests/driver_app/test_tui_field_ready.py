@@ -10,7 +10,7 @@ from textual.filter import Monochrome, NoColor
 from textual.widgets import Static
 
 from driver_app.core.ports import Scan, ScanSource
-from driver_app.core.state import RouteState, StopPhase, StopState
+from driver_app.core.state import HeldItem, RouteState, StopPhase, StopState
 from driver_app.tui.route_view import stop_rows
 from driver_app.tui.screens.confirm_quit import ConfirmQuitScreen
 from driver_app.tui.screens.help import HelpScreen
@@ -96,7 +96,7 @@ async def test_the_status_line_stays_on_screen_with_the_camera_running_at_40x20(
         await pilot.press("escape")
 
 
-async def test_top_bar_shows_connection_and_outbox() -> None:
+async def test_top_bar_shows_connection_outbox_and_held_items() -> None:
     rig = make_rig()
     async with rig.app.run_test(size=HANDHELD) as pilot:
         assert "✗ offline · outbox 0" in text_of(rig.app, "TopBar")
@@ -104,6 +104,9 @@ async def test_top_bar_shows_connection_and_outbox() -> None:
         await manual_scan(pilot, "LK100001")
         await unlock(pilot)
         assert "● online · outbox 1" in text_of(rig.app, "TopBar")
+        rig.workflow._publish(held=(HeldItem(1, "delivery", "d-1", "already_delivered"),))
+        await pilot.pause()
+        assert "outbox 1 (1 held)" in text_of(rig.app, "TopBar")
 
 
 async def test_after_the_relock_one_key_opens_again_without_a_rescan() -> None:

@@ -80,7 +80,6 @@ class StepLine(Static):
         self._stop: StopState | None = None
         self._keys: Mapping[str, str] = {}
         self._since = monotonic()
-        self._tick = 0
         self._timer: Timer | None = None
 
     def show(self, stop: StopState | None, keys: Mapping[str, str]) -> None:
@@ -89,14 +88,10 @@ class StepLine(Static):
         self._stop, self._keys = stop, keys
         moving = stop is not None and (stop.phase in BUSY or self._relock_left() is not None)
         if moving and self._timer is None:
-            self._timer = self.set_interval(0.1, self.tick)
+            self._timer = self.set_interval(0.1, self.render_now)
         elif not moving and self._timer is not None:
             self._timer.stop()
             self._timer = None
-        self.render_now()
-
-    def tick(self) -> None:
-        self._tick += 1
         self.render_now()
 
     def _relock_left(self) -> float | None:
@@ -115,5 +110,7 @@ class StepLine(Static):
             self._timer.stop()
             self._timer = None
             self.post_message(self.Relocked())
-        elapsed = self._monotonic() - self._since
-        self.update(step_content(stop, elapsed=elapsed, relock_left=left, keys=self._keys, tick=self._tick))
+        now = self._monotonic()
+        tick = int(now * 10)  # the spinner follows the clock (a fake clock gives a still frame)
+        elapsed = now - self._since
+        self.update(step_content(stop, elapsed=elapsed, relock_left=left, keys=self._keys, tick=tick))

@@ -22,6 +22,8 @@ def top_bar_content(title: str, state: RouteState) -> Content:
         connection,
         f" · outbox {state.outbox_size}",
     ]
+    if state.held:  # refused by the service and kept: the driver should know they are there
+        parts.append((f" ({len(state.held)} held)", "bold"))
     return Content.assemble(*parts)
 
 
