@@ -18,7 +18,7 @@ from driver_app.tui.screens.route import RouteScreen, stop_prompt
 from driver_app.tui.screens.stop import StopScreen
 from driver_app.tui.widgets.camera import CameraPanel
 from driver_app.tui.widgets.notice import NoticeBox
-from tests.tui_fakes import ROUTE, make_rig, manual_scan, open_first_stop, sign_in
+from tests.tui_fakes import ROUTE, StillCamera, make_rig, manual_scan, open_first_stop, sign_in
 
 HANDHELD = (40, 20)
 
@@ -76,7 +76,7 @@ async def test_the_status_line_stays_on_screen_with_the_camera_running_at_40x20(
     rig = make_rig(camera=lambda: camera)
     async with rig.app.run_test(size=HANDHELD) as pilot:
         await open_first_stop(pilot)
-        await pilot.press("k")
+        # the camera starts by itself on a stop with parcels to scan
         while rig.workflow.state.stops["S1"].phase is StopPhase.IDLE:
             await pilot.pause(0.05)
         assert rig.app.screen.query_one(CameraPanel).running  # P-101 is still to scan
@@ -228,10 +228,11 @@ async def test_quit_asks_while_a_door_is_opening() -> None:
 
 async def test_the_camera_stops_once_every_parcel_is_scanned_and_messages_stay_with_their_stop() -> None:
     camera = ReadingCamera(["LK100001", "LK100002"])
-    rig = make_rig(camera=lambda: camera)
+    cameras = iter([camera, StillCamera()])  # at the next stop: a camera that reads nothing
+    rig = make_rig(camera=lambda: next(cameras))
     async with rig.app.run_test(size=HANDHELD) as pilot:
         await open_first_stop(pilot)
-        await pilot.press("k")
+        # the camera starts by itself on a stop with parcels to scan
         while len(rig.workflow.state.stops["S1"].scanned_package_ids) < 2:
             await pilot.pause(0.05)
         await pilot.pause(0.2)

@@ -77,7 +77,7 @@ def test_diagnostics_desktop(snap_compare) -> None:
 def test_camera_preview_handheld(snap_compare) -> None:
     async def previewing(pilot) -> None:
         await open_first_stop(pilot)
-        await pilot.press("k")
+        # the camera starts by itself on a stop with parcels to scan
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
 
@@ -113,7 +113,7 @@ class OneReadCamera:
 
 async def _camera_scanned(pilot) -> None:
     await open_first_stop(pilot)
-    await pilot.press("k")
+    # the camera starts by itself on a stop with parcels to scan
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 

@@ -59,6 +59,16 @@ class StopScreen(LobbyScreen):
     def stop(self) -> StopState | None:
         return self.driver_app.route_state.current_stop
 
+    def on_mount(self) -> None:
+        """With a camera configured and parcels still to scan, the camera starts at once: one key fewer
+        per stop (`k` still stops and restarts it)."""
+        super().on_mount()
+        stop = self.stop
+        if stop is not None and self.driver_app.camera is not None:
+            to_scan = [p for p in package_rows(self.driver_app.route_state, stop.stop_id) if not p.scanned]
+            if to_scan and stop.phase is not StopPhase.DELIVERED:
+                self.query_one(CameraPanel).start()
+
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.height < SHORT_SCREEN, "-short")
 
