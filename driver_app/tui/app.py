@@ -39,6 +39,7 @@ from driver_app.tui.screens.sign_in import SignInScreen
 from driver_app.tui.screens.stop import StopScreen
 from driver_app.tui.text import literal
 from driver_app.tui.wedge import WedgeDetector
+from driver_app.tui.widgets.activity import Activity
 from driver_app.tui.widgets.camera import CameraPanel
 
 __all__ = ["DriverApp", "WorkflowChanged"]
@@ -78,6 +79,7 @@ class DriverApp(App[None]):
     route_state: var[RouteState] = var(RouteState, always_update=True)
     last_scan: var[tuple[Scan, ScanVerdict] | None] = var(None)
     session_notice: var[Notice | None] = var(None)
+    activity: var[Activity | None] = var(None)  # a session-level wait the screens show (sign-in, route)
 
     def __init__(
         self,
@@ -136,21 +138,27 @@ class DriverApp(App[None]):
 
     @work(exclusive=True, group="session")
     async def resume_session(self) -> None:
+        self._begin("Resuming the session")
         try:
             resumed = await self.workflow.resume_session()
         except WorkflowError as err:
             self.session_notice = notice_for(err.reason)
             return
+        finally:
+            self.activity = None
         if resumed:
             await self._start_route()
 
     @work(exclusive=True, group="session")
     async def sign_in(self, driver_id: str, password: str) -> None:
+        self._begin("Signing in")
         try:
             await self.workflow.sign_in(driver_id, password)
         except WorkflowError as err:
             self.session_notice = notice_for(err.reason)
             return
+        finally:
+            self.activity = None
         self.session_notice = None
         await self._start_route()
 
@@ -163,13 +171,19 @@ class DriverApp(App[None]):
         await self._load_route()
 
     async def _load_route(self) -> bool:
+        self._begin("Loading today's route")
         try:
             await self.workflow.load_route()
         except WorkflowError as err:
             self.session_notice = notice_for(err.reason)
             self.notify(printable(notice_for(err.reason).message), severity="error", markup=False)
             return False
+        finally:
+            self.activity = None
         return True
+
+    def _begin(self, what: str) -> None:
+        self.activity = (what, self.clock.monotonic())
 
     def open_stop(self, stop_id: str) -> None:
         self.last_scan = None  # a scan message belongs to the stop it was made at

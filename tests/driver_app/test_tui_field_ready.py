@@ -328,3 +328,29 @@ async def test_start_up_never_races_the_header(monkeypatch) -> None:
             await rig.app.workers.wait_for_complete()
             await pilot.pause()
             assert isinstance(rig.app.screen, RouteScreen)
+
+
+async def test_a_slow_sign_in_shows_what_is_running_and_for_how_long() -> None:
+    rig = make_rig()
+    gate = asyncio.Event()
+    original = rig.workflow.sign_in
+
+    async def slow_sign_in(driver_id: str, password: str) -> None:
+        await gate.wait()
+        await original(driver_id, password)
+
+    rig.workflow.sign_in = slow_sign_in
+    async with rig.app.run_test(size=HANDHELD) as pilot:
+        rig.app.screen.query_one("#driver-id").value = "d-7"
+        rig.app.screen.query_one("#password").value = "secret"
+        rig.app.screen.query_one("#password").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        rig.clock.mono += 1.5
+        rig.app.screen.query_one("#activity").render_now()
+        assert "Signing in… 1.5 s" in text_of(rig.app, "#activity")
+        gate.set()
+        await rig.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(rig.app.screen, RouteScreen)
+        assert rig.app.activity is None

@@ -13,6 +13,7 @@ from driver_app.core.state import RouteState, StopPhase
 from driver_app.tui.route_view import StopRow, stop_rows
 from driver_app.tui.screens.base import LobbyScreen
 from driver_app.tui.text import literal
+from driver_app.tui.widgets.activity import ActivityLine
 from driver_app.tui.widgets.notice import NoticeBox
 from driver_app.tui.widgets.verdict import VerdictLine
 
@@ -54,6 +55,7 @@ class RouteScreen(LobbyScreen):
         yield Static(id="progress")
         yield OptionList(id="stops")
         yield VerdictLine()
+        yield ActivityLine(self.driver_app.clock.monotonic, id="activity")
         yield NoticeBox(self.driver_app.clock.monotonic, id="notice")
 
     def on_mount(self) -> None:

@@ -8,6 +8,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Button, Input, Label
 
 from driver_app.tui.screens.base import LobbyScreen
+from driver_app.tui.widgets.activity import ActivityLine
 from driver_app.tui.widgets.notice import NoticeBox
 
 
@@ -19,6 +20,7 @@ class SignInScreen(LobbyScreen):
             yield Label("Password")
             yield Input(id="password", password=True, placeholder="password")
             yield Button("Sign in", id="sign-in-button", variant="primary")
+            yield ActivityLine(self.driver_app.clock.monotonic, id="activity")
             yield NoticeBox(self.driver_app.clock.monotonic, id="notice")
 
     def on_mount(self) -> None:
