@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from driver_app.adapters.clock import SystemClock  # noqa: E402
 from driver_app.adapters.credentials_memory import MemoryCredentialStore  # noqa: E402
+from driver_app.core.ports import Scan, ScanSource  # noqa: E402
 from driver_app.core.state import StopPhase  # noqa: E402
 from driver_app.demo import _sign_in, running_building  # noqa: E402
 from driver_app.factory import build_workflow  # noqa: E402
@@ -71,8 +72,6 @@ async def walk(building, workdir: Path, stops: int, mode: str) -> list[tuple[str
                 await pilot.press("enter")  # the cursor is on the next open stop
                 keys += 1
             else:
-                from driver_app.core.ports import Scan, ScanSource
-
                 app.submit_scan(Scan(stop.packages[0].barcode, ScanSource.WEDGE))  # the scanner's burst
             await _until(pilot, lambda s=stop: isinstance(app.screen, StopScreen)
                          and len(app.route_state.stops[s.stop_id].scanned_package_ids) == len(s.packages))
@@ -97,7 +96,8 @@ def main() -> None:
         with running_building(Path(tmp), None) as building:
             for mode in ("camera", "wedge"):
                 for label, keys, shown in asyncio.run(walk(building, Path(tmp), args.stops, mode)):
-                    print(f"{mode:6} stop {label}: {keys} key presses + the scan; screen shows scan→open {shown}")
+                    print(f"{mode:6} stop {label}: {keys} key presses + the scan;"
+                          f" screen shows scan→open {shown}")
 
 
 if __name__ == "__main__":

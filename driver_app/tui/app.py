@@ -72,7 +72,8 @@ class DriverApp(App[None]):
             tooltip="Send queued receipts and deliveries now",
         ),
         Binding(
-            "ctrl+q", "quit", "Quit", id="app.quit", show=False, tooltip="Quit (asks first if work is pending)"
+            "ctrl+q", "quit", "Quit", id="app.quit", show=False,
+            tooltip="Quit (asks first if work is pending)",
         ),
     ]
 
