@@ -6,14 +6,16 @@ Secrets never live here (STYLE habit 10): tokens and keys go to the credential s
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 import tomllib
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -67,6 +69,20 @@ class Settings(BaseSettings):
         default_factory=dict, description="Key binding overrides: binding id → keys (e.g. stop.unlock = 'u')."
     )
 
+    @field_validator("access_url")
+    @classmethod
+    def _secure_access_url(cls, url: str) -> str:
+        """`https://` anywhere; `http://` only to this machine, where nothing crosses a network."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("the access URL must be https://HOST[:PORT]")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise ValueError(
+                f"http:// is allowed only to this machine (localhost, 127.0.0.1, ::1), not {parts.hostname}: "
+                "use https://"
+            )
+        return url
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -81,6 +97,15 @@ class Settings(BaseSettings):
     def radio_host_port(self) -> tuple[str, int]:
         host, _, port = self.radio_address.rpartition(":")
         return host, int(port)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**flags: Any) -> Settings:
@@ -127,7 +152,7 @@ def _describe(err: ValidationError, flags: dict[str, Any], path: Path, text: str
         close = difflib.get_close_matches(key, list(Settings.model_fields), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(Settings.model_fields)})"
         return f"{where}: unknown setting {key!r}{hint}"
-    return f"{where}: {key}: {problem['msg']}"
+    return f"{where}: {key}: {problem['msg'].removeprefix('Value error, ')}"
 
 
 def _origin(key: str, flags: dict[str, Any], path: Path, text: str, *, top: str | None = None) -> str:

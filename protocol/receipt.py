@@ -56,6 +56,7 @@ class ReceiptKey(IntEnum):
     OUTCOME = 5
     REASON = 6
     DOOR_TIME = 7
+    STATEMENT = 9
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class Receipt:
     outcome: Outcome
     reason: ReasonCode
     door_time: int
+    statement: int | None = None
+    """Counter of the maintenance statement applied; only with outcome MAINTAINED (SPEC section 14)."""
 
     def __post_init__(self) -> None:
         ok = (
@@ -80,6 +83,8 @@ class Receipt:
             and isinstance(self.outcome, Outcome)
             and isinstance(self.reason, ReasonCode)
             and is_uint(self.door_time)
+            and (self.statement is None) == (self.outcome is not Outcome.MAINTAINED)
+            and (self.statement is None or is_uint(self.statement))
         )
         if not ok:
             raise ReceiptError("invalid receipt fields", ReasonCode.MALFORMED)
@@ -95,6 +100,8 @@ class Receipt:
         }
         if self.grant_id is not None:
             fields[ReceiptKey.GRANT_ID] = self.grant_id
+        if self.statement is not None:
+            fields[ReceiptKey.STATEMENT] = self.statement
         return encode_versioned(fields)
 
 
@@ -128,8 +135,9 @@ def decode_receipt(data: bytes) -> Receipt:
 
 def _decode(data: bytes) -> tuple[Sign1Envelope, Receipt]:
     envelope = parse_sign1(data, _LIMITS)
-    required = set(ReceiptKey) - {ReceiptKey.VERSION, ReceiptKey.GRANT_ID}
-    raw = decode_versioned(envelope.payload, _PAYLOAD_LIMITS, required, (ReceiptKey.GRANT_ID,))
+    optional = {ReceiptKey.GRANT_ID, ReceiptKey.STATEMENT}
+    required = set(ReceiptKey) - {ReceiptKey.VERSION, *optional}
+    raw = decode_versioned(envelope.payload, _PAYLOAD_LIMITS, required, optional)
     try:
         receipt = Receipt(
             door_id=raw[ReceiptKey.DOOR_ID],
@@ -139,6 +147,7 @@ def _decode(data: bytes) -> tuple[Sign1Envelope, Receipt]:
             outcome=_enum(Outcome, raw[ReceiptKey.OUTCOME]),
             reason=_enum(ReasonCode, raw[ReceiptKey.REASON]),
             door_time=raw[ReceiptKey.DOOR_TIME],
+            statement=raw.get(ReceiptKey.STATEMENT),
         )
     except ReceiptError as err:
         raise DecodeError(str(err)) from err

@@ -7,6 +7,7 @@ request is accepted, so refused attempts can never lock a legitimate driver out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -58,8 +59,12 @@ def verify_unlock(
     replay_cache: ReplayCache,
     now: int,
     leeway: int = DEFAULT_LEEWAY,
+    open_grant: Callable[[bytes], bytes] | None = None,
 ) -> UnlockDecision:
-    """Decide on one unlock request. Never raises; the caller must retire `challenge` after."""
+    """Decide on one unlock request. Never raises; the caller must retire `challenge` after.
+
+    `open_grant` unseals the grant (SPEC section 15) for a door that requires sealed grants.
+    """
     try:
         request = UnlockRequest.from_bytes(request_bytes)
     except ProtocolError as err:
@@ -67,7 +72,7 @@ def verify_unlock(
     if challenge is None or not CHALLENGE_MIN <= len(challenge) <= CHALLENGE_MAX:
         return UnlockDecision(ReasonCode.NO_ACTIVE_CHALLENGE)
     try:
-        envelope = parse_grant(request.grant)
+        envelope = parse_grant(request.grant if open_grant is None else open_grant(request.grant))
     except ProtocolError:
         return UnlockDecision(ReasonCode.MALFORMED)
     grant_id = _claimed_grant_id(envelope.payload)

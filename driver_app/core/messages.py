@@ -5,8 +5,9 @@ Drivers read these at a door with a parcel in hand: one line saying what happene
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from driver_app.core.errors import WorkflowError
 from driver_app.core.state import Notice
 
 
@@ -18,6 +19,7 @@ class NoticeContext:
     other_door_names: tuple[str, ...] = ()
     stop_label: str | None = None
     retry_in: float | None = None
+    host: str | None = None
 
 
 _CALL_DISPATCH = "Call dispatch"
@@ -50,6 +52,22 @@ _TABLE: dict[str, tuple[str, str]] = {
     "no_active_challenge": ("The door lost the connection state", _TRY_AGAIN),
     "door_jammed": ("The door accepted but did not open", "Push the door, or call dispatch"),
     "door_busy": ("The door is busy", _TRY_AGAIN),
+    "grant_revoked": ("This access was revoked", _CALL_DISPATCH),
+    "receipt_store_full": (
+        "The door's log is full until the service collects it",
+        "Sync this handheld, then press unlock again",
+    ),
+    # the door's answers to maintenance statements a phone relayed (SPEC section 14)
+    "statement_malformed": ("The door could not read an update it was carrying", "Nothing to do"),
+    "statement_unsigned": ("The door refused an unsigned update", "Nothing to do"),
+    "statement_unknown_signer": ("The door refused an update from an unknown signer", "Nothing to do"),
+    "statement_bad_signature": ("The door refused an update with a bad signature", "Nothing to do"),
+    "statement_not_authorized": ("The door refused an update its signer may not make", "Nothing to do"),
+    "statement_wrong_door": ("An update was meant for another door", "Nothing to do"),
+    "statement_replayed": ("The door already had this update", "Nothing to do"),
+    "statement_stale": ("The door already had a newer update", "Nothing to do"),
+    "clock_step_refused": ("The door refused to turn its clock back that far", _CALL_DISPATCH),
+    "trust_change_refused": ("The door refused a carrier-key change", _CALL_DISPATCH),
     # access-service refusals
     "not_authenticated": ("You are signed out", _SIGN_IN),
     "invalid_credentials": ("Driver id or password not recognised", "Check them and sign in again"),
@@ -94,6 +112,9 @@ _TABLE: dict[str, tuple[str, str]] = {
     "invalid_request": ("The service could not read the request", _CALL_DISPATCH),
     "not_found": ("The service does not know this item", "Reload the route"),
     "service_unavailable": ("The access service is unavailable", "Wait, then try again"),
+    "account_locked": ("Too many failed sign-ins", "Wait until the lock ends, then sign in"),
+    "refresh_token_reused": ("Your session was used elsewhere and has been ended", _SIGN_IN),
+    "request_too_large": ("The request was too large for the service", _CALL_DISPATCH),
     # the handheld's own
     "service_unreachable": ("No connection to the access service", "Move to better coverage, then retry"),
     "door_not_found": ("No door of this stop is in range", "Walk closer to the entrance, then press unlock"),
@@ -122,6 +143,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "outbox_full": ("This handheld's storage is full", "Free some storage, then retry"),
     "outbox_from_earlier": ("Confirmations saved in your last session are being sent", "Nothing to do"),
     "bad_response": ("The service sent an answer the app cannot read", _CALL_DISPATCH),
+    "insecure_connection": ("Secure connection failed", "Nothing was sent: check the network or call dispatch"),
 }
 
 _FALLBACK = ("Refused ({reason})", _CALL_DISPATCH)
@@ -142,7 +164,18 @@ def notice_for(reason: str, context: NoticeContext | None = None, *, retrying: b
     others = " or ".join(context.other_door_names) or "another door of this building"
     action = action.format(other_doors=others)
     message = message.format(reason=reason)
+    if context.host and reason == "insecure_connection":
+        message = f"{message} to {context.host}"
     if retrying:
         wait = f" in {context.retry_in:.0f} s" if context.retry_in is not None else ""
         action = f"Retrying{wait}…"
     return Notice(reason=str(reason), message=message, next_action=action, retrying=retrying)
+
+
+def notice_for_error(err: WorkflowError) -> Notice:
+    """`notice_for` an error, with what only the error knows: the host of a failed secure connection,
+    the service's word on when a sign-in lock or wait ends."""
+    notice = notice_for(err.reason, NoticeContext(host=getattr(err, "host", None)))
+    if err.reason in ("account_locked", "rate_limited") and err.detail:
+        notice = replace(notice, message=f"{notice.message}: {err.detail}")
+    return notice

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from protocol.api import (
         DeliveryConfirmation,
         DeliveryResponse,
+        DoorUpkeep,
         GrantRequest,
         GrantResponse,
         ReceiptUploadResponse,
@@ -60,7 +61,13 @@ class AccessClient(Protocol):
 
     async def today_route(self) -> Route: ...
 
-    async def request_grant(self, request: GrantRequest) -> GrantResponse: ...
+    async def request_grant(self, request: GrantRequest, *, idempotency_key: str | None = None) -> GrantResponse:
+        """`idempotency_key`: one per scan attempt, the same for its retries (no second grant)."""
+        ...
+
+    async def sign_out(self, refresh_token: str | None = None) -> None:
+        """End the session at the service (by the tokens held, or the given refresh token)."""
+        ...
 
     async def upload_receipts(self, receipts: Sequence[bytes]) -> ReceiptUploadResponse: ...
 
@@ -89,6 +96,8 @@ class DoorOutcome:
     reason: str  # the protocol's stable snake_case reason code (ReasonCode.slug)
     receipt: bytes | None
     open_seconds: float | None = None  # how long the door holds open, when the link knows it
+    backlog: tuple[bytes, ...] = ()
+    """Older receipts of the door the service was missing, read on this link for the outbox (SPEC 7)."""
 
 
 class DoorLink(Protocol):
@@ -103,11 +112,14 @@ class DoorLink(Protocol):
         door_id: str,
         make_request: Callable[[bytes], bytes],
         on_phase: Callable[[DoorPhase], None],
+        upkeep: DoorUpkeep | None = None,
     ) -> DoorOutcome:
         """Connect, read the challenge, write `make_request(challenge)`, await the result.
 
         The request is built by the core (it holds the grant and the handheld key), so the link never
-        sees a secret. Raises `DoorUnreachable` when the door is not found or the link drops.
+        sees a secret. Raises `DoorUnreachable` when the door is not found or the link drops. With
+        `upkeep`, the link first relays its signed statements and afterwards reads the receipts the
+        service is missing (SPEC section 14); failing at either never fails the unlock.
         """
         ...
 

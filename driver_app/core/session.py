@@ -59,6 +59,25 @@ class Session:
         await self._register(driver_id.decode() if driver_id else None)
         return True
 
+    async def sign_out(self) -> bool:
+        """Forget the session on this handheld, and end it at the service if it answers.
+
+        The refresh token and driver id leave the credential store whatever happens; the handheld
+        key stays (it belongs to the device). Returns False when the service could not be told, so
+        the UI can say the session will only lapse there when its refresh token expires.
+        """
+        stored = self._credentials.get(REFRESH_TOKEN)
+        self._key_id = None
+        self.driver_name = None
+        try:
+            await self._access.sign_out(stored.decode() if stored else None)
+        except WorkflowError:
+            return False
+        finally:
+            self._credentials.delete(REFRESH_TOKEN)
+            self._credentials.delete(DRIVER_ID)
+        return True
+
     async def _register(self, driver_name: str | None) -> None:
         self._key = handheld_key(self._credentials, self._generate_key)
         self._key_id = await self._access.register_handheld(public_raw(self._key))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -46,6 +47,23 @@ class Notice:
     next_action: str
     retrying: bool = False
     retry_at: float | None = None  # when retrying: the next attempt, on the core clock's monotonic scale
+
+
+@dataclass(frozen=True)
+class RetryCountdown:
+    """A retry being waited for, as the UI shows it: "Retrying (attempt 3 of 6) in 4 s"."""
+
+    reason: str
+    attempt: int
+    """The attempt that runs when the wait ends (2 … attempts)."""
+    attempts: int
+    seconds_left: float
+    service_asked: bool = False
+    """The wait is the service's `Retry-After`, not the client's own backoff."""
+
+    @property
+    def whole_seconds_left(self) -> int:
+        return math.ceil(self.seconds_left)
 
 
 @dataclass(frozen=True)
@@ -118,6 +136,7 @@ class RouteState:
     online: bool = False
     driver_name: str | None = None
     notice: Notice | None = None  # route-level trouble (sign-in, route loading, sync)
+    retry: RetryCountdown | None = None  # a call to the service waiting to be retried, ticking down
 
     @property
     def outbox_held(self) -> int:

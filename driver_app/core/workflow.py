@@ -53,6 +53,7 @@ from driver_app.core.session import Session
 from driver_app.core.state import (
     HeldItem,
     Notice,
+    RetryCountdown,
     RouteState,
     ScanVerdict,
     ScanVerdictKind,
@@ -82,6 +83,7 @@ class RouteChanges(TypedDict, total=False):
     online: bool
     driver_name: str | None
     notice: Notice | None
+    retry: RetryCountdown | None
 
 
 class DriverWorkflow:
@@ -137,6 +139,20 @@ class DriverWorkflow:
             return False
         self._signed_in()
         return True
+
+    async def sign_out(self) -> bool:
+        """Sign out on this handheld and at the service; False if the service could not be told.
+
+        The background sync stops (it would be refused), the route is dropped; whatever is queued
+        stays in the outbox for the next sign-in.
+        """
+        await self._stop_background_sync()
+        told = await self._session.sign_out()
+        self._index = None
+        self._stops.reset(())
+        self.state = RouteState(outbox_size=self._outbox_size)
+        self._publish()
+        return told
 
     def _signed_in(self) -> None:
         """Only now can the outbox be sent: items wait for the driver who queued them."""
@@ -265,6 +281,7 @@ class DriverWorkflow:
                 door_id,
                 lambda challenge: self._unlock_request(grant, challenge, door_id),
                 lambda phase: self._stops.enter(stop_id, _DOOR_PHASES[phase]),
+                grant.upkeep,
             )
         except WorkflowError as err:
             self._failed(stop_id, self._notice(err.reason, stop_id, door_id))
@@ -279,7 +296,8 @@ class DriverWorkflow:
     def _unlock_request(self, grant: GrantResponse, challenge: bytes, door_id: str) -> bytes:
         """Called by the door link once the door's challenge is in: sign it with the handheld key."""
         try:
-            return build_unlock_request(grant.grant, self._session.key, challenge, door_id)
+            key = self._session.key  # the grant is sealed for the door: its id comes with the answer
+            return build_unlock_request(grant.grant, key, challenge, door_id, grant_id=grant.grant_id)
         except ProtocolError as err:
             raise DoorRefused(err.reason.slug, str(err)) from err
 
@@ -311,17 +329,19 @@ class DriverWorkflow:
             barcode=index.barcode_of(stop.scanned_package_ids[0]),
             handheld_key_id=self._session.key_id,
         )
+        # One key per attempt, shared by its retries: a lost answer retried gets the same grant back.
+        key = str(uuid.uuid4())
         return await self._retrying(
-            lambda: self._access.request_grant(request),
+            lambda: self._access.request_grant(request, idempotency_key=key),
             lambda notice: self._stops.update(stop_id, notice=notice),
         )
 
     def _record_outcome(self, stop_id: str, outcome: DoorOutcome) -> None:
         kept: Notice | None = None
-        if outcome.receipt is not None:
+        receipts = (outcome.receipt, *outcome.backlog) if outcome.receipt is not None else outcome.backlog
+        for receipt in receipts:  # the backlog: the door's receipts another phone never relayed
             try:
-                receipt_hash = hashlib.sha256(outcome.receipt).hexdigest()
-                self._queue(OutboxKind.RECEIPT, receipt_hash, outcome.receipt)
+                self._queue(OutboxKind.RECEIPT, hashlib.sha256(receipt).hexdigest(), receipt)
             except WorkflowError as err:  # the door still opened or refused: say both
                 kept = notice_for(err.reason)
         if outcome.accepted:
@@ -439,11 +459,15 @@ class DriverWorkflow:
                 self._publish(notice=replace(notice, retry_at=self._clock.monotonic() + delay))
             await self._sleep(delay)
 
-    async def aclose(self) -> None:
-        """Stop the background sync (what it had not sent stays queued), then release the adapters."""
+    async def _stop_background_sync(self) -> None:
         if self._background is not None:
             self._background.cancel()
             await asyncio.gather(self._background, return_exceptions=True)
+            self._background = None
+
+    async def aclose(self) -> None:
+        """Stop the background sync (what it had not sent stays queued), then release the adapters."""
+        await self._stop_background_sync()
         for close in self._on_close:
             await close()
         self._on_close = ()
@@ -453,25 +477,43 @@ class DriverWorkflow:
     async def _retrying(
         self, call: Callable[[], Awaitable[T]], say: Callable[[Notice], None]
     ) -> T:
-        """Call an idempotent request, retrying transport failures with backoff; `say` shows why."""
+        """Call an idempotent request, retrying transport failures with backoff; `say` shows why.
+
+        While it waits, `state.retry` counts down (attempt n of N, seconds left), once a second.
+        """
         failures = 0
-        while True:
-            try:
-                result = await call()
-            except WorkflowError as err:
-                failures += 1
-                online = not isinstance(err, ServiceUnreachable)
-                if not err.retryable or failures >= self._backoff.attempts:
+        try:
+            while True:
+                try:
+                    result = await call()
+                except WorkflowError as err:
+                    failures += 1
+                    online = not isinstance(err, ServiceUnreachable)
+                    if not err.retryable or self._backoff.gives_up(failures, err.retry_after):
+                        self._publish(online=online)
+                        raise
+                    delay = self._backoff.delay(failures, err.retry_after)
+                    say(notice_for(err.reason, NoticeContext(retry_in=delay), retrying=True))
                     self._publish(online=online)
-                    raise
-                delay = self._backoff.delay(failures)
-                notice = notice_for(err.reason, NoticeContext(retry_in=delay), retrying=True)
-                say(replace(notice, retry_at=self._clock.monotonic() + delay))  # the UI counts down to it
-                self._publish(online=online)
-                await self._sleep(delay)
-            else:
-                self._publish(online=True)
-                return result
+                    await self._count_down(
+                        RetryCountdown(err.reason, failures + 1, self._backoff.attempts, delay,
+                                       service_asked=err.retry_after is not None and delay <= err.retry_after)
+                    )
+                else:
+                    self._publish(online=True)
+                    return result
+        finally:  # done, given up or cancelled: no countdown is left on screen
+            if self.state.retry is not None:
+                self._publish(retry=None)
+
+    async def _count_down(self, countdown: RetryCountdown) -> None:
+        left = countdown.seconds_left
+        while left > 0:
+            self._publish(retry=replace(countdown, seconds_left=left))
+            step = min(1.0, left)
+            await self._sleep(step)
+            left -= step
+        self._publish(retry=replace(countdown, seconds_left=0.0))
 
     def _notice(self, reason: str, stop_id: str, door_id: str | None) -> Notice:
         index = self._route_index()

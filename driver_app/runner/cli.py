@@ -57,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"run-route: no label folder {args.labels}", file=sys.stderr)
         return EXIT_SETUP
     with tempfile.TemporaryDirectory(prefix="lobbykey-run-route-") as scratch:
+        # Before anything is sent: a bad setting (e.g. an http:// URL off this machine) is one line,
+        # exit 2, from main().
         settings = load_settings(
             access_url=args.access_url,
             ble_mode=args.ble_mode,
@@ -65,18 +67,20 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.labels is None:
             _say(f"run-route: fetching labels from {args.access_url}…")
-        labels = args.labels or _fetched_labels(args.access_url, Path(scratch) / "labels")
+        labels = args.labels or _fetched_labels(
+            args.access_url, Path(scratch) / "labels", args.driver, args.password
+        )
         if labels is None:
             return EXIT_SETUP
         plan = RunPlan(args.driver, args.password, labels, expectations)
         return asyncio.run(_run(settings, plan, args.report, temporary_outbox=args.data_dir is None))
 
 
-def _fetched_labels(access_url: str, out_dir: Path) -> Path | None:
+def _fetched_labels(access_url: str, out_dir: Path, driver_id: str, password: str) -> Path | None:
     from driver_app.runner.dev_labels import LabelFetchError, fetch_labels
 
     try:
-        fetch_labels(access_url, out_dir)
+        fetch_labels(access_url, out_dir, driver_id, password)
     except LabelFetchError as err:
         print(f"run-route: no --labels, and {err.detail} (reason {err.reason})", file=sys.stderr)
         return None

@@ -23,7 +23,7 @@ from textual.widgets import Input
 
 from driver_app.core.display_text import printable
 from driver_app.core.errors import WorkflowError
-from driver_app.core.messages import notice_for
+from driver_app.core.messages import notice_for_error
 from driver_app.core.ports import Clock, Scan, ScanSource
 from driver_app.core.state import Notice, RouteState, ScanVerdict, ScanVerdictKind, StopPhase
 from driver_app.settings import Settings
@@ -74,6 +74,10 @@ class DriverApp(App[None]):
         Binding(
             "ctrl+q", "quit", "Quit", id="app.quit", show=False,
             tooltip="Quit (asks first if work is pending)",
+        ),
+        Binding(
+            "ctrl+o", "sign_out", "Sign out", id="app.sign_out", show=False,
+            tooltip="End the session here and at the service (queued items stay in the outbox)",
         ),
     ]
 
@@ -143,7 +147,7 @@ class DriverApp(App[None]):
         try:
             resumed = await self.workflow.resume_session()
         except WorkflowError as err:
-            self.session_notice = notice_for(err.reason)
+            self.session_notice = notice_for_error(err)
             return
         finally:
             self.activity = None
@@ -156,7 +160,7 @@ class DriverApp(App[None]):
         try:
             await self.workflow.sign_in(driver_id, password)
         except WorkflowError as err:
-            self.session_notice = notice_for(err.reason)
+            self.session_notice = notice_for_error(err)
             return
         finally:
             self.activity = None
@@ -176,8 +180,8 @@ class DriverApp(App[None]):
         try:
             await self.workflow.load_route()
         except WorkflowError as err:
-            self.session_notice = notice_for(err.reason)
-            self.notify(printable(notice_for(err.reason).message), severity="error", markup=False)
+            self.session_notice = notice_for_error(err)
+            self.notify(printable(self.session_notice.message), severity="error", markup=False)
             return False
         finally:
             self.activity = None
@@ -296,6 +300,16 @@ class DriverApp(App[None]):
             return f"{waiting} item(s) wait in the outbox; they are sent on the next start."
         return None
 
+    @work(exclusive=True, group="session")
+    async def action_sign_out(self) -> None:
+        told = await self.workflow.sign_out()
+        while len(self.screen_stack) > 2:  # the default screen, then the sign-in screen
+            self.pop_screen()
+        if not isinstance(self.screen, SignInScreen):
+            self.switch_screen(SignInScreen())
+        if not told:
+            self.notify("Signed out here; the service could not be told", severity="warning", markup=False)
+
     def action_diagnostics(self) -> None:
         if not isinstance(self.screen, DiagnosticsScreen):
             self.push_screen(DiagnosticsScreen())
@@ -365,6 +379,8 @@ class DriverApp(App[None]):
         if isinstance(screen, RouteScreen):
             yield SystemCommand("Reload route", "Fetch today's route again", screen.action_reload)
         yield SystemCommand("Sync outbox", "Send queued receipts and deliveries now", self.action_sync)
+        if self.route_state.driver_name is not None:
+            yield SystemCommand("Sign out", "End the session here and at the service", self.action_sign_out)
         yield SystemCommand("Diagnostics", "Service, BLE, camera, keyring, outbox", self.action_diagnostics)
         yield SystemCommand("Help", "The keys that work now", self.action_help)
 

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from driver_app.tui import create_app
     from driver_app.tui.camera_source import camera_factory
 
-    settings = settings_from(args)
+    settings = settings_from(args)  # a ConfigError reaches main(): one line, exit 2
     clock = SystemClock()
     try:
         app = create_app(
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except WorkflowError as err:  # the keyring refused (insecure_keyring, keyring_failed)
         notice = notice_for(err.reason)
-        print(f"driver-app: {notice.message}. {notice.next_action}.", file=sys.stderr)
+        print(f"driver-app: {notice.message} ({err.detail}). {notice.next_action}.", file=sys.stderr)
         return 2
     app.run()
     return 0

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from mock_building.door.errors import DoorError, DoorErrorReason
 from protocol.ids import is_door_id
 from protocol.keys import TrustStore
+from protocol.maintenance import Authority
 from protocol.verify import DEFAULT_LEEWAY
 
 __all__ = ["DEFAULT_ADVERTISING_INTERVAL_MS", "DEFAULT_HOLD_OPEN_S", "DoorConfig"]
@@ -40,6 +41,12 @@ class DoorConfig:
     advertising_interval_ms: float = DEFAULT_ADVERTISING_INTERVAL_MS
     leeway_s: int = DEFAULT_LEEWAY
     """Clock tolerance when checking grant times."""
+    authorities: tuple[Authority, ...] = ()
+    """Keys whose maintenance statements this door accepts (building owner, access service)."""
+    receipt_capacity: int = 512
+    seal_key: bytes | None = field(default=None, repr=False)
+    """Shared with the service: when set, grants and statements must arrive sealed (SPEC section 15)."""
+    """Unacknowledged receipts kept before deliveries fail closed (SPEC section 7)."""
 
     def __post_init__(self) -> None:
         if not is_door_id(self.door_id):

@@ -24,7 +24,7 @@ def _run(monkeypatch, capsys, config: Path | None, *argv: str) -> tuple[int, str
     ("text", "expected"),
     [
         (
-            'access_url = "http://x"\nacess_url = "y"\n',
+            'access_url = "https://x"\nacess_url = "y"\n',
             ":2: unknown setting 'acess_url' (did you mean 'access_url'?)",
         ),
         ("ble_mode = \n", ":1: not valid TOML: Invalid value"),

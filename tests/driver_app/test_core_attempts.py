@@ -8,7 +8,7 @@ import pytest
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
-from driver_app.core.errors import DoorUnreachable, ServiceUnreachable
+from driver_app.core.errors import DoorUnreachable
 from driver_app.core.ports import DoorOutcome, NearbyDoor, Scan
 from driver_app.core.retry import Backoff
 from driver_app.core.state import RouteState, StopPhase
@@ -70,12 +70,3 @@ async def test_a_new_attempt_times_its_own_steps_and_keeps_the_scan_to_open_tota
     second = steps(workflow)
     assert second[StopPhase.CONNECTING] == pytest.approx(doors.link_seconds)  # its own, not 2× summed
     assert stop.seconds_to_open == pytest.approx(clock.mono - started)  # scan→open: the whole time
-
-
-async def test_a_retrying_notice_says_when_the_next_attempt_is(rig) -> None:
-    workflow, _, access, clock, states = rig
-    access.fail("request_grant", ServiceUnreachable("timeout"))
-    before = clock.mono
-    await workflow.unlock()
-    notices = [n for s in states if "s1" in s.stops and (n := s.stops["s1"].notice) and n.retrying]
-    assert notices and notices[0].retry_at == pytest.approx(before + 0.5)

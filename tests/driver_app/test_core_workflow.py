@@ -17,6 +17,7 @@ from driver_app.core.ports import DoorOutcome, NearbyDoor, OutboxOwner, Scan
 from driver_app.core.retry import Backoff
 from driver_app.core.state import RouteState, ScanVerdictKind, StopPhase
 from driver_app.core.workflow import DriverWorkflow
+from protocol.api import DoorUpkeep
 
 
 class Harness:
@@ -46,7 +47,7 @@ class Harness:
             clock=self.clock,
             on_change=self._changed,
             sleep=self._sleep,
-            backoff=Backoff(attempts=3, first=0.5, factor=2.0, cap=4.0),
+            backoff=Backoff(attempts=3, first=0.5, factor=2.0, cap=4.0, jitter=lambda: 1.0),
         )
 
     def _changed(self, state: RouteState) -> None:
@@ -206,6 +207,17 @@ async def test_a_door_refusal_keeps_its_receipt_and_names_the_other_door(h: Harn
     assert "North entrance" in stop.notice.next_action
     assert [i.payload for i in h.outbox.items()] == [b"receipt-refused"]
     assert (await wf.unlock()).accepted  # and the driver can simply try again
+
+
+async def test_the_door_upkeep_rides_to_the_link_and_the_backlog_into_the_outbox(h: Harness) -> None:
+    wf = await h.ready()
+    await wf.submit_scan(Scan("TRK0001", "manual"))
+    h.access.upkeep = DoorUpkeep(door_id="ELM-S", statements=(b"signed statement",), receipts_through=3)
+    backlog = (b"receipt-4", b"receipt-5")
+    h.doors.outcomes.append(DoorOutcome("ELM-S", True, "ok", b"receipt-7", backlog=backlog))
+    assert (await wf.unlock()).accepted
+    assert h.doors.upkeeps == [h.access.upkeep]
+    assert [i.payload for i in h.outbox.items("pending")] == [b"receipt-7", b"receipt-4", b"receipt-5"]
 
 
 async def test_the_relock_countdown_follows_the_door_or_is_absent(h: Harness) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import replace
 from types import MappingProxyType
 
 from textual.filter import Monochrome, NoColor
@@ -354,3 +355,21 @@ async def test_a_slow_sign_in_shows_what_is_running_and_for_how_long() -> None:
         await pilot.pause()
         assert isinstance(rig.app.screen, RouteScreen)
         assert rig.app.activity is None
+
+
+async def test_a_retry_shows_attempt_n_of_n_and_counts_down() -> None:
+    from driver_app.core.messages import NoticeContext, notice_for
+    from driver_app.core.state import RetryCountdown
+
+    rig = make_rig()
+    async with rig.app.run_test(size=HANDHELD) as pilot:
+        await open_first_stop(pilot)
+        notice = notice_for("service_unavailable", NoticeContext(retry_in=4.0), retrying=True)
+        stops = dict(rig.workflow.state.stops)
+        stops["S1"] = replace(stops["S1"], notice=notice)
+        for left in (4.0, 3.0):
+            countdown = RetryCountdown("service_unavailable", 2, 4, left, service_asked=True)
+            rig.workflow._publish(stops=MappingProxyType(stops), retry=countdown)
+            await pilot.pause()
+            shown = str(rig.app.screen.query_one(NoticeBox).render())
+            assert f"Retrying (attempt 2 of 4) in {left:.0f} s (as the service asked)…" in shown

@@ -15,7 +15,7 @@ from mock_building.service.db import Store, migrations
 
 def test_fresh_database_is_at_the_latest_schema():
     store = Store.open()
-    assert store.schema_version == len(migrations()) >= 3
+    assert store.schema_version == len(migrations()) >= 4
     columns = {row[1] for row in store.conn.execute("PRAGMA table_info(grants)")}
     assert "revoked_at" in columns
     assert store.conn.execute("SELECT COUNT(*) FROM alerts").fetchone()[0] == 0

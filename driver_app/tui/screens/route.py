@@ -76,7 +76,7 @@ class RouteScreen(LobbyScreen):
         stops.add_options(Option(stop_prompt(row), id=row.stop_id) for row in rows)
         index = next((i for i, row in enumerate(rows) if row.stop_id == highlighted), None)
         stops.highlighted = index if index is not None else (0 if rows else None)
-        self.query_one(NoticeBox).show(state.notice)
+        self.query_one(NoticeBox).show(state.notice, state.retry)
 
     @on(OptionList.OptionSelected, "#stops")
     def _open(self, event: OptionList.OptionSelected) -> None:

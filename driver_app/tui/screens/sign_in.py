@@ -25,7 +25,8 @@ class SignInScreen(LobbyScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.watch(self.app, "session_notice", self.query_one(NoticeBox).show)
+        box = self.query_one(NoticeBox)
+        self.watch(self.app, "session_notice", lambda notice: box.show(notice))  # one argument: the new value
         self.query_one("#driver-id", Input).focus()
 
     @on(Input.Submitted, "#driver-id")

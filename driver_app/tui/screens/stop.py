@@ -106,7 +106,7 @@ class StopScreen(LobbyScreen):
         door = next((d for d in door_choices(state, stop.stop_id) if d.door_id == stop.door_id), None)
         self.query_one("#door", Static).update(Content.assemble("Door: ", door_label(door)) if door else "")
         self.query_one(StepLine).show(stop, self.keys_shown())
-        self.query_one(NoticeBox).show(stop.notice or state.notice)
+        self.query_one(NoticeBox).show(stop.notice or state.notice, state.retry)
 
     def on_step_line_relocked(self) -> None:
         self.refresh_bindings()

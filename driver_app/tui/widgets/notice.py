@@ -12,16 +12,25 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Static
 
-from driver_app.core.state import Notice
+from driver_app.core.state import Notice, RetryCountdown
 from driver_app.tui.text import literal
 
 __all__ = ["NoticeBox", "notice_content"]
 
 
-def notice_content(notice: Notice, now: float | None = None) -> Content:
-    """Message, then the next action on its own line; both literal (they may quote server text)."""
+def notice_content(notice: Notice, now: float | None = None, retry: RetryCountdown | None = None) -> Content:
+    """Message, then the next action on its own line; both literal (they may quote server text).
+
+    A retrying notice says which attempt comes next and counts down to it: from the workflow's
+    `retry` countdown when it runs one, else from the notice's own `retry_at`.
+    """
     action = notice.next_action
-    if notice.retrying and notice.retry_at is not None and now is not None:
+    if notice.retrying and retry is not None:
+        asked = " (as the service asked)" if retry.service_asked else ""
+        left = retry.whole_seconds_left
+        when = f"in {left} s" if left > 0 else "now"
+        action = f"Retrying (attempt {retry.attempt} of {retry.attempts}) {when}{asked}…"
+    elif notice.retrying and notice.retry_at is not None and now is not None:
         left = math.ceil(notice.retry_at - now)
         action = f"Retrying in {left} s…" if left > 0 else "Retrying now…"
     mark = "⟳ " if notice.retrying else "✗ "
@@ -48,13 +57,14 @@ class NoticeBox(Static):
         super().__init__(id=id)
         self._monotonic = monotonic
         self._notice: Notice | None = None
+        self._retry: RetryCountdown | None = None
         self._timer: Timer | None = None
 
-    def show(self, notice: Notice | None) -> None:
-        self._notice = notice
+    def show(self, notice: Notice | None, retry: RetryCountdown | None = None) -> None:
+        self._notice, self._retry = notice, retry
         self.set_class(notice is not None, "-shown")
         self.set_class(bool(notice and notice.retrying), "-retrying")
-        counting = notice is not None and notice.retrying and notice.retry_at is not None
+        counting = notice is not None and notice.retrying and notice.retry_at is not None and retry is None
         if counting and self._timer is None:
             self._timer = self.set_interval(0.5, self.render_now)
         elif not counting and self._timer is not None:
@@ -64,4 +74,4 @@ class NoticeBox(Static):
 
     def render_now(self) -> None:
         notice = self._notice
-        self.update(notice_content(notice, self._monotonic()) if notice else "")
+        self.update(notice_content(notice, self._monotonic(), self._retry) if notice else "")
