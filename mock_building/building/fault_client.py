@@ -72,7 +72,9 @@ def building_url(flag: str | None, environ: Mapping[str, str] = os.environ) -> t
         url = tomllib.loads(config.read_text(encoding="utf-8")).get("access_url")
     except FileNotFoundError:
         if explicit:
-            raise FaultCommandError("invalid_config", f"{config}: config file not found (named by ${_APP_CONFIG_ENV})")
+            raise FaultCommandError(
+                "invalid_config", f"{config}: config file not found (named by ${_APP_CONFIG_ENV})"
+            ) from None
         url = None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise FaultCommandError("invalid_config", f"{config}: cannot read access_url: {err}") from err
@@ -105,7 +107,8 @@ def set_door_faults(url: str, admin_token: str, door_id: str, settings: Mapping[
     """PUT the changes; returns every fault setting of the door afterwards."""
     url = url.rstrip("/")
     with _client(admin_token) as http:
-        return dict(_json(_call(http.put, f"{url}/v1/admin/doors/{door_id}/faults", dict(settings)), url)["faults"])
+        answer = _call(http.put, f"{url}/v1/admin/doors/{door_id}/faults", dict(settings))
+        return dict(_json(answer, url)["faults"])
 
 
 def set_service_faults(url: str, admin_token: str, settings: Mapping[str, Value]) -> dict[str, object]:
@@ -125,7 +128,8 @@ def _call(method: Callable[..., httpx.Response], where: str, body: object = None
     try:
         return method(where) if body is None else method(where, json=body)
     except httpx.HTTPError as err:
-        raise FaultCommandError("building_unreachable", f"cannot reach the building at {where}: {err}") from err
+        message = f"cannot reach the building at {where}: {err}"
+        raise FaultCommandError("building_unreachable", message) from err
 
 
 def _json(response: httpx.Response, url: str) -> dict[str, object]:

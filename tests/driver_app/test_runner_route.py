@@ -49,7 +49,8 @@ async def _run(
 
 async def test_every_open_stop_is_scanned_unlocked_and_delivered(tmp_path: Path, labels: Path) -> None:
     results, lines, access = await _run(tmp_path, labels, {})
-    assert [(r.stop_id, r.outcome, r.passed) for r in results[:2]] == [("s1", "delivered", True), ("s2", "delivered", True)]
+    run = [(r.stop_id, r.outcome, r.passed) for r in results[:2]]
+    assert run == [("s1", "delivered", True), ("s2", "delivered", True)]
     assert results[2].skipped == "already delivered before this run"  # still reported: stable counts
     assert {d.stop_id: d.package_ids for d in access.deliveries.values()} == {"s1": ("p1", "p2"), "s2": ("p3",)}
     assert len(access.receipts) == 2
@@ -87,7 +88,9 @@ async def test_refused_doors_are_tried_in_turn_and_judged_per_package(
     assert [(a.door_id, a.outcome) for a in s1.attempts] == [("ELM-S", "door_jammed"), ("ELM-N", "door_jammed")]
     assert s1.passed and s1.outcome == "door_jammed"
     assert [(a.door_id, a.outcome) for a in s2.attempts] == [("OAK-1", "door_jammed")] and not s2.passed
-    assert lines[2].startswith("PASS s1 #1: expected door_jammed, got door_jammed, door_jammed [ELM-S door_jammed,")
+    assert lines[2].startswith(
+        "PASS s1 #1: expected door_jammed, got door_jammed, door_jammed [ELM-S door_jammed,"
+    )
     assert lines[3].startswith("FAIL s2 #2: expected delivered, got door_jammed [OAK-1 door_jammed]")
     assert "did not open" in lines[3]
     assert access.deliveries == {}
@@ -129,12 +132,14 @@ def _result(stop_id: str, outcome: str, seconds: float | None, **changes) -> Sto
 
 def test_a_stop_expecting_two_outcomes_needs_both_or_says_why_not() -> None:
     expected = (("P1", "door_jammed"), ("P2", "delivered"))
-    both = _result("S", "", None, expected=expected, attempts=(Attempt("A", "door_jammed"), Attempt("B", "delivered")))
+    attempts = (Attempt("A", "door_jammed"), Attempt("B", "delivered"))
+    both = _result("S", "", None, expected=expected, attempts=attempts)
     assert [c.verdict for c in both.cases] == ["pass", "pass"]
     early = _result("S", "", None, expected=expected, attempts=(Attempt("B", "delivered"),))
     assert [c.verdict for c in early.cases] == ["skip", "pass"] and early.passed
     assert early.cases[0].message == "not reached: the stop was delivered through B first"
-    wrong = _result("S", "", None, expected=expected, attempts=(Attempt("A", "expired"), Attempt("B", "delivered")))
+    attempts = (Attempt("A", "expired"), Attempt("B", "delivered"))
+    wrong = _result("S", "", None, expected=expected, attempts=attempts)
     assert [c.verdict for c in wrong.cases] == ["fail", "fail"]
     assert wrong.cases[0].message == "expected door_jammed, got expired, delivered"
 

@@ -88,7 +88,9 @@ async def test_the_cli_exits_zero_and_writes_junit(building: tuple[RunningBuildi
     suite = ET.parse(report).getroot()
     assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("12", "0", "0")
     names = [(case.get("classname"), case.get("name")) for case in suite]
-    assert names[:2] == [("run-route.S1", "P-1001 expects delivered"), ("run-route.S2", "P-2001 expects delivered")]
+    assert names[:2] == [
+        ("run-route.S1", "P1 expects delivered"), ("run-route.S2", "P2 expects delivered")
+    ]
 
 
 async def test_the_cli_exits_non_zero_when_a_stop_goes_wrong(

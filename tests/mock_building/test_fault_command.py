@@ -43,11 +43,14 @@ def test_unknown_service_fault_lists_the_valid_names(capsys) -> None:
     assert "unknown service fault 'offline'" in err and all(name in err for name in SERVICE_FAULTS)
 
 
-def test_the_environment_names_the_building_and_the_error_names_the_url(monkeypatch, capsys, closed_url) -> None:
+def test_the_environment_names_the_building_and_the_error_names_the_url(
+    monkeypatch, capsys, closed_url
+) -> None:
     monkeypatch.setenv("LOBBYKEY_ACCESS_URL", closed_url)
     err = _fails(capsys, ["fault", "ELM-N", "jammed=on"])
     assert "from $LOBBYKEY_ACCESS_URL" in err
-    assert f"[building_unreachable]: cannot reach the building at {closed_url}/v1/admin/doors/ELM-N/faults" in err
+    tried = f"{closed_url}/v1/admin/doors/ELM-N/faults"
+    assert f"[building_unreachable]: cannot reach the building at {tried}" in err
 
 
 def test_the_driver_apps_config_file_names_the_building(monkeypatch, tmp_path, capsys, closed_url) -> None:
