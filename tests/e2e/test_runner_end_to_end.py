@@ -109,7 +109,7 @@ async def test_the_cli_exits_non_zero_when_a_stop_goes_wrong(
     text = out.decode()
     assert process.returncode == 1, text + err.decode()
     assert "FAIL S2 #2: expected delivered, got door_jammed [OAK-1 door_jammed]" in text
-    assert "9/12 expectations met, 0 skipped" in text
+    assert "7/12 expectations met, 0 skipped" in text  # OAK-1 serves three stops with five packages
 
 
 @pytest.fixture
