@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     from driver_app import demo
 
     demo.add_arguments(commands.add_parser("demo", help="run the app against a bundled mock building"))
-    from driver_app.scanning import cli as scan_cli
+    from driver_app.adapters.scanning import cli as scan_cli
 
     scan_cli.add_arguments(commands.add_parser("scan", help="decode barcodes in image and video files"))
     from driver_app.runner import cli as run_route_cli
@@ -57,12 +57,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     command = args.command or "tui"
+    from driver_app.logs import configure_logging
+
+    configure_logging()  # once, for every subcommand: the one place this process's logging is set up
     if command == "tui":
         from driver_app.tui import cli as tui_cli
 
         return tui_cli.run(args)
     if command == "scan":
-        from driver_app.scanning import cli as scan_cli
+        from driver_app.adapters.scanning import cli as scan_cli
 
         return scan_cli.run(args)
     if command == "run-route":

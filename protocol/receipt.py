@@ -25,10 +25,10 @@ from protocol.versioned import decode_versioned, encode_versioned
 from protocol.sign1 import Sign1Envelope, parse_sign1, sign1, sign1_limits, verify_sign1
 
 __all__ = [
-    "ChainLink",
-    "ChainReport",
     "GENESIS_HASH",
     "RECEIPT_MAX",
+    "ChainLink",
+    "ChainReport",
     "Receipt",
     "decode_receipt",
     "receipt_digest",

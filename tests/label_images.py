@@ -11,14 +11,16 @@ from barcode.writer import ImageWriter
 from PIL import Image, ImageDraw
 
 
-def render_label(path: Path, tracking: str, address: str = "12 Elm St") -> Path:
-    """A white ~600×400 label: the tracking number as Code 128 and as a QR code, plus an address."""
+def render_label(
+    path: Path, tracking: str, address: str = "12 Elm St", *, qr_text: str | None = None
+) -> Path:
+    """A white ~600×400 label: the tracking number as Code 128 and as a QR code (or `qr_text`), plus an address."""
     label = Image.new("RGB", (600, 400), "white")
     bars = Code128(tracking, writer=ImageWriter()).render({"write_text": False, "module_height": 18.0, "quiet_zone": 4})
     bars.thumbnail((560, 200))
     label.paste(bars, (20, 20))
     qr = io.BytesIO()
-    segno.make(tracking, error="m").save(qr, kind="png", scale=4)
+    segno.make_qr(tracking if qr_text is None else qr_text, error="m").save(qr, kind="png", scale=4)
     label.paste(Image.open(qr), (440, 250))
     ImageDraw.Draw(label).text((20, 300), address, fill="black")
     label.save(path)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from protocol.api import (
         DeliveryConfirmation,
-        DeliveryResponse,
+        Delivery,
         DoorUpkeep,
         GrantRequest,
         GrantResponse,
@@ -33,11 +33,17 @@ class ScanSource(StrEnum):
 
 @dataclass(frozen=True)
 class Scan:
-    """One confirmed barcode read, from the camera, a keyboard-wedge scanner or manual entry."""
+    """One confirmed barcode read, from the camera, a keyboard-wedge scanner or manual entry.
+
+    A camera frame often shows a label's other symbols too (a 2D routing code beside the 1D
+    tracking code): their texts travel in `others`, so the core can pick the symbol that is a
+    parcel on the route instead of calling the label unknown because of the wrong one.
+    """
 
     text: str
     source: str  # a ScanSource value
     symbology: str | None = None
+    others: tuple[str, ...] = ()
 
 
 class BarcodeSource(Protocol):
@@ -71,7 +77,7 @@ class AccessClient(Protocol):
 
     async def upload_receipts(self, receipts: Sequence[bytes]) -> ReceiptUploadResponse: ...
 
-    async def confirm_delivery(self, confirmation: DeliveryConfirmation) -> DeliveryResponse: ...
+    async def confirm_delivery(self, confirmation: DeliveryConfirmation) -> Delivery: ...
 
 
 @dataclass(frozen=True)

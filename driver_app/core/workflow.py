@@ -49,6 +49,7 @@ from driver_app.core.ports import (
 )
 from driver_app.core.retry import Backoff
 from driver_app.core.route_index import RouteIndex
+from driver_app.core.scan_match import pick_parcel
 from driver_app.core.session import Session
 from driver_app.core.state import (
     HeldItem,
@@ -69,6 +70,9 @@ _BUSY = frozenset(
     {StopPhase.FINDING_DOOR, StopPhase.REQUESTING_GRANT, StopPhase.CONNECTING, StopPhase.VERIFYING}
 )
 _DOOR_PHASES = {DoorPhase.CONNECTING: StopPhase.CONNECTING, DoorPhase.VERIFYING: StopPhase.VERIFYING}
+
+
+_DEFAULT_BACKOFF = Backoff()
 
 
 def _ignore(_: RouteState) -> None:
@@ -99,7 +103,7 @@ class DriverWorkflow:
         clock: Clock,
         on_change: Callable[[RouteState], None] = _ignore,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = _DEFAULT_BACKOFF,
         find_timeout: float = 3.0,
         generate_key: Callable[[], Ed25519PrivateKey] = Ed25519PrivateKey.generate,
         on_close: Sequence[Callable[[], Awaitable[None]]] = (),
@@ -204,12 +208,12 @@ class DriverWorkflow:
     async def submit_scan(self, scan: Scan) -> ScanVerdict:
         """Judge one read against the current stop; it never switches stop by itself."""
         index = self._index
-        ref = index.package_for(scan.text) if index else None
+        current = self.state.current_stop
+        ref = pick_parcel(index, scan, current.stop_id if current else None) if index else None
         if index is None or ref is None:
             return ScanVerdict(
                 ScanVerdictKind.UNKNOWN, None, None, "This barcode is not a parcel on today's route"
             )
-        current = self.state.current_stop
         if current is None or ref.stop_id != current.stop_id:
             done = self._stops[ref.stop_id].phase is StopPhase.DELIVERED
             message = f"This parcel belongs to {index.label(ref.stop_id)}"
@@ -223,7 +227,7 @@ class DriverWorkflow:
             return ScanVerdict(
                 ScanVerdictKind.ALREADY_SCANNED, ref.package_id, ref.stop_id, "Parcel already scanned"
             )
-        scanned = current.scanned_package_ids + (ref.package_id,)
+        scanned = (*current.scanned_package_ids, ref.package_id)
         if current.phase is StopPhase.IDLE:
             self._stops.enter(current.stop_id, StopPhase.SCANNED, scanned_package_ids=scanned, notice=None)
         else:

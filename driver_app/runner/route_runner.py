@@ -21,7 +21,7 @@ from driver_app.core.state import ScanVerdictKind, StopPhase
 from driver_app.core.workflow import DriverWorkflow
 from driver_app.runner.expectations import DELIVERED, expected_outcome
 from driver_app.runner.report import Attempt, StopResult, stop_line, summary_line
-from driver_app.scanning.errors import ScanError
+from driver_app.adapters.scanning.errors import ScanError
 
 if TYPE_CHECKING:
     from protocol.api import Stop
@@ -147,7 +147,7 @@ async def _scan_label(
     try:
         source = FrameBarcodeSource(still_frames(path))
     except ScanError as err:
-        return LABEL_MISSING, str(err)
+        return LABEL_MISSING, err.detail
     try:
         while (scan := await source.next_scan(plan.scan_timeout)) is not None:
             verdict = await workflow.submit_scan(scan)

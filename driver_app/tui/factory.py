@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from driver_app.core.ports import Clock
 from driver_app.tui.app import DriverApp
@@ -21,8 +22,11 @@ def create_app(
     camera: CameraFactory | None = None,
     key_clock: Callable[[], float] = time.monotonic,
     demo: bool = False,
+    log_file: Path | None = None,
 ) -> DriverApp:
     """`clock` is the one the workflow was wired with (relock countdown on its monotonic scale);
     `key_clock` times keystrokes for wedge-scanner detection (tests pass a fake one); `demo` marks the
-    bundled demo (only it is labelled DEMO)."""
-    return DriverApp(workflow_factory, settings, clock=clock, camera=camera, key_clock=key_clock, demo=demo)
+    bundled demo (only it is labelled DEMO); `log_file` is where this process logs (diagnostics shows it)."""
+    return DriverApp(
+        workflow_factory, settings, clock=clock, camera=camera, key_clock=key_clock, demo=demo, log_file=log_file
+    )

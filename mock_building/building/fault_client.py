@@ -108,7 +108,10 @@ def set_door_faults(url: str, admin_token: str, door_id: str, settings: Mapping[
     url = url.rstrip("/")
     with _client(admin_token) as http:
         answer = _call(http.put, f"{url}/v1/admin/doors/{door_id}/faults", dict(settings))
-        return dict(_json(answer, url)["faults"])
+        faults = _json(answer, url)["faults"]
+        if not isinstance(faults, dict):
+            raise FaultCommandError("unexpected_response", f"{url}: the answer has no faults table")
+        return faults
 
 
 def set_service_faults(url: str, admin_token: str, settings: Mapping[str, Value]) -> dict[str, object]:

@@ -58,13 +58,13 @@ class DoorPeripheral:
         self._receipt_cursor: dict[Connection, int] = {}
         self._maintenance_reports: dict[Connection, bytes] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._result = Characteristic(
+        self._result: Characteristic[bytes] = Characteristic(
             gatt.RESULT_CHAR_UUID,
             Characteristic.Properties.READ | Characteristic.Properties.INDICATE,
             Characteristic.READABLE,
             CharacteristicValue(read=self._read_result),
         )
-        self._challenge = Characteristic(
+        self._challenge: Characteristic[bytes] = Characteristic(
             gatt.CHALLENGE_CHAR_UUID,
             Characteristic.Properties.READ,
             Characteristic.READABLE,
@@ -260,5 +260,5 @@ class DoorPeripheral:
     async def _disconnect(self, connection: Connection) -> None:
         try:
             await connection.disconnect()
-        except Exception as err:  # noqa: BLE001 - a link that is already gone is fine
+        except Exception as err:
             logger.debug("disconnect of %s failed: %s", connection, err)

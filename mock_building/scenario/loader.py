@@ -12,10 +12,11 @@ import difflib
 import re
 import tomllib
 import typing
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 
 from mock_building.errors import ScenarioError
 from mock_building.scenario.model import (
@@ -60,7 +61,8 @@ def parse_scenario(text: str, *, base_dir: Path = Path("."), source: str | None 
         # A misspelt required key is both "missing" and "unknown": the unknown one says what to fix.
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         key = _key_path(first["loc"])
-        raise ScenarioError(key, _message(first), source=source, line=_line_of(key, text)) from err
+        message = _message(first["type"], first["msg"], first.get("ctx"), first["loc"])
+        raise ScenarioError(key, message, source=source, line=_line_of(key, text)) from err
     except ScenarioError as err:
         raise ScenarioError(err.key, err.detail, source=source) from err
 
@@ -73,14 +75,16 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def _message(error: ErrorDetails) -> str:
-    if error["type"] == "value_error":
-        return str(error.get("ctx", {}).get("error", error["msg"]))
-    message = _MESSAGES.get(error["type"], error["msg"])
-    if error["type"] == "extra_forbidden" and error["loc"]:
-        near = difflib.get_close_matches(str(error["loc"][-1]), sorted(_known_keys(Scenario)), n=1)
-        message += f" (did you mean {near[0]!r}?)" if near else ""
-    return message
+def _message(kind: str, message: str, context: Mapping[str, Any] | None, loc: tuple[int | str, ...]) -> str:
+    """Our validators' own words for value errors; plain words for unknown and missing keys, with the
+    key meant when an unknown one is close to a known one."""
+    if kind == "value_error" and context is not None and "error" in context:
+        return str(context["error"])
+    text = _MESSAGES.get(kind, message)
+    if kind == "extra_forbidden" and loc:
+        near = difflib.get_close_matches(str(loc[-1]), sorted(_known_keys(Scenario)), n=1)
+        text += f" (did you mean {near[0]!r}?)" if near else ""
+    return text
 
 
 def _known_keys(model: type[BaseModel]) -> set[str]:

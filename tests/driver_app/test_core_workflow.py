@@ -150,6 +150,22 @@ async def test_scan_verdicts(h: Harness) -> None:
     assert wf.state.current_stop_id == "s1"  # a scan never switches stop by itself
 
 
+async def test_a_label_matches_by_whichever_of_its_symbols_is_a_parcel(h: Harness) -> None:
+    wf = await h.ready()
+    routing_first = await wf.submit_scan(Scan("420 12345 ROUTING", "camera", "QRCode", ("TRK0001",)))
+    assert (routing_first.kind, routing_first.package_id) == (ScanVerdictKind.MATCHED, "p1")
+    nothing = await wf.submit_scan(Scan("JUNK-1", "camera", "QRCode", ("JUNK-2",)))
+    assert nothing.kind is ScanVerdictKind.UNKNOWN
+
+
+async def test_a_symbol_of_the_current_stop_wins_over_one_of_another_stop(h: Harness) -> None:
+    wf = await h.ready()  # at s1; TRK0003 is a parcel of s2 (a neighbouring label in view)
+    verdict = await wf.submit_scan(Scan("TRK0003", "camera", "Code128", ("TRK0002",)))
+    assert (verdict.kind, verdict.package_id) == (ScanVerdictKind.MATCHED, "p2")
+    elsewhere = await wf.submit_scan(Scan("JUNK", "camera", "QRCode", ("TRK0003",)))
+    assert (elsewhere.kind, elsewhere.stop_id) == (ScanVerdictKind.OTHER_STOP, "s2")
+
+
 async def test_scan_before_the_route_is_loaded_is_unknown_not_a_crash(h: Harness) -> None:
     verdict = await h.workflow.submit_scan(Scan("TRK0001", "manual"))
     assert verdict.kind is ScanVerdictKind.UNKNOWN
@@ -302,9 +318,9 @@ async def test_select_stop_refuses_unknown_ids(h: Harness) -> None:
     wf = await h.ready()
     wf.select_stop("s2")
     assert wf.state.current_stop_id == "s2"
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(WorkflowError) as caught:
         wf.select_stop("nope")
-    assert getattr(caught.value, "reason", None) == "not_found"
+    assert caught.value.reason == "not_found"
 
 
 class RecordingOutbox(SqliteOutbox):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import segno
 
 from driver_app.cli import build_parser
-from driver_app.scanning import cli as scan_cli
+from driver_app.adapters.scanning import cli as scan_cli
 
 
 def _run(argv: list[str]) -> tuple[int, str, str]:
@@ -36,9 +38,52 @@ def test_json_lines_for_a_directory_sorted(tmp_path: Path) -> None:
 
 def test_unreadable_files_give_a_reason_and_nonzero_exit(tmp_path: Path) -> None:
     (tmp_path / "broken.png").write_bytes(b"not a png")
-    code, out, err = _run([str(tmp_path / "broken.png"), str(tmp_path / "missing.webp"), "--json"])
+    code, out, err = _run([str(tmp_path / "broken.png"), str(tmp_path / "missing.webp")])
     assert code != 0 and out == ""
-    assert "[not-an-image]" in err and "[no-such-file]" in err
+    assert "[not_an_image]" in err and "[no_such_file]" in err
+
+
+def test_json_has_one_line_per_file_failures_included(tmp_path: Path) -> None:
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    segno.make_qr("TRACK-2").save(tmp_path / "good.png", scale=5)
+    code, out, err = _run([str(tmp_path / name) for name in ("broken.png", "missing.webp", "good.png")] + ["--json"])
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and err == ""
+    assert [(Path(line["file"]).name, line.get("error", {}).get("code")) for line in lines] == [
+        ("broken.png", "not_an_image"),
+        ("missing.webp", "no_such_file"),
+        ("good.png", None),
+    ]
+    assert "missing.webp" in lines[1]["error"]["message"]
+    assert [r["text"] for r in lines[2]["results"]] == ["TRACK-2"]
+
+
+def test_folders_are_scanned_recursively_unless_told_not_to(tmp_path: Path) -> None:
+    nested = tmp_path / "day1" / "van2"
+    nested.mkdir(parents=True)
+    segno.make_qr("TOP").save(tmp_path / "top.png", scale=5)
+    segno.make_qr("DEEP").save(nested / "deep.png", scale=5)
+    (tmp_path / "empty").mkdir()
+    code, out, _ = _run([str(tmp_path), "--json"])
+    found = [(Path(line["file"]).relative_to(tmp_path).as_posix(), line["results"][0]["text"])
+             for line in map(json.loads, out.splitlines())]
+    assert code == 0 and found == [("day1/van2/deep.png", "DEEP"), ("top.png", "TOP")]
+    code, out, _ = _run([str(tmp_path), "--json", "--no-recursive"])
+    files = [json.loads(line)["file"] for line in out.splitlines()]
+    assert code == 0 and files == [str(tmp_path / "top.png")]
+    code, out, _ = _run([str(tmp_path / "empty"), "--json"])
+    assert code == 1 and json.loads(out)["error"]["code"] == "no_images_in_folder"
+
+
+def test_a_broken_video_leaves_no_ffmpeg_noise_on_stderr(tmp_path: Path) -> None:
+    """FFmpeg logs straight to fd 2, so only a fresh process shows whether it was silenced."""
+    (tmp_path / "cut.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(64))
+    done = subprocess.run(
+        [sys.executable, "-m", "driver_app.cli", "scan", str(tmp_path / "cut.mp4"), "--json"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 1 and done.stderr == ""
+    assert json.loads(done.stdout)["error"]["code"] == "cannot_open_video"
 
 
 def test_human_output_escapes_hostile_text(tmp_path: Path) -> None:

@@ -12,11 +12,12 @@ import pytest
 import segno
 from barcode.writer import ImageWriter
 
-from driver_app.scanning.confirm import Confirmer
-from driver_app.scanning.pipeline import PipelineConfig, ScanPipeline
-from driver_app.scanning.regions import candidate_regions
-from driver_app.scanning.results import Symbology
-from driver_app.scanning import zbar_decoder
+from driver_app.adapters.scanning.confirm import Confirmer
+from driver_app.adapters.scanning.pipeline import PipelineConfig, ScanPipeline
+from driver_app.adapters.scanning.regions import candidate_regions
+from driver_app.adapters.scanning.results import Symbology
+from driver_app.adapters.scanning import zbar_decoder
+from driver_app.adapters.scanning.zxing_decoder import load_zxing
 
 TRACKING = "1Z999AA10123456784"
 
@@ -136,3 +137,20 @@ def test_tilted_itf_is_read_whole_or_not_at_all() -> None:
 )
 def test_recovery_stages_invent_nothing(frame: Callable[[], np.ndarray]) -> None:
     assert ScanPipeline().scan(frame()) == []
+
+
+def test_on_a_busy_machine_the_lead_decoders_take_turns() -> None:
+    pytest.importorskip("zxingcpp")
+    qr = cv2.imdecode(np.frombuffer(_qr_png("TURNS-1"), np.uint8), cv2.IMREAD_GRAYSCALE)
+    frame = _scene(qr, 0)
+    busy = ScanPipeline(PipelineConfig(budget_ms=1.0), second=load_zxing(), clock=_SlowClock(0.010))
+    decoders = [[r.decoder for r in busy.scan_live(frame)] for _ in range(4)]
+    assert decoders == [["zxing"], ["zbar"], ["zxing"], ["zbar"]]
+    idle = ScanPipeline(second=load_zxing(), clock=lambda: 0.0)  # no time passes: both fit every frame
+    assert [r.decoder for r in idle.scan_live(frame)] == ["zxing+zbar"]
+
+
+def _qr_png(text: str) -> bytes:
+    buffer = io.BytesIO()
+    segno.make_qr(text).save(buffer, kind="png", scale=5, border=4)
+    return buffer.getvalue()

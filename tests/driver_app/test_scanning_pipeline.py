@@ -12,13 +12,13 @@ import pytest
 import segno
 from barcode.writer import ImageWriter
 
-from driver_app.scanning import zxing_decoder
-from driver_app.scanning.checks import gs1_check_digit_ok, is_plausible
-from driver_app.scanning.code32 import as_code32
-from driver_app.scanning.confirm import Confirmer
-from driver_app.scanning.pipeline import ScanPipeline
-from driver_app.scanning.results import ScanResult, Symbology
-from driver_app.scanning.sources import load_image
+from driver_app.adapters.scanning import zxing_decoder
+from driver_app.adapters.scanning.checks import gs1_check_digit_ok, is_plausible
+from driver_app.adapters.scanning.code32 import as_code32
+from driver_app.adapters.scanning.confirm import Confirmer
+from driver_app.adapters.scanning.pipeline import ScanPipeline
+from driver_app.adapters.scanning.results import ScanResult, Symbology
+from driver_app.adapters.scanning.sources import load_image
 
 SHARED = Path(__file__).parents[3] / "shared" / "barcodes"
 

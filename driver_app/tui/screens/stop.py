@@ -6,9 +6,11 @@ next action stay on screen whatever the camera preview takes; the preview shrink
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Input, Static
@@ -32,7 +34,7 @@ SHORT_SCREEN = 30
 class StopScreen(LobbyScreen):
     """Always shows the workflow's current stop; the route screen selects it before pushing this."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "unlock", "Unlock", id="stop.unlock", tooltip="Open the strongest door of this stop"),
         Binding("d", "deliver", "Deliver", id="stop.deliver", tooltip="Confirm the parcels are delivered"),
         Binding("k", "camera", "Camera", id="stop.camera", tooltip="Start or stop the camera scanner"),

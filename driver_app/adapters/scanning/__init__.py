@@ -2,7 +2,9 @@
 
 from .confirm import Confirmer
 from .errors import ScanError, SourceError
-from .pipeline import PipelineConfig, ScanPipeline
+from .pipeline import PipelineConfig, ScanPipeline, build_pipeline
 from .results import ScanResult, Symbology
 
-__all__ = ["Confirmer", "PipelineConfig", "ScanError", "ScanPipeline", "ScanResult", "SourceError", "Symbology"]
+__all__ = [
+    "Confirmer", "PipelineConfig", "ScanError", "ScanPipeline", "ScanResult", "SourceError", "Symbology", "build_pipeline",
+]

