@@ -19,23 +19,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from driver_app.adapters.clock import SystemClock  # noqa: E402
-from driver_app.adapters.credentials_memory import MemoryCredentialStore  # noqa: E402
-from driver_app.core.ports import Scan, ScanSource  # noqa: E402
-from driver_app.core.state import StopPhase  # noqa: E402
-from driver_app.demo import _sign_in, running_building  # noqa: E402
-from driver_app.factory import build_workflow  # noqa: E402
-from driver_app.settings import BleMode, Settings  # noqa: E402
-from driver_app.tui import create_app  # noqa: E402
-from driver_app.tui.camera_source import camera_factory  # noqa: E402
-from driver_app.tui.screens.route import RouteScreen  # noqa: E402
-from driver_app.tui.screens.stop import StopScreen  # noqa: E402
+from driver_app.adapters.clock import SystemClock
+from driver_app.adapters.credentials_memory import MemoryCredentialStore
+from driver_app.core.ports import Scan, ScanSource
+from driver_app.core.state import StopPhase
+from driver_app.demo import _sign_in, running_building
+from driver_app.factory import build_workflow
+from driver_app.settings import BleMode, Settings
+from driver_app.tui import create_app
+from driver_app.tui.camera_source import camera_factory
+from driver_app.tui.screens.route import RouteScreen
+from driver_app.tui.screens.stop import StopScreen
 
 
 async def _until(pilot, condition, timeout: float = 30.0) -> None:
@@ -92,12 +89,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stops", type=int, default=3, help="stops to walk per mode (default 3)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="lobbykey-keys-") as tmp:
-        with running_building(Path(tmp), None) as building:
-            for mode in ("camera", "wedge"):
-                for label, keys, shown in asyncio.run(walk(building, Path(tmp), args.stops, mode)):
-                    print(f"{mode:6} stop {label}: {keys} key presses + the scan;"
-                          f" screen shows scan→open {shown}")
+    with (
+        tempfile.TemporaryDirectory(prefix="lobbykey-keys-") as tmp,
+        running_building(Path(tmp), None) as building,
+    ):
+        for mode in ("camera", "wedge"):
+            for label, keys, shown in asyncio.run(walk(building, Path(tmp), args.stops, mode)):
+                print(f"{mode:6} stop {label}: {keys} key presses + the scan; screen shows scan→open {shown}")
 
 
 if __name__ == "__main__":

@@ -122,10 +122,11 @@ async def test_a_missing_label_is_reported_not_crashed(tmp_path: Path, labels: P
 
 
 def _result(stop_id: str, outcome: str, seconds: float | None, **changes) -> StopResult:
-    values = dict(
-        stop_id=stop_id, label="#1", expected=(("P1", "delivered"),), attempts=(Attempt("D-1", outcome),),
-        seconds_to_open=seconds, elapsed=0.5, detail="a <detail> \x1b",
-    )
+    values: dict[str, object] = {
+        "stop_id": stop_id, "label": "#1", "expected": (("P1", "delivered"),),
+        "attempts": (Attempt("D-1", outcome),), "seconds_to_open": seconds, "elapsed": 0.5,
+        "detail": "a <detail> \x1b",
+    }
     values.update(changes)
     return StopResult(**values)
 

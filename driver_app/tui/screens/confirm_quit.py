@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -14,7 +16,7 @@ __all__ = ["ConfirmQuitScreen"]
 class ConfirmQuitScreen(ModalScreen[bool]):
     """Dismisses with True to quit; anything else keeps the app running."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Quit", id="quit.yes", tooltip="Quit now"),
         Binding("n,escape", "answer(False)", "Stay", id="quit.no", tooltip="Keep working"),
     ]
