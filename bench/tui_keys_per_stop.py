@@ -22,6 +22,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from driver_app.adapters.camera_source import camera_factory
 from driver_app.adapters.clock import SystemClock
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.core.ports import Scan, ScanSource
@@ -30,7 +31,6 @@ from driver_app.demo import _sign_in, running_building
 from driver_app.factory import build_workflow
 from driver_app.settings import BleMode, Settings
 from driver_app.tui import create_app
-from driver_app.tui.camera_source import camera_factory
 from driver_app.tui.screens.route import RouteScreen
 from driver_app.tui.screens.stop import StopScreen
 
