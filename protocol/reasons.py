@@ -35,6 +35,10 @@ class ReasonCode(IntEnum):
     # Door hardware, after a request was accepted.
     DOOR_JAMMED = 50
     DOOR_BUSY = 51
+    # Door-position sensor alerts: door events that no grant caused (outcome ALERT).
+    DOOR_FORCED = 52
+    DOOR_HELD_OPEN = 53
+    UNLOCKED_NOT_OPENED = 54
     # Access-service checks of relayed receipts.
     RECEIPT_BAD_SIGNATURE = 70
     RECEIPT_WRONG_DOOR = 71
@@ -82,3 +86,4 @@ class Outcome(IntEnum):
     UNLOCKED = 0
     REFUSED = 1
     FAULT = 2
+    ALERT = 3
