@@ -32,6 +32,8 @@ class ReasonCode(IntEnum):
     EXPIRED = 12
     POP_FAILED = 13
     GRANT_ALREADY_USED = 14
+    WEAK_KEY = 15
+    CHALLENGE_EXPIRED = 16
     # Door hardware, after a request was accepted.
     DOOR_JAMMED = 50
     DOOR_BUSY = 51

@@ -19,6 +19,7 @@ from protocol.reasons import ReasonCode
 from protocol.versioned import decode_versioned, encode_versioned
 
 __all__ = [
+    "CHALLENGE_TTL",
     "CHALLENGE_MAX",
     "CHALLENGE_MIN",
     "POP_CONTEXT",
@@ -30,6 +31,8 @@ __all__ = [
 
 REQUEST_MAX = 512
 CHALLENGE_MIN, CHALLENGE_MAX = 16, 32
+CHALLENGE_TTL = 10.0
+"""Seconds a challenge may be answered after the door drew it (SPEC §6 and §11: relays)."""
 POP_CONTEXT = "LobbyKey-PoP-v1"
 SIGNATURE_SIZE = 64
 _LIMITS = cbor_strict.Limits(max_size=REQUEST_MAX, max_depth=1, max_items=8)

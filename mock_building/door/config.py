@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from mock_building.door.errors import DoorError, DoorErrorReason
 from protocol.ids import is_door_id
 from protocol.keys import TrustStore
+from protocol.unlock import CHALLENGE_TTL
 from protocol.verify import DEFAULT_LEEWAY
 
 __all__ = ["DEFAULT_ADVERTISING_INTERVAL_MS", "DEFAULT_HOLD_OPEN_S", "DoorConfig"]
@@ -40,6 +41,8 @@ class DoorConfig:
     advertising_interval_ms: float = DEFAULT_ADVERTISING_INTERVAL_MS
     leeway_s: int = DEFAULT_LEEWAY
     """Clock tolerance when checking grant times."""
+    challenge_ttl_s: float = CHALLENGE_TTL
+    """How long a drawn challenge can be answered (at most the protocol's 10 s)."""
 
     def __post_init__(self) -> None:
         if not is_door_id(self.door_id):
@@ -49,5 +52,7 @@ class DoorConfig:
         low, high = ADVERTISING_INTERVAL_RANGE_MS
         if not low <= self.advertising_interval_ms <= high:
             raise DoorError(DoorErrorReason.BAD_CONFIG, f"advertising interval must be {low}-{high} ms")
+        if not 0 < self.challenge_ttl_s <= CHALLENGE_TTL:
+            raise DoorError(DoorErrorReason.BAD_CONFIG, f"challenge_ttl_s must be within (0, {CHALLENGE_TTL}]")
         if self.leeway_s < 0:
             raise DoorError(DoorErrorReason.BAD_CONFIG, "leeway_s must not be negative")

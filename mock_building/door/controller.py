@@ -39,6 +39,8 @@ class Session:
 
     def __init__(self) -> None:
         self.challenge: bytes | None = None
+        self.challenge_drawn_at = 0.0
+        """Monotonic time the challenge was drawn (its TTL runs from here)."""
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,11 @@ class DoorController:
         *,
         faults: DoorFaults | None = None,
         clock: Clock = time.time,
+        monotonic: Clock = time.monotonic,
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self.config = config
+        self._monotonic = monotonic
         self.faults = faults if faults is not None else DoorFaults()
         self._store = store
         self._clock = clock
@@ -123,6 +127,7 @@ class DoorController:
         if session not in self._sessions:
             raise DoorError(DoorErrorReason.SESSION_CLOSED, "the connection of this session is gone")
         session.challenge = self._random_bytes(CHALLENGE_MAX)
+        session.challenge_drawn_at = self._monotonic()
         return session.challenge
 
     def end_session(self, session: Session) -> None:
@@ -147,6 +152,8 @@ class DoorController:
             replay_cache=self._store,
             now=int(now),
             leeway=self.config.leeway_s,
+            challenge_age=self._monotonic() - session.challenge_drawn_at,
+            challenge_ttl=self.config.challenge_ttl_s,
         )
         session.challenge = None
         if not decision.accepted:

@@ -61,6 +61,19 @@ class VirtualRadio:
         self._link.conditions(key)
         return Device.with_hci(name, hci.Address(address), controller, controller)
 
+    def add_phone(self, name: str, address: str) -> Device:
+        """A bare central on the air (a phone that speaks raw ATT), not yet powered on.
+
+        Tests and benches use it to be the hostile phone the door must survive: many links at
+        once, requests no app would send. Several phones may share the air, unlike the one app
+        an attachment port serves.
+        """
+        self._check_open()
+        controller = Controller(
+            f"phone-{name}", link=self._link, public_address=hci.Address(address, hci.Address.PUBLIC_DEVICE_ADDRESS)
+        )
+        return Device.with_hci(name, hci.Address(address), controller, controller)
+
     async def serve(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
         """Accept driver-app attachments (H4 over TCP); returns the bound port (0 picks one)."""
         self._check_open()
