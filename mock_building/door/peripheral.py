@@ -19,6 +19,7 @@ from bumble.att import ATT_Error, ErrorCode
 from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
+from mock_building.door.att_guard import AttGuard, answered
 from mock_building.door.controller import DoorController, Session
 from mock_building.door.faults import DoorFaults
 from mock_building.door.read_offsets import ReadOffsetTap
@@ -60,13 +61,13 @@ class DoorPeripheral:
             gatt.RESULT_CHAR_UUID,
             Characteristic.Properties.READ | Characteristic.Properties.INDICATE,
             Characteristic.READABLE,
-            CharacteristicValue(read=self._read_result),
+            CharacteristicValue(read=answered(self._read_result)),
         )
         self._challenge = Characteristic(
             gatt.CHALLENGE_CHAR_UUID,
             Characteristic.Properties.READ,
             Characteristic.READABLE,
-            CharacteristicValue(read=self._read_challenge),
+            CharacteristicValue(read=answered(self._read_challenge)),
         )
         device.add_service(
             Service(
@@ -76,21 +77,23 @@ class DoorPeripheral:
                         gatt.DOOR_INFO_CHAR_UUID,
                         Characteristic.Properties.READ,
                         Characteristic.READABLE,
-                        CharacteristicValue(read=lambda _c: controller.door_info()),
+                        CharacteristicValue(read=answered(lambda _c: controller.door_info())),
                     ),
                     self._challenge,
                     Characteristic(
                         gatt.UNLOCK_CHAR_UUID,
                         Characteristic.Properties.WRITE,
                         Characteristic.WRITEABLE,
-                        CharacteristicValue(write=self._write_request),
+                        CharacteristicValue(write=answered(self._write_request)),
                     ),
                     self._result,
                     Characteristic(
                         gatt.RECEIPTS_CHAR_UUID,
                         Characteristic.Properties.READ | Characteristic.Properties.WRITE,
                         Characteristic.READABLE | Characteristic.WRITEABLE,
-                        CharacteristicValue(read=self._read_receipts, write=self._write_receipt_cursor),
+                        CharacteristicValue(
+                            read=answered(self._read_receipts), write=answered(self._write_receipt_cursor)
+                        ),
                     ),
                 ],
             )
@@ -126,6 +129,7 @@ class DoorPeripheral:
             return
         self._sessions[connection] = self.controller.open_session()
         self._challenge_reads[connection] = (ReadOffsetTap.install(connection, self._challenge.handle), None)
+        AttGuard.install(connection, self.device.gatt_server, lambda: None)
         connection.on("disconnection", lambda _reason: self._on_disconnection(connection))
 
     def _on_disconnection(self, connection: Connection) -> None:
