@@ -19,12 +19,14 @@ from mock_building.door.config import DoorConfig
 from mock_building.door.errors import DoorError, DoorErrorReason
 from mock_building.door.faults import DoorFaults
 from mock_building.door.lock import EmulatedLock, Scheduler
+from mock_building.door.rate_limit import LINK_ATTEMPTS_MAX, FloodWindow, TokenBucket
 from mock_building.door.receipts import ReceiptChain
 from mock_building.door.state import DoorState, StateListener
 from mock_building.door.store import DoorStore
 from protocol.gatt import OPEN_SECONDS_MAX, DoorInfo, UnlockResult
 from protocol.keys import TrustStore, public_key_bytes
 from protocol.reasons import Outcome, ReasonCode
+from protocol.receipt import COUNT_MAX
 from protocol.unlock import CHALLENGE_MAX
 from protocol.verify import verify_unlock
 
@@ -41,6 +43,8 @@ class Session:
         self.challenge: bytes | None = None
         self.challenge_drawn_at = 0.0
         """Monotonic time the challenge was drawn (its TTL runs from here)."""
+        self.attempts = 0
+        """Unlock requests written on this connection (at most LINK_ATTEMPTS_MAX are decided)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,10 @@ class DoorController:
         self._listeners: list[StateListener] = []
         self._last: tuple[Outcome, ReasonCode] | None = None
         self._unsubscribe_faults = self.faults.subscribe(lambda _faults: self._announce())
+        self._verifications = TokenBucket(monotonic)
+        self._flood = FloodWindow(scheduler, self._write_flood_receipt)
+        self._links_dropped = 0
+        self._rate_limited = 0
         store.purge_grants(int(self.now()))
 
     # -- clock and observation -----------------------------------------------------------
@@ -103,6 +111,8 @@ class DoorController:
             last_seq=self._chain.last_seq,
             connected=len(self._sessions),
             faults=tuple(self.faults.active().items()),
+            links_dropped=self._links_dropped,
+            rate_limited=self._rate_limited,
         )
 
     def subscribe(self, listener: StateListener) -> Callable[[], None]:
@@ -130,6 +140,12 @@ class DoorController:
         session.challenge_drawn_at = self._monotonic()
         return session.challenge
 
+    def link_dropped(self) -> None:
+        """The peripheral cut a link that made no progress: counted, and in the window's receipt."""
+        self._links_dropped += 1
+        self._flood.suppress()
+        self._announce()
+
     def end_session(self, session: Session) -> None:
         """The connection is gone: its challenge can never be answered again."""
         session.challenge = None
@@ -137,12 +153,16 @@ class DoorController:
         self._announce()
 
     # -- the decision ---------------------------------------------------------------------
-    def handle_unlock(self, request: bytes, session: Session) -> Attempt:
+    def handle_unlock(self, request: bytes, session: Session) -> Attempt | None:
         """Decide on one request; the receipt is on disk before the bolt moves or anyone hears.
 
         The session's challenge is retired whatever the outcome: a retry on the same connection
-        reads a new one first.
+        reads a new one first. None means rate limited (SPEC §8): nothing was decided or stored
+        on its own, the attempt is counted in the window's receipt.
         """
+        session.attempts += 1
+        if session.attempts > LINK_ATTEMPTS_MAX or not self._verifications.take():
+            return self._rate_limit(session)
         now = self.now()
         decision = verify_unlock(
             request,
@@ -156,6 +176,8 @@ class DoorController:
             challenge_ttl=self.config.challenge_ttl_s,
         )
         session.challenge = None
+        if not decision.accepted and not self._flood.admit_receipt():
+            return self._rate_limit(session)
         if not decision.accepted:
             outcome, reason = Outcome.REFUSED, decision.reason
         elif self.faults.jammed:
@@ -179,12 +201,27 @@ class DoorController:
         return [body for _, body in self._store.receipts(from_seq, limit)]
 
     def close(self) -> None:
-        """Throw the bolt and close the store (a door that shuts down stays locked)."""
+        """Throw the bolt, write the pending flood count and close the store (it stays locked)."""
         self._unsubscribe_faults()
+        self._flood.close()
         self._lock.relock()
         self._store.close()
 
     # -- internals ------------------------------------------------------------------------
+    def _rate_limit(self, session: Session) -> None:
+        """A non-decision: the challenge is spent, the grant untouched, the attempt counted."""
+        session.challenge = None
+        self._rate_limited += 1
+        self._flood.suppress()
+        self._announce()
+        return None
+
+    def _write_flood_receipt(self, count: int) -> None:
+        """One receipt for a window's refusals and dropped links that had none of their own."""
+        count = min(count, COUNT_MAX)
+        self._chain.append(None, Outcome.REFUSED, ReasonCode.RATE_LIMITED, int(self.now()), count=count)
+        self._announce()
+
     def _trust(self) -> TrustStore:
         return self._wrong_keys if self.faults.wrong_issuer_key else self.config.trusted_keys
 

@@ -17,14 +17,18 @@ from typing import Protocol
 
 from bumble.att import ATT_Error, ErrorCode
 from bumble.device import Connection, Device
+from bumble.hci import HCI_LE_Set_Advertising_Enable_Command
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 from mock_building.door.att_guard import AttGuard, answered
 from mock_building.door.controller import DoorController, Session
 from mock_building.door.faults import DoorFaults
+from mock_building.door.link_guard import DropReason, LinkGuard
+from mock_building.door.rate_limit import PeerBackoff
 from mock_building.door.read_offsets import ReadOffsetTap
 from protocol import gatt
 from protocol.errors import ProtocolError
+from protocol.reasons import Outcome
 
 __all__ = ["AirControl", "DoorPeripheral"]
 
@@ -32,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 _ATT_APPLICATION_ERROR = 0x80
 """SPEC §8: the answer to a malformed Receipts query."""
+_ATT_RATE_LIMITED = 0x81
+"""SPEC §8: the door refuses work on this link for now (reason rate_limited)."""
 _RECEIPTS_PER_READ = 4
 """Receipts are <= 256 bytes; a 512-byte attribute holds two or three of them."""
 
@@ -57,6 +63,9 @@ class DoorPeripheral:
         self._challenge_reads: dict[Connection, tuple[ReadOffsetTap, bytes | None]] = {}
         self._receipt_cursor: dict[Connection, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
+        self._links: LinkGuard[Connection] = LinkGuard(loop, self._drop_link)
+        self._backoff = PeerBackoff(loop.time)
         self._result = Characteristic(
             gatt.RESULT_CHAR_UUID,
             Characteristic.Properties.READ | Characteristic.Properties.INDICATE,
@@ -127,12 +136,29 @@ class DoorPeripheral:
         if self.controller.faults.powered_off:
             self._spawn(self._disconnect(connection))
             return
+        if not self._backoff.allowed(_peer(connection)):
+            self.controller.link_dropped()
+            self._spawn(self._disconnect(connection))
+            self._spawn(self._keep_advertising())
+            return
         self._sessions[connection] = self.controller.open_session()
         self._challenge_reads[connection] = (ReadOffsetTap.install(connection, self._challenge.handle), None)
-        AttGuard.install(connection, self.device.gatt_server, lambda: None)
+        AttGuard.install(connection, self.device.gatt_server, lambda: self._links.request(connection))
         connection.on("disconnection", lambda _reason: self._on_disconnection(connection))
+        self._links.opened(connection)
+        # A connection stops advertising; a door serves several links and keeps advertising.
+        self._spawn(self._keep_advertising())
+
+    def _drop_link(self, connection: Connection, reason: DropReason) -> None:
+        """The link guard's verdict: cut the link, count it, and make its peer wait."""
+        logger.info("dropping link %s: %s", connection.peer_address, reason.value)
+        self.controller.link_dropped()
+        if reason is not DropReason.EVICTED:
+            self._backoff.penalise(_peer(connection))
+        self._spawn(self._disconnect(connection))
 
     def _on_disconnection(self, connection: Connection) -> None:
+        self._links.closed(connection)
         self._receipt_cursor.pop(connection, None)
         self._results.pop(connection, None)
         self._challenge_reads.pop(connection, None)
@@ -170,6 +196,11 @@ class DoorPeripheral:
         if connection not in self._sessions:
             return  # the link went away while the door was slow: nothing decided
         attempt = self.controller.handle_unlock(bytes(value), session)
+        if attempt is None:
+            self._backoff.penalise(_peer(connection))
+            raise ATT_Error(_ATT_RATE_LIMITED)
+        if attempt.outcome is Outcome.UNLOCKED:
+            self._backoff.forgive(_peer(connection))
         self._results[connection] = attempt.result
         # A result longer than one indication goes out empty: the app reads it instead (SPEC §8).
         fits = len(attempt.result) <= connection.att_mtu - 3
@@ -230,6 +261,19 @@ class DoorPeripheral:
             auto_restart=True,
         )
 
+    async def _keep_advertising(self) -> None:
+        """Advertise again while links are open (bumble only restarts after a disconnection)."""
+        if not self._powered:
+            return
+        try:
+            for advertising_set in list(self.device.extended_advertising_sets.values()):
+                if not advertising_set.enabled:
+                    await advertising_set.start()
+            if self.device.legacy_advertiser is not None:
+                await self.device.send_sync_command(HCI_LE_Set_Advertising_Enable_Command(advertising_enable=1))
+        except Exception as err:  # noqa: BLE001 - a controller that cannot keep advertising still serves
+            logger.debug("could not re-enable advertising: %s", err)
+
     async def _go_silent(self) -> None:
         self._powered = False
         if self.device.is_advertising:
@@ -242,3 +286,7 @@ class DoorPeripheral:
             await connection.disconnect()
         except Exception as err:  # noqa: BLE001 - a link that is already gone is fine
             logger.debug("disconnect of %s failed: %s", connection, err)
+
+
+def _peer(connection: Connection) -> str:
+    return str(connection.peer_address)

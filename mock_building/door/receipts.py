@@ -22,7 +22,9 @@ class ReceiptChain:
         self.last_seq: int | None = None if last is None else last[0]
         self._prev_hash = GENESIS_HASH if last is None else receipt_digest(last[1])
 
-    def append(self, grant_id: bytes | None, outcome: Outcome, reason: ReasonCode, door_time: int) -> bytes:
+    def append(
+        self, grant_id: bytes | None, outcome: Outcome, reason: ReasonCode, door_time: int, count: int = 1
+    ) -> bytes:
         """Sign the next receipt and commit it (with staged grant ids) before returning it."""
         seq = 0 if self.last_seq is None else self.last_seq + 1
         receipt = Receipt(
@@ -33,6 +35,7 @@ class ReceiptChain:
             outcome=outcome,
             reason=reason,
             door_time=max(door_time, 0),
+            count=count,
         )
         body = sign_receipt(receipt, self._key)
         self._store.append_receipt(seq, body)
