@@ -21,6 +21,7 @@ from mock_building.door.faults import DoorFaults
 from mock_building.door.lock import EmulatedLock, Scheduler
 from mock_building.door.rate_limit import LINK_ATTEMPTS_MAX, FloodWindow, TokenBucket
 from mock_building.door.receipts import ReceiptChain
+from mock_building.door.sensor import DoorSensor
 from mock_building.door.state import DoorState, StateListener
 from mock_building.door.store import DoorStore
 from protocol.gatt import OPEN_SECONDS_MAX, DoorInfo, UnlockResult
@@ -81,13 +82,14 @@ class DoorController:
         self._store = store
         self._clock = clock
         self._random_bytes = random_bytes
-        self._lock = EmulatedLock(config.hold_open_s, scheduler, on_change=self._announce)
+        self._lock = EmulatedLock(config.hold_open_s, scheduler, on_change=self._on_bolt)
         self._chain = ReceiptChain(config.door_id, config.private_key, store)
         self._wrong_keys = _wrong_trust_store(config.trusted_keys)
         self._sessions: set[Session] = set()
         self._listeners: list[StateListener] = []
         self._last: tuple[Outcome, ReasonCode] | None = None
-        self._unsubscribe_faults = self.faults.subscribe(lambda _faults: self._announce())
+        self._sensor = DoorSensor(self.faults, self._raise_alert)
+        self._unsubscribe_faults = self.faults.subscribe(self._on_faults)
         self._verifications = TokenBucket(monotonic)
         self._flood = FloodWindow(scheduler, self._write_flood_receipt)
         self._links_dropped = 0
@@ -112,6 +114,7 @@ class DoorController:
             connected=len(self._sessions),
             faults=tuple(self.faults.active().items()),
             links_dropped=self._links_dropped,
+            door_open=self._sensor.open,
             rate_limited=self._rate_limited,
         )
 
@@ -215,6 +218,19 @@ class DoorController:
         self._flood.suppress()
         self._announce()
         return None
+
+    def _on_bolt(self) -> None:
+        self._sensor.bolt_changed(not self._lock.locked)
+        self._announce()
+
+    def _on_faults(self, _faults: DoorFaults) -> None:
+        self._sensor.faults_changed()
+        self._announce()
+
+    def _raise_alert(self, reason: ReasonCode) -> None:
+        """A door-position event no grant caused: an ALERT receipt (one per bolt or fault change)."""
+        self._chain.append(None, Outcome.ALERT, reason, int(self.now()))
+        self._last = (Outcome.ALERT, reason)
 
     def _write_flood_receipt(self, count: int) -> None:
         """One receipt for a window's refusals and dropped links that had none of their own."""
