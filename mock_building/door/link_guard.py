@@ -30,6 +30,7 @@ class DropReason(Enum):
     SILENT = "silent"
     TOO_LONG = "too_long"
     EVICTED = "evicted"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
 
 
 @dataclass

@@ -24,7 +24,7 @@ from mock_building.door.att_guard import AttGuard, answered
 from mock_building.door.controller import DoorController, Session
 from mock_building.door.faults import DoorFaults
 from mock_building.door.link_guard import DropReason, LinkGuard
-from mock_building.door.rate_limit import PeerBackoff
+from mock_building.door.rate_limit import LINK_ATTEMPTS_MAX, PeerBackoff
 from mock_building.door.read_offsets import ReadOffsetTap
 from protocol import gatt
 from protocol.errors import ProtocolError
@@ -198,6 +198,9 @@ class DoorPeripheral:
         attempt = self.controller.handle_unlock(bytes(value), session)
         if attempt is None:
             self._backoff.penalise(_peer(connection))
+            if session.attempts > LINK_ATTEMPTS_MAX:  # this link has had its turns: free the slot
+                self._links.closed(connection)
+                self._drop_link(connection, DropReason.TOO_MANY_ATTEMPTS)
             raise ATT_Error(_ATT_RATE_LIMITED)
         if attempt.outcome is Outcome.UNLOCKED:
             self._backoff.forgive(_peer(connection))

@@ -41,6 +41,7 @@ class RawPhone:
     def __init__(self, radio: VirtualRadio, name: str = "phone", address: str | None = None) -> None:
         self.address = address or next(_ADDRESSES)
         self.device: Device = radio.add_phone(name, self.address)
+        self._connect_lock = radio.phone_connect_lock
         self.connection: Connection | None = None
         self.peer: Peer | None = None
         self.disconnected = asyncio.Event()
@@ -52,7 +53,8 @@ class RawPhone:
         if not self.device.powered_on:
             await self.device.power_on()
         self.disconnected.clear()
-        self.connection = await self.device.connect(hci.Address(door_address), timeout=timeout)
+        async with self._connect_lock:
+            self.connection = await self.device.connect(hci.Address(door_address), timeout=timeout)
         self.connection.on("disconnection", lambda _reason: self.disconnected.set())
         self.peer = Peer(self.connection)
 

@@ -39,6 +39,9 @@ class VirtualRadio:
         self._link = AirLink()
         self._peripherals: dict[str, Controller] = {}
         self._server = AttachServer(self._link)
+        self.phone_connect_lock = asyncio.Lock()
+        """Phones (`add_phone`) connect one at a time: when two connect requests meet one
+        advertising event, bumble's emulated central believes in a link the peripheral never made."""
         self._serving = False
         self._closed = False
 
