@@ -63,7 +63,9 @@ class AttGuard:
             self._server.send_response(
                 connection,
                 att.ATT_Error_Response(
-                    request_opcode_in_error=att_pdu.op_code, attribute_handle_in_error=handle, error_code=error
+                    request_opcode_in_error=att_pdu.op_code,
+                    attribute_handle_in_error=handle,
+                    error_code=error,
                 ),
             )
 

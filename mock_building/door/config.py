@@ -53,6 +53,6 @@ class DoorConfig:
         if not low <= self.advertising_interval_ms <= high:
             raise DoorError(DoorErrorReason.BAD_CONFIG, f"advertising interval must be {low}-{high} ms")
         if not 0 < self.challenge_ttl_s <= CHALLENGE_TTL:
-            raise DoorError(DoorErrorReason.BAD_CONFIG, f"challenge_ttl_s must be within (0, {CHALLENGE_TTL}]")
+            raise DoorError(DoorErrorReason.BAD_CONFIG, f"challenge_ttl_s must be in (0, {CHALLENGE_TTL}]")
         if self.leeway_s < 0:
             raise DoorError(DoorErrorReason.BAD_CONFIG, "leeway_s must not be negative")

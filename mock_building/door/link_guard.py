@@ -62,11 +62,10 @@ class LinkGuard(Generic[_Link]):
         """Start timing `link`; evicts the oldest link when the door is full."""
         while len(self._links) >= self._max_links:
             self._expire(next(iter(self._links)), DropReason.EVICTED)
+        later = self._scheduler.call_later
         self._links[link] = _Timers(
-            first_request=self._scheduler.call_later(
-                self._first_request_s, lambda: self._expire(link, DropReason.SILENT)
-            ),
-            lifetime=self._scheduler.call_later(self._lifetime_s, lambda: self._expire(link, DropReason.TOO_LONG)),
+            first_request=later(self._first_request_s, lambda: self._expire(link, DropReason.SILENT)),
+            lifetime=later(self._lifetime_s, lambda: self._expire(link, DropReason.TOO_LONG)),
         )
 
     def request(self, link: _Link) -> None:

@@ -273,7 +273,8 @@ class DoorPeripheral:
                 if not advertising_set.enabled:
                     await advertising_set.start()
             if self.device.legacy_advertiser is not None:
-                await self.device.send_sync_command(HCI_LE_Set_Advertising_Enable_Command(advertising_enable=1))
+                enable = HCI_LE_Set_Advertising_Enable_Command(advertising_enable=1)
+                await self.device.send_sync_command(enable)
         except Exception as err:  # noqa: BLE001 - a controller that cannot keep advertising still serves
             logger.debug("could not re-enable advertising: %s", err)
 

@@ -37,7 +37,9 @@ Clock = Callable[[], float]
 class TokenBucket:
     """`rate` tokens a second, at most `burst` saved up."""
 
-    def __init__(self, monotonic: Clock, rate: float = VERIFICATIONS_PER_S, burst: float = VERIFICATION_BURST) -> None:
+    def __init__(
+        self, monotonic: Clock, rate: float = VERIFICATIONS_PER_S, burst: float = VERIFICATION_BURST
+    ) -> None:
         self._monotonic = monotonic
         self._rate, self._burst = rate, burst
         self._tokens, self._at = burst, monotonic()

@@ -72,9 +72,8 @@ class VirtualRadio:
         an attachment port serves.
         """
         self._check_open()
-        controller = Controller(
-            f"phone-{name}", link=self._link, public_address=hci.Address(address, hci.Address.PUBLIC_DEVICE_ADDRESS)
-        )
+        public = hci.Address(address, hci.Address.PUBLIC_DEVICE_ADDRESS)
+        controller = Controller(f"phone-{name}", link=self._link, public_address=public)
         return Device.with_hci(name, hci.Address(address), controller, controller)
 
     async def serve(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:

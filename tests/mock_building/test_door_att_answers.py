@@ -42,9 +42,10 @@ async def test_writes_to_read_only_attributes_get_write_not_permitted(tmp_path: 
             assert await _att_error(phone.write(uuid, b"\x00")) == ErrorCode.WRITE_NOT_PERMITTED
         assert await _att_error(phone.read(gatt.UNLOCK_CHAR_UUID)) == ErrorCode.READ_NOT_PERMITTED
         hacked = b"Door hacked - use side entrance"
-        assert await _att_error(phone.write(GATT_DEVICE_NAME_CHARACTERISTIC, hacked)) == ErrorCode.WRITE_NOT_PERMITTED
-        too_long = bytes(600)  # a long write past the 512-byte attribute limit
-        assert await _att_error(phone.write(gatt.UNLOCK_CHAR_UUID, too_long)) == ErrorCode.INVALID_ATTRIBUTE_LENGTH
+        renamed = phone.write(GATT_DEVICE_NAME_CHARACTERISTIC, hacked)
+        assert await _att_error(renamed) == ErrorCode.WRITE_NOT_PERMITTED
+        too_long = phone.write(gatt.UNLOCK_CHAR_UUID, bytes(600))  # a long write past the 512-byte limit
+        assert await _att_error(too_long) == ErrorCode.INVALID_ATTRIBUTE_LENGTH
         await phone.disconnect()
         next_phone = await door.phone()
         assert await next_phone.read(GATT_DEVICE_NAME_CHARACTERISTIC) == b"Elm St north"

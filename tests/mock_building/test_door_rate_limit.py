@@ -31,7 +31,8 @@ def test_a_full_door_evicts_its_oldest_link() -> None:
     guard, dropped = _guard(clock)
     for n in range(MAX_LINKS + 2):
         guard.opened(f"link-{n}")
-    assert dropped == [("link-0", DropReason.EVICTED), ("link-1", DropReason.EVICTED)] and len(guard) == MAX_LINKS
+    assert dropped == [("link-0", DropReason.EVICTED), ("link-1", DropReason.EVICTED)]
+    assert len(guard) == MAX_LINKS
     guard.closed("link-5")
     clock.advance(LINK_LIFETIME_S + 1)
     assert len(dropped) == MAX_LINKS + 1  # every other link timed out once; the closed one never

@@ -72,7 +72,8 @@ def test_a_healthy_unlock_raises_no_alert(tmp_path: Path) -> None:
     controller = make_controller(door_config(tmp_path, issuer), clock)
     session = controller.open_session()
     grant = issuer.grant(handheld)
-    attempt = controller.handle_unlock(unlock_request(grant, handheld, controller.issue_challenge(session)), session)
+    request = unlock_request(grant, handheld, controller.issue_challenge(session))
+    attempt = controller.handle_unlock(request, session)
     assert attempt is not None and attempt.outcome is Outcome.UNLOCKED and controller.state.door_open
     clock.advance(10)
     assert controller.state.locked and not controller.state.door_open

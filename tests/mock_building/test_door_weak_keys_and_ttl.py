@@ -19,7 +19,8 @@ from tests.door_support import DOOR_ID
 
 pytestmark = pytest.mark.timeout(60)
 
-VECTORS = json.loads((Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "weak_keys.json").read_text())
+VECTORS_FILE = Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "weak_keys.json"
+VECTORS = json.loads(VECTORS_FILE.read_text())
 IDENTITY = bytes.fromhex(VECTORS["weak_public_keys"][0]["public_key"])
 ORDER_2 = bytes.fromhex(VECTORS["weak_public_keys"][1]["public_key"])
 
@@ -27,7 +28,8 @@ ORDER_2 = bytes.fromhex(VECTORS["weak_public_keys"][1]["public_key"])
 def _grant_bound_to(issuer, raw_key: bytes) -> bytes:  # type: ignore[no-untyped-def]
     claims = GrantClaims.for_delivery(
         issuer=issuer.name, subject="driver-7", door_id=DOOR_ID, stop_id="stop-1", package_id="PKG-1",
-        carrier="parcelco", confirmation_key=raw_key, grant_id=bytes(range(16)), now=int(time.time()), lifetime=120,
+        carrier="parcelco", confirmation_key=raw_key, grant_id=bytes(range(16)), now=int(time.time()),
+        lifetime=120,
     )
     return sign1(encode_claims(claims), issuer.key, issuer.kid)
 

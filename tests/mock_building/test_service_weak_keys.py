@@ -9,7 +9,8 @@ from mock_building.service.clock import FakeClock
 from protocol.api import b64url_encode
 from tests.service_support import NOON, client_for, make_app, sign_in
 
-VECTORS = json.loads((Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "weak_keys.json").read_text())
+VECTORS_FILE = Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "weak_keys.json"
+VECTORS = json.loads(VECTORS_FILE.read_text())
 
 
 async def test_weak_handheld_keys_are_not_enrolled() -> None:

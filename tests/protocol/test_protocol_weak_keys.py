@@ -13,7 +13,8 @@ from protocol.errors import KeyFormatError
 from protocol.keys import TrustedIssuerKey, derive_key_id, load_public_key, public_key_bytes, verify_strict
 from protocol.reasons import ReasonCode
 
-VECTORS = json.loads((Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "weak_keys.json").read_text())
+VECTORS_FILE = Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "weak_keys.json"
+VECTORS = json.loads(VECTORS_FILE.read_text())
 WEAK = [(v["name"], bytes.fromhex(v["public_key"])) for v in VECTORS["weak_public_keys"]]
 
 
