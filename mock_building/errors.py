@@ -36,13 +36,15 @@ class CodedError(MockBuildingError):
 
 
 class ScenarioError(MockBuildingError):
-    """A scenario is invalid; `key` is the dotted path of the offending key (e.g. `doors[1].id`)."""
+    """A scenario is invalid; `key` is the path of the offending key (e.g. `doors[1].id`), `source` the file."""
 
     reason = "invalid_scenario"
 
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}" if key else message)
+    def __init__(self, key: str, detail: str, *, source: str | None = None) -> None:
+        super().__init__(": ".join(part for part in (source, key, detail) if part))
         self.key = key
+        self.detail = detail
+        self.source = source
 
 
 class StoreError(MockBuildingError):

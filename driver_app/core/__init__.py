@@ -2,8 +2,9 @@
 
 Modules: `ports` (Protocols the adapters implement), `errors` (WorkflowError tree + ClientReason),
 `state` (frozen snapshots the UI renders), `messages` (reason code → Notice), `workflow`
-(DriverWorkflow), `display_text` (outside text shown safely), plus helpers `route_index`,
-`sync`, `retry` and `handheld`.
+(DriverWorkflow: the façade and the delivery flow), `session` (sign-in, handheld key), `stops`
+(per-stop state store with typed updates), `display_text` (outside text shown safely), plus
+helpers `route_index`, `sync`, `retry` and `handheld`.
 
 Where this differs from the first contract draft (/work/briefs/core-contract.md), and why:
 - `DoorLink.unlock(door_id, make_request, on_phase)`: the core builds the whole unlock request

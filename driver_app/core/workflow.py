@@ -1,5 +1,8 @@
 """The driver's workflow: sign in, walk the route, scan, unlock, deliver — with no UI and no devices.
 
+`DriverWorkflow` is the one face the TUI and the runner use. It holds the flow; who is signed in
+lives in `core.session.Session` and each stop's state and timings in `core.stops.StopStore`.
+
 A stop moves idle → scanned → finding door → requesting grant → connecting → verifying → unlocked →
 delivered. The door is chosen before the grant is requested because a grant names exactly one door.
 Failures never escape `submit_scan`, `unlock` or `confirm_delivery` as exceptions: they end in a state
@@ -15,11 +18,10 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from types import MappingProxyType
-from typing import TypeVar
+from typing import TypedDict, TypeVar, Unpack
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from protocol.api import DeliveryConfirmation, GrantRequest, GrantResponse
+from protocol.api import DeliveryConfirmation, GrantRequest, GrantResponse, Route
 from protocol.errors import ProtocolError
 from protocol.unlock import build_unlock_request
 
@@ -30,7 +32,6 @@ from driver_app.core.errors import (
     ServiceUnreachable,
     WorkflowError,
 )
-from driver_app.core.handheld import DRIVER_ID, REFRESH_TOKEN, handheld_key, public_raw
 from driver_app.core.messages import NoticeContext, notice_for
 from driver_app.core.ports import (
     AccessClient,
@@ -46,15 +47,16 @@ from driver_app.core.ports import (
 )
 from driver_app.core.retry import Backoff
 from driver_app.core.route_index import RouteIndex
+from driver_app.core.session import Session
 from driver_app.core.state import (
     Notice,
-    PhaseTiming,
     RouteState,
     ScanVerdict,
     ScanVerdictKind,
     StopPhase,
     StopState,
 )
+from driver_app.core.stops import StopStore
 from driver_app.core.sync import OutboxSync
 
 T = TypeVar("T")
@@ -67,6 +69,16 @@ _DOOR_PHASES = {DoorPhase.CONNECTING: StopPhase.CONNECTING, DoorPhase.VERIFYING:
 
 def _ignore(_: RouteState) -> None:
     return None
+
+
+class RouteChanges(TypedDict, total=False):
+    """The `RouteState` fields the flow sets (stops and the outbox count are filled in on publish)."""
+
+    route: Route
+    current_stop_id: str | None
+    online: bool
+    driver_name: str | None
+    notice: Notice | None
 
 
 class DriverWorkflow:
@@ -89,67 +101,50 @@ class DriverWorkflow:
     ) -> None:
         self._access = access
         self._doors = doors
-        self._credentials = credentials
+        self._session = Session(access, credentials, generate_key)
         self._outbox = outbox
         self._clock = clock
         self._on_change = on_change
         self._sleep = sleep
         self._backoff = backoff
         self._find_timeout = find_timeout
-        self._generate_key = generate_key
         self._on_close = on_close
         self._sync = OutboxSync(access, outbox)
         self._index: RouteIndex | None = None
-        self._stops: dict[str, StopState] = {}
-        self._entered: dict[str, float] = {}  # stop id → monotonic time its current phase began
-        self._key: Ed25519PrivateKey | None = None
-        self._key_id: bytes | None = None
+        self._stops = StopStore(clock, self._publish)
         self._background: asyncio.Task[None] | None = None
         self._sync_lock = asyncio.Lock()
-        self.state = RouteState(outbox_size=outbox.size())
+        # Counted when the outbox changes (put, a batch sent), not on every state change.
+        self._outbox_size = outbox.size()
+        self.state = RouteState(outbox_size=self._outbox_size)
 
     # -- session ---------------------------------------------------------------------------------
 
     async def sign_in(self, driver_id: str, password: str) -> None:
         """Raises `WorkflowError` (e.g. invalid_credentials) so the sign-in screen can show it."""
-        session = await self._access.sign_in(driver_id, password)
-        self._credentials.put(REFRESH_TOKEN, session.refresh_token.encode())
-        self._credentials.put(DRIVER_ID, driver_id.encode())
-        await self._start_session(driver_id)
+        await self._session.sign_in(driver_id, password)
+        self._signed_in()
 
     async def resume_session(self) -> bool:
         """Sign in with the stored refresh token; False when there is none or the service refused it."""
-        token = self._credentials.get(REFRESH_TOKEN)
-        if token is None:
+        if not await self._session.resume():
             return False
-        try:
-            session = await self._access.resume(token.decode())
-        except WorkflowError as err:
-            if err.retryable:
-                raise
-            self._credentials.delete(REFRESH_TOKEN)
-            self._credentials.delete(DRIVER_ID)
-            return False
-        self._credentials.put(REFRESH_TOKEN, session.refresh_token.encode())
-        driver_id = self._credentials.get(DRIVER_ID)
-        await self._start_session(driver_id.decode() if driver_id else None)
+        self._signed_in()
         return True
 
-    async def _start_session(self, driver_name: str | None) -> None:
-        self._key = handheld_key(self._credentials, self._generate_key)
-        self._key_id = await self._access.register_handheld(public_raw(self._key))
-        self._publish(online=True, driver_name=driver_name, notice=None)
+    def _signed_in(self) -> None:
+        self._publish(online=True, driver_name=self._session.driver_name, notice=None)
         self._start_background_sync()
 
     @property
     def credentials_description(self) -> str:
         """Where secrets are kept, for the diagnostics screen (e.g. "OS keyring (...)")."""
-        return self._credentials.description
+        return self._session.credentials_description
 
     @property
     def credentials_persistent(self) -> bool:
         """False in demo or insecure-opt-in mode: the UI must say secrets last this session only."""
-        return self._credentials.persistent
+        return self._session.credentials_persistent
 
     # -- route -----------------------------------------------------------------------------------
 
@@ -165,14 +160,10 @@ class DriverWorkflow:
         )
         index = RouteIndex(route)
         self._index = index
-        self._stops = {
-            stop_id: StopState(
-                stop_id,
-                phase=StopPhase.DELIVERED if index.is_completed(stop_id) else StopPhase.IDLE,
-            )
+        self._stops.reset(
+            StopState(stop_id, phase=StopPhase.DELIVERED if index.is_completed(stop_id) else StopPhase.IDLE)
             for stop_id in index.stop_ids
-        }
-        self._entered = {}
+        )
         self._publish(route=route, current_stop_id=self._next_open_stop(), online=True, notice=None)
         return self.state
 
@@ -207,9 +198,9 @@ class DriverWorkflow:
             )
         scanned = current.scanned_package_ids + (ref.package_id,)
         if current.phase is StopPhase.IDLE:
-            self._enter(current.stop_id, StopPhase.SCANNED, scanned_package_ids=scanned, notice=None)
+            self._stops.enter(current.stop_id, StopPhase.SCANNED, scanned_package_ids=scanned, notice=None)
         else:
-            self._update(current.stop_id, scanned_package_ids=scanned)
+            self._stops.update(current.stop_id, scanned_package_ids=scanned)
         return ScanVerdict(
             ScanVerdictKind.MATCHED,
             ref.package_id,
@@ -224,18 +215,19 @@ class DriverWorkflow:
         stop = self.state.current_stop
         if stop is None or stop.phase in _BUSY or stop.phase is StopPhase.DELIVERED:
             return ()
-        self._enter(stop.stop_id, StopPhase.FINDING_DOOR, notice=None)
+        self._stops.enter(stop.stop_id, StopPhase.FINDING_DOOR, notice=None)
+        reason: str | None
         try:
             nearby = await self._listen(stop.stop_id)
         except WorkflowError as err:
             nearby, reason = (), err.reason
         except BaseException:
-            self._enter(stop.stop_id, stop.phase)
+            self._stops.enter(stop.stop_id, stop.phase)
             raise
         else:
             reason = None if nearby else ClientReason.DOOR_NOT_FOUND
         notice = None if reason is None else self._notice(reason, stop.stop_id, None)
-        self._enter(stop.stop_id, stop.phase, notice=notice)  # back where the driver was
+        self._stops.enter(stop.stop_id, stop.phase, notice=notice)  # back where the driver was
         return nearby
 
     async def unlock(self, door_id: str | None = None) -> DoorOutcome:
@@ -254,20 +246,20 @@ class DriverWorkflow:
         try:
             if door_id is None:
                 door_id = await self._find_strongest(stop_id)
-            self._update(stop_id, door_id=door_id)
+            self._stops.update(stop_id, door_id=door_id)
             grant = await self._request_grant(stop_id, door_id)
-            self._enter(stop_id, StopPhase.CONNECTING, notice=None, grant_id=grant.grant_id)
+            self._stops.enter(stop_id, StopPhase.CONNECTING, notice=None, grant_id=grant.grant_id)
             outcome = await self._doors.unlock(
                 door_id,
                 lambda challenge: self._unlock_request(grant, challenge, door_id),
-                lambda phase: self._enter(stop_id, _DOOR_PHASES[phase]),
+                lambda phase: self._stops.enter(stop_id, _DOOR_PHASES[phase]),
             )
         except WorkflowError as err:
-            self._enter(stop_id, StopPhase.SCANNED, notice=self._notice(err.reason, stop_id, door_id))
+            self._stops.enter(stop_id, StopPhase.SCANNED, notice=self._notice(err.reason, stop_id, door_id))
             return DoorOutcome(door_id or "", accepted=False, reason=err.reason, receipt=None)
         except BaseException:
             # Cancelled (e.g. the UI started another unlock) or a bug: never leave the stop "busy".
-            self._enter(stop_id, StopPhase.SCANNED)
+            self._stops.enter(stop_id, StopPhase.SCANNED)
             raise
         self._record_outcome(stop_id, outcome)
         return outcome
@@ -275,16 +267,16 @@ class DriverWorkflow:
     def _unlock_request(self, grant: GrantResponse, challenge: bytes, door_id: str) -> bytes:
         """Called by the door link once the door's challenge is in: sign it with the handheld key."""
         try:
-            return build_unlock_request(grant.grant, self._handheld(), challenge, door_id)
+            return build_unlock_request(grant.grant, self._session.key, challenge, door_id)
         except ProtocolError as err:
             raise DoorRefused(err.reason.slug, str(err)) from err
 
     def _refuse_early(self, stop: StopState, door_id: str | None, reason: str) -> DoorOutcome:
-        self._update(stop.stop_id, notice=self._notice(reason, stop.stop_id, door_id))
+        self._stops.update(stop.stop_id, notice=self._notice(reason, stop.stop_id, door_id))
         return DoorOutcome(door_id or "", accepted=False, reason=str(reason), receipt=None)
 
     async def _find_strongest(self, stop_id: str) -> str:
-        self._enter(stop_id, StopPhase.FINDING_DOOR, notice=None)
+        self._stops.enter(stop_id, StopPhase.FINDING_DOOR, notice=None)
         nearby = await self._listen(stop_id)
         if not nearby:
             raise DoorUnreachable(ClientReason.DOOR_NOT_FOUND)
@@ -294,22 +286,22 @@ class DriverWorkflow:
         """The stop's doors in range, strongest first, also kept in the stop's state."""
         found = await self._doors.find_doors(self._route_index().door_ids(stop_id), self._find_timeout)
         nearby = tuple(sorted(found, key=lambda door: door.rssi, reverse=True))
-        self._update(stop_id, nearby=nearby)
+        self._stops.update(stop_id, nearby=nearby)
         return nearby
 
     async def _request_grant(self, stop_id: str, door_id: str) -> GrantResponse:
-        self._enter(stop_id, StopPhase.REQUESTING_GRANT)
+        self._stops.enter(stop_id, StopPhase.REQUESTING_GRANT)
         index = self._route_index()
         stop = self._stops[stop_id]
         request = GrantRequest(
             stop_id=stop_id,
             door_id=door_id,
             barcode=index.barcode_of(stop.scanned_package_ids[0]),
-            handheld_key_id=self._require_key_id(),
+            handheld_key_id=self._session.key_id,
         )
         return await self._retrying(
             lambda: self._access.request_grant(request),
-            lambda notice: self._update(stop_id, notice=notice),
+            lambda notice: self._stops.update(stop_id, notice=notice),
         )
 
     def _record_outcome(self, stop_id: str, outcome: DoorOutcome) -> None:
@@ -323,10 +315,10 @@ class DriverWorkflow:
         if outcome.accepted:
             open_for = outcome.open_seconds
             relock = None if open_for is None else self._clock.monotonic() + open_for
-            self._enter(stop_id, StopPhase.UNLOCKED, notice=kept, relock_at=relock)
+            self._stops.enter(stop_id, StopPhase.UNLOCKED, notice=kept, relock_at=relock)
         else:
             notice = self._notice(outcome.reason, stop_id, outcome.door_id)
-            self._enter(stop_id, StopPhase.SCANNED, notice=notice)
+            self._stops.enter(stop_id, StopPhase.SCANNED, notice=notice)
 
     # -- delivering ------------------------------------------------------------------------------
 
@@ -335,7 +327,7 @@ class DriverWorkflow:
         stop = self.state.current_stop
         if stop is None or stop.phase is not StopPhase.UNLOCKED:
             if stop is not None:
-                self._update(stop.stop_id, notice=notice_for(ClientReason.NOT_UNLOCKED))
+                self._stops.update(stop.stop_id, notice=notice_for(ClientReason.NOT_UNLOCKED))
             return
         confirmation = DeliveryConfirmation(
             delivery_id=uuid.uuid4(),
@@ -351,9 +343,9 @@ class DriverWorkflow:
                 confirmation.model_dump_json().encode(),
             )
         except WorkflowError as err:
-            self._update(stop.stop_id, notice=notice_for(err.reason))
+            self._stops.update(stop.stop_id, notice=notice_for(err.reason))
             return
-        self._enter(stop.stop_id, StopPhase.DELIVERED, relock_at=None)
+        self._stops.enter(stop.stop_id, StopPhase.DELIVERED, relock_at=None)
         self._publish(current_stop_id=self._next_open_stop())
 
     # -- outbox ----------------------------------------------------------------------------------
@@ -363,11 +355,13 @@ class DriverWorkflow:
         sent = 0
         async with self._sync_lock:
             try:
-                while self._outbox.size():
+                while self._outbox_size:
                     batch = await self._sync.send_batch()
                     sent += batch.sent
+                    self._outbox_size = self._outbox.size()
                     self._publish(online=True, notice=self._after_sync_notice(batch.refused))
-            except WorkflowError as err:  # everything stays queued for the next attempt
+            except WorkflowError as err:  # what was not sent stays queued for the next attempt
+                self._outbox_size = self._outbox.size()
                 online = not isinstance(err, ServiceUnreachable)
                 self._publish(online=online, notice=None if err.retryable else notice_for(err.reason))
         return sent
@@ -380,6 +374,7 @@ class DriverWorkflow:
 
     def _queue(self, kind: OutboxKind, key: str, payload: bytes) -> None:
         self._outbox.put(kind, key, payload)
+        self._outbox_size = self._outbox.size()
         self._publish()
         self._start_background_sync()
 
@@ -390,7 +385,7 @@ class DriverWorkflow:
     async def _sync_until_empty(self) -> None:
         """Keep relaying; back off (capped) while attempts make no progress, whatever the cause."""
         failures = 0
-        while self._outbox.size():
+        while self._outbox_size:
             if await self.sync_outbox():
                 failures = 0
                 continue
@@ -448,52 +443,12 @@ class DriverWorkflow:
             raise WorkflowError(ClientReason.NO_ROUTE, "load the route first")
         return self._index
 
-    def _require_key_id(self) -> bytes:
-        if self._key_id is None:
-            raise WorkflowError(ClientReason.NOT_SIGNED_IN, "sign in first")
-        return self._key_id
-
-    def _handheld(self) -> Ed25519PrivateKey:
-        if self._key is None:
-            raise WorkflowError(ClientReason.NOT_SIGNED_IN, "sign in first")
-        return self._key
-
     def _next_open_stop(self) -> str | None:
         index = self._route_index()
         return next(
             (sid for sid in index.stop_ids if self._stops[sid].phase is not StopPhase.DELIVERED), None
         )
 
-    def _enter(self, stop_id: str, phase: StopPhase, **changes: object) -> None:
-        """Move a stop to `phase`, adding the time spent in the phase it leaves to its timings."""
-        stop = self._stops[stop_id]
-        now = self._clock.monotonic()
-        began = self._entered.get(stop_id)
-        timings = stop.timings
-        if began is not None and stop.phase is not phase:
-            timings = _add_timing(timings, stop.phase, now - began)
-        if stop.phase is not phase or began is None:
-            self._entered[stop_id] = now
-        self._update(stop_id, phase=phase, timings=timings, **changes)
-
-    def _update(self, stop_id: str, **changes: object) -> None:
-        self._stops[stop_id] = replace(self._stops[stop_id], **changes)
-        self._publish()
-
-    def _publish(self, **changes: object) -> None:
-        self.state = replace(
-            self.state,
-            stops=MappingProxyType(dict(self._stops)),
-            outbox_size=self._outbox.size(),
-            **changes,
-        )
+    def _publish(self, **changes: Unpack[RouteChanges]) -> None:
+        self.state = replace(self.state, stops=self._stops.snapshot, outbox_size=self._outbox_size, **changes)
         self._on_change(self.state)
-
-
-def _add_timing(
-    timings: tuple[PhaseTiming, ...], phase: StopPhase, seconds: float
-) -> tuple[PhaseTiming, ...]:
-    """Accumulate: a phase entered twice (a retry) reports its total time."""
-    spent = {t.phase: t.seconds for t in timings}
-    spent[phase] = spent.get(phase, 0.0) + seconds
-    return tuple(PhaseTiming(p, s) for p, s in spent.items())

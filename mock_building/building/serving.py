@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["ServedApp", "serve_app"]
+__all__ = ["ServedApp", "listening_socket", "serve_app"]
 
 
 class _Server(uvicorn.Server):
@@ -48,9 +48,14 @@ class ServedApp:
         await self._task
 
 
-async def serve_app(app: ASGIApp, host: str, port: int) -> ServedApp:
-    """Start serving `app` on host:port (0 = any free port) and return once it accepts requests."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, non-blocking TCP socket for `loop.create_server(sock=...)`.
+
+    The protocol must be named: asyncio disables Nagle (TCP_NODELAY) on accepted connections only
+    when `sock.proto` says TCP, and with protocol 0 every keep-alive response waited ~40 ms for the
+    client's delayed ACK.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -58,6 +63,12 @@ async def serve_app(app: ASGIApp, host: str, port: int) -> ServedApp:
         sock.close()
         raise
     sock.setblocking(False)
+    return sock
+
+
+async def serve_app(app: ASGIApp, host: str, port: int) -> ServedApp:
+    """Start serving `app` on host:port (0 = any free port) and return once it accepts requests."""
+    sock = listening_socket(host, port)
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_config=None, log_level=logging.WARNING, lifespan="on", access_log=False)
     server = _Server(config)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from mock_building.scenario.loader import ServiceFaultSettings
 
@@ -30,7 +30,7 @@ class FaultInjector:
         return cls(settings or ServiceFaultSettings(), random.Random(seed))
 
     def update(self, **changes: object) -> ServiceFaultSettings:
-        self.settings = replace(self.settings, **changes)
+        self.settings = ServiceFaultSettings.model_validate(self.settings.model_dump() | changes)
         return self.settings
 
     async def delay(self) -> None:

@@ -145,7 +145,8 @@ class GrantGate:
         signer = self._signers.get(who.carrier_id)
         if signer is None:
             raise ServiceProblem(ReasonCode.FORBIDDEN, "No signing key for this carrier")
-        window = DeliveryWindow(*(time.fromisoformat(t) if t else None for t in (stop["window_start"], stop["window_end"])))
+        start, end = (time.fromisoformat(t) if t else None for t in (stop["window_start"], stop["window_end"]))
+        window = DeliveryWindow(start=start, end=end)
         if not window.is_open(now.astimezone(self._zone)):
             raise ServiceProblem(
                 ReasonCode.OUTSIDE_DELIVERY_WINDOW, "Outside the delivery window",

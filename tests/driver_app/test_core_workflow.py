@@ -305,6 +305,26 @@ class RecordingOutbox(SqliteOutbox):
         self.log.append(f"put {kind}")
 
 
+class CountingOutbox(SqliteOutbox):
+    size_calls = 0
+
+    def size(self) -> int:
+        self.size_calls += 1
+        return super().size()
+
+
+async def test_the_outbox_is_counted_when_it_changes_not_on_every_state_change(tmp_path: Path) -> None:
+    outbox = CountingOutbox(tmp_path / "o.db")
+    h = Harness(tmp_path, outbox)
+    wf = await h.ready()
+    outbox.size_calls, before = 0, len(h.states)
+    await wf.submit_scan(Scan("TRK0001", "manual"))
+    await wf.unlock()  # a scan and a whole unlock: many state changes, one receipt queued
+    assert len(h.states) - before >= 6
+    assert outbox.size_calls == 1 and wf.state.outbox_size == 1
+    await wf.aclose()
+
+
 async def test_receipts_and_deliveries_are_on_disk_before_the_state_moves_on(tmp_path: Path) -> None:
     log: list[str] = []
     h = Harness(tmp_path, RecordingOutbox(tmp_path / "o.db", log))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+
 import httpx
 import pytest
 from tests.service_support import NOON, make_app, sign_in
 
 from mock_building.service.clock import FakeClock
-from mock_building.building.serving import serve_app
+from mock_building.building.serving import listening_socket, serve_app
 
 
 async def test_full_driver_flow_over_loopback():
@@ -31,3 +34,22 @@ async def test_full_driver_flow_over_loopback():
     async with httpx.AsyncClient(base_url=served.url, timeout=2) as client:
         with pytest.raises(httpx.ConnectError):  # stopped: nothing listens any more
             await client.get("/openapi.json")
+
+
+async def test_accepted_connections_have_nagle_disabled():
+    """A keep-alive response must not wait for the client's delayed ACK (TCP_NODELAY on accept)."""
+    accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.set_result(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    server = await asyncio.start_server(on_connect, sock=listening_socket("127.0.0.1", 0))
+    try:
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await asyncio.wait_for(accepted, 5) != 0
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -59,7 +59,7 @@ def test_key_file_and_window(tmp_path):
         Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
     )
     stop = loaded.routes[0].stops[1]
-    assert stop.window == DeliveryWindow(time(8), time(10))
+    assert stop.window == DeliveryWindow(start=time(8), end=time(10))
     assert loaded.routes[0].date_for(date(2026, 1, 2)) == date(2026, 1, 2)
 
 
@@ -72,12 +72,16 @@ def test_key_file_and_window(tmp_path):
         (('carrier = "parcelco"\n[[drivers]]', 'carrier = "ups"\n[[drivers]]'), "drivers[0].carrier"),
         (('start = "08:00"', 'start = "8am"'), "routes[0].stops[1].window.start"),
         (('start = "08:00", end = "10:00"', 'start = "10:00", end = "08:00"'), "routes[0].stops[1].window.end"),
-        (('barcode = "BC-2"', 'barcode = "BC-1"'), "routes[0].stops"),
-        (('id = "P2"', 'id = "P1"'), "routes[0].stops[*].packages[1].id"),
+        (('barcode = "BC-2"', 'barcode = "BC-1"'), "routes[0].stops[0].packages[1].barcode"),
+        (('id = "P2"', 'id = "P1"'), "routes[0].stops[0].packages[1].id"),
         (('accepted_carriers = ["parcelco"]', 'accepted_carriers = ["nobody"]'), "buildings[1].accepted_carriers[0]"),
         (('[[drivers]]\nid = "alice"', '[[drivers]]\nid = 7'), "drivers[0].id"),
         (('seed = "service-tests"', 'seed = "s"\ntimezone = "Mars/Olympus"'), "timezone"),
         (('[[routes]]\ndriver = "alice"', '[[routes]]\ndriver = "alice"\ndate = "tomorrow"'), "routes[0].date"),
+        (('name = "Lobby"\n[[doors]]', 'name = "Lobby"\nfaults = { slow_ms = true }\n[[doors]]'), "doors[2].faults.slow_ms"),
+        (('name = "Lobby"\n[[doors]]', 'name = "Lobby"\nfaults = { jamed = true }\n[[doors]]'), "doors[2].faults.jamed"),
+        (('name = "Lobby"\n[[doors]]', 'name = "Lobby"\nfaults = { rssi_dbm = 99 }\n[[doors]]'), "doors[2].faults.rssi_dbm"),
+        (('[service]', '[service]\nfaults = { error_rate = 2 }'), "service.faults.error_rate"),
         (('packages = [{ id = "Q1", barcode = "BC-T1" }]', 'packages = [{ id = "Q1", barcode = "BC-T1", expect = "Door Jammed" }]'),
          "routes[1].stops[0].packages[0].expect"),
     ],
@@ -89,6 +93,15 @@ def test_strict_loader_names_the_bad_key(change, key):
         parse_scenario(SCENARIO_TOML.replace(old, new, 1))
     assert caught.value.key == key
     assert caught.value.reason == "invalid_scenario"
+
+
+def test_errors_name_the_file_and_the_unknown_key(tmp_path):
+    path = tmp_path / "typo.toml"
+    path.write_text(SCENARIO_TOML.replace('[[carriers]]', '[[carriers]]\nkid_seed = "x"', 1))
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert caught.value.key == "carriers[0].kid_seed" and caught.value.source == str(path)
+    assert str(caught.value) == f"{path}: carriers[0].kid_seed: unknown key"
 
 
 def test_unreadable_and_invalid_files(tmp_path):
