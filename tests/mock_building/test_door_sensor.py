@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from mock_building.door.state import DoorState
+from mock_building.scenario.loader import parse_scenario
 from mock_building.door.store import DoorStore
 from protocol.keys import public_key_bytes
 from protocol.reasons import Outcome, ReasonCode
 from protocol.receipt import Receipt, verify_chain
 from tests.door_air import air_door
+from tests.service_support import SCENARIO_TOML
 from tests.door_support import (
     DOOR_ID, DOOR_KEY, FakeScheduler, Issuer, door_config, fixed_key, make_controller, unlock_request,
 )
@@ -79,3 +81,12 @@ def test_a_healthy_unlock_raises_no_alert(tmp_path: Path) -> None:
     assert controller.state.locked and not controller.state.door_open
     controller.close()
     assert _alerts(tmp_path) == []
+
+
+def test_scenarios_set_the_sensor_faults() -> None:
+    with_faults = SCENARIO_TOML.replace(
+        'id = "C-1"\nbuilding = "C"\nname = "Lobby"\n',
+        'id = "C-1"\nbuilding = "C"\nname = "Lobby"\n[doors.faults]\nheld_open = true\nnobody_enters = true\n',
+    )
+    faults = parse_scenario(with_faults).door("C-1").faults
+    assert (faults.forced, faults.held_open, faults.nobody_enters) == (False, True, True)
