@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mock_building.door.runner import RunningDoor, start_door
 from mock_building.radio import VirtualRadio
-from mock_building.radio.phone import RawPhone
+from mock_building.radio.phone import RawPhone, RequestBuilder
 from protocol import gatt
 from tests.door_support import DOOR_ADDRESS, Issuer, door_config, fixed_key, unlock_request
 
@@ -24,7 +24,7 @@ class AirDoor:
     issuer: Issuer
     handheld: Ed25519PrivateKey
 
-    def request_for(self, handheld: Ed25519PrivateKey | None = None):  # -> RequestBuilder
+    def request_for(self, handheld: Ed25519PrivateKey | None = None) -> RequestBuilder:
         """A fresh grant each time, signed for whatever challenge the phone reads."""
         key = handheld or self.handheld
         grant = self.issuer.grant(key, now=int(time.time()))
