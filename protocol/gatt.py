@@ -22,6 +22,8 @@ from protocol.unlock import CHALLENGE_MAX, CHALLENGE_MIN, REQUEST_MAX
 from protocol.versioned import PROTOCOL_VERSION, decode_versioned, encode_versioned
 
 __all__ = [
+    "ATT_ERROR_MALFORMED",
+    "ATT_ERROR_RATE_LIMITED",
     "ADV_MAX",
     "ATT_MAX_VALUE",
     "AdvertisedDoor",
@@ -50,6 +52,10 @@ RESULT_CHAR_UUID = "4c4b0004-6c6f-6262-796b-6579a11d0001"
 RECEIPTS_CHAR_UUID = "4c4b0005-6c6f-6262-796b-6579a11d0001"
 
 ATT_MAX_VALUE = 512  # Core spec Vol 3 Part F §3.2.9: longest attribute value
+ATT_ERROR_MALFORMED = 0x80
+"""LobbyKey application ATT error (SPEC §8): a malformed value (e.g. a Receipts query)."""
+ATT_ERROR_RATE_LIMITED = 0x81
+"""LobbyKey application ATT error (SPEC §8): nothing decided, reason `rate_limited`."""
 MIN_ATT_MTU = 247  # an indicated UnlockResult (<= 244 bytes) fits without a follow-up read
 ADV_MAX = 31  # legacy advertising PDU payload
 MAX_TRUSTED_KIDS = 16

@@ -16,9 +16,10 @@ from bleak import BleakClient, BleakScanner
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
-from bleak.exc import BleakError
+from bleak.exc import BleakError, BleakGATTProtocolError
 from protocol.errors import ProtocolError
 from protocol.gatt import (
+    ATT_ERROR_RATE_LIMITED,
     CHALLENGE_CHAR_UUID,
     RESULT_CHAR_UUID,
     SERVICE_UUID,
@@ -27,6 +28,7 @@ from protocol.gatt import (
     Challenge,
     UnlockResult,
 )
+from protocol.reasons import ReasonCode
 
 from driver_app.core.errors import ClientReason, DoorRefused, DoorUnreachable
 from driver_app.core.ports import DoorOutcome, DoorPhase, NearbyDoor
@@ -122,6 +124,10 @@ class BleakDoorLink:
             answer = UnlockResult.from_bytes(data)
         except (BleakError, OSError, TimeoutError, EOFError) as err:
             self._devices.pop(door_id, None)  # look for it afresh next time
+            if isinstance(err, BleakGATTProtocolError) and err.code == ATT_ERROR_RATE_LIMITED:
+                # The door decided nothing (SPEC §8): the grant is unused, a later retry may work.
+                limited = ReasonCode.RATE_LIMITED.slug
+                raise DoorUnreachable(limited, f"{door_id}: rate limited", retryable=True) from err
             raise DoorUnreachable(
                 ClientReason.DOOR_LINK_LOST, f"{door_id}: {err!r}", retryable=True
             ) from err

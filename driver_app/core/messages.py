@@ -46,6 +46,12 @@ _TABLE: dict[str, tuple[str, str]] = {
     "no_active_challenge": ("The door lost the connection state", _TRY_AGAIN),
     "door_jammed": ("The door accepted but did not open", "Push the door, or call dispatch"),
     "door_busy": ("The door is busy", _TRY_AGAIN),
+    "weak_key": ("This handheld's key cannot be used", "Sign in again on this handheld"),
+    "challenge_expired": ("The door's challenge timed out", _TRY_AGAIN),
+    # door-position sensor alerts (receipts, shown if a door ever reports one)
+    "door_forced": ("The door was forced open", _CALL_DISPATCH),
+    "door_held_open": ("The door was held open", "Close the door behind you"),
+    "unlocked_not_opened": ("The door opened but nobody went in", _TRY_AGAIN),
     # access-service refusals
     "not_authenticated": ("You are signed out", _SIGN_IN),
     "invalid_credentials": ("Driver id or password not recognised", "Check them and sign in again"),

@@ -82,6 +82,11 @@ class LinkGuard(Generic[_Link]):
                 timers.first_request.cancel()
             timers.lifetime.cancel()
 
+    def close_all(self) -> None:
+        """Stop timing every link (the door is shutting down; nothing is dropped or counted)."""
+        for link in list(self._links):
+            self.closed(link)
+
     def __len__(self) -> int:
         return len(self._links)
 

@@ -34,10 +34,6 @@ __all__ = ["AirControl", "DoorPeripheral"]
 
 logger = logging.getLogger(__name__)
 
-_ATT_APPLICATION_ERROR = 0x80
-"""SPEC §8: the answer to a malformed Receipts query."""
-_ATT_RATE_LIMITED = 0x81
-"""SPEC §8: the door refuses work on this link for now (reason rate_limited)."""
 _RECEIPTS_PER_READ = 4
 """Receipts are <= 256 bytes; a 512-byte attribute holds two or three of them."""
 
@@ -125,6 +121,7 @@ class DoorPeripheral:
     async def stop(self) -> None:
         """Stop advertising, drop every link, release the controller's fault subscription."""
         self._unsubscribe()
+        self._links.close_all()
         for task in list(self._tasks):
             task.cancel()
         if self._started:
@@ -201,7 +198,7 @@ class DoorPeripheral:
             if session.attempts > LINK_ATTEMPTS_MAX:  # this link has had its turns: free the slot
                 self._links.closed(connection)
                 self._drop_link(connection, DropReason.TOO_MANY_ATTEMPTS)
-            raise ATT_Error(_ATT_RATE_LIMITED)
+            raise ATT_Error(gatt.ATT_ERROR_RATE_LIMITED)
         if attempt.outcome is Outcome.UNLOCKED:
             self._backoff.forgive(_peer(connection))
         self._results[connection] = attempt.result
@@ -231,7 +228,7 @@ class DoorPeripheral:
         try:
             self._receipt_cursor[connection] = gatt.ReceiptQuery.from_bytes(bytes(value)).from_seq
         except ProtocolError as err:
-            raise ATT_Error(_ATT_APPLICATION_ERROR) from err
+            raise ATT_Error(gatt.ATT_ERROR_MALFORMED) from err
 
     def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
