@@ -7,12 +7,13 @@ every bad attempt wrote its own receipt.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
 from bumble.att import ATT_Error
 
-from mock_building.door.link_guard import FIRST_REQUEST_S
+from mock_building.door.link_guard import FIRST_REQUEST_S, MAX_LINKS
 from mock_building.door.rate_limit import LINK_ATTEMPTS_MAX, REFUSAL_RECEIPTS_PER_WINDOW
 from mock_building.door.store import DoorStore
 from protocol import gatt
@@ -71,3 +72,15 @@ async def test_a_flood_of_bad_requests_costs_a_bounded_number_of_receipts(tmp_pa
     # The counted receipt stands for the rate-limited attempts and the links cut for them.
     assert len(counted) == 1 and counted[0].count == attempts - REFUSAL_RECEIPTS_PER_WINDOW + phones
     assert len(receipts) == REFUSAL_RECEIPTS_PER_WINDOW + 2  # + the honest unlock
+
+
+async def test_a_full_door_still_lets_the_honest_driver_in_at_once(tmp_path: Path) -> None:
+    """MAX_LINKS silent links: the honest link evicts the oldest instead of waiting for a slot."""
+    async with air_door(tmp_path) as door:
+        silent = [await door.phone(discover=False) for _ in range(MAX_LINKS)]
+        assert door.door.controller.state.connected == MAX_LINKS
+        started = time.monotonic()
+        result = await door.honest_unlock()
+        assert result.reason is ReasonCode.OK
+        assert time.monotonic() - started < FIRST_REQUEST_S  # not after a silent link timed out
+        assert silent[0].disconnected.is_set() and door.door.controller.state.links_dropped >= 1
