@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: demo test install zbar bench clean
+.PHONY: demo test install zbar bench fuzz-api clean
 
 install: $(STAMP) zbar
 
@@ -24,6 +24,10 @@ zbar:
 
 test: install
 	$(PY) -m pytest
+
+# The API fuzz of `make test`, with many more examples per operation (a few minutes).
+fuzz-api: install
+	LOBBYKEY_FUZZ_EXAMPLES=$${LOBBYKEY_FUZZ_EXAMPLES:-200} $(PY) -m pytest -q -s tests/mock_building/test_service_api_fuzz.py
 
 demo: install
 	$(VENV)/bin/driver-app demo

@@ -24,6 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
     from driver_app.runner import cli as run_route_cli
 
     run_route_cli.add_arguments(commands.add_parser("run-route", help="walk today's route headless, for QA"))
+    from driver_app import outbox_cli
+
+    outbox_cli.add_arguments(
+        commands.add_parser("outbox", help="list, retry or export what the outbox holds")
+    )
     return parser
 
 
@@ -42,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         from driver_app.runner import cli as run_route_cli
 
         return run_route_cli.run(args)
+    if command == "outbox":
+        from driver_app import outbox_cli
+
+        return outbox_cli.run(args)
     from driver_app import demo
 
     return demo.run(args)

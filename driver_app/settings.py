@@ -5,10 +5,12 @@ Secrets never live here (STYLE habit 10): tokens and keys go to the credential s
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -58,6 +60,20 @@ class Settings(BaseSettings):
         default_factory=dict, description="Key binding overrides: binding id → keys (e.g. stop.unlock = 'u')."
     )
 
+    @field_validator("access_url")
+    @classmethod
+    def _secure_access_url(cls, url: str) -> str:
+        """`https://` anywhere; `http://` only to this machine, where nothing crosses a network."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("the access URL must be https://HOST[:PORT]")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise ValueError(
+                f"http:// is allowed only to this machine (localhost, 127.0.0.1, ::1), not {parts.hostname}: "
+                "use https://"
+            )
+        return url
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -72,3 +88,20 @@ class Settings(BaseSettings):
     def radio_host_port(self) -> tuple[str, int]:
         host, _, port = self.radio_address.rpartition(":")
         return host, int(port)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def settings_problem(err: ValidationError) -> str:
+    """One line per refused setting, "field: why", for a command line to print."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg'].removeprefix('Value error, ')}"
+        for error in err.errors()
+    )

@@ -1,4 +1,5 @@
-"""The `mock-building` command line: `up`, `labels`, `fault` and `door`."""
+"""The `mock-building` command line: `up`, `labels`, `fault`, `door`, and door upkeep through phones
+(`revoke`, `rotate-key`, `set-time`, `accept-carrier`, `drop-carrier`)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,41 @@ def build_parser() -> argparse.ArgumentParser:
     _add_door(commands.add_parser("door", help="run one door peripheral on a real Bluetooth controller"))
     _add_labels(commands.add_parser("labels", help="render parcel label images for a scenario"))
     _add_fault(commands.add_parser("fault", help="toggle a door fault in a running building"))
+    _add_upkeep(commands)
     return parser
+
+
+def _admin_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the building (default %(default)s)"
+    )
+    parser.add_argument("--admin-token", help="admin bearer token (default: the scenario's)")
+    _scenario_option(parser)
+
+
+def _add_upkeep(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Changes that reach the doors through the next phone that connects (SPEC section 14)."""
+    later = " The door applies it the next time any phone connects to it."
+    revoke = commands.add_parser("revoke", help="revoke a grant or a handheld key, at the service and doors")
+    revoke.description = "Revoke a grant (GRANT_ID: 32 hex digits or base64url) or a handheld key id." + later
+    target = revoke.add_mutually_exclusive_group(required=True)
+    target.add_argument("grant_id", nargs="?", metavar="GRANT_ID")
+    target.add_argument("--handheld", metavar="KEY_ID", help="a handheld key id (base64url)")
+    target.add_argument("--building", metavar="BUILDING_ID", help="every grant issued so far, at its doors")
+    revoke.add_argument("--reason", default="revoked by the building admin", help="kept in the audit feed")
+    rotate = commands.add_parser("rotate-key", help="give a carrier a new grant-signing key")
+    rotate.description = "New grants are signed with a new key; doors add it and retire the old one." + later
+    rotate.add_argument("carrier", metavar="CARRIER_ID")
+    set_time = commands.add_parser("set-time", help="send a door the service's time")
+    set_time.description = "A time statement, signed with the service clock when a phone fetches it." + later
+    set_time.add_argument("door_id", metavar="DOOR_ID")
+    for name, verb in (("accept-carrier", "accept"), ("drop-carrier", "drop")):
+        parser = commands.add_parser(name, help=f"{verb} a carrier at a building (owner-signed trust change)")
+        parser.description = f"{verb.capitalize()} a carrier's grants at every door of a building." + later
+        parser.add_argument("building", metavar="BUILDING_ID")
+        parser.add_argument("carrier", metavar="CARRIER_ID")
+    for name in ("revoke", "rotate-key", "set-time", "accept-carrier", "drop-carrier"):
+        _admin_options(commands.choices[name])
 
 
 def _scenario_option(parser: argparse.ArgumentParser, *, with_data_dir: bool = False) -> None:
@@ -54,6 +89,19 @@ def _add_up(parser: argparse.ArgumentParser) -> None:
         "--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="the day routes run on (default: today)"
     )
     parser.add_argument("--headless", action="store_true", help="log plain lines instead of the live view")
+    parser.add_argument(
+        "--mode", choices=("demo", "production"), default="demo",
+        help="demo (default) also serves each signed-in driver the labels of their parcels (GET /v1/dev/labels)",
+    )
+    parser.add_argument(
+        "--gap-alert-minutes", type=_minutes, default=15, metavar="N",
+        help="alert the building when a receipt gap is still open after N minutes (default %(default)s)",
+    )
+    parser.add_argument(
+        "--grant-margin-minutes", type=_minutes, default=15, metavar="N",
+        help="alert the building when no receipt quotes a grant N minutes after it expired"
+             " (default %(default)s)",
+    )
     parser.add_argument("--ready-file", type=Path, metavar="PATH", help="write a JSON readiness record here")
 
 
@@ -82,9 +130,7 @@ def _add_fault(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("items", nargs="+", metavar="[DOOR_ID] NAME=VALUE", help="values are on/off or numbers")
     parser.add_argument("--service", action="store_true", help="set access service faults instead of a door's")
-    parser.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the building (default %(default)s)")
-    parser.add_argument("--admin-token", help="admin bearer token (default: the scenario's)")
-    _scenario_option(parser)
+    _admin_options(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,8 +164,15 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return args.data_dir or default_data_dir(_scenario_path(args).stem)
 
 
+def _minutes(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 7 * 24 * 60:
+        raise argparse.ArgumentTypeError("minutes between 0 and one week")
+    return value
+
+
 def _up(args: argparse.Namespace) -> int:
-    from mock_building.building.running import BuildingSettings, run_building
+    from mock_building.building.running import BuildingMode, BuildingSettings, run_building
 
     settings = BuildingSettings(
         scenario_path=args.scenario,
@@ -130,6 +183,9 @@ def _up(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         today=args.today,
         ready_file=args.ready_file,
+        mode=BuildingMode(args.mode),
+        gap_alert_after_s=round(args.gap_alert_minutes * 60),
+        grant_receipt_margin_s=round(args.grant_margin_minutes * 60),
     )
     live = not args.headless and sys.stdout.isatty()
     return asyncio.run(run_building(settings, live=live))
@@ -144,7 +200,11 @@ def _labels(args: argparse.Namespace) -> int:
 
 
 def _fault(args: argparse.Namespace) -> int:
-    from mock_building.building.fault_client import parse_settings, set_door_faults, set_service_faults
+    from mock_building.building.fault_client import (
+        parse_settings,
+        set_door_faults,
+        set_service_faults,
+    )
 
     token = args.admin_token or _scenario(args).admin_token
     if args.service:
@@ -156,13 +216,40 @@ def _fault(args: argparse.Namespace) -> int:
     return 0
 
 
+def _upkeep(args: argparse.Namespace) -> int:
+    from mock_building.building import upkeep_client
+
+    token = args.admin_token or _scenario(args).admin_token
+    if args.command == "revoke":
+        what = upkeep_client.revoke(
+            args.url, token, grant_id=args.grant_id, handheld_key_id=args.handheld, building=args.building,
+            reason=args.reason,
+        )
+        print(f"revoked {what}; doors learn it from the next phone that connects")
+    elif args.command == "rotate-key":
+        upkeep_client.rotate_key(args.url, token, args.carrier)
+        print(f"{args.carrier}: new grant key; doors add it and retire the old one when a phone connects")
+    elif args.command == "set-time":
+        waiting = upkeep_client.set_time(args.url, token, args.door_id)
+        print(f"{args.door_id}: time statement queued ({waiting} statement(s) wait for the next phone)")
+    else:
+        accepted = args.command == "accept-carrier"
+        upkeep_client.change_carrier(args.url, token, args.building, args.carrier, accepted=accepted)
+        verb = "accepted" if accepted else "dropped"
+        print(f"{args.building}: {args.carrier} {verb}; doors follow on the next phone")
+    return 0
+
+
 def _door(args: argparse.Namespace) -> int:
     from mock_building.door.standalone import run_real_door
 
     return asyncio.run(run_real_door(_scenario(args), args.door_id, args.transport, _data_dir(args)))
 
 
-_COMMANDS = {"up": _up, "labels": _labels, "fault": _fault, "door": _door}
+_COMMANDS = {
+    "up": _up, "labels": _labels, "fault": _fault, "door": _door,
+    **dict.fromkeys(("revoke", "rotate-key", "set-time", "accept-carrier", "drop-carrier"), _upkeep),
+}  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ __all__ = [
     "API_PREFIX",
     "AuditEvent",
     "B64Bytes",
+    "DoorUpkeep",
     "Building",
     "Delivery",
     "DeliveryConfirmation",
@@ -58,6 +59,7 @@ __all__ = [
     "RevocationRequest",
     "Route",
     "SignInRequest",
+    "SignOutRequest",
     "Stop",
     "StopStatus",
     "TokenResponse",
@@ -112,6 +114,13 @@ def _ed25519_public(value: bytes) -> bytes:
     return value
 
 
+def _moment(value: dt.datetime) -> dt.datetime:
+    """A time every zone can represent: far dates overflow when moved to UTC or a building's zone."""
+    if not 1970 <= value.year <= 9000:
+        raise ValueError("a time between the years 1970 and 9000")
+    return value
+
+
 B64Bytes = Annotated[
     bytes,
     BeforeValidator(_bytes_in),
@@ -121,6 +130,7 @@ B64Bytes = Annotated[
 DoorId = Annotated[str, AfterValidator(_door_id)]
 GrantId = Annotated[B64Bytes, AfterValidator(_grant_id)]
 ShortText = Annotated[str, Field(min_length=1, max_length=64)]
+Moment = Annotated[dt.datetime, AfterValidator(_moment)]
 
 
 class _Model(BaseModel):
@@ -136,6 +146,12 @@ class SignInRequest(_Model):
 
 class RefreshRequest(_Model):
     """POST /v1/auth/refresh."""
+
+    refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class SignOutRequest(_Model):
+    """POST /v1/auth/sign-out (optional body): also end the family of this refresh token."""
 
     refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
 
@@ -216,11 +232,27 @@ class GrantRequest(_Model):
     handheld_key_id: B64Bytes
 
 
+class DoorUpkeep(_Model):
+    """GET /v1/doors/{door_id}/upkeep: what any phone should carry to the door (SPEC section 14).
+
+    `statements` are signed maintenance statements to write to the door before unlocking (empty:
+    nothing pending, the unlock stays at 2 round trips); `receipts_through` is the highest seq
+    such that the service holds every receipt of the door up to it (None: none yet), so the app
+    reads only receipts the service is missing.
+    """
+
+    door_id: DoorId
+    statements: Annotated[tuple[B64Bytes, ...], Field(max_length=23)] = ()
+    receipts_through: Annotated[int, Field(ge=0)] | None = None
+
+
 class GrantResponse(_Model):
     grant: B64Bytes
     grant_id: GrantId
     door_id: DoorId
     expires_at: dt.datetime
+    upkeep: DoorUpkeep | None = None
+    """The grant's door's pending upkeep, so a delivering phone needs no extra request."""
 
 
 class ReceiptUpload(_Model):
@@ -265,17 +297,26 @@ class DeliveryConfirmation(_Model):
     stop_id: Annotated[str, Field(min_length=1, max_length=32)]
     package_ids: Annotated[tuple[Annotated[str, Field(min_length=1, max_length=40)], ...], Field(min_length=1)]
     grant_id: GrantId | None = None
-    delivered_at: dt.datetime
+    delivered_at: Moment
 
 
 class Delivery(DeliveryConfirmation):
-    """A recorded delivery; `recorded_at` is the service's clock."""
+    """A recorded delivery; `recorded_at` is the service's clock.
+
+    `delivered_at` is the time the service accepted, judged by its own clock and the grant;
+    `claimed_delivered_at` is what the handheld's clock said, kept as a claim.
+    """
 
     recorded_at: dt.datetime
+    claimed_delivered_at: dt.datetime | None = None
 
 
 class AuditEvent(_Model):
-    """GET /v1/audit (building managers): one door event with a pseudonymous driver reference."""
+    """GET /v1/audit (building managers): one door event with a pseudonymous driver reference.
+
+    `driver_ref` is None when no driver is known: a door event naming no grant the service issued,
+    or an alert (outcome `alert_raised`, reason = the alert kind; details at GET /v1/alerts).
+    """
 
     time: dt.datetime
     building_id: ShortText
@@ -284,7 +325,7 @@ class AuditEvent(_Model):
     carrier: str | None = None
     outcome: str
     reason: str
-    driver_ref: ShortText
+    driver_ref: ShortText | None = None
 
 
 class RevocationRequest(_Model):
@@ -316,12 +357,16 @@ HTTP_STATUS: Mapping[ReasonCode, int] = MappingProxyType(
         ReasonCode.UNKNOWN_DOOR: 404,
         ReasonCode.CONFLICT: 409,
         ReasonCode.STOP_COMPLETED: 409,
+        ReasonCode.ALREADY_DELIVERED: 409,
         ReasonCode.NOT_ON_ROUTE: 422,
         ReasonCode.WEAK_KEY: 422,
         ReasonCode.PACKAGE_NOT_FOR_STOP: 422,
         ReasonCode.DOOR_NOT_FOR_STOP: 422,
         ReasonCode.OUTSIDE_DELIVERY_WINDOW: 422,
         ReasonCode.RATE_LIMITED: 429,
+        ReasonCode.ACCOUNT_LOCKED: 429,
+        ReasonCode.REFRESH_TOKEN_REUSED: 401,
+        ReasonCode.REQUEST_TOO_LARGE: 413,
         ReasonCode.INTERNAL_ERROR: 500,
         ReasonCode.SERVICE_UNAVAILABLE: 503,
     }

@@ -8,6 +8,7 @@ package data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from uuid import UUID
@@ -31,6 +32,7 @@ __all__ = [
     "Challenge",
     "DOOR_INFO_CHAR_UUID",
     "DoorInfo",
+    "MAINTENANCE_CHAR_UUID",
     "MIN_ATT_MTU",
     "OPEN_SECONDS_MAX",
     "RECEIPTS_CHAR_UUID",
@@ -50,6 +52,7 @@ CHALLENGE_CHAR_UUID = "4c4b0002-6c6f-6262-796b-6579a11d0001"
 UNLOCK_CHAR_UUID = "4c4b0003-6c6f-6262-796b-6579a11d0001"
 RESULT_CHAR_UUID = "4c4b0004-6c6f-6262-796b-6579a11d0001"
 RECEIPTS_CHAR_UUID = "4c4b0005-6c6f-6262-796b-6579a11d0001"
+MAINTENANCE_CHAR_UUID = "4c4b0006-6c6f-6262-796b-6579a11d0001"
 
 ATT_MAX_VALUE = 512  # Core spec Vol 3 Part F §3.2.9: longest attribute value
 ATT_ERROR_MALFORMED = 0x80
@@ -61,6 +64,8 @@ ADV_MAX = 31  # legacy advertising PDU payload
 MAX_TRUSTED_KIDS = 16
 OPEN_SECONDS_MAX = 0xFFFF  # keeps the largest Result within its 208-byte cap
 
+_BATCH_FRAME = 7  # map head, version, key 1, array head (< 24 items), key 2, more
+_BATCH_ITEMS_MAX = 23
 _AD_FLAGS, _AD_COMPLETE_128, _AD_SERVICE_DATA_128 = 0x01, 0x07, 0x21
 _FLAGS_LE_GENERAL_NO_BREDR = 0x06
 
@@ -132,21 +137,32 @@ class DoorInfo:
     door_id: str
     trusted_kids: tuple[bytes, ...]
     max_request: int = REQUEST_MAX
+    receipts_full: bool = False
+    """True while unacknowledged receipts fill the door's store: deliveries fail closed (SPEC section 7)."""
 
     def __bytes__(self) -> bytes:
-        return encode_versioned({_Key.FIRST: self.door_id, _Key.SECOND: list(self.trusted_kids), _Key.THIRD: self.max_request})
+        fields: dict[int, object] = {
+            _Key.FIRST: self.door_id, _Key.SECOND: list(self.trusted_kids), _Key.THIRD: self.max_request
+        }
+        if self.receipts_full:
+            fields[_Key.FOURTH] = True
+        return encode_versioned(fields)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> DoorInfo:
-        raw = decode_versioned(data, _limits(ATT_MAX_VALUE), (_Key.FIRST, _Key.SECOND, _Key.THIRD))
+        required = (_Key.FIRST, _Key.SECOND, _Key.THIRD)
+        raw = decode_versioned(data, _limits(ATT_MAX_VALUE), required, (_Key.FOURTH,))
         door_id, kids, max_request = raw[_Key.FIRST], raw[_Key.SECOND], raw[_Key.THIRD]
+        if raw.get(_Key.FOURTH, True) is not True:
+            raise DecodeError("receipts_full is present only as true")
         if not is_door_id(door_id) or not is_uint(max_request):
             raise DecodeError("invalid door id or request cap")
         if not isinstance(kids, list) or len(kids) > MAX_TRUSTED_KIDS:
             raise DecodeError(f"trusted key ids are a list of at most {MAX_TRUSTED_KIDS}")
         if not all(isinstance(k, bytes) and 1 <= len(k) <= KEY_ID_MAX for k in kids):
             raise DecodeError(f"each key id is 1..{KEY_ID_MAX} bytes")
-        return cls(door_id=door_id, trusted_kids=tuple(kids), max_request=max_request)
+        full = _Key.FOURTH in raw
+        return cls(door_id=door_id, trusted_kids=tuple(kids), max_request=max_request, receipts_full=full)
 
 
 @dataclass(frozen=True)
@@ -251,6 +267,20 @@ class ReceiptBatch:
         if len(data) > ATT_MAX_VALUE:
             raise DecodeError("a receipt batch must fit one attribute value (512 bytes)")
         return data
+
+    @classmethod
+    def pack(cls, stored: Sequence[bytes]) -> ReceiptBatch:
+        """The longest prefix of `stored` that fits one attribute value, sized by arithmetic (SPEC section 8).
+
+        Every receipt is 24..RECEIPT_MAX bytes, so its bstr head is 2 bytes; the frame is 7 bytes.
+        """
+        size, count = _BATCH_FRAME, 0
+        for body in stored:
+            size += len(body) + 2
+            if size > ATT_MAX_VALUE or count == _BATCH_ITEMS_MAX:
+                break
+            count += 1
+        return cls(tuple(stored[:count]), more=count < len(stored))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ReceiptBatch:

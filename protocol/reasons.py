@@ -34,6 +34,18 @@ class ReasonCode(IntEnum):
     GRANT_ALREADY_USED = 14
     WEAK_KEY = 15
     CHALLENGE_EXPIRED = 16
+    # Door-side checks of maintenance statements relayed by phones (SPEC section 14).
+    STATEMENT_MALFORMED = 30
+    STATEMENT_UNSIGNED = 31
+    STATEMENT_UNKNOWN_SIGNER = 32
+    STATEMENT_BAD_SIGNATURE = 33
+    STATEMENT_NOT_AUTHORIZED = 34
+    STATEMENT_WRONG_DOOR = 35
+    STATEMENT_REPLAYED = 36
+    STATEMENT_STALE = 37
+    CLOCK_STEP_REFUSED = 38
+    GRANT_REVOKED = 39
+    TRUST_CHANGE_REFUSED = 40
     # Door hardware, after a request was accepted.
     DOOR_JAMMED = 50
     DOOR_BUSY = 51
@@ -41,6 +53,8 @@ class ReasonCode(IntEnum):
     DOOR_FORCED = 52
     DOOR_HELD_OPEN = 53
     UNLOCKED_NOT_OPENED = 54
+    # The door's store of unacknowledged receipts is full: deliveries fail closed.
+    RECEIPT_STORE_FULL = 60
     # Access-service checks of relayed receipts.
     RECEIPT_BAD_SIGNATURE = 70
     RECEIPT_WRONG_DOOR = 71
@@ -48,6 +62,11 @@ class ReasonCode(IntEnum):
     RECEIPT_GAP = 73
     CHAIN_BROKEN = 74
     UNKNOWN_DOOR = 75
+    # Building alerts raised from relayed receipts and grants (kinds of GET /v1/alerts).
+    UNKNOWN_GRANT = 76
+    GRANT_WITHOUT_RECEIPT = 77
+    REVOKED_GRANT_USED = 78
+    CHAIN_FORK = 79
     # Access service (HTTP API).
     INVALID_REQUEST = 100
     NOT_AUTHENTICATED = 101
@@ -67,6 +86,11 @@ class ReasonCode(IntEnum):
     SERVICE_UNAVAILABLE = 115
     INTERNAL_ERROR = 116
     CARRIER_NOT_ACCEPTED = 117
+    ALREADY_DELIVERED = 118
+    # Accounts and request hygiene (130-149).
+    REQUEST_TOO_LARGE = 130
+    ACCOUNT_LOCKED = 131
+    REFRESH_TOKEN_REUSED = 132
 
     @property
     def slug(self) -> str:
@@ -89,3 +113,5 @@ class Outcome(IntEnum):
     REFUSED = 1
     FAULT = 2
     ALERT = 3
+    MAINTAINED = 4
+    """A maintenance statement was applied (SPEC section 14); 3 is the sensor's ALERT."""

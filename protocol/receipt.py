@@ -58,6 +58,7 @@ class ReceiptKey(IntEnum):
     REASON = 6
     DOOR_TIME = 7
     COUNT = 8
+    STATEMENT = 9
 
 
 COUNT_MAX = 65_535
@@ -77,6 +78,8 @@ class Receipt:
     door_time: int
     count: int = 1
     """How many events of this outcome and reason the receipt stands for (coalesced refusals)."""
+    statement: int | None = None
+    """Counter of the maintenance statement applied; only with outcome MAINTAINED (SPEC section 14)."""
 
     def __post_init__(self) -> None:
         ok = (
@@ -90,6 +93,8 @@ class Receipt:
             and is_uint(self.door_time)
             and type(self.count) is int
             and 1 <= self.count <= COUNT_MAX
+            and (self.statement is None) == (self.outcome is not Outcome.MAINTAINED)
+            and (self.statement is None or is_uint(self.statement))
         )
         if not ok:
             raise ReceiptError("invalid receipt fields", ReasonCode.MALFORMED)
@@ -107,6 +112,8 @@ class Receipt:
             fields[ReceiptKey.GRANT_ID] = self.grant_id
         if self.count != 1:
             fields[ReceiptKey.COUNT] = self.count
+        if self.statement is not None:
+            fields[ReceiptKey.STATEMENT] = self.statement
         return encode_versioned(fields)
 
 
@@ -140,7 +147,7 @@ def decode_receipt(data: bytes) -> Receipt:
 
 def _decode(data: bytes) -> tuple[Sign1Envelope, Receipt]:
     envelope = parse_sign1(data, _LIMITS)
-    optional = (ReceiptKey.GRANT_ID, ReceiptKey.COUNT)
+    optional = {ReceiptKey.GRANT_ID, ReceiptKey.COUNT, ReceiptKey.STATEMENT}
     required = set(ReceiptKey) - {ReceiptKey.VERSION, *optional}
     raw = decode_versioned(envelope.payload, _PAYLOAD_LIMITS, required, optional)
     if raw.get(ReceiptKey.COUNT, 2) in (0, 1):
@@ -155,6 +162,7 @@ def _decode(data: bytes) -> tuple[Sign1Envelope, Receipt]:
             reason=_enum(ReasonCode, raw[ReceiptKey.REASON]),
             door_time=raw[ReceiptKey.DOOR_TIME],
             count=raw.get(ReceiptKey.COUNT, 1),
+            statement=raw.get(ReceiptKey.STATEMENT),
         )
     except ReceiptError as err:
         raise DecodeError(str(err)) from err

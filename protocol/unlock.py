@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from protocol import cbor_strict
 from protocol.errors import DecodeError, GrantError
-from protocol.grant import GRANT_LIMITS, decode_claims, parse_grant
+from protocol.grant import decode_claims, parse_grant
 from protocol.reasons import ReasonCode
 from protocol.versioned import decode_versioned, encode_versioned
 
@@ -22,6 +22,7 @@ __all__ = [
     "CHALLENGE_TTL",
     "CHALLENGE_MAX",
     "CHALLENGE_MIN",
+    "GRANT_FIELD_MAX",
     "POP_CONTEXT",
     "REQUEST_MAX",
     "UnlockRequest",
@@ -30,6 +31,8 @@ __all__ = [
 ]
 
 REQUEST_MAX = 512
+GRANT_FIELD_MAX = 438
+"""The grant as carried, sealed for the door (SPEC section 15) or not: what 512 bytes leave beside the PoP."""
 CHALLENGE_MIN, CHALLENGE_MAX = 16, 32
 CHALLENGE_TTL = 10.0
 """Seconds a challenge may be answered after the door drew it (SPEC §6 and §11: relays)."""
@@ -65,23 +68,33 @@ class UnlockRequest:
         """Strict decode; checks shape and version, not the grant or the proof."""
         raw = decode_versioned(data, _LIMITS, (RequestKey.GRANT, RequestKey.POP))
         grant, pop = raw[RequestKey.GRANT], raw[RequestKey.POP]
-        if not isinstance(grant, bytes) or not 1 <= len(grant) <= GRANT_LIMITS.max_size:
+        if not isinstance(grant, bytes) or not 1 <= len(grant) <= GRANT_FIELD_MAX:
             raise DecodeError("grant must be a byte string within the grant size cap")
         if not isinstance(pop, bytes) or len(pop) != SIGNATURE_SIZE:
             raise DecodeError("pop must be a 64-byte Ed25519 signature")
         return cls(grant=grant, pop_signature=pop)
 
 
-def build_unlock_request(grant: bytes, handheld_key: Ed25519PrivateKey, challenge: bytes, door_id: str) -> bytes:
+def build_unlock_request(
+    grant: bytes,
+    handheld_key: Ed25519PrivateKey,
+    challenge: bytes,
+    door_id: str,
+    *,
+    grant_id: bytes | None = None,
+) -> bytes:
     """Sign the proof of possession for this connection's challenge and wrap it with the grant.
 
-    The grant id and audience are read from the (unverified) grant itself; asking for a
-    door the grant is not for fails here rather than as a refusal at the door.
+    A sealed grant (SPEC section 15) is opaque to the app, which then passes the `grant_id` the
+    service named. Otherwise the grant id and audience are read from the (unverified) grant itself;
+    asking for a door the grant is not for fails here rather than as a refusal at the door.
     """
     if not isinstance(challenge, bytes) or not CHALLENGE_MIN <= len(challenge) <= CHALLENGE_MAX:
         raise DecodeError(f"a challenge is {CHALLENGE_MIN}..{CHALLENGE_MAX} bytes")
-    claims = decode_claims(parse_grant(grant).payload)
-    if claims.door_id != door_id:
-        raise GrantError(f"grant is for door {claims.door_id!r}, not {door_id!r}", ReasonCode.WRONG_DOOR)
-    signature = handheld_key.sign(pop_payload(challenge, door_id, claims.grant_id))
+    if grant_id is None:
+        claims = decode_claims(parse_grant(grant).payload)
+        if claims.door_id != door_id:
+            raise GrantError(f"grant is for door {claims.door_id!r}, not {door_id!r}", ReasonCode.WRONG_DOOR)
+        grant_id = claims.grant_id
+    signature = handheld_key.sign(pop_payload(challenge, door_id, grant_id))
     return bytes(UnlockRequest(grant=grant, pop_signature=signature))

@@ -7,6 +7,7 @@ request is accepted, so refused attempts can never lock a legitimate driver out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from protocol.errors import ProtocolError
@@ -58,11 +59,13 @@ def verify_unlock(
     leeway: int = DEFAULT_LEEWAY,
     challenge_age: float = 0.0,
     challenge_ttl: float = CHALLENGE_TTL,
+    open_grant: Callable[[bytes], bytes] | None = None,
 ) -> UnlockDecision:
     """Decide on one unlock request. Never raises; the caller must retire `challenge` after.
 
     `challenge_age` is how long ago (seconds, on a monotonic clock) the door drew `challenge`;
     a door may answer challenges for less than the protocol's `CHALLENGE_TTL`, never longer.
+    `open_grant` unseals the grant (SPEC section 15) for a door that requires sealed grants.
     """
     try:
         request = UnlockRequest.from_bytes(request_bytes)
@@ -73,7 +76,7 @@ def verify_unlock(
     if not 0 <= challenge_age <= min(challenge_ttl, CHALLENGE_TTL):
         return UnlockDecision(ReasonCode.CHALLENGE_EXPIRED)
     try:
-        envelope = parse_grant(request.grant)
+        envelope = parse_grant(request.grant if open_grant is None else open_grant(request.grant))
     except ProtocolError:
         return UnlockDecision(ReasonCode.MALFORMED)
     grant_id = _claimed_grant_id(envelope.payload)

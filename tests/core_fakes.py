@@ -13,6 +13,7 @@ from protocol.api import (
     DeliveryConfirmation,
     DeliveryWindow,
     Door,
+    DoorUpkeep,
     GrantRequest,
     GrantResponse,
     Package,
@@ -97,7 +98,11 @@ class FakeAccess:
         self.public_keys: list[bytes] = []
         self.refresh_tokens: set[str] = set()
         self.issued = 0
+        self.upkeep: DoorUpkeep | None = None
+        """What the service would have the next phone carry to the door (SPEC section 14)."""
         self.grant_requests: list[GrantRequest] = []
+        self.idempotency_keys: list[str | None] = []
+        self.signed_out: list[str | None] = []
         self.grants: list[GrantResponse] = []
         self.receipts: list[bytes] = []
         self.deliveries: dict[str, DeliveryConfirmation] = {}
@@ -131,6 +136,11 @@ class FakeAccess:
         self.refresh_tokens.discard(refresh_token)
         return self._tokens()
 
+    async def sign_out(self, refresh_token: str | None = None) -> None:
+        self._enter("sign_out")
+        self.signed_out.append(refresh_token)
+        self.refresh_tokens.discard(refresh_token or "")
+
     async def register_handheld(self, public_key: bytes) -> bytes:
         self._enter("register_handheld")
         self.public_keys.append(public_key)
@@ -140,9 +150,10 @@ class FakeAccess:
         self._enter("today_route")
         return self.route
 
-    async def request_grant(self, request: GrantRequest) -> GrantResponse:
+    async def request_grant(self, request: GrantRequest, *, idempotency_key: str | None = None) -> GrantResponse:
         self._enter("request_grant")
         self.grant_requests.append(request)
+        self.idempotency_keys.append(idempotency_key)
         now = int(self.clock.now())
         claims = GrantClaims(
             issuer="parcelco", subject="demo", door_id=request.door_id, issued_at=now,
@@ -155,6 +166,7 @@ class FakeAccess:
             grant_id=claims.grant_id,
             door_id=request.door_id,
             expires_at=dt.datetime.fromtimestamp(claims.expires_at, dt.UTC),
+            upkeep=self.upkeep,
         )
         self.grants.append(grant)
         return grant
@@ -185,13 +197,19 @@ class FakeDoors:
         self.unlocked: list[str] = []
         self.replay = InMemoryReplayCache()
         self.link_seconds = 0.05
+        self.upkeeps: list[DoorUpkeep | None] = []
 
     async def find_doors(self, door_ids: Sequence[str], timeout: float) -> list[NearbyDoor]:
         return [door for door in self.nearby if door.door_id in door_ids]
 
     async def unlock(
-        self, door_id: str, make_request: Callable[[bytes], bytes], on_phase: Callable[[DoorPhase], None]
+        self,
+        door_id: str,
+        make_request: Callable[[bytes], bytes],
+        on_phase: Callable[[DoorPhase], None],
+        upkeep: DoorUpkeep | None = None,
     ) -> DoorOutcome:
+        self.upkeeps.append(upkeep)
         on_phase(DoorPhase.CONNECTING)
         self.clock.advance(self.link_seconds)
         challenge = hashlib.sha256(door_id.encode() + bytes([len(self.unlocked)])).digest()[:16]

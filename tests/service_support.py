@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mock_building.service.clock import FakeClock
+from mock_building.building.serving import serve_app
 from mock_building.scenario.loader import Scenario, parse_scenario
 from mock_building.service import app_for_scenario
+from mock_building.service.clock import FakeClock
 from protocol.api import b64url_encode
 from protocol.keys import public_key_bytes
+from protocol.seal import open_sealed, seal_key
+from protocol.unlock import GRANT_FIELD_MAX
 
-NOON = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ADMIN = "test-admin-token"
 MANAGER_A = "manager-of-a"
 
@@ -128,6 +134,24 @@ def scenario() -> Scenario:
     return parse_scenario(SCENARIO_TOML)
 
 
+class HandheldClock:
+    """A handheld's clock (the driver app's `Clock` port) moved together with the service's fake clock."""
+
+    def __init__(self, service: FakeClock) -> None:
+        self.service = service
+        self.mono = 0.0
+
+    def now(self) -> float:
+        return self.service.now().timestamp()
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def advance(self, seconds: float) -> None:
+        self.service.advance(seconds)
+        self.mono += seconds
+
+
 @dataclass
 class Driver:
     """A signed-in driver with a registered handheld key."""
@@ -163,6 +187,11 @@ async def sign_in(client: httpx.AsyncClient, driver_id: str, password: str) -> D
     return Driver(client, headers, tokens.json()["refresh_token"], handheld, registered.json()["key_id"])
 
 
+def unseal(token: bytes, door_id: str) -> bytes:
+    """The grant inside what the service handed out: sealed for its door (SPEC section 15)."""
+    return open_sealed(token, seal_key(scenario().door_seal_key(door_id)), GRANT_FIELD_MAX)
+
+
 def make_app(clock: FakeClock, **overrides: object):  # -> FastAPI
     return app_for_scenario(scenario(), clock=clock, password_cost=2**10, **overrides)
 
@@ -173,3 +202,16 @@ def client_for(app) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
 
 def admin() -> dict[str, str]:
     return {"Authorization": f"Bearer {ADMIN}"}
+
+
+@asynccontextmanager
+async def served_client(db_path: Path, clock: FakeClock, **overrides: object) -> AsyncIterator[httpx.AsyncClient]:
+    """The service on a real uvicorn over loopback TCP, on a real SQLite file, and a client for it."""
+    app = app_for_scenario(scenario(), clock=clock, db_path=db_path, password_cost=2**10, **overrides)
+    server = await serve_app(app, "127.0.0.1", 0)
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            yield client
+    finally:
+        await server.stop()
+        app.state.service.store.close()

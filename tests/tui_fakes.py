@@ -78,6 +78,7 @@ class FakeWorkflow:
         self.unlocked_doors: list[str | None] = []
         self.door_answers: asyncio.Event | None = None  # when set up, the door answers only once it is set
         self.route_error: WorkflowError | None = None
+        self.signed_out = 0
 
     def _publish(self, **changes: object) -> None:
         self.state = replace(self.state, **changes)
@@ -95,6 +96,12 @@ class FakeWorkflow:
 
     async def resume_session(self) -> bool:
         return False
+
+    async def sign_out(self) -> bool:
+        self.signed_out += 1
+        self.state = RouteState()
+        self._publish()
+        return True
 
     async def load_route(self) -> RouteState:
         if self.route_error is not None:

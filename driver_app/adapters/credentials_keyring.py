@@ -1,8 +1,10 @@
-"""Secrets in the OS keyring via `keyring`, refusing backends that would not keep them safe.
+"""Secrets in the OS keyring via `keyring`, and only in a keyring known to keep them safe.
 
-`keyring` falls back to a backend that fails on every call, and keyrings.alt offers plain-text files;
-neither may silently receive a refresh token or the handheld key. Such a keyring is refused unless the
-user opts in (`--allow-insecure-keyring`), and then secrets live in memory for this session only.
+The check is an allowlist: the Secret Service (GNOME Keyring, KeePassXC … over D-Bus or libsecret),
+KWallet, the macOS Keychain and the Windows Credential Locker. Anything else — `keyring`'s failing
+fallback, keyrings.alt's files, an unknown third-party backend that may write JSON into `$HOME` —
+is refused unless the user opts in (`--allow-insecure-keyring`), and then secrets live in memory
+for this session only. The refusal names the backend that was found.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import base64
 
 import keyring
 from keyring.backend import KeyringBackend
-from keyring.backends import chainer, fail, null
+from keyring.backends import chainer
 from keyring.errors import KeyringError, PasswordDeleteError
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
@@ -25,18 +27,31 @@ def _name(backend: KeyringBackend) -> str:
     return f"{type(backend).__module__}.{type(backend).__qualname__}"
 
 
+#: Backends (module.class, matched exactly: a subclass elsewhere is not vouched for) → what they are.
+SECURE_BACKENDS = {
+    "keyring.backends.SecretService.Keyring": "Secret Service",
+    "keyring.backends.libsecret.Keyring": "Secret Service (libsecret)",
+    "keyring.backends.kwallet.DBusKeyring": "KWallet",
+    "keyring.backends.kwallet.DBusKeyringKWallet4": "KWallet 4",
+    "keyring.backends.macOS.Keyring": "macOS Keychain",
+    "keyring.backends.Windows.WinVaultKeyring": "Windows Credential Locker",
+}
+
+
 def insecurity(backend: KeyringBackend) -> str | None:
-    """Why `backend` must not hold secrets, or None when it is a real keyring."""
-    if isinstance(backend, fail.Keyring | null.Keyring):
-        return f"no usable keyring ({_name(backend)})"
+    """Why `backend` must not hold secrets, or None when it is one of the known secure keyrings."""
     if isinstance(backend, chainer.ChainerBackend):
-        problems = [insecurity(inner) for inner in backend.backends]
-        if all(problems):
-            return f"no usable keyring in the chain ({'; '.join(problems) or 'empty'})"
+        # A chain writes to the first backend that accepts: every one of them must be safe.
+        problems = [problem for inner in backend.backends if (problem := insecurity(inner))]
+        if not backend.backends:
+            return "no usable keyring (an empty chain)"
+        return "; ".join(problems) or None
+    if _name(backend) in SECURE_BACKENDS:
         return None
-    if "plaintext" in type(backend).__name__.lower() or type(backend).__module__ == "keyrings.alt.file":
-        return f"keyring stores secrets in plain text ({_name(backend)})"
-    return None
+    return (
+        f"the keyring backend found ({_name(backend)}) is not one known to keep secrets safe "
+        f"({', '.join(sorted(set(SECURE_BACKENDS.values())))})"
+    )
 
 
 class KeyringCredentialStore:

@@ -2,6 +2,12 @@
 
 WAL with synchronous=FULL makes `put` durable when it returns, so killing the app at any point loses
 nothing that the workflow has been told is queued. A unique (kind, key) makes re-queuing harmless.
+Each item records its owner (driver, handheld key) and is offered only to that driver; an item the
+service refused is held with the reason, never deleted (see `driver-app outbox`).
+
+Schema versions live in `PRAGMA user_version`: 0 = the first file (no owners, no states); files
+written by older versions are upgraded in place, their items keeping no owner (the next driver to
+sign in sends them, as those versions did).
 """
 
 from __future__ import annotations
@@ -9,9 +15,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from driver_app.core.errors import ClientReason, WorkflowError
-from driver_app.core.ports import OutboxItem
+from driver_app.core.ports import OutboxItem, OutboxOwner, OutboxState
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -22,6 +29,22 @@ CREATE TABLE IF NOT EXISTS outbox (
     UNIQUE (kind, key)
 )
 """
+_UPGRADES = (
+    "ALTER TABLE outbox ADD COLUMN driver_id TEXT",
+    "ALTER TABLE outbox ADD COLUMN session_key TEXT",
+    "ALTER TABLE outbox ADD COLUMN state TEXT NOT NULL DEFAULT 'pending'",
+    "ALTER TABLE outbox ADD COLUMN reason TEXT",
+    "ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX outbox_by_owner ON outbox (state, driver_id, session_key, attempts, item_id)",
+)
+_VERSION = 1
+_COLUMNS = "item_id, kind, key, payload, driver_id, session_key, state, reason, attempts"
+
+
+def _item(row: tuple[Any, ...]) -> OutboxItem:
+    item_id, kind, key, payload, driver_id, session_key, state, reason, attempts = row
+    owner = OutboxOwner(driver_id, session_key) if driver_id is not None else None
+    return OutboxItem(item_id, kind, key, bytes(payload), owner, state, reason, attempts)
 
 
 class SqliteOutbox:
@@ -34,33 +57,87 @@ class SqliteOutbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(_SCHEMA)
+            self._upgrade()
         except sqlite3.Error as err:
             raise WorkflowError(ClientReason.OUTBOX_FAILED, f"cannot open {path}: {err}") from err
 
-    def put(self, kind: str, key: str, payload: bytes) -> None:
+    def _upgrade(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > _VERSION:
+            raise sqlite3.DatabaseError(f"outbox schema {version} is newer than this app ({_VERSION})")
+        if version < _VERSION:
+            self._db.executescript(
+                "BEGIN;\n" + ";\n".join(_UPGRADES) + f";\nPRAGMA user_version = {_VERSION};\nCOMMIT;"
+            )
+
+    def put(self, kind: str, key: str, payload: bytes, owner: OutboxOwner) -> None:
         self._run(
-            "INSERT OR IGNORE INTO outbox (kind, key, payload) VALUES (?, ?, ?)",
-            (str(kind), key, payload),
+            "INSERT OR IGNORE INTO outbox (kind, key, payload, driver_id, session_key)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (str(kind), key, payload, owner.driver_id, owner.session_key),
         )
 
-    def pending(self, limit: int = 100) -> list[OutboxItem]:
+    def pending(self, owner: OutboxOwner, limit: int = 100) -> list[OutboxItem]:
         rows = self._run(
-            "SELECT item_id, kind, key, payload FROM outbox ORDER BY item_id LIMIT ?", (limit,)
+            f"SELECT {_COLUMNS} FROM outbox WHERE state = ?"
+            " AND (driver_id = ? OR driver_id IS NULL) ORDER BY attempts, item_id LIMIT ?",
+            (OutboxState.PENDING.value, owner.driver_id, limit),
         )
-        return [OutboxItem(item_id, kind, key, bytes(payload)) for item_id, kind, key, payload in rows]
+        return [_item(row) for row in rows]
 
     def mark_sent(self, item_ids: Sequence[int]) -> None:
         if item_ids:
             marks = ",".join("?" * len(item_ids))
             self._run(f"DELETE FROM outbox WHERE item_id IN ({marks})", tuple(item_ids))
 
+    def hold(self, item_id: int, reason: str) -> None:
+        self._run(
+            "UPDATE outbox SET state = ?, reason = ? WHERE item_id = ?",
+            (OutboxState.HELD.value, reason, item_id),
+        )
+
+    def defer(self, item_id: int, reason: str) -> None:
+        self._run(
+            "UPDATE outbox SET attempts = attempts + 1, reason = ? WHERE item_id = ?", (reason, item_id)
+        )
+
+    def release(self, item_ids: Sequence[int] | None = None) -> int:
+        params: tuple[int, ...]
+        which, params = "", ()
+        if item_ids is not None:
+            if not item_ids:
+                return 0
+            which, params = f" AND item_id IN ({','.join('?' * len(item_ids))})", tuple(item_ids)
+        before = self.count(state=OutboxState.HELD)
+        self._run(
+            f"UPDATE outbox SET state = ?, attempts = 0 WHERE state = ?{which}",
+            (OutboxState.PENDING.value, OutboxState.HELD.value, *params),
+        )
+        return before - self.count(state=OutboxState.HELD)
+
+    def items(self, state: str | None = None) -> list[OutboxItem]:
+        where, params = ("WHERE state = ?", (str(state),)) if state is not None else ("", ())
+        rows = self._run(f"SELECT {_COLUMNS} FROM outbox {where} ORDER BY item_id", params)
+        return [_item(row) for row in rows]
+
+    def count(self, *, state: str | None = None, owner: OutboxOwner | None = None) -> int:
+        clauses, params = ["1"], []
+        if state is not None:
+            clauses.append("state = ?")
+            params.append(str(state))
+        if owner is not None:
+            clauses.append("driver_id = ?")
+            params.append(owner.driver_id)
+        rows = self._run(f"SELECT COUNT(*) FROM outbox WHERE {' AND '.join(clauses)}", tuple(params))
+        return int(rows[0][0])
+
     def size(self) -> int:
-        return int(self._run("SELECT COUNT(*) FROM outbox", ())[0][0])
+        return self.count()
 
     def close(self) -> None:
         self._db.close()
 
-    def _run(self, sql: str, params: tuple[object, ...]) -> list[tuple]:
+    def _run(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         try:
             return self._db.execute(sql, params).fetchall()
         except sqlite3.Error as err:

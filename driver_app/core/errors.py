@@ -6,6 +6,7 @@ core and the UI only ever see one tree::
     WorkflowError                 .reason (stable code), .title, .retryable
     ├── AccessRefused             the access service said no (problem+json code)
     ├── ServiceUnreachable        no answer from the access service (retryable)
+    ├── InsecureConnection        the service's TLS certificate failed: nothing was sent (not retried)
     ├── DoorUnreachable           the door was not found or the link dropped
     ├── DoorRefused               the door answered with a refusal
     └── CredentialsUnavailable    no safe place for secrets, or none stored
@@ -29,7 +30,9 @@ class ClientReason(StrEnum):
     INSECURE_KEYRING = "insecure_keyring"
     KEYRING_FAILED = "keyring_failed"
     OUTBOX_FAILED = "outbox_failed"
+    OUTBOX_FROM_EARLIER = "outbox_from_earlier"
     BAD_RESPONSE = "bad_response"
+    INSECURE_CONNECTION = "insecure_connection"
 
 
 class WorkflowError(Exception):
@@ -39,7 +42,13 @@ class WorkflowError(Exception):
     default_retryable = False
 
     def __init__(
-        self, reason: str, detail: str = "", *, title: str | None = None, retryable: bool | None = None
+        self,
+        reason: str,
+        detail: str = "",
+        *,
+        title: str | None = None,
+        retryable: bool | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = str(reason)
@@ -47,6 +56,7 @@ class WorkflowError(Exception):
         if title is not None:
             self.title = title
         self.retryable = self.default_retryable if retryable is None else retryable
+        self.retry_after = retry_after  # seconds the service asked the client to wait (Retry-After)
 
 
 class AccessRefused(WorkflowError):
@@ -57,8 +67,20 @@ class ServiceUnreachable(WorkflowError):
     title = "Access service unreachable"
     default_retryable = True
 
-    def __init__(self, detail: str = "", *, reason: str = ClientReason.SERVICE_UNREACHABLE) -> None:
-        super().__init__(reason, detail)
+    def __init__(
+        self, detail: str = "", *, reason: str = ClientReason.SERVICE_UNREACHABLE, retry_after: float | None = None
+    ) -> None:
+        super().__init__(reason, detail, retry_after=retry_after)
+
+
+class InsecureConnection(WorkflowError):
+    """Not bad coverage: someone or something answered for the host without a trusted certificate."""
+
+    title = "Secure connection failed"
+
+    def __init__(self, host: str, detail: str = "") -> None:
+        super().__init__(ClientReason.INSECURE_CONNECTION, f"{host}: {detail}" if detail else host)
+        self.host = host
 
 
 class DoorUnreachable(WorkflowError):

@@ -5,8 +5,9 @@ Drivers read these at a door with a parcel in hand: one line saying what happene
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from driver_app.core.errors import WorkflowError
 from driver_app.core.state import Notice
 
 
@@ -18,6 +19,7 @@ class NoticeContext:
     other_door_names: tuple[str, ...] = ()
     stop_label: str | None = None
     retry_in: float | None = None
+    host: str | None = None
 
 
 _SCAN_AGAIN = "Scan the parcel again to get a new access"
@@ -52,6 +54,22 @@ _TABLE: dict[str, tuple[str, str]] = {
     "door_forced": ("The door was forced open", _CALL_DISPATCH),
     "door_held_open": ("The door was held open", "Close the door behind you"),
     "unlocked_not_opened": ("The door opened but nobody went in", _TRY_AGAIN),
+    "grant_revoked": ("This access was revoked", _CALL_DISPATCH),
+    "receipt_store_full": (
+        "The door's log is full until the service collects it",
+        "Sync this handheld, then press unlock again",
+    ),
+    # the door's answers to maintenance statements a phone relayed (SPEC section 14)
+    "statement_malformed": ("The door could not read an update it was carrying", "Nothing to do"),
+    "statement_unsigned": ("The door refused an unsigned update", "Nothing to do"),
+    "statement_unknown_signer": ("The door refused an update from an unknown signer", "Nothing to do"),
+    "statement_bad_signature": ("The door refused an update with a bad signature", "Nothing to do"),
+    "statement_not_authorized": ("The door refused an update its signer may not make", "Nothing to do"),
+    "statement_wrong_door": ("An update was meant for another door", "Nothing to do"),
+    "statement_replayed": ("The door already had this update", "Nothing to do"),
+    "statement_stale": ("The door already had a newer update", "Nothing to do"),
+    "clock_step_refused": ("The door refused to turn its clock back that far", _CALL_DISPATCH),
+    "trust_change_refused": ("The door refused a carrier-key change", _CALL_DISPATCH),
     # access-service refusals
     "not_authenticated": ("You are signed out", _SIGN_IN),
     "invalid_credentials": ("Driver id or password not recognised", "Check them and sign in again"),
@@ -74,6 +92,18 @@ _TABLE: dict[str, tuple[str, str]] = {
     "receipt_gap": ("Some door receipts are missing", "Nothing to do: the building is told"),
     "chain_broken": ("Door receipts do not chain", _CALL_DISPATCH),
     "unknown_door": ("The service does not know this door", _CALL_DISPATCH),
+    # building alerts (the building's manager sees them; a held receipt may carry one as its reason)
+    "chain_fork": ("A door receipt contradicts the door's history", _CALL_DISPATCH),
+    "unknown_grant": ("A door receipt names an access the service never gave", _CALL_DISPATCH),
+    "grant_without_receipt": ("An access was never used at the door", "Nothing to do: the building is told"),
+    "revoked_grant_used": ("This access had been revoked", _CALL_DISPATCH),
+    "door_forced": ("The door reported being forced open", _CALL_DISPATCH),
+    "door_held_open": ("The door reported being held open", "Close the door behind you"),
+    "unlocked_not_opened": (
+        "The door unlocked but was not opened",
+        "Press unlock again if you still need it",
+    ),
+    "already_delivered": ("This parcel is already recorded as delivered", "Nothing to do: kept for review"),
     "outside_delivery_window": ("Outside this stop's delivery window", "Deliver within the window"),
     "rate_limited": ("Too many requests", "Wait a moment, then try again"),
     "revoked": ("Access for this driver or handheld was revoked", _CALL_DISPATCH),
@@ -81,6 +111,9 @@ _TABLE: dict[str, tuple[str, str]] = {
     "invalid_request": ("The service could not read the request", _CALL_DISPATCH),
     "not_found": ("The service does not know this item", "Reload the route"),
     "service_unavailable": ("The access service is unavailable", "Wait, then try again"),
+    "account_locked": ("Too many failed sign-ins", "Wait until the lock ends, then sign in"),
+    "refresh_token_reused": ("Your session was used elsewhere and has been ended", _SIGN_IN),
+    "request_too_large": ("The request was too large for the service", _CALL_DISPATCH),
     # the handheld's own
     "service_unreachable": ("No connection to the access service", "Move to better coverage, then retry"),
     "door_not_found": ("No door of this stop is in range", "Walk closer to the entrance, then press unlock"),
@@ -95,7 +128,9 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "keyring_failed": ("The keyring did not answer", "Unlock the keyring, then sign in again"),
     "outbox_failed": ("Could not save to the outbox on this handheld", "Free some storage, then retry"),
+    "outbox_from_earlier": ("Confirmations saved in your last session are being sent", "Nothing to do"),
     "bad_response": ("The service sent an answer the app cannot read", _CALL_DISPATCH),
+    "insecure_connection": ("Secure connection failed", "Nothing was sent: check the network or call dispatch"),
 }
 
 _FALLBACK = ("Refused ({reason})", _CALL_DISPATCH)
@@ -116,7 +151,18 @@ def notice_for(reason: str, context: NoticeContext | None = None, *, retrying: b
     others = " or ".join(context.other_door_names) or "another door of this building"
     action = action.format(other_doors=others)
     message = message.format(reason=reason)
+    if context.host and reason == "insecure_connection":
+        message = f"{message} to {context.host}"
     if retrying:
         wait = f" in {context.retry_in:.0f} s" if context.retry_in is not None else ""
         action = f"Retrying{wait}…"
     return Notice(reason=str(reason), message=message, next_action=action, retrying=retrying)
+
+
+def notice_for_error(err: WorkflowError) -> Notice:
+    """`notice_for` an error, with what only the error knows: the host of a failed secure connection,
+    the service's word on when a sign-in lock or wait ends."""
+    notice = notice_for(err.reason, NoticeContext(host=getattr(err, "host", None)))
+    if err.reason in ("account_locked", "rate_limited") and err.detail:
+        notice = replace(notice, message=f"{notice.message}: {err.detail}")
+    return notice

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from protocol.api import (
         DeliveryConfirmation,
         DeliveryResponse,
+        DoorUpkeep,
         GrantRequest,
         GrantResponse,
         ReceiptUploadResponse,
@@ -60,7 +61,13 @@ class AccessClient(Protocol):
 
     async def today_route(self) -> Route: ...
 
-    async def request_grant(self, request: GrantRequest) -> GrantResponse: ...
+    async def request_grant(self, request: GrantRequest, *, idempotency_key: str | None = None) -> GrantResponse:
+        """`idempotency_key`: one per scan attempt, the same for its retries (no second grant)."""
+        ...
+
+    async def sign_out(self, refresh_token: str | None = None) -> None:
+        """End the session at the service (by the tokens held, or the given refresh token)."""
+        ...
 
     async def upload_receipts(self, receipts: Sequence[bytes]) -> ReceiptUploadResponse: ...
 
@@ -89,6 +96,8 @@ class DoorOutcome:
     reason: str  # the protocol's stable snake_case reason code (ReasonCode.slug)
     receipt: bytes | None
     open_seconds: float | None = None  # how long the door holds open, when the link knows it
+    backlog: tuple[bytes, ...] = ()
+    """Older receipts of the door the service was missing, read on this link for the outbox (SPEC 7)."""
 
 
 class DoorLink(Protocol):
@@ -103,11 +112,14 @@ class DoorLink(Protocol):
         door_id: str,
         make_request: Callable[[bytes], bytes],
         on_phase: Callable[[DoorPhase], None],
+        upkeep: DoorUpkeep | None = None,
     ) -> DoorOutcome:
         """Connect, read the challenge, write `make_request(challenge)`, await the result.
 
         The request is built by the core (it holds the grant and the handheld key), so the link never
-        sees a secret. Raises `DoorUnreachable` when the door is not found or the link drops.
+        sees a secret. Raises `DoorUnreachable` when the door is not found or the link drops. With
+        `upkeep`, the link first relays its signed statements and afterwards reads the receipts the
+        service is missing (SPEC section 14); failing at either never fails the unlock.
         """
         ...
 
@@ -134,26 +146,75 @@ class OutboxKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class OutboxOwner:
+    """Who queued an item: it is only ever sent while this driver is signed in.
+
+    A handheld is shared (driver A queues with no signal and quits, driver B signs in): an item sent
+    under another driver's session would be refused and lost, or worse, recorded as theirs. The
+    handheld key is recorded for diagnostics and export but does not gate sending: a restart with
+    memory-only credentials (demo, QA runner) registers a new key, and the same driver must still be
+    able to send what the killed run queued.
+    """
+
+    driver_id: str
+    session_key: str  # base64url id of the handheld key the session registered
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"  # to be sent (by its owner)
+    HELD = "held"  # the service refused it: kept with the reason until someone retries or exports it
+
+
+@dataclass(frozen=True)
 class OutboxItem:
     item_id: int
     kind: str  # an OutboxKind value
     key: str  # idempotency key: receipt hash or delivery id
     payload: bytes
+    owner: OutboxOwner | None = None  # None only for items queued before owners were recorded
+    state: str = OutboxState.PENDING  # an OutboxState value
+    reason: str | None = None  # why it is held, or why the last attempt failed
+    attempts: int = 0  # failed attempts so far
 
 
 class Outbox(Protocol):
     """Durable queue of what must reach the server; `put` returns only once the item is on disk.
 
     Putting an item whose (kind, key) is already queued is a no-op, so retries never duplicate.
+    Nothing leaves it except by `mark_sent`: a refused item is held, never deleted.
     """
 
-    def put(self, kind: str, key: str, payload: bytes) -> None: ...
+    def put(self, kind: str, key: str, payload: bytes, owner: OutboxOwner) -> None: ...
 
-    def pending(self, limit: int = 100) -> list[OutboxItem]: ...
+    def pending(self, owner: OutboxOwner, limit: int = 100) -> list[OutboxItem]:
+        """Pending items `owner`'s driver may send, those with the fewest failed attempts first."""
+        ...
 
     def mark_sent(self, item_ids: Sequence[int]) -> None: ...
 
-    def size(self) -> int: ...
+    def hold(self, item_id: int, reason: str) -> None:
+        """The service refused the item for good: keep it, visibly, with the reason."""
+        ...
+
+    def defer(self, item_id: int, reason: str) -> None:
+        """One more failed attempt: the item goes behind the others, still pending."""
+        ...
+
+    def release(self, item_ids: Sequence[int] | None = None) -> int:
+        """Held items (all when None) back to pending; how many were released."""
+        ...
+
+    def items(self, state: str | None = None) -> list[OutboxItem]:
+        """Every item (of one state), oldest first: for diagnostics and export."""
+        ...
+
+    def count(self, *, state: str | None = None, owner: OutboxOwner | None = None) -> int:
+        """How many items, narrowed by state and by the owner's driver (None: everyone's)."""
+        ...
+
+    def size(self) -> int:
+        """Everything not yet accepted by the service: pending and held, every owner's."""
+        ...
 
 
 class Clock(Protocol):

@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from driver_app.core.errors import ClientReason, WorkflowError
 from driver_app.core.handheld import DRIVER_ID, REFRESH_TOKEN, handheld_key, public_raw
-from driver_app.core.ports import AccessClient, CredentialStore
+from driver_app.core.ports import AccessClient, CredentialStore, OutboxOwner
+from protocol.api import b64url_encode
 
 __all__ = ["Session"]
 
@@ -58,6 +59,25 @@ class Session:
         await self._register(driver_id.decode() if driver_id else None)
         return True
 
+    async def sign_out(self) -> bool:
+        """Forget the session on this handheld, and end it at the service if it answers.
+
+        The refresh token and driver id leave the credential store whatever happens; the handheld
+        key stays (it belongs to the device). Returns False when the service could not be told, so
+        the UI can say the session will only lapse there when its refresh token expires.
+        """
+        stored = self._credentials.get(REFRESH_TOKEN)
+        self._key_id = None
+        self.driver_name = None
+        try:
+            await self._access.sign_out(stored.decode() if stored else None)
+        except WorkflowError:
+            return False
+        finally:
+            self._credentials.delete(REFRESH_TOKEN)
+            self._credentials.delete(DRIVER_ID)
+        return True
+
     async def _register(self, driver_name: str | None) -> None:
         self._key = handheld_key(self._credentials, self._generate_key)
         self._key_id = await self._access.register_handheld(public_raw(self._key))
@@ -74,6 +94,11 @@ class Session:
         if self._key_id is None:
             raise WorkflowError(ClientReason.NOT_SIGNED_IN, "sign in first")
         return self._key_id
+
+    @property
+    def owner(self) -> OutboxOwner:
+        """The identity outbox items are queued under (this driver, this handheld key) and sent as."""
+        return OutboxOwner(self.driver_name or "", b64url_encode(self.key_id))
 
     @property
     def credentials_description(self) -> str:

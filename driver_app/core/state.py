@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -48,6 +49,23 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class RetryCountdown:
+    """A retry being waited for, as the UI shows it: "Retrying (attempt 3 of 6) in 4 s"."""
+
+    reason: str
+    attempt: int
+    """The attempt that runs when the wait ends (2 … attempts)."""
+    attempts: int
+    seconds_left: float
+    service_asked: bool = False
+    """The wait is the service's `Retry-After`, not the client's own backoff."""
+
+    @property
+    def whole_seconds_left(self) -> int:
+        return math.ceil(self.seconds_left)
+
+
+@dataclass(frozen=True)
 class PhaseTiming:
     """Total seconds spent in one phase (summed over retries when it was entered more than once)."""
 
@@ -91,6 +109,16 @@ class StopState:
         return sum(spent) if spent else None
 
 
+@dataclass(frozen=True)
+class HeldItem:
+    """An outbox item the service refused, as diagnostics lists it (`driver-app outbox` has the rest)."""
+
+    item_id: int
+    kind: str  # an OutboxKind value
+    key: str  # receipt hash or delivery id
+    reason: str  # the service's reason code
+
+
 def _frozen_stops() -> Mapping[str, StopState]:
     return MappingProxyType({})
 
@@ -100,10 +128,17 @@ class RouteState:
     route: Route | None = None
     current_stop_id: str | None = None
     stops: Mapping[str, StopState] = field(default_factory=_frozen_stops)
-    outbox_size: int = 0
+    outbox_size: int = 0  # everything not yet accepted by the service, held items included
+    held: tuple[HeldItem, ...] = ()  # refused by the service: kept until retried or exported
+    outbox_waiting: int = 0  # queued by another driver on this handheld: sent when they sign in
     online: bool = False
     driver_name: str | None = None
     notice: Notice | None = None  # route-level trouble (sign-in, route loading, sync)
+    retry: RetryCountdown | None = None  # a call to the service waiting to be retried, ticking down
+
+    @property
+    def outbox_held(self) -> int:
+        return len(self.held)
 
     @property
     def current_stop(self) -> StopState | None:

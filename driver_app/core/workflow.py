@@ -43,13 +43,17 @@ from driver_app.core.ports import (
     NearbyDoor,
     Outbox,
     OutboxKind,
+    OutboxOwner,
+    OutboxState,
     Scan,
 )
 from driver_app.core.retry import Backoff
 from driver_app.core.route_index import RouteIndex
 from driver_app.core.session import Session
 from driver_app.core.state import (
+    HeldItem,
     Notice,
+    RetryCountdown,
     RouteState,
     ScanVerdict,
     ScanVerdictKind,
@@ -79,6 +83,7 @@ class RouteChanges(TypedDict, total=False):
     online: bool
     driver_name: str | None
     notice: Notice | None
+    retry: RetryCountdown | None
 
 
 class DriverWorkflow:
@@ -114,9 +119,12 @@ class DriverWorkflow:
         self._stops = StopStore(clock, self._publish)
         self._background: asyncio.Task[None] | None = None
         self._sync_lock = asyncio.Lock()
+        self._owner: OutboxOwner | None = None  # set once signed in
         # Counted when the outbox changes (put, a batch sent), not on every state change.
-        self._outbox_size = outbox.size()
-        self.state = RouteState(outbox_size=self._outbox_size)
+        self._outbox_size, self._waiting = 0, 0
+        self._held: tuple[HeldItem, ...] = ()
+        self._count_outbox()
+        self.state = RouteState(outbox_size=self._outbox_size, held=self._held, outbox_waiting=self._waiting)
 
     # -- session ---------------------------------------------------------------------------------
 
@@ -132,8 +140,27 @@ class DriverWorkflow:
         self._signed_in()
         return True
 
+    async def sign_out(self) -> bool:
+        """Sign out on this handheld and at the service; False if the service could not be told.
+
+        The background sync stops (it would be refused), the route is dropped; whatever is queued
+        stays in the outbox for the next sign-in.
+        """
+        await self._stop_background_sync()
+        told = await self._session.sign_out()
+        self._index = None
+        self._stops.reset(())
+        self.state = RouteState(outbox_size=self._outbox_size)
+        self._publish()
+        return told
+
     def _signed_in(self) -> None:
-        self._publish(online=True, driver_name=self._session.driver_name, notice=None)
+        """Only now can the outbox be sent: items wait for the driver who queued them."""
+        self._owner = self._session.owner
+        self._count_outbox()
+        earlier = self._outbox.count(state=OutboxState.PENDING, owner=self._owner)
+        notice = notice_for(ClientReason.OUTBOX_FROM_EARLIER) if earlier else None
+        self._publish(online=True, driver_name=self._session.driver_name, notice=notice)
         self._start_background_sync()
 
     @property
@@ -253,6 +280,7 @@ class DriverWorkflow:
                 door_id,
                 lambda challenge: self._unlock_request(grant, challenge, door_id),
                 lambda phase: self._stops.enter(stop_id, _DOOR_PHASES[phase]),
+                grant.upkeep,
             )
         except WorkflowError as err:
             self._stops.enter(stop_id, StopPhase.SCANNED, notice=self._notice(err.reason, stop_id, door_id))
@@ -267,7 +295,8 @@ class DriverWorkflow:
     def _unlock_request(self, grant: GrantResponse, challenge: bytes, door_id: str) -> bytes:
         """Called by the door link once the door's challenge is in: sign it with the handheld key."""
         try:
-            return build_unlock_request(grant.grant, self._session.key, challenge, door_id)
+            key = self._session.key  # the grant is sealed for the door: its id comes with the answer
+            return build_unlock_request(grant.grant, key, challenge, door_id, grant_id=grant.grant_id)
         except ProtocolError as err:
             raise DoorRefused(err.reason.slug, str(err)) from err
 
@@ -299,17 +328,19 @@ class DriverWorkflow:
             barcode=index.barcode_of(stop.scanned_package_ids[0]),
             handheld_key_id=self._session.key_id,
         )
+        # One key per attempt, shared by its retries: a lost answer retried gets the same grant back.
+        key = str(uuid.uuid4())
         return await self._retrying(
-            lambda: self._access.request_grant(request),
+            lambda: self._access.request_grant(request, idempotency_key=key),
             lambda notice: self._stops.update(stop_id, notice=notice),
         )
 
     def _record_outcome(self, stop_id: str, outcome: DoorOutcome) -> None:
         kept: Notice | None = None
-        if outcome.receipt is not None:
+        receipts = (outcome.receipt, *outcome.backlog) if outcome.receipt is not None else outcome.backlog
+        for receipt in receipts:  # the backlog: the door's receipts another phone never relayed
             try:
-                receipt_hash = hashlib.sha256(outcome.receipt).hexdigest()
-                self._queue(OutboxKind.RECEIPT, receipt_hash, outcome.receipt)
+                self._queue(OutboxKind.RECEIPT, hashlib.sha256(receipt).hexdigest(), receipt)
             except WorkflowError as err:  # the door still opened or refused: say both
                 kept = notice_for(err.reason)
         if outcome.accepted:
@@ -351,17 +382,26 @@ class DriverWorkflow:
     # -- outbox ----------------------------------------------------------------------------------
 
     async def sync_outbox(self) -> int:
-        """Send everything queued; returns how many items left the outbox. Safe to call any time."""
+        """Send what the signed-in driver queued; returns how many items left the outbox. Safe any time.
+
+        Refused items are held (counted and listed in the state), failing ones go behind the others;
+        the loop ends when a batch settles nothing more.
+        """
+        owner = self._owner
+        if owner is None:
+            return 0
         sent = 0
         async with self._sync_lock:
             try:
-                while self._outbox_size:
-                    batch = await self._sync.send_batch()
+                while True:
+                    batch = await self._sync.send_batch(owner)
                     sent += batch.sent
-                    self._outbox_size = self._outbox.size()
+                    self._count_outbox()
                     self._publish(online=True, notice=self._after_sync_notice(batch.refused))
+                    if not batch.progressed:
+                        break
             except WorkflowError as err:  # what was not sent stays queued for the next attempt
-                self._outbox_size = self._outbox.size()
+                self._count_outbox()
                 online = not isinstance(err, ServiceUnreachable)
                 self._publish(online=online, notice=None if err.retryable else notice_for(err.reason))
         return sent
@@ -370,13 +410,29 @@ class DriverWorkflow:
         if refused:
             return notice_for(refused[-1])
         current = self.state.notice
+        if current is not None and current.reason == ClientReason.OUTBOX_FROM_EARLIER:
+            return None if self._sendable() == 0 else current
         return None if current is not None and current.retrying else current
 
     def _queue(self, kind: OutboxKind, key: str, payload: bytes) -> None:
-        self._outbox.put(kind, key, payload)
-        self._outbox_size = self._outbox.size()
+        self._outbox.put(kind, key, payload, self._session.owner)
+        self._count_outbox()
         self._publish()
         self._start_background_sync()
+
+    def _count_outbox(self) -> None:
+        """Everything queued; what the service refused (held); what waits for another driver."""
+        self._outbox_size = self._outbox.size()
+        self._held = tuple(
+            HeldItem(item.item_id, item.kind, item.key, item.reason or "")
+            for item in self._outbox.items(OutboxState.HELD)
+        )
+        pending = self._outbox.count(state=OutboxState.PENDING)
+        mine = self._outbox.count(state=OutboxState.PENDING, owner=self._owner) if self._owner else 0
+        self._waiting = pending - mine
+
+    def _sendable(self) -> int:
+        return self._sync.sendable(self._owner) if self._owner is not None else 0
 
     def _start_background_sync(self) -> None:
         if self._background is None or self._background.done():
@@ -385,7 +441,7 @@ class DriverWorkflow:
     async def _sync_until_empty(self) -> None:
         """Keep relaying; back off (capped) while attempts make no progress, whatever the cause."""
         failures = 0
-        while self._outbox_size:
+        while self._sendable():
             if await self.sync_outbox():
                 failures = 0
                 continue
@@ -396,11 +452,15 @@ class DriverWorkflow:
                 self._publish(notice=notice_for(ClientReason.SERVICE_UNREACHABLE, context, retrying=True))
             await self._sleep(delay)
 
-    async def aclose(self) -> None:
-        """Stop the background sync (what it had not sent stays queued), then release the adapters."""
+    async def _stop_background_sync(self) -> None:
         if self._background is not None:
             self._background.cancel()
             await asyncio.gather(self._background, return_exceptions=True)
+            self._background = None
+
+    async def aclose(self) -> None:
+        """Stop the background sync (what it had not sent stays queued), then release the adapters."""
+        await self._stop_background_sync()
         for close in self._on_close:
             await close()
         self._on_close = ()
@@ -410,24 +470,43 @@ class DriverWorkflow:
     async def _retrying(
         self, call: Callable[[], Awaitable[T]], say: Callable[[Notice], None]
     ) -> T:
-        """Call an idempotent request, retrying transport failures with backoff; `say` shows why."""
+        """Call an idempotent request, retrying transport failures with backoff; `say` shows why.
+
+        While it waits, `state.retry` counts down (attempt n of N, seconds left), once a second.
+        """
         failures = 0
-        while True:
-            try:
-                result = await call()
-            except WorkflowError as err:
-                failures += 1
-                online = not isinstance(err, ServiceUnreachable)
-                if not err.retryable or failures >= self._backoff.attempts:
+        try:
+            while True:
+                try:
+                    result = await call()
+                except WorkflowError as err:
+                    failures += 1
+                    online = not isinstance(err, ServiceUnreachable)
+                    if not err.retryable or self._backoff.gives_up(failures, err.retry_after):
+                        self._publish(online=online)
+                        raise
+                    delay = self._backoff.delay(failures, err.retry_after)
+                    say(notice_for(err.reason, NoticeContext(retry_in=delay), retrying=True))
                     self._publish(online=online)
-                    raise
-                delay = self._backoff.delay(failures)
-                say(notice_for(err.reason, NoticeContext(retry_in=delay), retrying=True))
-                self._publish(online=online)
-                await self._sleep(delay)
-            else:
-                self._publish(online=True)
-                return result
+                    await self._count_down(
+                        RetryCountdown(err.reason, failures + 1, self._backoff.attempts, delay,
+                                       service_asked=err.retry_after is not None and delay <= err.retry_after)
+                    )
+                else:
+                    self._publish(online=True)
+                    return result
+        finally:  # done, given up or cancelled: no countdown is left on screen
+            if self.state.retry is not None:
+                self._publish(retry=None)
+
+    async def _count_down(self, countdown: RetryCountdown) -> None:
+        left = countdown.seconds_left
+        while left > 0:
+            self._publish(retry=replace(countdown, seconds_left=left))
+            step = min(1.0, left)
+            await self._sleep(step)
+            left -= step
+        self._publish(retry=replace(countdown, seconds_left=0.0))
 
     def _notice(self, reason: str, stop_id: str, door_id: str | None) -> Notice:
         index = self._route_index()
@@ -450,5 +529,8 @@ class DriverWorkflow:
         )
 
     def _publish(self, **changes: Unpack[RouteChanges]) -> None:
-        self.state = replace(self.state, stops=self._stops.snapshot, outbox_size=self._outbox_size, **changes)
+        self.state = replace(
+            self.state, stops=self._stops.snapshot, outbox_size=self._outbox_size, held=self._held,
+            outbox_waiting=self._waiting, **changes,
+        )
         self._on_change(self.state)

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from driver_app.settings import DEFAULT_ACCESS_URL, DEFAULT_RADIO, BleMode, Settings
+from driver_app.settings import DEFAULT_ACCESS_URL, DEFAULT_RADIO, BleMode, Settings, settings_problem
 
 if TYPE_CHECKING:
     from driver_app.runner.route_runner import RunPlan
@@ -38,9 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from driver_app.runner.expectations import load_expectations
     from driver_app.runner.route_runner import RunPlan
-
     from mock_building.errors import ScenarioError
 
     try:
@@ -52,31 +53,37 @@ def run(args: argparse.Namespace) -> int:
         print(f"run-route: no label folder {args.labels}", file=sys.stderr)
         return EXIT_SETUP
     with tempfile.TemporaryDirectory(prefix="lobbykey-run-route-") as scratch:
-        labels = args.labels or _fetched_labels(args.access_url, Path(scratch) / "labels")
+        try:  # before anything is sent: an http:// URL off this machine is refused here
+            settings = Settings(
+                access_url=args.access_url,
+                ble_mode=args.ble_mode,
+                radio_address=args.radio,
+                data_dir=args.data_dir or Path(scratch),
+            )
+        except ValidationError as err:
+            print(f"run-route: {settings_problem(err)}", file=sys.stderr)
+            return EXIT_SETUP
+        labels = args.labels or _fetched_labels(
+            args.access_url, Path(scratch) / "labels", args.driver, args.password
+        )
         if labels is None:
             return EXIT_SETUP
         plan = RunPlan(args.driver, args.password, labels, expectations)
-        settings = Settings(
-            access_url=args.access_url,
-            ble_mode=args.ble_mode,
-            radio_address=args.radio,
-            data_dir=args.data_dir or Path(scratch),
-        )
-        return asyncio.run(_run(settings, plan, args.report))
+        return asyncio.run(_run(settings, plan, args.report, temporary_outbox=args.data_dir is None))
 
 
-def _fetched_labels(access_url: str, out_dir: Path) -> Path | None:
+def _fetched_labels(access_url: str, out_dir: Path, driver_id: str, password: str) -> Path | None:
     from driver_app.runner.dev_labels import LabelFetchError, fetch_labels
 
     try:
-        fetch_labels(access_url, out_dir)
+        fetch_labels(access_url, out_dir, driver_id, password)
     except LabelFetchError as err:
         print(f"run-route: no --labels, and {err.detail} (reason {err.reason})", file=sys.stderr)
         return None
     return out_dir
 
 
-async def _run(settings: Settings, plan: RunPlan, report: Path | None) -> int:
+async def _run(settings: Settings, plan: RunPlan, report: Path | None, *, temporary_outbox: bool) -> int:
     from driver_app.adapters.clock import SystemClock
     from driver_app.adapters.credentials_memory import MemoryCredentialStore
     from driver_app.core.display_text import printable
@@ -102,4 +109,27 @@ async def _run(settings: Settings, plan: RunPlan, report: Path | None) -> int:
     left = workflow.state.outbox_size
     if left:
         print(f"run-route: {left} item(s) could not be synced", file=sys.stderr)
+        _hand_over(settings.data_dir, temporary=temporary_outbox)
     return EXIT_OK if results and all(r.passed for r in results) and not left else EXIT_FAILED
+
+
+def _hand_over(data_dir: Path, *, temporary: bool) -> None:
+    """Say where the unsent items are; a temporary outbox is deleted on exit, so print them instead."""
+    if not temporary:
+        hint = f"driver-app outbox list --data-dir {data_dir}"
+        print(f"run-route: see `{hint}` (retry, export)", file=sys.stderr)
+        return
+    import json
+
+    from driver_app.adapters.outbox_sqlite import SqliteOutbox
+    from driver_app.outbox_cli import item_record
+    from driver_app.paths import outbox_file
+
+    print("run-route: the temporary outbox is deleted on exit; its items, as `driver-app outbox export`"
+          " writes them:", file=sys.stderr)
+    outbox = SqliteOutbox(outbox_file(data_dir))
+    try:
+        for item in outbox.items():
+            print(json.dumps(item_record(item), sort_keys=True), file=sys.stderr)
+    finally:
+        outbox.close()

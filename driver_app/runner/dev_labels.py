@@ -3,7 +3,8 @@
 The mock building renders its scenario's labels at start and serves them on the mock-only
 `GET /v1/dev/labels` (a listing) and `GET /v1/dev/labels/<name>.png`; a real building has no such
 endpoint. Fetching over HTTP keeps the runner independent of `mock_building` and of where the
-building keeps its data directory.
+building keeps its data directory. The building hands out only the signed-in driver's own labels
+(and only in demo mode), so the fetch signs in as the run's driver and signs out after.
 """
 
 from __future__ import annotations
@@ -26,26 +27,36 @@ class LabelFetchError(WorkflowError):
     title = "No labels"
 
 
-def fetch_labels(access_url: str, out_dir: Path) -> list[Path]:
-    """Download every label the building lists into `out_dir`; returns the files written."""
-    base = f"{access_url.rstrip('/')}{API_PREFIX}/dev/labels"
+def fetch_labels(access_url: str, out_dir: Path, driver_id: str, password: str) -> list[Path]:
+    """Download every label the building lists for `driver_id` into `out_dir`; returns the files written."""
+    base = f"{access_url.rstrip('/')}{API_PREFIX}"
     try:
         with httpx.Client(timeout=_TIMEOUT_S) as client:
-            listing = client.get(base)
-            if listing.status_code == 404:
-                raise LabelFetchError("labels_unavailable", f"{access_url} serves no labels (not a mock building?)")
-            listing.raise_for_status()
-            names = _names(listing.json())
-            out_dir.mkdir(parents=True, exist_ok=True)
-            written = []
-            for name in names:
-                answer = client.get(f"{base}/{name}")
-                answer.raise_for_status()
-                path = out_dir / name
-                path.write_bytes(answer.content)
-                written.append(path)
+            tokens = client.post(f"{base}/auth/sign-in", json={"driver_id": driver_id, "password": password})
+            tokens.raise_for_status()
+            client.headers["Authorization"] = f"Bearer {tokens.json()['access_token']}"
+            try:
+                return _download(client, f"{base}/dev/labels", access_url, out_dir)
+            finally:
+                client.post(f"{base}/auth/sign-out")
     except httpx.HTTPError as err:
         raise LabelFetchError("labels_unavailable", f"cannot fetch labels from {access_url}: {err}") from err
+
+
+def _download(client: httpx.Client, base: str, access_url: str, out_dir: Path) -> list[Path]:
+    listing = client.get(base)
+    if listing.status_code == 404:
+        raise LabelFetchError("labels_unavailable", f"{access_url} serves no labels (not a mock building in demo mode?)")
+    listing.raise_for_status()
+    names = _names(listing.json())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in names:
+        answer = client.get(f"{base}/{name}")
+        answer.raise_for_status()
+        path = out_dir / name
+        path.write_bytes(answer.content)
+        written.append(path)
     return written
 
 

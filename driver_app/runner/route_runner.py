@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from driver_app.adapters.camera_source import FrameBarcodeSource, still_frames
+from driver_app.core.display_text import printable
 from driver_app.core.errors import ClientReason
 from driver_app.core.ports import Clock
 from driver_app.core.state import ScanVerdictKind, StopPhase
@@ -52,7 +53,7 @@ async def run_route(
         emit(stop_line(result))
         results.append(result)
     await workflow.sync_outbox()
-    emit(f"outbox: {workflow.state.outbox_size} left after sync")
+    emit(_outbox_line(workflow))
     emit(summary_line(results))
     return results
 
@@ -100,6 +101,18 @@ async def _run_stop(
             return finish()
         attempts.append(Attempt(door.door_id, outcome.reason))
     return finish(_notice_text(workflow, stop_id))
+
+
+def _outbox_line(workflow: DriverWorkflow) -> str:
+    """What is left after the final sync; held items (refused, kept) are named with their reason."""
+    state = workflow.state
+    line = f"outbox: {state.outbox_size} left after sync"
+    if state.outbox_waiting:
+        line += f", {state.outbox_waiting} waiting for another driver"
+    if state.held:
+        held = "; ".join(f"{item.kind} {item.key} ({item.reason})" for item in state.held)
+        line += f", {state.outbox_held} held: {held}"
+    return printable(line)
 
 
 def _notice_text(workflow: DriverWorkflow, stop_id: str) -> str:

@@ -22,7 +22,7 @@ from textual.widgets import Input
 
 from driver_app.core.display_text import printable
 from driver_app.core.errors import WorkflowError
-from driver_app.core.messages import notice_for
+from driver_app.core.messages import notice_for_error
 from driver_app.core.ports import Clock, Scan, ScanSource
 from driver_app.core.state import Notice, RouteState, ScanVerdict
 from driver_app.settings import Settings
@@ -61,6 +61,10 @@ class DriverApp(App[None]):
         ),
         Binding("ctrl+r", "sync", "Sync", id="app.sync", tooltip="Send queued receipts and deliveries now"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit (queued items stay in the outbox)"),
+        Binding(
+            "ctrl+o", "sign_out", "Sign out", id="app.sign_out", show=False,
+            tooltip="End the session here and at the service (queued items stay in the outbox)",
+        ),
     ]
 
     route_state: var[RouteState] = var(RouteState, always_update=True)
@@ -121,7 +125,7 @@ class DriverApp(App[None]):
         try:
             resumed = await self.workflow.resume_session()
         except WorkflowError as err:
-            self.session_notice = notice_for(err.reason)
+            self.session_notice = notice_for_error(err)
             return
         if resumed:
             await self._start_route()
@@ -131,7 +135,7 @@ class DriverApp(App[None]):
         try:
             await self.workflow.sign_in(driver_id, password)
         except WorkflowError as err:
-            self.session_notice = notice_for(err.reason)
+            self.session_notice = notice_for_error(err)
             return
         self.session_notice = None
         await self._start_route()
@@ -148,8 +152,8 @@ class DriverApp(App[None]):
         try:
             await self.workflow.load_route()
         except WorkflowError as err:
-            self.session_notice = notice_for(err.reason)
-            self.notify(printable(notice_for(err.reason).message), severity="error", markup=False)
+            self.session_notice = notice_for_error(err)
+            self.notify(printable(self.session_notice.message), severity="error", markup=False)
             return False
         return True
 
@@ -206,6 +210,16 @@ class DriverApp(App[None]):
     @work(exclusive=True, group="sync")
     async def action_sync(self) -> None:
         await self.workflow.sync_outbox()
+
+    @work(exclusive=True, group="session")
+    async def action_sign_out(self) -> None:
+        told = await self.workflow.sign_out()
+        while len(self.screen_stack) > 2:  # the default screen, then the sign-in screen
+            self.pop_screen()
+        if not isinstance(self.screen, SignInScreen):
+            self.switch_screen(SignInScreen())
+        if not told:
+            self.notify("Signed out here; the service could not be told", severity="warning", markup=False)
 
     def action_diagnostics(self) -> None:
         if not isinstance(self.screen, DiagnosticsScreen):
@@ -267,5 +281,7 @@ class DriverApp(App[None]):
         if isinstance(screen, RouteScreen):
             yield SystemCommand("Reload route", "Fetch today's route again", screen.action_reload)
         yield SystemCommand("Sync outbox", "Send queued receipts and deliveries now", self.action_sync)
+        if self.route_state.driver_name is not None:
+            yield SystemCommand("Sign out", "End the session here and at the service", self.action_sign_out)
         yield SystemCommand("Diagnostics", "Service, BLE, camera, keyring, outbox", self.action_diagnostics)
 

@@ -6,9 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from driver_app.core.errors import WorkflowError
 from driver_app.core.messages import notice_for
-from driver_app.settings import BleMode, Settings
+from driver_app.settings import BleMode, Settings, settings_problem
 
 #: flag destination → Settings field; a flag left out leaves the environment and config file in charge.
 _OVERRIDES = {
@@ -49,7 +51,11 @@ def run(args: argparse.Namespace) -> int:
     from driver_app.tui import create_app
     from driver_app.tui.camera_source import camera_factory
 
-    settings = settings_from(args)
+    try:
+        settings = settings_from(args)
+    except ValidationError as err:
+        print(f"driver-app: {settings_problem(err)}", file=sys.stderr)
+        return 2
     clock = SystemClock()
     try:
         app = create_app(
@@ -60,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except WorkflowError as err:  # the keyring refused (insecure_keyring, keyring_failed)
         notice = notice_for(err.reason)
-        print(f"driver-app: {notice.message}. {notice.next_action}.", file=sys.stderr)
+        print(f"driver-app: {notice.message} ({err.detail}). {notice.next_action}.", file=sys.stderr)
         return 2
     app.run()
     return 0

@@ -36,6 +36,8 @@ def door_config(scenario: Scenario, door_id: str, state_dir: Path) -> DoorConfig
         state_dir=state_dir,
         hold_open_s=door.hold_open_s,
         advertising_interval_ms=door.adv_interval_ms,
+        authorities=scenario.door_authorities(door.id),
+        seal_key=scenario.door_seal_key(door.id),
     )
 
 

@@ -15,7 +15,10 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["AuditLine", "BuildingView", "DoorStatus", "HeadlessLog", "literal", "make_console", "render_view"]
+__all__ = [
+    "AlertLine", "AuditLine", "BuildingView", "DoorStatus", "HeadlessLog", "literal", "make_console",
+    "render_view",
+]
 
 AUDIT_LINES = 10
 
@@ -56,10 +59,24 @@ class AuditLine:
 
 
 @dataclass(frozen=True)
+class AlertLine:
+    """One open building alert (the manager has not acknowledged it yet)."""
+
+    id: int
+    raised_at: str
+    building_id: str
+    door_id: str | None
+    kind: str
+    severity: str
+
+
+@dataclass(frozen=True)
 class BuildingView:
     title: str
     doors: tuple[DoorStatus, ...]
     audit: tuple[AuditLine, ...]
+    alerts: tuple[AlertLine, ...] = ()
+    """Open alerts, newest first."""
 
 
 def literal(value: object) -> str:
@@ -84,7 +101,7 @@ def _state(door: DoorStatus) -> Text:
 
 
 def render_view(view: BuildingView) -> RenderableType:
-    """The live view: every door, then the last audit events (newest last)."""
+    """The live view: every door, the open alerts (if any), then the last audit events (newest last)."""
     doors = Table(title=Text(literal(view.title)), expand=True, title_justify="left")
     for column in ("door", "building", "name", "state", "links", "last outcome", "reason", "faults"):
         doors.add_column(column, overflow="fold")
@@ -107,7 +124,19 @@ def render_view(view: BuildingView) -> RenderableType:
             *(Text(literal(v or "-")) for v in (line.at, line.building_id, line.door_id, line.stop_id, line.carrier_id,
                                                  line.driver_ref, line.outcome, line.reason))
         )
-    return Group(doors, audit)
+    if not view.alerts:
+        return Group(doors, audit)
+    alerts = Table(title=Text(f"OPEN ALERTS ({len(view.alerts)})", style="bold red"), expand=True,
+                   title_justify="left")
+    for column in ("raised", "building", "door", "alert", "severity"):
+        alerts.add_column(column, overflow="fold")
+    for alert in view.alerts[:AUDIT_LINES]:
+        alerts.add_row(
+            *(Text(literal(v or "-")) for v in (alert.raised_at, alert.building_id, alert.door_id,
+                                                 alert.kind)),
+            Text(literal(alert.severity), style="bold red" if alert.severity == "critical" else "yellow"),
+        )
+    return Group(doors, alerts, audit)
 
 
 class HeadlessLog:
@@ -117,6 +146,7 @@ class HeadlessLog:
         self._out = out
         self._doors: dict[str, tuple[object, ...]] = {}
         self._last_audit = 0
+        self._alerts_seen: set[int] = set()
 
     def update(self, view: BuildingView) -> None:
         for door in view.doors:
@@ -136,6 +166,14 @@ class HeadlessLog:
                     f"audit {line.at} building={line.building_id} door={line.door_id} stop={line.stop_id or '-'}"
                     f" carrier={line.carrier_id or '-'} driver={line.driver_ref or '-'}"
                     f" {line.outcome} {line.reason}"
+                )
+
+        for alert in reversed(view.alerts):
+            if alert.id not in self._alerts_seen:
+                self._alerts_seen.add(alert.id)
+                self._line(
+                    f"ALERT {alert.raised_at} building={alert.building_id} door={alert.door_id or '-'}"
+                    f" {alert.kind} severity={alert.severity}"
                 )
 
     def _line(self, text: str) -> None:

@@ -18,6 +18,7 @@ import signal
 import sys
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from datetime import date
 from pathlib import Path
 from typing import TextIO, TypeVar
@@ -36,7 +37,8 @@ from mock_building.radio import RadioError, VirtualRadio
 from mock_building.scenario.loader import Driver, Scenario, default_scenario_path, load_scenario
 
 __all__ = [
-    "BuildingError", "BuildingSettings", "RunningBuilding", "banner", "demo_driver", "run_building", "start_building",
+    "BuildingError", "BuildingMode", "BuildingSettings", "RunningBuilding", "banner", "demo_driver", "run_building",
+    "start_building",
 ]
 
 _REFRESH_S = 0.25
@@ -45,6 +47,11 @@ T = TypeVar("T")
 
 class BuildingError(CodedError):
     """A part of the building could not start; `reason` says which way (e.g. port_unavailable)."""
+
+
+class BuildingMode(StrEnum):
+    DEMO = "demo"
+    PRODUCTION = "production"
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,12 @@ class BuildingSettings:
     today: date | None = None
     """The day "today" routes run on; None: the scenario time zone's current date."""
     ready_file: Path | None = None
+    mode: BuildingMode = BuildingMode.DEMO
+    """`demo` serves the parcel labels to signed-in drivers (GET /v1/dev/labels); `production` does not."""
+    gap_alert_after_s: int = 15 * 60
+    """A receipt gap still open this long is a building alert."""
+    grant_receipt_margin_s: int = 15 * 60
+    """A grant no receipt quotes this long after its expiry is a building alert."""
 
 
 @dataclass
@@ -87,7 +100,10 @@ class RunningBuilding:
         return f"{self.radio_host}:{self.radio_port}"
 
     def view(self) -> BuildingView:
-        return BuildingView(self.title, tuple(d.status() for d in self.doors.values()), self.service.recent_audit())
+        return BuildingView(
+            self.title, tuple(d.status() for d in self.doors.values()), self.service.recent_audit(),
+            self.service.open_alerts(),
+        )
 
     async def stop(self) -> None:
         """HTTP first (no new grants), then doors (stop advertising, close stores), then the radio."""
@@ -110,14 +126,19 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
     if settings.fresh and settings.data_dir.exists():
         shutil.rmtree(settings.data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    service = ServicePart(scenario, settings.data_dir, clock)
+    service = ServicePart(
+        scenario, settings.data_dir, clock,
+        gap_alert_after_s=settings.gap_alert_after_s, grant_receipt_margin_s=settings.grant_receipt_margin_s,
+    )
     radio = VirtualRadio()
     doors: dict[str, BuildingDoor] = {}
     try:
         radio_port = await _listening(radio.serve(settings.host, settings.radio_port), "radio", settings.radio_port)
         doors.update(await start_doors(scenario, radio, settings.data_dir / "doors", clock.unix))
         service.mount_door_admin({door_id: door.faults for door_id, door in doors.items()})
-        service.mount_dev_labels(render_scenario_labels(scenario, settings.data_dir))
+        labels = render_scenario_labels(scenario, settings.data_dir)
+        if settings.mode is BuildingMode.DEMO:
+            service.mount_dev_labels(labels)
         await _listening(service.serve(settings.host, settings.port), "access service", settings.port)
     except (DoorError, RadioError) as err:
         await RunningBuilding(scenario, "", service, radio, settings.host, 0, settings.data_dir, doors).stop()

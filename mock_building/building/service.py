@@ -6,6 +6,7 @@ before uvicorn starts (and before the OpenAPI document is generated).
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,9 +17,10 @@ from mock_building.building.day_clock import DayShiftedClock
 from mock_building.service.api_dev_labels import dev_labels_router
 from mock_building.door import DoorFaults
 from mock_building.service.api_door_admin import door_admin_router
-from mock_building.building.live_view import AuditLine
+from mock_building.building.live_view import AlertLine, AuditLine
 from mock_building.scenario.loader import Scenario
 from mock_building.service import Store, app_for_scenario
+from mock_building.service.alerts import AlertBook
 from mock_building.service.audit import AuditLog
 from mock_building.building.serving import ServedApp, serve_app
 
@@ -27,18 +29,26 @@ __all__ = ["DATABASE_NAME", "ServicePart"]
 DATABASE_NAME = "service.sqlite3"
 _AUDIT_WINDOW = 10
 _AUDIT_BATCH = 500
+_ALERT_SWEEP_S = 2.0
 
 
 class ServicePart:
     """The service's app and store; `serve()` puts it on the air, `stop()` takes it down."""
 
-    def __init__(self, scenario: Scenario, data_dir: Path, clock: DayShiftedClock) -> None:
+    def __init__(
+        self, scenario: Scenario, data_dir: Path, clock: DayShiftedClock, *, gap_alert_after_s: int = 15 * 60,
+        grant_receipt_margin_s: int = 15 * 60,
+    ) -> None:
         self.scenario = scenario
         self.app: FastAPI = app_for_scenario(
-            scenario, clock=clock, today=clock.today(scenario.zone), db_path=data_dir / DATABASE_NAME
+            scenario, clock=clock, today=clock.today(scenario.zone), db_path=data_dir / DATABASE_NAME,
+            gap_alert_after_s=gap_alert_after_s, grant_receipt_margin_s=grant_receipt_margin_s,
         )
         self.store: Store = self.app.state.service.store
         self._audit: AuditLog = self.app.state.service.audit
+        self._alerts: AlertBook = self.app.state.service.alerts
+        self._clock = clock
+        self._swept_at: float | None = None
         self._recent: deque[AuditLine] = deque(maxlen=_AUDIT_WINDOW)
         self._cursors: dict[str, int] = {}
         self._served: ServedApp | None = None
@@ -73,6 +83,17 @@ class ServicePart:
                                        event.reason))
         self._recent.extend(sorted(fresh, key=lambda line: line.id))
         return tuple(self._recent)
+
+    def open_alerts(self) -> tuple[AlertLine, ...]:
+        """Every building's open alerts, newest first; time-driven ones are swept every few seconds."""
+        if self._swept_at is None or time.monotonic() - self._swept_at >= _ALERT_SWEEP_S:
+            self._alerts.sweep(self._clock.now())
+            self._swept_at = time.monotonic()
+        return tuple(
+            AlertLine(a.alert_id, a.raised_at.isoformat(timespec="seconds"), a.building_id, a.door_id, a.kind,
+                      a.severity.value)
+            for a in self._alerts.open_alerts(limit=_AUDIT_BATCH)
+        )
 
     async def stop(self) -> None:
         if self._served is not None:

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from mock_building.door.errors import DoorError, DoorErrorReason
 from protocol.ids import is_door_id
 from protocol.keys import TrustStore
+from protocol.maintenance import Authority
 from protocol.unlock import CHALLENGE_TTL
 from protocol.verify import DEFAULT_LEEWAY
 
@@ -43,6 +44,12 @@ class DoorConfig:
     """Clock tolerance when checking grant times."""
     challenge_ttl_s: float = CHALLENGE_TTL
     """How long a drawn challenge can be answered (at most the protocol's 10 s)."""
+    authorities: tuple[Authority, ...] = ()
+    """Keys whose maintenance statements this door accepts (building owner, access service)."""
+    receipt_capacity: int = 512
+    """Unacknowledged receipts kept before deliveries fail closed (SPEC section 7)."""
+    seal_key: bytes | None = field(default=None, repr=False)
+    """Shared with the service: when set, grants and statements must arrive sealed (SPEC section 15)."""
 
     def __post_init__(self) -> None:
         if not is_door_id(self.door_id):

@@ -19,17 +19,21 @@ from mock_building.door.config import DoorConfig
 from mock_building.door.errors import DoorError, DoorErrorReason
 from mock_building.door.faults import DoorFaults
 from mock_building.door.lock import EmulatedLock, Scheduler
+from mock_building.door.maintenance import DoorUpkeep
 from mock_building.door.rate_limit import LINK_ATTEMPTS_MAX, FloodWindow, TokenBucket
 from mock_building.door.receipts import ReceiptChain
 from mock_building.door.sensor import DoorSensor
 from mock_building.door.state import DoorState, StateListener
 from mock_building.door.store import DoorStore
+from protocol.errors import ProtocolError
 from protocol.gatt import OPEN_SECONDS_MAX, DoorInfo, UnlockResult
 from protocol.keys import TrustStore, public_key_bytes
+from protocol.maintenance import STATEMENT_MAX, MaintenanceBundle
 from protocol.reasons import Outcome, ReasonCode
 from protocol.receipt import COUNT_MAX
-from protocol.unlock import CHALLENGE_MAX
-from protocol.verify import verify_unlock
+from protocol.seal import SEAL_OVERHEAD, kid_tag, open_sealed, seal_key
+from protocol.unlock import CHALLENGE_MAX, GRANT_FIELD_MAX
+from protocol.verify import UnlockDecision, verify_unlock
 
 __all__ = ["Attempt", "DoorController", "Session"]
 
@@ -46,6 +50,8 @@ class Session:
         """Monotonic time the challenge was drawn (its TTL runs from here)."""
         self.attempts = 0
         """Unlock requests written on this connection (at most LINK_ATTEMPTS_MAX are decided)."""
+        self.may_read_receipts = False
+        """Set once this connection presented a valid, unrevoked grant for this door (SPEC section 8)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ class DoorController:
         self._random_bytes = random_bytes
         self._lock = EmulatedLock(config.hold_open_s, scheduler, on_change=self._on_bolt)
         self._chain = ReceiptChain(config.door_id, config.private_key, store)
+        self._upkeep = DoorUpkeep(config, store.connection)
+        self._seal = None if config.seal_key is None else seal_key(config.seal_key)
         self._wrong_keys = _wrong_trust_store(config.trusted_keys)
         self._sessions: set[Session] = set()
         self._listeners: list[StateListener] = []
@@ -98,7 +106,10 @@ class DoorController:
 
     # -- clock and observation -----------------------------------------------------------
     def now(self) -> float:
-        """The door's clock: the injected clock plus any clock-skew fault."""
+        """The door's clock: the injected clock plus any clock-skew fault, as maintenance corrected it."""
+        return self._upkeep.now(self._raw_now())
+
+    def _raw_now(self) -> float:
         return self._clock() + self.faults.clock_skew_s
 
     @property
@@ -125,7 +136,11 @@ class DoorController:
 
     def door_info(self) -> bytes:
         """The DoorInfo message: public, no personal data."""
-        return bytes(DoorInfo(door_id=self.config.door_id, trusted_kids=self._trust().kids))
+        full = self._upkeep.receipts_full(self._chain.last_seq)
+        kids = self._trust().kids
+        if self.config.seal_key is not None:  # which carriers a building accepts is not for sniffers
+            kids = tuple(sorted(kid_tag(self.config.seal_key, kid) for kid in kids))
+        return bytes(DoorInfo(door_id=self.config.door_id, trusted_kids=kids, receipts_full=full))
 
     # -- sessions -------------------------------------------------------------------------
     def open_session(self) -> Session:
@@ -177,8 +192,17 @@ class DoorController:
             leeway=self.config.leeway_s,
             challenge_age=self._monotonic() - session.challenge_drawn_at,
             challenge_ttl=self.config.challenge_ttl_s,
+            open_grant=None if self._seal is None else self._open_grant,
         )
         session.challenge = None
+        decision = self._screen(decision, session, int(now))
+        if decision.reason is ReasonCode.RECEIPT_STORE_FULL:
+            # Fail closed without a new receipt or a used grant; the head receipt answers instead.
+            self._store.discard_staged()
+            head = self._store.last_receipt()
+            assert head is not None  # a full store holds receipts
+            result = UnlockResult(outcome=Outcome.REFUSED, reason=decision.reason, receipt=head[1])
+            return Attempt(bytes(result), head[1], Outcome.REFUSED, decision.reason, None)
         if not decision.accepted and not self._flood.admit_receipt():
             return self._rate_limit(session)
         if not decision.accepted:
@@ -198,6 +222,49 @@ class DoorController:
         open_seconds = self._open_seconds() if outcome is Outcome.UNLOCKED else None
         result = UnlockResult(outcome=outcome, reason=reason, receipt=receipt, open_seconds=open_seconds)
         return Attempt(result=bytes(result), receipt=receipt, outcome=outcome, reason=reason, relock_at=relock_at)
+
+    def _screen(self, decision: UnlockDecision, session: Session, now: int) -> UnlockDecision:
+        """Door-level checks after section 6 accepted a grant: revocation, then receipt capacity."""
+        claims = decision.claims
+        if claims is None or decision.reason not in (ReasonCode.OK, ReasonCode.GRANT_ALREADY_USED):
+            return decision
+        if self._upkeep.revoked(claims, now):
+            self._store.discard_staged()
+            return UnlockDecision(ReasonCode.GRANT_REVOKED, decision.grant_id, claims)
+        session.may_read_receipts = True
+        if decision.accepted and self._upkeep.receipts_full(self._chain.last_seq):
+            return UnlockDecision(ReasonCode.RECEIPT_STORE_FULL, decision.grant_id, claims)
+        self._upkeep.raise_floor(claims.issued_at)
+        return decision
+
+    def apply_maintenance(self, bundle: MaintenanceBundle) -> list[ReasonCode]:
+        """Apply relayed statements in order (SPEC section 14); each applied one gets a receipt."""
+
+        def append(counter: int, reason: ReasonCode) -> None:
+            self._chain.append(None, Outcome.MAINTAINED, reason, int(self.now()), statement=counter)
+
+        reasons = self._upkeep.apply(
+            tuple(map(self._open_statement, bundle.statements)),
+            raw_now=self._raw_now(),
+            head=lambda: self._chain.last_seq,
+            append=append,
+            prune=self._store.prune_receipts,
+        )
+        self._announce()
+        return reasons
+
+    def _open_grant(self, sealed: bytes) -> bytes:
+        assert self._seal is not None
+        return open_sealed(sealed, self._seal, GRANT_FIELD_MAX)
+
+    def _open_statement(self, data: bytes) -> bytes:
+        """Unsealed, or empty (refused as malformed) when it does not open with this door's key."""
+        if self._seal is None:
+            return data
+        try:
+            return open_sealed(data, self._seal, STATEMENT_MAX + SEAL_OVERHEAD)
+        except ProtocolError:
+            return b""
 
     def receipts(self, from_seq: int = 0, limit: int = 100) -> list[bytes]:
         """Stored receipts from `from_seq` on, oldest first (for apps relaying missed ones)."""
@@ -239,7 +306,9 @@ class DoorController:
         self._announce()
 
     def _trust(self) -> TrustStore:
-        return self._wrong_keys if self.faults.wrong_issuer_key else self.config.trusted_keys
+        if self.faults.wrong_issuer_key:
+            return self._wrong_keys
+        return self._upkeep.trust(self.config.trusted_keys)
 
     def _open_seconds(self) -> int:
         """The hold-open time in whole seconds, rounded down: the app never counts past the relock."""

@@ -28,14 +28,15 @@ from mock_building.door.rate_limit import LINK_ATTEMPTS_MAX, PeerBackoff
 from mock_building.door.read_offsets import ReadOffsetTap
 from protocol import gatt
 from protocol.errors import ProtocolError
+from protocol.maintenance import MaintenanceBundle, MaintenanceReport
 from protocol.reasons import Outcome
 
 __all__ = ["AirControl", "DoorPeripheral"]
 
 logger = logging.getLogger(__name__)
 
-_RECEIPTS_PER_READ = 4
-"""Receipts are <= 256 bytes; a 512-byte attribute holds two or three of them."""
+_RECEIPTS_PER_READ = 23
+"""More than a batch can hold (ReceiptBatch.pack keeps the ones that fit)."""
 
 
 class AirControl(Protocol):
@@ -58,6 +59,7 @@ class DoorPeripheral:
         self._results: dict[Connection, bytes] = {}
         self._challenge_reads: dict[Connection, tuple[ReadOffsetTap, bytes | None]] = {}
         self._receipt_cursor: dict[Connection, int] = {}
+        self._maintenance_reports: dict[Connection, bytes] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         loop = asyncio.get_running_loop()
         self._links: LinkGuard[Connection] = LinkGuard(loop, self._drop_link)
@@ -98,6 +100,14 @@ class DoorPeripheral:
                         Characteristic.READABLE | Characteristic.WRITEABLE,
                         CharacteristicValue(
                             read=answered(self._read_receipts), write=answered(self._write_receipt_cursor)
+                        ),
+                    ),
+                    Characteristic(
+                        gatt.MAINTENANCE_CHAR_UUID,
+                        Characteristic.Properties.READ | Characteristic.Properties.WRITE,
+                        Characteristic.READABLE | Characteristic.WRITEABLE,
+                        CharacteristicValue(
+                            read=answered(self._read_maintenance), write=answered(self._write_maintenance)
                         ),
                     ),
                 ],
@@ -157,6 +167,7 @@ class DoorPeripheral:
     def _on_disconnection(self, connection: Connection) -> None:
         self._links.closed(connection)
         self._receipt_cursor.pop(connection, None)
+        self._maintenance_reports.pop(connection, None)
         self._results.pop(connection, None)
         self._challenge_reads.pop(connection, None)
         if (session := self._sessions.pop(connection, None)) is not None:
@@ -214,17 +225,32 @@ class DoorPeripheral:
 
     def _read_receipts(self, connection: Connection) -> bytes:
         """As many stored receipts from the queried seq on as fit one attribute value."""
-        self._session(connection)
-        batch: list[bytes] = []
+        self._receipts_session(connection)
         stored = self.controller.receipts(self._receipt_cursor.get(connection, 0), _RECEIPTS_PER_READ + 1)
-        for body in stored:
-            if len(bytes(gatt.ReceiptBatch((*batch, body), more=True))) > gatt.ATT_MAX_VALUE:
-                break
-            batch.append(body)
-        return bytes(gatt.ReceiptBatch(tuple(batch), more=len(batch) < len(stored)))
+        return bytes(gatt.ReceiptBatch.pack(stored))
+
+    def _receipts_session(self, connection: Connection) -> Session:
+        """Receipts tell when and how often a door opens: only for a connection with a valid grant."""
+        session = self._session(connection)
+        if not session.may_read_receipts:
+            raise ATT_Error(ErrorCode.INSUFFICIENT_AUTHORIZATION)
+        return session
+
+    def _write_maintenance(self, connection: Connection, value: bytes) -> None:
+        self._session(connection)
+        try:
+            bundle = MaintenanceBundle.from_bytes(bytes(value))
+        except ProtocolError as err:
+            raise ATT_Error(gatt.ATT_ERROR_MALFORMED) from err
+        reasons = self.controller.apply_maintenance(bundle)
+        self._maintenance_reports[connection] = bytes(MaintenanceReport(tuple(reasons)))
+
+    def _read_maintenance(self, connection: Connection) -> bytes:
+        self._session(connection)
+        return self._maintenance_reports.get(connection, bytes(MaintenanceReport(())))
 
     def _write_receipt_cursor(self, connection: Connection, value: bytes) -> None:
-        self._session(connection)
+        self._receipts_session(connection)
         try:
             self._receipt_cursor[connection] = gatt.ReceiptQuery.from_bytes(bytes(value)).from_seq
         except ProtocolError as err:

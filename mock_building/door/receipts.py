@@ -23,7 +23,14 @@ class ReceiptChain:
         self._prev_hash = GENESIS_HASH if last is None else receipt_digest(last[1])
 
     def append(
-        self, grant_id: bytes | None, outcome: Outcome, reason: ReasonCode, door_time: int, count: int = 1
+        self,
+        grant_id: bytes | None,
+        outcome: Outcome,
+        reason: ReasonCode,
+        door_time: int,
+        *,
+        count: int = 1,
+        statement: int | None = None,
     ) -> bytes:
         """Sign the next receipt and commit it (with staged grant ids) before returning it."""
         seq = 0 if self.last_seq is None else self.last_seq + 1
@@ -36,6 +43,7 @@ class ReceiptChain:
             reason=reason,
             door_time=max(door_time, 0),
             count=count,
+            statement=statement,
         )
         body = sign_receipt(receipt, self._key)
         self._store.append_receipt(seq, body)

@@ -91,6 +91,15 @@ class DoorStore:
         ).fetchall()
         return [(int(seq), bytes(body)) for seq, body in rows]
 
+    def prune_receipts(self, through_seq: int) -> None:
+        """Staged: drop receipts the service acknowledged (committed with the ack's own receipt)."""
+        self._db.execute("DELETE FROM receipts WHERE seq <= ?", (through_seq,))
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """For state kept beside the receipts and committed with them (door.maintenance)."""
+        return self._db
+
     def purge_grants(self, now: int) -> int:
         """Drop used grant ids past their expiry (which includes the leeway): they fail as expired."""
         cursor = self._db.execute("DELETE FROM used_grants WHERE expires_at < ?", (now,))

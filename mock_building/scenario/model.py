@@ -27,7 +27,8 @@ from mock_building.door.faults import DoorFaultSettings, fault_value_problem
 from mock_building.errors import ScenarioError
 from mock_building.scenario.keys import derive_ed25519_key, derive_secret
 from protocol.ids import is_door_id
-from protocol.keys import TrustedIssuerKey, public_key_bytes
+from protocol.keys import TrustedIssuerKey, derive_key_id, public_key_bytes
+from protocol.maintenance import Authority, Role
 
 __all__ = [
     "Building", "Carrier", "DeliveryWindow", "Door", "DoorFaultSettings", "Driver", "Package", "Route",
@@ -368,6 +369,26 @@ class Scenario(BaseModel):
     def service_secret(self) -> bytes:
         """Key for pseudonymous driver references in the audit feed (mock only, seed-derived)."""
         return derive_secret(self.seed, "service:audit")
+
+    def owner_key(self, building_id: str) -> Ed25519PrivateKey:
+        """The building owner's maintenance key: the only one that may change a door's trust store."""
+        return derive_ed25519_key(self.seed, f"owner:{building_id}")
+
+    @property
+    def upkeep_key(self) -> Ed25519PrivateKey:
+        """The access service's maintenance key: time, revocations and receipt acks (SPEC section 14)."""
+        return derive_ed25519_key(self.seed, "service:upkeep")
+
+    def door_seal_key(self, door_id: str) -> bytes:
+        """The secret the service seals grants and statements with for this door (SPEC section 15)."""
+        return derive_secret(self.seed, f"door-seal:{door_id}")
+
+    def door_authorities(self, door_id: str) -> tuple[Authority, ...]:
+        """The maintenance keys a door is provisioned with: its building's owner and the service."""
+        keys = ((self.owner_key(self.door(door_id).building), Role.OWNER), (self.upkeep_key, Role.SERVICE))
+        return tuple(
+            Authority(derive_key_id(public_key_bytes(key)), role, public_key_bytes(key)) for key, role in keys
+        )
 
     def carrier(self, carrier_id: str) -> Carrier:
         return next(c for c in self.carriers if c.id == carrier_id)

@@ -76,7 +76,9 @@ async def audit_feed(
     token: Bearer,
     response: Response,
     building_id: str,
-    after: Annotated[int, Query(ge=0, description="cursor: the X-Audit-Cursor of the previous page")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=2**63 - 1, description="cursor: the X-Audit-Cursor of the previous page")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEvent]:
     """A building's door events for its manager (or the admin), oldest first, paged by cursor."""

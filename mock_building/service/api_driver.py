@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response, status
 
 from mock_building.service.auth import TokenPair
-from mock_building.service.context import CurrentDriver, ServiceDep
+from mock_building.service.context import CurrentDriver, OptionalBearer, ServiceDep
 from mock_building.service.itinerary import today_route
+from mock_building.service.problems import ServiceProblem
 from protocol.api import (
     Delivery,
     DeliveryConfirmation,
@@ -22,10 +25,12 @@ from protocol.api import (
     RefreshRequest,
     Route,
     SignInRequest,
+    SignOutRequest,
     TokenResponse,
     b64url_decode,
     b64url_encode,
 )
+from protocol.reasons import ReasonCode
 
 __all__ = ["router"]
 
@@ -37,15 +42,37 @@ def _tokens(pair: TokenPair) -> TokenResponse:
 
 
 @router.post("/auth/sign-in", response_model=TokenResponse)
-async def sign_in(body: SignInRequest, service: ServiceDep) -> TokenResponse:
-    """Driver id + password -> a short-lived access token and a single-use refresh token."""
-    return _tokens(await service.sessions.sign_in(body.driver_id, body.password, service.clock.now()))
+async def sign_in(body: SignInRequest, service: ServiceDep, request: Request) -> TokenResponse:
+    """Driver id + password -> a short-lived access token and a single-use refresh token.
+
+    Failed attempts are throttled per account and per client address (429 `rate_limited`, then
+    `account_locked`, both with Retry-After and the time the wait ends).
+    """
+    client = request.client.host if request.client else "unknown"
+    return _tokens(await service.sessions.sign_in(body.driver_id, body.password, service.clock.now(), client=client))
 
 
 @router.post("/auth/refresh", response_model=TokenResponse)
 async def refresh(body: RefreshRequest, service: ServiceDep) -> TokenResponse:
-    """Trade a refresh token for a new pair; the old refresh token stops working."""
+    """Trade a refresh token for a new pair; reusing a spent one ends the whole sign-in (`refresh_token_reused`)."""
     return _tokens(service.sessions.refresh(body.refresh_token, service.clock.now()))
+
+
+@router.post("/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT)
+async def sign_out(token: OptionalBearer, service: ServiceDep, body: SignOutRequest | None = None) -> Response:
+    """End this sign-in: its access and refresh tokens, and every token refreshed from them (idempotent).
+
+    Send the access token (Bearer), the refresh token (body), or both: a handheld that kept only its
+    refresh token (restarted, the access token was in memory) signs out without refreshing first.
+    """
+    refresh_token = body.refresh_token if body else None
+    if token is None and refresh_token is None:
+        raise ServiceProblem(
+            ReasonCode.NOT_AUTHENTICATED, "Not signed in", "send the access token (Bearer) or the refresh token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    service.sessions.sign_out(token, service.clock.now(), refresh_token=refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/handheld-keys", response_model=HandheldKeyResponse, status_code=status.HTTP_201_CREATED)
@@ -61,20 +88,44 @@ async def route_today(driver: CurrentDriver, service: ServiceDep) -> Route:
     return today_route(service.store, driver.driver_id, service.clock.now(), service.config.zone)
 
 
-@router.post("/grants", response_model=GrantResponse, status_code=status.HTTP_201_CREATED)
-async def request_grant(body: GrantRequest, driver: CurrentDriver, service: ServiceDep) -> GrantResponse:
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key", pattern=r'^"?[A-Za-z0-9._:-]{1,128}"?$',
+        description="one per scan attempt: a retry with the same key and body gets the same grant back",
+    ),
+]
+
+
+@router.post(
+    "/grants", response_model=GrantResponse, status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": GrantResponse, "description": "the grant issued earlier under this Idempotency-Key"}},
+)
+async def request_grant(
+    body: GrantRequest, driver: CurrentDriver, service: ServiceDep, response: Response,
+    request: Request, idempotency_key: IdempotencyKey = None,
+) -> GrantResponse:
     """The security gate: a short-lived door grant for a scanned package at its stop."""
-    grant = service.gate.request(
+    grant, issued = service.gate.request(
         driver, stop_id=body.stop_id, door_id=body.door_id, barcode=body.barcode,
         handheld_key_id=b64url_encode(body.handheld_key_id), now=service.clock.now(),
+        idempotency_key=idempotency_key.strip('"') if idempotency_key else None,
     )
-    return GrantResponse(grant=grant.token, grant_id=grant.grant_id, door_id=grant.door_id, expires_at=grant.expires_at)
+    if not issued:
+        response.status_code = status.HTTP_200_OK
+    desk = request.app.state.upkeep  # sealed for the door; its pending upkeep rides along (SPEC 14, 15)
+    token = grant.token if desk is None else desk.seal_grant(grant.door_id, grant.token)
+    upkeep = None if desk is None else desk.pending(grant.door_id, service.clock.now())
+    return GrantResponse(
+        grant=token, grant_id=grant.grant_id, door_id=grant.door_id, expires_at=grant.expires_at,
+        upkeep=upkeep,
+    )
 
 
 @router.post("/receipts", response_model=ReceiptUploadResponse)
 async def upload_receipts(body: ReceiptUpload, driver: CurrentDriver, service: ServiceDep) -> ReceiptUploadResponse:
     """Door receipts relayed by the app: verified, chained, stored; duplicates are fine; gaps reported."""
-    report = service.receipts.upload(list(body.receipts), service.clock.now())
+    report = service.receipts.upload(list(body.receipts), service.clock.now(), relayed_by=driver.driver_id)
     return ReceiptUploadResponse(
         results=tuple(
             ReceiptResult(

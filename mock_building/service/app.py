@@ -20,8 +20,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_building.service.clock import Clock
 from mock_building.scenario.loader import Scenario, ServiceFaultSettings
+from mock_building.service.alerts import AlertBook
 from mock_building.service.api_admin import router as admin_router
+from mock_building.service.api_alerts import router as alerts_router
 from mock_building.service.api_driver import router as driver_router
+from mock_building.service.api_upkeep import router as upkeep_router
 from mock_building.service.audit import AuditLog
 from mock_building.service.auth import Sessions
 from mock_building.service.context import Service, ServiceConfig
@@ -36,6 +39,8 @@ from mock_building.service.ratelimit import RateLimiter
 from mock_building.service.receipts import ReceiptIngest
 from mock_building.service.revocations import Revocations
 from mock_building.service.seed import seed_database
+from mock_building.service.upkeep import UpkeepDesk, UpkeepKeys
+from mock_building.service.throttle import SignInThrottle
 from protocol.api import API_PREFIX, PROBLEM_MEDIA_TYPE, Problem
 from protocol.reasons import ReasonCode
 
@@ -60,31 +65,50 @@ def create_app(
     *,
     clock: Clock,
     faults: ServiceFaultSettings | None = None,
+    upkeep_keys: UpkeepKeys | None = None,
 ) -> FastAPI:
-    """An access service over an opened, seeded `store`; `clock` is the only source of time."""
+    """An access service over an opened, seeded `store`; `clock` is the only source of time.
+
+    With `upkeep_keys` it also queues signed maintenance statements for phones to carry to doors.
+    """
+    signers = dict(signers)  # one mutable map shared by the gate and the upkeep desk (key rotation)
     audit = AuditLog(store, config.audit_secret)
+    revocations = Revocations(store, audit)
     limiter = RateLimiter(config.grant_rate_limit, config.grant_rate_window_s)
+    alerts = AlertBook(
+        store, audit, gap_after_s=config.gap_alert_after_s, grant_margin_s=config.grant_receipt_margin_s
+    )
     service = Service(
         config=config,
         clock=clock,
         store=store,
-        sessions=Sessions(store, access_ttl_s=config.access_ttl_s, refresh_ttl_s=config.refresh_ttl_s),
-        handhelds=Handhelds(store),
+        sessions=Sessions(
+            store, SignInThrottle(store, account=config.account_throttle, client=config.client_throttle),
+            access_ttl_s=config.access_ttl_s, refresh_ttl_s=config.refresh_ttl_s,
+        ),
+        handhelds=Handhelds(store, revocations, max_live=config.max_handheld_keys),
         gate=GrantGate(store, audit, limiter, signers, zone=config.zone, lifetime_s=config.grant_lifetime_s),
-        receipts=ReceiptIngest(store, audit),
-        deliveries=Deliveries(store, audit, zone=config.zone),
-        revocations=Revocations(store, audit),
+        receipts=ReceiptIngest(store, audit, alerts),
+        deliveries=Deliveries(store, audit, alerts, zone=config.zone),
+        revocations=revocations,
         audit=audit,
+        alerts=alerts,
         faults=FaultInjector.create(faults, seed=config.fault_seed),
     )
     app = FastAPI(
         title="LobbyKey access service (mock building)",
         version="1",
         description="Grants, receipts, deliveries and audit for LobbyKey. Errors are RFC 9457 problem+json.",
+        # FastAPI's own limit: a declared Content-Length over it is refused before any byte is read,
+        # a chunked body as soon as it passes the limit.
+        max_body_size=config.max_body_bytes,
     )
     app.state.service = service
+    app.state.upkeep = None if upkeep_keys is None else UpkeepDesk(store, upkeep_keys, signers)
     app.include_router(driver_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
     app.include_router(admin_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
+    app.include_router(alerts_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
+    app.include_router(upkeep_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
     _install_error_handlers(app)
     app.add_middleware(_FaultMiddleware, faults=service.faults)
     return app
@@ -105,7 +129,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        code = ReasonCode.NOT_FOUND if exc.status_code == 404 else ReasonCode.INVALID_REQUEST
+        code = {404: ReasonCode.NOT_FOUND, 413: ReasonCode.REQUEST_TOO_LARGE}.get(
+            exc.status_code, ReasonCode.INVALID_REQUEST
+        )
         return problem_response(code, str(exc.detail), instance=request.url.path, status=exc.status_code)
 
     @app.exception_handler(Exception)
@@ -155,4 +181,11 @@ def app_for_scenario(
         **overrides,
     )
     seed_database(store, scenario, today or clock.now().astimezone(config.zone).date(), password_cost=password_cost)
-    return create_app(store, signers_for(scenario), config, clock=clock, faults=scenario.service_faults)
+    keys = UpkeepKeys(
+        scenario.upkeep_key,
+        {b.id: scenario.owner_key(b.id) for b in scenario.buildings},
+        {d.id: scenario.door_seal_key(d.id) for d in scenario.doors},
+    )
+    return create_app(
+        store, signers_for(scenario), config, clock=clock, faults=scenario.service_faults, upkeep_keys=keys
+    )

@@ -23,6 +23,7 @@ class AuditKind(StrEnum):
     DOOR = "door"
     DELIVERY = "delivery"
     REVOCATION = "revocation"
+    ALERT = "alert"
 
 
 class AuditLog:
@@ -58,13 +59,15 @@ class AuditLog:
     def building_feed(self, building_id: str, *, after_id: int = 0, limit: int = 100) -> list[tuple[int, ApiAuditEvent]]:
         """(cursor, event) for one building's door-level events after the cursor `after_id`.
 
-        Only events that name a door and a driver pseudonym are shown: "who entered which door
-        when, for which stop". Refusals before a door was resolved stay in the admin's table.
+        Events that name a door: "who entered which door when, for which stop". Every door event
+        and alert is shown, with or without a driver (a door event naming no known grant is exactly
+        what the manager must see); grant refusals before a door was resolved stay in the admin's table.
         """
         rows = self._store.conn.execute(
             "SELECT id, at, building_id, door_id, stop_id, carrier_id, driver_ref, outcome, reason FROM audit_events"
-            " WHERE building_id = ? AND id > ? AND door_id IS NOT NULL AND driver_ref IS NOT NULL ORDER BY id LIMIT ?",
-            (building_id, after_id, limit),
+            " WHERE building_id = ? AND id > ? AND door_id IS NOT NULL"
+            " AND (driver_ref IS NOT NULL OR kind IN (?, ?)) ORDER BY id LIMIT ?",
+            (building_id, after_id, str(AuditKind.DOOR), str(AuditKind.ALERT), limit),
         ).fetchall()
         return [
             (row["id"], ApiAuditEvent(

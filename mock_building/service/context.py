@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mock_building.service.clock import Clock
+from mock_building.service.alerts import AlertBook
 from mock_building.service.audit import AuditLog
 from mock_building.service.auth import DriverIdentity, Sessions, bearer_token
+from mock_building.service.clock import Clock
 from mock_building.service.db import Store
 from mock_building.service.deliveries import Deliveries
 from mock_building.service.faults import FaultInjector
@@ -23,8 +24,9 @@ from mock_building.service.gate import GrantGate
 from mock_building.service.handhelds import Handhelds
 from mock_building.service.receipts import ReceiptIngest
 from mock_building.service.revocations import Revocations
+from mock_building.service.throttle import ACCOUNT_THROTTLE, CLIENT_THROTTLE, ThrottlePolicy
 
-__all__ = ["Bearer", "CurrentDriver", "Service", "ServiceConfig", "ServiceDep"]
+__all__ = ["Bearer", "CurrentDriver", "OptionalBearer", "Service", "ServiceConfig", "ServiceDep"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,16 @@ class ServiceConfig:
     grant_rate_limit: int = 30
     grant_rate_window_s: float = 60.0
     fault_seed: int = 0
+    max_handheld_keys: int = 3
+    """Live handheld keys per driver; registering one more retires the oldest."""
+    max_body_bytes: int = 64 * 1024
+    """Request bodies above this are refused with 413 before they are read."""
+    account_throttle: ThrottlePolicy = ACCOUNT_THROTTLE
+    client_throttle: ThrottlePolicy = CLIENT_THROTTLE
+    gap_alert_after_s: int = 15 * 60
+    """A receipt gap still open this long after the service learned of it becomes an alert."""
+    grant_receipt_margin_s: int = 15 * 60
+    """A grant no receipt quotes this long after its expiry becomes an alert."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -58,6 +70,7 @@ class Service:
     deliveries: Deliveries
     revocations: Revocations
     audit: AuditLog
+    alerts: AlertBook
     faults: FaultInjector
 
 
@@ -75,6 +88,15 @@ async def _bearer(credentials: Annotated[HTTPAuthorizationCredentials | None, De
 
 
 Bearer = Annotated[str, Depends(_bearer)]
+
+
+async def _optional_bearer(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
+) -> str | None:
+    return bearer_token(f"{credentials.scheme} {credentials.credentials}") if credentials else None
+
+
+OptionalBearer = Annotated[str | None, Depends(_optional_bearer)]
 
 
 async def _current_driver(service: ServiceDep, token: Bearer) -> DriverIdentity:

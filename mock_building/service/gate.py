@@ -5,10 +5,16 @@ route today with this stop (another driver's stop and a missing stop get the sam
 cannot be probed); the stop is not completed; the scanned barcode is one of the stop's packages;
 the door belongs to the stop's building; the building accepts the driver's carrier; the delivery
 window is open. Every decision, granted or refused, becomes an audit event with its reason code.
+
+A request may carry an idempotency key (the `Idempotency-Key` header): the first grant issued
+under it is stored with a hash of the request, and a retry with the same key and the same request
+gets that very grant back (no second live grant for one scan), while the same key with another
+request is a `conflict`. Refusals are not stored: a retry is judged afresh.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -75,21 +81,50 @@ class GrantGate:
         self.lifetime_s = lifetime_s
 
     def request(
-        self, who: DriverIdentity, *, stop_id: str, door_id: str, barcode: str, handheld_key_id: str, now: datetime
-    ) -> IssuedGrant:
+        self, who: DriverIdentity, *, stop_id: str, door_id: str, barcode: str, handheld_key_id: str, now: datetime,
+        idempotency_key: str | None = None,
+    ) -> tuple[IssuedGrant, bool]:
+        """The grant, and whether it was issued now (False: the replay of an earlier one with the same key)."""
+        # Unit separators keep the fields apart: ("a", "bc") and ("ab", "c") hash differently.
+        body_hash = hashlib.sha256(f"{stop_id}\x1f{door_id}\x1f{barcode.strip()}\x1f{handheld_key_id}".encode()).digest()
+        if idempotency_key is not None:
+            earlier = self._replay(who.driver_id, idempotency_key, body_hash)
+            if earlier is not None:
+                return earlier, False
         # Filled in as the decision learns more, so a refusal is audited with what was known then.
         context: dict[str, str | None] = {"carrier_id": who.carrier_id, "driver_id": who.driver_id}
         try:
-            with self._store.transaction():
+            with self._store.transaction() as db:
                 grant = self._decide(who, stop_id, door_id, barcode, handheld_key_id, now, context)
                 self._audit.record(
                     at=now, kind=AuditKind.GRANT, outcome="grant_issued", reason=ReasonCode.OK.slug,
                     grant_id=grant.grant_id.hex(), **context,
                 )
+                if idempotency_key is not None:
+                    db.execute(
+                        "INSERT INTO grant_requests (driver_id, idempotency_key, body_hash, grant_id, token,"
+                        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        (who.driver_id, idempotency_key, body_hash, grant.grant_id.hex(), grant.token, now.isoformat()),
+                    )
         except ServiceProblem as problem:
             self._audit.record(at=now, kind=AuditKind.GRANT, outcome="grant_refused", reason=problem.code.slug, **context)
             raise
-        return grant
+        return grant, True
+
+    def _replay(self, driver_id: str, key: str, body_hash: bytes) -> IssuedGrant | None:
+        row = self._store.conn.execute(
+            "SELECT r.body_hash, r.token, g.id, g.door_id, g.expires_at FROM grant_requests r"
+            " JOIN grants g ON g.id = r.grant_id WHERE r.driver_id = ? AND r.idempotency_key = ?",
+            (driver_id, key),
+        ).fetchone()
+        if row is None:
+            return None
+        if bytes(row["body_hash"]) != body_hash:
+            raise ServiceProblem(
+                ReasonCode.CONFLICT, "Idempotency key reused", "this Idempotency-Key was used for another request"
+            )
+        return IssuedGrant(bytes(row["token"]), bytes.fromhex(row["id"]), row["door_id"],
+                           datetime.fromisoformat(row["expires_at"]))
 
     def _decide(
         self,

@@ -1,4 +1,8 @@
-"""Handheld key registration and revocation: a grant's `cnf` is the driver's registered handheld key."""
+"""Handheld key registration: a grant's `cnf` is the driver's registered handheld key.
+
+A driver may hold only a few live keys (one per handheld they carry): registering one more retires
+the oldest, so one stolen access token cannot mint an unbounded number of grant-capable keys.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from datetime import datetime
 
 from mock_building.service.db import Store
 from mock_building.service.problems import ServiceProblem
+from mock_building.service.revocations import Revocations
 from protocol.errors import KeyFormatError
 from protocol.keys import derive_key_id
 from protocol.reasons import ReasonCode
@@ -20,8 +25,12 @@ def key_id_text(public_raw: bytes) -> str:
 
 
 class Handhelds:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, revocations: Revocations, *, max_live: int) -> None:
+        if max_live < 1:
+            raise ValueError("a driver needs at least one live handheld key")
         self._store = store
+        self._revocations = revocations
+        self.max_live = max_live
 
     def register(self, driver_id: str, public_raw: bytes, now: datetime) -> str:
         """Idempotent for the same driver and key; a key already bound to someone else is refused."""
@@ -42,4 +51,10 @@ class Handhelds:
                 raise ServiceProblem(ReasonCode.CONFLICT, "Key registered to another driver")
             elif row["revoked_at"] is not None:
                 raise ServiceProblem(ReasonCode.REVOKED, "Handheld revoked", "generate a new handheld key")
+            live = [r[0] for r in db.execute(
+                "SELECT key_id FROM handhelds WHERE driver_id = ? AND revoked_at IS NULL"
+                " ORDER BY registered_at DESC, rowid DESC", (driver_id,),
+            )]
+        for retired in live[self.max_live:]:
+            self._revocations.handheld(retired, f"retired: more than {self.max_live} live handheld keys", now)
         return key_id

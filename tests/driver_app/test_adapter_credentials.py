@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from keyring.backend import KeyringBackend
-from keyring.backends import chainer, fail, null
+from keyring.backends import SecretService, Windows, chainer, fail, kwallet, libsecret, macOS, null
 from keyring.errors import PasswordDeleteError
 
 from driver_app.adapters.credentials_keyring import (
@@ -57,7 +60,41 @@ def test_opt_in_gives_a_session_only_memory_store_that_says_why() -> None:
 
 
 def test_plaintext_backend_is_insecure() -> None:
-    assert "plain text" in (insecurity(PlaintextKeyring()) or "")
+    assert "PlaintextKeyring" in (insecurity(PlaintextKeyring()) or "")
+
+
+class JsonHomeKeyring(DictKeyring):
+    """An unknown third-party backend that writes secrets as JSON into a file under $HOME."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        super().set_password(service, username, password)
+        self.path.write_text(json.dumps({f"{s}/{u}": p for (s, u), p in self.data.items()}))
+
+
+def test_an_unknown_third_party_backend_is_refused_by_name(tmp_path: Path) -> None:
+    backend = JsonHomeKeyring(tmp_path / ".secrets.json")
+    with pytest.raises(CredentialsUnavailable) as caught:
+        open_credential_store(backend=backend)
+    assert caught.value.reason == "insecure_keyring"
+    assert "JsonHomeKeyring" in str(caught.value) and "--allow-insecure-keyring" in str(caught.value)
+    # With the opt-in, secrets stay in memory: nothing reaches the backend's file.
+    store = open_credential_store(backend=backend, allow_insecure=True)
+    store.put("refresh_token", b"live-token")
+    assert isinstance(store, MemoryCredentialStore) and "JsonHomeKeyring" in store.description
+    assert not (tmp_path / ".secrets.json").exists()
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [SecretService.Keyring(), libsecret.Keyring(), kwallet.DBusKeyring(), macOS.Keyring(), Windows.WinVaultKeyring()],
+    ids=lambda backend: type(backend).__module__,
+)
+def test_the_known_secure_keyrings_are_allowed(backend: KeyringBackend) -> None:
+    assert insecurity(backend) is None
 
 
 def test_chainer_is_judged_by_what_it_chains(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,7 +102,10 @@ def test_chainer_is_judged_by_what_it_chains(monkeypatch: pytest.MonkeyPatch) ->
     assert insecurity(chainer.ChainerBackend()) is not None
     monkeypatch.setattr(chainer.ChainerBackend, "backends", [PlaintextKeyring()])
     assert insecurity(chainer.ChainerBackend()) is not None
-    monkeypatch.setattr(chainer.ChainerBackend, "backends", [PlaintextKeyring(), DictKeyring()])
+    # A chain writes to the first backend that accepts: one unknown backend in it is enough to refuse.
+    monkeypatch.setattr(chainer.ChainerBackend, "backends", [SecretService.Keyring(), DictKeyring()])
+    assert "DictKeyring" in (insecurity(chainer.ChainerBackend()) or "")
+    monkeypatch.setattr(chainer.ChainerBackend, "backends", [SecretService.Keyring(), kwallet.DBusKeyring()])
     assert insecurity(chainer.ChainerBackend()) is None
 
 
@@ -82,8 +122,8 @@ def test_the_default_keyring_of_this_machine_is_vetted() -> None:
 
 def test_a_good_backend_round_trips_binary_secrets() -> None:
     backend = DictKeyring()
-    store = open_credential_store(backend=backend)
-    assert isinstance(store, KeyringCredentialStore) and store.persistent
+    store = KeyringCredentialStore(backend)  # the store itself; vetting is tested above
+    assert store.persistent
     secret = bytes(range(256))
     store.put("handheld_key", secret)
     assert store.get("handheld_key") == secret

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from protocol.reasons import ReasonCode
 
-from driver_app.core.errors import ClientReason
-from driver_app.core.messages import NoticeContext, known_reasons, notice_for
+from driver_app.core.errors import AccessRefused, ClientReason, InsecureConnection
+from driver_app.core.messages import NoticeContext, known_reasons, notice_for, notice_for_error
 
 ALL_CODES = [code.slug for code in ReasonCode] + [str(code) for code in ClientReason]
 
@@ -52,3 +52,11 @@ def test_expired_says_scan_again() -> None:
 def test_retrying_is_said_with_the_wait() -> None:
     notice = notice_for("service_unreachable", NoticeContext(retry_in=2.0), retrying=True)
     assert notice.retrying and notice.next_action == "Retrying in 2 s…"
+
+
+def test_an_error_notice_carries_the_host_and_when_a_lock_ends() -> None:
+    tls = notice_for_error(InsecureConnection("access.example.com", "certificate verify failed"))
+    assert tls.message == "Secure connection failed to access.example.com"
+    locked = notice_for_error(AccessRefused("account_locked", "this account is locked until 2026-11-23T12:15:00Z"))
+    assert locked.message == "Too many failed sign-ins: this account is locked until 2026-11-23T12:15:00Z"
+    assert locked.next_action == "Wait until the lock ends, then sign in"

@@ -27,10 +27,10 @@ def test_defaults_without_a_config_file(config: Path) -> None:
 
 
 def test_precedence_flags_over_env_over_file(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config.write_text('access_url = "http://file:1"\nble_mode = "sim"\nradio_address = "10.0.0.1:9"\n')
-    monkeypatch.setenv("LOBBYKEY_ACCESS_URL", "http://env:2")
+    config.write_text('access_url = "https://file:1"\nble_mode = "sim"\nradio_address = "10.0.0.1:9"\n')
+    monkeypatch.setenv("LOBBYKEY_ACCESS_URL", "https://env:2")
     settings = Settings(radio_address="127.0.0.1:7000")
-    assert settings.access_url == "http://env:2"
+    assert settings.access_url == "https://env:2"
     assert settings.ble_mode is BleMode.SIM
     assert settings.radio_address == "127.0.0.1:7000"
 

@@ -13,10 +13,11 @@ from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
 from driver_app.core.errors import AccessRefused, DoorUnreachable, ServiceUnreachable, WorkflowError
 from driver_app.core.handheld import DRIVER_ID, HANDHELD_KEY, REFRESH_TOKEN
-from driver_app.core.ports import DoorOutcome, NearbyDoor, Scan
+from driver_app.core.ports import DoorOutcome, NearbyDoor, OutboxOwner, Scan
 from driver_app.core.retry import Backoff
 from driver_app.core.state import RouteState, ScanVerdictKind, StopPhase
 from driver_app.core.workflow import DriverWorkflow
+from protocol.api import DoorUpkeep
 
 
 class Harness:
@@ -46,7 +47,7 @@ class Harness:
             clock=self.clock,
             on_change=self._changed,
             sleep=self._sleep,
-            backoff=Backoff(attempts=3, first=0.5, factor=2.0, cap=4.0),
+            backoff=Backoff(attempts=3, first=0.5, factor=2.0, cap=4.0, jitter=lambda: 1.0),
         )
 
     def _changed(self, state: RouteState) -> None:
@@ -204,8 +205,19 @@ async def test_a_door_refusal_keeps_its_receipt_and_names_the_other_door(h: Harn
     assert stop.phase is StopPhase.SCANNED
     assert stop.notice is not None and stop.notice.reason == "wrong_door"
     assert "North entrance" in stop.notice.next_action
-    assert [i.payload for i in h.outbox.pending()] == [b"receipt-refused"]
+    assert [i.payload for i in h.outbox.items()] == [b"receipt-refused"]
     assert (await wf.unlock()).accepted  # and the driver can simply try again
+
+
+async def test_the_door_upkeep_rides_to_the_link_and_the_backlog_into_the_outbox(h: Harness) -> None:
+    wf = await h.ready()
+    await wf.submit_scan(Scan("TRK0001", "manual"))
+    h.access.upkeep = DoorUpkeep(door_id="ELM-S", statements=(b"signed statement",), receipts_through=3)
+    backlog = (b"receipt-4", b"receipt-5")
+    h.doors.outcomes.append(DoorOutcome("ELM-S", True, "ok", b"receipt-7", backlog=backlog))
+    assert (await wf.unlock()).accepted
+    assert h.doors.upkeeps == [h.access.upkeep]
+    assert [i.payload for i in h.outbox.items("pending")] == [b"receipt-7", b"receipt-4", b"receipt-5"]
 
 
 async def test_the_relock_countdown_follows_the_door_or_is_absent(h: Harness) -> None:
@@ -300,8 +312,8 @@ class RecordingOutbox(SqliteOutbox):
         super().__init__(path)
         self.log = log
 
-    def put(self, kind: str, key: str, payload: bytes) -> None:
-        super().put(kind, key, payload)
+    def put(self, kind: str, key: str, payload: bytes, owner: OutboxOwner) -> None:
+        super().put(kind, key, payload, owner)
         self.log.append(f"put {kind}")
 
 
@@ -351,9 +363,11 @@ async def test_a_new_workflow_on_the_same_outbox_file_sends_what_the_old_one_que
     await wf.aclose()  # the app is killed: nothing was sent
     assert first.access.receipts == [] and first.access.deliveries == {}
 
-    second = Harness(tmp_path, SqliteOutbox(tmp_path / "outbox.sqlite3"))
+    first.access.failures.clear()  # the service is back
+    second = Harness(tmp_path, SqliteOutbox(tmp_path / "outbox.sqlite3"), restart_of=first)
     assert second.workflow.state.outbox_size == 2
-    assert await second.workflow.sync_outbox() == 2
+    assert await second.workflow.sync_outbox() == 0  # nobody signed in: nothing goes out as nobody
+    await second.ready()  # the same driver on the same handheld (its key is in the keyring)
     assert second.access.receipts == [b"receipt-1"]
     [delivery] = second.access.deliveries.values()
     assert delivery.stop_id == "s1"
@@ -372,7 +386,8 @@ async def test_loading_the_route_sends_what_a_killed_run_queued_before_asking_fo
     await wf.confirm_delivery()
     await wf.aclose()
 
-    second = Harness(tmp_path, SqliteOutbox(tmp_path / "outbox.sqlite3"))
+    first.access.failures.clear()
+    second = Harness(tmp_path, SqliteOutbox(tmp_path / "outbox.sqlite3"), restart_of=first)
     await second.ready()
     calls = second.access.calls
     assert calls.index("confirm_delivery") < len(calls) - 1 - calls[::-1].index("today_route")
@@ -401,7 +416,7 @@ async def test_background_sync_drains_the_outbox_once_the_service_is_back(h: Har
     assert wf.state.notice is None  # cleared once the outbox drained
 
 
-async def test_a_permanently_refused_delivery_leaves_the_queue_with_a_notice(h: Harness) -> None:
+async def test_a_permanently_refused_delivery_is_held_with_its_reason_never_deleted(h: Harness) -> None:
     wf = await h.ready()
     await wf.submit_scan(Scan("TRK0001", "manual"))
     await wf.unlock()
@@ -410,8 +425,11 @@ async def test_a_permanently_refused_delivery_leaves_the_queue_with_a_notice(h: 
     await wf.confirm_delivery()
     await wf.aclose()
     await wf.sync_outbox()
-    assert wf.state.outbox_size == 0
+    assert wf.state.outbox_size == 1  # kept
+    assert [(item.kind, item.reason) for item in wf.state.held] == [("delivery", "stop_completed")]
     assert wf.state.notice is not None and wf.state.notice.reason == "stop_completed"
+    assert await wf.sync_outbox() == 0
+    assert h.access.calls.count("confirm_delivery") == 1  # held: not resent on its own
 
 
 async def test_uploading_the_same_items_twice_is_harmless(h: Harness) -> None:
@@ -419,10 +437,11 @@ async def test_uploading_the_same_items_twice_is_harmless(h: Harness) -> None:
     await wf.submit_scan(Scan("TRK0001", "manual"))
     await wf.unlock()
     await wf.aclose()
-    items = h.outbox.pending()
+    items = h.outbox.items()
     await wf.sync_outbox()
     for item in items:  # as if the app died between the upload and mark_sent
-        h.outbox.put(item.kind, item.key, item.payload)
+        assert item.owner is not None
+        h.outbox.put(item.kind, item.key, item.payload, item.owner)
     await wf.sync_outbox()
     assert h.access.receipts == [b"receipt-1"]
 
@@ -471,7 +490,7 @@ async def test_find_doors_lets_the_driver_pick(h: Harness) -> None:
 
 
 class BrokenOutbox(SqliteOutbox):
-    def put(self, kind: str, key: str, payload: bytes) -> None:
+    def put(self, kind: str, key: str, payload: bytes, owner: OutboxOwner) -> None:
         raise WorkflowError("outbox_failed", "disk full")
 
 

@@ -85,7 +85,7 @@ async def _play(steps: list[tuple[str, object]]) -> None:
     # every stop the driver delivered is confirmed at the service or still queued: nothing lost
     queued = {
         DeliveryConfirmation.model_validate_json(item.payload).stop_id
-        for item in outbox.pending(1000)
+        for item in outbox.items()
         if item.kind == "delivery"
     }
     confirmed = {d.stop_id for d in access.deliveries.values()}

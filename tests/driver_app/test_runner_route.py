@@ -11,7 +11,7 @@ from tests.label_images import render_labels
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
-from driver_app.core.errors import DoorUnreachable
+from driver_app.core.errors import AccessRefused, DoorUnreachable
 from driver_app.core.ports import DoorOutcome, NearbyDoor
 from driver_app.core.workflow import DriverWorkflow
 from driver_app.runner.report import Attempt, StopResult, percentile, summary_line, write_junit
@@ -25,9 +25,13 @@ def labels(tmp_path: Path) -> Path:
     return render_labels(tmp_path / "labels", BARCODES)
 
 
-async def _run(tmp_path: Path, labels: Path, expectations: dict[str, str], doors_setup=None):
+async def _run(
+    tmp_path: Path, labels: Path, expectations: dict[str, str], doors_setup=None, access_setup=None
+):
     clock = FakeClock()
     access = FakeAccess(clock)
+    if access_setup:
+        access_setup(access)
     doors = FakeDoors(clock, [NearbyDoor("ELM-N", -70), NearbyDoor("ELM-S", -40), NearbyDoor("OAK-1", -60)])
     if doors_setup:
         doors_setup(doors)
@@ -51,6 +55,19 @@ async def test_every_open_stop_is_scanned_unlocked_and_delivered(tmp_path: Path,
     assert lines[0].startswith("PASS s1 #1: delivered (expected delivered) [ELM-S delivered] scan→open ")
     assert lines[-2] == "outbox: 0 left after sync"
     assert lines[-1].startswith("2/2 stops as expected; scan→open p50 100 ms, p95 100 ms")
+
+
+async def test_confirmations_the_service_refuses_are_listed_as_held_with_their_reason(
+    tmp_path: Path, labels: Path
+) -> None:
+    def refuse_deliveries(access: FakeAccess) -> None:
+        access.fail("confirm_delivery", *(AccessRefused("already_delivered") for _ in range(2)))
+
+    _, lines, access = await _run(tmp_path, labels, {}, access_setup=refuse_deliveries)
+    assert access.deliveries == {}
+    outbox_line = lines[-2]
+    assert outbox_line.startswith("outbox: 2 left after sync, 2 held: delivery ")
+    assert outbox_line.count("(already_delivered)") == 2
 
 
 async def test_refused_doors_are_tried_in_turn_and_judged_against_the_expected_set(

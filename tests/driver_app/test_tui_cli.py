@@ -12,10 +12,10 @@ from driver_app.tui.cli import settings_from
 
 
 def test_flags_override_only_what_they_name(monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("LOBBYKEY_ACCESS_URL", "http://env.invalid:1")
+    monkeypatch.setenv("LOBBYKEY_ACCESS_URL", "https://env.invalid:1")
     args = build_parser().parse_args(["tui", "--ble-mode", "sim", "--camera", "labels/", "--data-dir", str(tmp_path)])
     settings = settings_from(args)
-    assert settings.access_url == "http://env.invalid:1"  # not given as a flag: the environment decides
+    assert settings.access_url == "https://env.invalid:1"  # not given as a flag: the environment decides
     assert (settings.ble_mode, settings.camera_source, settings.data_dir) == ("sim", "labels/", tmp_path)
     assert settings.allow_insecure_keyring is False
 

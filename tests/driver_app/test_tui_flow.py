@@ -8,7 +8,6 @@ from types import MappingProxyType
 
 import pytest
 from textual.widgets import Input, Static
-from tests.tui_fakes import make_rig, manual_scan, open_first_stop, sign_in
 
 from driver_app.core.errors import ServiceUnreachable
 from driver_app.core.messages import NoticeContext, notice_for
@@ -20,6 +19,7 @@ from driver_app.tui.screens.route import RouteScreen
 from driver_app.tui.screens.sign_in import SignInScreen
 from driver_app.tui.screens.stop import StopScreen
 from driver_app.tui.widgets.notice import NoticeBox
+from tests.tui_fakes import make_rig, manual_scan, open_first_stop, sign_in
 
 SIZES = [(40, 20), (80, 24)]
 
@@ -281,3 +281,15 @@ async def test_route_that_cannot_load_keeps_the_driver_on_sign_in_with_the_reaso
         rig.workflow.route_error = None
         await sign_in(pilot)
         assert isinstance(rig.app.screen, RouteScreen)
+
+
+async def test_sign_out_from_a_stop_returns_to_the_sign_in_screen() -> None:
+    rig = make_rig()
+    async with rig.app.run_test(size=(40, 20)) as pilot:
+        await open_first_stop(pilot)
+        assert isinstance(rig.app.screen, StopScreen)
+        await pilot.press("ctrl+o")  # binding id app.sign_out (remappable)
+        await rig.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(rig.app.screen, SignInScreen)
+        assert rig.workflow.signed_out == 1 and rig.workflow.state.driver_name is None

@@ -10,6 +10,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from protocol.api import DeliveryConfirmation, GrantRequest
 from protocol.grant import decode_claims, parse_grant
+from protocol.seal import open_sealed, seal_key
+from protocol.unlock import GRANT_FIELD_MAX
 from protocol.keys import public_key_bytes
 
 from driver_app.adapters.access_http import HttpAccessClient
@@ -17,27 +19,10 @@ from driver_app.core.errors import AccessRefused, ServiceUnreachable
 from mock_building.service.clock import FakeClock
 from mock_building.scenario.loader import default_scenario_path, load_scenario
 from mock_building.service import app_for_scenario
+from tests.service_support import HandheldClock
 
 NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 HANDHELD = Ed25519PrivateKey.from_private_bytes(bytes(32))
-
-
-class HandheldClock:
-    """The adapter's clock, moved together with the service's."""
-
-    def __init__(self, service: FakeClock) -> None:
-        self.service = service
-        self.mono = 0.0
-
-    def now(self) -> float:
-        return self.service.now().timestamp()
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def advance(self, seconds: float) -> None:
-        self.service.advance(seconds)
-        self.mono += seconds
 
 
 @pytest.fixture
@@ -71,7 +56,8 @@ async def test_sign_in_route_and_a_grant_bound_to_the_handheld(world) -> None:
     grant = await client.request_grant(
         GrantRequest(stop_id=first.stop_id, door_id=door, barcode=first.packages[0].barcode, handheld_key_id=key_id)
     )
-    claims = decode_claims(parse_grant(grant.grant).payload)
+    sealed = seal_key(scenario.door_seal_key(door))  # the grant travels sealed for its door (SPEC section 15)
+    claims = decode_claims(parse_grant(open_sealed(grant.grant, sealed, GRANT_FIELD_MAX)).payload)
     assert (claims.door_id, claims.stop_id, claims.grant_id) == (door, first.stop_id, grant.grant_id)
     assert claims.confirmation_key == public_key_bytes(HANDHELD)
 

@@ -101,7 +101,7 @@ def test_up_prints_url_radio_address_and_demo_credentials(building: tuple[Buildi
     assert httpx.get(f"{ready['url']}/openapi.json").json()["paths"]
 
 
-async def _grant(url: str, key: Ed25519PrivateKey) -> tuple[str, bytes]:
+async def _grant(url: str, key: Ed25519PrivateKey) -> tuple[str, bytes, bytes]:
     """Sign in as the demo driver, register `key`, and get a grant for the first stop's first door."""
     async with httpx.AsyncClient(base_url=url, timeout=WAIT_S) as http:
         signed_in = await http.post("/v1/auth/sign-in", json={"driver_id": "demo", "password": "demo-password"})
@@ -121,10 +121,13 @@ async def _grant(url: str, key: Ed25519PrivateKey) -> tuple[str, bytes]:
             headers=auth,
         )
         granted.raise_for_status()
-        return door_id, b64url_decode(granted.json()["grant"])
+        body = granted.json()  # the grant is sealed for the door: its id comes beside it
+        return door_id, b64url_decode(body["grant"]), b64url_decode(body["grant_id"])
 
 
-async def _unlock(radio_port: int, door_id: str, grant: bytes, key: Ed25519PrivateKey) -> UnlockResult:
+async def _unlock(
+    radio_port: int, door_id: str, grant: tuple[bytes, bytes], key: Ed25519PrivateKey
+) -> UnlockResult:
     """Find the door by its advertisement and run challenge -> request -> indicated result."""
     configure_sim_radio("127.0.0.1", radio_port)
     try:
@@ -139,7 +142,7 @@ async def _unlock(radio_port: int, door_id: str, grant: bytes, key: Ed25519Priva
         async with BleakClient(device, backend=BumbleClientBackend) as client:
             await client.start_notify(RESULT_CHAR_UUID, lambda _, data: results.put_nowait(bytes(data)))
             challenge = Challenge.from_bytes(bytes(await client.read_gatt_char(CHALLENGE_CHAR_UUID)))
-            request = build_unlock_request(grant, key, challenge.nonce, door_id)
+            request = build_unlock_request(grant[0], key, challenge.nonce, door_id, grant_id=grant[1])
             await client.write_gatt_char(UNLOCK_CHAR_UUID, request, response=True)
             return UnlockResult.from_bytes(await asyncio.wait_for(results.get(), WAIT_S))
     finally:
@@ -149,9 +152,9 @@ async def _unlock(radio_port: int, door_id: str, grant: bytes, key: Ed25519Priva
 async def test_a_driver_in_another_process_unlocks_a_door_with_bleak(building: tuple[BuildingProcess, dict]) -> None:
     running, ready = building
     key = Ed25519PrivateKey.generate()
-    door_id, grant = await _grant(ready["url"], key)
+    door_id, grant, grant_id = await _grant(ready["url"], key)
 
-    result = await _unlock(ready["radio"]["port"], door_id, grant, key)
+    result = await _unlock(ready["radio"]["port"], door_id, (grant, grant_id), key)
 
     assert (result.outcome, result.reason) == (Outcome.UNLOCKED, ReasonCode.OK)
     door_key = load_scenario(default_scenario_path()).door(door_id).private_key
@@ -172,12 +175,12 @@ async def test_a_door_fault_toggled_at_run_time_changes_the_next_unlock(
 ) -> None:
     running, ready = building
     key = Ed25519PrivateKey.generate()
-    door_id, grant = await _grant(ready["url"], key)
+    door_id, grant, grant_id = await _grant(ready["url"], key)
     toggled = _fault_command(ready["url"], door_id, "jammed=on")
     assert toggled.returncode == 0, toggled.stderr
     assert "jammed=True" in toggled.stdout
 
-    result = await _unlock(ready["radio"]["port"], door_id, grant, key)
+    result = await _unlock(ready["radio"]["port"], door_id, (grant, grant_id), key)
 
     assert result.reason is ReasonCode.DOOR_JAMMED and not result.unlocked
     running.wait_for_line(lambda line: line.startswith(f"door {door_id} ") and "reason=door_jammed" in line)

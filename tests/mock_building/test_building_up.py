@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from mock_building.building.running import (
-    BuildingError, BuildingSettings, RunningBuilding, banner, run_building, start_building,
+    BuildingError, BuildingMode, BuildingSettings, RunningBuilding, banner, run_building, start_building,
 )
 from mock_building.service.clock import FakeClock
 from mock_building.building.day_clock import DayShiftedClock
@@ -139,18 +139,44 @@ class _Terminal(io.StringIO):
         return super().write(text)
 
 
-async def test_up_renders_and_serves_the_scenario_labels(building: RunningBuilding) -> None:
+async def _bearer(http: httpx.AsyncClient, driver_id: str, password: str) -> dict[str, str]:
+    tokens = await http.post("/v1/auth/sign-in", json={"driver_id": driver_id, "password": password})
+    return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+
+
+async def test_up_renders_and_serves_each_driver_only_their_own_labels(building: RunningBuilding) -> None:
     rendered = sorted(p.name for p in building.labels_dir.iterdir())
+    assert len(rendered) == 14  # the demo scenario's packages: 12 on demo's route, 2 on sam's
     async with httpx.AsyncClient(base_url=building.url) as http:
-        listing = (await http.get("/v1/dev/labels")).json()["labels"]
-        image = await http.get(f"/v1/dev/labels/{listing[0]}")
-        unlisted = await http.get("/v1/dev/labels/..%2Fservice.sqlite3")
-        missing = await http.get("/v1/dev/labels/service.sqlite3")
-    assert listing == rendered and len(listing) == 14  # the demo scenario's packages
+        anonymous = await http.get("/v1/dev/labels")
+        demo = await _bearer(http, "demo", "demo-password")
+        sam = await _bearer(http, "sam", "sam-password")
+        listing = (await http.get("/v1/dev/labels", headers=demo)).json()["labels"]
+        sams = (await http.get("/v1/dev/labels", headers=sam)).json()["labels"]
+        image = await http.get(f"/v1/dev/labels/{listing[0]}", headers=demo)
+        not_yours = await http.get(f"/v1/dev/labels/{listing[0]}", headers=sam)
+        unlisted = await http.get("/v1/dev/labels/..%2Fservice.sqlite3", headers=demo)
+        missing = await http.get("/v1/dev/labels/service.sqlite3", headers=demo)
+    assert anonymous.status_code == 401 and anonymous.json()["code"] == "not_authenticated"
+    assert len(listing) == 12 and sorted(sams) == ["Q1.png", "Q2.png"]
+    assert sorted(listing + sams) == rendered
     assert image.headers["content-type"] == "image/png"
     assert image.content == (building.labels_dir / listing[0]).read_bytes()
+    assert not_yours.status_code == 404
     assert unlisted.status_code == 404
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+async def test_a_production_building_serves_no_labels(tmp_path: Path) -> None:
+    settings = BuildingSettings(data_dir=tmp_path / "data", port=0, radio_port=0, mode=BuildingMode.PRODUCTION)
+    running = await start_building(settings)
+    try:
+        async with httpx.AsyncClient(base_url=running.url) as http:
+            demo = await _bearer(http, "demo", "demo-password")
+            listing = await http.get("/v1/dev/labels", headers=demo)
+    finally:
+        await running.stop()
+    assert listing.status_code == 404 and listing.json()["code"] == "not_found"
 
 
 @pytest.mark.parametrize("live", [False, True], ids=["headless", "live"])

@@ -142,6 +142,7 @@ async def test_receipts_characteristic_pages_through_the_log(door: Door) -> None
     assert device is not None
     fetched: list[bytes] = []
     async with BleakClient(device, backend=BumbleClientBackend) as client:
+        await (await Session(client).start()).unlock(door.grant())  # receipts need a valid grant first
         more = True
         while more:
             await client.write_gatt_char(
@@ -151,7 +152,7 @@ async def test_receipts_characteristic_pages_through_the_log(door: Door) -> None
             fetched += batch.receipts
             more = batch.more
     report = verify_chain(fetched, public_key_bytes(DOOR_KEY), DOOR_ID)
-    assert [r.seq for r in report.accepted] == [0, 1, 2] and report.breaks == () and report.gaps == ()
+    assert [r.seq for r in report.accepted] == [0, 1, 2, 3] and report.breaks == () and report.gaps == ()
 
 
 async def test_drop_mid_write_decides_nothing(door: Door) -> None:
@@ -243,6 +244,7 @@ async def test_malformed_receipts_query_is_an_application_error(door: Door) -> N
     device = await find()
     assert device is not None
     async with BleakClient(device, backend=BumbleClientBackend) as client:
+        await (await Session(client).start()).unlock(door.grant())  # receipts need a valid grant first
         with pytest.raises(BleakGATTProtocolError) as err:
             await client.write_gatt_char(gatt.RECEIPTS_CHAR_UUID, b"\xff", response=True)
         assert err.value.code == 0x80

@@ -28,9 +28,9 @@ async def test_access_token_expires_and_refresh_rotates():
         assert renewed.status_code == 200 and renewed.json()["expires_in"] == 60
         headers = {"Authorization": f"Bearer {renewed.json()['access_token']}"}
         assert (await client.get("/v1/routes/today", headers=headers)).status_code == 200
-        # The old refresh token was used up: replaying it fails.
+        # The old refresh token was used up: replaying it fails, and ends the whole sign-in.
         replay = await client.post("/v1/auth/refresh", json={"refresh_token": alice.refresh_token})
-        assert replay.status_code == 401 and replay.json()["code"] == "not_authenticated"
+        assert replay.status_code == 401 and replay.json()["code"] == "refresh_token_reused"
 
 
 async def test_refresh_token_expires():

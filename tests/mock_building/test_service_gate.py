@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.service_support import NOON, client_for, make_app, sign_in
+from tests.service_support import NOON, client_for, make_app, sign_in, unseal
 
 from mock_building.service.clock import FakeClock
 from protocol.api import b64url_decode
@@ -36,7 +36,7 @@ async def test_grant_is_signed_by_the_carrier_and_bound_to_the_handheld(service,
     answer = await alice.grant("S1", "A-S", "BC-2")
     assert answer.status_code == 201, answer.text
     body = answer.json()
-    token = b64url_decode(body["grant"])
+    token = unseal(b64url_decode(body["grant"]), "A-S")
     envelope = parse_grant(token)
     claims = decode_claims(envelope.payload)
     assert envelope.kid == b"parcelco"
@@ -60,7 +60,7 @@ async def test_grant_verifies_with_the_scenario_trust_store():
     clock = FakeClock(NOON)
     async with client_for(make_app(clock)) as client:
         alice = await sign_in(client, "alice", "alice-pw")
-        token = b64url_decode((await alice.grant("S1", "A-N", "BC-1")).json()["grant"])
+        token = unseal(b64url_decode((await alice.grant("S1", "A-N", "BC-1")).json()["grant"]), "A-N")
     challenge = bytes(range(16))
     request = build_unlock_request(token, alice.handheld, challenge, "A-N")
     decision = verify_unlock(
@@ -82,7 +82,7 @@ async def test_each_carrier_signs_its_own_grants_and_only_accepting_buildings_op
     carol = await sign_in(client, "carol", "carol-pw")
     answer = await carol.grant("U1", "A-N", "BC-U1")
     assert answer.status_code == 201
-    token = b64url_decode(answer.json()["grant"])
+    token = unseal(b64url_decode(answer.json()["grant"]), "A-N")
     assert parse_grant(token).kid == b"swiftship" and decode_claims(parse_grant(token).payload).issuer == "swiftship"
     assert (await carol.grant("U2", "B-1", "BC-U2")).json()["code"] == "carrier_not_accepted"
 

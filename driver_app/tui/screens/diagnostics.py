@@ -32,6 +32,13 @@ def diagnostics_content(app_info: dict[str, Content], state: RouteState) -> Cont
         Content.assemble(("Camera: ", "bold"), app_info["camera"]),
         Content.assemble(("Keyring: ", "bold"), app_info["keyring"]),
         Content.assemble(("Outbox: ", "bold"), f"{state.outbox_size} waiting to sync"),
+        Content(f"  {state.outbox_held} held (refused), {state.outbox_waiting} for another driver"),
+        *(
+            Content.assemble(
+                f"  #{item.item_id} {item.kind} ", literal(item.key), " held: ", literal(item.reason)
+            )
+            for item in state.held
+        ),
     ]
     return Content("\n").join(lines)
 
