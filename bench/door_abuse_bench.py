@@ -35,14 +35,14 @@ from bumble.core import BaseBumbleError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mock_building.door.link_guard import MAX_LINKS  # noqa: E402 - after the path set-up
-from mock_building.door.runner import RunningDoor, start_door  # noqa: E402
-from mock_building.door.store import DB_NAME, DoorStore  # noqa: E402
-from mock_building.radio import VirtualRadio  # noqa: E402
-from mock_building.radio.phone import RawPhone  # noqa: E402
-from protocol import gatt  # noqa: E402
-from protocol.reasons import ReasonCode  # noqa: E402
-from tests.door_support import DOOR_ADDRESS, Issuer, door_config, fixed_key, unlock_request  # noqa: E402
+from mock_building.door.link_guard import MAX_LINKS
+from mock_building.door.runner import RunningDoor, start_door
+from mock_building.door.store import DB_NAME, DoorStore
+from mock_building.radio import VirtualRadio
+from mock_building.radio.phone import RawPhone
+from protocol import gatt
+from protocol.reasons import ReasonCode
+from tests.door_support import DOOR_ADDRESS, Issuer, door_config, fixed_key, unlock_request
 
 HOSTILE_COUNTS = (1, 5, 20)
 HONEST_SPACING_S = 1.0
@@ -147,8 +147,22 @@ async def survived(operation: Awaitable[object]) -> bool:
     return True
 
 
+class RequestCount:
+    """Hostile requests sent so far; `reached` is set once `target` of them went out."""
+
+    def __init__(self, target: int | None = None) -> None:
+        self.value = 0
+        self.reached = asyncio.Event()
+        self._target = target
+
+    def add(self) -> None:
+        self.value += 1
+        if self._target is not None and self.value >= self._target:
+            self.reached.set()
+
+
 async def flood(
-    radio: VirtualRadio, stop: asyncio.Event, counter: list[int], *, addresses: int = 8, reads: bool = False
+    radio: VirtualRadio, stop: asyncio.Event, counter: RequestCount, *, addresses: int = 8, reads: bool = False
 ) -> None:
     """Hostile requests as fast as the door answers, from `addresses` phones in turn (an
     attacker rotates addresses to dodge the per-peer backoff). Writes are malformed unlock
@@ -162,9 +176,9 @@ async def flood(
             while not stop.is_set() and not phone.disconnected.is_set():
                 for _ in range(READS_PER_WRITE if reads else 0):
                     for uuid in (gatt.CHALLENGE_CHAR_UUID, gatt.DOOR_INFO_CHAR_UUID):
-                        counter[0] += 1
+                        counter.add()
                         await survived(phone.read(uuid))
-                counter[0] += 1
+                counter.add()
                 if not await survived(phone.write(gatt.UNLOCK_CHAR_UUID, b"\xa0")):
                     break
         await survived(phone.disconnect())
@@ -173,7 +187,7 @@ async def flood(
 async def receipts_under_flood(flood_s: float, phones: int = 4) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with door_on_air(Path(tmp)) as (radio, door, _issuer):
-            stop, counter = asyncio.Event(), [0]
+            stop, counter = asyncio.Event(), RequestCount()
             tasks = [asyncio.create_task(flood(radio, stop, counter)) for _ in range(phones)]
             await asyncio.sleep(flood_s)
             stop.set()
@@ -181,8 +195,8 @@ async def receipts_under_flood(flood_s: float, phones: int = 4) -> None:
             written = 0 if door.controller.state.last_seq is None else door.controller.state.last_seq + 1
             rate_limited = door.controller.state.rate_limited
         total = len(DoorStore(Path(tmp)).receipts(0, 10_000))  # + the counted receipt written at close
-    print(f"2. flood: {counter[0]} bad requests from {phones} x 8 addresses in {flood_s:.0f} s "
-          f"({counter[0] / flood_s:.0f}/s); {rate_limited} answered rate_limited")
+    print(f"2. flood: {counter.value} bad requests from {phones} x 8 addresses in {flood_s:.0f} s "
+          f"({counter.value / flood_s:.0f}/s); {rate_limited} answered rate_limited")
     per_minute = f"{written * 60 / flood_s:.1f}/min" if flood_s >= 60 else "run --flood-s 60 for a minute"
     print(f"   receipts written during the flood: {written} ({per_minute}; the door's cap is 16 refusal "
           f"receipts + 1 counted receipt per 60 s window); after close, incl. the counted receipt: {total}")
@@ -195,11 +209,19 @@ def _rss_kib() -> int:
     return 0
 
 
+def _db_bytes(state_dir: Path) -> int:
+    """The door's state database with its WAL and shared-memory files."""
+    return sum(p.stat().st_size for p in state_dir.glob(DB_NAME + "*"))
+
+
+def _loadavg() -> str:
+    return Path("/proc/loadavg").read_text().strip()
+
+
 def _door_tables(door: RunningDoor) -> str:
     """What the door keeps per peer or link: each is bounded (8 links, 256 backed-off peers)."""
     peripheral = door.peripheral
-    # noqa: SLF001 below - a bench looks inside
-    links, peers = len(peripheral._links), len(peripheral._backoff._peers)  # noqa: SLF001
+    links, peers = len(peripheral._links), len(peripheral._backoff._peers)  # a bench looks inside
     return f"links {links}, sessions {door.controller.state.connected}, backed-off peers {peers}"
 
 
@@ -207,17 +229,16 @@ async def memory_after_requests(requests: int, phones: int = 4) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with door_on_air(Path(tmp)) as (radio, door, _issuer):
             before = _rss_kib()
-            stop, counter = asyncio.Event(), [0]
+            stop, counter = asyncio.Event(), RequestCount(requests)
             tasks = [asyncio.create_task(flood(radio, stop, counter, reads=True)) for _ in range(phones)]
             started = time.perf_counter()
-            while counter[0] < requests:
-                await asyncio.sleep(0.1)
+            await counter.reached.wait()
             stop.set()
             await asyncio.gather(*tasks)
             elapsed = time.perf_counter() - started
             after, tables = _rss_kib(), _door_tables(door)
-            db = sum(p.stat().st_size for p in Path(tmp).glob(DB_NAME + "*"))
-    print(f"3. memory after {counter[0]} hostile requests ({elapsed:.0f} s; Challenge/Door Info reads and "
+            db = _db_bytes(Path(tmp))
+    print(f"3. memory after {counter.value} hostile requests ({elapsed:.0f} s; Challenge/Door Info reads and "
           f"malformed writes from {phones} x 8 addresses): process RSS {before} -> {after} KiB "
           f"(phones and door share the process); door tables {tables}; state database {db / 1024:.0f} KiB")
 
@@ -250,12 +271,12 @@ async def unlock_traffic() -> None:
 
 
 async def main(runs: int, flood_s: float, requests: int) -> None:
-    print(f"load average before: {open('/proc/loadavg').read().strip()}")
+    print(f"load average before: {_loadavg()}")
     await unlock_under_hostile_links(runs)
     await receipts_under_flood(flood_s)
     await memory_after_requests(requests)
     await unlock_traffic()
-    print(f"load average after: {open('/proc/loadavg').read().strip()}")
+    print(f"load average after: {_loadavg()}")
 
 
 if __name__ == "__main__":

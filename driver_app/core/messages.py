@@ -50,10 +50,6 @@ _TABLE: dict[str, tuple[str, str]] = {
     "door_busy": ("The door is busy", _TRY_AGAIN),
     "weak_key": ("This handheld's key cannot be used", "Sign in again on this handheld"),
     "challenge_expired": ("The door's challenge timed out", _TRY_AGAIN),
-    # door-position sensor alerts (receipts, shown if a door ever reports one)
-    "door_forced": ("The door was forced open", _CALL_DISPATCH),
-    "door_held_open": ("The door was held open", "Close the door behind you"),
-    "unlocked_not_opened": ("The door opened but nobody went in", _TRY_AGAIN),
     "grant_revoked": ("This access was revoked", _CALL_DISPATCH),
     "receipt_store_full": (
         "The door's log is full until the service collects it",

@@ -180,7 +180,8 @@ class DoorController:
         """
         session.attempts += 1
         if session.attempts > LINK_ATTEMPTS_MAX or not self._verifications.take():
-            return self._rate_limit(session)
+            self._rate_limit(session)
+            return None
         now = self.now()
         decision = verify_unlock(
             request,
@@ -204,7 +205,8 @@ class DoorController:
             result = UnlockResult(outcome=Outcome.REFUSED, reason=decision.reason, receipt=head[1])
             return Attempt(bytes(result), head[1], Outcome.REFUSED, decision.reason, None)
         if not decision.accepted and not self._flood.admit_receipt():
-            return self._rate_limit(session)
+            self._rate_limit(session)
+            return None
         if not decision.accepted:
             outcome, reason = Outcome.REFUSED, decision.reason
         elif self.faults.jammed:
@@ -284,7 +286,6 @@ class DoorController:
         self._rate_limited += 1
         self._flood.suppress()
         self._announce()
-        return None
 
     def _on_bolt(self) -> None:
         self._sensor.bolt_changed(not self._lock.locked)

@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 
 from mock_building.door.lock import Cancellable, Scheduler
 
-__all__ = ["DropReason", "LinkGuard", "FIRST_REQUEST_S", "LINK_LIFETIME_S", "MAX_LINKS"]
+__all__ = ["FIRST_REQUEST_S", "LINK_LIFETIME_S", "MAX_LINKS", "DropReason", "LinkGuard"]
 
 FIRST_REQUEST_S = 3.0
 LINK_LIFETIME_S = 10.0

@@ -298,7 +298,7 @@ class DoorPeripheral:
             if self.device.legacy_advertiser is not None:
                 enable = HCI_LE_Set_Advertising_Enable_Command(advertising_enable=1)
                 await self.device.send_sync_command(enable)
-        except Exception as err:  # noqa: BLE001 - a controller that cannot keep advertising still serves
+        except Exception as err:  # a controller that cannot keep advertising still serves
             logger.debug("could not re-enable advertising: %s", err)
 
     async def _go_silent(self) -> None:
@@ -311,7 +311,7 @@ class DoorPeripheral:
     async def _disconnect(self, connection: Connection) -> None:
         try:
             await connection.disconnect()
-        except Exception as err:  # noqa: BLE001 - a link that is already gone is fine
+        except Exception as err:  # a link that is already gone is fine
             logger.debug("disconnect of %s failed: %s", connection, err)
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from mock_building.door.lock import Cancellable, Scheduler
 
-__all__ = ["FloodWindow", "LINK_ATTEMPTS_MAX", "PeerBackoff", "TokenBucket"]
+__all__ = ["LINK_ATTEMPTS_MAX", "FloodWindow", "PeerBackoff", "TokenBucket"]
 
 LINK_ATTEMPTS_MAX = 4
 WINDOW_S = 60.0

@@ -8,6 +8,7 @@ phone has its own controller and address, so any number of them hold links at th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import Callable, Iterator
 
@@ -101,10 +102,8 @@ class RawPhone:
 
     async def disconnect(self) -> None:
         if self.connection is not None and not self.disconnected.is_set():
-            try:
+            with contextlib.suppress(hci.HCI_Error):  # the door dropped it first
                 await self.connection.disconnect()
-            except hci.HCI_Error:
-                pass  # the door dropped it first
         self.connection, self.peer = None, None
         self._chars.clear()
 

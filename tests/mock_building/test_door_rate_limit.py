@@ -78,4 +78,4 @@ def test_backoff_doubles_is_forgiven_and_stays_bounded() -> None:
     backoff.forgive("p")
     for n in range(BACKOFF_PEERS_MAX + 50):
         backoff.penalise(f"peer-{n}")
-    assert len(backoff._peers) == BACKOFF_PEERS_MAX  # noqa: SLF001 - the bound is the point
+    assert len(backoff._peers) == BACKOFF_PEERS_MAX  # the bound is the point
