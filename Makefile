@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: demo test install zbar bench fuzz-api clean
+
+.PHONY: demo test lint install zbar bench clean upgrade-deps
 
 install: $(STAMP) zbar
 
@@ -14,7 +15,7 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,lint]'
 	touch $@
 
 # pyzbar loads Debian's libzbar0 at run time; install it only when it is missing.
@@ -22,12 +23,32 @@ zbar:
 	@$(PYTHON) -c "import ctypes.util, sys; sys.exit(0 if ctypes.util.find_library('zbar') else 1)" \
 	  || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libzbar0; }
 
-test: install
+test: install lint
 	$(PY) -m pytest
 
 # The API fuzz of `make test`, with many more examples per operation (a few minutes).
 fuzz-api: install
 	LOBBYKEY_FUZZ_EXAMPLES=$${LOBBYKEY_FUZZ_EXAMPLES:-200} $(PY) -m pytest -q -s tests/mock_building/test_service_api_fuzz.py
+# Types, lint rules, and the layering contracts (pyproject: [tool.mypy], [tool.ruff], [tool.importlinter]).
+lint: install
+	$(VENV)/bin/mypy
+	$(VENV)/bin/ruff check --extend-ignore I001 .
+	$(VENV)/bin/lint-imports --no-cache
+	# lead: make fatal after tree-wide format (`ruff check --select I --fix . && ruff format .`), i.e. drop
+	# the leading `-` on the next two lines and the --extend-ignore above.
+	-$(VENV)/bin/ruff check --select I001 --output-format concise .
+	-$(VENV)/bin/ruff format --check --output-format concise .
+
+# Re-run the version-sensitive tests (SVG snapshots, the bumble-backed radio) against the newest textual
+# and bumble, in a throwaway venv: if they pass, raise the bounds in pyproject.toml.
+UPGRADE_VENV := .venv-upgrade
+upgrade-deps: zbar
+	rm -rf $(UPGRADE_VENV) && $(PYTHON) -m venv $(UPGRADE_VENV)
+	$(UPGRADE_VENV)/bin/python -m pip install -q -e '.[test]'
+	$(UPGRADE_VENV)/bin/python -m pip install -q --upgrade textual bumble
+	$(UPGRADE_VENV)/bin/python -m pip list 2>/dev/null | grep -iE '^(textual|bumble) '
+	$(UPGRADE_VENV)/bin/python -m pytest -q tests/driver_app/test_tui_snapshots.py tests/e2e/test_ble_sim_bleak.py \
+	  tests/mock_building/test_door_peripheral.py
 
 demo: install
 	$(VENV)/bin/driver-app demo
@@ -36,4 +57,4 @@ bench: install
 	for script in bench/*.py; do $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(UPGRADE_VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache .import_linter_cache

@@ -28,8 +28,8 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from driver_app.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio  # noqa: E402
-from mock_building.radio import VirtualRadio, build_advertising_data, start_advertising  # noqa: E402
+from driver_app.adapters.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio
+from mock_building.radio import VirtualRadio, build_advertising_data, start_advertising
 
 SERVICE = "6e400001-b5a3-f393-e0a9-e50e24dcca9e"
 READ_CHAR = "6e400002-b5a3-f393-e0a9-e50e24dcca9e"

@@ -24,7 +24,7 @@ from bumble import att
 from bumble.device import Device
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from driver_app.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio
+from driver_app.adapters.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio
 from mock_building.door import DoorConfig
 from mock_building.door.runner import start_door
 from mock_building.radio import VirtualRadio

@@ -25,7 +25,7 @@ from bumble.device import Device
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from driver_app.adapters.door_bleak import BleakDoorLink
-from driver_app.ble_sim import (
+from driver_app.adapters.ble_sim import (
     BumbleClientBackend,
     BumbleScannerBackend,
     configure_sim_radio,

@@ -25,14 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-from pyzbar import pyzbar  # noqa: E402
+import cv2
+import numpy as np
+from pyzbar import pyzbar
 
-from driver_app.scanning.imaging import to_gray  # noqa: E402
-from driver_app.scanning.pipeline import ScanPipeline  # noqa: E402
-from driver_app.scanning.sources import IMAGE_SUFFIXES, load_image  # noqa: E402
-from driver_app.scanning.zxing_decoder import load_zxing  # noqa: E402
+from driver_app.scanning.imaging import to_gray
+from driver_app.scanning.pipeline import ScanPipeline
+from driver_app.scanning.sources import IMAGE_SUFFIXES, load_image
+from driver_app.scanning.zxing_decoder import load_zxing
 
 ZBAR_SETS = ("code128", "code39", "itf", "ean13", "ean8", "upca", "upce", "qrcode")
 Decoder = Callable[[np.ndarray], list[bytes]]
@@ -58,7 +58,7 @@ class Tally:
     def cell(self, positive: bool) -> str:
         times = sorted(self.ms) or [0.0]
         median = statistics.median(times)
-        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
         score = f"{self.correct}/{self.total}" if positive else f"FP {self.wrong}"
         misread = f" !{self.wrong}" if positive and self.wrong else ""
         return f"{score}{misread} {median:5.1f}/{p95:5.1f}"
@@ -125,13 +125,13 @@ def main() -> int:
         print(f"{label:<18}" + "".join(f"{_total_cell(t):>28}" for t in tallies.values()))
     load_ms.sort()
     print(f"image file load (not included above): median {statistics.median(load_ms):.1f} ms, "
-          f"p95 {load_ms[int(round(0.95 * (len(load_ms) - 1)))]:.1f} ms")
+          f"p95 {load_ms[round(0.95 * (len(load_ms) - 1))]:.1f} ms")
     return 0
 
 
 def _total_cell(tally: Tally) -> str:
     times = sorted(tally.ms)
-    p95 = times[int(round(0.95 * (len(times) - 1)))]
+    p95 = times[round(0.95 * (len(times) - 1))]
     positives = tally.total - tally.negatives
     misreads = tally.wrong - tally.false_positives
     return (f"{tally.correct}/{positives} !{misreads} FP{tally.false_positives} "

@@ -22,14 +22,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import barcode  # noqa: E402
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import segno  # noqa: E402
-from barcode.writer import ImageWriter  # noqa: E402
+import barcode
+import cv2
+import numpy as np
+import segno
+from barcode.writer import ImageWriter
 
-from driver_app.scanning.pipeline import ScanPipeline  # noqa: E402
-from driver_app.scanning.zxing_decoder import load_zxing  # noqa: E402
+from driver_app.scanning.pipeline import ScanPipeline
+from driver_app.scanning.zxing_decoder import load_zxing
 
 SCENE = (480, 640)
 Label = tuple[np.ndarray, bytes]  # gray label image, expected bytes
@@ -182,12 +182,12 @@ def main() -> int:
                 cells.append(_cell(read, len(frames), wrong, times))
             print(f"{fmt:<10}{distortion:<13}" + "".join(f"{cell:>26}" for cell in cells), flush=True)
     negatives = []
-    for distortion, (_, distort) in DISTORTIONS.items():
+    for _, distort in DISTORTIONS.values():
         for _ in range(args.labels):
             frame = scene(rng)
             negatives.append((distort(frame, rng) if distort else frame, None))
     cells = []
-    for name, pipeline in pipelines.items():
+    for pipeline in pipelines.values():
         _, false_positives, times = _run(pipeline, negatives)
         cells.append(f"FP {false_positives}/{len(negatives)} {_times(times)}")
     print(f"{'no label':<23}" + "".join(f"{cell:>26}" for cell in cells))
@@ -211,7 +211,7 @@ def _run(pipeline: ScanPipeline, frames: list[tuple[np.ndarray, bytes | None]]) 
 
 def _times(times: list[float]) -> str:
     ordered = sorted(times)
-    return f"{statistics.median(ordered):5.1f}/{ordered[int(round(0.95 * (len(ordered) - 1)))]:5.1f}"
+    return f"{statistics.median(ordered):5.1f}/{ordered[round(0.95 * (len(ordered) - 1))]:5.1f}"
 
 
 def _cell(read: int, total: int, wrong: int, times: list[float]) -> str:

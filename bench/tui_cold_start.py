@@ -67,7 +67,7 @@ async def _child(access_url: str, radio: str) -> dict[str, float]:
     return marks
 
 
-async def _until(pilot, shown, timeout: float = 30.0) -> None:  # noqa: ANN001 - a textual Pilot
+async def _until(pilot, shown, timeout: float = 30.0) -> None:
     """Let the app process events until `shown()` holds: the screen is rendered by then."""
     deadline = time.perf_counter() + timeout
     while not shown():

@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "tui"
+    from driver_app.logs import configure_logging
+
+    configure_logging()  # once, for every subcommand: the one place this process's logging is set up
     if command == "tui":
         from driver_app.tui import cli as tui_cli
 

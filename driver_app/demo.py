@@ -68,11 +68,12 @@ def running_building(workdir: Path, scenario: Path | None) -> Iterator[DemoBuild
         "--port", "0", "--radio-port", "0", "--ready-file", str(ready_file), *scenario_args,
     )  # fmt: skip
     with log.open("wb") as log_out:
-        process = subprocess.Popen(command, stdout=log_out, stderr=subprocess.STDOUT)
+        # this Python running the project's own CLI, with arguments built here (no shell)
+        process = subprocess.Popen(command, stdout=log_out, stderr=subprocess.STDOUT)  # noqa: S603
     try:
         ready = _wait_ready(process, ready_file, log)
         labels = workdir / "labels"
-        subprocess.run(
+        subprocess.run(  # noqa: S603 (same: our own CLI, no shell)
             _mock_building("labels", "--out", str(labels), *scenario_args),
             check=True,
             capture_output=True,
@@ -99,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     from driver_app.factory import build_workflow
     from driver_app.settings import BleMode, Settings
     from driver_app.tui import create_app
-    from driver_app.tui.camera_source import camera_factory
+    from driver_app.adapters.camera_source import camera_factory
+    from driver_app.logs import current_log_file
 
     with tempfile.TemporaryDirectory(prefix="lobbykey-demo-") as tmp:
         workdir = Path(tmp)
@@ -122,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
                     settings,
                     clock=clock,
                     camera=camera_factory(settings.camera_source),
+                    log_file=current_log_file(),
                 )
                 app.run()
         except (DemoError, subprocess.CalledProcessError) as err:

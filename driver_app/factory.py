@@ -10,6 +10,7 @@ from driver_app.adapters.access_http import HttpAccessClient
 from driver_app.adapters.clock import SystemClock
 from driver_app.adapters.door_bleak import BleakDoorLink
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
+from driver_app.core.errors import ClientReason, DoorUnreachable
 from driver_app.core.handheld import REFRESH_TOKEN
 from driver_app.core.ports import Clock, CredentialStore
 from driver_app.core.state import RouteState
@@ -28,13 +29,20 @@ def build_door_link(
     """bleak with the OS backend, or with the bumble backends attached to a mock building's radio."""
     if settings.ble_mode is BleMode.SYSTEM:
         return BleakDoorLink(), None
-    # Imported only in sim mode: bumble costs ~0.4 s to import and real handhelds never need it.
-    from driver_app.ble_sim import (
-        BumbleClientBackend,
-        BumbleScannerBackend,
-        configure_sim_radio,
-        detach_sim_radio,
-    )
+    # Imported only in sim mode: bumble costs ~0.4 s to import and real handhelds never need it
+    # (nor install it: it comes with the `sim-radio` extra).
+    try:
+        from driver_app.adapters.ble_sim import (
+            BumbleClientBackend,
+            BumbleScannerBackend,
+            configure_sim_radio,
+            detach_sim_radio,
+        )
+    except ModuleNotFoundError as err:
+        raise DoorUnreachable(
+            ClientReason.SIM_RADIO_NOT_INSTALLED,
+            f"ble_mode=sim needs the sim radio support ({err.name} is missing): pip install 'lobbykey[sim-radio]'",
+        ) from err
 
     configure_sim_radio(*settings.radio_host_port())
     link = BleakDoorLink(scanner_backend=BumbleScannerBackend, client_backend=BumbleClientBackend)

@@ -9,6 +9,7 @@ from platformdirs import PlatformDirs
 
 APP_NAME = "lobbykey-driver-app"
 CONFIG_ENV = "LOBBYKEY_CONFIG"
+LOG_DIR_ENV = "LOBBYKEY_LOG_DIR"
 
 _dirs = PlatformDirs(APP_NAME, appauthor=False)
 
@@ -21,6 +22,12 @@ def config_file() -> Path:
 
 def default_data_dir() -> Path:
     return Path(_dirs.user_data_dir)
+
+
+def log_file() -> Path:
+    """driver-app.log in $LOBBYKEY_LOG_DIR, else in the user log directory (made when logging starts)."""
+    override = os.environ.get(LOG_DIR_ENV)
+    return Path(override or _dirs.user_log_dir) / "driver-app.log"
 
 
 def ensure_dir(path: Path) -> Path:

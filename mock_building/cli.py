@@ -139,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    from mock_building.building.logs import configure_logging
+    from mock_building.building.paths import live_log_file
+
+    configure_logging(live_log_file() if _live(args) else None)  # the one place this process sets it up
     try:
         return _COMMANDS[args.command](args)
     except MockBuildingError as err:
@@ -187,8 +191,12 @@ def _up(args: argparse.Namespace) -> int:
         gap_alert_after_s=round(args.gap_alert_minutes * 60),
         grant_receipt_margin_s=round(args.grant_margin_minutes * 60),
     )
-    live = not args.headless and sys.stdout.isatty()
-    return asyncio.run(run_building(settings, live=live))
+    return asyncio.run(run_building(settings, live=_live(args)))
+
+
+def _live(args: argparse.Namespace) -> bool:
+    """`up` shows the live view unless --headless or stdout is not a terminal."""
+    return args.command == "up" and not args.headless and sys.stdout.isatty()
 
 
 def _labels(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import binascii
 import datetime as dt
 import uuid
 from collections.abc import Mapping
-from enum import Enum
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Any
 
@@ -33,21 +33,21 @@ from protocol.reasons import ReasonCode
 
 __all__ = [
     "API_PREFIX",
+    "HTTP_STATUS",
+    "PROBLEM_MEDIA_TYPE",
     "AuditEvent",
     "B64Bytes",
-    "DoorUpkeep",
     "Building",
     "Delivery",
     "DeliveryConfirmation",
     "DeliveryWindow",
     "Door",
     "DoorId",
+    "DoorUpkeep",
     "GrantRequest",
     "GrantResponse",
     "HandheldKeyRegistration",
     "HandheldKeyResponse",
-    "HTTP_STATUS",
-    "PROBLEM_MEDIA_TYPE",
     "Package",
     "Problem",
     "ReceiptGap",
@@ -161,7 +161,7 @@ class TokenResponse(_Model):
 
     access_token: str
     refresh_token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 (the OAuth token type, not a secret)
     expires_in: Annotated[int, Field(gt=0)]
 
 
@@ -199,7 +199,7 @@ class Package(_Model):
     unit: ShortText | None = None
 
 
-class StopStatus(str, Enum):
+class StopStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"
@@ -261,7 +261,7 @@ class ReceiptUpload(_Model):
     receipts: Annotated[tuple[B64Bytes, ...], Field(min_length=1, max_length=256)]
 
 
-class ReceiptStatus(str, Enum):
+class ReceiptStatus(StrEnum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"

@@ -7,7 +7,7 @@ are the same: unknown fields are refused, bytes are base64url, `kind` is a `Reas
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,13 +19,13 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class AlertSeverity(str, Enum):
+class AlertSeverity(StrEnum):
     CRITICAL = "critical"  # someone may be hiding or forging door history, or the door was forced
     WARNING = "warning"  # history is incomplete or a door was misused; often innocent, always explained
     NOTICE = "notice"
 
 
-class AlertState(str, Enum):
+class AlertState(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
 
@@ -53,7 +53,7 @@ class AlertAcknowledgement(_Model):
     note: Annotated[str, Field(max_length=500)] = ""
 
 
-class Verification(str, Enum):
+class Verification(StrEnum):
     """How far the service could check one door receipt."""
 
     VERIFIED = "verified"  # door signature good, chained to the receipt before it

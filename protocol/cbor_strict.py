@@ -23,7 +23,7 @@ import cbor2
 
 from protocol.errors import DecodeError, TooLargeError
 
-__all__ = ["Limits", "decode", "encode", "check_well_formed"]
+__all__ = ["Limits", "check_well_formed", "decode", "encode"]
 
 
 @dataclass(frozen=True)

@@ -23,24 +23,24 @@ from protocol.unlock import CHALLENGE_MAX, CHALLENGE_MIN, REQUEST_MAX
 from protocol.versioned import PROTOCOL_VERSION, decode_versioned, encode_versioned
 
 __all__ = [
+    "ADV_MAX",
     "ATT_ERROR_MALFORMED",
     "ATT_ERROR_RATE_LIMITED",
-    "ADV_MAX",
     "ATT_MAX_VALUE",
-    "AdvertisedDoor",
     "CHALLENGE_CHAR_UUID",
-    "Challenge",
     "DOOR_INFO_CHAR_UUID",
-    "DoorInfo",
     "MAINTENANCE_CHAR_UUID",
     "MIN_ATT_MTU",
     "OPEN_SECONDS_MAX",
     "RECEIPTS_CHAR_UUID",
     "RESULT_CHAR_UUID",
-    "ReceiptBatch",
-    "ReceiptQuery",
     "SERVICE_UUID",
     "UNLOCK_CHAR_UUID",
+    "AdvertisedDoor",
+    "Challenge",
+    "DoorInfo",
+    "ReceiptBatch",
+    "ReceiptQuery",
     "UnlockResult",
     "advertising_data",
     "scan_response_data",
@@ -202,7 +202,7 @@ class UnlockResult:
     open_seconds: int | None = None
 
     def __bytes__(self) -> bytes:
-        fields = {_Key.FIRST: int(self.outcome), _Key.SECOND: int(self.reason), _Key.THIRD: self.receipt}
+        fields: dict[int, object] = {_Key.FIRST: int(self.outcome), _Key.SECOND: int(self.reason), _Key.THIRD: self.receipt}
         if self.open_seconds is not None:
             _check_open_seconds(self.outcome, self.open_seconds)
             fields[_Key.FOURTH] = self.open_seconds

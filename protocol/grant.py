@@ -19,12 +19,12 @@ from protocol.sign1 import Sign1Envelope, parse_sign1, sign1, sign1_limits
 from protocol.reasons import ReasonCode
 
 __all__ = [
-    "ClaimKey",
     "DEFAULT_LIFETIME",
     "GRANT_LIMITS",
-    "GrantClaims",
     "GRANT_MAX",
     "MAX_LIFETIME",
+    "ClaimKey",
+    "GrantClaims",
     "decode_claims",
     "encode_claims",
     "issue_grant",

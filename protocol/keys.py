@@ -22,6 +22,7 @@ from types import MappingProxyType
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cwt import COSEKey
+from cwt.cose_key_interface import COSEKeyInterface
 from nacl.bindings import crypto_core_ed25519_is_valid_point, crypto_sign_open
 from nacl.exceptions import BadSignatureError
 
@@ -29,18 +30,18 @@ from protocol.errors import KeyFormatError
 from protocol.reasons import ReasonCode
 
 __all__ = [
-    "Alg",
     "KEY_ID_MAX",
+    "Alg",
     "TrustStore",
     "TrustedIssuerKey",
+    "cose_signing_key",
+    "cose_verify_key",
     "derive_key_id",
     "load_private_key",
     "load_public_key",
-    "verify_strict",
     "private_key_bytes",
     "public_key_bytes",
-    "cose_signing_key",
-    "cose_verify_key",
+    "verify_strict",
 ]
 
 RAW_KEY_SIZE = 32
@@ -120,7 +121,7 @@ def _check_kid(kid: bytes) -> None:
         raise KeyFormatError(f"a key id is 1..{KEY_ID_MAX} bytes")
 
 
-def cose_signing_key(key: Ed25519PrivateKey, kid: bytes) -> COSEKey:
+def cose_signing_key(key: Ed25519PrivateKey, kid: bytes) -> COSEKeyInterface:
     """A python-cwt signing key bound to `kid` and pinned to EdDSA."""
     _check_kid(kid)
     return COSEKey.new(
@@ -135,7 +136,7 @@ def cose_signing_key(key: Ed25519PrivateKey, kid: bytes) -> COSEKey:
     )
 
 
-def cose_verify_key(public_raw: bytes, kid: bytes) -> COSEKey:
+def cose_verify_key(public_raw: bytes, kid: bytes) -> COSEKeyInterface:
     """A python-cwt verification key bound to `kid` and pinned to EdDSA."""
     _check_kid(kid)
     load_public_key(public_raw)
@@ -160,7 +161,7 @@ class TrustedIssuerKey:
             raise KeyFormatError(f"algorithm {self.alg!r} is not allowed")
 
     @cached_property
-    def cose_key(self) -> COSEKey:
+    def cose_key(self) -> COSEKeyInterface:
         """Built once: constructing COSE keys costs more than verifying a signature."""
         return cose_verify_key(self.public_key, self.kid)
 

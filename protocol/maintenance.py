@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cwt import COSEKey
+from cwt.cose_key_interface import COSEKeyInterface
 
 from protocol import cbor_strict
 from protocol.errors import DecodeError, KeyFormatError, ProtocolError
@@ -109,7 +109,7 @@ class Authority:
             raise KeyFormatError(f"a key id is 1..{KEY_ID_MAX} bytes")
 
     @cached_property
-    def cose_key(self) -> COSEKey:
+    def cose_key(self) -> COSEKeyInterface:
         return cose_verify_key(self.public_key, self.kid)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["ReasonCode", "Outcome"]
+__all__ = ["Outcome", "ReasonCode"]
 
 
 class ReasonCode(IntEnum):

@@ -26,10 +26,10 @@ from protocol.sign1 import Sign1Envelope, parse_sign1, sign1, sign1_limits, veri
 
 __all__ = [
     "COUNT_MAX",
-    "ChainLink",
-    "ChainReport",
     "GENESIS_HASH",
     "RECEIPT_MAX",
+    "ChainLink",
+    "ChainReport",
     "Receipt",
     "decode_receipt",
     "receipt_digest",

@@ -14,7 +14,8 @@ from typing import Any
 
 import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cwt import COSE, COSEKey, CWTError
+from cwt import COSE, CWTError
+from cwt.cose_key_interface import COSEKeyInterface
 
 from protocol import cbor_strict
 from protocol.errors import DecodeError
@@ -85,7 +86,7 @@ def parse_sign1(data: bytes, limits: cbor_strict.Limits) -> Sign1Envelope:
     return Sign1Envelope(alg=alg, kid=kid, payload=payload, signature=signature, raw=bytes(data))
 
 
-def verify_sign1(envelope: Sign1Envelope, key: COSEKey) -> bool:
+def verify_sign1(envelope: Sign1Envelope, key: COSEKeyInterface) -> bool:
     """True if python-cwt verifies the signature with `key` (whose kid must match)."""
     try:
         COSE.new().decode(envelope.raw, key)

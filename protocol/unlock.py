@@ -19,9 +19,9 @@ from protocol.reasons import ReasonCode
 from protocol.versioned import decode_versioned, encode_versioned
 
 __all__ = [
-    "CHALLENGE_TTL",
     "CHALLENGE_MAX",
     "CHALLENGE_MIN",
+    "CHALLENGE_TTL",
     "GRANT_FIELD_MAX",
     "POP_CONTEXT",
     "REQUEST_MAX",

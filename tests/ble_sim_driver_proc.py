@@ -15,7 +15,7 @@ import sys
 
 from bleak import BleakClient, BleakScanner
 
-from driver_app.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio
+from driver_app.adapters.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio
 
 SERVICE = "6e400001-b5a3-f393-e0a9-e50e24dcca9e"
 READ_CHAR = "6e400002-b5a3-f393-e0a9-e50e24dcca9e"

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from driver_app.ble_sim import configure_sim_radio, detach_sim_radio
+from driver_app.adapters.ble_sim import configure_sim_radio, detach_sim_radio
 from mock_building.building.running import BuildingSettings, RunningBuilding, start_building
 from mock_building.radio import VirtualRadio
+from driver_app.paths import LOG_DIR_ENV
 from tests.noon_clock import NoonClock
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _log_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Entry points called in-process (and their subprocesses) log here, not in the user's log dir."""
+    previous = os.environ.get(LOG_DIR_ENV)
+    os.environ[LOG_DIR_ENV] = str(tmp_path_factory.mktemp("logs"))
+    yield
+    if previous is None:
+        del os.environ[LOG_DIR_ENV]
+    else:
+        os.environ[LOG_DIR_ENV] = previous
 
 
 @pytest.fixture

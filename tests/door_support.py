@@ -98,11 +98,11 @@ class FakeScheduler:
 
 
 def door_config(state_dir: Path, issuer: Issuer, **overrides: object) -> DoorConfig:
-    values: dict[str, object] = dict(
-        door_id=DOOR_ID, name="Elm St north", private_key=DOOR_KEY,
-        trusted_keys=TrustStore.of([issuer.trusted()]), address=DOOR_ADDRESS, state_dir=state_dir,
-        hold_open_s=5.0,
-    )
+    values: dict[str, object] = {
+        "door_id": DOOR_ID, "name": "Elm St north", "private_key": DOOR_KEY,
+        "trusted_keys": TrustStore.of([issuer.trusted()]), "address": DOOR_ADDRESS, "state_dir": state_dir,
+        "hold_open_s": 5.0,
+    }
     values.update(overrides)
     return DoorConfig(**values)  # type: ignore[arg-type]
 

@@ -25,19 +25,19 @@ CHALLENGE = bytes.fromhex("a0" * 32)
 
 
 def claims(**changes: object) -> GrantClaims:
-    base = dict(
-        issuer=ISSUER,
-        subject="drv-4f2a9c",
-        door_id=DOOR_ID,
-        issued_at=NOW,
-        not_before=NOW,
-        expires_at=NOW + 120,
-        grant_id=GRANT_ID,
-        stop_id="stop-0007",
-        package_id="1Z999AA10123456784",
-        carrier="ACME",
-        confirmation_key=public_key_bytes(HANDHELD_KEY),
-    )
+    base = {
+        "issuer": ISSUER,
+        "subject": "drv-4f2a9c",
+        "door_id": DOOR_ID,
+        "issued_at": NOW,
+        "not_before": NOW,
+        "expires_at": NOW + 120,
+        "grant_id": GRANT_ID,
+        "stop_id": "stop-0007",
+        "package_id": "1Z999AA10123456784",
+        "carrier": "ACME",
+        "confirmation_key": public_key_bytes(HANDHELD_KEY),
+    }
     base.update(changes)
     return GrantClaims(**base)  # type: ignore[arg-type]
 

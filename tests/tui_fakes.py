@@ -124,7 +124,7 @@ class FakeWorkflow:
                     return ScanVerdict(ScanVerdictKind.OTHER_STOP, package.package_id, stop.stop_id, message)
                 current = self.state.stops[stop.stop_id]
                 phase = StopPhase.SCANNED if current.phase is StopPhase.IDLE else current.phase
-                scanned = current.scanned_package_ids + (package.package_id,)
+                scanned = (*current.scanned_package_ids, package.package_id)
                 self._set_stop(stop.stop_id, phase=phase, scanned_package_ids=scanned)
                 return ScanVerdict(ScanVerdictKind.MATCHED, package.package_id, stop.stop_id, "Parcel scanned")
         return ScanVerdict(ScanVerdictKind.UNKNOWN, None, None, "This barcode is not a parcel on today's route")

@@ -1,8 +1,15 @@
-"""The camera path behind the core's `BarcodeSource` port: frames → scan pipeline → confirmed reads.
+"""The one camera adapter: frames → scan pipeline → multi-frame confirmation → `Scan`s.
 
 Any iterator of frames works: a camera, a video file, a folder of images, or one label image held
-in front of the "camera" for a while (`still_frames`). Decoding blocks, so it runs on one worker
-thread of its own (a zbar scanner must stay on one thread); the event loop only awaits it.
+in front of the "camera" for a while (`still_frames`). Two faces share the same reader:
+
+- `FrameBarcodeSource` implements the core's `BarcodeSource` port for the headless runner: decoding
+  blocks, so it runs on one worker thread of its own and the event loop only awaits it.
+- `OpenCvCamera` is what the TUI's camera panel drives from its thread worker: it hands every frame
+  over for the live preview and the reads found in it; the TUI only displays.
+
+A zbar scanner must stay on one thread, so a `FrameReader` builds its pipeline on first use.
+Failures to open or read a source are `ScanError`s (a `WorkflowError` with a reason code).
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import asyncio
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,7 +29,10 @@ from driver_app.core.ports import Scan, ScanSource
 from driver_app.scanning.confirm import Confirmer
 from driver_app.scanning.pipeline import ScanPipeline
 from driver_app.scanning.results import ScanResult
-from driver_app.scanning.sources import load_image
+from driver_app.scanning.sources import VIDEO_SUFFIXES, camera_frames, expand_paths, file_frames, load_image
+
+__all__ = ["STILL_FRAMES", "FrameBarcodeSource", "FrameReader", "OpenCvCamera", "camera_factory", "frames_of",
+           "still_frames"]
 
 #: A still label is offered as this many identical frames: enough for confirmation, bounded.
 STILL_FRAMES = 5
@@ -39,8 +49,33 @@ def still_frames(path: Path, count: int = STILL_FRAMES) -> Iterator[np.ndarray]:
     return itertools.repeat(load_image(path), count)
 
 
+def frames_of(source: str) -> Generator[np.ndarray, None, None]:
+    """Frames from a device index, a video or image file, or every image/video in a folder.
+
+    A generator: closing it closes the capture it is reading from.
+    """
+    if source.isdigit():
+        yield from camera_frames(int(source))
+        return
+    for path in expand_paths([Path(source)]):
+        yield from file_frames(path) if path.suffix.lower() in VIDEO_SUFFIXES else still_frames(path)
+
+
+class FrameReader:
+    """Decodes frames and reports a read once consecutive frames agree on it. One thread only."""
+
+    def __init__(self, pipeline: ScanPipeline | None = None, confirmer: Confirmer | None = None) -> None:
+        self._pipeline = pipeline
+        self._confirmer = confirmer or Confirmer()
+
+    def reads(self, frame: np.ndarray) -> list[Scan]:
+        if self._pipeline is None:
+            self._pipeline = ScanPipeline()  # built on the thread that will use it
+        return [_scan(result) for result in self._confirmer.feed(self._pipeline.scan(frame))]
+
+
 class FrameBarcodeSource:
-    """Implements `BarcodeSource`; a read is reported once consecutive frames agree on it."""
+    """Implements `BarcodeSource` over any frames, decoding on a worker thread of its own."""
 
     def __init__(
         self,
@@ -51,8 +86,7 @@ class FrameBarcodeSource:
     ) -> None:
         self._frames = frames
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="barcode")
-        self._pipeline = pipeline
-        self._confirmer = confirmer or Confirmer()
+        self._reader = FrameReader(pipeline, confirmer)
         self._ready: list[Scan] = []
         self._closing = threading.Event()
 
@@ -72,15 +106,59 @@ class FrameBarcodeSource:
 
     def _read(self, timeout: float) -> list[Scan]:
         """Runs on the worker thread: decode frames until something is confirmed."""
-        if self._pipeline is None:
-            self._pipeline = ScanPipeline()  # built on the thread that will use it
         deadline = time.monotonic() + timeout
         for frame in self._frames:
             if self._closing.is_set():
                 break
-            confirmed = self._confirmer.feed(self._pipeline.scan(frame))
+            confirmed = self._reader.reads(frame)
             if confirmed:
-                return [_scan(result) for result in confirmed]
+                return confirmed
             if time.monotonic() >= deadline:
                 break
         return []
+
+
+class OpenCvCamera:
+    """The TUI's camera; blocking, built and used on the camera worker's thread.
+
+    `source` is a device index ("0"), a video file, an image, or a folder of images. Files are paced
+    to a camera-like frame rate so the preview is watchable, and a still image is held for a few
+    frames so the same multi-frame confirmation applies as with a real camera.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        fps: float | None = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+        pipeline: ScanPipeline | None = None,
+    ) -> None:
+        self.description = source
+        self._source = source
+        self._pause = 1.0 / fps if fps and not source.isdigit() else 0.0
+        self._sleep = sleep
+        self._reader = FrameReader(pipeline)
+        self._frames: Generator[np.ndarray, None, None] | None = None
+
+    def frames(self) -> Iterator[np.ndarray]:
+        self._frames = frames_of(self._source)
+        for frame in self._frames:
+            yield frame
+            if self._pause:
+                self._sleep(self._pause)
+
+    def reads(self, frame: np.ndarray) -> list[Scan]:
+        return self._reader.reads(frame)
+
+    def close(self) -> None:
+        """Releases the capture even when the worker stopped in the middle of a video."""
+        if self._frames is not None:
+            self._frames.close()
+
+
+def camera_factory(source: str | None) -> Callable[[], OpenCvCamera] | None:
+    """None when no camera is configured (the camera action is then hidden)."""
+    if not source:
+        return None
+    return lambda: OpenCvCamera(source)

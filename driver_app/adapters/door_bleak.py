@@ -1,7 +1,7 @@
 """BLE to the doors through bleak's public API, implementing the core's `DoorLink` port.
 
 `backend` classes are bleak's own hook: None for the OS backend (real doors), or the bumble-based
-`driver_app.ble_sim` backends to reach a mock building's emulated doors. One unlock per connection,
+`driver_app.adapters.ble_sim` backends to reach a mock building's emulated doors. One unlock per connection,
 as protocol/SPEC.md describes: subscribe to Result, (relay pending maintenance statements), read
 Challenge, write the Unlock Request with response (a long write), await the Result indication, (read
 the receipts the service is missing); the link is always disconnected afterwards.

@@ -79,7 +79,8 @@ class SqliteOutbox:
 
     def pending(self, owner: OutboxOwner, limit: int = 100) -> list[OutboxItem]:
         rows = self._run(
-            f"SELECT {_COLUMNS} FROM outbox WHERE state = ?"
+            # only constants and "?" placeholders are formatted into this SQL; values are parameters
+            f"SELECT {_COLUMNS} FROM outbox WHERE state = ?"  # noqa: S608
             " AND (driver_id = ? OR driver_id IS NULL) ORDER BY attempts, item_id LIMIT ?",
             (OutboxState.PENDING.value, owner.driver_id, limit),
         )
@@ -88,7 +89,8 @@ class SqliteOutbox:
     def mark_sent(self, item_ids: Sequence[int]) -> None:
         if item_ids:
             marks = ",".join("?" * len(item_ids))
-            self._run(f"DELETE FROM outbox WHERE item_id IN ({marks})", tuple(item_ids))
+            # only "?" placeholders are formatted in; the ids travel as parameters
+            self._run(f"DELETE FROM outbox WHERE item_id IN ({marks})", tuple(item_ids))  # noqa: S608
 
     def hold(self, item_id: int, reason: str) -> None:
         self._run(
@@ -110,14 +112,16 @@ class SqliteOutbox:
             which, params = f" AND item_id IN ({','.join('?' * len(item_ids))})", tuple(item_ids)
         before = self.count(state=OutboxState.HELD)
         self._run(
-            f"UPDATE outbox SET state = ?, attempts = 0 WHERE state = ?{which}",
+            # only constants and "?" placeholders are formatted into this SQL; values are parameters
+            f"UPDATE outbox SET state = ?, attempts = 0 WHERE state = ?{which}",  # noqa: S608
             (OutboxState.PENDING.value, OutboxState.HELD.value, *params),
         )
         return before - self.count(state=OutboxState.HELD)
 
     def items(self, state: str | None = None) -> list[OutboxItem]:
         where, params = ("WHERE state = ?", (str(state),)) if state is not None else ("", ())
-        rows = self._run(f"SELECT {_COLUMNS} FROM outbox {where} ORDER BY item_id", params)
+        # only constants and "?" placeholders are formatted into this SQL; values are parameters
+        rows = self._run(f"SELECT {_COLUMNS} FROM outbox {where} ORDER BY item_id", params)  # noqa: S608
         return [_item(row) for row in rows]
 
     def count(self, *, state: str | None = None, owner: OutboxOwner | None = None) -> int:
@@ -128,7 +132,8 @@ class SqliteOutbox:
         if owner is not None:
             clauses.append("driver_id = ?")
             params.append(owner.driver_id)
-        rows = self._run(f"SELECT COUNT(*) FROM outbox WHERE {' AND '.join(clauses)}", tuple(params))
+        # only constants and "?" placeholders are formatted into this SQL; values are parameters
+        rows = self._run(f"SELECT COUNT(*) FROM outbox WHERE {' AND '.join(clauses)}", tuple(params))  # noqa: S608
         return int(rows[0][0])
 
     def size(self) -> int:

@@ -9,7 +9,8 @@ core and the UI only ever see one tree::
     ├── InsecureConnection        the service's TLS certificate failed: nothing was sent (not retried)
     ├── DoorUnreachable           the door was not found or the link dropped
     ├── DoorRefused               the door answered with a refusal
-    └── CredentialsUnavailable    no safe place for secrets, or none stored
+    ├── CredentialsUnavailable    no safe place for secrets, or none stored
+    └── ScanError                 the scanner failed (`driver_app.scanning.errors`)
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ class ClientReason(StrEnum):
     OUTBOX_FROM_EARLIER = "outbox_from_earlier"
     BAD_RESPONSE = "bad_response"
     INSECURE_CONNECTION = "insecure_connection"
+    NO_SUCH_FILE = "no_such_file"
+    UNREADABLE_FILE = "unreadable_file"
+    NOT_AN_IMAGE = "not_an_image"
+    CANNOT_OPEN_VIDEO = "cannot_open_video"
+    SIM_RADIO_NOT_INSTALLED = "sim_radio_not_installed"
 
 
 class WorkflowError(Exception):

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from driver_app.core.ports import CredentialStore
 
 HANDHELD_KEY = "handheld_key"
-REFRESH_TOKEN = "refresh_token"
+REFRESH_TOKEN = "refresh_token"  # noqa: S105 (the credential-store entry name, not a secret)
 DRIVER_ID = "driver_id"
 
 

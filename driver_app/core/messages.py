@@ -26,6 +26,7 @@ _SCAN_AGAIN = "Scan the parcel again to get a new access"
 _CALL_DISPATCH = "Call dispatch"
 _SIGN_IN = "Sign in again"
 _TRY_AGAIN = "Press unlock to try again"
+_CHECK_CAMERA = "Check the camera setting, or type the barcode"
 
 # reason code → (message, next action). Keys are the protocol's stable snake_case codes plus the
 # handheld's own (`errors.ClientReason`); a test checks that every code of both has an entry.
@@ -127,6 +128,12 @@ _TABLE: dict[str, tuple[str, str]] = {
     "outbox_from_earlier": ("Confirmations saved in your last session are being sent", "Nothing to do"),
     "bad_response": ("The service sent an answer the app cannot read", _CALL_DISPATCH),
     "insecure_connection": ("Secure connection failed", "Nothing was sent: check the network or call dispatch"),
+    # the scanner's (a camera, video or label file the handheld reads)
+    "no_such_file": ("The camera source file is missing", _CHECK_CAMERA),
+    "unreadable_file": ("The camera source file cannot be read", _CHECK_CAMERA),
+    "not_an_image": ("The camera source is not a readable image", _CHECK_CAMERA),
+    "cannot_open_video": ("The camera or video cannot be opened", _CHECK_CAMERA),
+    "sim_radio_not_installed": ("This install cannot reach a mock building's radio", "Use ble_mode=system"),
 }
 
 _FALLBACK = ("Refused ({reason})", _CALL_DISPATCH)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from protocol.api import (
         DeliveryConfirmation,
-        DeliveryResponse,
+        Delivery,
         DoorUpkeep,
         GrantRequest,
         GrantResponse,
@@ -71,7 +71,7 @@ class AccessClient(Protocol):
 
     async def upload_receipts(self, receipts: Sequence[bytes]) -> ReceiptUploadResponse: ...
 
-    async def confirm_delivery(self, confirmation: DeliveryConfirmation) -> DeliveryResponse: ...
+    async def confirm_delivery(self, confirmation: DeliveryConfirmation) -> Delivery: ...
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,9 @@ _BUSY = frozenset(
 _DOOR_PHASES = {DoorPhase.CONNECTING: StopPhase.CONNECTING, DoorPhase.VERIFYING: StopPhase.VERIFYING}
 
 
+_DEFAULT_BACKOFF = Backoff()
+
+
 def _ignore(_: RouteState) -> None:
     return None
 
@@ -99,7 +102,7 @@ class DriverWorkflow:
         clock: Clock,
         on_change: Callable[[RouteState], None] = _ignore,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = _DEFAULT_BACKOFF,
         find_timeout: float = 3.0,
         generate_key: Callable[[], Ed25519PrivateKey] = Ed25519PrivateKey.generate,
         on_close: Sequence[Callable[[], Awaitable[None]]] = (),
@@ -223,7 +226,7 @@ class DriverWorkflow:
             return ScanVerdict(
                 ScanVerdictKind.ALREADY_SCANNED, ref.package_id, ref.stop_id, "Parcel already scanned"
             )
-        scanned = current.scanned_package_ids + (ref.package_id,)
+        scanned = (*current.scanned_package_ids, ref.package_id)
         if current.phase is StopPhase.IDLE:
             self._stops.enter(current.stop_id, StopPhase.SCANNED, scanned_package_ids=scanned, notice=None)
         else:

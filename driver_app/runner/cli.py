@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,9 +26,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "default: fetch the ones a mock building serves on its mock-only "
                              "GET /v1/dev/labels into a temporary folder")
     parser.add_argument("--report", type=Path, help="write JUnit XML here")
-    parser.add_argument("--scenario", type=Path,
-                        help="the scenario the building runs: stops expect what its packages' `expect` say "
-                             "(default: every stop expects delivered)")
     parser.add_argument("--driver", default="demo", help="driver id (default: demo)")
     parser.add_argument("--password", default="demo-password", help="driver password (default: demo's)")
     parser.add_argument("--access-url", default=DEFAULT_ACCESS_URL, help=f"default {DEFAULT_ACCESS_URL}")
@@ -40,15 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from driver_app.runner.expectations import load_expectations
     from driver_app.runner.route_runner import RunPlan
-    from mock_building.errors import ScenarioError
 
-    try:
-        expectations = load_expectations(args.scenario, args.driver) if args.scenario else {}
-    except ScenarioError as err:  # its message names the bad key
-        print(f"run-route: cannot read scenario {args.scenario}: {err}", file=sys.stderr)
-        return EXIT_SETUP
     if args.labels is not None and not args.labels.is_dir():
         print(f"run-route: no label folder {args.labels}", file=sys.stderr)
         return EXIT_SETUP
@@ -68,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
         )
         if labels is None:
             return EXIT_SETUP
+        expectations = _fetched_expectations(args.access_url, args.driver)
+        if expectations is None:
+            return EXIT_SETUP
         plan = RunPlan(args.driver, args.password, labels, expectations)
         return asyncio.run(_run(settings, plan, args.report, temporary_outbox=args.data_dir is None))
 
@@ -81,6 +75,19 @@ def _fetched_labels(access_url: str, out_dir: Path, driver_id: str, password: st
         print(f"run-route: no --labels, and {err.detail} (reason {err.reason})", file=sys.stderr)
         return None
     return out_dir
+
+
+def _fetched_expectations(access_url: str, driver_id: str) -> Mapping[str, frozenset[str]] | None:
+    """What a mock building expects each stop to end as (stops it does not name expect delivered)."""
+    from driver_app.core.display_text import printable
+    from driver_app.core.errors import WorkflowError
+    from driver_app.runner.expectations import fetch_expectations
+
+    try:
+        return fetch_expectations(access_url, driver_id)
+    except WorkflowError as err:
+        print(f"run-route: {err.title}: {printable(str(err))} (reason {err.reason})", file=sys.stderr)
+        return None
 
 
 async def _run(settings: Settings, plan: RunPlan, report: Path | None, *, temporary_outbox: bool) -> int:

@@ -1,33 +1,59 @@
 """What each stop of a run may end as: "delivered", or reason codes of injected faults.
 
-Expectations come from the scenario file the mock building runs (`--scenario`): each package of a
-stop may carry `expect = "door_jammed"` (no `expect` means "delivered"). A building with several
-doors can have one faulty and one healthy door, and the scenario does not say which package goes
-through which door, so a stop's expectation is the *set* of its packages' outcomes: every door the
-runner tries must end in one of them. Without a scenario every stop expects "delivered".
+A mock building knows what its scenario's faults should cause and says so on the mock-only
+`GET /v1/dev/expectations/<driver_id>`, as it hands out labels: the runner asks over HTTP, so it
+needs neither the mock building installed nor its scenario file. A building with several doors can
+have one faulty and one healthy door, and the scenario does not say which package goes through
+which door, so a stop's expectation is the *set* of its packages' outcomes: every door the runner
+tries must end in one of them. A real building has no such endpoint: every stop expects "delivered".
 (The HTTP Route deliberately carries no QA data: it is what production drivers see.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from driver_app.core.errors import ServiceUnreachable, WorkflowError
+from protocol.api import API_PREFIX
+
+__all__ = ["DELIVERED", "ExpectationsError", "expected_outcomes", "fetch_expectations"]
 
 DELIVERED = "delivered"
+_TIMEOUT_S = 10.0
 
 
-def load_expectations(scenario_path: Path, driver_id: str) -> Mapping[str, frozenset[str]]:
-    """Stop id → the outcomes its attempts may end in, for `driver_id`'s route in the scenario."""
-    # The QA runner reads the mock building's own scenario loader; the app itself never does.
-    from mock_building.scenario.loader import load_scenario
+class ExpectationsError(WorkflowError):
+    """The building's expectations answer is not what the runner can use (expectations_malformed)."""
 
-    scenario = load_scenario(scenario_path)
-    return {
-        stop.id: frozenset(package.expect or DELIVERED for package in stop.packages)
-        for route in scenario.routes
-        if route.driver == driver_id
-        for stop in route.stops
-    }
+    title = "Unusable expectations"
+
+
+class _Expectations(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    driver_id: str
+    stops: dict[str, list[str]]
+
+
+def fetch_expectations(access_url: str, driver_id: str) -> Mapping[str, frozenset[str]]:
+    """Stop id → the outcomes its attempts may end in; empty (all "delivered") for a real building."""
+    url = f"{access_url.rstrip('/')}{API_PREFIX}/dev/expectations/{quote(driver_id, safe='')}"
+    try:
+        with httpx.Client(timeout=_TIMEOUT_S) as client:
+            answer = client.get(url)
+    except httpx.HTTPError as err:
+        raise ServiceUnreachable(f"cannot ask {access_url} for expectations: {err}") from err
+    if answer.status_code == 404:
+        return {}
+    try:
+        answer.raise_for_status()
+        body = _Expectations.model_validate_json(answer.content)
+    except (httpx.HTTPStatusError, ValidationError) as err:
+        raise ExpectationsError("expectations_malformed", f"{url} answered {answer.status_code}: {err}") from err
+    return {stop_id: frozenset(outcomes) for stop_id, outcomes in body.stops.items()}
 
 
 def expected_outcomes(expectations: Mapping[str, frozenset[str]], stop_id: str) -> frozenset[str]:

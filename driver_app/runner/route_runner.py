@@ -128,7 +128,7 @@ async def _scan_label(
     try:
         source = FrameBarcodeSource(still_frames(path))
     except ScanError as err:
-        return LABEL_MISSING, str(err)
+        return LABEL_MISSING, err.detail
     try:
         while (scan := await source.next_scan(plan.scan_timeout)) is not None:
             verdict = await workflow.submit_scan(scan)

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace, *, out: TextIO = sys.stdout, err: TextIO = sys
             results = _scan_file(pipeline, path)
         except ScanError as error:
             failed += 1
-            print(f"driver-app scan: error [{error.reason}]: {error}", file=err)
+            print(f"driver-app scan: error [{error.reason}]: {error.detail}", file=err)
             continue
         ms = (time.perf_counter() - start) * 1000
         if args.json:

@@ -1,21 +1,26 @@
-"""The scanning adapter's one exception root.
+"""The scanner's errors, part of the driver app's one error root (`driver_app.core.errors`).
 
-    ScanError                 (reason: a stable machine-readable code)
-     └── SourceError          a file, folder, video or camera could not be opened or read
+    WorkflowError             (reason: a stable machine-readable code, title, detail)
+     └── ScanError            the scanner failed
+          └── SourceError     a file, folder, video or camera could not be opened or read
+
+Their reasons are `ClientReason` codes, so the UI maps them to a message like any other reason.
 """
 
 from __future__ import annotations
 
+from driver_app.core.errors import WorkflowError
+
 __all__ = ["ScanError", "SourceError"]
 
 
-class ScanError(Exception):
-    """Base of every error the scanner raises; `reason` is stable, the message is for people."""
+class ScanError(WorkflowError):
+    """Base of every error the scanner raises; `reason` is stable, `detail` is for people."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+    title = "Scanner problem"
 
 
 class SourceError(ScanError):
     """A frame source failed: missing file, unsupported or corrupt format, camera unavailable."""
+
+    title = "Camera or file unavailable"

@@ -10,18 +10,18 @@ import cv2
 import numpy as np
 
 __all__ = [
-    "Affine",
     "IDENTITY",
-    "compose",
-    "to_gray",
-    "resize",
-    "rotate",
-    "pad",
+    "Affine",
     "clahe",
-    "otsu",
-    "sharpen_across",
+    "compose",
     "invert",
     "map_back",
+    "otsu",
+    "pad",
+    "resize",
+    "rotate",
+    "sharpen_across",
+    "to_gray",
 ]
 
 Affine = np.ndarray  # 2x3 float64, input frame -> derived image
@@ -38,7 +38,7 @@ def compose(outer: Affine, inner: Affine) -> Affine:
 def to_gray(frame: np.ndarray) -> np.ndarray:
     """OpenCV frames are BGR(A) or already gray; 16-bit images are scaled to 8 bits."""
     if frame.dtype != np.uint8:
-        frame = cv2.normalize(frame, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+        frame = cv2.normalize(frame, np.empty_like(frame), 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
     if frame.ndim == 2:
         return frame
     if frame.shape[2] == 4:

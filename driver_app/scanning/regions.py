@@ -41,6 +41,8 @@ class Region:
         return self.coherence >= _ONE_D_COHERENCE
 
 
+_KERNEL_3X3 = np.ones((3, 3), np.uint8)  # OpenCV's default structuring element, spelled out
+
 def candidate_regions(gray: np.ndarray, *, limit: int = 3) -> list[Region]:
     """Likely barcode regions in `gray`: 1D-looking ones first (largest first), then 2D-looking ones.
 
@@ -65,12 +67,12 @@ def _coherent_mask(tensor: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndar
     sxx, syy, sxy = (cv2.blur(part, (7, 7)) for part in tensor)
     energy = sxx + syy
     coherence = np.sqrt((sxx - syy) ** 2 + 4 * sxy**2) / (energy + 1e-6)
-    strong = cv2.normalize(energy, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    strong = cv2.normalize(energy, np.empty_like(energy), 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
     level, _ = cv2.threshold(strong, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     mask = ((strong > level * 0.5) & (coherence > 0.7)).astype(np.uint8) * 255
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
-    mask = cv2.erode(mask, None, iterations=2)  # a lone straight edge is thin: gone
-    return cv2.dilate(mask, None, iterations=2)
+    mask = cv2.erode(mask, _KERNEL_3X3, iterations=2)  # a lone straight edge is thin: gone
+    return cv2.dilate(mask, _KERNEL_3X3, iterations=2)
 
 
 def _dense_edge_mask(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
@@ -78,8 +80,8 @@ def _dense_edge_mask(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
     blurred = cv2.blur(magnitude, (5, 5))
     _, mask = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9)))
-    mask = cv2.erode(mask, None, iterations=2)
-    return cv2.dilate(mask, None, iterations=3)
+    mask = cv2.erode(mask, _KERNEL_3X3, iterations=2)
+    return cv2.dilate(mask, _KERNEL_3X3, iterations=3)
 
 
 def _blobs(

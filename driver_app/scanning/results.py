@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["Point", "ScanResult", "Symbology"]
 
 Point = tuple[int, int]
 
 
-class Symbology(str, Enum):
+class Symbology(StrEnum):
     """The barcode families a parcel label may carry; the value is the name shown to people and in JSON."""
 
     CODE128 = "Code128"

@@ -12,6 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from driver_app.core.errors import ClientReason
+
 from .errors import SourceError
 
 __all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "camera_frames", "expand_paths", "file_frames", "load_image"]
@@ -38,7 +40,7 @@ def load_image(path: Path) -> np.ndarray:
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as err:
-        raise SourceError("unreadable-file", f"{path}: cannot read file ({err.strerror or err})") from err
+        raise SourceError(ClientReason.UNREADABLE_FILE, f"{path}: cannot read file ({err.strerror or err})") from err
     frame = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if frame is not None:
         return frame
@@ -52,13 +54,13 @@ def _load_with_pillow(path: Path) -> np.ndarray:
         with Image.open(path) as image:
             return np.asarray(image.convert("L"))
     except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise SourceError("not-an-image", f"{path}: not a readable image") from err
+        raise SourceError(ClientReason.NOT_AN_IMAGE, f"{path}: not a readable image") from err
 
 
 def file_frames(path: Path, *, every: int = 1) -> Iterator[np.ndarray]:
     """The frames of an image file (one) or a video file (every `every`-th)."""
     if not path.exists():
-        raise SourceError("no-such-file", f"{path}: no such file")
+        raise SourceError(ClientReason.NO_SUCH_FILE, f"{path}: no such file")
     if path.suffix.lower() in VIDEO_SUFFIXES:
         yield from _capture_frames(cv2.VideoCapture(str(path)), str(path), every=every)
     else:
@@ -72,14 +74,14 @@ def camera_frames(index: int = 0) -> Iterator[np.ndarray]:
 
 def _capture_frames(capture: cv2.VideoCapture, label: str, *, every: int) -> Iterator[np.ndarray]:
     if not capture.isOpened():
-        raise SourceError("cannot-open-video", f"{label}: cannot open video")
+        raise SourceError(ClientReason.CANNOT_OPEN_VIDEO, f"{label}: cannot open video")
     try:
         index = 0
         while True:
             ok, frame = capture.read()
             if not ok:
                 if index == 0:
-                    raise SourceError("cannot-open-video", f"{label}: no frames could be decoded")
+                    raise SourceError(ClientReason.CANNOT_OPEN_VIDEO, f"{label}: no frames could be decoded")
                 return
             if index % every == 0:
                 yield frame

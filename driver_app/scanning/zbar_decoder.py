@@ -114,7 +114,7 @@ class ZbarDecoder:
         try:
             zb.zbar_image_set_format(image, _FOURCC_Y800)
             zb.zbar_image_set_size(image, width, height)
-            zb.zbar_image_set_data(image, ctypes.cast(pixels, ctypes.c_void_p), len(pixels), None)
+            zb.zbar_image_set_data(image, ctypes.cast(ctypes.c_char_p(pixels), ctypes.c_void_p), len(pixels), None)
             if zb.zbar_scan_image(self._scanner, image) <= 0:
                 return []
             return list(_reads(image))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import ClassVar
 
 from textual import events, work
@@ -79,17 +80,23 @@ class DriverApp(App[None]):
         clock: Clock,
         camera: CameraFactory | None = None,
         key_clock: Callable[[], float] = time.monotonic,
+        log_file: Path | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
+        self.log_file = log_file  # shown on the diagnostics screen, for support
         self.clock = clock
         self.camera = camera
         self._key_clock = key_clock
         self._wedge = WedgeDetector()
         self._wedge_input: tuple[Input, str] | None = None
-        self.workflow = workflow_factory(lambda state: self.post_message(WorkflowChanged(state)))
+        self.workflow = workflow_factory(self._workflow_changed)
         self.demo = not self.workflow.credentials_persistent
         self.route_state = self.workflow.state
+
+    def _workflow_changed(self, state: RouteState) -> None:
+        """Called by the workflow after every change: hand the snapshot to the UI as a message."""
+        self.post_message(WorkflowChanged(state))
 
     def on_mount(self) -> None:
         self.set_keymap(dict(self.settings.keymap))
@@ -116,7 +123,7 @@ class DriverApp(App[None]):
             "ble": literal(self.settings.ble_mode),
             "camera": literal(self.settings.camera_source, placeholder="none configured"),
             "keyring": Content.assemble(literal(self.workflow.credentials_description), f", {store}"),
-        }
+        } | ({"log file": literal(str(self.log_file))} if self.log_file else {})
 
     # -- session and route ---------------------------------------------------------------------
 

@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from driver_app.adapters.clock import SystemClock
     from driver_app.factory import build_workflow
     from driver_app.tui import create_app
-    from driver_app.tui.camera_source import camera_factory
+    from driver_app.adapters.camera_source import camera_factory
+    from driver_app.logs import current_log_file
 
     try:
         settings = settings_from(args)
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
             settings,
             clock=clock,
             camera=camera_factory(settings.camera_source),
+            log_file=current_log_file(),
         )
     except WorkflowError as err:  # the keyring refused (insecure_keyring, keyring_failed)
         notice = notice_for(err.reason)

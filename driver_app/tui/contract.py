@@ -15,7 +15,7 @@ from driver_app.core.state import RouteState, ScanVerdict
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["Workflow", "WorkflowFactory", "CameraScanner", "CameraFactory"]
+__all__ = ["CameraFactory", "CameraScanner", "Workflow", "WorkflowFactory"]
 
 
 class Workflow(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from driver_app.core.ports import Clock
 from driver_app.tui.app import DriverApp
@@ -20,7 +21,9 @@ def create_app(
     clock: Clock,
     camera: CameraFactory | None = None,
     key_clock: Callable[[], float] = time.monotonic,
+    log_file: Path | None = None,
 ) -> DriverApp:
     """`clock` is the one the workflow was wired with (relock countdown on its monotonic scale);
-    `key_clock` times keystrokes for wedge-scanner detection (tests pass a fake one)."""
-    return DriverApp(workflow_factory, settings, clock=clock, camera=camera, key_clock=key_clock)
+    `key_clock` times keystrokes for wedge-scanner detection (tests pass a fake one); `log_file` is
+    where this process logs (diagnostics shows it)."""
+    return DriverApp(workflow_factory, settings, clock=clock, camera=camera, key_clock=key_clock, log_file=log_file)

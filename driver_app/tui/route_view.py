@@ -13,7 +13,7 @@ from driver_app.core.state import RouteState, StopPhase
 if TYPE_CHECKING:
     from protocol.api import Stop
 
-__all__ = ["StopRow", "PackageRow", "DoorChoice", "stop_rows", "stop_row", "package_rows", "door_choices"]
+__all__ = ["DoorChoice", "PackageRow", "StopRow", "door_choices", "package_rows", "stop_row", "stop_rows"]
 
 PHASE_LABELS: dict[StopPhase, str] = {
     StopPhase.IDLE: "to do",

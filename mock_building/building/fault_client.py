@@ -54,7 +54,10 @@ def _number(name: str, word: str) -> int | float:
 def set_door_faults(url: str, admin_token: str, door_id: str, settings: Mapping[str, Value]) -> dict[str, object]:
     """PUT the changes; returns every fault setting of the door afterwards."""
     with _client(url, admin_token) as http:
-        return dict(_json(_call(http.put, f"/v1/admin/doors/{door_id}/faults", dict(settings)))["faults"])
+        faults = _json(_call(http.put, f"/v1/admin/doors/{door_id}/faults", dict(settings)))["faults"]
+        if not isinstance(faults, dict):
+            raise FaultCommandError("unexpected_response", "the answer has no faults table")
+        return faults
 
 
 def set_service_faults(url: str, admin_token: str, settings: Mapping[str, Value]) -> dict[str, object]:

@@ -11,7 +11,9 @@ ready file: scripts wait for it instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -35,6 +37,8 @@ from mock_building.errors import CodedError
 from mock_building.building.live_view import BuildingView, HeadlessLog, literal, make_console, render_view
 from mock_building.radio import RadioError, VirtualRadio
 from mock_building.scenario.loader import Driver, Scenario, default_scenario_path, load_scenario
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "BuildingError", "BuildingMode", "BuildingSettings", "RunningBuilding", "banner", "demo_driver", "run_building",
@@ -137,8 +141,8 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
         doors.update(await start_doors(scenario, radio, settings.data_dir / "doors", clock.unix))
         service.mount_door_admin({door_id: door.faults for door_id, door in doors.items()})
         labels = render_scenario_labels(scenario, settings.data_dir)
-        if settings.mode is BuildingMode.DEMO:
-            service.mount_dev_labels(labels)
+        if settings.mode is BuildingMode.DEMO:  # QA aids: labels and expectations, never in production
+            service.mount_dev_routes(labels)
         await _listening(service.serve(settings.host, settings.port), "access service", settings.port)
     except (DoorError, RadioError) as err:
         await RunningBuilding(scenario, "", service, radio, settings.host, 0, settings.data_dir, doors).stop()
@@ -206,6 +210,10 @@ async def run_building(settings: BuildingSettings, *, live: bool, out: TextIO = 
         loop.add_signal_handler(sig, stop.set)
     try:
         building = await start_building(settings)
+        logger.info(
+            "building up: access service %s, radio %s, %d doors", building.url, building.radio_address,
+            len(building.doors),
+        )
         try:
             for line in banner(building):
                 out.write(line + "\n")
@@ -227,10 +235,8 @@ async def run_building(settings: BuildingSettings, *, live: bool, out: TextIO = 
 
 
 async def _until(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass
 
 
 async def _log_headless(building: RunningBuilding, stop: asyncio.Event, out: TextIO) -> None:

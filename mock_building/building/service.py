@@ -14,6 +14,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from mock_building.building.day_clock import DayShiftedClock
+from mock_building.service.api_dev_expectations import dev_expectations_router
 from mock_building.service.api_dev_labels import dev_labels_router
 from mock_building.door import DoorFaults
 from mock_building.service.api_door_admin import door_admin_router
@@ -62,8 +63,10 @@ class ServicePart:
     def mount_door_admin(self, doors: Mapping[str, DoorFaults]) -> None:
         self.app.include_router(door_admin_router(doors))
 
-    def mount_dev_labels(self, labels: dict[str, Path]) -> None:
+    def mount_dev_routes(self, labels: dict[str, Path]) -> None:
+        """The mock-only QA endpoints: rendered labels and what each stop should end as."""
         self.app.include_router(dev_labels_router(labels))
+        self.app.include_router(dev_expectations_router(self.scenario))
 
     async def serve(self, host: str, port: int) -> None:
         self._served = await serve_app(self.app, host, port)

@@ -33,7 +33,7 @@ def revoke(
         _admin(url, admin_token, lambda http: http.post, f"/v1/admin/buildings/{building}/revocation-epoch")
         return f"every grant issued so far at {building}"
     if grant_id is not None:
-        body = {"grant_id": b64url_encode(_grant_id_bytes(grant_id)), "reason": reason}
+        body: dict[str, str | None] = {"grant_id": b64url_encode(_grant_id_bytes(grant_id)), "reason": reason}
     else:
         body = {"handheld_key_id": handheld_key_id, "reason": reason}
     _admin(url, admin_token, lambda http: http.post, "/v1/revocations", body)

@@ -19,12 +19,12 @@ __all__ = ["DoorError", "DoorErrorReason"]
 class DoorErrorReason(StrEnum):
     """Machine-readable reasons a caller can branch on."""
 
-    UNKNOWN_FAULT = "door.unknown_fault"
-    BAD_FAULT_VALUE = "door.bad_fault_value"
-    BAD_CONFIG = "door.bad_config"
-    STATE_DIR_UNUSABLE = "door.state_dir_unusable"
-    STATE_CORRUPT = "door.state_corrupt"
-    SESSION_CLOSED = "door.session_closed"
+    UNKNOWN_FAULT = "door_unknown_fault"
+    BAD_FAULT_VALUE = "door_bad_fault_value"
+    BAD_CONFIG = "door_bad_config"
+    STATE_DIR_UNUSABLE = "door_state_dir_unusable"
+    STATE_CORRUPT = "door_state_corrupt"
+    SESSION_CLOSED = "door_session_closed"
 
 
 class DoorError(CodedError):

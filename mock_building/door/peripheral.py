@@ -64,13 +64,13 @@ class DoorPeripheral:
         loop = asyncio.get_running_loop()
         self._links: LinkGuard[Connection] = LinkGuard(loop, self._drop_link)
         self._backoff = PeerBackoff(loop.time)
-        self._result = Characteristic(
+        self._result: Characteristic[bytes] = Characteristic(
             gatt.RESULT_CHAR_UUID,
             Characteristic.Properties.READ | Characteristic.Properties.INDICATE,
             Characteristic.READABLE,
             CharacteristicValue(read=answered(self._read_result)),
         )
-        self._challenge = Characteristic(
+        self._challenge: Characteristic[bytes] = Characteristic(
             gatt.CHALLENGE_CHAR_UUID,
             Characteristic.Properties.READ,
             Characteristic.READABLE,

@@ -71,7 +71,9 @@ class AirLink(LocalLink):
     def send_advertising_pdu(self, sender_controller: Controller, packet: ll.AdvertisingPdu) -> None:
         # Advertisements and connect requests both travel on the advertising channels: an
         # inaudible advertiser neither advertises nor accepts a connection.
-        if not self._audible(packet.advertiser_address):
+        # Every PDU bumble 0.0.236 defines names its advertiser, but the base class declares none.
+        advertiser = getattr(packet, "advertiser_address", None)
+        if isinstance(advertiser, hci.Address) and not self._audible(advertiser):
             return
         super().send_advertising_pdu(sender_controller, packet)
 
@@ -101,9 +103,12 @@ class AirLink(LocalLink):
         connections = list(controller.le_connections.values())
         for connection in connections:
             peer = self.find_le_controller(connection.peer_address)
-            if peer is not None and peer is not controller:
-                if (peer_connection := peer.le_connections.get(connection.self_address)) is not None:
-                    peer.on_le_disconnected(peer_connection, reason)
+            if (
+                peer is not None
+                and peer is not controller
+                and (peer_connection := peer.le_connections.get(connection.self_address)) is not None
+            ):
+                peer.on_le_disconnected(peer_connection, reason)
             controller.on_le_disconnected(connection, reason)
         if connections:
             logger.info("cut %d link(s) of %s", len(connections), controller.name)

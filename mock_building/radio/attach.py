@@ -13,12 +13,18 @@ import asyncio
 import dataclasses
 import itertools
 import logging
+from collections.abc import Sequence
+from typing import TypeVar
 
 from bumble import core, hci
 from bumble.controller import Controller
 from bumble.transport.common import PacketParser, StreamPacketSink
 
 from mock_building.radio.air import AirLink
+
+_Report = TypeVar(
+    "_Report", hci.HCI_LE_Advertising_Report_Event.Report, hci.HCI_LE_Extended_Advertising_Report_Event.Report
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +47,7 @@ class AttachedController(Controller):
             )
         super().send_hci_packet(packet)
 
-    def _with_rssi(self, reports):  # type: ignore[no-untyped-def]
+    def _with_rssi(self, reports: Sequence[_Report]) -> list[_Report]:
         return [dataclasses.replace(r, rssi=self.link.rssi_of(r.address)) for r in reports]
 
     def on_hci_le_create_connection_cancel_command(

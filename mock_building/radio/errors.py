@@ -10,13 +10,13 @@ from mock_building.errors import CodedError
 class RadioErrorReason(StrEnum):
     """Machine-readable reasons a caller can branch on (and logs can be grepped for)."""
 
-    UNKNOWN_PERIPHERAL = "radio.unknown_peripheral"
-    DUPLICATE_ADDRESS = "radio.duplicate_address"
-    ADVERTISING_DATA_TOO_LONG = "radio.advertising_data_too_long"
-    ADVERTISING_INTERVAL_OUT_OF_RANGE = "radio.advertising_interval_out_of_range"
-    ALREADY_SERVING = "radio.already_serving"
-    CLOSED = "radio.closed"
-    NO_RUNNING_LOOP = "radio.no_running_loop"
+    UNKNOWN_PERIPHERAL = "radio_unknown_peripheral"
+    DUPLICATE_ADDRESS = "radio_duplicate_address"
+    ADVERTISING_DATA_TOO_LONG = "radio_advertising_data_too_long"
+    ADVERTISING_INTERVAL_OUT_OF_RANGE = "radio_advertising_interval_out_of_range"
+    ALREADY_SERVING = "radio_already_serving"
+    CLOSED = "radio_closed"
+    NO_RUNNING_LOOP = "radio_no_running_loop"
 
 
 class RadioError(CodedError):

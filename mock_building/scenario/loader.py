@@ -9,10 +9,11 @@ the key path (`doors[1].id`).
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 
 from mock_building.errors import ScenarioError
 from mock_building.scenario.model import (
@@ -52,7 +53,8 @@ def parse_scenario(text: str, *, base_dir: Path = Path("."), source: str | None 
         raise ScenarioError("", f"not valid TOML: {err}", source=source) from err
     except ValidationError as err:
         first = err.errors()[0]
-        raise ScenarioError(_key_path(first["loc"]), _message(first), source=source) from err
+        message = _message(first["type"], first["msg"], first.get("ctx"))
+        raise ScenarioError(_key_path(first["loc"]), message, source=source) from err
     except ScenarioError as err:
         raise ScenarioError(err.key, err.detail, source=source) from err
 
@@ -65,7 +67,8 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def _message(error: ErrorDetails) -> str:
-    if error["type"] == "value_error":
-        return str(error.get("ctx", {}).get("error", error["msg"]))
-    return _MESSAGES.get(error["type"], error["msg"])
+def _message(kind: str, message: str, context: Mapping[str, Any] | None) -> str:
+    """Our validators' own words for value errors; plain words for unknown and missing keys."""
+    if kind == "value_error" and context is not None and "error" in context:
+        return str(context["error"])
+    return _MESSAGES.get(kind, message)

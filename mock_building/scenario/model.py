@@ -114,11 +114,14 @@ def _fault_bounds(value: object, info: ValidationInfo) -> object:
 
 
 # The `[doors.faults]` table, generated from `DoorFaultSettings` so the fields have one definition.
+_FAULT_FIELDS: dict[str, Any] = {
+    spec.name: (get_type_hints(DoorFaultSettings)[spec.name], spec.default) for spec in fields(DoorFaultSettings)
+}
 _DoorFaultsTable = create_model(
     "_DoorFaultsTable",
     __config__=_TABLE,
     __validators__={"bounds": field_validator("*")(_fault_bounds)},
-    **{spec.name: (get_type_hints(DoorFaultSettings)[spec.name], spec.default) for spec in fields(DoorFaultSettings)},
+    **_FAULT_FIELDS,
 )
 
 

@@ -23,6 +23,12 @@ from mock_building.service.gate import CarrierSigner
 from mock_building.service.seed import seed_database
 
 __all__ = [
-    "CarrierSigner", "MEMORY", "ServiceConfig", "Store", "app_for_scenario", "create_app", "seed_database",
+    "MEMORY",
+    "CarrierSigner",
+    "ServiceConfig",
+    "Store",
+    "app_for_scenario",
+    "create_app",
+    "seed_database",
     "signers_for",
 ]

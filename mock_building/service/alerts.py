@@ -222,7 +222,8 @@ class AlertBook:
             AlertState.ACKNOWLEDGED: " AND acknowledged_at IS NOT NULL",
         }[state]
         rows = self._store.conn.execute(
-            f"SELECT * FROM alerts WHERE building_id = ?{acknowledged} ORDER BY id DESC LIMIT ?",
+            # only constants and "?" placeholders are formatted into this SQL; values are parameters
+            f"SELECT * FROM alerts WHERE building_id = ?{acknowledged} ORDER BY id DESC LIMIT ?",  # noqa: S608
             (building_id, limit),
         ).fetchall()
         return [_alert(row) for row in rows]

@@ -12,6 +12,7 @@ from dataclasses import replace
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -169,7 +170,7 @@ def app_for_scenario(
     today: date | None = None,
     db_path: str | Path = MEMORY,
     password_cost: int = DEFAULT_COST,
-    **overrides: object,
+    **overrides: Any,  # checked by `replace`: an unknown or mistyped field fails at start-up
 ) -> FastAPI:
     """Open (and migrate) the database, seed the scenario for `today` (default: the clock's local day), serve it.
 

@@ -27,7 +27,8 @@ class FaultInjector:
 
     @classmethod
     def create(cls, settings: ServiceFaultSettings | None = None, *, seed: int = 0) -> FaultInjector:
-        return cls(settings or ServiceFaultSettings(), random.Random(seed))
+        # seeded on purpose: injected errors must be reproducible, and they guard no secret
+        return cls(settings or ServiceFaultSettings(), random.Random(seed))  # noqa: S311
 
     def update(self, **changes: object) -> ServiceFaultSettings:
         self.settings = ServiceFaultSettings.model_validate(self.settings.model_dump() | changes)

@@ -59,7 +59,8 @@ def tenant_entries(
         for row in stored
     ]
     refused = store.conn.execute(
-        f"SELECT kind, event_time, door_id, evidence FROM alerts WHERE building_id = ? AND event_time >= ?"
+        # only constants and "?" placeholders are formatted into this SQL; values are parameters
+        f"SELECT kind, event_time, door_id, evidence FROM alerts WHERE building_id = ? AND event_time >= ?"  # noqa: S608
         f" AND kind IN ({','.join('?' * len(_REFUSED))}) ORDER BY event_time LIMIT ?",
         (building_id, after, *_REFUSED, limit),
     ).fetchall()

@@ -243,14 +243,16 @@ class UpkeepDesk:
         sent = "SELECT target_id FROM door_revocations_sent WHERE door_id = ? AND target_kind = ?"
         grants = [
             row["id"] for row in db.execute(
-                "SELECT id, expires_at FROM grants"
+                # `sent` is the constant subquery above; values are parameters
+                "SELECT id, expires_at FROM grants"  # noqa: S608
                 f" WHERE door_id = ? AND revoked_at IS NOT NULL AND id NOT IN ({sent})",
                 (door_id, door_id, "grant"),
             ) if datetime.fromisoformat(row["expires_at"]) > now
         ]  # fmt: skip
         handhelds = [
             row["key_id"] for row in db.execute(
-                f"SELECT key_id FROM handhelds WHERE revoked_at IS NOT NULL AND key_id NOT IN ({sent})",
+                # same: the constant subquery, values as parameters
+                f"SELECT key_id FROM handhelds WHERE revoked_at IS NOT NULL AND key_id NOT IN ({sent})",  # noqa: S608
                 (door_id, "handheld"),
             )
         ]  # fmt: skip

@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 from tests.label_images import render_label
 
-from driver_app.adapters.camera_source import FrameBarcodeSource, still_frames
+from driver_app.adapters.camera_source import FrameBarcodeSource, frames_of, still_frames
+from driver_app.core.errors import WorkflowError
+from driver_app.core.messages import known_reasons, notice_for
+from driver_app.scanning.errors import SourceError
 from driver_app.core.ports import Scan
 
 
@@ -56,3 +59,11 @@ async def test_close_does_not_wait_for_a_long_read(tmp_path: Path) -> None:
     await source.close()
     assert await asyncio.wait_for(reading, timeout=5.0) is None
     assert await source.next_scan(timeout=1.0) is None  # closed: nothing more, no error
+
+
+def test_a_missing_label_is_an_app_error_with_a_drivers_message(tmp_path) -> None:
+    with pytest.raises(WorkflowError) as caught:  # one root: callers need no scanner-specific except
+        list(frames_of(str(tmp_path / "missing.png")))
+    assert isinstance(caught.value, SourceError) and caught.value.reason == "unreadable_file"
+    assert caught.value.reason in known_reasons()
+    assert notice_for(caught.value.reason).message == "The camera source file cannot be read"

@@ -15,7 +15,7 @@ from protocol.receipt import verify_receipt
 from protocol.unlock import CHALLENGE_MIN, build_unlock_request
 
 from driver_app.adapters.door_bleak import BleakDoorLink
-from driver_app.ble_sim import BumbleClientBackend, BumbleScannerBackend
+from driver_app.adapters.ble_sim import BumbleClientBackend, BumbleScannerBackend
 from driver_app.core.errors import DoorRefused, DoorUnreachable
 from driver_app.core.ports import DoorPhase, NearbyDoor
 from bumble.device import Device

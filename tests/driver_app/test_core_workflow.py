@@ -302,9 +302,9 @@ async def test_select_stop_refuses_unknown_ids(h: Harness) -> None:
     wf = await h.ready()
     wf.select_stop("s2")
     assert wf.state.current_stop_id == "s2"
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(WorkflowError) as caught:
         wf.select_stop("nope")
-    assert getattr(caught.value, "reason", None) == "not_found"
+    assert caught.value.reason == "not_found"
 
 
 class RecordingOutbox(SqliteOutbox):

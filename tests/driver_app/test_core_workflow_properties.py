@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from tests.core_fakes import FakeAccess, FakeClock, FakeDoors
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from protocol.api import DeliveryConfirmation
@@ -56,10 +57,11 @@ async def _play(steps: list[tuple[str, object]]) -> None:
         if action == "scan":
             await workflow.submit_scan(Scan(str(arg), "wedge"))
         elif action == "select":
-            try:
+            if arg == "nope":
+                with pytest.raises(WorkflowError, match="not_found"):
+                    workflow.select_stop(arg)
+            else:
                 workflow.select_stop(str(arg))
-            except WorkflowError as err:
-                assert arg == "nope" and err.reason == "not_found"
         elif action == "unlock":
             outcome = await workflow.unlock(arg if isinstance(arg, str) else None)
             assert outcome.reason in known_reasons()

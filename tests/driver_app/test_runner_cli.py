@@ -19,10 +19,3 @@ def test_an_unreachable_service_is_a_setup_error(tmp_path: Path, capsys: pytest.
     assert code == 2
     err = capsys.readouterr().err
     assert "Access service unreachable" in err and "service_unreachable" in err
-
-
-def test_a_broken_scenario_file_is_a_setup_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    scenario = tmp_path / "bad.toml"
-    scenario.write_text("version = 1\nseed = 3\n")
-    assert main(["run-route", "--labels", str(tmp_path), "--scenario", str(scenario)]) == 2
-    assert "cannot read scenario" in capsys.readouterr().err

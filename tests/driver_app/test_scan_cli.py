@@ -38,7 +38,7 @@ def test_unreadable_files_give_a_reason_and_nonzero_exit(tmp_path: Path) -> None
     (tmp_path / "broken.png").write_bytes(b"not a png")
     code, out, err = _run([str(tmp_path / "broken.png"), str(tmp_path / "missing.webp"), "--json"])
     assert code != 0 and out == ""
-    assert "[not-an-image]" in err and "[no-such-file]" in err
+    assert "[not_an_image]" in err and "[no_such_file]" in err
 
 
 def test_human_output_escapes_hostile_text(tmp_path: Path) -> None:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import segno
-from tests.tui_fakes import make_rig, open_first_stop, sign_in
+from tests.tui_fakes import make_rig, open_first_stop
 
 from driver_app.core.ports import ScanSource
 from driver_app.core.state import StopPhase
-from driver_app.tui.camera_source import OpenCvCamera, frames_of
+from driver_app.adapters.camera_source import OpenCvCamera, frames_of
 from driver_app.tui.widgets.camera import CameraPanel
 from driver_app.tui.widgets.preview import CameraPreview, downscale, fit, half_block_strip
 
@@ -29,9 +29,9 @@ def test_half_blocks_put_the_upper_pixel_in_front_and_the_lower_behind() -> None
     assert pixels.shape == (4, 4, 3)
     first_row = half_block_strip(pixels, 0)
     assert first_row.text == "▀▀▀▀"
-    segment = list(first_row)[0]
+    segment = next(iter(first_row))
     assert segment.style.color.triplet == (255, 0, 0) and segment.style.bgcolor.triplet == (0, 0, 255)
-    second_row = list(half_block_strip(pixels, 1))[0]
+    second_row = next(iter(half_block_strip(pixels, 1)))
     assert second_row.style.color.triplet == (0, 0, 0) == second_row.style.bgcolor.triplet
 
 
@@ -68,7 +68,7 @@ async def test_camera_scan_on_the_stop_screen(tmp_path: Path) -> None:
         await pilot.pause()
         await rig.app.workers.wait_for_complete()
         await pilot.pause()
-        scan, verdict = rig.app.last_scan
+        scan, _verdict = rig.app.last_scan
         assert (scan.source, scan.text, scan.symbology) == (ScanSource.CAMERA, "LK100001", "QRCode")
         assert rig.workflow.state.stops["S1"].phase is StopPhase.SCANNED
         preview = rig.app.screen.query_one(CameraPreview)
@@ -90,7 +90,9 @@ async def test_no_camera_device_is_a_status_line_not_a_crash() -> None:
         assert rig.app.is_running
         panel = rig.app.screen.query_one(CameraPanel)
         assert not panel.running and panel.display
-        assert "camera failed" in str(panel.query_one("#camera-status").render())
+        status = str(panel.query_one("#camera-status").render())
+        assert status.startswith("Camera failed: The camera or video cannot be opened")
+        assert "camera 7: cannot open video" in status
 
 
 async def test_camera_action_hidden_without_a_camera() -> None:

@@ -84,7 +84,7 @@ async def test_wedge_scan_on_the_stop_screen_with_nothing_focused() -> None:
         await open_first_stop(pilot)
         assert isinstance(rig.app.screen, StopScreen)
         await scan_with_wedge(pilot, rig, "LK100001")
-        scan, verdict = rig.app.last_scan
+        scan, _verdict = rig.app.last_scan
         assert scan.source == ScanSource.WEDGE and scan.text == "LK100001"
         assert rig.workflow.state.stops["S1"].phase is StopPhase.SCANNED
         assert rig.app.screen.query_one("#manual", Input).value == ""

@@ -6,7 +6,6 @@ The driver side attaches over TCP on loopback exactly as a separate app process 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from bleak import BleakClient, BleakScanner
@@ -35,7 +34,7 @@ from tests.ble_sim_support import (
     add_test_peripheral,
 )
 
-from driver_app.ble_sim import (
+from driver_app.adapters.ble_sim import (
     REQUESTED_MTU,
     BumbleClientBackend,
     BumbleScannerBackend,

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from driver_app.adapters.access_http import HttpAccessClient
 from driver_app.adapters.door_bleak import BleakDoorLink
-from driver_app.ble_sim import (
+from driver_app.adapters.ble_sim import (
     BumbleClientBackend,
     BumbleScannerBackend,
     configure_sim_radio,

@@ -7,6 +7,7 @@ grant, and keeps the claim beside them.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sqlite3
 import time
@@ -16,7 +17,7 @@ import pytest
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.factory import build_workflow
-from driver_app.runner.expectations import load_expectations
+from driver_app.runner.expectations import fetch_expectations
 from driver_app.runner.route_runner import RunPlan, run_route
 from driver_app.settings import BleMode, Settings
 from mock_building.building.running import RunningBuilding
@@ -58,7 +59,7 @@ async def test_a_handheld_clock_at_2000_loses_no_delivery(
     workflow = build_workflow(settings, credentials=MemoryCredentialStore(), clock=clock)
     lines: list[str] = []
     plan = RunPlan(
-        "demo", "demo-password", tmp_path / "labels", load_expectations(default_scenario_path(), "demo")
+        "demo", "demo-password", tmp_path / "labels", await asyncio.to_thread(fetch_expectations, running.url, "demo")
     )
     try:
         results = await run_route(workflow, plan, clock=clock, emit=lines.append)

@@ -9,9 +9,7 @@ windows are open whenever the suite runs.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import sys
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,7 +19,7 @@ import pytest
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.factory import build_workflow
-from driver_app.runner.expectations import load_expectations
+from driver_app.runner.expectations import fetch_expectations
 from driver_app.runner.route_runner import RunPlan, run_route
 from driver_app.settings import BleMode, Settings
 from mock_building.building.running import BuildingSettings, RunningBuilding, start_building
@@ -46,7 +44,7 @@ async def test_the_demo_route_is_delivered_end_to_end(
     handheld_clock = HandheldNoonClock(clock)
     workflow = build_workflow(settings, credentials=MemoryCredentialStore(), clock=handheld_clock)
     lines: list[str] = []
-    plan = RunPlan("demo", "demo-password", labels, load_expectations(default_scenario_path(), "demo"))
+    plan = RunPlan("demo", "demo-password", labels, await asyncio.to_thread(fetch_expectations, running.url, "demo"))
     try:
         results = await run_route(workflow, plan, clock=handheld_clock, emit=lines.append)
     finally:
@@ -78,7 +76,6 @@ async def test_the_cli_exits_zero_and_writes_junit(building: tuple[RunningBuildi
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "driver_app.cli", "run-route", "--labels", str(labels),
         "--report", str(report), "--access-url", running.url, "--radio", running.radio_address,
-        "--scenario", str(default_scenario_path()),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=90)
@@ -135,7 +132,7 @@ async def test_the_faults_scenario_shows_every_injected_fault(
     handheld_clock = HandheldNoonClock(clock)
     workflow = build_workflow(settings, credentials=MemoryCredentialStore(), clock=handheld_clock)
     lines: list[str] = []
-    plan = RunPlan("qa", "qa-password", labels, load_expectations(FAULTS, "qa"))
+    plan = RunPlan("qa", "qa-password", labels, await asyncio.to_thread(fetch_expectations, running.url, "qa"))
     try:
         results = await run_route(workflow, plan, clock=handheld_clock, emit=lines.append)
     finally:

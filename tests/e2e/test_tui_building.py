@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from textual.widgets import Static
 from tests.tui_fakes import KeyClock, manual_scan
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore

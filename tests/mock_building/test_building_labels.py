@@ -38,7 +38,7 @@ def test_labels_command_writes_a_decodable_label_per_package(path: Path, tmp_pat
 
 def test_label_is_addressed_to_the_stop_and_both_symbols_carry_only_the_tracking_number() -> None:
     scenario = load_scenario(default_scenario_path())
-    label = next(l for l in labels_for(scenario) if l.package_id == "P2")
+    label = next(lbl for lbl in labels_for(scenario) if lbl.package_id == "P2")
     assert label == Label("P2", "1Z999AA10123456791", "ParcelCo", ("Unit 1A", "Oak House", "7 Oak Ave"))
     image = render_label(label)
     assert image.size == (600, 400)

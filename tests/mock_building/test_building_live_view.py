@@ -13,8 +13,8 @@ from mock_building.building.live_view import AuditLine, BuildingView, DoorStatus
 
 def _door(door_id: str = "ELM-N", **changes: object) -> DoorStatus:
     values: dict[str, object] = {
-        "door_id": door_id, "building": "elm12", "name": "North entrance", "locked": True,
-        "relock_in_s": None, "last_outcome": None, "last_reason": None, "faults": (),
+        "door_id": door_id, "building": "elm12", "name": "North entrance", "locked": True, "relock_in_s": None,
+        "last_outcome": None, "last_reason": None, "faults": (),
     }
     values.update(changes)
     return DoorStatus(**values)  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ import pytest
 from bleak import BleakClient, BleakScanner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from driver_app.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio
+from driver_app.adapters.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio
 from mock_building.scenario.loader import default_scenario_path, load_scenario
 from protocol import Outcome, ReasonCode, build_unlock_request, public_key_bytes, verify_receipt
 from protocol.api import b64url_decode, b64url_encode

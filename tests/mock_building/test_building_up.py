@@ -9,7 +9,7 @@ import os
 import signal
 import socket
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,7 @@ from mock_building.service.clock import FakeClock
 from mock_building.building.day_clock import DayShiftedClock
 
 ADMIN = {"Authorization": "Bearer demo-admin-token"}  # the demo scenario's admin token
-BASE = FakeClock(datetime(2026, 11, 23, 23, 30, tzinfo=timezone.utc))
+BASE = FakeClock(datetime(2026, 11, 23, 23, 30, tzinfo=UTC))
 
 # One building (and loop) for the module: starting one takes about half a second.
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -14,7 +14,7 @@ from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError, BleakGATTProtocolError
 from tests.door_support import DOOR_ADDRESS, DOOR_ID, DOOR_KEY, Issuer, door_config, fixed_key, unlock_request
 
-from driver_app.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio
+from driver_app.adapters.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio
 from mock_building.door.controller import DoorController
 from mock_building.door.faults import DoorFaults
 from mock_building.door.peripheral import DoorPeripheral

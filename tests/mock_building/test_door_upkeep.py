@@ -15,7 +15,7 @@ from bleak.exc import BleakGATTProtocolError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from driver_app.adapters.door_bleak import BleakDoorLink
-from driver_app.ble_sim import BumbleClientBackend, BumbleScannerBackend
+from driver_app.adapters.ble_sim import BumbleClientBackend, BumbleScannerBackend
 from driver_app.core.ports import DoorOutcome
 from mock_building.door.controller import DoorController
 from mock_building.door.runner import RunningDoor, start_door

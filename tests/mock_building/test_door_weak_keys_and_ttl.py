@@ -15,7 +15,7 @@ from protocol.reasons import Outcome, ReasonCode
 from protocol.sign1 import sign1
 from protocol.unlock import UnlockRequest
 from tests.door_air import air_door
-from tests.door_support import DOOR_ID
+from tests.door_support import DOOR_ID, Issuer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -25,7 +25,7 @@ IDENTITY = bytes.fromhex(VECTORS["weak_public_keys"][0]["public_key"])
 ORDER_2 = bytes.fromhex(VECTORS["weak_public_keys"][1]["public_key"])
 
 
-def _grant_bound_to(issuer, raw_key: bytes) -> bytes:  # type: ignore[no-untyped-def]
+def _grant_bound_to(issuer: Issuer, raw_key: bytes) -> bytes:
     claims = GrantClaims.for_delivery(
         issuer=issuer.name, subject="driver-7", door_id=DOOR_ID, stop_id="stop-1", package_id="PKG-1",
         carrier="parcelco", confirmation_key=raw_key, grant_id=bytes(range(16)), now=int(time.time()),

@@ -29,5 +29,5 @@ def test_a_door_error_caught_at_the_root_keeps_its_reason() -> None:
 
 def test_a_radio_error_carries_its_reason_and_message() -> None:
     error = RadioError(RadioErrorReason.CLOSED, "the radio is closed")
-    assert error.reason == "radio.closed"
+    assert error.reason == "radio_closed"
     assert str(error) == error.message == "the radio is closed"

@@ -78,7 +78,7 @@ async def test_each_carrier_signs_its_own_grants_and_only_accepting_buildings_op
     from protocol.verify import verify_unlock
     from tests.service_support import scenario
 
-    app, client = service
+    _app, client = service
     carol = await sign_in(client, "carol", "carol-pw")
     answer = await carol.grant("U1", "A-N", "BC-U1")
     assert answer.status_code == 201
@@ -146,7 +146,7 @@ async def test_not_on_route_when_the_driver_has_no_route_today(clock):
 
 
 async def test_completed_stop_is_refused(service):
-    app, client = service
+    _app, client = service
     alice = await sign_in(client, "alice", "alice-pw")
     assert (await alice.deliver("S1", ["P1", "P2"])).status_code == 201
     answer = await alice.grant("S1", "A-N", "BC-1")

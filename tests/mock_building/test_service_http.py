@@ -31,7 +31,7 @@ async def test_problem_json_shape_for_every_kind_of_error():
     for name, answer in answers.items():
         assert answer.headers["content-type"] == "application/problem+json", name
         body = answer.json()
-        assert PROBLEM_KEYS <= set(body), name
+        assert set(body) >= PROBLEM_KEYS, name
         assert (answer.status_code, body["code"]) == expected[name], name
         assert body["status"] == answer.status_code and body["type"].endswith(body["code"])
     assert "x" in answers["unknown_field"].json()["detail"]

@@ -116,7 +116,7 @@ def test_b64url_round_trip(data: bytes) -> None:
 
 @pytest.mark.parametrize("text", ["AA==", "A", "AB", "a+b/", "éé"])
 def test_b64url_refuses_non_canonical(text: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="base64url"):
         b64url_decode(text)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from collections.abc import Mapping
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
@@ -14,7 +18,7 @@ from driver_app.tui.screens.base import LobbyScreen
 from driver_app.tui.text import literal
 
 
-def diagnostics_content(app_info: dict[str, Content], state: RouteState) -> Content:
+def diagnostics_content(app_info: Mapping[str, Content], state: RouteState) -> Content:
     """Label: value lines; every value that came from outside is already literal `Content`."""
     stop = state.current_stop
     doors = [d for d in door_choices(state, stop.stop_id) if d.rssi is not None] if stop else []
@@ -44,7 +48,7 @@ def diagnostics_content(app_info: dict[str, Content], state: RouteState) -> Cont
 
 
 class DiagnosticsScreen(LobbyScreen):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="diagnostics.back", tooltip="Close diagnostics")
     ]
 

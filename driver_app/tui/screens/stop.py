@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import math
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.timer import Timer
@@ -27,7 +29,7 @@ from driver_app.tui.widgets.verdict import VerdictLine
 class StopScreen(LobbyScreen):
     """Always shows the workflow's current stop; the route screen selects it before pushing this."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "unlock", "Unlock", id="stop.unlock", tooltip="Open the strongest door of this stop"),
         Binding("c", "choose_door", "Door…", id="stop.choose_door", tooltip="Pick which entrance to open"),
         Binding("d", "deliver", "Deliver", id="stop.deliver", tooltip="Confirm the parcels are delivered"),

@@ -15,6 +15,8 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
+from driver_app.core.errors import WorkflowError
+from driver_app.core.messages import notice_for
 from driver_app.core.ports import Scan
 from driver_app.tui.contract import CameraFactory
 from driver_app.tui.text import literal
@@ -88,8 +90,8 @@ class CameraPanel(Widget):
         problem: str | None = None
         try:
             scanner = camera()
-        except Exception as err:  # an adapter failing to open a device: report it, never crash the UI
-            self.post_message(self.Stopped(f"camera failed: {err}"))
+        except WorkflowError as err:  # the adapter could not open the device: a status line
+            self.post_message(self.Stopped(_problem(err)))
             return
         try:
             for frame in scanner.frames():
@@ -98,8 +100,8 @@ class CameraPanel(Widget):
                 for scan in scanner.reads(frame):
                     self.post_message(self.Read(scan))
                 self.post_message(self.FrameReady(frame))
-        except Exception as err:  # same: a dying camera is a status line, not a traceback
-            problem = f"camera failed: {err}"
+        except WorkflowError as err:  # a source that fails mid-way: same (anything else is a bug)
+            problem = _problem(err)
         finally:
             scanner.close()
         if not worker.is_cancelled:
@@ -115,3 +117,9 @@ class CameraPanel(Widget):
 
     def _set_status(self, content: Content) -> None:
         self.query_one("#camera-status", Static).update(content)
+
+
+def _problem(err: WorkflowError) -> str:
+    """What the status line says: the reason's message and next step, then the adapter's detail."""
+    notice = notice_for(err.reason)
+    return f"Camera failed: {notice.message} — {notice.next_action} ({err.detail or err.reason})"

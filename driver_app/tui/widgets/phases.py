@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from driver_app.core.state import StopPhase, StopState
 
-__all__ = ["PhaseList", "phase_content", "UNLOCK_PHASES"]
+__all__ = ["UNLOCK_PHASES", "PhaseList", "phase_content"]
 
 UNLOCK_PHASES: tuple[tuple[StopPhase, str], ...] = (
     (StopPhase.FINDING_DOOR, "Finding door"),

@@ -38,13 +38,16 @@ def advertisement_data(advertisement: Advertisement) -> AdvertisementData:
     data = advertisement.data
     names = data.get_all(_T.COMPLETE_LOCAL_NAME) or data.get_all(_T.SHORTENED_LOCAL_NAME)
     service_uuids: dict[str, None] = {}
+    # bumble types `get_all` per literal type id; looping over ids loses that, so narrow here.
     for list_type in _UUID_LISTS:
         for uuids in data.get_all(list_type):
-            service_uuids.update((bleak_uuid(u), None) for u in uuids)
+            if isinstance(uuids, list):
+                service_uuids.update((bleak_uuid(u), None) for u in uuids)
     service_data = {
-        bleak_uuid(uuid): bytes(payload)
+        bleak_uuid(entry[0]): bytes(entry[1])
         for data_type in _SERVICE_DATA
-        for uuid, payload in data.get_all(data_type)
+        for entry in data.get_all(data_type)
+        if isinstance(entry, tuple) and isinstance(entry[0], UUID) and isinstance(entry[1], bytes)
     }
     manufacturer_data = {
         company: bytes(payload)

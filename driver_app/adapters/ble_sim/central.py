@@ -59,7 +59,7 @@ class SimCentral:
         self._lost_callbacks: set[Callable[[], None]] = set()
         self._closed = False
         device.on(Device.EVENT_ADVERTISEMENT, self._dispatch)
-        terminated: asyncio.Future[None] = transport.source.terminated  # type: ignore[attr-defined]
+        terminated: asyncio.Future[None] = transport.source.terminated
         terminated.add_done_callback(lambda _: self._on_lost())
 
     @classmethod

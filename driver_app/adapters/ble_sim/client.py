@@ -16,9 +16,9 @@ from bleak.exc import BleakDeviceNotFoundError, BleakError
 from bumble import core, hci
 from bumble.device import Connection, Peer
 
-from driver_app.ble_sim.central import SimCentral, sim_central
-from driver_app.ble_sim.errors import bleak_errors
-from driver_app.ble_sim.gatt import discover_services
+from driver_app.adapters.ble_sim.central import SimCentral, sim_central
+from driver_app.adapters.ble_sim.errors import bleak_errors
+from driver_app.adapters.ble_sim.gatt import discover_services
 
 logger = logging.getLogger(__name__)
 
@@ -208,7 +208,8 @@ class BumbleClientBackend(BaseBleakClient):
             task.cancel()
             raise BleakError("Not connected")
         try:
-            await asyncio.wait({task, disconnected}, return_when=asyncio.FIRST_COMPLETED)
+            pending: set[asyncio.Future[Any]] = {task, disconnected}
+            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         finally:
             if not task.done():
                 task.cancel()

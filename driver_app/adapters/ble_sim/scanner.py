@@ -7,8 +7,8 @@ from typing import Any, Literal
 from bleak.backends.scanner import AdvertisementDataCallback, BaseBleakScanner
 from bumble.device import Advertisement
 
-from driver_app.ble_sim.advertisement import advertisement_data
-from driver_app.ble_sim.central import SimCentral, sim_central
+from driver_app.adapters.ble_sim.advertisement import advertisement_data
+from driver_app.adapters.ble_sim.central import SimCentral, sim_central
 
 
 class BumbleScannerBackend(BaseBleakScanner):

@@ -12,7 +12,7 @@ a missing radio is `BleakBluetoothNotAvailableError` (reason NO_BLUETOOTH).
 Importing this package imports bumble (~0.4 s): keep it off the production start-up path.
 """
 
-from driver_app.ble_sim.central import (
+from driver_app.adapters.ble_sim.central import (
     DEFAULT_HOST,
     DEFAULT_PORT,
     ENV_VAR,
@@ -20,8 +20,8 @@ from driver_app.ble_sim.central import (
     configure_sim_radio,
     detach_sim_radio,
 )
-from driver_app.ble_sim.client import REQUESTED_MTU, BumbleClientBackend
-from driver_app.ble_sim.scanner import BumbleScannerBackend
+from driver_app.adapters.ble_sim.client import REQUESTED_MTU, BumbleClientBackend
+from driver_app.adapters.ble_sim.scanner import BumbleScannerBackend
 
 __all__ = [
     "DEFAULT_HOST",

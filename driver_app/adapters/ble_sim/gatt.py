@@ -11,7 +11,7 @@ from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bumble.core import UUID
 from bumble.device import Peer
 
-from driver_app.ble_sim.advertisement import bleak_uuid
+from driver_app.adapters.ble_sim.advertisement import bleak_uuid
 
 
 async def discover_services(
