@@ -161,7 +161,8 @@ def _add_labels(parser: argparse.ArgumentParser) -> None:
 def _add_fault(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Toggle faults of a running building: `mock-building fault ELM-N jammed=on slow_ms=800` for a door "
-        "(jammed, slow_ms, drop_mid_write, rssi_dbm, out_of_range, clock_skew_s, wrong_issuer_key, powered_off), "
+        "(jammed, slow_ms, drop_mid_write, rssi_dbm, out_of_range, clock_skew_s, wrong_issuer_key, powered_off; "
+        "door-position sensor: forced, held_open, nobody_enters), "
         "`mock-building fault --service down=on error_rate=0.2` for the access service (latency_ms, error_rate, down)."
     )
     parser.add_argument("items", nargs="+", metavar="[DOOR_ID] NAME=VALUE", help="values are on/off or numbers")

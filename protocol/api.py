@@ -359,6 +359,7 @@ HTTP_STATUS: Mapping[ReasonCode, int] = MappingProxyType(
         ReasonCode.STOP_COMPLETED: 409,
         ReasonCode.ALREADY_DELIVERED: 409,
         ReasonCode.NOT_ON_ROUTE: 422,
+        ReasonCode.WEAK_KEY: 422,
         ReasonCode.PACKAGE_NOT_FOR_STOP: 422,
         ReasonCode.DOOR_NOT_FOR_STOP: 422,
         ReasonCode.OUTSIDE_DELIVERY_WINDOW: 422,

@@ -24,6 +24,8 @@ from protocol.versioned import PROTOCOL_VERSION, decode_versioned, encode_versio
 
 __all__ = [
     "ADV_MAX",
+    "ATT_ERROR_MALFORMED",
+    "ATT_ERROR_RATE_LIMITED",
     "ATT_MAX_VALUE",
     "CHALLENGE_CHAR_UUID",
     "DOOR_INFO_CHAR_UUID",
@@ -53,6 +55,10 @@ RECEIPTS_CHAR_UUID = "4c4b0005-6c6f-6262-796b-6579a11d0001"
 MAINTENANCE_CHAR_UUID = "4c4b0006-6c6f-6262-796b-6579a11d0001"
 
 ATT_MAX_VALUE = 512  # Core spec Vol 3 Part F §3.2.9: longest attribute value
+ATT_ERROR_MALFORMED = 0x80
+"""LobbyKey application ATT error (SPEC §8): a malformed value (e.g. a Receipts query)."""
+ATT_ERROR_RATE_LIMITED = 0x81
+"""LobbyKey application ATT error (SPEC §8): nothing decided, reason `rate_limited`."""
 MIN_ATT_MTU = 247  # an indicated UnlockResult (<= 244 bytes) fits without a follow-up read
 ADV_MAX = 31  # legacy advertising PDU payload
 MAX_TRUSTED_KIDS = 16

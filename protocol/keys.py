@@ -3,6 +3,11 @@
 Keys travel as 32 raw bytes (RFC 8032), never PEM, so a door can hold them in flash and
 a grant's `cnf` can carry one in 35 bytes. An issuer key is pinned to one algorithm:
 the header's `alg` must equal the pinned one, so a token cannot pick how it is checked.
+
+Every public key is checked with libsodium's strict point validation (through PyNaCl): a
+small-order key (e.g. the identity `01 00..00`) would let a "signature" made without any
+private key verify, so such keys, mixed-order ones and non-canonical encodings are refused
+with `weak_key` wherever a key enters (enrolment, trust store, a grant's `cnf`).
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cwt import COSEKey
 from cwt.cose_key_interface import COSEKeyInterface
+from nacl.bindings import crypto_core_ed25519_is_valid_point, crypto_sign_open
+from nacl.exceptions import BadSignatureError
 
 from protocol.errors import KeyFormatError
+from protocol.reasons import ReasonCode
 
 __all__ = [
     "KEY_ID_MAX",
@@ -33,6 +41,7 @@ __all__ = [
     "load_public_key",
     "private_key_bytes",
     "public_key_bytes",
+    "verify_strict",
 ]
 
 RAW_KEY_SIZE = 32
@@ -54,10 +63,28 @@ class _CoseCrv(IntEnum):
 
 
 def load_public_key(raw: bytes) -> Ed25519PublicKey:
-    """Parse 32 raw bytes into a public key, or raise KeyFormatError."""
+    """Parse 32 raw bytes into a public key, or raise KeyFormatError (reason `weak_key` for a
+    point that is small-order, mixed-order or not canonically encoded)."""
     if not isinstance(raw, bytes) or len(raw) != RAW_KEY_SIZE:
         raise KeyFormatError("an Ed25519 public key is 32 raw bytes")
+    if not crypto_core_ed25519_is_valid_point(raw):
+        raise KeyFormatError(
+            "not a canonical Ed25519 point of prime order (small-order, mixed-order or non-canonical)",
+            ReasonCode.WEAK_KEY,
+        )
     return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def verify_strict(public_raw: bytes, signature: bytes, message: bytes) -> bool:
+    """libsodium's strict Ed25519 verification: refuses S >= L, small-order R and weak keys."""
+    load_public_key(public_raw)
+    if not isinstance(signature, bytes) or len(signature) != 64:
+        return False
+    try:
+        crypto_sign_open(signature + message, public_raw)
+    except BadSignatureError:
+        return False
+    return True
 
 
 def load_private_key(raw: bytes) -> Ed25519PrivateKey:

@@ -32,6 +32,8 @@ class ReasonCode(IntEnum):
     EXPIRED = 12
     POP_FAILED = 13
     GRANT_ALREADY_USED = 14
+    WEAK_KEY = 15
+    CHALLENGE_EXPIRED = 16
     # Door-side checks of maintenance statements relayed by phones (SPEC section 14).
     STATEMENT_MALFORMED = 30
     STATEMENT_UNSIGNED = 31

@@ -25,6 +25,7 @@ from protocol.versioned import decode_versioned, encode_versioned
 from protocol.sign1 import Sign1Envelope, parse_sign1, sign1, sign1_limits, verify_sign1
 
 __all__ = [
+    "COUNT_MAX",
     "GENESIS_HASH",
     "RECEIPT_MAX",
     "ChainLink",
@@ -56,7 +57,12 @@ class ReceiptKey(IntEnum):
     OUTCOME = 5
     REASON = 6
     DOOR_TIME = 7
+    COUNT = 8
     STATEMENT = 9
+
+
+COUNT_MAX = 65_535
+"""A coalesced receipt stands for at most this many events (SPEC §7)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class Receipt:
     outcome: Outcome
     reason: ReasonCode
     door_time: int
+    count: int = 1
+    """How many events of this outcome and reason the receipt stands for (coalesced refusals)."""
     statement: int | None = None
     """Counter of the maintenance statement applied; only with outcome MAINTAINED (SPEC section 14)."""
 
@@ -83,6 +91,8 @@ class Receipt:
             and isinstance(self.outcome, Outcome)
             and isinstance(self.reason, ReasonCode)
             and is_uint(self.door_time)
+            and type(self.count) is int
+            and 1 <= self.count <= COUNT_MAX
             and (self.statement is None) == (self.outcome is not Outcome.MAINTAINED)
             and (self.statement is None or is_uint(self.statement))
         )
@@ -100,6 +110,8 @@ class Receipt:
         }
         if self.grant_id is not None:
             fields[ReceiptKey.GRANT_ID] = self.grant_id
+        if self.count != 1:
+            fields[ReceiptKey.COUNT] = self.count
         if self.statement is not None:
             fields[ReceiptKey.STATEMENT] = self.statement
         return encode_versioned(fields)
@@ -135,9 +147,11 @@ def decode_receipt(data: bytes) -> Receipt:
 
 def _decode(data: bytes) -> tuple[Sign1Envelope, Receipt]:
     envelope = parse_sign1(data, _LIMITS)
-    optional = {ReceiptKey.GRANT_ID, ReceiptKey.STATEMENT}
+    optional = {ReceiptKey.GRANT_ID, ReceiptKey.COUNT, ReceiptKey.STATEMENT}
     required = set(ReceiptKey) - {ReceiptKey.VERSION, *optional}
     raw = decode_versioned(envelope.payload, _PAYLOAD_LIMITS, required, optional)
+    if raw.get(ReceiptKey.COUNT, 2) in (0, 1):
+        raise DecodeError("count is present only for 2 or more events")
     try:
         receipt = Receipt(
             door_id=raw[ReceiptKey.DOOR_ID],
@@ -147,6 +161,7 @@ def _decode(data: bytes) -> tuple[Sign1Envelope, Receipt]:
             outcome=_enum(Outcome, raw[ReceiptKey.OUTCOME]),
             reason=_enum(ReasonCode, raw[ReceiptKey.REASON]),
             door_time=raw[ReceiptKey.DOOR_TIME],
+            count=raw.get(ReceiptKey.COUNT, 1),
             statement=raw.get(ReceiptKey.STATEMENT),
         )
     except ReceiptError as err:

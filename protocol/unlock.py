@@ -21,6 +21,7 @@ from protocol.versioned import decode_versioned, encode_versioned
 __all__ = [
     "CHALLENGE_MAX",
     "CHALLENGE_MIN",
+    "CHALLENGE_TTL",
     "GRANT_FIELD_MAX",
     "POP_CONTEXT",
     "REQUEST_MAX",
@@ -33,6 +34,8 @@ REQUEST_MAX = 512
 GRANT_FIELD_MAX = 438
 """The grant as carried, sealed for the door (SPEC section 15) or not: what 512 bytes leave beside the PoP."""
 CHALLENGE_MIN, CHALLENGE_MAX = 16, 32
+CHALLENGE_TTL = 10.0
+"""Seconds a challenge may be answered after the door drew it (SPEC §6 and §11: relays)."""
 POP_CONTEXT = "LobbyKey-PoP-v1"
 SIGNATURE_SIZE = 64
 _LIMITS = cbor_strict.Limits(max_size=REQUEST_MAX, max_depth=1, max_items=8)

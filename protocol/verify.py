@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature
-
 from protocol.errors import ProtocolError
 from protocol.grant import MAX_LIFETIME, GrantClaims, decode_claims, parse_grant
-from protocol.keys import TrustStore, load_public_key
+from protocol.keys import TrustStore, load_public_key, verify_strict
 from protocol.reasons import ReasonCode
 from protocol.replay import ReplayCache
 from protocol.sign1 import verify_sign1
-from protocol.unlock import CHALLENGE_MAX, CHALLENGE_MIN, UnlockRequest, pop_payload
+from protocol.unlock import CHALLENGE_MAX, CHALLENGE_MIN, CHALLENGE_TTL, UnlockRequest, pop_payload
 
 __all__ = ["DEFAULT_LEEWAY", "UnlockDecision", "verify_unlock"]
 
@@ -59,10 +57,14 @@ def verify_unlock(
     replay_cache: ReplayCache,
     now: int,
     leeway: int = DEFAULT_LEEWAY,
+    challenge_age: float = 0.0,
+    challenge_ttl: float = CHALLENGE_TTL,
     open_grant: Callable[[bytes], bytes] | None = None,
 ) -> UnlockDecision:
     """Decide on one unlock request. Never raises; the caller must retire `challenge` after.
 
+    `challenge_age` is how long ago (seconds, on a monotonic clock) the door drew `challenge`;
+    a door may answer challenges for less than the protocol's `CHALLENGE_TTL`, never longer.
     `open_grant` unseals the grant (SPEC section 15) for a door that requires sealed grants.
     """
     try:
@@ -71,6 +73,8 @@ def verify_unlock(
         return UnlockDecision(err.reason)
     if challenge is None or not CHALLENGE_MIN <= len(challenge) <= CHALLENGE_MAX:
         return UnlockDecision(ReasonCode.NO_ACTIVE_CHALLENGE)
+    if not 0 <= challenge_age <= min(challenge_ttl, CHALLENGE_TTL):
+        return UnlockDecision(ReasonCode.CHALLENGE_EXPIRED)
     try:
         envelope = parse_grant(request.grant if open_grant is None else open_grant(request.grant))
     except ProtocolError:
@@ -103,10 +107,11 @@ def verify_unlock(
     if now - leeway >= claims.expires_at:
         return decide(ReasonCode.EXPIRED)
     try:
-        load_public_key(claims.confirmation_key).verify(
-            request.pop_signature, pop_payload(challenge, door_id, claims.grant_id)
-        )
-    except (InvalidSignature, ProtocolError):
+        load_public_key(claims.confirmation_key)
+    except ProtocolError:
+        return decide(ReasonCode.WEAK_KEY)
+    proof = pop_payload(challenge, door_id, claims.grant_id)
+    if not verify_strict(claims.confirmation_key, request.pop_signature, proof):
         return decide(ReasonCode.POP_FAILED)
     if replay_cache.seen(claims.grant_id):
         return decide(ReasonCode.GRANT_ALREADY_USED)

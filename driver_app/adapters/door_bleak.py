@@ -17,10 +17,11 @@ from bleak import BleakClient, BleakScanner
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
-from bleak.exc import BleakBluetoothNotAvailableError, BleakError
+from bleak.exc import BleakBluetoothNotAvailableError, BleakError, BleakGATTProtocolError
 from protocol.api import DoorUpkeep
 from protocol.errors import ProtocolError
 from protocol.gatt import (
+    ATT_ERROR_RATE_LIMITED,
     CHALLENGE_CHAR_UUID,
     MAINTENANCE_CHAR_UUID,
     RECEIPTS_CHAR_UUID,
@@ -143,6 +144,10 @@ class BleakDoorLink:
             backlog = await _read_backlog(client, answer, upkeep)
         except _LINK_ERRORS as err:
             self._devices.pop(door_id, None)  # look for it afresh next time
+            if isinstance(err, BleakGATTProtocolError) and err.code == ATT_ERROR_RATE_LIMITED:
+                # The door decided nothing (SPEC §8): the grant is unused, a later retry may work.
+                limited = ReasonCode.RATE_LIMITED.slug
+                raise DoorUnreachable(limited, f"{door_id}: rate limited", retryable=True) from err
             raise DoorUnreachable(
                 ClientReason.DOOR_LINK_LOST, f"{door_id}: {err!r}", retryable=True
             ) from err

@@ -53,6 +53,8 @@ _TABLE: dict[str, tuple[str, str]] = {
     "no_active_challenge": ("The door lost the connection state", _TRY_AGAIN),
     "door_jammed": ("The door accepted but did not open", "Push the door, or call dispatch"),
     "door_busy": ("The door is busy", _TRY_AGAIN),
+    "weak_key": ("This handheld's key cannot be used", "Sign in again on this handheld"),
+    "challenge_expired": ("The door's challenge timed out", _TRY_AGAIN),
     "grant_revoked": ("This access was revoked", _CALL_DISPATCH),
     "receipt_store_full": (
         "The door's log is full until the service collects it",

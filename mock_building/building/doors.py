@@ -84,6 +84,8 @@ class BuildingDoor:
             last_reason=state.last_reason.slug if state.last_reason is not None else None,
             faults=state.faults,
             links=state.connected,
+            links_dropped=state.links_dropped,
+            door_open=state.door_open,
         )
 
     async def stop(self) -> None:

@@ -37,6 +37,10 @@ class DoorStatus:
     faults: tuple[tuple[str, object], ...]
     links: int = 0
     """BLE connections open right now (a driver app is talking to the door)."""
+    links_dropped: int = 0
+    """Links the door cut (silent, too long, too many attempts, evicted) since it started."""
+    door_open: bool = False
+    """The door-position sensor: the leaf is open (forced, held open, or someone walking in)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ def _faults(faults: Sequence[tuple[str, object]]) -> str:
 
 
 def _state(door: DoorStatus) -> Text:
+    if door.locked and door.door_open:  # the sensor sees a bolted door open: forced or propped
+        return Text("locked, door OPEN", style="bold red")
     if door.locked:
         return Text("locked", style="green")
     countdown = f" ({door.relock_in_s:.0f}s)" if door.relock_in_s is not None else ""
@@ -116,7 +122,7 @@ def render_view(view: BuildingView) -> RenderableType:
             Text(literal(door.building)),
             Text(literal(door.name)),
             _state(door),
-            Text(str(door.links)),
+            Text(str(door.links) + (f" ({door.links_dropped} cut)" if door.links_dropped else "")),
             Text(literal(door.last_outcome or "-")),
             Text(literal(door.last_reason or "-")),
             Text(literal(_faults(door.faults)), style="red" if door.faults else ""),

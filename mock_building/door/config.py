@@ -11,6 +11,7 @@ from mock_building.door.errors import DoorError, DoorErrorReason
 from protocol.ids import is_door_id
 from protocol.keys import TrustStore
 from protocol.maintenance import Authority
+from protocol.unlock import CHALLENGE_TTL
 from protocol.verify import DEFAULT_LEEWAY
 
 __all__ = ["DEFAULT_ADVERTISING_INTERVAL_MS", "DEFAULT_HOLD_OPEN_S", "DoorConfig"]
@@ -41,12 +42,14 @@ class DoorConfig:
     advertising_interval_ms: float = DEFAULT_ADVERTISING_INTERVAL_MS
     leeway_s: int = DEFAULT_LEEWAY
     """Clock tolerance when checking grant times."""
+    challenge_ttl_s: float = CHALLENGE_TTL
+    """How long a drawn challenge can be answered (at most the protocol's 10 s)."""
     authorities: tuple[Authority, ...] = ()
     """Keys whose maintenance statements this door accepts (building owner, access service)."""
     receipt_capacity: int = 512
+    """Unacknowledged receipts kept before deliveries fail closed (SPEC section 7)."""
     seal_key: bytes | None = field(default=None, repr=False)
     """Shared with the service: when set, grants and statements must arrive sealed (SPEC section 15)."""
-    """Unacknowledged receipts kept before deliveries fail closed (SPEC section 7)."""
 
     def __post_init__(self) -> None:
         if not is_door_id(self.door_id):
@@ -56,5 +59,7 @@ class DoorConfig:
         low, high = ADVERTISING_INTERVAL_RANGE_MS
         if not low <= self.advertising_interval_ms <= high:
             raise DoorError(DoorErrorReason.BAD_CONFIG, f"advertising interval must be {low}-{high} ms")
+        if not 0 < self.challenge_ttl_s <= CHALLENGE_TTL:
+            raise DoorError(DoorErrorReason.BAD_CONFIG, f"challenge_ttl_s must be in (0, {CHALLENGE_TTL}]")
         if self.leeway_s < 0:
             raise DoorError(DoorErrorReason.BAD_CONFIG, "leeway_s must not be negative")

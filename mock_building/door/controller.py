@@ -20,7 +20,9 @@ from mock_building.door.errors import DoorError, DoorErrorReason
 from mock_building.door.faults import DoorFaults
 from mock_building.door.lock import EmulatedLock, Scheduler
 from mock_building.door.maintenance import DoorUpkeep
+from mock_building.door.rate_limit import LINK_ATTEMPTS_MAX, FloodWindow, TokenBucket
 from mock_building.door.receipts import ReceiptChain
+from mock_building.door.sensor import DoorSensor
 from mock_building.door.state import DoorState, StateListener
 from mock_building.door.store import DoorStore
 from protocol.errors import ProtocolError
@@ -28,6 +30,7 @@ from protocol.gatt import OPEN_SECONDS_MAX, DoorInfo, UnlockResult
 from protocol.keys import TrustStore, public_key_bytes
 from protocol.maintenance import STATEMENT_MAX, MaintenanceBundle
 from protocol.reasons import Outcome, ReasonCode
+from protocol.receipt import COUNT_MAX
 from protocol.seal import SEAL_OVERHEAD, kid_tag, open_sealed, seal_key
 from protocol.unlock import CHALLENGE_MAX, GRANT_FIELD_MAX
 from protocol.verify import UnlockDecision, verify_unlock
@@ -43,6 +46,10 @@ class Session:
 
     def __init__(self) -> None:
         self.challenge: bytes | None = None
+        self.challenge_drawn_at = 0.0
+        """Monotonic time the challenge was drawn (its TTL runs from here)."""
+        self.attempts = 0
+        """Unlock requests written on this connection (at most LINK_ATTEMPTS_MAX are decided)."""
         self.may_read_receipts = False
         """Set once this connection presented a valid, unrevoked grant for this door (SPEC section 8)."""
 
@@ -72,14 +79,16 @@ class DoorController:
         *,
         faults: DoorFaults | None = None,
         clock: Clock = time.time,
+        monotonic: Clock = time.monotonic,
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self.config = config
+        self._monotonic = monotonic
         self.faults = faults if faults is not None else DoorFaults()
         self._store = store
         self._clock = clock
         self._random_bytes = random_bytes
-        self._lock = EmulatedLock(config.hold_open_s, scheduler, on_change=self._announce)
+        self._lock = EmulatedLock(config.hold_open_s, scheduler, on_change=self._on_bolt)
         self._chain = ReceiptChain(config.door_id, config.private_key, store)
         self._upkeep = DoorUpkeep(config, store.connection)
         self._seal = None if config.seal_key is None else seal_key(config.seal_key)
@@ -87,7 +96,12 @@ class DoorController:
         self._sessions: set[Session] = set()
         self._listeners: list[StateListener] = []
         self._last: tuple[Outcome, ReasonCode] | None = None
-        self._unsubscribe_faults = self.faults.subscribe(lambda _faults: self._announce())
+        self._sensor = DoorSensor(self.faults, self._raise_alert)
+        self._unsubscribe_faults = self.faults.subscribe(self._on_faults)
+        self._verifications = TokenBucket(monotonic)
+        self._flood = FloodWindow(scheduler, self._write_flood_receipt)
+        self._links_dropped = 0
+        self._rate_limited = 0
         store.purge_grants(int(self.now()))
 
     # -- clock and observation -----------------------------------------------------------
@@ -110,6 +124,9 @@ class DoorController:
             last_seq=self._chain.last_seq,
             connected=len(self._sessions),
             faults=tuple(self.faults.active().items()),
+            links_dropped=self._links_dropped,
+            door_open=self._sensor.open,
+            rate_limited=self._rate_limited,
         )
 
     def subscribe(self, listener: StateListener) -> Callable[[], None]:
@@ -138,7 +155,14 @@ class DoorController:
         if session not in self._sessions:
             raise DoorError(DoorErrorReason.SESSION_CLOSED, "the connection of this session is gone")
         session.challenge = self._random_bytes(CHALLENGE_MAX)
+        session.challenge_drawn_at = self._monotonic()
         return session.challenge
+
+    def link_dropped(self) -> None:
+        """The peripheral cut a link that made no progress: counted, and in the window's receipt."""
+        self._links_dropped += 1
+        self._flood.suppress()
+        self._announce()
 
     def end_session(self, session: Session) -> None:
         """The connection is gone: its challenge can never be answered again."""
@@ -147,12 +171,17 @@ class DoorController:
         self._announce()
 
     # -- the decision ---------------------------------------------------------------------
-    def handle_unlock(self, request: bytes, session: Session) -> Attempt:
+    def handle_unlock(self, request: bytes, session: Session) -> Attempt | None:
         """Decide on one request; the receipt is on disk before the bolt moves or anyone hears.
 
         The session's challenge is retired whatever the outcome: a retry on the same connection
-        reads a new one first.
+        reads a new one first. None means rate limited (SPEC §8): nothing was decided or stored
+        on its own, the attempt is counted in the window's receipt.
         """
+        session.attempts += 1
+        if session.attempts > LINK_ATTEMPTS_MAX or not self._verifications.take():
+            self._rate_limit(session)
+            return None
         now = self.now()
         decision = verify_unlock(
             request,
@@ -162,6 +191,8 @@ class DoorController:
             replay_cache=self._store,
             now=int(now),
             leeway=self.config.leeway_s,
+            challenge_age=self._monotonic() - session.challenge_drawn_at,
+            challenge_ttl=self.config.challenge_ttl_s,
             open_grant=None if self._seal is None else self._open_grant,
         )
         session.challenge = None
@@ -173,6 +204,9 @@ class DoorController:
             assert head is not None  # a full store holds receipts
             result = UnlockResult(outcome=Outcome.REFUSED, reason=decision.reason, receipt=head[1])
             return Attempt(bytes(result), head[1], Outcome.REFUSED, decision.reason, None)
+        if not decision.accepted and not self._flood.admit_receipt():
+            self._rate_limit(session)
+            return None
         if not decision.accepted:
             outcome, reason = Outcome.REFUSED, decision.reason
         elif self.faults.jammed:
@@ -239,12 +273,39 @@ class DoorController:
         return [body for _, body in self._store.receipts(from_seq, limit)]
 
     def close(self) -> None:
-        """Throw the bolt and close the store (a door that shuts down stays locked)."""
+        """Throw the bolt, write the pending flood count and close the store (it stays locked)."""
         self._unsubscribe_faults()
+        self._flood.close()
         self._lock.relock()
         self._store.close()
 
     # -- internals ------------------------------------------------------------------------
+    def _rate_limit(self, session: Session) -> None:
+        """A non-decision: the challenge is spent, the grant untouched, the attempt counted."""
+        session.challenge = None
+        self._rate_limited += 1
+        self._flood.suppress()
+        self._announce()
+
+    def _on_bolt(self) -> None:
+        self._sensor.bolt_changed(not self._lock.locked)
+        self._announce()
+
+    def _on_faults(self, _faults: DoorFaults) -> None:
+        self._sensor.faults_changed()
+        self._announce()
+
+    def _raise_alert(self, reason: ReasonCode) -> None:
+        """A door-position event no grant caused: an ALERT receipt (one per bolt or fault change)."""
+        self._chain.append(None, Outcome.ALERT, reason, int(self.now()))
+        self._last = (Outcome.ALERT, reason)
+
+    def _write_flood_receipt(self, count: int) -> None:
+        """One receipt for a window's refusals and dropped links that had none of their own."""
+        count = min(count, COUNT_MAX)
+        self._chain.append(None, Outcome.REFUSED, ReasonCode.RATE_LIMITED, int(self.now()), count=count)
+        self._announce()
+
     def _trust(self) -> TrustStore:
         if self.faults.wrong_issuer_key:
             return self._wrong_keys

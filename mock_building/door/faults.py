@@ -41,6 +41,12 @@ class DoorFaultSettings:
     """The door was provisioned with wrong public keys under the right key ids."""
     powered_off: bool = False
     """Stops advertising and refuses connections."""
+    forced: bool = False
+    """The door is forced open while bolted (door-position sensor: a `door_forced` alert)."""
+    held_open: bool = False
+    """The door is propped open: still open when the bolt throws again (`door_held_open`)."""
+    nobody_enters: bool = False
+    """The bolt opens but nobody pushes the door (`unlocked_not_opened` at the relock)."""
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):

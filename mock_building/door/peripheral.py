@@ -17,21 +17,24 @@ from typing import Protocol
 
 from bumble.att import ATT_Error, ErrorCode
 from bumble.device import Connection, Device
+from bumble.hci import HCI_LE_Set_Advertising_Enable_Command
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
+from mock_building.door.att_guard import AttGuard, answered
 from mock_building.door.controller import DoorController, Session
 from mock_building.door.faults import DoorFaults
+from mock_building.door.link_guard import DropReason, LinkGuard
+from mock_building.door.rate_limit import LINK_ATTEMPTS_MAX, PeerBackoff
 from mock_building.door.read_offsets import ReadOffsetTap
 from protocol import gatt
 from protocol.errors import ProtocolError
 from protocol.maintenance import MaintenanceBundle, MaintenanceReport
+from protocol.reasons import Outcome
 
 __all__ = ["AirControl", "DoorPeripheral"]
 
 logger = logging.getLogger(__name__)
 
-_ATT_APPLICATION_ERROR = 0x80
-"""SPEC §8: the answer to a malformed Receipts query."""
 _RECEIPTS_PER_READ = 23
 """More than a batch can hold (ReceiptBatch.pack keeps the ones that fit)."""
 
@@ -58,17 +61,20 @@ class DoorPeripheral:
         self._receipt_cursor: dict[Connection, int] = {}
         self._maintenance_reports: dict[Connection, bytes] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
+        self._links: LinkGuard[Connection] = LinkGuard(loop, self._drop_link)
+        self._backoff = PeerBackoff(loop.time)
         self._result: Characteristic[bytes] = Characteristic(
             gatt.RESULT_CHAR_UUID,
             Characteristic.Properties.READ | Characteristic.Properties.INDICATE,
             Characteristic.READABLE,
-            CharacteristicValue(read=self._read_result),
+            CharacteristicValue(read=answered(self._read_result)),
         )
         self._challenge: Characteristic[bytes] = Characteristic(
             gatt.CHALLENGE_CHAR_UUID,
             Characteristic.Properties.READ,
             Characteristic.READABLE,
-            CharacteristicValue(read=self._read_challenge),
+            CharacteristicValue(read=answered(self._read_challenge)),
         )
         device.add_service(
             Service(
@@ -78,27 +84,31 @@ class DoorPeripheral:
                         gatt.DOOR_INFO_CHAR_UUID,
                         Characteristic.Properties.READ,
                         Characteristic.READABLE,
-                        CharacteristicValue(read=lambda _c: controller.door_info()),
+                        CharacteristicValue(read=answered(lambda _c: controller.door_info())),
                     ),
                     self._challenge,
                     Characteristic(
                         gatt.UNLOCK_CHAR_UUID,
                         Characteristic.Properties.WRITE,
                         Characteristic.WRITEABLE,
-                        CharacteristicValue(write=self._write_request),
+                        CharacteristicValue(write=answered(self._write_request)),
                     ),
                     self._result,
                     Characteristic(
                         gatt.RECEIPTS_CHAR_UUID,
                         Characteristic.Properties.READ | Characteristic.Properties.WRITE,
                         Characteristic.READABLE | Characteristic.WRITEABLE,
-                        CharacteristicValue(read=self._read_receipts, write=self._write_receipt_cursor),
+                        CharacteristicValue(
+                            read=answered(self._read_receipts), write=answered(self._write_receipt_cursor)
+                        ),
                     ),
                     Characteristic(
                         gatt.MAINTENANCE_CHAR_UUID,
                         Characteristic.Properties.READ | Characteristic.Properties.WRITE,
                         Characteristic.READABLE | Characteristic.WRITEABLE,
-                        CharacteristicValue(read=self._read_maintenance, write=self._write_maintenance),
+                        CharacteristicValue(
+                            read=answered(self._read_maintenance), write=answered(self._write_maintenance)
+                        ),
                     ),
                 ],
             )
@@ -121,6 +131,7 @@ class DoorPeripheral:
     async def stop(self) -> None:
         """Stop advertising, drop every link, release the controller's fault subscription."""
         self._unsubscribe()
+        self._links.close_all()
         for task in list(self._tasks):
             task.cancel()
         if self._started:
@@ -132,11 +143,29 @@ class DoorPeripheral:
         if self.controller.faults.powered_off:
             self._spawn(self._disconnect(connection))
             return
+        if not self._backoff.allowed(_peer(connection)):
+            self.controller.link_dropped()
+            self._spawn(self._disconnect(connection))
+            self._spawn(self._keep_advertising())
+            return
         self._sessions[connection] = self.controller.open_session()
         self._challenge_reads[connection] = (ReadOffsetTap.install(connection, self._challenge.handle), None)
+        AttGuard.install(connection, self.device.gatt_server, lambda: self._links.request(connection))
         connection.on("disconnection", lambda _reason: self._on_disconnection(connection))
+        self._links.opened(connection)
+        # A connection stops advertising; a door serves several links and keeps advertising.
+        self._spawn(self._keep_advertising())
+
+    def _drop_link(self, connection: Connection, reason: DropReason) -> None:
+        """The link guard's verdict: cut the link, count it, and make its peer wait."""
+        logger.info("dropping link %s: %s", connection.peer_address, reason.value)
+        self.controller.link_dropped()
+        if reason is not DropReason.EVICTED:
+            self._backoff.penalise(_peer(connection))
+        self._spawn(self._disconnect(connection))
 
     def _on_disconnection(self, connection: Connection) -> None:
+        self._links.closed(connection)
         self._receipt_cursor.pop(connection, None)
         self._maintenance_reports.pop(connection, None)
         self._results.pop(connection, None)
@@ -175,6 +204,14 @@ class DoorPeripheral:
         if connection not in self._sessions:
             return  # the link went away while the door was slow: nothing decided
         attempt = self.controller.handle_unlock(bytes(value), session)
+        if attempt is None:
+            self._backoff.penalise(_peer(connection))
+            if session.attempts > LINK_ATTEMPTS_MAX:  # this link has had its turns: free the slot
+                self._links.closed(connection)
+                self._drop_link(connection, DropReason.TOO_MANY_ATTEMPTS)
+            raise ATT_Error(gatt.ATT_ERROR_RATE_LIMITED)
+        if attempt.outcome is Outcome.UNLOCKED:
+            self._backoff.forgive(_peer(connection))
         self._results[connection] = attempt.result
         # A result longer than one indication goes out empty: the app reads it instead (SPEC §8).
         fits = len(attempt.result) <= connection.att_mtu - 3
@@ -204,7 +241,7 @@ class DoorPeripheral:
         try:
             bundle = MaintenanceBundle.from_bytes(bytes(value))
         except ProtocolError as err:
-            raise ATT_Error(_ATT_APPLICATION_ERROR) from err
+            raise ATT_Error(gatt.ATT_ERROR_MALFORMED) from err
         reasons = self.controller.apply_maintenance(bundle)
         self._maintenance_reports[connection] = bytes(MaintenanceReport(tuple(reasons)))
 
@@ -217,7 +254,7 @@ class DoorPeripheral:
         try:
             self._receipt_cursor[connection] = gatt.ReceiptQuery.from_bytes(bytes(value)).from_seq
         except ProtocolError as err:
-            raise ATT_Error(_ATT_APPLICATION_ERROR) from err
+            raise ATT_Error(gatt.ATT_ERROR_MALFORMED) from err
 
     def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -250,6 +287,20 @@ class DoorPeripheral:
             auto_restart=True,
         )
 
+    async def _keep_advertising(self) -> None:
+        """Advertise again while links are open (bumble only restarts after a disconnection)."""
+        if not self._powered:
+            return
+        try:
+            for advertising_set in list(self.device.extended_advertising_sets.values()):
+                if not advertising_set.enabled:
+                    await advertising_set.start()
+            if self.device.legacy_advertiser is not None:
+                enable = HCI_LE_Set_Advertising_Enable_Command(advertising_enable=1)
+                await self.device.send_sync_command(enable)
+        except Exception as err:  # a controller that cannot keep advertising still serves
+            logger.debug("could not re-enable advertising: %s", err)
+
     async def _go_silent(self) -> None:
         self._powered = False
         if self.device.is_advertising:
@@ -260,5 +311,9 @@ class DoorPeripheral:
     async def _disconnect(self, connection: Connection) -> None:
         try:
             await connection.disconnect()
-        except Exception as err:
+        except Exception as err:  # a link that is already gone is fine
             logger.debug("disconnect of %s failed: %s", connection, err)
+
+
+def _peer(connection: Connection) -> str:
+    return str(connection.peer_address)

@@ -28,6 +28,8 @@ class ReceiptChain:
         outcome: Outcome,
         reason: ReasonCode,
         door_time: int,
+        *,
+        count: int = 1,
         statement: int | None = None,
     ) -> bytes:
         """Sign the next receipt and commit it (with staged grant ids) before returning it."""
@@ -40,6 +42,7 @@ class ReceiptChain:
             outcome=outcome,
             reason=reason,
             door_time=max(door_time, 0),
+            count=count,
             statement=statement,
         )
         body = sign_receipt(receipt, self._key)

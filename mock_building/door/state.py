@@ -26,6 +26,12 @@ class DoorState:
     """Connections open right now (BLE sessions)."""
     faults: tuple[tuple[str, object], ...] = ()
     """Active faults as (name, value), in declaration order; empty for a healthy door."""
+    links_dropped: int = 0
+    """Links the door cut since it started: silent, too long, or evicted when full."""
+    door_open: bool = False
+    """What the door-position sensor reads (the leaf, not the bolt)."""
+    rate_limited: int = 0
+    """Unlock attempts answered `rate_limited` (ATT 0x81) since it started."""
 
 
 StateListener = Callable[[DoorState], None]

@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS receipts (
 );
 """
 
+_SQLITE_INT_MAX = 2**63 - 1
+
 StoredReceipt = tuple[int, bytes]
 """(sequence number, encoded signed receipt)."""
 
@@ -81,8 +83,11 @@ class DoorStore:
 
     def receipts(self, from_seq: int = 0, limit: int = 100) -> list[StoredReceipt]:
         """Receipts with sequence number >= `from_seq`, oldest first."""
+        # SQLite integers are signed 64-bit: a peer's seq beyond that simply finds nothing.
+        if from_seq > _SQLITE_INT_MAX:
+            return []
         rows = self._db.execute(
-            "SELECT seq, body FROM receipts WHERE seq >= ? ORDER BY seq LIMIT ?", (from_seq, limit)
+            "SELECT seq, body FROM receipts WHERE seq >= ? ORDER BY seq LIMIT ?", (max(from_seq, 0), limit)
         ).fetchall()
         return [(int(seq), bytes(body)) for seq, body in rows]
 

@@ -157,6 +157,37 @@ class PeripheralController(Controller):
                 self.advertising_sets[handle] = QuietAdvertisingSet(**values)
 
 
+class CentralController(Controller):
+    """A handheld's or a phone's controller: tells the air when it starts listening (scanning or
+    connecting), so parked doors in range resume advertising."""
+
+    link: AirLink
+
+    def on_hci_le_set_scan_enable_command(
+        self, command: hci.HCI_LE_Set_Scan_Enable_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        result = super().on_hci_le_set_scan_enable_command(command)
+        self.link.listener_changed(self)
+        return result
+
+    def on_hci_le_set_extended_scan_enable_command(
+        self, command: hci.HCI_LE_Set_Extended_Scan_Enable_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        result = super().on_hci_le_set_extended_scan_enable_command(command)
+        self.link.listener_changed(self)
+        return result
+
+    def on_hci_le_create_connection_command(self, command: hci.HCI_LE_Create_Connection_Command) -> None:
+        super().on_hci_le_create_connection_command(command)
+        self.link.listener_changed(self)
+
+    def on_hci_le_extended_create_connection_command(
+        self, command: hci.HCI_LE_Extended_Create_Connection_Command
+    ) -> None:
+        super().on_hci_le_extended_create_connection_command(command)
+        self.link.listener_changed(self)
+
+
 class AirLink(LocalLink):
     """A `LocalLink` with geography, per-peripheral range and power, and armed link drops.
 

@@ -17,10 +17,9 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from bumble import core, hci
-from bumble.controller import Controller
 from bumble.transport.common import PacketParser, StreamPacketSink
 
-from mock_building.radio.air import AirLink
+from mock_building.radio.air import AirLink, CentralController
 from mock_building.radio.geography import SENSITIVITY_DBM
 from protocol.sim_air import PLACE_HANDHELD_OPCODE, STATUS_PLACED, STATUS_UNKNOWN_PLACE, decode_place
 
@@ -31,13 +30,12 @@ _Report = TypeVar(
 logger = logging.getLogger(__name__)
 
 
-class AttachedController(Controller):
+class AttachedController(CentralController):
     """The controller an attached app talks to: a handheld somewhere on the map.
 
     Its scan reports carry the RSSI heard where it stands, rewritten here, per report and per
     receiving controller, because that is where a real receiver measures it. It answers the
-    emulation-only "place handheld" vendor command (`protocol.sim_air`), and tells the air when it
-    starts listening, so parked doors in range resume advertising.
+    emulation-only "place handheld" vendor command (`protocol.sim_air`).
     """
 
     link: AirLink
@@ -73,30 +71,6 @@ class AttachedController(Controller):
                 ),
             )
         )
-
-    def on_hci_le_set_scan_enable_command(
-        self, command: hci.HCI_LE_Set_Scan_Enable_Command
-    ) -> hci.HCI_StatusReturnParameters:
-        result = super().on_hci_le_set_scan_enable_command(command)
-        self.link.listener_changed(self)
-        return result
-
-    def on_hci_le_set_extended_scan_enable_command(
-        self, command: hci.HCI_LE_Set_Extended_Scan_Enable_Command
-    ) -> hci.HCI_StatusReturnParameters:
-        result = super().on_hci_le_set_extended_scan_enable_command(command)
-        self.link.listener_changed(self)
-        return result
-
-    def on_hci_le_create_connection_command(self, command: hci.HCI_LE_Create_Connection_Command) -> None:
-        super().on_hci_le_create_connection_command(command)
-        self.link.listener_changed(self)
-
-    def on_hci_le_extended_create_connection_command(
-        self, command: hci.HCI_LE_Extended_Create_Connection_Command
-    ) -> None:
-        super().on_hci_le_extended_create_connection_command(command)
-        self.link.listener_changed(self)
 
     def on_hci_le_create_connection_cancel_command(
         self, _command: hci.HCI_LE_Create_Connection_Cancel_Command

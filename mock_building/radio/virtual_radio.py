@@ -9,7 +9,7 @@ from bumble import hci
 from bumble.controller import Controller
 from bumble.device import Device
 
-from mock_building.radio.air import AirConditions, AirLink, PeripheralController, address_key
+from mock_building.radio.air import AirConditions, AirLink, CentralController, PeripheralController, address_key
 from mock_building.radio.attach import AttachServer
 from mock_building.radio.errors import RadioError, RadioErrorReason
 from mock_building.radio.geography import Position
@@ -40,6 +40,9 @@ class VirtualRadio:
         self._link = AirLink()
         self._peripherals: dict[str, Controller] = {}
         self._server = AttachServer(self._link)
+        self.phone_connect_lock = asyncio.Lock()
+        """Phones (`add_phone`) connect one at a time: when two connect requests meet one
+        advertising event, bumble's emulated central believes in a link the peripheral never made."""
         self._serving = False
         self._closed = False
 
@@ -68,6 +71,18 @@ class VirtualRadio:
         """Name a spot on the map; an attached handheld says it stands there (a building id) with
         the vendor command of `protocol.sim_air`."""
         self._link.add_place(name, position)
+
+    def add_phone(self, name: str, address: str) -> Device:
+        """A bare central on the air (a phone that speaks raw ATT), not yet powered on.
+
+        Tests and benches use it to be the hostile phone the door must survive: many links at
+        once, requests no app would send. Several phones may share the air, unlike the one app
+        an attachment port serves.
+        """
+        self._check_open()
+        public = hci.Address(address, hci.Address.PUBLIC_DEVICE_ADDRESS)
+        controller = CentralController(f"phone-{name}", link=self._link, public_address=public)
+        return Device.with_hci(name, hci.Address(address), controller, controller)
 
     async def serve(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
         """Accept driver-app attachments (H4 over TCP); returns the bound port (0 picks one)."""

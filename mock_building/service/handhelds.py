@@ -37,7 +37,9 @@ class Handhelds:
         try:
             key_id = key_id_text(public_raw)
         except KeyFormatError as err:
-            raise ServiceProblem(ReasonCode.INVALID_REQUEST, "Not an Ed25519 public key", str(err)) from err
+            # A weak key keeps its own code: the app can tell "regenerate the key" from a bad request.
+            code = err.reason if err.reason is ReasonCode.WEAK_KEY else ReasonCode.INVALID_REQUEST
+            raise ServiceProblem(code, "Not a usable Ed25519 public key", str(err)) from err
         with self._store.transaction() as db:
             row = db.execute("SELECT driver_id, revoked_at FROM handhelds WHERE key_id = ?", (key_id,)).fetchone()
             if row is None:

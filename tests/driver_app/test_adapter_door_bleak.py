@@ -21,6 +21,7 @@ from driver_app.core.ports import DoorPhase, NearbyDoor
 from bumble.device import Device
 
 from mock_building.door.controller import DoorController
+from mock_building.door.rate_limit import REFUSAL_RECEIPTS_PER_WINDOW
 from mock_building.door.runner import start_door
 from mock_building.radio import VirtualRadio
 
@@ -150,3 +151,16 @@ async def test_a_result_too_big_for_the_mtu_is_read_after_an_empty_indication(
     assert (outcome.accepted, outcome.reason) == (True, "ok")
     assert outcome.receipt is not None
     assert verify_receipt(outcome.receipt, public_key_bytes(DOOR_KEY)).door_id == DOOR_ID
+
+
+async def test_a_door_that_rate_limits_is_reported_as_rate_limited_not_a_lost_link(
+    door: Door, link: BleakDoorLink
+) -> None:
+    """Past the window's refusal receipts the door answers ATT 0x81 and decides nothing."""
+    for _ in range(REFUSAL_RECEIPTS_PER_WINDOW):
+        refused = await link.unlock(DOOR_ID, lambda _challenge: b"\xa0", lambda _: None)
+        assert refused.reason == "malformed"
+    with pytest.raises(DoorUnreachable) as caught:
+        await link.unlock(DOOR_ID, lambda _challenge: b"\xa0", lambda _: None)
+    assert caught.value.reason == "rate_limited" and caught.value.retryable
+    assert door.controller.state.rate_limited == 1

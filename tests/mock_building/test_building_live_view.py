@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from rich.console import Console
 
 from mock_building.building.fault_client import FaultCommandError, parse_settings
 from mock_building.building.live_view import AuditLine, BuildingView, DoorStatus, HeadlessLog, literal, make_console, render_view
@@ -95,3 +96,13 @@ def test_fault_settings_parse_on_off_and_numbers() -> None:
         with pytest.raises(FaultCommandError) as caught:
             parse_settings([bad])
         assert caught.value.reason == "invalid_request"
+
+
+
+def test_live_view_shows_cut_links_and_a_bolted_door_standing_open() -> None:
+    door = _door(last_outcome="alert", last_reason="door_forced", faults=(("forced", True),),
+                 links=1, links_dropped=3, door_open=True)
+    console = Console(width=160, record=True)
+    console.print(render_view(BuildingView("t", (door,), ())))
+    text = console.export_text()
+    assert "1 (3 cut)" in text and "locked, door OPEN" in text

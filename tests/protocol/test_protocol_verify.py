@@ -12,8 +12,8 @@ from protocol.grant import MAX_LIFETIME, decode_claims, encode_claims, issue_gra
 from protocol.keys import TrustedIssuerKey, TrustStore, public_key_bytes
 from protocol.reasons import ReasonCode
 from protocol.sign1 import sign1
-from protocol.unlock import UnlockRequest, build_unlock_request, pop_payload
-from protocol.verify import DEFAULT_LEEWAY
+from protocol.unlock import CHALLENGE_TTL, UnlockRequest, build_unlock_request, pop_payload
+from protocol.verify import DEFAULT_LEEWAY, verify_unlock
 from tests.protocol_world import (
     CHALLENGE,
     DOOR_ID,
@@ -168,6 +168,27 @@ def test_builder_refuses_wrong_door_and_short_challenge() -> None:
         build_unlock_request(grant(), HANDHELD_KEY, bytes(15), DOOR_ID)
 
 
+def test_small_order_confirmation_key_is_weak_key_not_an_open_door() -> None:
+    """The identity point as `cnf` makes R = identity, S = 0 "verify" for any message (old main opened)."""
+    identity = bytes([1]) + bytes(31)
+    forged = bytes(UnlockRequest(grant=grant(confirmation_key=identity), pop_signature=identity + bytes(32)))
+    assert Door().check(forged).reason is ReasonCode.WEAK_KEY
+
+
+def test_challenge_older_than_its_ttl_is_challenge_expired() -> None:
+    door = Door()
+    late = verify_unlock(
+        request(), trusted_keys=door.store, door_id=DOOR_ID, challenge=CHALLENGE, replay_cache=door.cache,
+        now=NOW + 5, challenge_age=CHALLENGE_TTL + 0.5,
+    )
+    assert late.reason is ReasonCode.CHALLENGE_EXPIRED and not door.cache.seen(GRANT_ID)
+    in_time = verify_unlock(
+        request(), trusted_keys=door.store, door_id=DOOR_ID, challenge=CHALLENGE, replay_cache=door.cache,
+        now=NOW + 5, challenge_age=CHALLENGE_TTL - 0.5,
+    )
+    assert in_time.accepted
+
+
 def test_every_door_reason_is_covered_by_a_test() -> None:
     # 30-49 answer maintenance statements and revocation: test_protocol_maintenance.py covers them.
     door_reasons = {r for r in ReasonCode if 1 <= r < 30}
@@ -177,4 +198,5 @@ def test_every_door_reason_is_covered_by_a_test() -> None:
         ReasonCode.WRONG_DOOR, ReasonCode.LIFETIME_TOO_LONG, ReasonCode.NOT_YET_VALID, ReasonCode.EXPIRED,
         ReasonCode.POP_FAILED, ReasonCode.GRANT_ALREADY_USED,
     }  # fmt: skip
+    tested |= {ReasonCode.WEAK_KEY, ReasonCode.CHALLENGE_EXPIRED}
     assert door_reasons == tested, "add a test above for each new door reason"
