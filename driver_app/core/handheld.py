@@ -1,6 +1,8 @@
-"""The handheld's Ed25519 key and session, kept only in the credential store.
+"""The handheld's Ed25519 keys and session, kept only in the credential store.
 
 The driver id is stored beside the refresh token it belongs to, so a resumed session knows whose it is.
+Each driver who signs in on a shared handheld gets a key of their own: the service registers a key
+to one driver, and a grant bound to one driver's key must never be usable by another.
 """
 
 from __future__ import annotations
@@ -17,15 +19,21 @@ REFRESH_TOKEN = "refresh_token"  # noqa: S105 (the credential-store entry name, 
 DRIVER_ID = "driver_id"
 
 
+def handheld_key_entry(driver_id: str | None) -> str:
+    """The credential-store entry of `driver_id`'s key on this handheld (unknown driver: the shared one)."""
+    return HANDHELD_KEY if driver_id is None else f"{HANDHELD_KEY}:{driver_id}"
+
+
 def handheld_key(
-    credentials: CredentialStore, generate: Callable[[], Ed25519PrivateKey]
+    credentials: CredentialStore, generate: Callable[[], Ed25519PrivateKey], driver_id: str | None
 ) -> Ed25519PrivateKey:
-    """The stored key, or a new one stored first: a handheld keeps one key across sessions."""
-    raw = credentials.get(HANDHELD_KEY)
+    """The driver's stored key, or a new one stored first: a driver keeps one key across sessions."""
+    entry = handheld_key_entry(driver_id)
+    raw = credentials.get(entry)
     if raw is not None:
         return Ed25519PrivateKey.from_private_bytes(raw)
     key = generate()
-    credentials.put(HANDHELD_KEY, key.private_bytes_raw())
+    credentials.put(entry, key.private_bytes_raw())
     return key
 
 

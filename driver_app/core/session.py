@@ -62,8 +62,8 @@ class Session:
     async def sign_out(self) -> bool:
         """Forget the session on this handheld, and end it at the service if it answers.
 
-        The refresh token and driver id leave the credential store whatever happens; the handheld
-        key stays (it belongs to the device). Returns False when the service could not be told, so
+        The refresh token and driver id leave the credential store whatever happens; the driver's
+        handheld key stays (it is theirs on this device). Returns False when the service could not be told, so
         the UI can say the session will only lapse there when its refresh token expires.
         """
         stored = self._credentials.get(REFRESH_TOKEN)
@@ -79,7 +79,7 @@ class Session:
         return True
 
     async def _register(self, driver_name: str | None) -> None:
-        self._key = handheld_key(self._credentials, self._generate_key)
+        self._key = handheld_key(self._credentials, self._generate_key, driver_name)
         self._key_id = await self._access.register_handheld(public_raw(self._key))
         self.driver_name = driver_name
 

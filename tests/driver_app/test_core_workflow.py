@@ -12,7 +12,7 @@ from tests.core_fakes import FakeAccess, FakeClock, FakeDoors
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
 from driver_app.core.errors import AccessRefused, DoorUnreachable, ServiceUnreachable, WorkflowError
-from driver_app.core.handheld import DRIVER_ID, HANDHELD_KEY, REFRESH_TOKEN
+from driver_app.core.handheld import DRIVER_ID, REFRESH_TOKEN, handheld_key_entry
 from driver_app.core.ports import DoorOutcome, NearbyDoor, OutboxOwner, Scan
 from driver_app.core.retry import Backoff
 from driver_app.core.state import RouteState, ScanVerdictKind, StopPhase
@@ -83,7 +83,7 @@ async def h(tmp_path: Path):
 async def test_sign_in_keeps_secrets_in_the_credential_store_and_registers_the_key(h: Harness) -> None:
     await h.workflow.sign_in("demo", "demo-password")
     assert h.credentials.get(REFRESH_TOKEN) == b"refresh-0"
-    assert len(h.credentials.get(HANDHELD_KEY) or b"") == 32
+    assert len(h.credentials.get(handheld_key_entry("demo")) or b"") == 32
     assert len(h.access.public_keys) == 1
     assert h.workflow.state.online and h.workflow.state.driver_name == "demo"
 

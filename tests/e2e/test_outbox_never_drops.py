@@ -21,7 +21,7 @@ from driver_app.adapters.access_http import HttpAccessClient
 from driver_app.adapters.clock import SystemClock
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
-from driver_app.core.handheld import HANDHELD_KEY
+from driver_app.core.handheld import handheld_key_entry
 from driver_app.core.ports import OutboxKind, OutboxOwner, OutboxState
 from driver_app.core.state import RouteState
 from driver_app.core.sync import OutboxSync
@@ -194,14 +194,14 @@ async def test_a_rejected_receipt_is_held_not_deleted(handheld):
 
 async def test_the_workflow_sends_only_as_its_owner_and_says_so_at_the_next_sign_in(handheld, tmp_path):
     """The whole app core on a shared handheld: A's confirmation survives B's session untouched."""
-    credentials = {name: MemoryCredentialStore() for name in PASSWORDS}  # each driver's own keyring
+    credentials = MemoryCredentialStore()  # one handheld, one keyring: each driver gets a key in it
 
     def workflow(driver_id: str, states: list[RouteState] | None = None) -> DriverWorkflow:
         access = HttpAccessClient(handheld.url, clock=SystemClock())
         return DriverWorkflow(
             access=access,
             doors=FakeDoors(FakeClock(), []),
-            credentials=credentials[driver_id],
+            credentials=credentials,
             outbox=handheld.outbox,
             clock=SystemClock(),
             on_change=(states if states is not None else []).append,
@@ -211,7 +211,7 @@ async def test_the_workflow_sends_only_as_its_owner_and_says_so_at_the_next_sign
     alice = workflow("alice")
     await alice.sign_in("alice", PASSWORDS["alice"])
     await alice.aclose()
-    key = Ed25519PrivateKey.from_private_bytes(credentials["alice"].get(HANDHELD_KEY) or b"")
+    key = Ed25519PrivateKey.from_private_bytes(credentials.get(handheld_key_entry("alice")) or b"")
     owner = OutboxOwner("alice", b64url_encode(derive_key_id(public_key_bytes(key))))
     handheld.queue_delivery(owner, "S1", "P1", "P2")  # queued with no signal; alice quits
 
