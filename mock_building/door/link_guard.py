@@ -4,8 +4,9 @@ A link must send its first ATT request within `FIRST_REQUEST_S` of connecting an
 `LINK_LIFETIME_S` after connecting, whatever it does: an honest unlock needs well under a
 second (MTU, discovery, CCCD, two round trips), so 3 s leaves room for slow phones, and 10 s
 bounds a slow-loris that trickles requests. At most `MAX_LINKS` links are served at once; a
-new link beyond that evicts the oldest, so the door keeps advertising and a hostile phone
-delays an honest one by at most the time it takes to be evicted, never longer than 3 s idle.
+new link beyond that evicts the oldest link that has sent nothing yet (else the oldest), so the
+door keeps advertising, and silent phones that reconnect as fast as they are cut push out each
+other, never an honest phone that is already talking.
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ class LinkGuard(Generic[_Link]):
         self._links: dict[_Link, _Timers] = {}  # insertion order = age
 
     def opened(self, link: _Link) -> None:
-        """Start timing `link`; evicts the oldest link when the door is full."""
+        """Start timing `link`; evicts a link when the door is full (see `_victim`)."""
         while len(self._links) >= self._max_links:
-            self._expire(next(iter(self._links)), DropReason.EVICTED)
+            self._expire(self._victim(), DropReason.EVICTED)
         later = self._scheduler.call_later
         self._links[link] = _Timers(
             first_request=later(self._first_request_s, lambda: self._expire(link, DropReason.SILENT)),
@@ -89,6 +90,11 @@ class LinkGuard(Generic[_Link]):
 
     def __len__(self) -> int:
         return len(self._links)
+
+    def _victim(self) -> _Link:
+        """The oldest link that has not sent a request yet, else the oldest link."""
+        silent = (link for link, timers in self._links.items() if timers.first_request is not None)
+        return next(silent, next(iter(self._links)))
 
     def _expire(self, link: _Link, reason: DropReason) -> None:
         if link in self._links:

@@ -26,6 +26,18 @@ def test_silent_link_is_dropped_after_the_first_request_timeout_and_a_talker_at_
     assert dropped[-1] == ("talker", DropReason.TOO_LONG) and len(guard) == 0
 
 
+def test_a_full_door_evicts_silent_links_before_one_that_is_talking() -> None:
+    """Silent phones reconnecting as fast as they are cut push out each other, not the driver."""
+    clock = FakeScheduler()
+    guard, dropped = _guard(clock)
+    guard.opened("driver")
+    guard.request("driver")
+    for n in range(3 * MAX_LINKS):
+        guard.opened(f"silent-{n}")
+    assert "driver" not in {link for link, _ in dropped}
+    assert len(dropped) == 2 * MAX_LINKS + 1 and len(guard) == MAX_LINKS
+
+
 def test_a_full_door_evicts_its_oldest_link() -> None:
     clock = FakeScheduler()
     guard, dropped = _guard(clock)
