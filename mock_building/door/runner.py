@@ -45,9 +45,8 @@ async def start_door(
     clock: Clock = time.time,
 ) -> RunningDoor:
     """Serve `config`'s door on `device` (not yet powered on); must run inside the event loop."""
-    controller = DoorController(
-        config, DoorStore(config.state_dir), asyncio.get_running_loop(), faults=faults, clock=clock
-    )
+    store = await asyncio.to_thread(DoorStore, config.state_dir)  # its creation waits on fsync: off the loop
+    controller = DoorController(config, store, asyncio.get_running_loop(), faults=faults, clock=clock)
     peripheral = DoorPeripheral(controller, device, air=air)
     try:
         await peripheral.start()
