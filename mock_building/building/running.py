@@ -1,7 +1,8 @@
 """The orchestrator behind `mock-building up`: one process, one asyncio loop, a whole building.
 
 Start order: the service app (its database seeded from the scenario), the radio, every door,
-then HTTP starts listening, so once the URL answers every door advertises. Stop order: HTTP
+then HTTP starts listening, so once the URL answers every door is on the air (on the emulated
+radio a door powers on when a handheld in range first scans for it). Stop order: HTTP
 first (no new grants), then the doors (their receipts are on disk), then the radio.
 
 Readiness is announced by a "ready" line on stdout and, when asked, an atomically written JSON
@@ -140,7 +141,7 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
 
     The service app is built first, the radio and doors come up next, the admin routes for door
     faults are added, and only then does uvicorn start listening: once the URL answers, every
-    door advertises.
+    door is on the air. The labels are rendered after that, in the background.
     """
     scenario_path = settings.scenario_path or default_scenario_path()
     scenario = load_scenario(scenario_path)
