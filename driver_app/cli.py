@@ -6,11 +6,22 @@ import argparse
 import sys
 
 
+def _version() -> str:
+    """The installed distribution's version (one number for the driver app and the mock building)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lobbykey")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="driver-app",
         description="LobbyKey driver app: scan the parcel, open the lobby door, confirm the delivery.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     from driver_app.tui import cli as tui_cli
 
@@ -38,7 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit 2 with one line for a configuration problem (file:line, env var or flag named)."""
+    from driver_app.settings import ConfigError
+
     args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ConfigError as err:
+        print(f"driver-app: {err}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     command = args.command or "tui"
     from driver_app.logs import configure_logging
 

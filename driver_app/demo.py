@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from driver_app.adapters.clock import SystemClock
     from driver_app.adapters.credentials_memory import MemoryCredentialStore
     from driver_app.factory import build_workflow
-    from driver_app.settings import BleMode, Settings
+    from driver_app.settings import BleMode, load_settings
     from driver_app.tui import create_app
     from driver_app.adapters.camera_source import camera_factory
     from driver_app.logs import current_log_file
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         print("Starting the demo building…", file=sys.stderr)
         try:
             with running_building(workdir, args.scenario) as building:
-                settings = Settings(
+                settings = load_settings(
                     access_url=building.access_url,
                     ble_mode=BleMode.SIM,
                     radio_address=building.radio_address,
@@ -124,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
                     settings,
                     clock=clock,
                     camera=camera_factory(settings.camera_source),
+                    demo=True,
                     log_file=current_log_file(),
                 )
                 app.run()

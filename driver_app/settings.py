@@ -5,9 +5,14 @@ Secrets never live here (STYLE habit 10): tokens and keys go to the credential s
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import os
+import re
+import tomllib
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
@@ -18,10 +23,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from driver_app.paths import config_file, default_data_dir
+from driver_app.paths import CONFIG_ENV, config_file, default_data_dir
 
 DEFAULT_ACCESS_URL = "http://127.0.0.1:8750"
 DEFAULT_RADIO = "127.0.0.1:8751"
+
+
+class ConfigError(Exception):
+    """A setting is wrong; `str()` is one line naming where it came from (file:line, env var or flag)."""
 
 
 class BleMode(StrEnum):
@@ -99,9 +108,72 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def settings_problem(err: ValidationError) -> str:
-    """One line per refused setting, "field: why", for a command line to print."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg'].removeprefix('Value error, ')}"
-        for error in err.errors()
-    )
+def load_settings(**flags: Any) -> Settings:
+    """`Settings(**flags)`, but every problem is a `ConfigError` that says where the bad value lives.
+
+    An explicit `$LOBBYKEY_CONFIG` must exist (a typo there would silently drop every setting).
+    """
+    path = config_file()
+    if os.environ.get(CONFIG_ENV) and not path.is_file():
+        raise ConfigError(f"{path}: config file not found (named by ${CONFIG_ENV})")
+    text = _read_config(path)
+    try:
+        settings = Settings(**flags)
+    except ValidationError as err:
+        raise ConfigError(_describe(err, flags, path, text)) from err
+    _check_data_dir(settings.data_dir, _origin("data_dir", flags, path, text))
+    return settings
+
+
+def _read_config(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read the config file: {err}") from err
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        where = re.search(r"\(at line (\d+), column \d+\)", str(err))
+        what = re.sub(r"\s*\(at line.*\)$", "", str(err))
+        line = f":{where.group(1)}" if where else ""
+        raise ConfigError(f"{path}{line}: not valid TOML: {what}") from err
+    return text
+
+
+def _describe(err: ValidationError, flags: dict[str, Any], path: Path, text: str) -> str:
+    """The first problem, as `where: what` (pydantic's own wording for values, ours for unknown keys)."""
+    problem = err.errors()[0]
+    loc = [str(part) for part in problem["loc"]]
+    key = ".".join(loc) or "?"
+    where = _origin(loc[-1] if loc else "", flags, path, text, top=loc[0] if loc else "")
+    if problem["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(key, list(Settings.model_fields), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(Settings.model_fields)})"
+        return f"{where}: unknown setting {key!r}{hint}"
+    return f"{where}: {key}: {problem['msg'].removeprefix('Value error, ')}"
+
+
+def _origin(key: str, flags: dict[str, Any], path: Path, text: str, *, top: str | None = None) -> str:
+    """Which source set `key`: a flag, the LOBBYKEY_ variable, or a line of the config file."""
+    top = top or key
+    if top in flags:
+        return f"--{top.replace('_', '-')}"
+    env = f"LOBBYKEY_{top.upper()}"
+    if env in os.environ:
+        return f"${env}"
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return f"{path}:{number}"
+    return str(path) if text else "settings"
+
+
+def _check_data_dir(data_dir: Path, origin: str) -> None:
+    """The outbox is made lazily, deep in a worker: say now, in one line, if it never can be."""
+    for ancestor in (data_dir, *data_dir.parents):
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise ConfigError(f"{origin}: data_dir {data_dir} cannot be created: {ancestor} is a file")
+            return

@@ -20,11 +20,22 @@ DEFAULT_RADIO_PORT = 8751
 _DATA_DIR_HELP = "state directory (default: a per-user data dir, one per scenario)"
 
 
+def _version() -> str:
+    """The installed distribution's version (one number for the driver app and the mock building)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lobbykey")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mock-building",
         description="Run a LobbyKey building with no hardware: access service and emulated BLE doors.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_up(commands.add_parser("up", help="start the access service, the virtual radio and every door"))
     _add_door(commands.add_parser("door", help="run one door peripheral on a real Bluetooth controller"))
@@ -37,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _admin_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the building (default %(default)s)"
+        "--url",
+        help=f"the building (default: $LOBBYKEY_ACCESS_URL, else access_url in the driver app's config file, "
+        f"else http://127.0.0.1:{DEFAULT_PORT})",
     )
     parser.add_argument("--admin-token", help="admin bearer token (default: the scenario's)")
     _scenario_option(parser)
@@ -234,19 +247,35 @@ def _labels(args: argparse.Namespace) -> int:
     return 0
 
 
+def _url(args: argparse.Namespace) -> str:
+    """--url, else where the driver app points (LOBBYKEY_ACCESS_URL, its config file), else the default."""
+    from mock_building.building.fault_client import building_url
+
+    return building_url(args.url)[0]
+
+
 def _fault(args: argparse.Namespace) -> int:
     from mock_building.building.fault_client import (
+        building_url,
+        check_names,
         parse_settings,
         set_door_faults,
         set_service_faults,
     )
 
+    url, source = building_url(args.url)
     token = args.admin_token or _scenario(args).admin_token
     if args.service:
-        target, faults = "service", set_service_faults(args.url, token, parse_settings(args.items))
+        target, items = "service", args.items
     else:
         target, *items = args.items
-        faults = set_door_faults(args.url, token, target, parse_settings(items))
+    settings = parse_settings(items)
+    check_names(settings, service=args.service)
+    print(f"fault: building {url} (from {source})", file=sys.stderr)
+    if args.service:
+        faults = set_service_faults(url, token, settings)
+    else:
+        faults = set_door_faults(url, token, target, settings)
     print(f"{target}: " + ", ".join(f"{name}={value}" for name, value in faults.items()))
     return 0
 
@@ -257,19 +286,19 @@ def _upkeep(args: argparse.Namespace) -> int:
     token = args.admin_token or _scenario(args).admin_token
     if args.command == "revoke":
         what = upkeep_client.revoke(
-            args.url, token, grant_id=args.grant_id, handheld_key_id=args.handheld, building=args.building,
+            _url(args), token, grant_id=args.grant_id, handheld_key_id=args.handheld, building=args.building,
             reason=args.reason,
         )
         print(f"revoked {what}; doors learn it from the next phone that connects")
     elif args.command == "rotate-key":
-        upkeep_client.rotate_key(args.url, token, args.carrier)
+        upkeep_client.rotate_key(_url(args), token, args.carrier)
         print(f"{args.carrier}: new grant key; doors add it and retire the old one when a phone connects")
     elif args.command == "set-time":
-        waiting = upkeep_client.set_time(args.url, token, args.door_id)
+        waiting = upkeep_client.set_time(_url(args), token, args.door_id)
         print(f"{args.door_id}: time statement queued ({waiting} statement(s) wait for the next phone)")
     else:
         accepted = args.command == "accept-carrier"
-        upkeep_client.change_carrier(args.url, token, args.building, args.carrier, accepted=accepted)
+        upkeep_client.change_carrier(_url(args), token, args.building, args.carrier, accepted=accepted)
         verb = "accepted" if accepted else "dropped"
         print(f"{args.building}: {args.carrier} {verb}; doors follow on the next phone")
     return 0

@@ -40,11 +40,13 @@ class ScenarioError(MockBuildingError):
 
     reason = "invalid_scenario"
 
-    def __init__(self, key: str, detail: str, *, source: str | None = None) -> None:
-        super().__init__(": ".join(part for part in (source, key, detail) if part))
+    def __init__(self, key: str, detail: str, *, source: str | None = None, line: int | None = None) -> None:
+        where = f"{source}:{line}" if source and line else source
+        super().__init__(": ".join(part for part in (where, key, detail) if part))
         self.key = key
         self.detail = detail
         self.source = source
+        self.line = line
 
 
 class StoreError(MockBuildingError):

@@ -147,14 +147,20 @@ class FakeWorkflow:
         chosen = door_id or nearby[0].door_id
         timings: list[PhaseTiming] = []
         for phase in (StopPhase.FINDING_DOOR, StopPhase.REQUESTING_GRANT, StopPhase.CONNECTING, StopPhase.VERIFYING):
-            self._set_stop(stop.stop_id, phase=phase, nearby=nearby, door_id=chosen, timings=tuple(timings), notice=None)
+            self._set_stop(
+                stop.stop_id, phase=phase, nearby=nearby, door_id=chosen, timings=tuple(timings), notice=None,
+                failed_phase=None,
+            )
             self._clock.mono += self.step
             timings.append(PhaseTiming(phase, self.step))
             if phase is StopPhase.VERIFYING and self.door_answers is not None:
                 await self.door_answers.wait()
         if self.door_says != "ok":
             notice = notice_for(self.door_says, NoticeContext(other_door_names=("North entrance",)))
-            self._set_stop(stop.stop_id, phase=StopPhase.SCANNED, timings=tuple(timings), notice=notice)
+            self._set_stop(
+                stop.stop_id, phase=StopPhase.SCANNED, timings=tuple(timings), notice=notice,
+                failed_phase=StopPhase.VERIFYING,  # the door said no while verifying
+            )
             return DoorOutcome(chosen, accepted=False, reason=self.door_says, receipt=b"r")
         relock = self._clock.mono + 5.0
         self._set_stop(stop.stop_id, phase=StopPhase.UNLOCKED, timings=tuple(timings), relock_at=relock)
@@ -201,7 +207,8 @@ class Rig:
 
 
 def make_rig(
-    *, persistent: bool = False, camera=None, keymap: dict[str, str] | None = None, route: Route = ROUTE
+    *, persistent: bool = False, camera=None, keymap: dict[str, str] | None = None, route: Route = ROUTE,
+    demo: bool | None = None,
 ) -> Rig:
     clock = FakeClock()
     keys = KeyClock()
@@ -211,6 +218,7 @@ def make_rig(
         clock=clock,
         camera=camera,
         key_clock=keys,
+        demo=not persistent if demo is None else demo,
     )
     return Rig(app, clock, keys)
 

@@ -17,7 +17,7 @@ from bleak import BleakClient, BleakScanner
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
-from bleak.exc import BleakError
+from bleak.exc import BleakBluetoothNotAvailableError, BleakError
 from protocol.api import DoorUpkeep
 from protocol.errors import ProtocolError
 from protocol.gatt import (
@@ -86,6 +86,8 @@ class BleakDoorLink:
             async with BleakScanner(on_advertisement, backend=self._scanner_backend):
                 if await _wait(first, timeout):
                     await _wait(every, self._settle)
+        except BleakBluetoothNotAvailableError as err:  # no adapter / no radio: walking closer won't help
+            raise DoorUnreachable(ClientReason.RADIO_UNAVAILABLE, f"no radio: {err}") from err
         except BleakError as err:
             raise DoorUnreachable(ClientReason.DOOR_NOT_FOUND, f"scanning failed: {err}") from err
         self._devices.update({door_id: device for door_id, (device, _) in heard.items()})

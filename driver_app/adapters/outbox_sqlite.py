@@ -51,7 +51,10 @@ class SqliteOutbox:
     """Implements `driver_app.core.ports.Outbox`; one connection, used from the event loop thread."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise WorkflowError(ClientReason.OUTBOX_READ_ONLY, f"cannot create {path.parent}: {err}") from err
         try:
             self._db = sqlite3.connect(path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -59,7 +62,7 @@ class SqliteOutbox:
             self._db.execute(_SCHEMA)
             self._upgrade()
         except sqlite3.Error as err:
-            raise WorkflowError(ClientReason.OUTBOX_FAILED, f"cannot open {path}: {err}") from err
+            raise WorkflowError(_reason(err), f"cannot open {path}: {err}") from err
 
     def _upgrade(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -146,4 +149,14 @@ class SqliteOutbox:
         try:
             return self._db.execute(sql, params).fetchall()
         except sqlite3.Error as err:
-            raise WorkflowError(ClientReason.OUTBOX_FAILED, str(err)) from err
+            raise WorkflowError(_reason(err), str(err)) from err
+
+
+def _reason(err: sqlite3.Error) -> ClientReason:
+    """Read-only and full storage need different fixes from the driver, so they get their own codes."""
+    code = getattr(err, "sqlite_errorcode", 0) & 0xFF  # primary result code
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN):
+        return ClientReason.OUTBOX_READ_ONLY
+    if code == sqlite3.SQLITE_FULL:
+        return ClientReason.OUTBOX_FULL
+    return ClientReason.OUTBOX_FAILED

@@ -23,4 +23,8 @@ Where this differs from the first contract draft (/work/briefs/core-contract.md)
   picker before unlocking), `DriverWorkflow.aclose()`, `credentials_description` /
   `credentials_persistent` (diagnostics, DEMO banner), and constructor parameters
   `sleep`, `backoff`, `find_timeout`, `generate_key` (time and keys are parameters), `on_close`.
+- Added (issue 11): `StopState.failed_phase` (the step an attempt failed in: ✗, not ✓); each unlock
+  attempt times its own steps (`StopStore.new_attempt`; earlier attempts count toward scan→open);
+  `Notice.retry_at` (when the background sync tries again, so the UI counts down); client reasons
+  `radio_unavailable` (no radio, unlike `door_not_found`), `outbox_read_only` and `outbox_full`.
 """

@@ -22,8 +22,10 @@ class NoticeContext:
     host: str | None = None
 
 
-_SCAN_AGAIN = "Scan the parcel again to get a new access"
 _CALL_DISPATCH = "Call dispatch"
+# Refusals that come back the same however often the driver rescans or presses unlock: say so.
+_CARRIER_NOT_TRUSTED = "Call support; leave at the locker or safe place"
+_DOOR_CLOCK = "Report the door; leave at the locker or reception"
 _SIGN_IN = "Sign in again"
 _TRY_AGAIN = "Press unlock to try again"
 _CHECK_CAMERA = "Check the camera setting, or type the barcode"
@@ -36,15 +38,17 @@ _TABLE: dict[str, tuple[str, str]] = {
     "malformed": ("The door could not read the request", _TRY_AGAIN),
     "too_large": ("The request was too large for the door", _CALL_DISPATCH),
     "unsupported_version": ("This door speaks another protocol version", _CALL_DISPATCH),
-    "bad_signature": ("The door did not trust this access", _SCAN_AGAIN),
-    "unknown_key": ("The door does not know this carrier's key", _CALL_DISPATCH),
-    "wrong_issuer": ("The door does not accept this carrier", _CALL_DISPATCH),
-    "algorithm_not_allowed": ("The door did not trust this access", _CALL_DISPATCH),
+    "bad_signature": ("The door does not trust this carrier's access", _CARRIER_NOT_TRUSTED),
+    "unknown_key": ("The door does not know this carrier's key", _CARRIER_NOT_TRUSTED),
+    "wrong_issuer": ("The door does not accept this carrier", _CARRIER_NOT_TRUSTED),
+    "algorithm_not_allowed": ("The door does not trust this carrier's access", _CARRIER_NOT_TRUSTED),
     "wrong_door": ("This access is for another door", "Choose {other_doors}"),
-    "expired": ("Access expired", _SCAN_AGAIN),
-    "not_yet_valid": ("The door's clock is behind this access", "Wait a moment, then press unlock"),
+    # Every press of unlock fetches a fresh access, so a door calling it expired or not yet valid
+    # has a clock that is off: waiting or rescanning cannot help.
+    "expired": ("The door's clock is ahead: new access looks expired", _DOOR_CLOCK),
+    "not_yet_valid": ("The door's clock is behind: access not valid yet", _DOOR_CLOCK),
     "lifetime_too_long": ("The door refused an access that lasts too long", _CALL_DISPATCH),
-    "grant_already_used": ("This access was already used", _SCAN_AGAIN),
+    "grant_already_used": ("This access was already used", "Press unlock for a new access"),
     "pop_failed": ("The door could not confirm this handheld", "Sign in again on this handheld"),
     "no_active_challenge": ("The door lost the connection state", _TRY_AGAIN),
     "door_jammed": ("The door accepted but did not open", "Push the door, or call dispatch"),
@@ -76,7 +80,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "forbidden": ("Not allowed for this driver", _CALL_DISPATCH),
     "carrier_not_accepted": (
         "This building does not accept your carrier's access",
-        "Leave the parcel at the usual safe place, or call dispatch",
+        "Leave at the safe place, or call support",
     ),
     "conflict": ("The service already has a different record of this", "Reload the route"),
     "internal_error": ("The access service failed", "Wait, then try again"),
@@ -99,7 +103,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Press unlock again if you still need it",
     ),
     "already_delivered": ("This parcel is already recorded as delivered", "Nothing to do: kept for review"),
-    "outside_delivery_window": ("Outside this stop's delivery window", "Deliver within the window"),
+    "outside_delivery_window": (
+        "Outside this stop's delivery window",
+        "Come back within the window shown on the stop",
+    ),
     "rate_limited": ("Too many requests", "Wait a moment, then try again"),
     "revoked": ("Access for this driver or handheld was revoked", _CALL_DISPATCH),
     "unknown_handheld": ("This handheld is not registered", "Sign in again on this handheld"),
@@ -112,6 +119,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     # the handheld's own
     "service_unreachable": ("No connection to the access service", "Move to better coverage, then retry"),
     "door_not_found": ("No door of this stop is in range", "Walk closer to the entrance, then press unlock"),
+    "radio_unavailable": (
+        "This handheld's Bluetooth radio is not available",
+        "Turn Bluetooth on, or check ble_mode",
+    ),
     "door_link_lost": ("The connection to the door dropped", _TRY_AGAIN),
     "no_scan": ("Scan a parcel first", "Scan a parcel of this stop"),
     "not_unlocked": ("The door has not been opened yet", "Press unlock first"),
@@ -122,7 +133,15 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Set one up, or start with --allow-insecure-keyring",
     ),
     "keyring_failed": ("The keyring did not answer", "Unlock the keyring, then sign in again"),
-    "outbox_failed": ("Could not save to the outbox on this handheld", "Free some storage, then retry"),
+    "outbox_failed": (
+        "Could not save to the outbox on this handheld",
+        "Restart the app; call support if it stays",
+    ),
+    "outbox_read_only": (
+        "The outbox folder on this handheld is read-only",
+        "Fix data_dir permissions, or pick another",
+    ),
+    "outbox_full": ("This handheld's storage is full", "Free some storage, then retry"),
     "outbox_from_earlier": ("Confirmations saved in your last session are being sent", "Nothing to do"),
     "bad_response": ("The service sent an answer the app cannot read", _CALL_DISPATCH),
     "insecure_connection": ("Secure connection failed", "Nothing was sent: check the network or call dispatch"),

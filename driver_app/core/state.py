@@ -46,6 +46,7 @@ class Notice:
     message: str
     next_action: str
     retrying: bool = False
+    retry_at: float | None = None  # when retrying: the next attempt, on the core clock's monotonic scale
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class StopState:
     notice: Notice | None = None
     relock_at: float | None = None  # on the core clock's monotonic scale
     grant_id: bytes | None = None  # of the grant that opened (or last tried) the door
+    failed_phase: StopPhase | None = None  # the step the last unlock attempt failed in, if it failed
 
     @property
     def seconds_to_open(self) -> float | None:

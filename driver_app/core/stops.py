@@ -17,6 +17,10 @@ from driver_app.core.state import Notice, PhaseTiming, StopPhase, StopState
 
 __all__ = ["StopChanges", "StopStore"]
 
+_STEPS = frozenset(
+    {StopPhase.FINDING_DOOR, StopPhase.REQUESTING_GRANT, StopPhase.CONNECTING, StopPhase.VERIFYING}
+)
+
 
 class StopChanges(TypedDict, total=False):
     """The fields of a `StopState` that a change may set (phase and timings belong to `enter`)."""
@@ -27,6 +31,7 @@ class StopChanges(TypedDict, total=False):
     notice: Notice | None
     relock_at: float | None
     grant_id: bytes | None
+    failed_phase: StopPhase | None
 
 
 class StopStore:
@@ -58,6 +63,19 @@ class StopStore:
         if stop.phase is not phase or began is None:
             self._entered[stop_id] = now
         self._store(replace(stop, phase=phase, timings=timings, **changes))
+
+    def new_attempt(self, stop_id: str) -> None:
+        """An unlock attempt starts: its steps are timed from zero, so each shows its own duration.
+
+        Steps of earlier attempts count as time spent scanned-but-not-open, which keeps the stop's
+        scan→open total (the sum of `SCAN_TO_OPEN`) the whole time since the first scan.
+        """
+        stop = self._stops[stop_id]
+        earlier = sum(t.seconds for t in stop.timings if t.phase in _STEPS)
+        kept = tuple(t for t in stop.timings if t.phase not in _STEPS)
+        if earlier:
+            kept = _add_timing(kept, StopPhase.SCANNED, earlier)
+        self._store(replace(stop, timings=kept, failed_phase=None))
 
     def update(self, stop_id: str, **changes: Unpack[StopChanges]) -> None:
         self._store(replace(self._stops[stop_id], **changes))

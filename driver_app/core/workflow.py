@@ -274,6 +274,7 @@ class DriverWorkflow:
         if not stop.scanned_package_ids:
             return self._refuse_early(stop, door_id, ClientReason.NO_SCAN)
         stop_id = stop.stop_id
+        self._stops.new_attempt(stop_id)
         try:
             if door_id is None:
                 door_id = await self._find_strongest(stop_id)
@@ -287,7 +288,7 @@ class DriverWorkflow:
                 grant.upkeep,
             )
         except WorkflowError as err:
-            self._stops.enter(stop_id, StopPhase.SCANNED, notice=self._notice(err.reason, stop_id, door_id))
+            self._failed(stop_id, self._notice(err.reason, stop_id, door_id))
             return DoorOutcome(door_id or "", accepted=False, reason=err.reason, receipt=None)
         except BaseException:
             # Cancelled (e.g. the UI started another unlock) or a bug: never leave the stop "busy".
@@ -352,8 +353,13 @@ class DriverWorkflow:
             relock = None if open_for is None else self._clock.monotonic() + open_for
             self._stops.enter(stop_id, StopPhase.UNLOCKED, notice=kept, relock_at=relock)
         else:
-            notice = self._notice(outcome.reason, stop_id, outcome.door_id)
-            self._stops.enter(stop_id, StopPhase.SCANNED, notice=notice)
+            self._failed(stop_id, self._notice(outcome.reason, stop_id, outcome.door_id))
+
+    def _failed(self, stop_id: str, notice: Notice) -> None:
+        """Back to scanned (one key tries again), marking the step that failed so it shows ✗, not ✓."""
+        failed = self._stops[stop_id].phase
+        step = failed if failed in _BUSY else None
+        self._stops.enter(stop_id, StopPhase.SCANNED, notice=notice, failed_phase=step)
 
     # -- delivering ------------------------------------------------------------------------------
 
@@ -453,7 +459,8 @@ class DriverWorkflow:
             delay = self._backoff.delay(failures)
             if not self.state.online:
                 context = NoticeContext(retry_in=delay)
-                self._publish(notice=notice_for(ClientReason.SERVICE_UNREACHABLE, context, retrying=True))
+                notice = notice_for(ClientReason.SERVICE_UNREACHABLE, context, retrying=True)
+                self._publish(notice=replace(notice, retry_at=self._clock.monotonic() + delay))
             await self._sleep(delay)
 
     async def _stop_background_sync(self) -> None:

@@ -4,8 +4,9 @@ A mock building knows what its scenario's faults should cause and says so on the
 `GET /v1/dev/expectations/<driver_id>`, as it hands out labels: the runner asks over HTTP, so it
 needs neither the mock building installed nor its scenario file. A building with several doors can
 have one faulty and one healthy door, and the scenario does not say which package goes through
-which door, so a stop's expectation is the *set* of its packages' outcomes: every door the runner
-tries must end in one of them. A real building has no such endpoint: every stop expects "delivered".
+which door: each package's expectation must be seen at some door of its stop, and every door the
+runner tries must end in one of the stop's expectations. A real building has no such endpoint: every
+package expects "delivered".
 (The HTTP Route deliberately carries no QA data: it is what production drivers see.)
 """
 
@@ -18,11 +19,11 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from driver_app.core.errors import ServiceUnreachable, WorkflowError
+from driver_app.runner.report import DELIVERED
 from protocol.api import API_PREFIX
 
-__all__ = ["DELIVERED", "ExpectationsError", "expected_outcomes", "fetch_expectations"]
+__all__ = ["DELIVERED", "ExpectationsError", "expected_outcome", "fetch_expectations"]
 
-DELIVERED = "delivered"
 _TIMEOUT_S = 10.0
 
 
@@ -36,10 +37,11 @@ class _Expectations(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     driver_id: str
     stops: dict[str, list[str]]
+    packages: dict[str, str]
 
 
-def fetch_expectations(access_url: str, driver_id: str) -> Mapping[str, frozenset[str]]:
-    """Stop id → the outcomes its attempts may end in; empty (all "delivered") for a real building."""
+def fetch_expectations(access_url: str, driver_id: str) -> Mapping[str, str]:
+    """Package id → the outcome expected for it; empty (all "delivered") for a real building."""
     url = f"{access_url.rstrip('/')}{API_PREFIX}/dev/expectations/{quote(driver_id, safe='')}"
     try:
         with httpx.Client(timeout=_TIMEOUT_S) as client:
@@ -53,8 +55,8 @@ def fetch_expectations(access_url: str, driver_id: str) -> Mapping[str, frozense
         body = _Expectations.model_validate_json(answer.content)
     except (httpx.HTTPStatusError, ValidationError) as err:
         raise ExpectationsError("expectations_malformed", f"{url} answered {answer.status_code}: {err}") from err
-    return {stop_id: frozenset(outcomes) for stop_id, outcomes in body.stops.items()}
+    return dict(body.packages)
 
 
-def expected_outcomes(expectations: Mapping[str, frozenset[str]], stop_id: str) -> frozenset[str]:
-    return expectations.get(stop_id, frozenset({DELIVERED}))
+def expected_outcome(expectations: Mapping[str, str], package_id: str) -> str:
+    return expectations.get(package_id, DELIVERED)

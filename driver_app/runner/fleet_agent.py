@@ -45,7 +45,7 @@ def stop_record(driver_id: str, result: StopResult) -> dict[str, Any]:
 
 
 def driver_from(record: dict[str, Any]) -> FleetDriver:
-    expectations = {stop: frozenset(outcomes) for stop, outcomes in record.get("expectations", {}).items()}
+    expectations = {str(package): str(outcome) for package, outcome in record.get("expectations", {}).items()}
     return FleetDriver(str(record["driver"]), str(record["password"]), expectations)
 
 
@@ -53,7 +53,7 @@ def driver_record(driver: FleetDriver) -> dict[str, Any]:
     """What the agent's input expects for one driver (the inverse of `driver_from`)."""
     return {
         "driver": driver.driver_id, "password": driver.password,
-        "expectations": {stop: sorted(outcomes) for stop, outcomes in driver.expectations.items()},
+        "expectations": dict(driver.expectations),
     }
 
 

@@ -91,5 +91,8 @@ async def _run(settings: Settings, drivers: list[FleetDriver], args: argparse.Na
     for line in report.table(clock.monotonic()):
         print(line)
     if args.report is not None:
-        write_junit([result for _, result in report.results], args.report, suite="run-fleet")
+        write_junit(
+            [result for _, result in report.results], args.report, suite="run-fleet",
+            drivers=[driver for driver, _ in report.results],
+        )
     return EXIT_OK if report.passed else EXIT_FAILED

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from driver_app.adapters.camera_source import FrameBarcodeSource, still_frames
 from driver_app.core.display_text import printable
@@ -19,9 +20,12 @@ from driver_app.core.errors import ClientReason
 from driver_app.core.ports import Clock, Scan, ScanSource
 from driver_app.core.state import ScanVerdictKind, StopPhase
 from driver_app.core.workflow import DriverWorkflow
-from driver_app.runner.expectations import DELIVERED, expected_outcomes
+from driver_app.runner.expectations import DELIVERED, expected_outcome
 from driver_app.runner.report import Attempt, StopResult, stop_line, summary_line
 from driver_app.adapters.scanning.errors import ScanError
+
+if TYPE_CHECKING:
+    from protocol.api import Stop
 
 #: Outcomes the runner itself reports when a stop never reached the door.
 LABEL_MISSING = "label_unreadable"
@@ -35,7 +39,7 @@ class RunPlan:
     driver_id: str
     password: str
     labels: Path | None  # a folder of `<package_id>.png`; None: the handheld's built-in scanner
-    expectations: Mapping[str, frozenset[str]]
+    expectations: Mapping[str, str]  # package id → "delivered" or a reason code
     scan_timeout: float = 5.0
 
 
@@ -47,15 +51,26 @@ async def run_route(
     emit: Callable[[str], None],
     on_stop: Callable[[StopResult], None] | None = None,
 ) -> list[StopResult]:
-    """Raises `WorkflowError` only when signing in or loading the route fails."""
+    """Raises `WorkflowError` only when signing in or loading the route fails.
+
+    A stop delivered before this run is reported as skipped, so a re-run has the same cases.
+    """
+    emit(f"signing in as {plan.driver_id}…")
     await workflow.sign_in(plan.driver_id, plan.password)
     state = await workflow.load_route()
     assert state.route is not None
+    stops = sorted(state.route.stops, key=lambda s: s.sequence)
+    emit(f"route {state.route.route_id}: {len(stops)} stops, {sum(len(s.packages) for s in stops)} packages")
     results = []
-    for stop in sorted(state.route.stops, key=lambda s: s.sequence):
+    for stop in stops:
+        label = f"#{stop.sequence}"
         if workflow.state.stops[stop.stop_id].phase is StopPhase.DELIVERED:
-            continue
-        result = await _run_stop(workflow, plan, stop.stop_id, f"#{stop.sequence}", clock)
+            result = StopResult(
+                stop.stop_id, label, _expected(plan, stop), (), None, 0.0,
+                skipped="already delivered before this run",
+            )
+        else:
+            result = await _run_stop(workflow, plan, stop.stop_id, label, clock)
         emit(stop_line(result))
         if on_stop is not None:
             on_stop(result)
@@ -64,6 +79,10 @@ async def run_route(
     emit(_outbox_line(workflow))
     emit(summary_line(results))
     return results
+
+
+def _expected(plan: RunPlan, stop: Stop) -> tuple[tuple[str, str], ...]:
+    return tuple((p.package_id, expected_outcome(plan.expectations, p.package_id)) for p in stop.packages)
 
 
 async def _run_stop(
@@ -80,7 +99,7 @@ async def _run_stop(
         return StopResult(
             stop_id=stop_id,
             label=label,
-            expected=expected_outcomes(plan.expectations, stop_id),
+            expected=_expected(plan, stop),
             attempts=tuple(attempts),
             seconds_to_open=workflow.state.stops[stop_id].seconds_to_open,
             elapsed=clock.monotonic() - started,

@@ -23,21 +23,20 @@ class ScenarioFileError(ValueError):
 class FleetDriver:
     driver_id: str
     password: str = field(repr=False)
-    expectations: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    """Stop id → the outcomes its attempts may end in (see `runner.expectations`)."""
+    expectations: Mapping[str, str] = field(default_factory=dict)
+    """Package id → the outcome QA expects for it: "delivered" or a reason code (`runner.expectations`)."""
 
 
 def read_fleet(path: Path) -> list[FleetDriver]:
     """Every driver of the scenario, in file order, with their route's expectations."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        expectations: dict[str, dict[str, frozenset[str]]] = {}
+        expectations: dict[str, dict[str, str]] = {}
         for route in _tables(data, "routes"):
-            stops = expectations.setdefault(str(route["driver"]), {})
+            packages = expectations.setdefault(str(route["driver"]), {})
             for stop in _tables(route, "stops"):
-                stops[str(stop["id"])] = frozenset(
-                    str(package.get("expect") or DELIVERED) for package in _tables(stop, "packages")
-                )
+                for package in _tables(stop, "packages"):
+                    packages[str(package["id"])] = str(package.get("expect") or DELIVERED)
         return [
             FleetDriver(str(d["id"]), str(d["password"]), expectations.get(str(d["id"]), {}))
             for d in _tables(data, "drivers")

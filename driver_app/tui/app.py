@@ -7,6 +7,7 @@ touch the workflow, and nothing here touches an adapter.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -25,18 +26,21 @@ from driver_app.core.display_text import printable
 from driver_app.core.errors import WorkflowError
 from driver_app.core.messages import notice_for_error
 from driver_app.core.ports import Clock, Scan, ScanSource
-from driver_app.core.state import Notice, RouteState, ScanVerdict
+from driver_app.core.state import Notice, RouteState, ScanVerdict, ScanVerdictKind, StopPhase
 from driver_app.settings import Settings
 from driver_app.tui.contract import CameraFactory, WorkflowFactory
 from driver_app.tui.keymap import binding_ids, unknown_ids
-from driver_app.tui.route_view import door_choices
+from driver_app.tui.route_view import door_choices, stop_row
+from driver_app.tui.screens.confirm_quit import ConfirmQuitScreen
 from driver_app.tui.screens.diagnostics import DiagnosticsScreen
 from driver_app.tui.screens.door_picker import DoorPickerScreen
+from driver_app.tui.screens.help import HelpEntry, HelpScreen
 from driver_app.tui.screens.route import RouteScreen
 from driver_app.tui.screens.sign_in import SignInScreen
 from driver_app.tui.screens.stop import StopScreen
 from driver_app.tui.text import literal
 from driver_app.tui.wedge import WedgeDetector
+from driver_app.tui.widgets.activity import Activity
 from driver_app.tui.widgets.camera import CameraPanel
 
 __all__ = ["DriverApp", "WorkflowChanged"]
@@ -56,12 +60,22 @@ class WorkflowChanged(Message):
 class DriverApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "LobbyKey"
+    # Only `?` is in the footer: at 40 columns it is the stop's own keys that must fit; the rest is
+    # listed by `?` help and the command palette.
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="The keys that work now"),
         Binding(
-            "f2", "diagnostics", "Diagnostics", id="app.diagnostics", tooltip="Service, BLE, camera, keyring, outbox"
+            "f2", "diagnostics", "Diagnostics", id="app.diagnostics", show=False,
+            tooltip="Service, BLE, camera, keyring, outbox",
         ),
-        Binding("ctrl+r", "sync", "Sync", id="app.sync", tooltip="Send queued receipts and deliveries now"),
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit (queued items stay in the outbox)"),
+        Binding(
+            "ctrl+r", "sync", "Sync", id="app.sync", show=False,
+            tooltip="Send queued receipts and deliveries now",
+        ),
+        Binding(
+            "ctrl+q", "quit", "Quit", id="app.quit", show=False,
+            tooltip="Quit (asks first if work is pending)",
+        ),
         Binding(
             "ctrl+o", "sign_out", "Sign out", id="app.sign_out", show=False,
             tooltip="End the session here and at the service (queued items stay in the outbox)",
@@ -71,6 +85,7 @@ class DriverApp(App[None]):
     route_state: var[RouteState] = var(RouteState, always_update=True)
     last_scan: var[tuple[Scan, ScanVerdict] | None] = var(None)
     session_notice: var[Notice | None] = var(None)
+    activity: var[Activity | None] = var(None)  # a session-level wait the screens show (sign-in, route)
 
     def __init__(
         self,
@@ -80,9 +95,13 @@ class DriverApp(App[None]):
         clock: Clock,
         camera: CameraFactory | None = None,
         key_clock: Callable[[], float] = time.monotonic,
+        demo: bool = False,
         log_file: Path | None = None,
     ) -> None:
-        super().__init__()
+        dumb = os.environ.get("TERM") == "dumb"
+        if dumb:  # no colours at all, and only the 16 ANSI ones if any: Textual reads NO_COLOR here
+            os.environ["NO_COLOR"] = "1"
+        super().__init__(ansi_color=dumb)
         self.settings = settings
         self.log_file = log_file  # shown on the diagnostics screen, for support
         self.clock = clock
@@ -91,7 +110,8 @@ class DriverApp(App[None]):
         self._wedge = WedgeDetector()
         self._wedge_input: tuple[Input, str] | None = None
         self.workflow = workflow_factory(self._workflow_changed)
-        self.demo = not self.workflow.credentials_persistent
+        self.demo = demo  # the bundled demo only; a real session with an insecure keyring is not a demo
+        self.memory_only = not self.workflow.credentials_persistent
         self.route_state = self.workflow.state
 
     def _workflow_changed(self, state: RouteState) -> None:
@@ -100,12 +120,13 @@ class DriverApp(App[None]):
 
     def on_mount(self) -> None:
         self.set_keymap(dict(self.settings.keymap))
-        known = binding_ids(DriverApp, SignInScreen, RouteScreen, StopScreen, DiagnosticsScreen, DoorPickerScreen)
+        known = binding_ids(
+            DriverApp, SignInScreen, RouteScreen, StopScreen, DiagnosticsScreen, DoorPickerScreen, HelpScreen,
+            ConfirmQuitScreen,
+        )
         if unknown := unknown_ids(self.settings.keymap, known):
             listed = ", ".join(printable(i) for i in unknown)
             self.notify(f"Unknown binding ids in keymap: {listed}", severity="warning", markup=False)
-        if self.demo:
-            self.sub_title = "DEMO"  # the full warning is the banner under the header
         self.push_screen(SignInScreen())
         self.resume_session()
 
@@ -129,21 +150,27 @@ class DriverApp(App[None]):
 
     @work(exclusive=True, group="session")
     async def resume_session(self) -> None:
+        self._begin("Resuming the session")
         try:
             resumed = await self.workflow.resume_session()
         except WorkflowError as err:
             self.session_notice = notice_for_error(err)
             return
+        finally:
+            self.activity = None
         if resumed:
             await self._start_route()
 
     @work(exclusive=True, group="session")
     async def sign_in(self, driver_id: str, password: str) -> None:
+        self._begin("Signing in")
         try:
             await self.workflow.sign_in(driver_id, password)
         except WorkflowError as err:
             self.session_notice = notice_for_error(err)
             return
+        finally:
+            self.activity = None
         self.session_notice = None
         await self._start_route()
 
@@ -156,15 +183,22 @@ class DriverApp(App[None]):
         await self._load_route()
 
     async def _load_route(self) -> bool:
+        self._begin("Loading today's route")
         try:
             await self.workflow.load_route()
         except WorkflowError as err:
             self.session_notice = notice_for_error(err)
             self.notify(printable(self.session_notice.message), severity="error", markup=False)
             return False
+        finally:
+            self.activity = None
         return True
 
+    def _begin(self, what: str) -> None:
+        self.activity = (what, self.clock.monotonic())
+
     def open_stop(self, stop_id: str) -> None:
+        self.last_scan = None  # a scan message belongs to the stop it was made at
         self.workflow.select_stop(stop_id)
         self.push_screen(StopScreen())
 
@@ -172,8 +206,20 @@ class DriverApp(App[None]):
 
     @work(exclusive=True, group="scan")
     async def submit_scan(self, scan: Scan) -> None:
+        """On the route screen a parcel's scan opens its stop, counted: one step fewer per stop."""
         verdict = await self.workflow.submit_scan(scan)
+        on_route = isinstance(self.screen, RouteScreen)
+        if on_route and verdict.kind is ScanVerdictKind.OTHER_STOP and verdict.stop_id is not None:
+            target = self.workflow.state.stops.get(verdict.stop_id)
+            if target is not None and target.phase is not StopPhase.DELIVERED:
+                self.workflow.select_stop(verdict.stop_id)
+                verdict = await self.workflow.submit_scan(scan)
+        if on_route and verdict.kind in (ScanVerdictKind.MATCHED, ScanVerdictKind.ALREADY_SCANNED):
+            self.push_screen(StopScreen())
         self.last_scan = (scan, verdict)
+
+    def door_busy(self) -> bool:
+        return self._busy("door")
 
     def _busy(self, group: str) -> bool:
         """A door or delivery call is never cancelled by a second key press: the press is ignored."""
@@ -209,14 +255,57 @@ class DriverApp(App[None]):
 
     @work(exclusive=True, group="deliver")
     async def _deliver(self) -> None:
+        """Delivered: back to the route, whose cursor is on the next open stop, and say so briefly."""
         before = self.route_state.current_stop_id
         await self.workflow.confirm_delivery()
-        if self.workflow.state.current_stop_id != before and isinstance(self.screen, StopScreen):
+        state = self.workflow.state
+        done = state.stops.get(before) if before else None
+        if done is None or done.phase is not StopPhase.DELIVERED:
+            return
+        row = stop_row(state, before)
+        self.notify(f"Stop {row.sequence if row else ''} delivered", timeout=3)
+        if isinstance(self.screen, StopScreen):
             self.pop_screen()
 
     @work(exclusive=True, group="sync")
     async def action_sync(self) -> None:
-        await self.workflow.sync_outbox()
+        """Ctrl+R always answers: what was sent, and what still waits."""
+        sent = await self.workflow.sync_outbox()
+        left = self.workflow.state.outbox_size
+        if left and not self.workflow.state.online:
+            message = f"Service not reached: {left} item(s) wait in the outbox"
+            self.notify(message, severity="warning", timeout=4)
+        else:
+            self.notify(f"Outbox: {sent} sent, {left} waiting", timeout=3)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        entries: list[HelpEntry] = [
+            (self.get_key_display(active.binding), active.binding.description, active.tooltip)
+            for active in self.screen.active_bindings.values()
+            if active.enabled and active.binding.id and active.binding.action != "help"  # ours have ids
+        ]
+        self.push_screen(HelpScreen(entries))
+
+    async def action_quit(self) -> None:
+        """Ask first while a door is opening (a grant is out) or the outbox still holds items."""
+        reason = self._quit_concern()
+        if reason is None or isinstance(self.screen, ConfirmQuitScreen):
+            self.exit()
+            return
+        self.push_screen(ConfirmQuitScreen(reason), self._quit_answered)
+
+    def _quit_answered(self, quit_now: bool | None) -> None:
+        if quit_now:
+            self.exit()
+
+    def _quit_concern(self) -> str | None:
+        if self._busy("door"):
+            return "A door is being opened right now."
+        if waiting := self.workflow.state.outbox_size:
+            return f"{waiting} item(s) wait in the outbox; they are sent on the next start."
+        return None
 
     @work(exclusive=True, group="session")
     async def action_sign_out(self) -> None:
@@ -256,6 +345,9 @@ class DriverApp(App[None]):
             self._undo_burst_typing()
             self.submit_scan(Scan(text, ScanSource.WEDGE))
             return True
+        if isinstance(self.focused, Input) and self.focused.id == "manual":
+            self._wedge.reset()  # typed by hand into the field made for it: never a scanner burst
+            return False
         if event.is_printable and event.character:
             if self._wedge.char(event.character, at):
                 focused = self.focused
@@ -274,14 +366,20 @@ class DriverApp(App[None]):
     # -- command palette -------------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The main actions, offered only when the screen would allow them now."""
-        yield from super().get_system_commands(screen)
+        """The main actions, offered only when the screen would allow them now.
+
+        Textual's own "Keys" panel is left out: docked at the side it squeezes a 40-column app, and
+        `?` help lists the keys that work now.
+        """
+        yield from (command for command in super().get_system_commands(screen) if command.title != "Keys")
         if isinstance(screen, StopScreen):
             for action, title, help_text in (
                 ("unlock", "Unlock door", "Open the strongest door of this stop"),
                 ("choose_door", "Choose door", "Pick which entrance to open"),
                 ("deliver", "Confirm delivery", "Confirm the parcels are delivered"),
+                ("manual", "Type barcode", "Type a parcel's barcode by hand"),
                 ("camera", "Camera on/off", "Start or stop the camera scanner"),
+                ("back", "Back to route", "Leave this stop"),
             ):
                 if screen.check_action(action, ()):
                     yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
@@ -291,4 +389,5 @@ class DriverApp(App[None]):
         if self.route_state.driver_name is not None:
             yield SystemCommand("Sign out", "End the session here and at the service", self.action_sign_out)
         yield SystemCommand("Diagnostics", "Service, BLE, camera, keyring, outbox", self.action_diagnostics)
+        yield SystemCommand("Help", "The keys that work now", self.action_help)
 

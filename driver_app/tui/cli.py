@@ -6,11 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from driver_app.core.errors import WorkflowError
 from driver_app.core.messages import notice_for
-from driver_app.settings import BleMode, Settings, settings_problem
+from driver_app.settings import BleMode, Settings, load_settings
 
 #: flag destination → Settings field; a flag left out leaves the environment and config file in charge.
 _OVERRIDES = {
@@ -41,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     given = {field: getattr(args, flag, None) for flag, field in _OVERRIDES.items()}
-    return Settings(**{field: value for field, value in given.items() if value is not None})
+    return load_settings(**{field: value for field, value in given.items() if value is not None})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,11 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from driver_app.adapters.camera_source import camera_factory
     from driver_app.logs import current_log_file
 
-    try:
-        settings = settings_from(args)
-    except ValidationError as err:
-        print(f"driver-app: {settings_problem(err)}", file=sys.stderr)
-        return 2
+    settings = settings_from(args)  # a ConfigError reaches main(): one line, exit 2
     clock = SystemClock()
     try:
         app = create_app(

@@ -21,9 +21,12 @@ def create_app(
     clock: Clock,
     camera: CameraFactory | None = None,
     key_clock: Callable[[], float] = time.monotonic,
+    demo: bool = False,
     log_file: Path | None = None,
 ) -> DriverApp:
     """`clock` is the one the workflow was wired with (relock countdown on its monotonic scale);
-    `key_clock` times keystrokes for wedge-scanner detection (tests pass a fake one); `log_file` is
-    where this process logs (diagnostics shows it)."""
-    return DriverApp(workflow_factory, settings, clock=clock, camera=camera, key_clock=key_clock, log_file=log_file)
+    `key_clock` times keystrokes for wedge-scanner detection (tests pass a fake one); `demo` marks the
+    bundled demo (only it is labelled DEMO); `log_file` is where this process logs (diagnostics shows it)."""
+    return DriverApp(
+        workflow_factory, settings, clock=clock, camera=camera, key_clock=key_clock, demo=demo, log_file=log_file
+    )

@@ -36,10 +36,18 @@ class StopRow:
     packages: int
     scanned: int
     current: bool
+    window: str  # "08:00–18:00", in the times the service gave
 
     @property
     def status(self) -> str:
         return PHASE_LABELS[self.phase]
+
+    @property
+    def parcels(self) -> str:
+        """"1/3 ▣" scanned of all; a stop delivered before this session (nothing scanned here) shows "3 ▣"."""
+        if self.phase is StopPhase.DELIVERED and self.scanned == 0:
+            return f"{self.packages} ▣"
+        return f"{self.scanned}/{self.packages} ▣"
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,7 @@ def stop_row(state: RouteState, stop_id: str | None) -> StopRow | None:
         packages=len(stop.packages),
         scanned=len(progress.scanned_package_ids) if progress else 0,
         current=stop.stop_id == state.current_stop_id,
+        window=f"{stop.window.start:%H:%M}–{stop.window.end:%H:%M}",
     )
 
 

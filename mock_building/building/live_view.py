@@ -73,6 +73,8 @@ class BuildingView:
     audit: tuple[AuditLine, ...]
     alerts: tuple[AlertLine, ...] = ()
     """Open alerts, newest first."""
+    service_faults: tuple[tuple[str, object], ...] = ()
+    """Active access-service faults (latency, error rate, down); empty for a healthy service."""
 
 
 def literal(value: object) -> str:
@@ -94,8 +96,17 @@ def _state(door: DoorStatus) -> Text:
     return Text(f"OPEN{countdown}", style="bold yellow")
 
 
+def _service_line(view: BuildingView) -> Text:
+    if not view.service_faults:
+        return Text("access service: no faults")
+    return Text.assemble("access service faults: ", (literal(_faults(view.service_faults)), "bold red"))
+
+
 def render_view(view: BuildingView) -> RenderableType:
-    """The live view: every door, the open alerts (if any), then the last audit events (newest last)."""
+    """The live view: the service's faults, every door, open alerts (if any), the last audit events.
+
+    Audit events newest first, so a terminal too short for everything crops the oldest, never the newest.
+    """
     doors = Table(title=Text(literal(view.title)), expand=True, title_justify="left")
     for column in ("door", "building", "name", "state", "links", "last outcome", "reason", "faults"):
         doors.add_column(column, overflow="fold")
@@ -110,16 +121,16 @@ def render_view(view: BuildingView) -> RenderableType:
             Text(literal(door.last_reason or "-")),
             Text(literal(_faults(door.faults)), style="red" if door.faults else ""),
         )
-    audit = Table(title=Text("audit feed"), expand=True, title_justify="left")
+    audit = Table(title=Text("audit feed, newest first"), expand=True, title_justify="left")
     for column in ("at", "building", "door", "stop", "carrier", "driver", "outcome", "reason"):
         audit.add_column(column, overflow="fold")
-    for line in view.audit[-AUDIT_LINES:]:
+    for line in reversed(view.audit[-AUDIT_LINES:]):
         audit.add_row(
             *(Text(literal(v or "-")) for v in (line.at, line.building_id, line.door_id, line.stop_id, line.carrier_id,
                                                  line.driver_ref, line.outcome, line.reason))
         )
     if not view.alerts:
-        return Group(doors, audit)
+        return Group(_service_line(view), doors, audit)
     alerts = Table(title=Text(f"OPEN ALERTS ({len(view.alerts)})", style="bold red"), expand=True,
                    title_justify="left")
     for column in ("raised", "building", "door", "alert", "severity"):
@@ -130,7 +141,7 @@ def render_view(view: BuildingView) -> RenderableType:
                                                  alert.kind)),
             Text(literal(alert.severity), style="bold red" if alert.severity == "critical" else "yellow"),
         )
-    return Group(doors, alerts, audit)
+    return Group(_service_line(view), doors, alerts, audit)
 
 
 class HeadlessLog:
@@ -140,9 +151,14 @@ class HeadlessLog:
         self._out = out
         self._doors: dict[str, tuple[object, ...]] = {}
         self._last_audit = 0
+        self._service_faults: tuple[tuple[str, object], ...] | None = None
         self._alerts_seen: set[int] = set()
 
     def update(self, view: BuildingView) -> None:
+        if view.service_faults != self._service_faults:
+            if self._service_faults is not None or view.service_faults:
+                self._line(f"service faults={_faults(view.service_faults)}")
+            self._service_faults = view.service_faults
         for door in view.doors:
             key = (door.locked, door.last_outcome, door.last_reason, door.faults)
             if self._doors.get(door.door_id) != key:

@@ -113,7 +113,7 @@ class RunningBuilding:
     def view(self) -> BuildingView:
         return BuildingView(
             self.title, tuple(d.status() for d in self.doors.values()), self.service.recent_audit(),
-            self.service.open_alerts(),
+            alerts=self.service.open_alerts(), service_faults=self.service.active_faults(),
         )
 
     async def labels_rendered(self) -> None:
@@ -148,7 +148,10 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
     clock = DayShiftedClock(base_clock or SystemClock(), settings.today, scenario.zone)
     if settings.fresh and settings.data_dir.exists():
         shutil.rmtree(settings.data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # e.g. a path under a regular file: one line, not a traceback
+        raise BuildingError("data_dir_unusable", f"--data-dir {settings.data_dir}: {err.strerror}") from err
     service = ServicePart(
         scenario, settings.data_dir, clock,
         gap_alert_after_s=settings.gap_alert_after_s, grant_receipt_margin_s=settings.grant_receipt_margin_s,

@@ -19,7 +19,7 @@ from mock_building.service.api_dev_labels import LabelShelf, dev_labels_router
 from mock_building.door import DoorFaults
 from mock_building.service.api_door_admin import door_admin_router
 from mock_building.building.live_view import AlertLine, AuditLine
-from mock_building.scenario.loader import Scenario
+from mock_building.scenario.loader import Scenario, ServiceFaultSettings
 from mock_building.service import Store, app_for_scenario
 from mock_building.service.alerts import AlertBook
 from mock_building.service.audit import AuditLog
@@ -72,6 +72,12 @@ class ServicePart:
 
     async def serve(self, host: str, port: int) -> None:
         self._served = await serve_app(self.app, host, port)
+
+    def active_faults(self) -> tuple[tuple[str, object], ...]:
+        """The service faults that differ from a healthy service, for the operator's view."""
+        healthy = ServiceFaultSettings().model_dump()
+        current = self.app.state.service.faults.settings.model_dump()
+        return tuple((name, value) for name, value in current.items() if value != healthy[name])
 
     def recent_audit(self) -> tuple[AuditLine, ...]:
         """The newest door events of every building, oldest first (what the live view shows).

@@ -73,6 +73,7 @@ def _admin(
     path: str,
     body: object = None,
 ) -> dict[str, object]:
-    with _client(url, admin_token) as http:
-        response = _call(method(http), path, body)
-    return {} if response.status_code == 204 else _json(response)
+    url = url.rstrip("/")
+    with _client(admin_token) as http:
+        response = _call(method(http), f"{url}{path}", body)  # the whole URL: errors name what was tried
+    return {} if response.status_code == 204 else _json(response, url)

@@ -8,12 +8,15 @@ the key path (`doors[1].id`).
 
 from __future__ import annotations
 
+import difflib
+import re
 import tomllib
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from mock_building.errors import ScenarioError
 from mock_building.scenario.model import (
@@ -50,11 +53,16 @@ def parse_scenario(text: str, *, base_dir: Path = Path("."), source: str | None 
         data = tomllib.loads(text)
         return Scenario.model_validate(data, context={"base_dir": base_dir})
     except tomllib.TOMLDecodeError as err:
-        raise ScenarioError("", f"not valid TOML: {err}", source=source) from err
+        found = re.search(r"at line (\d+)", str(err))
+        line = int(found.group(1)) if found else None
+        raise ScenarioError("", f"not valid TOML: {err}", source=source, line=line) from err
     except ValidationError as err:
-        first = err.errors()[0]
-        message = _message(first["type"], first["msg"], first.get("ctx"))
-        raise ScenarioError(_key_path(first["loc"]), message, source=source) from err
+        errors = err.errors()
+        # A misspelt required key is both "missing" and "unknown": the unknown one says what to fix.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        key = _key_path(first["loc"])
+        message = _message(first["type"], first["msg"], first.get("ctx"), first["loc"])
+        raise ScenarioError(key, message, source=source, line=_line_of(key, text)) from err
     except ScenarioError as err:
         raise ScenarioError(err.key, err.detail, source=source) from err
 
@@ -67,8 +75,37 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def _message(kind: str, message: str, context: Mapping[str, Any] | None) -> str:
-    """Our validators' own words for value errors; plain words for unknown and missing keys."""
+def _message(kind: str, message: str, context: Mapping[str, Any] | None, loc: tuple[int | str, ...]) -> str:
+    """Our validators' own words for value errors; plain words for unknown and missing keys, with the
+    key meant when an unknown one is close to a known one."""
     if kind == "value_error" and context is not None and "error" in context:
         return str(context["error"])
-    return _MESSAGES.get(kind, message)
+    text = _MESSAGES.get(kind, message)
+    if kind == "extra_forbidden" and loc:
+        near = difflib.get_close_matches(str(loc[-1]), sorted(_known_keys(Scenario)), n=1)
+        text += f" (did you mean {near[0]!r}?)" if near else ""
+    return text
+
+
+def _known_keys(model: type[BaseModel]) -> set[str]:
+    """Every key any table of a scenario may have (for did-you-mean)."""
+    keys: set[str] = set()
+    for name, field in model.model_fields.items():
+        keys.add(field.alias or name)
+        pending: list[object] = [field.annotation]
+        while pending:
+            kind = pending.pop()
+            if isinstance(kind, type) and issubclass(kind, BaseModel) and kind is not model:
+                keys |= _known_keys(kind)
+            pending.extend(typing.get_args(kind))
+    return keys
+
+
+def _line_of(key: str, text: str) -> int | None:
+    """The key's line when it is certain: its last name appears as a key on exactly one line."""
+    leaf = re.sub(r"\[\d+\]$", "", key.rsplit(".", 1)[-1])
+    if not leaf:
+        return None
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(leaf)}[\"']?\s*=")
+    lines = [n for n, line in enumerate(text.splitlines(), start=1) if pattern.match(line)]
+    return lines[0] if len(lines) == 1 else None

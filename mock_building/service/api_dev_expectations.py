@@ -24,6 +24,8 @@ class StopExpectations(BaseModel):
     driver_id: str
     stops: dict[str, list[str]]
     """Stop id → the outcomes an attempt at that stop may end in (sorted)."""
+    packages: dict[str, str]
+    """Package id → the outcome expected for it (the QA runner checks each one)."""
 
 
 def dev_expectations_router(scenario: Scenario) -> APIRouter:
@@ -38,6 +40,13 @@ def dev_expectations_router(scenario: Scenario) -> APIRouter:
             if route.driver == driver_id
             for stop in route.stops
         }
-        return StopExpectations(driver_id=driver_id, stops=stops)
+        packages = {
+            package.id: package.expect or DELIVERED
+            for route in scenario.routes
+            if route.driver == driver_id
+            for stop in route.stops
+            for package in stop.packages
+        }
+        return StopExpectations(driver_id=driver_id, stops=stops, packages=packages)
 
     return router

@@ -44,9 +44,41 @@ def test_the_door_that_opened_or_jammed_is_named() -> None:
     assert notice_for("door_jammed", context).message == "The door accepted but did not open: North entrance"
 
 
-def test_expired_says_scan_again() -> None:
-    notice = notice_for("expired")
-    assert (notice.message, notice.next_action) == ("Access expired", "Scan the parcel again to get a new access")
+# Refusals that come back the same on every retry, rescan or wait (trust, clock, policy, device):
+# their advice must not send the driver round that loop.
+DETERMINISTIC = [
+    "bad_signature", "unknown_key", "wrong_issuer", "algorithm_not_allowed", "carrier_not_accepted",
+    "expired", "not_yet_valid", "lifetime_too_long", "unsupported_version", "too_large", "revoked",
+    "forbidden", "outside_delivery_window", "stop_completed", "radio_unavailable", "outbox_read_only",
+    "insecure_keyring", "unknown_handheld",
+]
+FUTILE = ("scan", "press unlock", "try again", "retry", "wait", "walk closer", "free some storage")
+
+
+@pytest.mark.parametrize("code", DETERMINISTIC)
+def test_no_advice_recommends_what_cannot_change_the_outcome(code: str) -> None:
+    action = notice_for(code).next_action.lower()
+    assert not [word for word in FUTILE if word in action], action
+
+
+def test_every_deterministic_code_is_a_real_code() -> None:
+    assert set(DETERMINISTIC) <= known_reasons()
+
+
+def test_a_door_clock_off_says_report_the_door_and_the_fallback() -> None:
+    for code in ("expired", "not_yet_valid"):
+        notice = notice_for(code)
+        assert "clock" in notice.message and "locker or reception" in notice.next_action
+
+
+def test_no_radio_and_no_door_heard_are_different_messages() -> None:
+    assert notice_for("radio_unavailable").message != notice_for("door_not_found").message
+    assert "closer" in notice_for("door_not_found").next_action
+
+
+def test_read_only_and_full_storage_are_different_messages() -> None:
+    assert notice_for("outbox_read_only").next_action != notice_for("outbox_full").next_action
+    assert "storage" in notice_for("outbox_full").next_action
 
 
 def test_retrying_is_said_with_the_wait() -> None:

@@ -64,7 +64,7 @@ async def test_camera_scan_on_the_stop_screen(tmp_path: Path) -> None:
     rig = make_rig(camera=lambda: OpenCvCamera(str(folder), fps=None))
     async with rig.app.run_test(size=(40, 20)) as pilot:
         await open_first_stop(pilot)
-        await pilot.press("k")
+        # the camera starts by itself on a stop with parcels to scan
         await rig.app.workers.wait_for_complete()
         await pilot.pause()
         await rig.app.workers.wait_for_complete()
@@ -85,7 +85,7 @@ async def test_no_camera_device_is_a_status_line_not_a_crash() -> None:
     rig = make_rig(camera=lambda: OpenCvCamera("7", fps=None))
     async with rig.app.run_test(size=(80, 24)) as pilot:
         await open_first_stop(pilot)
-        await pilot.press("k")
+        # the camera starts by itself on a stop with parcels to scan
         await rig.app.workers.wait_for_complete()
         await pilot.pause()
         assert rig.app.is_running

@@ -40,7 +40,7 @@ def test_no_secure_keyring_refuses_with_the_reason_and_the_way_out(tmp_path: Pat
     assert "--allow-insecure-keyring" in result.stderr
 
 
-def test_run_wires_the_real_workflow_in_demo_mode(monkeypatch, tmp_path: Path) -> None:
+def test_run_wires_the_real_workflow_memory_only_but_not_as_a_demo(monkeypatch, tmp_path: Path) -> None:
     import keyring
     from keyring.backends.fail import Keyring as FailKeyring
 
@@ -55,5 +55,6 @@ def test_run_wires_the_real_workflow_in_demo_mode(monkeypatch, tmp_path: Path) -
     assert run(args) == 0
     (app,) = started
     assert isinstance(app.workflow, DriverWorkflow)
-    assert app.demo and not app.workflow.credentials_persistent
+    assert app.memory_only and not app.workflow.credentials_persistent
+    assert not app.demo  # an insecure keyring is not the demo: no DEMO label on a real session
     assert app.camera is not None and app.settings.camera_source == "0"

@@ -12,7 +12,7 @@ from textual.widgets import Input, Static
 from driver_app.core.errors import ServiceUnreachable
 from driver_app.core.messages import NoticeContext, notice_for
 from driver_app.core.state import StopPhase
-from driver_app.tui.screens.base import DEMO_BANNER
+from driver_app.tui.screens.base import DEMO_BANNER, MEMORY_BANNER
 from driver_app.tui.screens.diagnostics import DiagnosticsScreen
 from driver_app.tui.screens.door_picker import DoorPickerScreen
 from driver_app.tui.screens.route import RouteScreen
@@ -54,13 +54,13 @@ async def test_sign_in_route_stop_scan_unlock_deliver(size: tuple[int, int]) -> 
         stop = rig.workflow.state.stops["S1"]
         assert stop.phase is StopPhase.UNLOCKED and stop.door_id == "ELM-S"  # the strongest
         phases = str(rig.app.screen.query_one("PhaseList", Static).render())
-        for label in ("Finding door", "Requesting grant", "Connecting", "Verifying", "0.25 s", "Open"):
+        for label in ("Finding door", "Requesting grant", "Connecting", "Verifying", "0.25 s", "scan→open"):
             assert label in phases
         assert "South entrance" in text_of(rig.app, "#door")
-        assert text_of(rig.app, "#relock") == "Relocks in 5 s"
+        assert "Relocks in 5 s → d Deliver" in text_of(rig.app, "#step")
         rig.clock.mono += 3.2
-        rig.app.screen._show_relock()
-        assert text_of(rig.app, "#relock") == "Relocks in 2 s"
+        rig.app.screen.query_one("#step").render_now()
+        assert "Relocks in 2 s → d Deliver" in text_of(rig.app, "#step")
 
         await pilot.press("d")
         await rig.app.workers.wait_for_complete()
@@ -153,14 +153,16 @@ async def test_scan_for_another_stop_names_it() -> None:
         assert rig.workflow.state.stops["S1"].phase is StopPhase.IDLE
 
 
-async def test_demo_banner_when_credentials_are_not_persistent() -> None:
+async def test_demo_banner_only_in_the_demo() -> None:
     demo, real = make_rig(persistent=False), make_rig(persistent=True)
+    insecure = make_rig(persistent=False, demo=False)  # a real session allowed an insecure keyring
     async with demo.app.run_test(size=(40, 20)):
-        assert demo.app.sub_title == "DEMO"
         assert str(demo.app.screen.query_one(".demo-banner", Static).render()) == DEMO_BANNER
     async with real.app.run_test(size=(40, 20)):
-        assert real.app.sub_title == ""
         assert not real.app.screen.query(".demo-banner")
+    async with insecure.app.run_test(size=(40, 20)):
+        shown = str(insecure.app.screen.query_one(".demo-banner", Static).render())
+        assert shown == MEMORY_BANNER and "DEMO" not in shown
 
 
 async def test_diagnostics_lists_service_ble_camera_keyring_outbox() -> None:
@@ -240,13 +242,20 @@ async def test_a_retrying_notice_is_marked_as_retrying() -> None:
     async with rig.app.run_test(size=(40, 20)) as pilot:
         await open_first_stop(pilot)
         notice = notice_for("service_unavailable", NoticeContext(retry_in=2.0), retrying=True)
+        notice = replace(notice, retry_at=rig.clock.mono + 2.0)
         stops = dict(rig.workflow.state.stops)
         stops["S1"] = replace(stops["S1"], notice=notice)
         rig.workflow._publish(stops=MappingProxyType(stops))
         await pilot.pause()
         box = rig.app.screen.query_one(NoticeBox)
         assert box.has_class("-shown", "-retrying")
-        assert str(box.render()) == "The access service is unavailable\n→ Retrying in 2 s…"
+        assert str(box.render()) == "⟳ The access service is unavailable\n→ Retrying in 2 s…"
+        rig.clock.mono += 1.2  # the countdown counts down, never up
+        box.render_now()
+        assert str(box.render()).endswith("→ Retrying in 1 s…")
+        rig.clock.mono += 1.0
+        box.render_now()
+        assert str(box.render()).endswith("→ Retrying now…")
 
 
 async def test_a_second_unlock_press_neither_restarts_nor_cancels_the_first() -> None:
@@ -277,7 +286,7 @@ async def test_route_that_cannot_load_keeps_the_driver_on_sign_in_with_the_reaso
         await sign_in(pilot)
         assert isinstance(rig.app.screen, SignInScreen)
         shown = str(rig.app.screen.query_one(NoticeBox).render())
-        assert shown == "No connection to the access service\n→ Move to better coverage, then retry"
+        assert shown == "✗ No connection to the access service\n→ Move to better coverage, then retry"
         rig.workflow.route_error = None
         await sign_in(pilot)
         assert isinstance(rig.app.screen, RouteScreen)

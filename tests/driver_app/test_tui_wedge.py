@@ -90,25 +90,29 @@ async def test_wedge_scan_on_the_stop_screen_with_nothing_focused() -> None:
         assert rig.app.screen.query_one("#manual", Input).value == ""
 
 
-async def test_wedge_scan_into_a_focused_input_is_taken_back_out() -> None:
+async def test_fast_typing_into_the_manual_field_is_manual_entry_never_a_wedge_burst() -> None:
     rig = make_rig()
     async with rig.app.run_test(size=(40, 20)) as pilot:
         await open_first_stop(pilot)
-        await pilot.press("m", *"LK")  # the driver had started typing by hand
-        await scan_with_wedge(pilot, rig, "LK100001")
-        assert rig.app.screen.query_one("#manual", Input).value == "LK"
-        assert rig.app.last_scan[0].source == ScanSource.WEDGE
+        rig.keys.gap = FAST  # as fast as a scanner: still the field made for typing
+        await pilot.press("m", *"LK100001", "enter")
+        await rig.app.workers.wait_for_complete()
+        scan, _ = rig.app.last_scan
+        assert (scan.source, scan.text) == (ScanSource.MANUAL, "LK100001")  # not "wedge: mLK100001"
         assert rig.workflow.state.stops["S1"].scanned_package_ids == ("P-100",)
 
 
-async def test_wedge_scan_on_the_route_screen_names_the_stop() -> None:
+async def test_wedge_scan_on_the_route_screen_opens_its_stop_and_counts_the_parcel() -> None:
     rig = make_rig()
     async with rig.app.run_test(size=(80, 24)) as pilot:
         await sign_in(pilot)
         assert isinstance(rig.app.screen, RouteScreen)
         await scan_with_wedge(pilot, rig, "LK200001")
-        assert "This parcel belongs to stop 2 (5 Oak Ave)" in str(rig.app.screen.query_one("VerdictLine").render())
-        assert isinstance(rig.app.screen, RouteScreen)  # Enter did not open a stop
+        await pilot.pause()
+        assert isinstance(rig.app.screen, StopScreen)
+        assert rig.workflow.state.current_stop_id == "S2"
+        assert rig.workflow.state.stops["S2"].scanned_package_ids == ("P-200",)
+        assert "✓ Parcel scanned" in str(rig.app.screen.query_one("VerdictLine").render())
 
 
 async def test_wedge_scan_on_the_sign_in_screen_does_not_submit_the_form() -> None:

@@ -81,9 +81,13 @@ async def test_the_cli_exits_zero_and_writes_junit(building: tuple[RunningBuildi
     out, err = await asyncio.wait_for(process.communicate(), timeout=90)
     text = out.decode()
     assert process.returncode == 0, text + err.decode()
-    assert text.count("PASS ") == 9 and "9/9 stops as expected" in text
+    assert text.count("PASS ") == 9 and "12/12 expectations met, 0 skipped" in text
     suite = ET.parse(report).getroot()
-    assert (suite.get("tests"), suite.get("failures")) == ("9", "0")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("12", "0", "0")
+    names = [(case.get("classname"), case.get("name")) for case in suite]
+    assert names[:2] == [
+        ("run-route.S1", "P1 expects delivered"), ("run-route.S2", "P2 expects delivered")
+    ]
 
 
 async def test_the_cli_exits_non_zero_when_a_stop_goes_wrong(
@@ -101,8 +105,8 @@ async def test_the_cli_exits_non_zero_when_a_stop_goes_wrong(
     out, err = await asyncio.wait_for(process.communicate(), timeout=90)
     text = out.decode()
     assert process.returncode == 1, text + err.decode()
-    assert "FAIL S2 #2: door_jammed (expected delivered)" in text
-    assert "6/9 stops as expected" in text
+    assert "FAIL S2 #2: expected delivered, got door_jammed [OAK-1 door_jammed]" in text
+    assert "7/12 expectations met, 0 skipped" in text  # OAK-1 serves three stops with five packages
 
 
 @pytest.fixture

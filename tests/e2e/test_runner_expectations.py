@@ -1,4 +1,4 @@
-"""`run-route` learns what each stop should end as from the building over HTTP, not from its files."""
+"""`run-route` learns what each package should end as from the building over HTTP, not from its files."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ async def test_the_mock_building_serves_each_stops_expected_outcomes(
     building: tuple[RunningBuilding, NoonClock],
 ) -> None:
     running, _ = building
-    demo_stops = [s.id for r in running.scenario.routes if r.driver == "demo" for s in r.stops]
+    packages = [p.id for r in running.scenario.routes if r.driver == "demo" for s in r.stops for p in s.packages]
     expectations = await asyncio.to_thread(fetch_expectations, running.url, "demo")
-    assert sorted(expectations) == sorted(demo_stops)
-    assert set(expectations.values()) == {frozenset({"delivered"})}
+    assert sorted(expectations) == sorted(packages)  # one expectation per package
+    assert set(expectations.values()) == {"delivered"}
     assert await asyncio.to_thread(fetch_expectations, running.url, "nobody") == {}
 
 

@@ -63,7 +63,7 @@ async def test_a_stop_from_sign_in_to_delivery(tmp_path: Path) -> None:
         stop = app.workflow.state.stops["s1"]
         assert stop.phase is StopPhase.UNLOCKED and doors.unlocked == ["ELM-S"]
         assert "South entrance" in str(app.screen.query_one("#door", Static).render())
-        assert str(app.screen.query_one("#relock", Static).render()) == "Relocks in 5 s"
+        assert "Relocks in 5 s → d Deliver" in str(app.screen.query_one("#step", Static).render())
         await pilot.press("d")
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -46,6 +46,13 @@ def test_render_shows_every_door_with_state_faults_and_the_last_ten_audit_events
     assert "North entrance" in text and "locked" in text
     assert "OPEN (4s)" in text and "jammed, slow_ms=800" in text
     assert "reason_12" in text and "reason_3" in text and "reason_2 " not in text
+    assert text.index("reason_12") < text.index("reason_3")  # newest first: a short terminal crops the oldest
+    assert "access service: no faults" in text
+
+
+def test_render_shows_service_faults() -> None:
+    text = _rendered(BuildingView("t", (_door(),), (), service_faults=(("latency_ms", 1500), ("down", True))))
+    assert "access service faults: latency_ms=1500, down" in text
 
 
 def test_outside_text_is_shown_literally_never_as_markup_or_control_codes() -> None:
@@ -68,6 +75,16 @@ def test_headless_log_prints_door_changes_and_new_audit_events_once() -> None:
     assert lines[1] == "door ELM-N open last=unlocked reason=ok faults=-"
     assert lines[2].endswith("granted expired")
     assert len(lines) == 3
+
+
+def test_headless_log_prints_service_fault_changes() -> None:
+    out = io.StringIO()
+    log = HeadlessLog(out)
+    log.update(BuildingView("t", (), ()))
+    log.update(BuildingView("t", (), (), service_faults=(("down", True),)))
+    log.update(BuildingView("t", (), (), service_faults=(("down", True),)))
+    log.update(BuildingView("t", (), ()))
+    assert out.getvalue().splitlines() == ["service faults=down", "service faults=-"]
 
 
 def test_fault_settings_parse_on_off_and_numbers() -> None:

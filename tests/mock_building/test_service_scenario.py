@@ -101,7 +101,9 @@ def test_errors_name_the_file_and_the_unknown_key(tmp_path):
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
     assert caught.value.key == "carriers[0].kid_seed" and caught.value.source == str(path)
-    assert str(caught.value) == f"{path}: carriers[0].kid_seed: unknown key"
+    line = caught.value.line
+    assert path.read_text().splitlines()[line - 1] == 'kid_seed = "x"'
+    assert str(caught.value) == f"{path}:{line}: carriers[0].kid_seed: unknown key (did you mean 'key_seed'?)"
 
 
 def test_unreadable_and_invalid_files(tmp_path):

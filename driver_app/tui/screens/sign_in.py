@@ -8,6 +8,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Button, Input, Label
 
 from driver_app.tui.screens.base import LobbyScreen
+from driver_app.tui.widgets.activity import ActivityLine
 from driver_app.tui.widgets.notice import NoticeBox
 
 
@@ -19,11 +20,13 @@ class SignInScreen(LobbyScreen):
             yield Label("Password")
             yield Input(id="password", password=True, placeholder="password")
             yield Button("Sign in", id="sign-in-button", variant="primary")
-            yield NoticeBox(id="notice")
+            yield ActivityLine(self.driver_app.clock.monotonic, id="activity")
+            yield NoticeBox(self.driver_app.clock.monotonic, id="notice")
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.watch(self.app, "session_notice", self.query_one(NoticeBox).show)
+        box = self.query_one(NoticeBox)
+        self.watch(self.app, "session_notice", lambda notice: box.show(notice))  # one argument: the new value
         self.query_one("#driver-id", Input).focus()
 
     @on(Input.Submitted, "#driver-id")

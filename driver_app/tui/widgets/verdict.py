@@ -11,18 +11,20 @@ from driver_app.tui.text import literal
 
 __all__ = ["VerdictLine", "verdict_content"]
 
+# A mark and a weight per kind as well as a colour: under NO_COLOR a warning must not be the dimmest line.
 _STYLES = {
-    ScanVerdictKind.MATCHED: "$success",
-    ScanVerdictKind.ALREADY_SCANNED: "$warning",
-    ScanVerdictKind.OTHER_STOP: "$error",
-    ScanVerdictKind.UNKNOWN: "$error",
+    ScanVerdictKind.MATCHED: ("✓", "$success"),
+    ScanVerdictKind.ALREADY_SCANNED: ("⚠", "bold $warning"),
+    ScanVerdictKind.OTHER_STOP: ("✗", "bold $error"),
+    ScanVerdictKind.UNKNOWN: ("✗", "bold $error"),
 }
 
 
 def verdict_content(scan: Scan, verdict: ScanVerdict) -> Content:
     """Read text first (literal, it is from outside), then the core's verdict message."""
     read = Content.assemble(f"{scan.source}: ", literal(scan.text))
-    return Content("\n").join([read, literal(verdict.message).stylize(_STYLES[verdict.kind])])
+    mark, style = _STYLES[verdict.kind]
+    return Content("\n").join([read, Content(f"{mark} ").append(literal(verdict.message)).stylize(style)])
 
 
 class VerdictLine(Static):
