@@ -95,7 +95,8 @@ class BuildingDoor:
 async def start_doors(
     scenario: Scenario, radio: VirtualRadio, state_root: Path, clock: Callable[[], float]
 ) -> dict[str, BuildingDoor]:
-    """Start every door concurrently; they advertise once this returns.
+    """Start every door concurrently; once this returns each advertises as soon as a handheld in
+    range scans for it (until then it is dormant: see `DoorPeripheral.start`).
 
     `clock` (Unix seconds) is the building's clock, so doors and service agree on "now". Each
     building is a place on the radio's map that handhelds say they stand at, its doors stand there.

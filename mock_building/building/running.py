@@ -1,7 +1,8 @@
 """The orchestrator behind `mock-building up`: one process, one asyncio loop, a whole building.
 
 Start order: the service app (its database seeded from the scenario), the radio, every door,
-then HTTP starts listening, so once the URL answers every door advertises. Stop order: HTTP
+then HTTP starts listening, so once the URL answers every door is on the air (on the emulated
+radio a door powers on when a handheld in range first scans for it). Stop order: HTTP
 first (no new grants), then the doors (their receipts are on disk), then the radio.
 
 Readiness is announced by a "ready" line on stdout and, when asked, an atomically written JSON
@@ -31,7 +32,7 @@ from mock_building.building.doors import BuildingDoor, start_doors
 from mock_building.building.service import ServicePart
 from mock_building.service.clock import Clock, SystemClock
 from mock_building.building.day_clock import DayShiftedClock
-from mock_building.service.api_dev_labels import LABELS_DIR_NAME, render_scenario_labels
+from mock_building.service.api_dev_labels import LabelShelf
 from mock_building.door import DoorError
 from mock_building.errors import CodedError
 from mock_building.building.live_view import BuildingView, HeadlessLog, literal, make_console, render_view
@@ -91,9 +92,15 @@ class RunningBuilding:
     radio: VirtualRadio
     radio_host: str
     radio_port: int
-    labels_dir: Path
-    """The scenario's parcel labels, rendered at start (also served at GET /v1/dev/labels)."""
+    labels: LabelShelf
+    """The scenario's parcel labels, rendered after start or on request (GET /v1/dev/labels)."""
     doors: dict[str, BuildingDoor] = field(default_factory=dict)
+    label_renderer: asyncio.subprocess.Process | None = None
+    """`mock-building labels` filling `labels_dir` in the background (None: not started)."""
+
+    @property
+    def labels_dir(self) -> Path:
+        return self.labels.folder
 
     @property
     def url(self) -> str:
@@ -109,9 +116,17 @@ class RunningBuilding:
             alerts=self.service.open_alerts(), service_faults=self.service.active_faults(),
         )
 
+    async def labels_rendered(self) -> None:
+        """Wait until the background renderer has filled `labels_dir`."""
+        if self.label_renderer is not None:
+            await self.label_renderer.wait()
+
     async def stop(self) -> None:
         """HTTP first (no new grants), then doors (stop advertising, close stores), then the radio."""
         await self.service.stop()
+        if self.label_renderer is not None and self.label_renderer.returncode is None:
+            self.label_renderer.terminate()  # what it wrote is whole (atomic); the rest renders next time
+            await self.label_renderer.wait()
         # Together: a city's thousand doors each wait on a few HCI round trips to stop advertising
         # (one after another, a thousand doors took seconds). A door that fails to stop does not
         # keep the others or the radio up; its error is raised once all are down.
@@ -126,7 +141,7 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
 
     The service app is built first, the radio and doors come up next, the admin routes for door
     faults are added, and only then does uvicorn start listening: once the URL answers, every
-    door advertises.
+    door is on the air. The labels are rendered after that, in the background.
     """
     scenario_path = settings.scenario_path or default_scenario_path()
     scenario = load_scenario(scenario_path)
@@ -143,24 +158,38 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
     )
     radio = VirtualRadio()
     doors: dict[str, BuildingDoor] = {}
+    labels = LabelShelf(scenario, settings.data_dir)
+    labels.clear()
     try:
         radio_port = await _listening(radio.serve(settings.host, settings.radio_port), "radio", settings.radio_port)
         doors.update(await start_doors(scenario, radio, settings.data_dir / "doors", clock.unix))
         service.mount_door_admin({door_id: door.faults for door_id, door in doors.items()})
-        labels = render_scenario_labels(scenario, settings.data_dir)
         if settings.mode is BuildingMode.DEMO:  # QA aids: labels and expectations, never in production
             service.mount_dev_routes(labels)
         await _listening(service.serve(settings.host, settings.port), "access service", settings.port)
     except (DoorError, RadioError) as err:
-        await RunningBuilding(scenario, "", service, radio, settings.host, 0, settings.data_dir, doors).stop()
+        await RunningBuilding(scenario, "", service, radio, settings.host, 0, labels, doors).stop()
         raise BuildingError(str(err.reason), str(err)) from err
     except BaseException:
-        await RunningBuilding(scenario, "", service, radio, settings.host, 0, settings.data_dir, doors).stop()
+        await RunningBuilding(scenario, "", service, radio, settings.host, 0, labels, doors).stop()
         raise
     return RunningBuilding(
-        scenario, scenario_path.name, service, radio, settings.host, radio_port, settings.data_dir / LABELS_DIR_NAME,
-        doors,
+        scenario, scenario_path.name, service, radio, settings.host, radio_port, labels, doors,
+        await _render_labels_in_background(scenario_path, labels),
     )
+
+
+async def _render_labels_in_background(scenario_path: Path, labels: LabelShelf) -> asyncio.subprocess.Process:
+    """`mock-building labels` into the shelf's folder, in a child process at the lowest CPU
+    priority: it neither holds this loop's GIL nor competes with the building for a core."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mock_building.cli", "labels", "--scenario", str(scenario_path),
+        "--out", str(labels.folder), stdout=asyncio.subprocess.DEVNULL, preexec_fn=_lowest_priority,
+    )
+
+
+def _lowest_priority() -> None:
+    os.nice(19)
 
 
 async def _listening(starting: Awaitable[T], what: str, port: int) -> T:

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from mock_building.building.day_clock import DayShiftedClock
 from mock_building.service.api_dev_expectations import dev_expectations_router
-from mock_building.service.api_dev_labels import dev_labels_router
+from mock_building.service.api_dev_labels import LabelShelf, dev_labels_router
 from mock_building.door import DoorFaults
 from mock_building.service.api_door_admin import door_admin_router
 from mock_building.building.live_view import AlertLine, AuditLine
@@ -65,7 +65,7 @@ class ServicePart:
     def mount_door_admin(self, doors: Mapping[str, DoorFaults]) -> None:
         self.app.include_router(door_admin_router(doors))
 
-    def mount_dev_routes(self, labels: dict[str, Path]) -> None:
+    def mount_dev_routes(self, labels: LabelShelf) -> None:
         """The mock-only QA endpoints: rendered labels and what each stop should end as."""
         self.app.include_router(dev_labels_router(labels))
         self.app.include_router(dev_expectations_router(self.scenario))

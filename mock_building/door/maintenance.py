@@ -23,16 +23,6 @@ __all__ = ["MAINTENANCE_HEADROOM", "DoorUpkeep"]
 MAINTENANCE_HEADROOM = 16
 """Receipts beyond `receipt_capacity` kept for applied statements, so an ack always gets through."""
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS upkeep (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS revoked (
-    kind TEXT NOT NULL, id BLOB NOT NULL, until INTEGER, PRIMARY KEY (kind, id)
-);
-CREATE TABLE IF NOT EXISTS trust (
-    kid BLOB PRIMARY KEY, issuer TEXT NOT NULL, public_key BLOB NOT NULL, retired INTEGER NOT NULL
-);
-"""
-
 Append = Callable[[int, ReasonCode], None]
 """Appends the MAINTAINED receipt of the statement with this counter and the door's answer (and commits)."""
 
@@ -41,9 +31,9 @@ class DoorUpkeep:
     """The door's durable maintenance state and the rules for changing it."""
 
     def __init__(self, config: DoorConfig, db: sqlite3.Connection) -> None:
+        """`db` is the door store's connection, whose schema has the upkeep tables."""
         self._config = config
         self._db = db
-        db.executescript(_SCHEMA)
         self._authorities = {a.kid: a for a in config.authorities}
 
     # -- reading the state ----------------------------------------------------------------

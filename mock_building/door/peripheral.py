@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Protocol
 
 from bumble.att import ATT_Error, ErrorCode
@@ -44,6 +44,8 @@ class AirControl(Protocol):
 
     def set_rssi(self, address: str, dbm: int | None) -> None: ...
 
+    def sleep_until_wanted(self, address: str, wake: Callable[[], None]) -> None: ...
+
 
 class DoorPeripheral:
     """Serves one door's GATT profile and advertisement, honouring its faults."""
@@ -54,6 +56,8 @@ class DoorPeripheral:
         self._air = air
         self._sessions: dict[Connection, Session] = {}
         self._started = False
+        self._switched_on = False
+        """The bumble device is powered on (it may still be dormant on an emulated radio)."""
         self._powered = False
         self._unsubscribe = controller.faults.subscribe(self._on_faults)
         self._results: dict[Connection, bytes] = {}
@@ -116,10 +120,24 @@ class DoorPeripheral:
         device.on("connection", self._on_connection)
 
     async def start(self) -> None:
-        """Power the device on and advertise (unless the door is powered off)."""
-        await self.device.power_on()
+        """Power the device on and advertise (unless the door is powered off).
+
+        On an emulated radio the device is powered on only once a handheld in range scans for
+        it: dozens of HCI round trips a door, which for a city's thousand doors, nearly all out of
+        anyone's earshot, were most of its start-up. Heard, it is on within milliseconds.
+        """
         self._started = True
         self._apply_air(self.controller.faults)
+        if self._air is None:
+            await self._switch_on()
+        else:
+            self._air.sleep_until_wanted(self.controller.config.address, lambda: self._spawn(self._switch_on()))
+
+    async def _switch_on(self) -> None:
+        if not self._started:  # stopped while dormant
+            return
+        await self.device.power_on()
+        self._switched_on = True
         if not self.controller.faults.powered_off:
             await self._power_up()
 
@@ -268,7 +286,7 @@ class DoorPeripheral:
         self._apply_air(faults)
         if faults.powered_off and self._powered:
             self._spawn(self._go_silent())
-        elif not faults.powered_off and not self._powered:
+        elif not faults.powered_off and not self._powered and self._switched_on:
             self._spawn(self._power_up())
 
     def _apply_air(self, faults: DoorFaults) -> None:

@@ -45,9 +45,14 @@ async def start_door(
     clock: Clock = time.time,
 ) -> RunningDoor:
     """Serve `config`'s door on `device` (not yet powered on); must run inside the event loop."""
-    controller = DoorController(
-        config, DoorStore(config.state_dir), asyncio.get_running_loop(), faults=faults, clock=clock
-    )
+    loop = asyncio.get_running_loop()
+
+    def open_controller() -> DoorController:
+        return DoorController(config, DoorStore(config.state_dir), loop, faults=faults, clock=clock)
+
+    # Opening the store (and purging expired grants) waits on fsync: in a worker thread, so a
+    # city's thousand doors open together; the controller is used only on the loop afterwards.
+    controller = await asyncio.to_thread(open_controller)
     peripheral = DoorPeripheral(controller, device, air=air)
     try:
         await peripheral.start()

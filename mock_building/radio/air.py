@@ -11,6 +11,8 @@ air conditions, and applies them where a real radio would:
   scanners nor connectable, because emulated connections are made on the target's next PDU);
 - a door that no listener can hear parks its advertising timer and costs nothing per interval;
   it resumes, on the cadence it would have kept, as soon as a listener in range scans or connects;
+- a door may even stay dormant (not powered on) until a listener in range first scans for it:
+  `sleep_until_wanted` (a city's thousand power-ons are most of its start-up otherwise);
 - links are cut the way a supervision timeout cuts them.
 """
 
@@ -20,6 +22,7 @@ import asyncio
 import dataclasses
 import logging
 import math
+from collections.abc import Callable
 
 from bumble import core, hci, ll
 from bumble.controller import AdvertisingSet, Controller, LegacyAdvertiser
@@ -208,6 +211,8 @@ class AirLink(LocalLink):
         """Door → the listeners within its range (scanning or not)."""
         self._parked: dict[Quiet, float] = {}
         """Door advertisers parked because nobody could hear them, with the tick they parked at."""
+        self._dormant: dict[Controller, Callable[[], None]] = {}
+        """Doors not powered on yet, with what powers each on once a listener wants it."""
 
     # -- who is on the air, and where --------------------------------------------------------
 
@@ -228,6 +233,7 @@ class AirLink(LocalLink):
         self._peripherals.discard(controller)
         self._listeners.discard(controller)
         self._hearers.pop(controller, None)
+        self._dormant.pop(controller, None)
         for hearers in self._hearers.values():
             hearers.discard(controller)
 
@@ -275,6 +281,7 @@ class AirLink(LocalLink):
         if peripheral in self._peripherals:
             self._hearers[peripheral] = {listener for listener in self._listeners if self._hears(listener, peripheral)}
             self._wake([a for a in self._parked if a.controller is peripheral and self.has_listener_for(a)])
+            self._wake_dormant([peripheral], self._listeners)
 
     def _rehear(self, listener: Controller) -> None:
         for peripheral, hearers in self._hearers.items():
@@ -321,8 +328,23 @@ class AirLink(LocalLink):
 
     @property
     def parked(self) -> int:
-        """How many doors have every advertiser parked."""
-        return len({a.controller for a in self._parked})
+        """How many doors cost nothing per interval: every advertiser parked, or still dormant."""
+        return len({a.controller for a in self._parked} | self._dormant.keys())
+
+    def sleep_until_wanted(self, peripheral: Controller, wake: Callable[[], None]) -> None:
+        """Call `wake` (once, on the loop) when a listener in range of `peripheral` first scans,
+        or at once if one already does; meanwhile the door is heard by nobody and costs nothing."""
+        self._dormant[peripheral] = wake
+        self._wake_dormant([peripheral], self._listeners)
+
+    def _wake_dormant(self, peripherals: list[Controller], listeners: set[Controller]) -> None:
+        for peripheral in peripherals:
+            address = peripheral.public_address
+            if peripheral in self._dormant and any(
+                self.wants(listener, address) and self.rssi_heard(listener, address) is not None
+                for listener in listeners
+            ):
+                self._dormant.pop(peripheral)()
 
     def park(self, advertiser: Quiet, tick: float) -> None:
         self._parked[advertiser] = tick
@@ -334,6 +356,7 @@ class AirLink(LocalLink):
         """A handheld started scanning or initiating, or moved: wake the parked doors it wants."""
         heard = [a for a in self._parked if listener in self._hearers.get(a.controller, ())]
         self._wake([a for a in heard if self.wants(listener, a.address)])
+        self._wake_dormant(list(self._dormant), {listener})
 
     def _wake(self, advertisers: list[Quiet]) -> None:
         """Each fires on the next tick of the cadence it would have kept had it never parked, so

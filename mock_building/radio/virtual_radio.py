@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from bumble import hci
 from bumble.controller import Controller
@@ -128,6 +129,11 @@ class VirtualRadio:
         self._link.refresh(controller)
         if dbm is None:
             self.drop_connections(address)
+
+    def sleep_until_wanted(self, address: str, wake: Callable[[], None]) -> None:
+        """Leave a peripheral unpowered until a handheld in range scans for it; then `wake` is
+        called (once) to power it on and advertise. See `AirLink.sleep_until_wanted`."""
+        self._link.sleep_until_wanted(self._controller(address), wake)
 
     def set_powered(self, address: str, powered: bool) -> None:
         """Power a peripheral's radio off (silent, links cut) or back on."""

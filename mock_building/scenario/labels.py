@@ -13,6 +13,8 @@ The address block is printed as text.
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 from mock_building.errors import MockBuildingError
 from mock_building.scenario.loader import Package, Scenario
 
-__all__ = ["Label", "LabelError", "labels_for", "render_label", "write_labels"]
+__all__ = ["Label", "LabelError", "labels_for", "render_label", "write_label", "write_labels"]
 
 WIDTH, HEIGHT = 600, 400
 _MARGIN = 20
@@ -110,12 +112,18 @@ def _code128_image(text: str) -> Image.Image:
     return image
 
 
+def write_label(label: Label, out_dir: Path) -> Path:
+    """Write `out_dir/<package_id>.png` atomically (a private temporary file, then a rename), so
+    two writers of the same label (`up`'s background renderer and an on-demand request) never
+    leave or serve a half-written image."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{label.package_id}.png"
+    with tempfile.NamedTemporaryFile(dir=out_dir, prefix=f".{path.name}.", delete=False) as partial:
+        render_label(label).save(partial, format="PNG")
+    os.replace(partial.name, path)
+    return path
+
+
 def write_labels(scenario: Scenario, out_dir: Path) -> list[Path]:
     """Write `out_dir/<package_id>.png` for every package; returns the paths written."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for label in labels_for(scenario):
-        path = out_dir / f"{label.package_id}.png"
-        render_label(label).save(path, format="PNG")
-        paths.append(path)
-    return paths
+    return [write_label(label, out_dir) for label in labels_for(scenario)]

@@ -13,8 +13,10 @@ from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 
 from driver_app.adapters.ble_sim import SimHandheld, SimRadioAddress
+from mock_building.building.running import RunningBuilding
 from mock_building.radio import VirtualRadio, build_advertising_data, start_advertising
 from mock_building.radio.geography import SENSITIVITY_DBM, Position
+from tests.noon_clock import NoonClock
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -128,3 +130,28 @@ async def test_two_handhelds_connecting_to_one_door_at_once_both_get_their_turn(
     assert await asyncio.gather(*(visit(h) for h in handhelds)) == [True, True]
     for handheld in handhelds:
         await handheld.detach()
+
+
+async def test_a_building_door_powers_on_only_once_a_handheld_in_range_scans_for_it(
+    building: tuple[RunningBuilding, NoonClock],
+) -> None:
+    running, _clock = building
+    devices = {door.door.ble_address.upper(): door.running.peripheral.device for door in running.doors.values()}
+    elm = {door.door.ble_address.upper() for door in running.doors.values() if door.door.building == "elm12"}
+
+    def woken() -> set[str]:
+        return {address for address, device in devices.items() if device.powered_on}
+
+    assert not woken()  # nobody scanning yet: every door dormant, costing nothing
+    assert running.radio.parked_peripherals == len(devices)
+    handheld = SimHandheld(SimRadioAddress(running.radio_host, running.radio_port))
+    handheld.move_to("elm12")
+    heard: set[str] = set()
+    scanner, _client = handheld.backends()
+    async with BleakScanner(lambda device, _adv: heard.add(device.address.upper()), backend=scanner):
+        async with asyncio.timeout(10):
+            while not (elm <= heard and woken() <= heard):  # noqa: ASYNC110 - no event for "heard"; bounded poll
+                await asyncio.sleep(0.02)
+    await handheld.detach()
+    assert woken() == heard  # the scan woke exactly the doors in earshot, and they were heard
+    assert len(heard) < len(devices)  # a door out of earshot stays dormant

@@ -145,6 +145,7 @@ async def _bearer(http: httpx.AsyncClient, driver_id: str, password: str) -> dic
 
 
 async def test_up_renders_and_serves_each_driver_only_their_own_labels(building: RunningBuilding) -> None:
+    await building.labels_rendered()
     rendered = sorted(p.name for p in building.labels_dir.iterdir())
     assert len(rendered) == 14  # the demo scenario's packages: 12 on demo's route, 2 on sam's
     async with httpx.AsyncClient(base_url=building.url) as http:
@@ -165,6 +166,21 @@ async def test_up_renders_and_serves_each_driver_only_their_own_labels(building:
     assert not_yours.status_code == 404
     assert unlisted.status_code == 404
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+async def test_a_label_asked_for_before_it_is_rendered_is_rendered_then_with_the_same_bytes(
+    building: RunningBuilding,
+) -> None:
+    await building.labels_rendered()
+    async with httpx.AsyncClient(base_url=building.url) as http:
+        demo = await _bearer(http, "demo", "demo-password")
+        name = (await http.get("/v1/dev/labels", headers=demo)).json()["labels"][0]
+        file = building.labels_dir / name
+        rendered_in_background = file.read_bytes()
+        file.unlink()  # as if the background renderer had not reached it yet
+        image = await http.get(f"/v1/dev/labels/{name}", headers=demo)
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert image.content == rendered_in_background == file.read_bytes()
 
 
 async def test_a_production_building_serves_no_labels(tmp_path: Path) -> None:
