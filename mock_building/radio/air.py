@@ -41,6 +41,11 @@ CONNECT_FAILED_REASON = hci.HCI_ErrorCode.CONNECTION_FAILED_TO_BE_ESTABLISHED_ER
 """What a central whose connect request the advertiser never took sees (after six events)."""
 
 
+def _same_device(a: hci.Address, b: hci.Address) -> bool:
+    """A connect request names its target's bytes; the type qualifier it was typed with may differ."""
+    return a.address_bytes == b.address_bytes
+
+
 def address_key(address: hci.Address | str) -> str:
     """One spelling per device address, whatever its address type qualifier."""
     if isinstance(address, str):
@@ -320,7 +325,7 @@ class AirLink(LocalLink):
         if listener.le_scan_enable:
             return True
         pending = listener.pending_le_connection
-        return pending is not None and pending.peer_address == address
+        return pending is not None and address is not None and _same_device(pending.peer_address, address)
 
     def has_listener_for(self, advertiser: Quiet) -> bool:
         address = advertiser.address
@@ -389,7 +394,7 @@ class AirLink(LocalLink):
             if listener is sender_controller or not self.wants(listener, advertiser):
                 continue
             pending = listener.pending_le_connection
-            if pending is not None and pending.peer_address == advertiser:
+            if pending is not None and _same_device(pending.peer_address, advertiser):
                 # One connect request per advertising event: of two handhelds at the same free
                 # door one connects, the other answers a later event (bumble would connect both).
                 if connecting:
