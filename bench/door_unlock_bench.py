@@ -80,7 +80,7 @@ async def one_run(tap: AttTap, grant: bytes, handheld: Ed25519PrivateKey) -> dic
         times["connect+discover+subscribe"] = time.perf_counter() - mark
         tap.phase = "unlock"
         mark = time.perf_counter()
-        challenge = gatt.Challenge.from_bytes(await client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID)).nonce
+        challenge = gatt.Challenge.from_bytes(bytes(await client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID))).nonce
         request = build_unlock_request(grant, handheld, challenge, "BENCH")
         await client.write_gatt_char(gatt.UNLOCK_CHAR_UUID, request, response=True)
         result = gatt.UnlockResult.from_bytes(await asyncio.wait_for(results.get(), 5))

@@ -40,14 +40,14 @@ async def _child(access_url: str, radio: str) -> dict[str, float]:
     from driver_app.adapters.clock import SystemClock
     from driver_app.adapters.credentials_memory import MemoryCredentialStore
     from driver_app.factory import build_workflow
-    from driver_app.settings import Settings
+    from driver_app.settings import BleMode, Settings
     from driver_app.tui import create_app
     from driver_app.tui.screens.route import RouteScreen
     from driver_app.tui.screens.sign_in import SignInScreen
 
     marks["imports"] = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as data_dir:
-        settings = Settings(access_url=access_url, ble_mode="sim", radio_address=radio, data_dir=Path(data_dir))
+        settings = Settings(access_url=access_url, ble_mode=BleMode.SIM, radio_address=radio, data_dir=Path(data_dir))
         clock = SystemClock()
         credentials = MemoryCredentialStore()
         app = create_app(

@@ -16,7 +16,7 @@ from driver_app.core.errors import AccessRefused, WorkflowError
 from driver_app.core.messages import NoticeContext, notice_for
 from driver_app.core.ports import DoorOutcome, NearbyDoor, Scan
 from driver_app.core.state import PhaseTiming, RouteState, ScanVerdict, ScanVerdictKind, StopPhase, StopState
-from driver_app.settings import Settings
+from driver_app.settings import BleMode, Settings
 from driver_app.tui import create_app
 from driver_app.tui.app import DriverApp
 from protocol.api import Building, DeliveryWindow, Door, Package, Route, Stop
@@ -214,7 +214,7 @@ def make_rig(
     keys = KeyClock()
     app = create_app(
         lambda on_change: FakeWorkflow(on_change, clock, route, persistent),
-        Settings(access_url="http://127.0.0.1:8750", ble_mode="sim", keymap=keymap or {}),
+        Settings(access_url="http://127.0.0.1:8750", ble_mode=BleMode.SIM, keymap=keymap or {}),
         clock=clock,
         camera=camera,
         key_clock=keys,

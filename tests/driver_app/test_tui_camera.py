@@ -18,7 +18,7 @@ from driver_app.tui.widgets.preview import CameraPreview, downscale, fit, half_b
 
 def label_folder(tmp_path: Path, *texts: str) -> Path:
     for i, text in enumerate(texts):
-        segno.make_qr(text).save(tmp_path / f"{i:02d}.png", scale=6, border=4)
+        segno.make_qr(text).save(str(tmp_path / f"{i:02d}.png"), scale=6, border=4)
     return tmp_path
 
 
