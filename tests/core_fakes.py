@@ -32,6 +32,7 @@ from protocol.verify import verify_unlock
 
 from driver_app.core.errors import AccessRefused, WorkflowError
 from driver_app.core.ports import DoorOutcome, DoorPhase, NearbyDoor
+from driver_app.core.state import RouteState, StopPhase
 
 DAY = dt.date(2026, 11, 23)
 CARRIER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
@@ -229,3 +230,9 @@ class FakeDoors:
             return DoorOutcome(door_id, False, decision.reason.slug, b"receipt-" + decision.reason.slug.encode())
         self.unlocked.append(door_id)
         return DoorOutcome(door_id, True, "ok", f"receipt-{len(self.unlocked)}".encode(), open_seconds=5.0)
+
+
+def phase_of(state: RouteState, stop_id: str) -> StopPhase:
+    """A stop's phase read afresh: a plain attribute chain keeps an earlier assert's narrowing (mypy)
+    across the awaits that move the workflow on."""
+    return state.stops[stop_id].phase

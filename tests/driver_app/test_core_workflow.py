@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.core_fakes import FakeAccess, FakeClock, FakeDoors
+from tests.core_fakes import FakeAccess, FakeClock, FakeDoors, phase_of
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
@@ -479,7 +479,7 @@ async def test_a_cancelled_unlock_does_not_leave_the_stop_busy(h: Harness) -> No
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert wf.state.stops["s1"].phase is StopPhase.SCANNED
+    assert phase_of(wf.state, "s1") is StopPhase.SCANNED
     assert (await wf.unlock("ELM-N")).accepted
 
 

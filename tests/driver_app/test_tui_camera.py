@@ -69,7 +69,7 @@ async def test_camera_scan_on_the_stop_screen(tmp_path: Path) -> None:
         await pilot.pause()
         await rig.app.workers.wait_for_complete()
         await pilot.pause()
-        scan, _verdict = rig.app.last_scan
+        scan, _verdict = rig.last_scan
         assert (scan.source, scan.text, scan.symbology) == (ScanSource.CAMERA, "LK100001", "QRCode")
         assert rig.workflow.state.stops["S1"].phase is StopPhase.SCANNED
         preview = rig.app.screen.query_one(CameraPreview)
@@ -114,7 +114,7 @@ async def test_a_label_whose_other_code_is_not_on_the_route_still_scans_its_parc
         await pilot.pause()
         await rig.app.workers.wait_for_complete()
         await pilot.pause()
-        scan, verdict = rig.app.last_scan
+        scan, verdict = rig.last_scan
         assert {scan.text, *scan.others} == {"CARRIER99X", "LK100001"}
         assert verdict.kind is ScanVerdictKind.MATCHED and verdict.package_id is not None
         assert rig.workflow.state.stops["S1"].phase is StopPhase.SCANNED
