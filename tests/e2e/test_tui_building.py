@@ -13,8 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.core_fakes import phase_of
-from tests.tui_fakes import KeyClock, manual_scan
+from textual.widgets import Input
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.core.state import StopPhase
@@ -30,7 +29,9 @@ from driver_app.tui.widgets.notice import NoticeBox
 from driver_app.tui.widgets.phases import PhaseList
 from driver_app.tui.widgets.verdict import VerdictLine
 from mock_building.building.running import RunningBuilding
+from tests.core_fakes import phase_of
 from tests.noon_clock import HandheldNoonClock, NoonClock
+from tests.tui_fakes import KeyClock, manual_scan
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -87,8 +88,8 @@ def shown(app: DriverApp, selector: object) -> str:
 
 async def submit_sign_in(pilot, password: str) -> None:
     app: DriverApp = pilot.app
-    app.screen.query_one("#driver-id").value = "demo"
-    app.screen.query_one("#password").value = password
+    app.screen.query_one("#driver-id", Input).value = "demo"
+    app.screen.query_one("#password", Input).value = password
     app.screen.query_one("#password").focus()
     await pilot.press("enter")
     await until(pilot, lambda: idle(app, "session"))
