@@ -56,6 +56,7 @@ class _Agent:
 
     def __init__(self, environment: Environment) -> None:
         options = environment.parsed_options
+        assert options is not None  # Locust parses the command line before it starts any user
         scenario = options.lobbykey_scenario
         every = read_fleet(Path(scenario)) if scenario else generated_drivers(options.lobbykey_drivers)
         runner = environment.runner

@@ -23,12 +23,18 @@ import time
 from pathlib import Path
 
 from bleak import BleakClient, BleakScanner
+from bleak.backends.characteristic import BleakGATTCharacteristic
 from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from driver_app.adapters.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio
+from driver_app.adapters.ble_sim import (
+    BumbleClientBackend,
+    BumbleScannerBackend,
+    configure_sim_radio,
+    detach_sim_radio,
+)
 from mock_building.radio import VirtualRadio, build_advertising_data, start_advertising
 
 SERVICE = "6e400001-b5a3-f393-e0a9-e50e24dcca9e"
@@ -89,7 +95,12 @@ async def one_session() -> dict[str, float]:
     await client.write_gatt_char(WRITE_CHAR, bytes(300), response=True)
     lap("write_300B")
     pong: asyncio.Future[bytearray] = asyncio.get_running_loop().create_future()
-    await client.start_notify(NOTIFY_CHAR, lambda _, data: pong.done() or pong.set_result(data))
+
+    def on_pong(_: BleakGATTCharacteristic, data: bytearray) -> None:
+        if not pong.done():
+            pong.set_result(data)
+
+    await client.start_notify(NOTIFY_CHAR, on_pong)
     mark = time.perf_counter()  # subscribing is set-up, not part of the round trip
     await client.write_gatt_char(WRITE_CHAR, b"ping", response=True)
     assert await asyncio.wait_for(pong, 5) == bytearray(b"pong")

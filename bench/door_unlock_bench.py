@@ -48,18 +48,18 @@ class AttTap:
         self.bytes: Counter[tuple[str, str]] = Counter()
         receive, send = server.on_gatt_pdu, server.send_gatt_pdu
 
-        def on_gatt_pdu(bearer: att.Bearer, pdu: att.ATT_PDU) -> None:
-            self._count("client->door", len(bytes(pdu)))
-            if pdu.op_code in att.ATT_REQUESTS:
+        def on_gatt_pdu(bearer: att.Bearer, att_pdu: att.ATT_PDU) -> None:
+            self._count("client->door", len(bytes(att_pdu)))
+            if att_pdu.op_code in att.ATT_REQUESTS:
                 self.requests[self.phase] += 1
-            receive(bearer, pdu)
+            receive(bearer, att_pdu)
 
         def send_gatt_pdu(bearer: att.Bearer, pdu: bytes) -> None:
             self._count("door->client", len(pdu))
             send(bearer, pdu)
 
-        server.on_gatt_pdu = on_gatt_pdu  # type: ignore[method-assign]
-        server.send_gatt_pdu = send_gatt_pdu  # type: ignore[method-assign]
+        server.on_gatt_pdu = on_gatt_pdu  # type: ignore[method-assign]  # a tap on bumble's server
+        server.send_gatt_pdu = send_gatt_pdu  # type: ignore[method-assign]  # as above
 
     def _count(self, direction: str, size: int) -> None:
         self.pdus[(self.phase, direction)] += 1
@@ -80,7 +80,7 @@ async def one_run(tap: AttTap, grant: bytes, handheld: Ed25519PrivateKey) -> dic
         times["connect+discover+subscribe"] = time.perf_counter() - mark
         tap.phase = "unlock"
         mark = time.perf_counter()
-        challenge = gatt.Challenge.from_bytes(await client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID)).nonce
+        challenge = gatt.Challenge.from_bytes(bytes(await client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID))).nonce
         request = build_unlock_request(grant, handheld, challenge, "BENCH")
         await client.write_gatt_char(gatt.UNLOCK_CHAR_UUID, request, response=True)
         result = gatt.UnlockResult.from_bytes(await asyncio.wait_for(results.get(), 5))

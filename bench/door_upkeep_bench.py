@@ -18,19 +18,20 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 from bumble import att
 from bumble.device import Device
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from driver_app.adapters.door_bleak import BleakDoorLink
 from driver_app.adapters.ble_sim import (
     BumbleClientBackend,
     BumbleScannerBackend,
     configure_sim_radio,
     detach_sim_radio,
 )
+from driver_app.adapters.door_bleak import BleakDoorLink
 from mock_building.door import DoorConfig
 from mock_building.door.runner import start_door
 from mock_building.radio import VirtualRadio
@@ -70,16 +71,16 @@ class Tap:
             attribute = server.get_attribute(handle) if handle is not None else None
             return attribute is not None and str(attribute.type).upper() in _OURS
 
-        def on_gatt_pdu(bearer: att.Bearer, pdu: att.ATT_PDU) -> None:
-            self.counts["bytes"] += len(bytes(pdu))
-            if pdu.op_code in att.ATT_REQUESTS and ours(pdu):
+        def on_gatt_pdu(bearer: att.Bearer, att_pdu: att.ATT_PDU) -> None:
+            self.counts["bytes"] += len(bytes(att_pdu))
+            if att_pdu.op_code in att.ATT_REQUESTS and ours(att_pdu):
                 self.counts[f"{self.phase} att requests"] += 1  # a long write's Prepare Writes each count...
                 if (
-                    pdu.op_code != att.Opcode.ATT_PREPARE_WRITE_REQUEST
-                    or getattr(pdu, "value_offset", 0) == 0
+                    att_pdu.op_code != att.Opcode.ATT_PREPARE_WRITE_REQUEST
+                    or getattr(att_pdu, "value_offset", 0) == 0
                 ):
                     self.counts[f"{self.phase} round trips"] += 1  # ...and once here, as the app's one write
-            receive(bearer, pdu)
+            receive(bearer, att_pdu)
 
         def send_gatt_pdu(bearer: att.Bearer, pdu: bytes) -> None:
             self.counts["bytes"] += len(pdu)
@@ -156,9 +157,7 @@ async def main(runs: int) -> None:
                 start = time.perf_counter()
                 outcome = await link.unlock(
                     DOOR_ID,
-                    lambda nonce, g=grant, i=grant_id: build_unlock_request(
-                        g, handheld, nonce, DOOR_ID, grant_id=i
-                    ),
+                    partial(build_unlock_request, grant, handheld, door_id=DOOR_ID, grant_id=grant_id),
                     lambda _phase: None,
                     upkeep,
                 )

@@ -79,7 +79,7 @@ def main() -> int:
                       f"{before['VmRSS'] // 1024} -> {after['VmRSS'] // 1024} MiB, peak {after['VmHWM'] // 1024} MiB")
 
                 started = time.perf_counter()
-                codes = Counter()
+                codes: Counter[str] = Counter()
                 for _ in range(args.guesses):
                     answer = http.post("/v1/auth/sign-in", json={"driver_id": "demo", "password": "guess"})
                     codes[answer.json()["code"]] += 1

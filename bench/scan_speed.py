@@ -69,7 +69,7 @@ def main() -> int:
             seen = False
             for frames, times in ((base, label_ms), (empty, empty_ms)):
                 for _ in range(args.frames_per_label):
-                    noisy = cv2.add(frames, rng.integers(0, 6, frames.shape, dtype=np.uint8))
+                    noisy = cv2.add(frames, rng.integers(0, 6, size=tuple(frames.shape), dtype=np.uint8))
                     noisy = cv2.cvtColor(noisy, cv2.COLOR_GRAY2BGR)  # a camera delivers colour
                     start, cpu = time.perf_counter(), time.thread_time()
                     found = pipeline.scan_live(noisy)

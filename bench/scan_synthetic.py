@@ -33,6 +33,8 @@ import zxingcpp
 from barcode.writer import ImageWriter
 from scan_eval import COLUMNS, Tally, decoders
 
+from tests.label_images import gray
+
 SCENE = (480, 640)
 Label = tuple[np.ndarray, bytes, float]  # gray label image, expected bytes, module size in pixels
 Distortion = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -45,7 +47,7 @@ def _render_1d(kind: str, data: str, **options: object) -> Label:
     module_mm = 0.33
     symbol.write(buffer, {"module_width": module_mm, "module_height": 10.0, "quiet_zone": 4.0, "font_size": 6,
                           "dpi": _DPI})
-    image = cv2.imdecode(np.frombuffer(buffer.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    image = gray(buffer.getvalue())
     text = symbol.get_fullcode()
     if kind == "upca":
         text = "0" + text  # the pipeline reports UPC-A in its EAN-13 form
@@ -55,7 +57,7 @@ def _render_1d(kind: str, data: str, **options: object) -> Label:
 def _render_qr(data: str) -> Label:
     buffer = io.BytesIO()
     segno.make_qr(data, error="m").save(buffer, kind="png", scale=4, border=4)
-    return cv2.imdecode(np.frombuffer(buffer.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE), data.encode(), 4.0
+    return gray(buffer.getvalue()), data.encode(), 4.0
 
 
 def _render_zxing(fmt: str, data: str, scale: int = 3) -> Label:
@@ -64,8 +66,12 @@ def _render_zxing(fmt: str, data: str, scale: int = 3) -> Label:
 
 
 def labels(count: int, rng: np.random.Generator) -> dict[str, list[Label]]:
-    digits = lambda n: "".join(str(d) for d in rng.integers(0, 10, n))  # noqa: E731
-    alnum = lambda n: "".join(rng.choice(list("ABCDEFGHJKLMNPRSTUVWXYZ0123456789"), n))  # noqa: E731
+    def digits(n: int) -> str:
+        return "".join(str(d) for d in rng.integers(0, 10, size=n))
+
+    def alnum(n: int) -> str:
+        return "".join(rng.choice(list("ABCDEFGHJKLMNPRSTUVWXYZ0123456789"), size=n))
+
     return {
         "code128": [_render_1d("code128", f"1Z{alnum(6)}{digits(10)}") for _ in range(count)],
         "code39": [_render_1d("code39", alnum(8), add_checksum=False) for _ in range(count)],
@@ -139,12 +145,12 @@ def steep(label: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = label.shape
     angle = np.radians(rng.uniform(35, 50)) * rng.choice([-1, 1])
     focal = distance = 1.5 * w
-    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     projected = []
     for x, y in corners - (w / 2, h / 2):
         depth = distance + x * np.sin(angle)
         projected.append((focal * x * np.cos(angle) / depth, focal * y / depth))
-    target = np.float32(projected)
+    target = np.array(projected, np.float32)
     target -= target.min(axis=0)
     size = np.ceil(target.max(axis=0)).astype(int) + 1
     matrix = cv2.getPerspectiveTransform(corners, target)
@@ -167,7 +173,7 @@ def low_contrast(label: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def perspective(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = image.shape
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     dst = (src + rng.uniform(-0.12, 0.12, (4, 2)) * (w, h)).astype(np.float32)
     return cv2.warpPerspective(image, cv2.getPerspectiveTransform(src, dst), (w, h), borderMode=cv2.BORDER_REPLICATE)
 
@@ -177,8 +183,8 @@ def motion_blur(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     kernel = np.zeros((length, length), np.float32)
     kernel[length // 2, :] = 1.0 / length
     rotation = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), rng.uniform(0, 180), 1.0)
-    kernel = cv2.warpAffine(kernel, rotation, (length, length))
-    return cv2.filter2D(image, -1, kernel / max(kernel.sum(), 1e-6))
+    turned = cv2.warpAffine(kernel, rotation, (length, length))
+    return cv2.filter2D(image, -1, turned / max(turned.sum(), 1e-6))
 
 
 def glare(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -192,7 +198,7 @@ def glare(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def jpeg(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(12, 25))])
     assert ok
-    return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+    return gray(data)
 
 
 def low_light(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -37,17 +37,19 @@ async def _child(access_url: str, radio: str) -> dict[str, float]:
     """One cold start; returns milestones in seconds since the parent spawned this process."""
     t0 = float(os.environ[_T0_ENV])
     marks = {"interpreter": _STARTED - t0}
+    from textual.widgets import Input
+
     from driver_app.adapters.clock import SystemClock
     from driver_app.adapters.credentials_memory import MemoryCredentialStore
     from driver_app.factory import build_workflow
-    from driver_app.settings import Settings
+    from driver_app.settings import BleMode, Settings
     from driver_app.tui import create_app
     from driver_app.tui.screens.route import RouteScreen
     from driver_app.tui.screens.sign_in import SignInScreen
 
     marks["imports"] = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as data_dir:
-        settings = Settings(access_url=access_url, ble_mode="sim", radio_address=radio, data_dir=Path(data_dir))
+        settings = Settings(access_url=access_url, ble_mode=BleMode.SIM, radio_address=radio, data_dir=Path(data_dir))
         clock = SystemClock()
         credentials = MemoryCredentialStore()
         app = create_app(
@@ -57,8 +59,8 @@ async def _child(access_url: str, radio: str) -> dict[str, float]:
         async with app.run_test(size=(80, 24)) as pilot:
             await _until(pilot, lambda: isinstance(app.screen, SignInScreen))
             marks["sign_in_screen"] = time.perf_counter() - t0
-            app.screen.query_one("#driver-id").value = "demo"
-            app.screen.query_one("#password").value = "demo-password"
+            app.screen.query_one("#driver-id", Input).value = "demo"
+            app.screen.query_one("#password", Input).value = "demo-password"
             app.screen.query_one("#password").focus()
             await pilot.press("enter")
             await _until(pilot, lambda: isinstance(app.screen, RouteScreen)
@@ -118,8 +120,8 @@ def main() -> int:
     if args.child:
         print(json.dumps(asyncio.run(_child(*args.child))))
         return 0
-    sys.path.insert(0, str(REPO / "tests"))
-    from building_process import building_up
+    sys.path.insert(0, str(REPO))  # `tests` is a package of the repo, not an installed one
+    from tests.building_process import building_up
 
     runs = []
     with tempfile.TemporaryDirectory() as tmp, building_up(Path(tmp) / "building") as building:

@@ -54,10 +54,11 @@ async def walk(building, workdir: Path, stops: int, mode: str) -> list[tuple[str
         lambda on_change: build_workflow(settings, credentials=credentials, on_change=on_change, clock=clock),
         settings, clock=clock, camera=camera_factory(settings.camera_source), demo=True,
     )
-    results = []
+    results: list[tuple[str, int, str]] = []
     async with app.run_test(size=(40, 20)) as pilot:
         await _until(pilot, lambda: isinstance(app.screen, RouteScreen) and app.route_state.route is not None)
         route = app.route_state.route
+        assert route is not None  # the wait above was for it
         for stop in sorted(route.stops, key=lambda s: s.sequence):
             if len(results) == stops:
                 break

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from protocol.api import (
@@ -31,7 +32,8 @@ from protocol.replay import InMemoryReplayCache
 from protocol.verify import verify_unlock
 
 from driver_app.core.errors import AccessRefused, WorkflowError
-from driver_app.core.ports import DoorOutcome, DoorPhase, NearbyDoor
+from driver_app.core.ports import Clock, DoorOutcome, DoorPhase, NearbyDoor
+from driver_app.core.state import RouteState, StopPhase
 
 DAY = dt.date(2026, 11, 23)
 CARRIER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
@@ -187,10 +189,16 @@ class FakeAccess:
         return Delivery(**confirmation.model_dump(), recorded_at=confirmation.delivered_at)
 
 
+class SteppedClock(Clock, Protocol):
+    """A clock a fake can move on: FakeClock here, or a handheld clock tied to the service's."""
+
+    def advance(self, seconds: float) -> None: ...
+
+
 class FakeDoors:
     """Doors in range with their RSSI; each unlock runs the protocol's real verifier on the request."""
 
-    def __init__(self, clock: FakeClock, nearby: list[NearbyDoor]) -> None:
+    def __init__(self, clock: SteppedClock, nearby: list[NearbyDoor]) -> None:
         self.clock = clock
         self.nearby = nearby
         self.outcomes: list[DoorOutcome | WorkflowError] = []
@@ -229,3 +237,9 @@ class FakeDoors:
             return DoorOutcome(door_id, False, decision.reason.slug, b"receipt-" + decision.reason.slug.encode())
         self.unlocked.append(door_id)
         return DoorOutcome(door_id, True, "ok", f"receipt-{len(self.unlocked)}".encode(), open_seconds=5.0)
+
+
+def phase_of(state: RouteState, stop_id: str) -> StopPhase:
+    """A stop's phase read afresh: a plain attribute chain keeps an earlier assert's narrowing (mypy)
+    across the awaits that move the workflow on."""
+    return state.stops[stop_id].phase

@@ -10,7 +10,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mock_building.door.config import DoorConfig
-from mock_building.door.controller import DoorController
+from mock_building.door.controller import Attempt, DoorController, Session
 from mock_building.door.faults import DoorFaults
 from mock_building.door.store import DoorStore
 from protocol.grant import GrantClaims, encode_claims
@@ -112,3 +112,10 @@ def make_controller(config: DoorConfig, clock: FakeScheduler, faults: DoorFaults
 
 
 DOOR_KEY = fixed_key()
+
+
+def decided(door: DoorController, request: bytes, session: Session) -> Attempt:
+    """`handle_unlock` for tests that stay under the rate limit, where None would be a bug."""
+    attempt = door.handle_unlock(request, session)
+    assert attempt is not None, "the door rate-limited a request the test expected it to decide"
+    return attempt

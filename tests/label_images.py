@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import cv2
+import numpy as np
 import segno
 from barcode import Code128
 from barcode.writer import ImageWriter
@@ -33,3 +35,10 @@ def render_labels(folder: Path, barcodes: dict[str, str]) -> Path:
     for package_id, tracking in barcodes.items():
         render_label(folder / f"{package_id}.png", tracking)
     return folder
+
+
+def gray(encoded: bytes | np.ndarray) -> np.ndarray:
+    """Decode an encoded image (PNG, JPEG) to grayscale; OpenCV's None would mean it was no image."""
+    frame = cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert frame is not None, "the bytes are not a decodable image"
+    return frame

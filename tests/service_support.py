@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI
 
 from mock_building.building.serving import serve_app
 from mock_building.scenario.loader import Scenario, parse_scenario
@@ -192,11 +194,12 @@ def unseal(token: bytes, door_id: str) -> bytes:
     return open_sealed(token, seal_key(scenario().door_seal_key(door_id)), GRANT_FIELD_MAX)
 
 
-def make_app(clock: FakeClock, **overrides: object):  # -> FastAPI
+def make_app(clock: FakeClock, **overrides: Any) -> FastAPI:
+    """`overrides` are ServiceConfig fields, passed on as they are (app_for_scenario checks them)."""
     return app_for_scenario(scenario(), clock=clock, password_cost=2**10, **overrides)
 
 
-def client_for(app) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
+def client_for(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service.test")
 
 
@@ -205,7 +208,7 @@ def admin() -> dict[str, str]:
 
 
 @asynccontextmanager
-async def served_client(db_path: Path, clock: FakeClock, **overrides: object) -> AsyncIterator[httpx.AsyncClient]:
+async def served_client(db_path: Path, clock: FakeClock, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The service on a real uvicorn over loopback TCP, on a real SQLite file, and a client for it."""
     app = app_for_scenario(scenario(), clock=clock, db_path=db_path, password_cost=2**10, **overrides)
     server = await serve_app(app, "127.0.0.1", 0)

@@ -11,12 +11,16 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Any
+
+from textual.content import Content
+from textual.widgets import OptionList
 
 from driver_app.core.errors import AccessRefused, WorkflowError
 from driver_app.core.messages import NoticeContext, notice_for
 from driver_app.core.ports import DoorOutcome, NearbyDoor, Scan
 from driver_app.core.state import PhaseTiming, RouteState, ScanVerdict, ScanVerdictKind, StopPhase, StopState
-from driver_app.settings import Settings
+from driver_app.settings import BleMode, Settings
 from driver_app.tui import create_app
 from driver_app.tui.app import DriverApp
 from protocol.api import Building, DeliveryWindow, Door, Package, Route, Stop
@@ -80,11 +84,11 @@ class FakeWorkflow:
         self.route_error: WorkflowError | None = None
         self.signed_out = 0
 
-    def _publish(self, **changes: object) -> None:
+    def _publish(self, **changes: Any) -> None:
         self.state = replace(self.state, **changes)
         self._on_change(self.state)
 
-    def _set_stop(self, stop_id: str, **changes: object) -> None:
+    def _set_stop(self, stop_id: str, **changes: Any) -> None:
         stops = dict(self.state.stops)
         stops[stop_id] = replace(stops[stop_id], **changes)
         self._publish(stops=MappingProxyType(stops))
@@ -203,7 +207,16 @@ class Rig:
 
     @property
     def workflow(self) -> FakeWorkflow:
-        return self.app.workflow  # type: ignore[return-value]
+        workflow = self.app.workflow
+        assert isinstance(workflow, FakeWorkflow)
+        return workflow
+
+    @property
+    def last_scan(self) -> tuple[Scan, ScanVerdict]:
+        """The app's last scan, for a test that has just made one (None there is a failure)."""
+        last = self.app.last_scan
+        assert last is not None, "the app recorded no scan"
+        return last
 
 
 def make_rig(
@@ -214,13 +227,20 @@ def make_rig(
     keys = KeyClock()
     app = create_app(
         lambda on_change: FakeWorkflow(on_change, clock, route, persistent),
-        Settings(access_url="http://127.0.0.1:8750", ble_mode="sim", keymap=keymap or {}),
+        Settings(access_url="http://127.0.0.1:8750", ble_mode=BleMode.SIM, keymap=keymap or {}),
         clock=clock,
         camera=camera,
         key_clock=keys,
         demo=not persistent if demo is None else demo,
     )
     return Rig(app, clock, keys)
+
+
+def prompt_of(options: OptionList, index: int) -> Content:
+    """An option's prompt as the app builds it (Content, never markup), for reading its plain text."""
+    prompt = options.get_option_at_index(index).prompt
+    assert isinstance(prompt, Content)
+    return prompt
 
 
 async def sign_in(pilot, password: str = "secret", *, typed: bool = False) -> None:

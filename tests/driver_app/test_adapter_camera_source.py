@@ -70,7 +70,7 @@ async def test_hostile_text_arrives_exact_for_matching(tmp_path: Path, text: str
     import segno
 
     path = tmp_path / "q.png"
-    segno.make(text, error="m", micro=False).save(path, scale=8)
+    segno.make(text, error="m", micro=False).save(str(path), scale=8)
     source = FrameBarcodeSource(still_frames(path))
     scan = await source.next_scan(timeout=5.0)
     await source.close()

@@ -22,7 +22,7 @@ from driver_app.core.errors import CredentialsUnavailable
 class DictKeyring(KeyringBackend):
     """A working in-memory backend standing in for an OS keyring (Secret Service, macOS, Windows)."""
 
-    priority = -1  # type: ignore[assignment]  # never picked by keyring's own discovery
+    priority = -1  # never picked by keyring's own discovery
 
     def __init__(self) -> None:
         super().__init__()

@@ -11,14 +11,14 @@ import pytest
 from driver_app.adapters.outbox_sqlite import SqliteOutbox, _reason
 from driver_app.core.errors import ClientReason, DoorUnreachable, WorkflowError
 from driver_app.factory import build_door_link
-from driver_app.settings import Settings
+from driver_app.settings import BleMode, Settings
 
 
 async def test_a_radio_nobody_answers_at_is_radio_unavailable_not_door_not_found(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed once the block ends: nothing listens there
-    settings = Settings(ble_mode="sim", radio_address=f"127.0.0.1:{port}", data_dir=tmp_path)
+    settings = Settings(ble_mode=BleMode.SIM, radio_address=f"127.0.0.1:{port}", data_dir=tmp_path)
     link, _, detach = build_door_link(settings, lambda _state: None)
     try:
         with pytest.raises(DoorUnreachable) as caught:

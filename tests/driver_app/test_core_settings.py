@@ -43,4 +43,4 @@ def test_a_mistyped_config_key_is_a_clear_error(config: Path) -> None:
 
 def test_a_bad_ble_mode_is_refused(config: Path) -> None:
     with pytest.raises(ValidationError, match="ble_mode"):
-        Settings(ble_mode="bluetooth-please")
+        Settings(ble_mode="bluetooth-please")  # type: ignore[arg-type]  # deliberately invalid: it must be refused

@@ -17,7 +17,7 @@ from driver_app.core.errors import ServiceUnreachable, WorkflowError
 from driver_app.core.messages import known_reasons
 from driver_app.core.ports import DoorOutcome, NearbyDoor, Scan
 from driver_app.core.retry import Backoff
-from driver_app.core.state import StopPhase
+from driver_app.core.state import RouteState, StopPhase
 from driver_app.core.workflow import DriverWorkflow
 
 BARCODES = ["TRK0001", "TRK0002", "TRK0003", "TRK0004"]
@@ -41,7 +41,7 @@ async def _play(steps: list[tuple[str, object]]) -> None:
     access = FakeAccess(clock)
     doors = FakeDoors(clock, [NearbyDoor("ELM-N", -70), NearbyDoor("ELM-S", -40), NearbyDoor("OAK-1", -60)])
     outbox = SqliteOutbox(Path(":memory:"))
-    seen = []
+    seen: list[RouteState] = []
 
     async def no_wait(_: float) -> None:
         await asyncio.sleep(0)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.core_fakes import FakeAccess, FakeClock, FakeDoors
@@ -26,8 +28,12 @@ def labels(tmp_path: Path) -> Path:
 
 
 async def _run(
-    tmp_path: Path, labels: Path, expectations: dict[str, str], doors_setup=None, access_setup=None
-):
+    tmp_path: Path,
+    labels: Path,
+    expectations: Mapping[str, str],
+    doors_setup: Callable[[FakeDoors], None] | None = None,
+    access_setup: Callable[[FakeAccess], None] | None = None,
+) -> tuple[list[StopResult], list[str], FakeAccess]:
     clock = FakeClock()
     access = FakeAccess(clock)
     if access_setup:
@@ -121,8 +127,8 @@ async def test_a_missing_label_is_reported_not_crashed(tmp_path: Path, labels: P
     assert results[1].outcome == "label_unreadable" and not results[1].passed
 
 
-def _result(stop_id: str, outcome: str, seconds: float | None, **changes) -> StopResult:
-    values: dict[str, object] = {
+def _result(stop_id: str, outcome: str, seconds: float | None, **changes: Any) -> StopResult:
+    values: dict[str, Any] = {
         "stop_id": stop_id, "label": "#1", "expected": (("P1", "delivered"),),
         "attempts": (Attempt("D-1", outcome),), "seconds_to_open": seconds, "elapsed": 0.5,
         "detail": "a <detail> \x1b",
@@ -159,7 +165,8 @@ def test_junit_report_has_a_case_per_package_and_skips_delivered_stops(tmp_path:
     suite = ET.parse(path).getroot()
     assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "1", "1")
     cases = {case.get("classname"): case for case in suite}
-    assert cases["run-route.S0"].find("skipped").get("message") == "already delivered before this run"
+    skipped = cases["run-route.S0"].find("skipped")
+    assert skipped is not None and skipped.get("message") == "already delivered before this run"
     assert cases["run-route.S1"].get("name") == "P1 expects delivered"
     assert cases["run-route.S1"].find("failure") is None
     failure = cases["run-route.S2"].find("failure")

@@ -21,7 +21,7 @@ def _run(argv: list[str]) -> tuple[int, str, str]:
 
 
 def test_json_lines_for_a_directory_sorted(tmp_path: Path) -> None:
-    segno.make_qr("TRACK-1").save(tmp_path / "b.png", scale=5)
+    segno.make_qr("TRACK-1").save(str(tmp_path / "b.png"), scale=5)
     (tmp_path / "a.png").write_bytes((tmp_path / "b.png").read_bytes())
     import numpy as np
     import cv2
@@ -45,7 +45,7 @@ def test_unreadable_files_give_a_reason_and_nonzero_exit(tmp_path: Path) -> None
 
 def test_json_has_one_line_per_file_failures_included(tmp_path: Path) -> None:
     (tmp_path / "broken.png").write_bytes(b"not a png")
-    segno.make_qr("TRACK-2").save(tmp_path / "good.png", scale=5)
+    segno.make_qr("TRACK-2").save(str(tmp_path / "good.png"), scale=5)
     code, out, err = _run([str(tmp_path / name) for name in ("broken.png", "missing.webp", "good.png")] + ["--json"])
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 1 and err == ""
@@ -61,8 +61,8 @@ def test_json_has_one_line_per_file_failures_included(tmp_path: Path) -> None:
 def test_folders_are_scanned_recursively_unless_told_not_to(tmp_path: Path) -> None:
     nested = tmp_path / "day1" / "van2"
     nested.mkdir(parents=True)
-    segno.make_qr("TOP").save(tmp_path / "top.png", scale=5)
-    segno.make_qr("DEEP").save(nested / "deep.png", scale=5)
+    segno.make_qr("TOP").save(str(tmp_path / "top.png"), scale=5)
+    segno.make_qr("DEEP").save(str(nested / "deep.png"), scale=5)
     (tmp_path / "empty").mkdir()
     code, out, _ = _run([str(tmp_path), "--json"])
     found = [(Path(line["file"]).relative_to(tmp_path).as_posix(), line["results"][0]["text"])
@@ -87,6 +87,6 @@ def test_a_broken_video_leaves_no_ffmpeg_noise_on_stderr(tmp_path: Path) -> None
 
 
 def test_human_output_escapes_hostile_text(tmp_path: Path) -> None:
-    segno.make_qr("A\x1b[31mB").save(tmp_path / "q.png", scale=5)
+    segno.make_qr("A\x1b[31mB").save(str(tmp_path / "q.png"), scale=5)
     code, out, _ = _run([str(tmp_path / "q.png")])
     assert code == 0 and "QRCode" in out and "A\\x1b[31mB" in out and "\x1b" not in out

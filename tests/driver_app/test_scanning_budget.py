@@ -12,12 +12,13 @@ import pytest
 import segno
 from barcode.writer import ImageWriter
 
+from driver_app.adapters.scanning import zbar_decoder
 from driver_app.adapters.scanning.confirm import Confirmer
 from driver_app.adapters.scanning.pipeline import PipelineConfig, ScanPipeline
 from driver_app.adapters.scanning.regions import candidate_regions
 from driver_app.adapters.scanning.results import Symbology
-from driver_app.adapters.scanning import zbar_decoder
 from driver_app.adapters.scanning.zxing_decoder import load_zxing
+from tests.label_images import gray
 
 TRACKING = "1Z999AA10123456784"
 
@@ -25,7 +26,7 @@ TRACKING = "1Z999AA10123456784"
 def _label(kind: str, text: str, module_width: float = 0.3) -> np.ndarray:
     buffer = io.BytesIO()
     barcode.get(kind, text, writer=ImageWriter()).write(buffer, {"module_width": module_width, "write_text": False})
-    return cv2.imdecode(np.frombuffer(buffer.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    return gray(buffer.getvalue())
 
 
 def _scene(label: np.ndarray, degrees: float, size: tuple[int, int] = (480, 640)) -> np.ndarray:
@@ -103,7 +104,7 @@ def test_one_d_regions_report_the_bar_angle(degrees: float) -> None:
 def test_qr_regions_do_not_look_1d() -> None:
     buffer = io.BytesIO()
     segno.make_qr("PARCEL:4711").save(buffer, kind="png", scale=6, border=4)
-    qr = cv2.imdecode(np.frombuffer(buffer.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    qr = gray(buffer.getvalue())
     regions = candidate_regions(_scene(qr, 15))
     assert regions and not any(region.looks_1d for region in regions)
 
@@ -141,7 +142,7 @@ def test_recovery_stages_invent_nothing(frame: Callable[[], np.ndarray]) -> None
 
 def test_on_a_busy_machine_the_lead_decoders_take_turns() -> None:
     pytest.importorskip("zxingcpp")
-    qr = cv2.imdecode(np.frombuffer(_qr_png("TURNS-1"), np.uint8), cv2.IMREAD_GRAYSCALE)
+    qr = gray(_qr_png("TURNS-1"))
     frame = _scene(qr, 0)
     busy = ScanPipeline(PipelineConfig(budget_ms=1.0), second=load_zxing(), clock=_SlowClock(0.010))
     decoders = [[r.decoder for r in busy.scan_live(frame)] for _ in range(4)]

@@ -19,6 +19,7 @@ from driver_app.adapters.scanning.confirm import Confirmer
 from driver_app.adapters.scanning.pipeline import ScanPipeline
 from driver_app.adapters.scanning.results import ScanResult, Symbology
 from driver_app.adapters.scanning.sources import load_image
+from tests.label_images import gray
 
 SHARED = Path(__file__).parents[3] / "shared" / "barcodes"
 
@@ -26,13 +27,13 @@ SHARED = Path(__file__).parents[3] / "shared" / "barcodes"
 def _code128(text: str) -> np.ndarray:
     buffer = io.BytesIO()
     barcode.get("code128", text, writer=ImageWriter()).write(buffer, {"module_width": 0.3, "write_text": False})
-    return cv2.imdecode(np.frombuffer(buffer.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    return gray(buffer.getvalue())
 
 
 def _qr(text: str) -> np.ndarray:
     buffer = io.BytesIO()
     segno.make_qr(text).save(buffer, kind="png", scale=4, border=4)
-    return cv2.imdecode(np.frombuffer(buffer.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    return gray(buffer.getvalue())
 
 
 def _on_canvas(label: np.ndarray, size: tuple[int, int] = (480, 640)) -> np.ndarray:
@@ -122,7 +123,7 @@ def test_real_false_positive_photos_yield_nothing(pipeline: ScanPipeline) -> Non
 def test_gs1_flag_is_reported_for_gs1_128(pipeline: ScanPipeline) -> None:
     buffer = io.BytesIO()
     barcode.get("gs1_128", "0101234567890128", writer=ImageWriter()).write(buffer, {"write_text": False})
-    frame = cv2.imdecode(np.frombuffer(buffer.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    frame = gray(buffer.getvalue())
     [result] = pipeline.scan(frame)
     assert result.gs1 and result.raw == b"0101234567890128"
 

@@ -6,20 +6,31 @@ from pathlib import Path
 
 import numpy as np
 import segno
-from tests.label_images import render_label
-from tests.tui_fakes import make_rig, open_first_stop
+from rich.color_triplet import ColorTriplet
+from rich.segment import Segment
 
+from driver_app.adapters.camera_source import OpenCvCamera, frames_of
 from driver_app.core.ports import ScanSource
 from driver_app.core.state import ScanVerdictKind, StopPhase
-from driver_app.adapters.camera_source import OpenCvCamera, frames_of
 from driver_app.tui.widgets.camera import CameraPanel
 from driver_app.tui.widgets.preview import CameraPreview, downscale, fit, half_block_strip
+from tests.label_images import render_label
+from tests.tui_fakes import make_rig, open_first_stop
 
 
 def label_folder(tmp_path: Path, *texts: str) -> Path:
     for i, text in enumerate(texts):
-        segno.make_qr(text).save(tmp_path / f"{i:02d}.png", scale=6, border=4)
+        segno.make_qr(text).save(str(tmp_path / f"{i:02d}.png"), scale=6, border=4)
     return tmp_path
+
+
+def colours(segment: Segment) -> tuple[ColorTriplet, ColorTriplet]:
+    """A half-block's front (upper pixel) and back (lower pixel) colours; a preview cell has both."""
+    style = segment.style
+    assert style is not None and style.color is not None and style.bgcolor is not None
+    front, behind = style.color.triplet, style.bgcolor.triplet
+    assert front is not None and behind is not None
+    return front, behind
 
 
 def test_half_blocks_put_the_upper_pixel_in_front_and_the_lower_behind() -> None:
@@ -30,10 +41,9 @@ def test_half_blocks_put_the_upper_pixel_in_front_and_the_lower_behind() -> None
     assert pixels.shape == (4, 4, 3)
     first_row = half_block_strip(pixels, 0)
     assert first_row.text == "▀▀▀▀"
-    segment = next(iter(first_row))
-    assert segment.style.color.triplet == (255, 0, 0) and segment.style.bgcolor.triplet == (0, 0, 255)
-    second_row = next(iter(half_block_strip(pixels, 1)))
-    assert second_row.style.color.triplet == (0, 0, 0) == second_row.style.bgcolor.triplet
+    assert colours(next(iter(first_row))) == ((255, 0, 0), (0, 0, 255))
+    front, behind = colours(next(iter(half_block_strip(pixels, 1))))
+    assert front == (0, 0, 0) == behind
 
 
 def test_the_preview_keeps_the_frame_aspect_ratio() -> None:
@@ -69,7 +79,7 @@ async def test_camera_scan_on_the_stop_screen(tmp_path: Path) -> None:
         await pilot.pause()
         await rig.app.workers.wait_for_complete()
         await pilot.pause()
-        scan, _verdict = rig.app.last_scan
+        scan, _verdict = rig.last_scan
         assert (scan.source, scan.text, scan.symbology) == (ScanSource.CAMERA, "LK100001", "QRCode")
         assert rig.workflow.state.stops["S1"].phase is StopPhase.SCANNED
         preview = rig.app.screen.query_one(CameraPreview)
@@ -114,7 +124,7 @@ async def test_a_label_whose_other_code_is_not_on_the_route_still_scans_its_parc
         await pilot.pause()
         await rig.app.workers.wait_for_complete()
         await pilot.pause()
-        scan, verdict = rig.app.last_scan
+        scan, verdict = rig.last_scan
         assert {scan.text, *scan.others} == {"CARRIER99X", "LK100001"}
         assert verdict.kind is ScanVerdictKind.MATCHED and verdict.package_id is not None
         assert rig.workflow.state.stops["S1"].phase is StopPhase.SCANNED

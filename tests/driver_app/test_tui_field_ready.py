@@ -7,8 +7,11 @@ import os
 from dataclasses import replace
 from types import MappingProxyType
 
+import pytest
 from textual.filter import Monochrome, NoColor
-from textual.widgets import Static
+from textual.widget import Widget
+from textual.widgets import Input, OptionList, Static
+from textual.widgets._footer import FooterKey  # textual exports only Footer; its keys are this class
 
 from driver_app.core.ports import Scan, ScanSource
 from driver_app.core.state import HeldItem, RouteState, StopPhase, StopState
@@ -17,8 +20,10 @@ from driver_app.tui.screens.confirm_quit import ConfirmQuitScreen
 from driver_app.tui.screens.help import HelpScreen
 from driver_app.tui.screens.route import RouteScreen, stop_prompt
 from driver_app.tui.screens.stop import StopScreen
+from driver_app.tui.widgets.activity import ActivityLine
 from driver_app.tui.widgets.camera import CameraPanel
 from driver_app.tui.widgets.notice import NoticeBox
+from driver_app.tui.widgets.step_line import StepLine
 from tests.tui_fakes import ROUTE, StillCamera, make_rig, manual_scan, open_first_stop, sign_in
 
 HANDHELD = (40, 20)
@@ -40,7 +45,7 @@ async def unlock(pilot) -> None:
     await pilot.pause()
 
 
-def on_screen(app, selector: str) -> bool:
+def on_screen(app, selector: str | type[Widget]) -> bool:
     """The widget is laid out inside the visible screen, above the footer."""
     region = app.screen.query_one(selector).region
     return region.height > 0 and region.bottom <= app.size.height - 1
@@ -88,7 +93,7 @@ async def test_the_status_line_stays_on_screen_with_the_camera_running_at_40x20(
         assert "Connection" not in text_of(rig.app, "#step")
         rig.workflow.door_says = "door_jammed"
         rig.clock.mono += 10
-        rig.app.screen.query_one("#step").render_now()
+        rig.app.screen.query_one("#step", StepLine).render_now()
         await pilot.pause()
         await unlock(pilot)
         assert on_screen(rig.app, "#step") and on_screen(rig.app, NoticeBox)
@@ -151,11 +156,11 @@ async def test_footer_puts_a_remapped_primary_key_first_at_40_columns() -> None:
     async with rig.app.run_test(size=HANDHELD) as pilot:
         await open_first_stop(pilot)
         await manual_scan(pilot, "LK100001")
-        keys = [(k.key_display, k.description) for k in rig.app.screen.query("FooterKey")]
+        keys = [(k.key_display, k.description) for k in rig.app.screen.query(FooterKey)]
         assert keys[0] == ("x", "Unlock")
         assert ("?", "Help") in keys and all(desc != "Deliver" for _, desc in keys)  # only what acts now
         footer = rig.app.screen.query_one("Footer")
-        assert sum(k.region.width for k in rig.app.screen.query("FooterKey")[:2]) <= footer.region.width
+        assert sum(k.region.width for k in rig.app.screen.query(FooterKey)[:2]) <= footer.region.width
 
 
 async def test_help_lists_only_what_can_act_now() -> None:
@@ -262,7 +267,8 @@ async def test_after_delivering_the_cursor_is_on_the_next_open_stop_with_a_confi
         await pilot.pause()
         assert isinstance(rig.app.screen, RouteScreen)
         assert "Stop 1 delivered" in toasts(rig.app)
-        assert rig.app.screen.query_one("#stops").highlighted_option.id == "S2"
+        highlighted = rig.app.screen.query_one("#stops", OptionList).highlighted_option
+        assert highlighted is not None and highlighted.id == "S2"
         await pilot.press("enter")  # Enter continues the route
         await pilot.pause()
         assert rig.workflow.state.current_stop_id == "S2"
@@ -331,7 +337,7 @@ async def test_start_up_never_races_the_header(monkeypatch) -> None:
             assert isinstance(rig.app.screen, RouteScreen)
 
 
-async def test_a_slow_sign_in_shows_what_is_running_and_for_how_long() -> None:
+async def test_a_slow_sign_in_shows_what_is_running_and_for_how_long(monkeypatch: pytest.MonkeyPatch) -> None:
     rig = make_rig()
     gate = asyncio.Event()
     original = rig.workflow.sign_in
@@ -340,15 +346,15 @@ async def test_a_slow_sign_in_shows_what_is_running_and_for_how_long() -> None:
         await gate.wait()
         await original(driver_id, password)
 
-    rig.workflow.sign_in = slow_sign_in
+    monkeypatch.setattr(rig.workflow, "sign_in", slow_sign_in)
     async with rig.app.run_test(size=HANDHELD) as pilot:
-        rig.app.screen.query_one("#driver-id").value = "d-7"
-        rig.app.screen.query_one("#password").value = "secret"
+        rig.app.screen.query_one("#driver-id", Input).value = "d-7"
+        rig.app.screen.query_one("#password", Input).value = "secret"
         rig.app.screen.query_one("#password").focus()
         await pilot.press("enter")
         await pilot.pause()
         rig.clock.mono += 1.5
-        rig.app.screen.query_one("#activity").render_now()
+        rig.app.screen.query_one("#activity", ActivityLine).render_now()
         assert "Signing in… 1.5 s" in text_of(rig.app, "#activity")
         gate.set()
         await rig.app.workers.wait_for_complete()

@@ -7,7 +7,7 @@ from dataclasses import replace
 from types import MappingProxyType
 
 import pytest
-from textual.widgets import Input, Static
+from textual.widgets import Input, OptionList, Static
 
 from driver_app.core.errors import ServiceUnreachable
 from driver_app.core.messages import NoticeContext, notice_for
@@ -19,7 +19,9 @@ from driver_app.tui.screens.route import RouteScreen
 from driver_app.tui.screens.sign_in import SignInScreen
 from driver_app.tui.screens.stop import StopScreen
 from driver_app.tui.widgets.notice import NoticeBox
-from tests.tui_fakes import make_rig, manual_scan, open_first_stop, sign_in
+from driver_app.tui.widgets.step_line import StepLine
+from tests.core_fakes import phase_of
+from tests.tui_fakes import make_rig, manual_scan, open_first_stop, prompt_of, sign_in
 
 SIZES = [(40, 20), (80, 24)]
 
@@ -59,7 +61,7 @@ async def test_sign_in_route_stop_scan_unlock_deliver(size: tuple[int, int]) -> 
         assert "South entrance" in text_of(rig.app, "#door")
         assert "Relocks in 5 s → d Deliver" in text_of(rig.app, "#step")
         rig.clock.mono += 3.2
-        rig.app.screen.query_one("#step").render_now()
+        rig.app.screen.query_one("#step", StepLine).render_now()
         assert "Relocks in 2 s → d Deliver" in text_of(rig.app, "#step")
 
         await pilot.press("d")
@@ -108,9 +110,9 @@ async def test_door_picker_returns_the_chosen_door() -> None:
         await pilot.pause()
         picker = rig.app.screen
         assert isinstance(picker, DoorPickerScreen)
-        options = picker.query_one("OptionList")
+        options = picker.query_one(OptionList)
         assert [options.get_option_at_index(i).id for i in range(options.option_count)] == ["ELM-S", "ELM-N"]
-        assert "-48 dBm" in options.get_option_at_index(0).prompt.plain  # heard before being offered
+        assert "-48 dBm" in prompt_of(options, 0).plain  # heard before being offered
         await pilot.press("down", "enter")  # the weaker one: the driver's choice wins
         await rig.app.workers.wait_for_complete()
         await pilot.pause()
@@ -276,7 +278,7 @@ async def test_a_second_unlock_press_neither_restarts_nor_cancels_the_first() ->
         await rig.app.workers.wait_for_complete()
         await pilot.pause()
         assert rig.workflow.unlocked_doors == [None]
-        assert rig.workflow.state.stops["S1"].phase is StopPhase.UNLOCKED
+        assert phase_of(rig.workflow.state, "S1") is StopPhase.UNLOCKED
 
 
 async def test_route_that_cannot_load_keeps_the_driver_on_sign_in_with_the_reason() -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Static
-from tests.tui_fakes import ROUTE, make_rig, sign_in
+from textual.content import Content
+from textual.widgets import OptionList, Static
+from tests.tui_fakes import ROUTE, make_rig, prompt_of, sign_in
 
 from driver_app.core.display_text import printable
 from driver_app.core.ports import Scan, ScanSource
@@ -22,8 +23,11 @@ HOSTILE = [
 ]
 
 
-def rendered(widget: Static):
-    return widget.render()
+def rendered(widget: Static) -> Content:
+    """What the widget paints: Content (not markup), so a test can read its plain text and spans."""
+    content = widget.render()
+    assert isinstance(content, Content)
+    return content
 
 
 @pytest.mark.parametrize("size", [(40, 20), (80, 24)])
@@ -60,8 +64,7 @@ async def test_hostile_route_text_is_shown_literally() -> None:
     async with rig.app.run_test(size=(80, 24)) as pilot:
         await sign_in(pilot)
         assert isinstance(rig.app.screen, RouteScreen)
-        option = rig.app.screen.query_one("OptionList").get_option_at_index(0)
-        assert printable(evil) in option.prompt.plain
+        assert printable(evil) in prompt_of(rig.app.screen.query_one(OptionList), 0).plain
         await pilot.press("enter")
         await pilot.pause()
         address = rendered(rig.app.screen.query_one("#address", Static))
@@ -80,9 +83,9 @@ async def test_hostile_wedge_burst_does_not_crash() -> None:
         await rig.app.workers.wait_for_complete()
         await pilot.pause()
         assert rig.app.is_running
-        scan, _ = rig.app.last_scan
+        scan, _ = rig.last_scan
         assert scan.text == "[2J[@click=app.quit]"  # escape is not a scanner key: the run restarted after it
-        shown = rig.app.screen.query_one("VerdictLine", Static).render()
+        shown = rendered(rig.app.screen.query_one("VerdictLine", Static))
         first = shown.plain.split("\n")[0]
         assert first == "wedge: [2J[@click=app.quit]"
         assert all(span.start > len(first) for span in shown.spans)  # no style inside the read text

@@ -84,7 +84,7 @@ async def test_wedge_scan_on_the_stop_screen_with_nothing_focused() -> None:
         await open_first_stop(pilot)
         assert isinstance(rig.app.screen, StopScreen)
         await scan_with_wedge(pilot, rig, "LK100001")
-        scan, _verdict = rig.app.last_scan
+        scan, _verdict = rig.last_scan
         assert scan.source == ScanSource.WEDGE and scan.text == "LK100001"
         assert rig.workflow.state.stops["S1"].phase is StopPhase.SCANNED
         assert rig.app.screen.query_one("#manual", Input).value == ""
@@ -97,7 +97,7 @@ async def test_fast_typing_into_the_manual_field_is_manual_entry_never_a_wedge_b
         rig.keys.gap = FAST  # as fast as a scanner: still the field made for typing
         await pilot.press("m", *"LK100001", "enter")
         await rig.app.workers.wait_for_complete()
-        scan, _ = rig.app.last_scan
+        scan, _ = rig.last_scan
         assert (scan.source, scan.text) == (ScanSource.MANUAL, "LK100001")  # not "wedge: mLK100001"
         assert rig.workflow.state.stops["S1"].scanned_package_ids == ("P-100",)
 
@@ -123,7 +123,7 @@ async def test_wedge_scan_on_the_sign_in_screen_does_not_submit_the_form() -> No
         await scan_with_wedge(pilot, rig, "LK100001")
         assert isinstance(rig.app.screen, SignInScreen)
         assert rig.app.screen.query_one("#driver-id", Input).value == "d7"
-        assert rig.app.last_scan[1].message == "This barcode is not a parcel on today's route"
+        assert rig.last_scan[1].message == "This barcode is not a parcel on today's route"
 
 
 async def test_slow_typing_then_enter_submits_the_input_normally() -> None:
@@ -132,5 +132,5 @@ async def test_slow_typing_then_enter_submits_the_input_normally() -> None:
         await open_first_stop(pilot)
         await pilot.press("m", *"LK100002", "enter")
         await rig.app.workers.wait_for_complete()
-        assert rig.app.last_scan[0].source == ScanSource.MANUAL
+        assert rig.last_scan[0].source == ScanSource.MANUAL
         assert rig.workflow.state.stops["S1"].scanned_package_ids == ("P-101",)

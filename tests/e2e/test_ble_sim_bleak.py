@@ -243,7 +243,7 @@ async def test_two_clients_connect_concurrently_through_one_attachment(radio: Vi
     a, b = BleakClient(DOOR_A, backend=BumbleClientBackend), BleakClient(DOOR_B, backend=BumbleClientBackend)
     await asyncio.gather(a.connect(), b.connect())
     values = await asyncio.gather(a.read_gatt_char(READ_CHAR), b.read_gatt_char(READ_CHAR))
-    assert values == [bytearray(door.read_value), bytearray(other.read_value)]
+    assert list(values) == [bytearray(door.read_value), bytearray(other.read_value)]
     assert radio.attached_apps == 1
     await asyncio.gather(a.disconnect(), b.disconnect())
 

@@ -257,9 +257,11 @@ async def test_a_sniffer_hears_no_stop_package_tenant_or_carrier(
     CountingClient.heard.clear()
     outcome = await phone.unlock(grant, grant.upkeep)
     assert outcome.accepted
-    async with BleakClient(await BleakScanner.find_device_by_address(
-        scenario.door(DOOR).ble_address, timeout=5, backend=BumbleScannerBackend), backend=CountingClient,
-    ) as client:  # fmt: skip
+    device = await BleakScanner.find_device_by_address(
+        scenario.door(DOOR).ble_address, timeout=5, backend=BumbleScannerBackend
+    )
+    assert device is not None, "the door stopped advertising"
+    async with BleakClient(device, backend=CountingClient) as client:
         await client.read_gatt_char(gatt.DOOR_INFO_CHAR_UUID)
     heard = [*CountingClient.heard, outcome.receipt or b""]
     package = scenario.routes[0].stops[0].packages[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+from inspect import getattr_static
 from pathlib import Path
 
 import driver_app
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _subclasses(root: type) -> set[type]:
-    found = set(root.__subclasses__())
+    found: set[type] = set(root.__subclasses__())
     for cls in list(found):
         found |= _subclasses(cls)
     return found
@@ -39,7 +40,8 @@ def test_every_reason_code_is_a_snake_case_slug() -> None:
     codes = {code.slug for code in ReasonCode} | set(ClientReason) | set(DoorErrorReason) | set(RadioErrorReason)
     codes |= {cls.__dict__["reason"] for cls in errors if isinstance(cls.__dict__.get("reason"), str)}
     # reasons written where an error is raised: `SomeError("reason", ...)`, for errors that take one first
-    takes_reason = {cls for cls in errors if cls.__init__ in (WorkflowError.__init__, CodedError.__init__)}
+    initialisers = (WorkflowError.__init__, CodedError.__init__)
+    takes_reason = {cls for cls in errors if getattr_static(cls, "__init__") in initialisers}
     names = "|".join(sorted(cls.__name__ for cls in takes_reason))
     raised = re.compile(rf"\b(?:{names})\(\s*\"([^\"]+)\"")
     for path in [*ROOT.glob("driver_app/**/*.py"), *ROOT.glob("mock_building/**/*.py")]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.tui_fakes import KeyClock, manual_scan
+from textual.widgets import Input
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.core.state import StopPhase
@@ -29,7 +29,9 @@ from driver_app.tui.widgets.notice import NoticeBox
 from driver_app.tui.widgets.phases import PhaseList
 from driver_app.tui.widgets.verdict import VerdictLine
 from mock_building.building.running import RunningBuilding
+from tests.core_fakes import phase_of
 from tests.noon_clock import HandheldNoonClock, NoonClock
+from tests.tui_fakes import KeyClock, manual_scan
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -86,8 +88,8 @@ def shown(app: DriverApp, selector: object) -> str:
 
 async def submit_sign_in(pilot, password: str) -> None:
     app: DriverApp = pilot.app
-    app.screen.query_one("#driver-id").value = "demo"
-    app.screen.query_one("#password").value = password
+    app.screen.query_one("#driver-id", Input).value = "demo"
+    app.screen.query_one("#password", Input).value = password
     app.screen.query_one("#password").focus()
     await pilot.press("enter")
     await until(pilot, lambda: idle(app, "session"))
@@ -123,7 +125,7 @@ async def test_a_stop_from_sign_in_to_delivery(building, tmp_path: Path) -> None
         assert "entrance" in shown(app, "#door")
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, RouteScreen))
-        assert app.workflow.state.stops["S1"].phase is StopPhase.DELIVERED
+        assert phase_of(app.workflow.state, "S1") is StopPhase.DELIVERED
         assert "1/9 stops delivered" in shown(app, "#progress")
         assert app.workflow.state.current_stop_id == "S2"
 
@@ -147,7 +149,7 @@ async def test_refusals_from_the_route_and_from_the_door(building, tmp_path: Pat
         notice = shown(app, NoticeBox)
         assert "did not open" in notice and "Push the door, or call dispatch" in notice
         assert app.screen.check_action("unlock", ()) and not app.screen.check_action("deliver", ())
-        assert app.workflow.state.stops["S1"].phase is StopPhase.SCANNED
+        assert phase_of(app.workflow.state, "S1") is StopPhase.SCANNED
 
 
 async def test_a_door_dropping_the_link_mid_write_delivers_nothing(building, tmp_path: Path) -> None:
@@ -168,7 +170,7 @@ async def test_a_door_dropping_the_link_mid_write_delivers_nothing(building, tmp
         for door in S1_DOORS:  # the door comes back: the driver's one key now opens it
             await admin_put(running, f"/v1/admin/doors/{door}/faults", {"drop_mid_write": False})
         await unlock(pilot)
-        assert app.workflow.state.stops["S1"].phase is StopPhase.UNLOCKED
+        assert phase_of(app.workflow.state, "S1") is StopPhase.UNLOCKED
         assert not running.doors[app.workflow.state.stops["S1"].door_id or ""].status().locked
 
 
@@ -183,7 +185,7 @@ async def test_a_delivery_while_the_service_is_down_waits_in_the_outbox(building
         await admin_put(running, "/v1/admin/faults", {"down": True})
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, RouteScreen))
-        assert app.workflow.state.stops["S1"].phase is StopPhase.DELIVERED
+        assert phase_of(app.workflow.state, "S1") is StopPhase.DELIVERED
         await pilot.press("f2")
         await until(pilot, lambda: isinstance(app.screen, DiagnosticsScreen))
         queued = app.workflow.state.outbox_size

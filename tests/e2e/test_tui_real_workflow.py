@@ -13,7 +13,7 @@ from driver_app.adapters.outbox_sqlite import SqliteOutbox
 from driver_app.core.ports import DoorOutcome, NearbyDoor
 from driver_app.core.state import StopPhase
 from driver_app.core.workflow import DriverWorkflow
-from driver_app.settings import Settings
+from driver_app.settings import BleMode, Settings
 from driver_app.tui import create_app
 from driver_app.tui.screens.route import RouteScreen
 from driver_app.tui.screens.stop import StopScreen
@@ -29,7 +29,7 @@ def build(tmp_path: Path):
             access=FakeAccess(clock), doors=doors, credentials=credentials,
             outbox=SqliteOutbox(tmp_path / "outbox.db"), clock=clock, on_change=on_change,
         ),
-        Settings(ble_mode="sim"),
+        Settings(ble_mode=BleMode.SIM),
         clock=clock,
         key_clock=KeyClock(),
     )

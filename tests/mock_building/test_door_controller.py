@@ -13,6 +13,7 @@ from tests.door_support import (
     NOW,
     FakeScheduler,
     Issuer,
+    decided,
     door_config,
     fixed_key,
     make_controller,
@@ -58,7 +59,7 @@ def door(tmp_path: Path, issuer: Issuer, clock: FakeScheduler) -> Iterator[DoorC
 def attempt(door: DoorController, request_for: RequestFor) -> tuple[ReasonCode, Outcome, bytes]:
     """One connection: open a session, answer its challenge, hand the request to the door."""
     session = door.open_session()
-    result = door.handle_unlock(request_for(door.issue_challenge(session)), session)
+    result = decided(door, request_for(door.issue_challenge(session)), session)
     door.end_session(session)
     return result.reason, result.outcome, result.receipt
 
@@ -113,7 +114,7 @@ def test_valid_request_opens_then_relocks(door: DoorController, issuer: Issuer, 
 
 def test_result_message_carries_reason_and_receipt(door: DoorController, issuer: Issuer) -> None:
     session = door.open_session()
-    attempt_ = door.handle_unlock(valid(issuer)(door.issue_challenge(session)), session)
+    attempt_ = decided(door, valid(issuer)(door.issue_challenge(session)), session)
     result = UnlockResult.from_bytes(attempt_.result)
     assert result.reason == ReasonCode.OK and result.receipt == attempt_.receipt
     assert result.open_seconds == 5  # door_config holds open for 5.0 s
@@ -122,16 +123,16 @@ def test_result_message_carries_reason_and_receipt(door: DoorController, issuer:
 def test_open_seconds_is_the_hold_open_time_rounded_down(tmp_path: Path, issuer: Issuer, clock: FakeScheduler) -> None:
     door = make_controller(door_config(tmp_path, issuer, hold_open_s=7.9), clock)
     session = door.open_session()
-    result = UnlockResult.from_bytes(door.handle_unlock(valid(issuer)(door.issue_challenge(session)), session).result)
+    result = UnlockResult.from_bytes(decided(door, valid(issuer)(door.issue_challenge(session)), session).result)
     door.close()
     assert result.open_seconds == 7
 
 
 def test_a_refusal_or_a_jam_carries_no_open_seconds(door: DoorController, issuer: Issuer) -> None:
     session = door.open_session()
-    refused = door.handle_unlock(b"\x00", session)
+    refused = decided(door, b"\x00", session)
     door.faults.set(jammed=True)
-    jammed = door.handle_unlock(valid(issuer)(door.issue_challenge(session)), session)
+    jammed = decided(door, valid(issuer)(door.issue_challenge(session)), session)
     assert UnlockResult.from_bytes(refused.result).open_seconds is None
     assert UnlockResult.from_bytes(jammed.result).open_seconds is None
     assert UnlockResult.from_bytes(jammed.result).reason is ReasonCode.DOOR_JAMMED
@@ -166,15 +167,15 @@ def test_captured_request_fails_on_a_new_challenge(door: DoorController, issuer:
 def test_challenge_is_single_use_and_dies_with_the_session(door: DoorController, issuer: Issuer) -> None:
     grant = issuer.grant(HANDHELD)
     session = door.open_session()
-    assert door.handle_unlock(valid(issuer, grant)(bytes(32)), session).reason is ReasonCode.NO_ACTIVE_CHALLENGE
+    assert decided(door, valid(issuer, grant)(bytes(32)), session).reason is ReasonCode.NO_ACTIVE_CHALLENGE
     stale = door.issue_challenge(session)
     fresh = door.issue_challenge(session)
     assert stale != fresh
-    assert door.handle_unlock(valid(issuer, grant)(stale), session).reason is ReasonCode.POP_FAILED
-    assert door.handle_unlock(valid(issuer, grant)(fresh), session).reason is ReasonCode.NO_ACTIVE_CHALLENGE
+    assert decided(door, valid(issuer, grant)(stale), session).reason is ReasonCode.POP_FAILED
+    assert decided(door, valid(issuer, grant)(fresh), session).reason is ReasonCode.NO_ACTIVE_CHALLENGE
     request = valid(issuer, grant)(door.issue_challenge(session))
     door.end_session(session)
-    assert door.handle_unlock(request, session).reason is ReasonCode.NO_ACTIVE_CHALLENGE
+    assert decided(door, request, session).reason is ReasonCode.NO_ACTIVE_CHALLENGE
     with pytest.raises(DoorError) as err:
         door.issue_challenge(session)
     assert err.value.reason is DoorErrorReason.SESSION_CLOSED

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from tests.door_support import DOOR_ID, DOOR_KEY, FakeScheduler, Issuer, door_config, fixed_key, make_controller, unlock_request
+from tests.door_support import DOOR_ID, DOOR_KEY, FakeScheduler, Issuer, decided, door_config, fixed_key, make_controller, unlock_request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,7 +32,7 @@ def test_random_and_mutated_requests_never_open_the_door(garbage: bytes, flips: 
                 session = door.open_session()
                 original = unlock_request(GOOD_GRANT, HANDHELD, door.issue_challenge(session))
                 request = mutate(original)
-                attempt = door.handle_unlock(request, session)
+                attempt = decided(door, request, session)
                 door.end_session(session)
                 receipt = verify_receipt(attempt.receipt, public_key_bytes(DOOR_KEY))
                 assert receipt.reason is attempt.reason

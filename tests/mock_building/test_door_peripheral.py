@@ -87,7 +87,7 @@ class Session:
         return self
 
     async def challenge(self) -> bytes:
-        return gatt.Challenge.from_bytes(await self.client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID)).nonce
+        return gatt.Challenge.from_bytes(bytes(await self.client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID))).nonce
 
     async def unlock(self, grant: bytes) -> gatt.UnlockResult:
         request = unlock_request(grant, HANDHELD, await self.challenge())
@@ -118,7 +118,7 @@ async def test_full_unlock_over_ble(door: Door) -> None:
     device = await find()
     assert device is not None
     async with BleakClient(device, backend=BumbleClientBackend) as client:
-        info = gatt.DoorInfo.from_bytes(await client.read_gatt_char(gatt.DOOR_INFO_CHAR_UUID))
+        info = gatt.DoorInfo.from_bytes(bytes(await client.read_gatt_char(gatt.DOOR_INFO_CHAR_UUID)))
         assert info.door_id == DOOR_ID and info.trusted_kids == (door.issuer.kid,)
         session = await Session(client).start()
         result = await session.unlock(door.grant())
@@ -148,7 +148,7 @@ async def test_receipts_characteristic_pages_through_the_log(door: Door) -> None
             await client.write_gatt_char(
                 gatt.RECEIPTS_CHAR_UUID, bytes(gatt.ReceiptQuery(len(fetched))), response=True
             )
-            batch = gatt.ReceiptBatch.from_bytes(await client.read_gatt_char(gatt.RECEIPTS_CHAR_UUID))
+            batch = gatt.ReceiptBatch.from_bytes(bytes(await client.read_gatt_char(gatt.RECEIPTS_CHAR_UUID)))
             fetched += batch.receipts
             more = batch.more
     report = verify_chain(fetched, public_key_bytes(DOOR_KEY), DOOR_ID)
@@ -279,5 +279,5 @@ async def test_with_att_mtu_23_the_challenge_read_blob_continues_the_same_nonce(
         await client.write_gatt_char(gatt.UNLOCK_CHAR_UUID, request, response=True)
         async with asyncio.timeout(EVENT_TIMEOUT_S):
             assert await session.results.get() == b""  # too long to indicate at this MTU
-        result = gatt.UnlockResult.from_bytes(await client.read_gatt_char(gatt.RESULT_CHAR_UUID))
+        result = gatt.UnlockResult.from_bytes(bytes(await client.read_gatt_char(gatt.RESULT_CHAR_UUID)))
     assert (result.outcome, result.reason) == (Outcome.UNLOCKED, ReasonCode.OK)

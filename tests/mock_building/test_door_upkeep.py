@@ -45,6 +45,7 @@ from tests.door_support import (
     DOOR_KEY,
     FakeScheduler,
     Issuer,
+    decided,
     door_config,
     fixed_key,
     unlock_request,
@@ -110,7 +111,7 @@ class Link:
         await self.client.start_notify(
             gatt.RESULT_CHAR_UUID, lambda _c, data: self.results.put_nowait(bytes(data))
         )
-        nonce = gatt.Challenge.from_bytes(await self.client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID)).nonce
+        nonce = gatt.Challenge.from_bytes(bytes(await self.client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID))).nonce
         await self.client.write_gatt_char(
             gatt.UNLOCK_CHAR_UUID, unlock_request(grant, HANDHELD, nonce), response=True
         )
@@ -124,7 +125,7 @@ class Link:
             gatt.MAINTENANCE_CHAR_UUID, bytes(MaintenanceBundle(statements)), response=True
         )
         return MaintenanceReport.from_bytes(
-            await self.client.read_gatt_char(gatt.MAINTENANCE_CHAR_UUID)
+            bytes(await self.client.read_gatt_char(gatt.MAINTENANCE_CHAR_UUID))
         ).reasons
 
     async def receipts(self, from_seq: int) -> list[bytes]:
@@ -133,14 +134,14 @@ class Link:
         while more:
             query = bytes(gatt.ReceiptQuery(from_seq + len(fetched)))
             await self.client.write_gatt_char(gatt.RECEIPTS_CHAR_UUID, query, response=True)
-            batch = gatt.ReceiptBatch.from_bytes(await self.client.read_gatt_char(gatt.RECEIPTS_CHAR_UUID))
+            batch = gatt.ReceiptBatch.from_bytes(bytes(await self.client.read_gatt_char(gatt.RECEIPTS_CHAR_UUID)))
             assert batch.receipts or not batch.more
             fetched += batch.receipts
             more = batch.more
         return fetched
 
     async def door_info(self) -> gatt.DoorInfo:
-        return gatt.DoorInfo.from_bytes(await self.client.read_gatt_char(gatt.DOOR_INFO_CHAR_UUID))
+        return gatt.DoorInfo.from_bytes(bytes(await self.client.read_gatt_char(gatt.DOOR_INFO_CHAR_UUID)))
 
 
 async def connect(door: Door) -> BleakClient:
@@ -227,7 +228,7 @@ def local_unlock(controller: DoorController, grant: bytes) -> ReasonCode:
     session = controller.open_session()
     nonce = controller.issue_challenge(session)
     try:
-        return controller.handle_unlock(unlock_request(grant, HANDHELD, nonce), session).reason
+        return decided(controller, unlock_request(grant, HANDHELD, nonce), session).reason
     finally:
         controller.end_session(session)
 
@@ -347,7 +348,7 @@ async def test_a_sealed_door_opens_only_sealed_grants_and_statements_and_hides_i
         assert await link.relay(seal(door.statement(StatementKind.RECEIPT_ACK, 0), sealed_key)) == (
             ReasonCode.OK,
         )
-        nonce = gatt.Challenge.from_bytes(await client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID)).nonce
+        nonce = gatt.Challenge.from_bytes(bytes(await client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID))).nonce
         request = unlock_request_for(sealed, grant_id(grant), nonce)
         await client.start_notify(
             gatt.RESULT_CHAR_UUID, lambda _c, data: link.results.put_nowait(bytes(data))

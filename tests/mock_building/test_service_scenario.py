@@ -102,6 +102,7 @@ def test_errors_name_the_file_and_the_unknown_key(tmp_path):
         load_scenario(path)
     assert caught.value.key == "carriers[0].kid_seed" and caught.value.source == str(path)
     line = caught.value.line
+    assert line is not None
     assert path.read_text().splitlines()[line - 1] == 'kid_seed = "x"'
     assert str(caught.value) == f"{path}:{line}: carriers[0].kid_seed: unknown key (did you mean 'key_seed'?)"
 
