@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 
-.PHONY: demo test lint install zbar bench clean upgrade-deps
+.PHONY: demo test lint install zbar bench clean upgrade-deps fuzz-api
 
 install: $(STAMP) zbar
 
@@ -32,12 +32,9 @@ fuzz-api: install
 # Types, lint rules, and the layering contracts (pyproject: [tool.mypy], [tool.ruff], [tool.importlinter]).
 lint: install
 	$(VENV)/bin/mypy
-	$(VENV)/bin/ruff check --extend-ignore I001 .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
-	# lead: make fatal after tree-wide format (`ruff check --select I --fix . && ruff format .`), i.e. drop
-	# the leading `-` on the next two lines and the --extend-ignore above.
-	-$(VENV)/bin/ruff check --select I001 --output-format concise .
-	-$(VENV)/bin/ruff format --check --output-format concise .
 
 # Re-run the version-sensitive tests (SVG snapshots, the bumble-backed radio) against the newest textual
 # and bumble, in a throwaway venv: if they pass, raise the bounds in pyproject.toml.

@@ -63,9 +63,18 @@ class _Agent:
         index = runner.worker_index if isinstance(runner, WorkerRunner) else 0
         self.deal: Iterator[FleetDriver] = iter(every[index :: max(1, options.lobbykey_workers)])
         self.process = subprocess.Popen(  # noqa: S603 - our own module under this interpreter, fixed argv
-            [sys.executable, "-m", "driver_app.runner.fleet_agent",
-             "--access-url", options.lobbykey_url, "--radio", options.lobbykey_radio],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "driver_app.runner.fleet_agent",
+                "--access-url",
+                options.lobbykey_url,
+                "--radio",
+                options.lobbykey_radio,
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         self.mailboxes: dict[str, Queue[dict[str, Any]]] = {}
         gevent.spawn(self._read)
@@ -136,17 +145,28 @@ class SimulatedDriver(User):
             raise StopUser()
         mailbox = agent.start(driver)
         while not (record := mailbox.get()).get("done"):
-            failure = None if record["passed"] else AssertionError(
-                f"{record['stop']}: {record['outcome']}, expected {record['expected']} {record['detail']}"
+            failure = (
+                None
+                if record["passed"]
+                else AssertionError(
+                    f"{record['stop']}: {record['outcome']}, expected {record['expected']} {record['detail']}"
+                )
             )
             self.environment.events.request.fire(
-                request_type="STOP", name=record["outcome"], response_time=record["elapsed"] * 1000.0,
-                response_length=0, exception=failure,
+                request_type="STOP",
+                name=record["outcome"],
+                response_time=record["elapsed"] * 1000.0,
+                response_length=0,
+                exception=failure,
                 context={"driver": driver.driver_id, "stop": record["stop"]},
             )
         if record["error"] is not None:
             self.environment.events.request.fire(
-                request_type="SETUP", name="sign-in or route", response_time=0, response_length=0,
-                exception=RuntimeError(record["error"]), context={"driver": driver.driver_id},
+                request_type="SETUP",
+                name="sign-in or route",
+                response_time=0,
+                response_length=0,
+                exception=RuntimeError(record["error"]),
+                context={"driver": driver.driver_id},
             )
         raise StopUser()

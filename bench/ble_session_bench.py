@@ -60,7 +60,9 @@ async def start_door(interval_ms: float) -> tuple[VirtualRadio, int]:
             [
                 Characteristic(READ_CHAR, Characteristic.Properties.READ, Characteristic.READABLE, bytes(16)),
                 Characteristic(
-                    WRITE_CHAR, Characteristic.Properties.WRITE, Characteristic.WRITEABLE,
+                    WRITE_CHAR,
+                    Characteristic.Properties.WRITE,
+                    Characteristic.WRITEABLE,
                     CharacteristicValue(write=on_write),
                 ),
                 notify,
@@ -147,7 +149,9 @@ def main() -> None:
     if args.cross_process:
         child = subprocess.Popen(
             [sys.executable, __file__, "--serve-door", "--interval-ms", str(args.interval_ms)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert child.stdout is not None
         port = int(child.stdout.readline())
@@ -159,8 +163,10 @@ def main() -> None:
             child.stdin.close()
             child.wait(timeout=10)
     where = "cross-process (TCP)" if args.cross_process else "in-process (TCP loopback)"
-    print(f"BLE session via bleak + sim backend, {where}, advertising interval {args.interval_ms:g} ms, "
-          f"{args.runs} runs (median / max, ms):")
+    print(
+        f"BLE session via bleak + sim backend, {where}, advertising interval {args.interval_ms:g} ms, "
+        f"{args.runs} runs (median / max, ms):"
+    )
     for step in STEPS:
         values = [r[step] for r in results]
         print(f"  {step:<18} {statistics.median(values):8.1f} {max(values):8.1f}")

@@ -26,9 +26,24 @@ REPO = Path(__file__).resolve().parents[1]
 def one_run(data_dir: Path) -> tuple[float, float]:
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "mock_building.cli", "up", "--headless", "--fresh", "--port", "0", "--radio-port", "0",
-         "--data-dir", str(data_dir)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "mock_building.cli",
+            "up",
+            "--headless",
+            "--fresh",
+            "--port",
+            "0",
+            "--radio-port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert process.stdout is not None

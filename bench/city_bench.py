@@ -44,10 +44,29 @@ def cpu_seconds(pid: int) -> float:
 
 def generate(out: Path, buildings: int, doors: int, drivers: int, stops: int) -> None:
     subprocess.run(
-        [sys.executable, "-m", "mock_building.cli", "scenario", "generate", "--buildings", str(buildings),
-         "--doors-per-building", str(doors), "--drivers", str(drivers), "--stops-per-route", str(stops),
-         "--seed", "bench", "--out", str(out)],
-        cwd=REPO, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+        [
+            sys.executable,
+            "-m",
+            "mock_building.cli",
+            "scenario",
+            "generate",
+            "--buildings",
+            str(buildings),
+            "--doors-per-building",
+            str(doors),
+            "--drivers",
+            str(drivers),
+            "--stops-per-route",
+            str(stops),
+            "--seed",
+            "bench",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
 
 
@@ -56,10 +75,28 @@ class Building:
         ready_file = work / f"{scenario.stem}.ready.json"
         started = time.perf_counter()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mock_building.cli", "up", "--headless", "--fresh", "--port", "0",
-             "--radio-port", "0", "--scenario", str(scenario), "--data-dir", str(work / scenario.stem),
-             "--ready-file", str(ready_file)],
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "mock_building.cli",
+                "up",
+                "--headless",
+                "--fresh",
+                "--port",
+                "0",
+                "--radio-port",
+                "0",
+                "--scenario",
+                str(scenario),
+                "--data-dir",
+                str(work / scenario.stem),
+                "--ready-file",
+                str(ready_file),
+            ],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
             env={**os.environ, "PYTHONPATH": str(REPO)},
         )
         while not ready_file.exists():
@@ -86,9 +123,13 @@ class Building:
 
 def fleet(building: Building, scenario: Path, skip: int, size: int, work: Path) -> tuple[FleetReport, float]:
     """The fleet's report and the CPU seconds this process (all its drivers) spent on it."""
-    drivers = read_fleet(scenario)[skip: skip + size]
-    settings = Settings(access_url=building.url, ble_mode=BleMode.SIM, radio_address=building.radio,
-                        data_dir=work / f"fleet-{skip}")
+    drivers = read_fleet(scenario)[skip : skip + size]
+    settings = Settings(
+        access_url=building.url,
+        ble_mode=BleMode.SIM,
+        radio_address=building.radio,
+        data_dir=work / f"fleet-{skip}",
+    )
     cpu = time.process_time()
     report = asyncio.run(run_fleet(drivers, settings, clock=SystemClock()))
     return report, time.process_time() - cpu
@@ -99,10 +140,12 @@ def line(name: str, measured: tuple[FleetReport, float]) -> str:
     times = report.stop_seconds()
     p50, p95, p99 = (percentile(times, q) for q in (0.5, 0.95, 0.99))
     elapsed = report.elapsed(report.finished or 0.0)
-    return (f"{name:<28} stops {len(times):>4}  {len(times) / elapsed:6.2f} stops/s"
-            f"  p50 {_ms(p50)}  p95 {_ms(p95)}  p99 {_ms(p99)}"
-            f"  unexpected {len(report.unexpected)}  not started {len(report.setup_failures)}"
-            f"  driver-side CPU {cpu / max(1, report.drivers):.2f} s/driver")
+    return (
+        f"{name:<28} stops {len(times):>4}  {len(times) / elapsed:6.2f} stops/s"
+        f"  p50 {_ms(p50)}  p95 {_ms(p95)}  p99 {_ms(p99)}"
+        f"  unexpected {len(report.unexpected)}  not started {len(report.setup_failures)}"
+        f"  driver-side CPU {cpu / max(1, report.drivers):.2f} s/driver"
+    )
 
 
 def _ms(seconds: float | None) -> str:
@@ -133,8 +176,10 @@ def main() -> int:
         big = Building(city, work)
         doors = args.buildings * args.doors_per_building
         print(f"{doors} doors: ready {big.ready_s:.1f} s (target <= 5 s)")
-        print(f"{doors} doors: idle CPU {big.idle_cpu(args.idle) * 100:.1f}% of a core over {args.idle:g} s"
-              " (target <= 10%)")
+        print(
+            f"{doors} doors: idle CPU {big.idle_cpu(args.idle) * 100:.1f}% of a core over {args.idle:g} s"
+            " (target <= 10%)"
+        )
         skip, reports = 0, {}
         for size in sizes:
             reports[size] = fleet(big, city, skip, size, work)

@@ -162,7 +162,12 @@ class RequestCount:
 
 
 async def flood(
-    radio: VirtualRadio, stop: asyncio.Event, counter: RequestCount, *, addresses: int = 8, reads: bool = False
+    radio: VirtualRadio,
+    stop: asyncio.Event,
+    counter: RequestCount,
+    *,
+    addresses: int = 8,
+    reads: bool = False,
 ) -> None:
     """Hostile requests as fast as the door answers, from `addresses` phones in turn (an
     attacker rotates addresses to dodge the per-peer backoff). Writes are malformed unlock
@@ -195,11 +200,15 @@ async def receipts_under_flood(flood_s: float, phones: int = 4) -> None:
             written = 0 if door.controller.state.last_seq is None else door.controller.state.last_seq + 1
             rate_limited = door.controller.state.rate_limited
         total = len(DoorStore(Path(tmp)).receipts(0, 10_000))  # + the counted receipt written at close
-    print(f"2. flood: {counter.value} bad requests from {phones} x 8 addresses in {flood_s:.0f} s "
-          f"({counter.value / flood_s:.0f}/s); {rate_limited} answered rate_limited")
+    print(
+        f"2. flood: {counter.value} bad requests from {phones} x 8 addresses in {flood_s:.0f} s "
+        f"({counter.value / flood_s:.0f}/s); {rate_limited} answered rate_limited"
+    )
     per_minute = f"{written * 60 / flood_s:.1f}/min" if flood_s >= 60 else "run --flood-s 60 for a minute"
-    print(f"   receipts written during the flood: {written} ({per_minute}; the door's cap is 16 refusal "
-          f"receipts + 1 counted receipt per 60 s window); after close, incl. the counted receipt: {total}")
+    print(
+        f"   receipts written during the flood: {written} ({per_minute}; the door's cap is 16 refusal "
+        f"receipts + 1 counted receipt per 60 s window); after close, incl. the counted receipt: {total}"
+    )
 
 
 def _rss_kib() -> int:
@@ -238,9 +247,11 @@ async def memory_after_requests(requests: int, phones: int = 4) -> None:
             elapsed = time.perf_counter() - started
             after, tables = _rss_kib(), _door_tables(door)
             db = _db_bytes(Path(tmp))
-    print(f"3. memory after {counter.value} hostile requests ({elapsed:.0f} s; Challenge/Door Info reads and "
-          f"malformed writes from {phones} x 8 addresses): process RSS {before} -> {after} KiB "
-          f"(phones and door share the process); door tables {tables}; state database {db / 1024:.0f} KiB")
+    print(
+        f"3. memory after {counter.value} hostile requests ({elapsed:.0f} s; Challenge/Door Info reads and "
+        f"malformed writes from {phones} x 8 addresses): process RSS {before} -> {after} KiB "
+        f"(phones and door share the process); door tables {tables}; state database {db / 1024:.0f} KiB"
+    )
 
 
 async def unlock_traffic() -> None:
@@ -265,9 +276,11 @@ async def unlock_traffic() -> None:
             result = await phone.unlock(lambda challenge: unlock_request(grant, handheld, challenge))
             await phone.disconnect()
     assert result.reason is ReasonCode.OK
-    print(f"4. honest unlock after set-up: {len(sent)} app-initiated ATT PDUs ({sum(sent)} bytes sent), "
-          f"result {len(bytes(result))} bytes by indication (with pending maintenance: "
-          f"bench/door_upkeep_bench.py)")
+    print(
+        f"4. honest unlock after set-up: {len(sent)} app-initiated ATT PDUs ({sum(sent)} bytes sent), "
+        f"result {len(bytes(result))} bytes by indication (with pending maintenance: "
+        f"bench/door_upkeep_bench.py)"
+    )
 
 
 async def main(runs: int, flood_s: float, requests: int) -> None:

@@ -24,7 +24,12 @@ from bumble import att
 from bumble.device import Device
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from driver_app.adapters.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio
+from driver_app.adapters.ble_sim import (
+    BumbleClientBackend,
+    BumbleScannerBackend,
+    configure_sim_radio,
+    detach_sim_radio,
+)
 from mock_building.door import DoorConfig
 from mock_building.door.runner import start_door
 from mock_building.radio import VirtualRadio
@@ -80,7 +85,9 @@ async def one_run(tap: AttTap, grant: bytes, handheld: Ed25519PrivateKey) -> dic
         times["connect+discover+subscribe"] = time.perf_counter() - mark
         tap.phase = "unlock"
         mark = time.perf_counter()
-        challenge = gatt.Challenge.from_bytes(bytes(await client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID))).nonce
+        challenge = gatt.Challenge.from_bytes(
+            bytes(await client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID))
+        ).nonce
         request = build_unlock_request(grant, handheld, challenge, "BENCH")
         await client.write_gatt_char(gatt.UNLOCK_CHAR_UUID, request, response=True)
         result = gatt.UnlockResult.from_bytes(await asyncio.wait_for(results.get(), 5))
@@ -96,13 +103,21 @@ async def one_run(tap: AttTap, grant: bytes, handheld: Ed25519PrivateKey) -> dic
 async def main(runs: int, interval_ms: float) -> None:
     issuer_key, handheld = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     kid = derive_key_id(public_key_bytes(issuer_key))
-    trust = TrustStore.of([TrustedIssuerKey(kid=kid, issuer="bench", public_key=public_key_bytes(issuer_key))])
+    trust = TrustStore.of(
+        [TrustedIssuerKey(kid=kid, issuer="bench", public_key=public_key_bytes(issuer_key))]
+    )
     radio = VirtualRadio()
     configure_sim_radio("127.0.0.1", await radio.serve(port=0))
     with tempfile.TemporaryDirectory() as state:
         config = DoorConfig(
-            door_id="BENCH", name="bench door", private_key=Ed25519PrivateKey.generate(), trusted_keys=trust,
-            address=DOOR_ADDRESS, state_dir=Path(state), hold_open_s=0.5, advertising_interval_ms=interval_ms,
+            door_id="BENCH",
+            name="bench door",
+            private_key=Ed25519PrivateKey.generate(),
+            trusted_keys=trust,
+            address=DOOR_ADDRESS,
+            state_dir=Path(state),
+            hold_open_s=0.5,
+            advertising_interval_ms=interval_ms,
         )
         device = radio.add_peripheral(config.name, config.address)
         tap = AttTap(device)
@@ -110,20 +125,30 @@ async def main(runs: int, interval_ms: float) -> None:
         samples: list[dict[str, float]] = []
         for n in range(runs):
             claims = GrantClaims.for_delivery(
-                issuer="bench", subject="driver", door_id="BENCH", stop_id="stop", package_id="pkg",
-                carrier="bench", confirmation_key=public_key_bytes(handheld),
-                grant_id=n.to_bytes(16, "big"), now=int(time.time()),
+                issuer="bench",
+                subject="driver",
+                door_id="BENCH",
+                stop_id="stop",
+                package_id="pkg",
+                carrier="bench",
+                confirmation_key=public_key_bytes(handheld),
+                grant_id=n.to_bytes(16, "big"),
+                now=int(time.time()),
             )
             samples.append(await one_run(tap, issue_grant(claims, issuer_key, kid), handheld))
         await door.stop()
     await detach_sim_radio()
     await radio.close()
 
-    print(f"door unlock over bleak + blesim, virtual radio, advertising interval {interval_ms:g} ms, {runs} runs")
+    print(
+        f"door unlock over bleak + blesim, virtual radio, advertising interval {interval_ms:g} ms, {runs} runs"
+    )
     for key in ("scan", "connect+discover+subscribe", "challenge+unlock+result", "total"):
         values = [s[key] * 1000 for s in samples]
         print(f"  {key:28s} median {statistics.median(values):7.1f} ms   max {max(values):7.1f} ms")
-    print(f"  unlock request {samples[0]['request_bytes']:.0f} B, indicated result {samples[0]['result_bytes']:.0f} B")
+    print(
+        f"  unlock request {samples[0]['request_bytes']:.0f} B, indicated result {samples[0]['result_bytes']:.0f} B"
+    )
     for phase in ("setup", "unlock"):
         print(
             f"  ATT {phase:6s} per run: {tap.requests[phase] / runs:4.1f} round trips, "

@@ -35,16 +35,36 @@ BUILDINGS, STOPS = 20, 4
 
 
 def scenario_toml(drivers: int) -> str:
-    lines = ['version = 1', 'seed = "bench"', '[[carriers]]', 'id = "benchco"', 'name = "BenchCo"']
+    lines = ["version = 1", 'seed = "bench"', "[[carriers]]", 'id = "benchco"', 'name = "BenchCo"']
     for b in range(BUILDINGS):
-        lines += ['[[buildings]]', f'id = "b{b}"', f'name = "Building {b}"', f'address = "{b} Bench St"',
-                  'accepted_carriers = ["benchco"]', '[[doors]]', f'id = "D{b}"', f'building = "b{b}"', 'name = "Lobby"']
+        lines += [
+            "[[buildings]]",
+            f'id = "b{b}"',
+            f'name = "Building {b}"',
+            f'address = "{b} Bench St"',
+            'accepted_carriers = ["benchco"]',
+            "[[doors]]",
+            f'id = "D{b}"',
+            f'building = "b{b}"',
+            'name = "Lobby"',
+        ]
     for d in range(drivers):
-        lines += ['[[drivers]]', f'id = "d{d}"', f'name = "Driver {d}"', 'password = "pw"', 'carrier = "benchco"',
-                  '[[routes]]', f'driver = "d{d}"']
+        lines += [
+            "[[drivers]]",
+            f'id = "d{d}"',
+            f'name = "Driver {d}"',
+            'password = "pw"',
+            'carrier = "benchco"',
+            "[[routes]]",
+            f'driver = "d{d}"',
+        ]
         for s in range(STOPS):
-            lines += ['[[routes.stops]]', f'id = "s{s}"', f'building = "b{(d + s) % BUILDINGS}"',
-                      f'packages = [{{ id = "p{s}", barcode = "BC{d:04d}{s}" }}]']
+            lines += [
+                "[[routes.stops]]",
+                f'id = "s{s}"',
+                f'building = "b{(d + s) % BUILDINGS}"',
+                f'packages = [{{ id = "p{s}", barcode = "BC{d:04d}{s}" }}]',
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -52,12 +72,13 @@ def serve(scenario_path: str, port: int) -> None:
     """Child process: the service on 127.0.0.1:port."""
     import uvicorn
 
-    from mock_building.service.clock import SystemClock
     from mock_building.scenario.loader import load_scenario
     from mock_building.service import app_for_scenario
+    from mock_building.service.clock import SystemClock
 
-    app = app_for_scenario(load_scenario(scenario_path), clock=SystemClock(), password_cost=2**10,
-                           grant_rate_limit=1_000_000)
+    app = app_for_scenario(
+        load_scenario(scenario_path), clock=SystemClock(), password_cost=2**10, grant_rate_limit=1_000_000
+    )
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -100,14 +121,20 @@ async def _drive(client: httpx.AsyncClient, index: int, load: Load) -> None:
     tokens = (await client.post("/v1/auth/sign-in", json={"driver_id": f"d{index}", "password": "pw"})).json()
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     key = b64url_encode(public_key_bytes(Ed25519PrivateKey.generate()))
-    key_id = (await client.post("/v1/handheld-keys", json={"public_key": key}, headers=headers)).json()["key_id"]
+    key_id = (await client.post("/v1/handheld-keys", json={"public_key": key}, headers=headers)).json()[
+        "key_id"
+    ]
     load.ready += 1
     await load.start.wait()
     n = 0
     while time.monotonic() < load.stop_at:
         s = n % STOPS
-        body = {"stop_id": f"s{s}", "door_id": f"D{(index + s) % BUILDINGS}", "barcode": f"BC{index:04d}{s}",
-                "handheld_key_id": key_id}
+        body = {
+            "stop_id": f"s{s}",
+            "door_id": f"D{(index + s) % BUILDINGS}",
+            "barcode": f"BC{index:04d}{s}",
+            "handheld_key_id": key_id,
+        }
         began = time.perf_counter()
         answer = await client.post("/v1/grants", json=body, headers=headers)
         load.latencies.append(time.perf_counter() - began)
@@ -134,8 +161,10 @@ async def run(drivers: int, seconds: float, port: int) -> None:
     ordered = sorted(load.latencies)
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
     granted = len(ordered) - len(load.errors)
-    print(f"grant_load: {drivers} concurrent drivers for {elapsed:.1f} s: {len(ordered)} grant requests, "
-          f"{len(load.errors)} not granted {sorted(set(load.errors)) if load.errors else ''}")
+    print(
+        f"grant_load: {drivers} concurrent drivers for {elapsed:.1f} s: {len(ordered)} grant requests, "
+        f"{len(load.errors)} not granted {sorted(set(load.errors)) if load.errors else ''}"
+    )
     print(f"grants/s: {granted / elapsed:.0f}")
     print(f"latency p50: {statistics.median(ordered) * 1000:.1f} ms  p99: {p99 * 1000:.1f} ms")
 
@@ -153,7 +182,10 @@ def main() -> int:
         scenario = Path(tmp) / "bench.toml"
         scenario.write_text(scenario_toml(args.drivers))
         port = free_port()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
         child = subprocess.Popen([sys.executable, __file__, "--serve", str(scenario), str(port)], env=env)
         try:
             asyncio.run(run(args.drivers, args.seconds, port))

@@ -50,9 +50,24 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="lobbykey-hostile-") as scratch:
         ready = Path(scratch) / "ready.json"
         child = subprocess.Popen(
-            [sys.executable, "-m", "mock_building.cli", "up", "--headless", "--port", "0", "--radio-port", "0",
-             "--data-dir", str(Path(scratch) / "data"), "--ready-file", str(ready)],
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "mock_building.cli",
+                "up",
+                "--headless",
+                "--port",
+                "0",
+                "--radio-port",
+                "0",
+                "--data-dir",
+                str(Path(scratch) / "data"),
+                "--ready-file",
+                str(ready),
+            ],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             deadline = time.monotonic() + 120
@@ -67,7 +82,8 @@ def main() -> int:
                 started = time.perf_counter()
                 try:
                     answer = http.post(
-                        "/v1/auth/sign-in", content=_chunks(size),
+                        "/v1/auth/sign-in",
+                        content=_chunks(size),
                         headers={"Content-Type": "application/json", "Content-Length": str(size)},
                     )
                     status = str(answer.status_code)
@@ -75,8 +91,10 @@ def main() -> int:
                     status = f"connection closed ({type(err).__name__})"
                 took = time.perf_counter() - started
                 after = _memory_kib(child.pid)
-                print(f"{args.body_mib} MiB sign-in body: {status} in {took:.3f} s; server RSS "
-                      f"{before['VmRSS'] // 1024} -> {after['VmRSS'] // 1024} MiB, peak {after['VmHWM'] // 1024} MiB")
+                print(
+                    f"{args.body_mib} MiB sign-in body: {status} in {took:.3f} s; server RSS "
+                    f"{before['VmRSS'] // 1024} -> {after['VmRSS'] // 1024} MiB, peak {after['VmHWM'] // 1024} MiB"
+                )
 
                 started = time.perf_counter()
                 codes: Counter[str] = Counter()
@@ -84,11 +102,17 @@ def main() -> int:
                     answer = http.post("/v1/auth/sign-in", json={"driver_id": "demo", "password": "guess"})
                     codes[answer.json()["code"]] += 1
                 took = time.perf_counter() - started
-                locked = http.post("/v1/auth/sign-in", json={"driver_id": "demo", "password": "demo-password"})
-                print(f"{args.guesses} wrong passwords in {took:.2f} s: {dict(codes)}; "
-                      f"passwords actually checked: {codes['invalid_credentials']}")
-                print(f"then the right password: {locked.status_code} {locked.json()['code']}: "
-                      f"{locked.json().get('detail')} (Retry-After {locked.headers.get('Retry-After')})")
+                locked = http.post(
+                    "/v1/auth/sign-in", json={"driver_id": "demo", "password": "demo-password"}
+                )
+                print(
+                    f"{args.guesses} wrong passwords in {took:.2f} s: {dict(codes)}; "
+                    f"passwords actually checked: {codes['invalid_credentials']}"
+                )
+                print(
+                    f"then the right password: {locked.status_code} {locked.json()['code']}: "
+                    f"{locked.json().get('detail')} (Retry-After {locked.headers.get('Retry-After')})"
+                )
         finally:
             child.send_signal(signal.SIGTERM)
             child.wait(60)

@@ -50,7 +50,9 @@ def main() -> None:
 
     grant = issue_grant(claims(), issuer, KID)
     request = build_unlock_request(grant, handheld, challenge, DOOR_ID)
-    receipt = sign_receipt(Receipt(DOOR_ID, 0, GENESIS_HASH, os.urandom(16), Outcome.UNLOCKED, ReasonCode.OK, NOW), door)
+    receipt = sign_receipt(
+        Receipt(DOOR_ID, 0, GENESIS_HASH, os.urandom(16), Outcome.UNLOCKED, ReasonCode.OK, NOW), door
+    )
     result = bytes(gatt.UnlockResult(Outcome.UNLOCKED, ReasonCode.OK, receipt))
 
     def verify() -> None:
@@ -61,8 +63,12 @@ def main() -> None:
     print(f"grant:          {len(grant):4d} bytes")
     print(f"unlock request: {len(request):4d} bytes (ATT long-write cap 512)")
     print(f"receipt:        {len(receipt):4d} bytes; unlock result {len(result)} bytes")
-    print(f"issue grant:    median {median_us(lambda: issue_grant(claims(), issuer, KID)):7.0f} us over {RUNS} runs")
-    print(f"build request:  median {median_us(lambda: build_unlock_request(grant, handheld, challenge, DOOR_ID)):7.0f} us")
+    print(
+        f"issue grant:    median {median_us(lambda: issue_grant(claims(), issuer, KID)):7.0f} us over {RUNS} runs"
+    )
+    print(
+        f"build request:  median {median_us(lambda: build_unlock_request(grant, handheld, challenge, DOOR_ID)):7.0f} us"
+    )
     print(f"verify request: median {median_us(verify):7.0f} us over {RUNS} runs")
 
 

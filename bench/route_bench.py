@@ -33,7 +33,9 @@ async def one_run(scratch: Path, labels: Path) -> tuple[list[float], dict[StopPh
     building = await start_building(BuildingSettings(data_dir=scratch / "building", port=0, radio_port=0))
     clock = SystemClock()
     settings = Settings(
-        access_url=building.url, ble_mode=BleMode.SIM, radio_address=building.radio_address,
+        access_url=building.url,
+        ble_mode=BleMode.SIM,
+        radio_address=building.radio_address,
         data_dir=scratch / "app",
     )
     workflow = build_workflow(settings, credentials=MemoryCredentialStore(), clock=clock)

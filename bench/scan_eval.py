@@ -48,8 +48,14 @@ from driver_app.adapters.scanning.zxing_decoder import load_zxing
 Decoder = Callable[[np.ndarray], set[bytes]]
 _HELD_OUT_BELOW = 64  # first sha256 byte below this: held out (64/256 = a quarter)
 _PYZBAR_SYMBOLS = [
-    pyzbar.ZBarSymbol.CODE128, pyzbar.ZBarSymbol.CODE39, pyzbar.ZBarSymbol.I25, pyzbar.ZBarSymbol.EAN13,
-    pyzbar.ZBarSymbol.EAN8, pyzbar.ZBarSymbol.UPCA, pyzbar.ZBarSymbol.UPCE, pyzbar.ZBarSymbol.QRCODE,
+    pyzbar.ZBarSymbol.CODE128,
+    pyzbar.ZBarSymbol.CODE39,
+    pyzbar.ZBarSymbol.I25,
+    pyzbar.ZBarSymbol.EAN13,
+    pyzbar.ZBarSymbol.EAN8,
+    pyzbar.ZBarSymbol.UPCA,
+    pyzbar.ZBarSymbol.UPCE,
+    pyzbar.ZBarSymbol.QRCODE,
 ]
 
 
@@ -122,7 +128,9 @@ COLUMNS = ("pyzbar", "zxing", "union", "pipeline", "no-zxing")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     # `make bench` passes no argument: the shared set beside the clone (or beside a worktree's parent)
     beside = [parent / "shared" / "barcodes" for parent in Path(__file__).resolve().parents[1:]]
     default = next((path for path in beside if path.is_dir()), beside[1])
@@ -178,8 +186,10 @@ def main() -> int:
     if len(parts) > 1:
         print(f"\n{'TOTAL all':<22}" + "".join(f"{overall[n].cell():>26}" for n in COLUMNS))
     load_ms.sort()
-    print(f"\nimage file load (not included above): median {statistics.median(load_ms):.1f} ms, "
-          f"p95 {load_ms[round(0.95 * (len(load_ms) - 1))]:.1f} ms")
+    print(
+        f"\nimage file load (not included above): median {statistics.median(load_ms):.1f} ms, "
+        f"p95 {load_ms[round(0.95 * (len(load_ms) - 1))]:.1f} ms"
+    )
     print(f"load average after: {Path('/proc/loadavg').read_text().strip()}")
     if args.misses:
         for name in COLUMNS:

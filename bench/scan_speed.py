@@ -39,7 +39,9 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--labels", type=int, default=1, help="labels per format and distortion")
     parser.add_argument("--frames-per-label", type=int, default=6)
     parser.add_argument("--distortions", default="clean,perspective,curved,glare,small,motion-blur")
@@ -52,11 +54,17 @@ def main() -> int:
     unknown = set(chosen) - set(DISTORTIONS)
     if unknown:
         parser.error(f"unknown distortions: {', '.join(sorted(unknown))}")
-    shots = [(frame_for(label, d, rng), label[1]) for d in chosen for items in labels(args.labels, rng).values()
-             for label in items]
+    shots = [
+        (frame_for(label, d, rng), label[1])
+        for d in chosen
+        for items in labels(args.labels, rng).values()
+        for label in items
+    ]
     print(f"load average before: {Path('/proc/loadavg').read_text().strip()}")
-    print(f"{len(shots)} labels x {args.frames_per_label} frames, then as many empty frames; "
-          f"zxing-cpp {'off' if args.no_zxing else 'on'}")
+    print(
+        f"{len(shots)} labels x {args.frames_per_label} frames, then as many empty frames; "
+        f"zxing-cpp {'off' if args.no_zxing else 'on'}"
+    )
     for name, size in SIZES.items():
         pipeline = build_pipeline(zxing=not args.no_zxing)
         label_ms: list[float] = []
@@ -79,12 +87,17 @@ def main() -> int:
             read += seen
         every = label_ms + empty_ms
         every_p95 = _percentile(every, 0.95)
-        print(f"{name:>10}: all frames median {statistics.median(every):5.1f} ms p95 {every_p95:5.1f} ms"
-              f" | label frames {statistics.median(label_ms):5.1f}/{_percentile(label_ms, 0.95):5.1f}"
-              f" | empty frames {statistics.median(empty_ms):5.1f}/{_percentile(empty_ms, 0.95):5.1f}"
-              f" | labels read {read}/{len(shots)}", flush=True)
-        print(f"{'':>10}  CPU time of this thread per frame (what an idle core would take): "
-              f"median {statistics.median(cpu_ms):5.1f} ms p95 {_percentile(cpu_ms, 0.95):5.1f} ms")
+        print(
+            f"{name:>10}: all frames median {statistics.median(every):5.1f} ms p95 {every_p95:5.1f} ms"
+            f" | label frames {statistics.median(label_ms):5.1f}/{_percentile(label_ms, 0.95):5.1f}"
+            f" | empty frames {statistics.median(empty_ms):5.1f}/{_percentile(empty_ms, 0.95):5.1f}"
+            f" | labels read {read}/{len(shots)}",
+            flush=True,
+        )
+        print(
+            f"{'':>10}  CPU time of this thread per frame (what an idle core would take): "
+            f"median {statistics.median(cpu_ms):5.1f} ms p95 {_percentile(cpu_ms, 0.95):5.1f} ms"
+        )
     print(f"load average after: {Path('/proc/loadavg').read_text().strip()}")
     return 0
 

@@ -45,8 +45,10 @@ def _render_1d(kind: str, data: str, **options: object) -> Label:
     symbol = barcode.get_barcode_class(kind)(data, writer=ImageWriter(), **options)
     buffer = io.BytesIO()
     module_mm = 0.33
-    symbol.write(buffer, {"module_width": module_mm, "module_height": 10.0, "quiet_zone": 4.0, "font_size": 6,
-                          "dpi": _DPI})
+    symbol.write(
+        buffer,
+        {"module_width": module_mm, "module_height": 10.0, "quiet_zone": 4.0, "font_size": 6, "dpi": _DPI},
+    )
     image = gray(buffer.getvalue())
     text = symbol.get_fullcode()
     if kind == "upca":
@@ -81,7 +83,9 @@ def labels(count: int, rng: np.random.Generator) -> dict[str, list[Label]]:
         "upca": [_render_1d("upca", digits(11)) for _ in range(count)],
         "qrcode": [_render_qr(f"PARCEL:{alnum(10)}:{digits(6)}") for _ in range(count)],
         "datamatrix": [_render_zxing("DataMatrix", f"1Z{alnum(6)}{digits(10)}") for _ in range(count)],
-        "pdf417": [_render_zxing("PDF417", f"1Z{alnum(6)}{digits(10)} ROUTE {digits(3)}", 2) for _ in range(count)],
+        "pdf417": [
+            _render_zxing("PDF417", f"1Z{alnum(6)}{digits(10)} ROUTE {digits(3)}", 2) for _ in range(count)
+        ],
     }
 
 
@@ -92,12 +96,24 @@ def scene(rng: np.random.Generator) -> np.ndarray:
     canvas = np.tile(ramp, (h, 1)).astype(np.uint8)
     for _ in range(12):
         x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
-        cv2.rectangle(canvas, (x, y), (x + int(rng.integers(20, 200)), y + int(rng.integers(10, 120))),
-                      float(rng.uniform(20, 240)), -1)
+        cv2.rectangle(
+            canvas,
+            (x, y),
+            (x + int(rng.integers(20, 200)), y + int(rng.integers(10, 120))),
+            float(rng.uniform(20, 240)),
+            -1,
+        )
     for _ in range(8):
         x, y = int(rng.integers(0, w - 100)), int(rng.integers(10, h))
-        cv2.putText(canvas, "Paket Hausnr 12 B", (x, y), cv2.FONT_HERSHEY_SIMPLEX, rng.uniform(0.3, 0.8),
-                    float(rng.uniform(0, 80)), 1)
+        cv2.putText(
+            canvas,
+            "Paket Hausnr 12 B",
+            (x, y),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            rng.uniform(0.3, 0.8),
+            float(rng.uniform(0, 80)),
+            1,
+        )
     return canvas
 
 
@@ -117,13 +133,19 @@ def place(background: np.ndarray, label: np.ndarray, rng: np.random.Generator, *
     x = rng.uniform(0, max(1.0, SCENE[1] - span[0])) - corners[:, 0].min()
     y = rng.uniform(0, max(1.0, SCENE[0] - span[1])) - corners[:, 1].min()
     matrix[:, 2] += (x, y)
-    warped = cv2.warpAffine(label, matrix, (SCENE[1], SCENE[0]), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
-                            borderValue=0)
+    warped = cv2.warpAffine(
+        label,
+        matrix,
+        (SCENE[1], SCENE[0]),
+        flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+        borderValue=0,
+    )
     mask = cv2.warpAffine(np.full_like(label, 255), matrix, (SCENE[1], SCENE[0]), borderValue=0)
     return np.where(mask > 127, warped, background).astype(np.uint8)
 
 
 # -- distortions of the label itself (before it is placed) ------------------------------------------
+
 
 def curved(label: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Wrapped round a cylinder (a parcel's rounded side, a tube): modules shrink towards both edges."""
@@ -136,7 +158,11 @@ def curved(label: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     sag = rng.uniform(0.04, 0.1) * h  # seen slightly from above: the label's ends droop
     ys = np.arange(h, dtype=np.float32)
     map_x = np.tile(source_x, (h, 1))
-    map_y = ys[:, None] - sag * (1 - np.cos(source_x[None, :] / radius - half_angle)) + sag * (1 - np.cos(half_angle))
+    map_y = (
+        ys[:, None]
+        - sag * (1 - np.cos(source_x[None, :] / radius - half_angle))
+        + sag * (1 - np.cos(half_angle))
+    )
     return cv2.remap(label, map_x, map_y.astype(np.float32), cv2.INTER_LINEAR, borderValue=255)
 
 
@@ -154,7 +180,9 @@ def steep(label: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     target -= target.min(axis=0)
     size = np.ceil(target.max(axis=0)).astype(int) + 1
     matrix = cv2.getPerspectiveTransform(corners, target)
-    return cv2.warpPerspective(label, matrix, (int(size[0]), int(size[1])), flags=cv2.INTER_AREA, borderValue=255)
+    return cv2.warpPerspective(
+        label, matrix, (int(size[0]), int(size[1])), flags=cv2.INTER_AREA, borderValue=255
+    )
 
 
 def across_blur(label: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -171,11 +199,14 @@ def low_contrast(label: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 # -- distortions of the whole scene (after the label is placed) -------------------------------------
 
+
 def perspective(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = image.shape
     src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     dst = (src + rng.uniform(-0.12, 0.12, (4, 2)) * (w, h)).astype(np.float32)
-    return cv2.warpPerspective(image, cv2.getPerspectiveTransform(src, dst), (w, h), borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpPerspective(
+        image, cv2.getPerspectiveTransform(src, dst), (w, h), borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 def motion_blur(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -234,7 +265,9 @@ def frame_for(label: Label, distortion: str, rng: np.random.Generator) -> np.nda
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--labels", type=int, default=2, help="labels per format and distortion")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--only", help="comma-separated distortions to run (default: all)")
@@ -264,8 +297,12 @@ def main() -> int:
     return 0
 
 
-def _count(runners: dict[str, Callable[[np.ndarray], set[bytes]]], row: dict[str, Tally], frame: np.ndarray,
-           expected: bytes | None) -> None:
+def _count(
+    runners: dict[str, Callable[[np.ndarray], set[bytes]]],
+    row: dict[str, Tally],
+    frame: np.ndarray,
+    expected: bytes | None,
+) -> None:
     found: dict[str, set[bytes]] = {}
     spent: dict[str, float] = {}
     for name, decode in runners.items():

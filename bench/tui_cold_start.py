@@ -30,7 +30,9 @@ from pathlib import Path  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 _T0_ENV = "LOBBYKEY_BENCH_T0"
-_TUI_MODULES = "driver_app.tui, driver_app.factory, driver_app.adapters.access_http, driver_app.adapters.door_bleak"
+_TUI_MODULES = (
+    "driver_app.tui, driver_app.factory, driver_app.adapters.access_http, driver_app.adapters.door_bleak"
+)
 
 
 async def _child(access_url: str, radio: str) -> dict[str, float]:
@@ -49,12 +51,17 @@ async def _child(access_url: str, radio: str) -> dict[str, float]:
 
     marks["imports"] = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as data_dir:
-        settings = Settings(access_url=access_url, ble_mode=BleMode.SIM, radio_address=radio, data_dir=Path(data_dir))
+        settings = Settings(
+            access_url=access_url, ble_mode=BleMode.SIM, radio_address=radio, data_dir=Path(data_dir)
+        )
         clock = SystemClock()
         credentials = MemoryCredentialStore()
         app = create_app(
-            lambda on_change: build_workflow(settings, credentials=credentials, on_change=on_change, clock=clock),
-            settings, clock=clock,
+            lambda on_change: build_workflow(
+                settings, credentials=credentials, on_change=on_change, clock=clock
+            ),
+            settings,
+            clock=clock,
         )
         async with app.run_test(size=(80, 24)) as pilot:
             await _until(pilot, lambda: isinstance(app.screen, SignInScreen))
@@ -63,8 +70,14 @@ async def _child(access_url: str, radio: str) -> dict[str, float]:
             app.screen.query_one("#password", Input).value = "demo-password"
             app.screen.query_one("#password").focus()
             await pilot.press("enter")
-            await _until(pilot, lambda: isinstance(app.screen, RouteScreen)
-                         and app.workflow.state.route is not None and bool(app.workflow.state.route.stops))
+            await _until(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, RouteScreen)
+                    and app.workflow.state.route is not None
+                    and bool(app.workflow.state.route.stops)
+                ),
+            )
             marks["route_screen"] = time.perf_counter() - t0
     return marks
 
@@ -80,8 +93,14 @@ async def _until(pilot, shown, timeout: float = 30.0) -> None:
 
 def _spawn_child(url: str, radio: str) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(REPO), _T0_ENV: repr(time.perf_counter())}
-    done = subprocess.run([sys.executable, __file__, "--child", url, radio], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", url, radio],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if done.returncode != 0:
         raise SystemExit(f"cold-start child failed:\n{done.stdout}{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -95,7 +114,11 @@ def _top_imports(count: int = 12) -> list[tuple[float, str]]:
     """
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"import {_TUI_MODULES}"],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     shallowest: dict[str, tuple[int, float]] = {}
     for line in done.stderr.splitlines():
@@ -128,10 +151,14 @@ def main() -> int:
         for run in range(args.runs):
             marks = _spawn_child(building.url, building.radio)
             runs.append(marks)
-            print(f"run {run + 1}: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in marks.items()))
+            print(
+                f"run {run + 1}: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in marks.items())
+            )
     to_route = [m["route_screen"] for m in runs]
-    print(f"cold start to route screen: median {statistics.median(to_route):.2f} s, "
-          f"max {max(to_route):.2f} s over {args.runs} runs")
+    print(
+        f"cold start to route screen: median {statistics.median(to_route):.2f} s, "
+        f"max {max(to_route):.2f} s over {args.runs} runs"
+    )
     print("top imports (cumulative ms):")
     for ms, name in _top_imports():
         print(f"  {ms:8.1f}  {name}")

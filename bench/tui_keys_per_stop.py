@@ -45,14 +45,20 @@ async def _until(pilot, condition, timeout: float = 30.0) -> None:
 
 async def walk(building, workdir: Path, stops: int, mode: str) -> list[tuple[str, int, str]]:
     settings = Settings(
-        access_url=building.access_url, ble_mode=BleMode.SIM, radio_address=building.radio_address,
-        camera_source=str(building.labels) if mode == "camera" else None, data_dir=workdir / f"app-{mode}",
+        access_url=building.access_url,
+        ble_mode=BleMode.SIM,
+        radio_address=building.radio_address,
+        camera_source=str(building.labels) if mode == "camera" else None,
+        data_dir=workdir / f"app-{mode}",
     )
     credentials, clock = MemoryCredentialStore(), SystemClock()
     await _sign_in(build_workflow(settings, credentials=credentials), building)
     app = create_app(
         lambda on_change: build_workflow(settings, credentials=credentials, on_change=on_change, clock=clock),
-        settings, clock=clock, camera=camera_factory(settings.camera_source), demo=True,
+        settings,
+        clock=clock,
+        camera=camera_factory(settings.camera_source),
+        demo=True,
     )
     results: list[tuple[str, int, str]] = []
     async with app.run_test(size=(40, 20)) as pilot:
@@ -71,8 +77,13 @@ async def walk(building, workdir: Path, stops: int, mode: str) -> list[tuple[str
                 keys += 1
             else:
                 app.submit_scan(Scan(stop.packages[0].barcode, ScanSource.WEDGE))  # the scanner's burst
-            await _until(pilot, lambda s=stop: isinstance(app.screen, StopScreen)
-                         and len(app.route_state.stops[s.stop_id].scanned_package_ids) == len(s.packages))
+            await _until(
+                pilot,
+                lambda s=stop: (
+                    isinstance(app.screen, StopScreen)
+                    and len(app.route_state.stops[s.stop_id].scanned_package_ids) == len(s.packages)
+                ),
+            )
             await pilot.press("u")
             keys += 1
             await _until(pilot, lambda s=stop: app.route_state.stops[s.stop_id].phase is StopPhase.UNLOCKED)

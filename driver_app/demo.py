@@ -95,13 +95,13 @@ def running_building(workdir: Path, scenario: Path | None) -> Iterator[DemoBuild
 
 
 def run(args: argparse.Namespace) -> int:
+    from driver_app.adapters.camera_source import camera_factory
     from driver_app.adapters.clock import SystemClock
     from driver_app.adapters.credentials_memory import MemoryCredentialStore
     from driver_app.factory import build_workflow
+    from driver_app.logs import current_log_file
     from driver_app.settings import BleMode, load_settings
     from driver_app.tui import create_app
-    from driver_app.adapters.camera_source import camera_factory
-    from driver_app.logs import current_log_file
 
     with tempfile.TemporaryDirectory(prefix="lobbykey-demo-") as tmp:
         workdir = Path(tmp)

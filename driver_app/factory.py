@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from protocol.api import TokenResponse
-
 from driver_app.adapters.access_http import HttpAccessClient
 from driver_app.adapters.clock import SystemClock
 from driver_app.adapters.door_bleak import BleakDoorLink
@@ -17,6 +15,7 @@ from driver_app.core.state import RouteState
 from driver_app.core.workflow import DriverWorkflow
 from driver_app.paths import outbox_file
 from driver_app.settings import BleMode, Settings
+from protocol.api import TokenResponse
 
 
 def _ignore(_: RouteState) -> None:

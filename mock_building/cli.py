@@ -89,22 +89,29 @@ def _add_scenario(parser: argparse.ArgumentParser) -> None:
         description="Write a valid scenario for load tests, the same bytes for the same options and seed.",
     )
     counts = [
-        ("--buildings", "buildings on a 200 m grid"), ("--doors-per-building", "doors in each building"),
-        ("--drivers", "drivers, each with a route"), ("--stops-per-route", "stops on each route"),
+        ("--buildings", "buildings on a 200 m grid"),
+        ("--doors-per-building", "doors in each building"),
+        ("--drivers", "drivers, each with a route"),
+        ("--stops-per-route", "stops on each route"),
     ]
     for flag, text in counts:
         generate.add_argument(flag, type=int, required=True, metavar="N", help=text)
     generate.add_argument("--carriers", type=int, default=1, metavar="N", help="default %(default)s")
     generate.add_argument("--seed", default="city", help="what makes it this city (default %(default)s)")
     generate.add_argument(
-        "--adv-interval-ms", type=int, default=100, metavar="MS",
+        "--adv-interval-ms",
+        type=int,
+        default=100,
+        metavar="MS",
         help="doors' advertising interval (default %(default)s)",
     )
     generate.add_argument("--out", type=Path, required=True, metavar="FILE", help="the TOML file to write")
 
 
 def _scenario_option(parser: argparse.ArgumentParser, *, with_data_dir: bool = False) -> None:
-    parser.add_argument("--scenario", type=Path, metavar="FILE", help="scenario TOML (default: the bundled demo)")
+    parser.add_argument(
+        "--scenario", type=Path, metavar="FILE", help="scenario TOML (default: the bundled demo)"
+    )
     if with_data_dir:
         parser.add_argument("--data-dir", type=Path, metavar="DIR", help=_DATA_DIR_HELP)
 
@@ -112,32 +119,50 @@ def _scenario_option(parser: argparse.ArgumentParser, *, with_data_dir: bool = F
 def _add_up(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Start the access service, the virtual radio and every door of a scenario in one process; print the URL, "
-        "the radio address and a demo driver's credentials, then a \"ready\" line; show a live view (or plain "
+        'the radio address and a demo driver\'s credentials, then a "ready" line; show a live view (or plain '
         "lines with --headless or without a terminal) until Ctrl-C or SIGTERM."
     )
     _scenario_option(parser, with_data_dir=True)
-    parser.add_argument("--host", default="127.0.0.1", help="address both listeners bind to (default %(default)s)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="access service port (default %(default)s; 0: any)")
     parser.add_argument(
-        "--radio-port", type=int, default=DEFAULT_RADIO_PORT, help="radio attachment port (default %(default)s; 0: any)"
+        "--host", default="127.0.0.1", help="address both listeners bind to (default %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="access service port (default %(default)s; 0: any)"
+    )
+    parser.add_argument(
+        "--radio-port",
+        type=int,
+        default=DEFAULT_RADIO_PORT,
+        help="radio attachment port (default %(default)s; 0: any)",
     )
     parser.add_argument("--fresh", action="store_true", help="wipe the state directory before starting")
     parser.add_argument(
-        "--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="the day routes run on (default: today)"
+        "--today",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="the day routes run on (default: today)",
     )
     parser.add_argument("--headless", action="store_true", help="log plain lines instead of the live view")
     parser.add_argument(
-        "--mode", choices=("demo", "production"), default="demo",
+        "--mode",
+        choices=("demo", "production"),
+        default="demo",
         help="demo (default) also serves each signed-in driver the labels of their parcels (GET /v1/dev/labels)",
     )
     parser.add_argument(
-        "--gap-alert-minutes", type=_minutes, default=15, metavar="N",
+        "--gap-alert-minutes",
+        type=_minutes,
+        default=15,
+        metavar="N",
         help="alert the building when a receipt gap is still open after N minutes (default %(default)s)",
     )
     parser.add_argument(
-        "--grant-margin-minutes", type=_minutes, default=15, metavar="N",
+        "--grant-margin-minutes",
+        type=_minutes,
+        default=15,
+        metavar="N",
         help="alert the building when no receipt quotes a grant N minutes after it expired"
-             " (default %(default)s)",
+        " (default %(default)s)",
     )
     parser.add_argument("--ready-file", type=Path, metavar="PATH", help="write a JSON readiness record here")
 
@@ -148,7 +173,9 @@ def _add_door(parser: argparse.ArgumentParser) -> None:
         "e.g. usb:0, usb:2fe3:000b, hci-socket:0 or serial:/dev/ttyACM0,1000000. The door logic, GATT "
         "profile and receipts are exactly those of the emulated doors; only the transport differs."
     )
-    parser.add_argument("--transport", required=True, metavar="SPEC", help="bumble transport spec, e.g. usb:0")
+    parser.add_argument(
+        "--transport", required=True, metavar="SPEC", help="bumble transport spec, e.g. usb:0"
+    )
     parser.add_argument("--door-id", required=True, metavar="ID", help="which door of the scenario to run")
     _scenario_option(parser, with_data_dir=True)
 
@@ -165,8 +192,12 @@ def _add_fault(parser: argparse.ArgumentParser) -> None:
         "door-position sensor: forced, held_open, nobody_enters), "
         "`mock-building fault --service down=on error_rate=0.2` for the access service (latency_ms, error_rate, down)."
     )
-    parser.add_argument("items", nargs="+", metavar="[DOOR_ID] NAME=VALUE", help="values are on/off or numbers")
-    parser.add_argument("--service", action="store_true", help="set access service faults instead of a door's")
+    parser.add_argument(
+        "items", nargs="+", metavar="[DOOR_ID] NAME=VALUE", help="values are on/off or numbers"
+    )
+    parser.add_argument(
+        "--service", action="store_true", help="set access service faults instead of a door's"
+    )
     _admin_options(parser)
 
 
@@ -287,7 +318,11 @@ def _upkeep(args: argparse.Namespace) -> int:
     token = args.admin_token or _scenario(args).admin_token
     if args.command == "revoke":
         what = upkeep_client.revoke(
-            _url(args), token, grant_id=args.grant_id, handheld_key_id=args.handheld, building=args.building,
+            _url(args),
+            token,
+            grant_id=args.grant_id,
+            handheld_key_id=args.handheld,
+            building=args.building,
             reason=args.reason,
         )
         print(f"revoked {what}; doors learn it from the next phone that connects")
@@ -316,8 +351,12 @@ def _scenario_command(args: argparse.Namespace) -> int:
     from mock_building.scenario.loader import parse_scenario
 
     spec = CitySpec(
-        buildings=args.buildings, doors_per_building=args.doors_per_building, drivers=args.drivers,
-        stops_per_route=args.stops_per_route, carriers=args.carriers, seed=args.seed,
+        buildings=args.buildings,
+        doors_per_building=args.doors_per_building,
+        drivers=args.drivers,
+        stops_per_route=args.stops_per_route,
+        carriers=args.carriers,
+        seed=args.seed,
         adv_interval_ms=args.adv_interval_ms,
     )
     if problems := spec.problems():
@@ -328,8 +367,10 @@ def _scenario_command(args: argparse.Namespace) -> int:
     scenario = parse_scenario(text, base_dir=args.out.parent, source=str(args.out))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
-    print(f"wrote {args.out}: {len(scenario.buildings)} buildings, {len(scenario.doors)} doors, "
-          f"{len(scenario.drivers)} drivers, {sum(len(r.stops) for r in scenario.routes)} stops")
+    print(
+        f"wrote {args.out}: {len(scenario.buildings)} buildings, {len(scenario.doors)} doors, "
+        f"{len(scenario.drivers)} drivers, {sum(len(r.stops) for r in scenario.routes)} stops"
+    )
     return 0
 
 

@@ -1,15 +1,15 @@
 """The one exception root of `mock_building`.
 
-    MockBuildingError          (.reason: stable reason code string)
-     +-- ScenarioError         a scenario file is unreadable or invalid (.key names the bad key)
-     +-- StoreError            the database cannot be opened or migrated
-     +-- LabelError            a package cannot be printed on a label
-     +-- CodedError            the reason is chosen where it is raised: `CodedError(reason, message)`
-          +-- DoorError        misuse of an emulated door (reason: DoorErrorReason)
-          +-- RadioError       misuse of the virtual radio (reason: RadioErrorReason)
-          +-- BuildingError    a part of the building could not start
-          +-- DoorRunError     a door on a real controller cannot run
-          +-- FaultCommandError  a fault could not be set from the command line
+MockBuildingError          (.reason: stable reason code string)
+ +-- ScenarioError         a scenario file is unreadable or invalid (.key names the bad key)
+ +-- StoreError            the database cannot be opened or migrated
+ +-- LabelError            a package cannot be printed on a label
+ +-- CodedError            the reason is chosen where it is raised: `CodedError(reason, message)`
+      +-- DoorError        misuse of an emulated door (reason: DoorErrorReason)
+      +-- RadioError       misuse of the virtual radio (reason: RadioErrorReason)
+      +-- BuildingError    a part of the building could not start
+      +-- DoorRunError     a door on a real controller cannot run
+      +-- FaultCommandError  a fault could not be set from the command line
 """
 
 from __future__ import annotations

@@ -13,10 +13,33 @@ from protocol.errors import (
     TooLargeError,
     UnsupportedVersionError,
 )
-from protocol.grant import DEFAULT_LIFETIME, MAX_LIFETIME, GrantClaims, decode_claims, issue_grant, parse_grant
-from protocol.keys import TrustedIssuerKey, TrustStore, derive_key_id, load_private_key, load_public_key, public_key_bytes
+from protocol.grant import (
+    DEFAULT_LIFETIME,
+    MAX_LIFETIME,
+    GrantClaims,
+    decode_claims,
+    issue_grant,
+    parse_grant,
+)
+from protocol.keys import (
+    TrustedIssuerKey,
+    TrustStore,
+    derive_key_id,
+    load_private_key,
+    load_public_key,
+    public_key_bytes,
+)
 from protocol.reasons import Outcome, ReasonCode
-from protocol.receipt import ChainLink, ChainReport, Receipt, decode_receipt, receipt_digest, sign_receipt, verify_chain, verify_receipt
+from protocol.receipt import (
+    ChainLink,
+    ChainReport,
+    Receipt,
+    decode_receipt,
+    receipt_digest,
+    sign_receipt,
+    verify_chain,
+    verify_receipt,
+)
 from protocol.replay import InMemoryReplayCache, ReplayCache
 from protocol.unlock import UnlockRequest, build_unlock_request
 from protocol.verify import DEFAULT_LEEWAY, UnlockDecision, verify_unlock

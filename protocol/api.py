@@ -295,7 +295,9 @@ class DeliveryConfirmation(_Model):
 
     delivery_id: uuid.UUID
     stop_id: Annotated[str, Field(min_length=1, max_length=32)]
-    package_ids: Annotated[tuple[Annotated[str, Field(min_length=1, max_length=40)], ...], Field(min_length=1)]
+    package_ids: Annotated[
+        tuple[Annotated[str, Field(min_length=1, max_length=40)], ...], Field(min_length=1)
+    ]
     grant_id: GrantId | None = None
     delivered_at: Moment
 
@@ -386,7 +388,9 @@ class Problem(_Model):
     instance: str | None = None
 
     @classmethod
-    def of(cls, reason: ReasonCode, title: str, detail: str | None = None, instance: str | None = None) -> Problem:
+    def of(
+        cls, reason: ReasonCode, title: str, detail: str | None = None, instance: str | None = None
+    ) -> Problem:
         """A problem for `reason` with its usual HTTP status (400 if it has none)."""
         return cls(
             type=PROBLEM_TYPE_BASE + reason.slug,

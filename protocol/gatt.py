@@ -142,7 +142,9 @@ class DoorInfo:
 
     def __bytes__(self) -> bytes:
         fields: dict[int, object] = {
-            _Key.FIRST: self.door_id, _Key.SECOND: list(self.trusted_kids), _Key.THIRD: self.max_request
+            _Key.FIRST: self.door_id,
+            _Key.SECOND: list(self.trusted_kids),
+            _Key.THIRD: self.max_request,
         }
         if self.receipts_full:
             fields[_Key.FOURTH] = True
@@ -202,7 +204,11 @@ class UnlockResult:
     open_seconds: int | None = None
 
     def __bytes__(self) -> bytes:
-        fields: dict[int, object] = {_Key.FIRST: int(self.outcome), _Key.SECOND: int(self.reason), _Key.THIRD: self.receipt}
+        fields: dict[int, object] = {
+            _Key.FIRST: int(self.outcome),
+            _Key.SECOND: int(self.reason),
+            _Key.THIRD: self.receipt,
+        }
         if self.open_seconds is not None:
             _check_open_seconds(self.outcome, self.open_seconds)
             fields[_Key.FOURTH] = self.open_seconds
@@ -286,7 +292,9 @@ class ReceiptBatch:
     def from_bytes(cls, data: bytes) -> ReceiptBatch:
         raw = decode_versioned(data, _limits(ATT_MAX_VALUE), (_Key.FIRST, _Key.SECOND))
         receipts, more = raw[_Key.FIRST], raw[_Key.SECOND]
-        if not isinstance(receipts, list) or not all(isinstance(r, bytes) and 1 <= len(r) <= RECEIPT_MAX for r in receipts):
+        if not isinstance(receipts, list) or not all(
+            isinstance(r, bytes) and 1 <= len(r) <= RECEIPT_MAX for r in receipts
+        ):
             raise DecodeError("receipts must be a list of receipt byte strings")
         if not isinstance(more, bool):
             raise DecodeError("more must be a boolean")

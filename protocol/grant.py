@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from protocol import cbor_strict
 from protocol.errors import DecodeError, GrantError
 from protocol.ids import is_door_id, is_grant_id, is_short_text, is_uint
-from protocol.sign1 import Sign1Envelope, parse_sign1, sign1, sign1_limits
 from protocol.reasons import ReasonCode
+from protocol.sign1 import Sign1Envelope, parse_sign1, sign1, sign1_limits
 
 __all__ = [
     "DEFAULT_LIFETIME",
@@ -88,7 +88,10 @@ class GrantClaims:
                 ("carrier", is_short_text(self.carrier, CARRIER_MAX)),
                 ("grant_id", is_grant_id(self.grant_id)),
                 ("times", all(map(is_uint, (self.issued_at, self.not_before, self.expires_at)))),
-                ("confirmation_key", isinstance(self.confirmation_key, bytes) and len(self.confirmation_key) == 32),
+                (
+                    "confirmation_key",
+                    isinstance(self.confirmation_key, bytes) and len(self.confirmation_key) == 32,
+                ),
             )
             if not ok
         ]
@@ -161,7 +164,11 @@ def decode_claims(payload: bytes) -> GrantClaims:
     cose_key = cnf.get(_CNF_COSE_KEY) if isinstance(cnf, dict) and len(cnf) == 1 else None
     if not isinstance(cose_key, dict) or set(cose_key) != {1, -1, -2}:
         raise DecodeError("cnf must hold exactly one OKP COSE_Key")
-    if type(cose_key[1]) is not int or type(cose_key[-1]) is not int or (cose_key[1], cose_key[-1]) != (_OKP, _ED25519):
+    if (
+        type(cose_key[1]) is not int
+        or type(cose_key[-1]) is not int
+        or (cose_key[1], cose_key[-1]) != (_OKP, _ED25519)
+    ):
         raise DecodeError("cnf key must be an Ed25519 OKP key")
     try:
         return GrantClaims(
@@ -184,7 +191,9 @@ def decode_claims(payload: bytes) -> GrantClaims:
 def issue_grant(claims: GrantClaims, signing_key: Ed25519PrivateKey, kid: bytes) -> bytes:
     """Sign `claims` as COSE_Sign1 with `alg` and `kid` in the protected header."""
     if claims.lifetime > MAX_LIFETIME:
-        raise GrantError(f"grant lifetime {claims.lifetime}s exceeds {MAX_LIFETIME}s", ReasonCode.LIFETIME_TOO_LONG)
+        raise GrantError(
+            f"grant lifetime {claims.lifetime}s exceeds {MAX_LIFETIME}s", ReasonCode.LIFETIME_TOO_LONG
+        )
     return sign1(encode_claims(claims), signing_key, kid)
 
 

@@ -21,8 +21,8 @@ from protocol.errors import DecodeError, ReceiptError, UnsupportedVersionError
 from protocol.ids import is_door_id, is_grant_id, is_uint
 from protocol.keys import Alg, cose_verify_key
 from protocol.reasons import Outcome, ReasonCode
-from protocol.versioned import decode_versioned, encode_versioned
 from protocol.sign1 import Sign1Envelope, parse_sign1, sign1, sign1_limits, verify_sign1
+from protocol.versioned import decode_versioned, encode_versioned
 
 __all__ = [
     "COUNT_MAX",

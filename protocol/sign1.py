@@ -21,7 +21,15 @@ from protocol import cbor_strict
 from protocol.errors import DecodeError
 from protocol.keys import KEY_ID_MAX, Alg, cose_signing_key
 
-__all__ = ["COSE_SIGN1_TAG", "HeaderKey", "Sign1Envelope", "parse_sign1", "sign1", "sign1_limits", "verify_sign1"]
+__all__ = [
+    "COSE_SIGN1_TAG",
+    "HeaderKey",
+    "Sign1Envelope",
+    "parse_sign1",
+    "sign1",
+    "sign1_limits",
+    "verify_sign1",
+]
 
 COSE_SIGN1_TAG = 18
 _HEADER_LIMITS = cbor_strict.Limits(max_size=40, max_depth=1, max_items=8)
@@ -36,7 +44,9 @@ class HeaderKey(IntEnum):
 
 def sign1_limits(max_size: int) -> cbor_strict.Limits:
     """Decoding limits for a COSE_Sign1 of at most `max_size` bytes."""
-    return cbor_strict.Limits(max_size=max_size, max_depth=2, max_items=8, allowed_tags=frozenset({COSE_SIGN1_TAG}))
+    return cbor_strict.Limits(
+        max_size=max_size, max_depth=2, max_items=8, allowed_tags=frozenset({COSE_SIGN1_TAG})
+    )
 
 
 @dataclass(frozen=True)

@@ -78,15 +78,15 @@ async def add_test_peripheral(
         Characteristic.READABLE,
         b"",
     )
-    indicate = Characteristic(
-        INDICATE_CHAR, Characteristic.Properties.INDICATE, Characteristic.READABLE, b""
-    )
+    indicate = Characteristic(INDICATE_CHAR, Characteristic.Properties.INDICATE, Characteristic.READABLE, b"")
     peripheral.notify, peripheral.indicate = notify, indicate
     device.add_service(
         Service(
             service,
             [
-                Characteristic(READ_CHAR, Characteristic.Properties.READ, Characteristic.READABLE, peripheral.read_value),
+                Characteristic(
+                    READ_CHAR, Characteristic.Properties.READ, Characteristic.READABLE, peripheral.read_value
+                ),
                 Characteristic(
                     WRITE_CHAR,
                     Characteristic.Properties.WRITE,

@@ -35,9 +35,26 @@ def building_up(data_dir: Path, *, ready_timeout: float = 60.0) -> Iterator[Buil
     """Start the demo building; on exit SIGTERM it and wait for its clean stop."""
     ready_file = data_dir.parent / f"{data_dir.name}.ready.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "mock_building.cli", "up", "--headless", "--port", "0", "--radio-port", "0",
-         "--data-dir", str(data_dir), "--ready-file", str(ready_file)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=CHILD_ENV,
+        [
+            sys.executable,
+            "-m",
+            "mock_building.cli",
+            "up",
+            "--headless",
+            "--port",
+            "0",
+            "--radio-port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+            "--ready-file",
+            str(ready_file),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=CHILD_ENV,
     )
     ready = threading.Event()
     log: list[str] = []
@@ -56,8 +73,11 @@ def building_up(data_dir: Path, *, ready_timeout: float = 60.0) -> Iterator[Buil
             raise RuntimeError("the building did not come up:\n" + "".join(log))
         record = json.loads(ready_file.read_text(encoding="utf-8"))
         yield BuildingProcess(
-            url=record["url"], radio=f"{record['radio']['host']}:{record['radio']['port']}",
-            labels=Path(record["labels"]), data_dir=data_dir, process=process,
+            url=record["url"],
+            radio=f"{record['radio']['host']}:{record['radio']['port']}",
+            labels=Path(record["labels"]),
+            data_dir=data_dir,
+            process=process,
         )
     finally:
         if process.poll() is None:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from driver_app.adapters.ble_sim import configure_sim_radio, detach_sim_radio
+from driver_app.paths import LOG_DIR_ENV
 from mock_building.building.running import BuildingSettings, RunningBuilding, start_building
 from mock_building.radio import VirtualRadio
-from driver_app.paths import LOG_DIR_ENV
 from tests.noon_clock import NoonClock
 
 

@@ -8,6 +8,10 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from driver_app.core.errors import AccessRefused, WorkflowError
+from driver_app.core.ports import Clock, DoorOutcome, DoorPhase, NearbyDoor
+from driver_app.core.state import RouteState, StopPhase
 from protocol.api import (
     Building,
     Delivery,
@@ -31,10 +35,6 @@ from protocol.keys import TrustedIssuerKey, TrustStore, public_key_bytes
 from protocol.replay import InMemoryReplayCache
 from protocol.verify import verify_unlock
 
-from driver_app.core.errors import AccessRefused, WorkflowError
-from driver_app.core.ports import Clock, DoorOutcome, DoorPhase, NearbyDoor
-from driver_app.core.state import RouteState, StopPhase
-
 DAY = dt.date(2026, 11, 23)
 CARRIER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 CARRIER_KID = b"test-kid"
@@ -44,14 +44,21 @@ _WINDOW = DeliveryWindow(
 )
 
 
-def _stop(stop_id: str, seq: int, address: str, doors: list[tuple[str, str]], packages: list[tuple[str, str]],
-          status: StopStatus = StopStatus.PENDING) -> Stop:
+def _stop(
+    stop_id: str,
+    seq: int,
+    address: str,
+    doors: list[tuple[str, str]],
+    packages: list[tuple[str, str]],
+    status: StopStatus = StopStatus.PENDING,
+) -> Stop:
     return Stop(
         stop_id=stop_id,
         sequence=seq,
         address=address,
         building=Building(
-            building_id=f"b-{stop_id}", name=f"Building {seq}",
+            building_id=f"b-{stop_id}",
+            name=f"Building {seq}",
             doors=tuple(Door(door_id=d, name=n) for d, n in doors),
         ),
         window=_WINDOW,
@@ -67,8 +74,13 @@ def demo_route() -> Route:
         date=DAY,
         stops=(
             _stop("s2", 2, "7 Oak Ave", [("OAK-1", "Main door")], [("p3", "TRK0003")]),
-            _stop("s1", 1, "12 Elm St", [("ELM-N", "North entrance"), ("ELM-S", "South entrance")],
-                  [("p1", "TRK0001"), ("p2", "TRK0002")]),
+            _stop(
+                "s1",
+                1,
+                "12 Elm St",
+                [("ELM-N", "North entrance"), ("ELM-S", "South entrance")],
+                [("p1", "TRK0001"), ("p2", "TRK0002")],
+            ),
             _stop("s3", 3, "3 Birch Rd", [("BIR-1", "Lobby")], [("p4", "TRK0004")], StopStatus.DELIVERED),
         ),
     )
@@ -152,15 +164,24 @@ class FakeAccess:
         self._enter("today_route")
         return self.route
 
-    async def request_grant(self, request: GrantRequest, *, idempotency_key: str | None = None) -> GrantResponse:
+    async def request_grant(
+        self, request: GrantRequest, *, idempotency_key: str | None = None
+    ) -> GrantResponse:
         self._enter("request_grant")
         self.grant_requests.append(request)
         self.idempotency_keys.append(idempotency_key)
         now = int(self.clock.now())
         claims = GrantClaims(
-            issuer="parcelco", subject="demo", door_id=request.door_id, issued_at=now,
-            not_before=now, expires_at=now + 120, grant_id=bytes([len(self.grants) + 1]) * 16,
-            stop_id=request.stop_id, package_id="p", carrier="parcelco",
+            issuer="parcelco",
+            subject="demo",
+            door_id=request.door_id,
+            issued_at=now,
+            not_before=now,
+            expires_at=now + 120,
+            grant_id=bytes([len(self.grants) + 1]) * 16,
+            stop_id=request.stop_id,
+            package_id="p",
+            carrier="parcelco",
             confirmation_key=self.public_keys[-1],
         )
         grant = GrantResponse(
@@ -230,11 +251,17 @@ class FakeDoors:
         if scripted is not None:
             return scripted
         decision = verify_unlock(
-            request, trusted_keys=TRUST, door_id=door_id, challenge=challenge,
-            replay_cache=self.replay, now=int(self.clock.now()),
+            request,
+            trusted_keys=TRUST,
+            door_id=door_id,
+            challenge=challenge,
+            replay_cache=self.replay,
+            now=int(self.clock.now()),
         )
         if not decision.accepted:
-            return DoorOutcome(door_id, False, decision.reason.slug, b"receipt-" + decision.reason.slug.encode())
+            return DoorOutcome(
+                door_id, False, decision.reason.slug, b"receipt-" + decision.reason.slug.encode()
+            )
         self.unlocked.append(door_id)
         return DoorOutcome(door_id, True, "ok", f"receipt-{len(self.unlocked)}".encode(), open_seconds=5.0)
 

@@ -14,8 +14,8 @@ from mock_building.door.controller import Attempt, DoorController, Session
 from mock_building.door.faults import DoorFaults
 from mock_building.door.store import DoorStore
 from protocol.grant import GrantClaims, encode_claims
-from protocol.sign1 import sign1
 from protocol.keys import TrustedIssuerKey, TrustStore, derive_key_id, public_key_bytes
+from protocol.sign1 import sign1
 from protocol.unlock import build_unlock_request
 
 NOW = 1_800_000_000
@@ -55,14 +55,23 @@ class Issuer:
     ) -> bytes:
         """A grant; the keyword arguments make the wrong ones (sign1 skips the issuer's checks)."""
         claims = GrantClaims.for_delivery(
-            issuer=claimed_issuer or self.name, subject="driver-7", door_id=door_id, stop_id="stop-1",
-            package_id="PKG-1", carrier="parcelco", confirmation_key=public_key_bytes(handheld),
-            grant_id=next(_seeds).to_bytes(16, "big"), now=now, lifetime=lifetime,
+            issuer=claimed_issuer or self.name,
+            subject="driver-7",
+            door_id=door_id,
+            stop_id="stop-1",
+            package_id="PKG-1",
+            carrier="parcelco",
+            confirmation_key=public_key_bytes(handheld),
+            grant_id=next(_seeds).to_bytes(16, "big"),
+            now=now,
+            lifetime=lifetime,
         )
         return sign1(encode_claims(claims), signed_by or self.key, self.kid)
 
 
-def unlock_request(grant: bytes, handheld: Ed25519PrivateKey, challenge: bytes, door_id: str = DOOR_ID) -> bytes:
+def unlock_request(
+    grant: bytes, handheld: Ed25519PrivateKey, challenge: bytes, door_id: str = DOOR_ID
+) -> bytes:
     return build_unlock_request(grant, handheld, challenge, door_id)
 
 
@@ -99,15 +108,21 @@ class FakeScheduler:
 
 def door_config(state_dir: Path, issuer: Issuer, **overrides: object) -> DoorConfig:
     values: dict[str, object] = {
-        "door_id": DOOR_ID, "name": "Elm St north", "private_key": DOOR_KEY,
-        "trusted_keys": TrustStore.of([issuer.trusted()]), "address": DOOR_ADDRESS, "state_dir": state_dir,
+        "door_id": DOOR_ID,
+        "name": "Elm St north",
+        "private_key": DOOR_KEY,
+        "trusted_keys": TrustStore.of([issuer.trusted()]),
+        "address": DOOR_ADDRESS,
+        "state_dir": state_dir,
         "hold_open_s": 5.0,
     }
     values.update(overrides)
     return DoorConfig(**values)  # type: ignore[arg-type]
 
 
-def make_controller(config: DoorConfig, clock: FakeScheduler, faults: DoorFaults | None = None) -> DoorController:
+def make_controller(
+    config: DoorConfig, clock: FakeScheduler, faults: DoorFaults | None = None
+) -> DoorController:
     return DoorController(config, DoorStore(config.state_dir), clock, faults=faults, clock=clock)
 
 

@@ -18,7 +18,9 @@ def render_label(
 ) -> Path:
     """A white ~600×400 label: the tracking number as Code 128 and as a QR code (or `qr_text`), plus an address."""
     label = Image.new("RGB", (600, 400), "white")
-    bars = Code128(tracking, writer=ImageWriter()).render({"write_text": False, "module_height": 18.0, "quiet_zone": 4})
+    bars = Code128(tracking, writer=ImageWriter()).render(
+        {"write_text": False, "module_height": 18.0, "quiet_zone": 4}
+    )
     bars.thumbnail((560, 200))
     label.paste(bars, (20, 20))
     qr = io.BytesIO()

@@ -51,7 +51,9 @@ def grant(**changes: object) -> bytes:
 
 
 def request(grant_bytes: bytes | None = None, challenge: bytes = CHALLENGE) -> bytes:
-    return build_unlock_request(grant() if grant_bytes is None else grant_bytes, HANDHELD_KEY, challenge, DOOR_ID)
+    return build_unlock_request(
+        grant() if grant_bytes is None else grant_bytes, HANDHELD_KEY, challenge, DOOR_ID
+    )
 
 
 @dataclass
@@ -62,9 +64,16 @@ class Door:
     cache: InMemoryReplayCache = field(default_factory=InMemoryReplayCache)
     door_id: str = DOOR_ID
 
-    def check(self, data: bytes, *, challenge: bytes | None = CHALLENGE, now: int = NOW + 5) -> UnlockDecision:
+    def check(
+        self, data: bytes, *, challenge: bytes | None = CHALLENGE, now: int = NOW + 5
+    ) -> UnlockDecision:
         return verify_unlock(
-            data, trusted_keys=self.store, door_id=self.door_id, challenge=challenge, replay_cache=self.cache, now=now
+            data,
+            trusted_keys=self.store,
+            door_id=self.door_id,
+            challenge=challenge,
+            replay_cache=self.cache,
+            now=now,
         )
 
 

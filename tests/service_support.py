@@ -164,14 +164,31 @@ class Driver:
     handheld: Ed25519PrivateKey
     key_id: str
 
-    async def grant(self, stop_id: str, door_id: str, barcode: str, *, key_id: str | None = None) -> httpx.Response:
-        body = {"stop_id": stop_id, "door_id": door_id, "barcode": barcode, "handheld_key_id": key_id or self.key_id}
+    async def grant(
+        self, stop_id: str, door_id: str, barcode: str, *, key_id: str | None = None
+    ) -> httpx.Response:
+        body = {
+            "stop_id": stop_id,
+            "door_id": door_id,
+            "barcode": barcode,
+            "handheld_key_id": key_id or self.key_id,
+        }
         return await self.client.post("/v1/grants", json=body, headers=self.headers)
 
-    async def deliver(self, stop_id: str, package_ids: list[str], *, delivery_id: str | None = None,
-                      grant_id: str | None = None) -> httpx.Response:
-        body = {"delivery_id": delivery_id or str(uuid.uuid4()), "stop_id": stop_id, "package_ids": package_ids,
-                "delivered_at": NOON.isoformat()}
+    async def deliver(
+        self,
+        stop_id: str,
+        package_ids: list[str],
+        *,
+        delivery_id: str | None = None,
+        grant_id: str | None = None,
+    ) -> httpx.Response:
+        body = {
+            "delivery_id": delivery_id or str(uuid.uuid4()),
+            "stop_id": stop_id,
+            "package_ids": package_ids,
+            "delivered_at": NOON.isoformat(),
+        }
         if grant_id:
             body["grant_id"] = grant_id
         return await self.client.post("/v1/deliveries", json=body, headers=self.headers)
@@ -208,7 +225,9 @@ def admin() -> dict[str, str]:
 
 
 @asynccontextmanager
-async def served_client(db_path: Path, clock: FakeClock, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def served_client(
+    db_path: Path, clock: FakeClock, **overrides: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     """The service on a real uvicorn over loopback TCP, on a real SQLite file, and a client for it."""
     app = app_for_scenario(scenario(), clock=clock, db_path=db_path, password_cost=2**10, **overrides)
     server = await serve_app(app, "127.0.0.1", 0)

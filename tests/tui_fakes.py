@@ -28,12 +28,16 @@ from protocol.api import Building, DeliveryWindow, Door, Package, Route, Stop
 _DAY = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
 
 
-def _stop(seq: int, address: str, doors: list[tuple[str, str]], packages: list[tuple[str, str, str | None]]) -> Stop:
+def _stop(
+    seq: int, address: str, doors: list[tuple[str, str]], packages: list[tuple[str, str, str | None]]
+) -> Stop:
     return Stop(
         stop_id=f"S{seq}",
         sequence=seq,
         address=address,
-        building=Building(building_id=f"B{seq}", name=address, doors=tuple(Door(door_id=d, name=n) for d, n in doors)),
+        building=Building(
+            building_id=f"B{seq}", name=address, doors=tuple(Door(door_id=d, name=n) for d, n in doors)
+        ),
         window=DeliveryWindow(start=_DAY, end=_DAY + dt.timedelta(hours=10)),
         packages=tuple(Package(package_id=p, barcode=b, unit=u) for p, b, u in packages),
     )
@@ -43,8 +47,12 @@ ROUTE = Route(
     route_id="R-1",
     date=_DAY.date(),
     stops=(
-        _stop(1, "12 Elm St", [("ELM-N", "North entrance"), ("ELM-S", "South entrance")],
-              [("P-100", "LK100001", "4B"), ("P-101", "LK100002", None)]),
+        _stop(
+            1,
+            "12 Elm St",
+            [("ELM-N", "North entrance"), ("ELM-S", "South entrance")],
+            [("P-100", "LK100001", "4B"), ("P-101", "LK100002", None)],
+        ),
         _stop(2, "5 Oak Ave", [("OAK-1", "Lobby")], [("P-200", "LK200001", "12")]),
         _stop(3, "9 Pine Rd", [("PINE-1", "Main door")], [("P-300", "LK300001", None)]),
     ),
@@ -70,7 +78,11 @@ class FakeWorkflow:
     credentials_description = "in-memory store"
 
     def __init__(
-        self, on_change: Callable[[RouteState], None], clock: FakeClock, route: Route = ROUTE, persistent: bool = False
+        self,
+        on_change: Callable[[RouteState], None],
+        clock: FakeClock,
+        route: Route = ROUTE,
+        persistent: bool = False,
     ) -> None:
         self.credentials_persistent = persistent
         self._on_change = on_change
@@ -130,8 +142,12 @@ class FakeWorkflow:
                 phase = StopPhase.SCANNED if current.phase is StopPhase.IDLE else current.phase
                 scanned = (*current.scanned_package_ids, package.package_id)
                 self._set_stop(stop.stop_id, phase=phase, scanned_package_ids=scanned)
-                return ScanVerdict(ScanVerdictKind.MATCHED, package.package_id, stop.stop_id, "Parcel scanned")
-        return ScanVerdict(ScanVerdictKind.UNKNOWN, None, None, "This barcode is not a parcel on today's route")
+                return ScanVerdict(
+                    ScanVerdictKind.MATCHED, package.package_id, stop.stop_id, "Parcel scanned"
+                )
+        return ScanVerdict(
+            ScanVerdictKind.UNKNOWN, None, None, "This barcode is not a parcel on today's route"
+        )
 
     def _nearby(self, stop_id: str) -> tuple[NearbyDoor, ...]:
         doors = [d.door_id for s in self._route.stops if s.stop_id == stop_id for d in s.building.doors]
@@ -150,9 +166,19 @@ class FakeWorkflow:
         nearby = self._nearby(stop.stop_id)
         chosen = door_id or nearby[0].door_id
         timings: list[PhaseTiming] = []
-        for phase in (StopPhase.FINDING_DOOR, StopPhase.REQUESTING_GRANT, StopPhase.CONNECTING, StopPhase.VERIFYING):
+        for phase in (
+            StopPhase.FINDING_DOOR,
+            StopPhase.REQUESTING_GRANT,
+            StopPhase.CONNECTING,
+            StopPhase.VERIFYING,
+        ):
             self._set_stop(
-                stop.stop_id, phase=phase, nearby=nearby, door_id=chosen, timings=tuple(timings), notice=None,
+                stop.stop_id,
+                phase=phase,
+                nearby=nearby,
+                door_id=chosen,
+                timings=tuple(timings),
+                notice=None,
                 failed_phase=None,
             )
             self._clock.mono += self.step
@@ -162,7 +188,10 @@ class FakeWorkflow:
         if self.door_says != "ok":
             notice = notice_for(self.door_says, NoticeContext(other_door_names=("North entrance",)))
             self._set_stop(
-                stop.stop_id, phase=StopPhase.SCANNED, timings=tuple(timings), notice=notice,
+                stop.stop_id,
+                phase=StopPhase.SCANNED,
+                timings=tuple(timings),
+                notice=notice,
                 failed_phase=StopPhase.VERIFYING,  # the door said no while verifying
             )
             return DoorOutcome(chosen, accepted=False, reason=self.door_says, receipt=b"r")
@@ -175,8 +204,14 @@ class FakeWorkflow:
         stop = self.state.current_stop
         assert stop is not None and stop.phase is StopPhase.UNLOCKED
         self._set_stop(stop.stop_id, phase=StopPhase.DELIVERED, relock_at=None)
-        following = [s.stop_id for s in self._route.stops if self.state.stops[s.stop_id].phase is not StopPhase.DELIVERED]
-        self._publish(current_stop_id=following[0] if following else None, outbox_size=self.state.outbox_size + 1)
+        following = [
+            s.stop_id
+            for s in self._route.stops
+            if self.state.stops[s.stop_id].phase is not StopPhase.DELIVERED
+        ]
+        self._publish(
+            current_stop_id=following[0] if following else None, outbox_size=self.state.outbox_size + 1
+        )
 
     async def sync_outbox(self) -> int:
         sent = self.state.outbox_size
@@ -220,7 +255,11 @@ class Rig:
 
 
 def make_rig(
-    *, persistent: bool = False, camera=None, keymap: dict[str, str] | None = None, route: Route = ROUTE,
+    *,
+    persistent: bool = False,
+    camera=None,
+    keymap: dict[str, str] | None = None,
+    route: Route = ROUTE,
     demo: bool | None = None,
 ) -> Rig:
     clock = FakeClock()

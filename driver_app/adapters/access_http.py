@@ -96,7 +96,9 @@ class HttpAccessClient:
     async def today_route(self) -> Route:
         return await self._authed("GET", "/routes/today", None, Route)
 
-    async def request_grant(self, request: GrantRequest, *, idempotency_key: str | None = None) -> GrantResponse:
+    async def request_grant(
+        self, request: GrantRequest, *, idempotency_key: str | None = None
+    ) -> GrantResponse:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         return await self._authed("POST", "/grants", request, GrantResponse, headers=headers)
 
@@ -132,7 +134,13 @@ class HttpAccessClient:
         await self.resume(self._refresh)
 
     async def _authed(
-        self, method: str, path: str, body: BaseModel | None, model: type[M], *, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: BaseModel | None,
+        model: type[M],
+        *,
+        headers: dict[str, str] | None = None,
     ) -> M:
         if self._access is None:
             raise AccessRefused("not_authenticated", "sign in first")
@@ -149,7 +157,13 @@ class HttpAccessClient:
     # -- HTTP ------------------------------------------------------------------------------------
 
     async def _call(
-        self, method: str, path: str, body: BaseModel | None, model: type[M], *, auth: bool,
+        self,
+        method: str,
+        path: str,
+        body: BaseModel | None,
+        model: type[M],
+        *,
+        auth: bool,
         headers: dict[str, str] | None = None,
     ) -> M:
         response = await self._send(method, path, body, auth=auth, headers=headers)
@@ -159,7 +173,13 @@ class HttpAccessClient:
             raise WorkflowError(ClientReason.BAD_RESPONSE, f"{method} {path}: {err}") from err
 
     async def _send(
-        self, method: str, path: str, body: BaseModel | None, *, auth: bool, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: BaseModel | None,
+        *,
+        auth: bool,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """The 2xx answer to one request; anything else raised as the matching `WorkflowError`."""
         headers = dict(headers or {})

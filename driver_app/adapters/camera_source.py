@@ -24,15 +24,28 @@ from pathlib import Path
 
 import numpy as np
 
-from driver_app.core.display_text import barcode_text
-from driver_app.core.ports import Scan, ScanSource
 from driver_app.adapters.scanning.confirm import Confirmer
 from driver_app.adapters.scanning.pipeline import ScanPipeline, build_pipeline
 from driver_app.adapters.scanning.results import ScanResult
-from driver_app.adapters.scanning.sources import VIDEO_SUFFIXES, camera_frames, expand_paths, file_frames, load_image
+from driver_app.adapters.scanning.sources import (
+    VIDEO_SUFFIXES,
+    camera_frames,
+    expand_paths,
+    file_frames,
+    load_image,
+)
+from driver_app.core.display_text import barcode_text
+from driver_app.core.ports import Scan, ScanSource
 
-__all__ = ["STILL_FRAMES", "FrameBarcodeSource", "FrameReader", "OpenCvCamera", "camera_factory", "frames_of",
-           "still_frames"]
+__all__ = [
+    "STILL_FRAMES",
+    "FrameBarcodeSource",
+    "FrameReader",
+    "OpenCvCamera",
+    "camera_factory",
+    "frames_of",
+    "still_frames",
+]
 
 #: A still label is offered as this many identical frames: enough for confirmation, bounded.
 STILL_FRAMES = 5

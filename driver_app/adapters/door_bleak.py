@@ -18,6 +18,9 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.exc import BleakBluetoothNotAvailableError, BleakError, BleakGATTProtocolError
+
+from driver_app.core.errors import ClientReason, DoorRefused, DoorUnreachable
+from driver_app.core.ports import DoorOutcome, DoorPhase, NearbyDoor
 from protocol.api import DoorUpkeep
 from protocol.errors import ProtocolError
 from protocol.gatt import (
@@ -37,9 +40,6 @@ from protocol.gatt import (
 from protocol.maintenance import MaintenanceBundle
 from protocol.reasons import ReasonCode
 from protocol.receipt import decode_receipt
-
-from driver_app.core.errors import ClientReason, DoorRefused, DoorUnreachable
-from driver_app.core.ports import DoorOutcome, DoorPhase, NearbyDoor
 
 #: After the first wanted door is heard, listen this much longer for the building's other doors.
 SETTLE_SECONDS = 0.3
@@ -148,9 +148,7 @@ class BleakDoorLink:
                 # The door decided nothing (SPEC §8): the grant is unused, a later retry may work.
                 limited = ReasonCode.RATE_LIMITED.slug
                 raise DoorUnreachable(limited, f"{door_id}: rate limited", retryable=True) from err
-            raise DoorUnreachable(
-                ClientReason.DOOR_LINK_LOST, f"{door_id}: {err!r}", retryable=True
-            ) from err
+            raise DoorUnreachable(ClientReason.DOOR_LINK_LOST, f"{door_id}: {err!r}", retryable=True) from err
         except ProtocolError as err:
             raise DoorRefused(err.reason.slug, f"{door_id} sent an unreadable message: {err}") from err
         finally:

@@ -44,7 +44,9 @@ def printable(text: str) -> str:
 def barcode_text(raw: bytes) -> str:
     """Printable text for a barcode payload: UTF-8 when valid, else each undecodable byte as `\\xNN`."""
     # surrogateescape carries each invalid byte as U+DC80..U+DCFF, which _escape_raw turns back into \xNN.
-    return "".join(_escape_raw(char) if _unsafe(char) else char for char in raw.decode("utf-8", "surrogateescape"))
+    return "".join(
+        _escape_raw(char) if _unsafe(char) else char for char in raw.decode("utf-8", "surrogateescape")
+    )
 
 
 def _escape_raw(char: str) -> str:

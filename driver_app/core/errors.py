@@ -77,7 +77,11 @@ class ServiceUnreachable(WorkflowError):
     default_retryable = True
 
     def __init__(
-        self, detail: str = "", *, reason: str = ClientReason.SERVICE_UNREACHABLE, retry_after: float | None = None
+        self,
+        detail: str = "",
+        *,
+        reason: str = ClientReason.SERVICE_UNREACHABLE,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(reason, detail, retry_after=retry_after)
 

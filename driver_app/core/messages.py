@@ -146,7 +146,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "outbox_full": ("This handheld's storage is full", "Free some storage, then retry"),
     "outbox_from_earlier": ("Confirmations saved in your last session are being sent", "Nothing to do"),
     "bad_response": ("The service sent an answer the app cannot read", _CALL_DISPATCH),
-    "insecure_connection": ("Secure connection failed", "Nothing was sent: check the network or call dispatch"),
+    "insecure_connection": (
+        "Secure connection failed",
+        "Nothing was sent: check the network or call dispatch",
+    ),
     # the scanner's (a camera, video or label file the handheld reads)
     "no_such_file": ("The camera source file is missing", _CHECK_CAMERA),
     "unreadable_file": ("The camera source file cannot be read", _CHECK_CAMERA),

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from protocol.api import (
-        DeliveryConfirmation,
         Delivery,
+        DeliveryConfirmation,
         DoorUpkeep,
         GrantRequest,
         GrantResponse,
@@ -67,7 +67,9 @@ class AccessClient(Protocol):
 
     async def today_route(self) -> Route: ...
 
-    async def request_grant(self, request: GrantRequest, *, idempotency_key: str | None = None) -> GrantResponse:
+    async def request_grant(
+        self, request: GrantRequest, *, idempotency_key: str | None = None
+    ) -> GrantResponse:
         """`idempotency_key`: one per scan attempt, the same for its retries (no second grant)."""
         ...
 

@@ -68,6 +68,4 @@ class RouteIndex:
         return door_id
 
     def other_door_names(self, stop_id: str, door_id: str | None) -> tuple[str, ...]:
-        return tuple(
-            door.name for door in self._stops[stop_id].building.doors if door.door_id != door_id
-        )
+        return tuple(door.name for door in self._stops[stop_id].building.doors if door.door_id != door_id)

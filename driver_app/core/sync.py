@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protocol.api import DeliveryConfirmation, ReceiptStatus
-
 from driver_app.core.errors import AccessRefused, ClientReason, ServiceUnreachable, WorkflowError
 from driver_app.core.ports import AccessClient, Outbox, OutboxItem, OutboxKind, OutboxOwner
+from protocol.api import DeliveryConfirmation, ReceiptStatus
 
 #: Refusals that say the session is gone, not that the item is wrong: stop, hold nothing.
 _SESSION_ENDED = frozenset({"not_authenticated", "token_expired"})

@@ -21,9 +21,6 @@ from dataclasses import replace
 from typing import TypedDict, TypeVar, Unpack
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from protocol.api import DeliveryConfirmation, GrantRequest, GrantResponse, Route
-from protocol.errors import ProtocolError
-from protocol.unlock import build_unlock_request
 
 from driver_app.core.errors import (
     ClientReason,
@@ -63,6 +60,9 @@ from driver_app.core.state import (
 )
 from driver_app.core.stops import StopStore
 from driver_app.core.sync import OutboxSync
+from protocol.api import DeliveryConfirmation, GrantRequest, GrantResponse, Route
+from protocol.errors import ProtocolError
+from protocol.unlock import build_unlock_request
 
 T = TypeVar("T")
 
@@ -186,9 +186,7 @@ class DriverWorkflow:
         already counts those deliveries (otherwise a delivered stop would look open again).
         """
         await self.sync_outbox()
-        route = await self._retrying(
-            self._access.today_route, lambda notice: self._publish(notice=notice)
-        )
+        route = await self._retrying(self._access.today_route, lambda notice: self._publish(notice=notice))
         index = RouteIndex(route)
         self._index = index
         self._stops.reset(
@@ -478,9 +476,7 @@ class DriverWorkflow:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    async def _retrying(
-        self, call: Callable[[], Awaitable[T]], say: Callable[[Notice], None]
-    ) -> T:
+    async def _retrying(self, call: Callable[[], Awaitable[T]], say: Callable[[Notice], None]) -> T:
         """Call an idempotent request, retrying transport failures with backoff; `say` shows why.
 
         While it waits, `state.retry` counts down (attempt n of N, seconds left), once a second.
@@ -500,8 +496,13 @@ class DriverWorkflow:
                     say(notice_for(err.reason, NoticeContext(retry_in=delay), retrying=True))
                     self._publish(online=online)
                     await self._count_down(
-                        RetryCountdown(err.reason, failures + 1, self._backoff.attempts, delay,
-                                       service_asked=err.retry_after is not None and delay <= err.retry_after)
+                        RetryCountdown(
+                            err.reason,
+                            failures + 1,
+                            self._backoff.attempts,
+                            delay,
+                            service_asked=err.retry_after is not None and delay <= err.retry_after,
+                        )
                     )
                 else:
                     self._publish(online=True)
@@ -541,7 +542,11 @@ class DriverWorkflow:
 
     def _publish(self, **changes: Unpack[RouteChanges]) -> None:
         self.state = replace(
-            self.state, stops=self._stops.snapshot, outbox_size=self._outbox_size, held=self._held,
-            outbox_waiting=self._waiting, **changes,
+            self.state,
+            stops=self._stops.snapshot,
+            outbox_size=self._outbox_size,
+            held=self._held,
+            outbox_waiting=self._waiting,
+            **changes,
         )
         self._on_change(self.state)

@@ -27,17 +27,26 @@ EXIT_CODES = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EXIT_CODES
-    parser.add_argument("--labels", type=Path,
-                        help="folder of label images named <package_id>.png (mock-building labels --out DIR); "
-                             "default: fetch the ones a mock building serves on its mock-only "
-                             "GET /v1/dev/labels into a temporary folder")
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        help="folder of label images named <package_id>.png (mock-building labels --out DIR); "
+        "default: fetch the ones a mock building serves on its mock-only "
+        "GET /v1/dev/labels into a temporary folder",
+    )
     parser.add_argument("--report", type=Path, help="write JUnit XML here")
     parser.add_argument("--driver", default="demo", help="driver id (default: demo)")
     parser.add_argument("--password", default="demo-password", help="driver password (default: demo's)")
     parser.add_argument("--access-url", default=DEFAULT_ACCESS_URL, help=f"default {DEFAULT_ACCESS_URL}")
-    parser.add_argument("--radio", default=DEFAULT_RADIO, help=f"sim radio HOST:PORT (default {DEFAULT_RADIO})")
-    parser.add_argument("--ble-mode", choices=[m.value for m in BleMode], default=BleMode.SIM.value,
-                        help="sim (default): the mock building's radio; system: real doors")
+    parser.add_argument(
+        "--radio", default=DEFAULT_RADIO, help=f"sim radio HOST:PORT (default {DEFAULT_RADIO})"
+    )
+    parser.add_argument(
+        "--ble-mode",
+        choices=[m.value for m in BleMode],
+        default=BleMode.SIM.value,
+        help="sim (default): the mock building's radio; system: real doors",
+    )
     parser.add_argument("--data-dir", type=Path, help="outbox location (default: a fresh temporary folder)")
 
 
@@ -105,7 +114,8 @@ async def _run(settings: Settings, plan: RunPlan, report: Path | None, *, tempor
 
     clock = SystemClock()
     workflow = build_workflow(
-        settings, credentials=MemoryCredentialStore("QA runner — credentials kept in memory only"),
+        settings,
+        credentials=MemoryCredentialStore("QA runner — credentials kept in memory only"),
         clock=clock,
     )
     try:
@@ -142,8 +152,11 @@ def _hand_over(data_dir: Path, *, temporary: bool) -> None:
     from driver_app.outbox_cli import item_record
     from driver_app.paths import outbox_file
 
-    print("run-route: the temporary outbox is deleted on exit; its items, as `driver-app outbox export`"
-          " writes them:", file=sys.stderr)
+    print(
+        "run-route: the temporary outbox is deleted on exit; its items, as `driver-app outbox export`"
+        " writes them:",
+        file=sys.stderr,
+    )
     outbox = SqliteOutbox(outbox_file(data_dir))
     try:
         for item in outbox.items():

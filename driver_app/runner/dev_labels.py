@@ -46,7 +46,9 @@ def fetch_labels(access_url: str, out_dir: Path, driver_id: str, password: str) 
 def _download(client: httpx.Client, base: str, access_url: str, out_dir: Path) -> list[Path]:
     listing = client.get(base)
     if listing.status_code == 404:
-        raise LabelFetchError("labels_unavailable", f"{access_url} serves no labels (not a mock building in demo mode?)")
+        raise LabelFetchError(
+            "labels_unavailable", f"{access_url} serves no labels (not a mock building in demo mode?)"
+        )
     listing.raise_for_status()
     names = _names(listing.json())
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -64,8 +66,13 @@ def _names(body: object) -> list[str]:
     """Only plain `<id>.png` names: a listing must never steer a write outside `out_dir`."""
     labels = body.get("labels") if isinstance(body, dict) else None
     if not isinstance(labels, list) or not all(isinstance(n, str) for n in labels):
-        raise LabelFetchError("labels_malformed", "the label listing is not {\"labels\": [name, ...]}")
+        raise LabelFetchError("labels_malformed", 'the label listing is not {"labels": [name, ...]}')
     for name in labels:
-        if PurePosixPath(name).name != name or name in {"", ".", ".."} or "\\" in name or not name.endswith(".png"):
+        if (
+            PurePosixPath(name).name != name
+            or name in {"", ".", ".."}
+            or "\\" in name
+            or not name.endswith(".png")
+        ):
             raise LabelFetchError("labels_malformed", f"the label listing names a bad file {name!r}")
     return labels

@@ -54,7 +54,9 @@ def fetch_expectations(access_url: str, driver_id: str) -> Mapping[str, str]:
         answer.raise_for_status()
         body = _Expectations.model_validate_json(answer.content)
     except (httpx.HTTPStatusError, ValidationError) as err:
-        raise ExpectationsError("expectations_malformed", f"{url} answered {answer.status_code}: {err}") from err
+        raise ExpectationsError(
+            "expectations_malformed", f"{url} answered {answer.status_code}: {err}"
+        ) from err
     return dict(body.packages)
 
 

@@ -113,7 +113,9 @@ async def run_fleet(
         report.busy += 1
         try:
             await drive_route(
-                driver, base, clock=clock,
+                driver,
+                base,
+                clock=clock,
                 on_stop=lambda result: report.results.append((driver.driver_id, result)),
             )
         except WorkflowError as err:

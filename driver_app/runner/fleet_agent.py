@@ -39,8 +39,13 @@ def _say(record: dict[str, Any]) -> None:
 
 def stop_record(driver_id: str, result: StopResult) -> dict[str, Any]:
     return {
-        "driver": driver_id, "stop": result.stop_id, "outcome": result.outcome, "passed": result.passed,
-        "elapsed": result.elapsed, "expected": result.expected_text, "detail": result.detail,
+        "driver": driver_id,
+        "stop": result.stop_id,
+        "outcome": result.outcome,
+        "passed": result.passed,
+        "elapsed": result.elapsed,
+        "expected": result.expected_text,
+        "detail": result.detail,
     }
 
 
@@ -52,7 +57,8 @@ def driver_from(record: dict[str, Any]) -> FleetDriver:
 def driver_record(driver: FleetDriver) -> dict[str, Any]:
     """What the agent's input expects for one driver (the inverse of `driver_from`)."""
     return {
-        "driver": driver.driver_id, "password": driver.password,
+        "driver": driver.driver_id,
+        "password": driver.password,
         "expectations": dict(driver.expectations),
     }
 

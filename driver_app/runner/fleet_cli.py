@@ -27,21 +27,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "every outcome the scenario did not expect."
     )
     parser.add_argument("--drivers", type=int, required=True, metavar="D", help="how many drivers drive")
-    parser.add_argument("--scenario", type=Path, metavar="FILE",
-                        help="the scenario the building runs: the first D of its drivers drive, and stops "
-                             "expect what its packages' `expect` say (default: driver0001..driverD as "
-                             "`mock-building scenario generate` names them, every stop expects delivered)")
-    parser.add_argument("--skip", type=int, default=0, metavar="K",
-                        help="leave the first K drivers to another run (another machine or an earlier run)")
+    parser.add_argument(
+        "--scenario",
+        type=Path,
+        metavar="FILE",
+        help="the scenario the building runs: the first D of its drivers drive, and stops "
+        "expect what its packages' `expect` say (default: driver0001..driverD as "
+        "`mock-building scenario generate` names them, every stop expects delivered)",
+    )
+    parser.add_argument(
+        "--skip",
+        type=int,
+        default=0,
+        metavar="K",
+        help="leave the first K drivers to another run (another machine or an earlier run)",
+    )
     parser.add_argument("--report", type=Path, metavar="FILE", help="write JUnit XML here")
     parser.add_argument("--duration", type=float, metavar="S", help="stop unfinished routes after S seconds")
-    parser.add_argument("--spawn-rate", type=float, default=5.0, metavar="R",
-                        help="drivers starting per second (default %(default)s), as Locust's -r")
+    parser.add_argument(
+        "--spawn-rate",
+        type=float,
+        default=5.0,
+        metavar="R",
+        help="drivers starting per second (default %(default)s), as Locust's -r",
+    )
     parser.add_argument("--access-url", default=DEFAULT_ACCESS_URL, help=f"default {DEFAULT_ACCESS_URL}")
-    parser.add_argument("--radio", default=DEFAULT_RADIO,
-                        help=f"sim radio HOST:PORT (default {DEFAULT_RADIO})")
-    parser.add_argument("--data-dir", type=Path,
-                        help="outboxes, one folder per driver (default: a temporary one)")
+    parser.add_argument(
+        "--radio", default=DEFAULT_RADIO, help=f"sim radio HOST:PORT (default {DEFAULT_RADIO})"
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, help="outboxes, one folder per driver (default: a temporary one)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_SETUP
     with tempfile.TemporaryDirectory(prefix="lobbykey-run-fleet-") as scratch:
         settings = Settings(
-            access_url=args.access_url, ble_mode=BleMode.SIM, radio_address=args.radio,
+            access_url=args.access_url,
+            ble_mode=BleMode.SIM,
+            radio_address=args.radio,
             data_dir=args.data_dir or Path(scratch),
         )
         return asyncio.run(_run(settings, drivers, args))
@@ -92,7 +110,9 @@ async def _run(settings: Settings, drivers: list[FleetDriver], args: argparse.Na
         print(line)
     if args.report is not None:
         write_junit(
-            [result for _, result in report.results], args.report, suite="run-fleet",
+            [result for _, result in report.results],
+            args.report,
+            suite="run-fleet",
             drivers=[driver for driver, _ in report.results],
         )
     return EXIT_OK if report.passed else EXIT_FAILED

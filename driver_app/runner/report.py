@@ -137,7 +137,9 @@ def write_junit(
     With `drivers` (one per result, a fleet run), each case's class names its driver too.
     """
     owners = [f"{suite}.{printable(d)}" for d in drivers] if drivers is not None else [suite] * len(results)
-    cases = [(owner, result, case) for owner, result in zip(owners, results, strict=True) for case in result.cases]
+    cases = [
+        (owner, result, case) for owner, result in zip(owners, results, strict=True) for case in result.cases
+    ]
     root = ET.Element(
         "testsuite",
         name=suite,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from driver_app.adapters.camera_source import FrameBarcodeSource, still_frames
+from driver_app.adapters.scanning.errors import ScanError
 from driver_app.core.display_text import printable
 from driver_app.core.errors import ClientReason
 from driver_app.core.ports import Clock, Scan, ScanSource
@@ -22,7 +23,6 @@ from driver_app.core.state import ScanVerdictKind, StopPhase
 from driver_app.core.workflow import DriverWorkflow
 from driver_app.runner.expectations import DELIVERED, expected_outcome
 from driver_app.runner.report import Attempt, StopResult, stop_line, summary_line
-from driver_app.adapters.scanning.errors import ScanError
 
 if TYPE_CHECKING:
     from protocol.api import Stop
@@ -66,7 +66,12 @@ async def run_route(
         label = f"#{stop.sequence}"
         if workflow.state.stops[stop.stop_id].phase is StopPhase.DELIVERED:
             result = StopResult(
-                stop.stop_id, label, _expected(plan, stop), (), None, 0.0,
+                stop.stop_id,
+                label,
+                _expected(plan, stop),
+                (),
+                None,
+                0.0,
                 skipped="already delivered before this run",
             )
         else:

@@ -65,19 +65,35 @@ class DriverApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="The keys that work now"),
         Binding(
-            "f2", "diagnostics", "Diagnostics", id="app.diagnostics", show=False,
+            "f2",
+            "diagnostics",
+            "Diagnostics",
+            id="app.diagnostics",
+            show=False,
             tooltip="Service, BLE, camera, keyring, outbox",
         ),
         Binding(
-            "ctrl+r", "sync", "Sync", id="app.sync", show=False,
+            "ctrl+r",
+            "sync",
+            "Sync",
+            id="app.sync",
+            show=False,
             tooltip="Send queued receipts and deliveries now",
         ),
         Binding(
-            "ctrl+q", "quit", "Quit", id="app.quit", show=False,
+            "ctrl+q",
+            "quit",
+            "Quit",
+            id="app.quit",
+            show=False,
             tooltip="Quit (asks first if work is pending)",
         ),
         Binding(
-            "ctrl+o", "sign_out", "Sign out", id="app.sign_out", show=False,
+            "ctrl+o",
+            "sign_out",
+            "Sign out",
+            id="app.sign_out",
+            show=False,
             tooltip="End the session here and at the service (queued items stay in the outbox)",
         ),
     ]
@@ -121,7 +137,13 @@ class DriverApp(App[None]):
     def on_mount(self) -> None:
         self.set_keymap(dict(self.settings.keymap))
         known = binding_ids(
-            DriverApp, SignInScreen, RouteScreen, StopScreen, DiagnosticsScreen, DoorPickerScreen, HelpScreen,
+            DriverApp,
+            SignInScreen,
+            RouteScreen,
+            StopScreen,
+            DiagnosticsScreen,
+            DoorPickerScreen,
+            HelpScreen,
             ConfirmQuitScreen,
         )
         if unknown := unknown_ids(self.settings.keymap, known):
@@ -390,4 +412,3 @@ class DriverApp(App[None]):
             yield SystemCommand("Sign out", "End the session here and at the service", self.action_sign_out)
         yield SystemCommand("Diagnostics", "Service, BLE, camera, keyring, outbox", self.action_diagnostics)
         yield SystemCommand("Help", "The keys that work now", self.action_help)
-

@@ -44,11 +44,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 2 with the core's message when no safe credential store exists and none was allowed."""
+    from driver_app.adapters.camera_source import camera_factory
     from driver_app.adapters.clock import SystemClock
     from driver_app.factory import build_workflow
-    from driver_app.tui import create_app
-    from driver_app.adapters.camera_source import camera_factory
     from driver_app.logs import current_log_file
+    from driver_app.tui import create_app
 
     settings = settings_from(args)  # a ConfigError reaches main(): one line, exit 2
     clock = SystemClock()

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from driver_app.core.ports import Clock
-from driver_app.tui.app import DriverApp
 from driver_app.settings import Settings
+from driver_app.tui.app import DriverApp
 from driver_app.tui.contract import CameraFactory, WorkflowFactory
 
 __all__ = ["create_app"]
@@ -28,5 +28,11 @@ def create_app(
     `key_clock` times keystrokes for wedge-scanner detection (tests pass a fake one); `demo` marks the
     bundled demo (only it is labelled DEMO); `log_file` is where this process logs (diagnostics shows it)."""
     return DriverApp(
-        workflow_factory, settings, clock=clock, camera=camera, key_clock=key_clock, demo=demo, log_file=log_file
+        workflow_factory,
+        settings,
+        clock=clock,
+        camera=camera,
+        key_clock=key_clock,
+        demo=demo,
+        log_file=log_file,
     )

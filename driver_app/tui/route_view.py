@@ -44,7 +44,7 @@ class StopRow:
 
     @property
     def parcels(self) -> str:
-        """"1/3 ▣" scanned of all; a stop delivered before this session (nothing scanned here) shows "3 ▣"."""
+        """ "1/3 ▣" scanned of all; a stop delivered before this session (nothing scanned here) shows "3 ▣"."""
         if self.phase is StopPhase.DELIVERED and self.scanned == 0:
             return f"{self.packages} ▣"
         return f"{self.scanned}/{self.packages} ▣"

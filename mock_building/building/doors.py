@@ -13,9 +13,9 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+from mock_building.building.live_view import DoorStatus
 from mock_building.door import DoorConfig, DoorFaults
 from mock_building.door.runner import RunningDoor, start_door
-from mock_building.building.live_view import DoorStatus
 from mock_building.radio import VirtualRadio
 from mock_building.radio.geography import Position, grid_layout
 from mock_building.scenario.loader import Door, Scenario

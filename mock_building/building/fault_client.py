@@ -17,7 +17,12 @@ from mock_building.errors import CodedError
 from mock_building.scenario.model import ServiceFaultSettings
 
 __all__ = [
-    "DEFAULT_URL", "FaultCommandError", "building_url", "check_names", "parse_settings", "set_door_faults",
+    "DEFAULT_URL",
+    "FaultCommandError",
+    "building_url",
+    "check_names",
+    "parse_settings",
+    "set_door_faults",
     "set_service_faults",
 ]
 
@@ -103,7 +108,9 @@ def _number(name: str, word: str) -> int | float:
     raise FaultCommandError("invalid_request", f"{name}: {word!r} is neither on/off nor a number")
 
 
-def set_door_faults(url: str, admin_token: str, door_id: str, settings: Mapping[str, Value]) -> dict[str, object]:
+def set_door_faults(
+    url: str, admin_token: str, door_id: str, settings: Mapping[str, Value]
+) -> dict[str, object]:
     """PUT the changes; returns every fault setting of the door afterwards."""
     url = url.rstrip("/")
     with _client(admin_token) as http:

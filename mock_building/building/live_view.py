@@ -16,7 +16,13 @@ from rich.table import Table
 from rich.text import Text
 
 __all__ = [
-    "AlertLine", "AuditLine", "BuildingView", "DoorStatus", "HeadlessLog", "literal", "make_console",
+    "AlertLine",
+    "AuditLine",
+    "BuildingView",
+    "DoorStatus",
+    "HeadlessLog",
+    "literal",
+    "make_console",
     "render_view",
 ]
 
@@ -132,19 +138,33 @@ def render_view(view: BuildingView) -> RenderableType:
         audit.add_column(column, overflow="fold")
     for line in reversed(view.audit[-AUDIT_LINES:]):
         audit.add_row(
-            *(Text(literal(v or "-")) for v in (line.at, line.building_id, line.door_id, line.stop_id, line.carrier_id,
-                                                 line.driver_ref, line.outcome, line.reason))
+            *(
+                Text(literal(v or "-"))
+                for v in (
+                    line.at,
+                    line.building_id,
+                    line.door_id,
+                    line.stop_id,
+                    line.carrier_id,
+                    line.driver_ref,
+                    line.outcome,
+                    line.reason,
+                )
+            )
         )
     if not view.alerts:
         return Group(_service_line(view), doors, audit)
-    alerts = Table(title=Text(f"OPEN ALERTS ({len(view.alerts)})", style="bold red"), expand=True,
-                   title_justify="left")
+    alerts = Table(
+        title=Text(f"OPEN ALERTS ({len(view.alerts)})", style="bold red"), expand=True, title_justify="left"
+    )
     for column in ("raised", "building", "door", "alert", "severity"):
         alerts.add_column(column, overflow="fold")
     for alert in view.alerts[:AUDIT_LINES]:
         alerts.add_row(
-            *(Text(literal(v or "-")) for v in (alert.raised_at, alert.building_id, alert.door_id,
-                                                 alert.kind)),
+            *(
+                Text(literal(v or "-"))
+                for v in (alert.raised_at, alert.building_id, alert.door_id, alert.kind)
+            ),
             Text(literal(alert.severity), style="bold red" if alert.severity == "critical" else "yellow"),
         )
     return Group(_service_line(view), doors, alerts, audit)

@@ -21,28 +21,34 @@ import signal
 import sys
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import TextIO, TypeVar
 
 from rich.live import Live
 
-from mock_building.building.doors import BuildingDoor, start_doors
-from mock_building.building.service import ServicePart
-from mock_building.service.clock import Clock, SystemClock
 from mock_building.building.day_clock import DayShiftedClock
-from mock_building.service.api_dev_labels import LabelShelf
+from mock_building.building.doors import BuildingDoor, start_doors
+from mock_building.building.live_view import BuildingView, HeadlessLog, literal, make_console, render_view
+from mock_building.building.service import ServicePart
 from mock_building.door import DoorError
 from mock_building.errors import CodedError
-from mock_building.building.live_view import BuildingView, HeadlessLog, literal, make_console, render_view
 from mock_building.radio import RadioError, VirtualRadio
 from mock_building.scenario.loader import Driver, Scenario, default_scenario_path, load_scenario
+from mock_building.service.api_dev_labels import LabelShelf
+from mock_building.service.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "BuildingError", "BuildingMode", "BuildingSettings", "RunningBuilding", "banner", "demo_driver", "run_building",
+    "BuildingError",
+    "BuildingMode",
+    "BuildingSettings",
+    "RunningBuilding",
+    "banner",
+    "demo_driver",
+    "run_building",
     "start_building",
 ]
 
@@ -112,8 +118,11 @@ class RunningBuilding:
 
     def view(self) -> BuildingView:
         return BuildingView(
-            self.title, tuple(d.status() for d in self.doors.values()), self.service.recent_audit(),
-            alerts=self.service.open_alerts(), service_faults=self.service.active_faults(),
+            self.title,
+            tuple(d.status() for d in self.doors.values()),
+            self.service.recent_audit(),
+            alerts=self.service.open_alerts(),
+            service_faults=self.service.active_faults(),
         )
 
     async def labels_rendered(self) -> None:
@@ -153,15 +162,20 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
     except OSError as err:  # e.g. a path under a regular file: one line, not a traceback
         raise BuildingError("data_dir_unusable", f"--data-dir {settings.data_dir}: {err.strerror}") from err
     service = ServicePart(
-        scenario, settings.data_dir, clock,
-        gap_alert_after_s=settings.gap_alert_after_s, grant_receipt_margin_s=settings.grant_receipt_margin_s,
+        scenario,
+        settings.data_dir,
+        clock,
+        gap_alert_after_s=settings.gap_alert_after_s,
+        grant_receipt_margin_s=settings.grant_receipt_margin_s,
     )
     radio = VirtualRadio()
     doors: dict[str, BuildingDoor] = {}
     labels = LabelShelf(scenario, settings.data_dir)
     labels.clear()
     try:
-        radio_port = await _listening(radio.serve(settings.host, settings.radio_port), "radio", settings.radio_port)
+        radio_port = await _listening(
+            radio.serve(settings.host, settings.radio_port), "radio", settings.radio_port
+        )
         doors.update(await start_doors(scenario, radio, settings.data_dir / "doors", clock.unix))
         service.mount_door_admin({door_id: door.faults for door_id, door in doors.items()})
         if settings.mode is BuildingMode.DEMO:  # QA aids: labels and expectations, never in production
@@ -174,7 +188,14 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
         await RunningBuilding(scenario, "", service, radio, settings.host, 0, labels, doors).stop()
         raise
     return RunningBuilding(
-        scenario, scenario_path.name, service, radio, settings.host, radio_port, labels, doors,
+        scenario,
+        scenario_path.name,
+        service,
+        radio,
+        settings.host,
+        radio_port,
+        labels,
+        doors,
         await _render_labels_in_background(scenario_path, labels),
     )
 
@@ -183,8 +204,16 @@ async def _render_labels_in_background(scenario_path: Path, labels: LabelShelf) 
     """`mock-building labels` into the shelf's folder, in a child process at the lowest CPU
     priority: it neither holds this loop's GIL nor competes with the building for a core."""
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mock_building.cli", "labels", "--scenario", str(scenario_path),
-        "--out", str(labels.folder), stdout=asyncio.subprocess.DEVNULL, preexec_fn=_lowest_priority,
+        sys.executable,
+        "-m",
+        "mock_building.cli",
+        "labels",
+        "--scenario",
+        str(scenario_path),
+        "--out",
+        str(labels.folder),
+        stdout=asyncio.subprocess.DEVNULL,
+        preexec_fn=_lowest_priority,
     )
 
 
@@ -196,12 +225,16 @@ async def _listening(starting: Awaitable[T], what: str, port: int) -> T:
     try:
         return await starting
     except OSError as err:
-        raise BuildingError("port_unavailable", f"the {what} cannot listen on port {port}: {err.strerror}") from err
+        raise BuildingError(
+            "port_unavailable", f"the {what} cannot listen on port {port}: {err.strerror}"
+        ) from err
 
 
 def demo_driver(scenario: Scenario) -> Driver | None:
     """The driver to advertise: the one called "demo", else the scenario's first."""
-    return next((d for d in scenario.drivers if d.id == "demo"), scenario.drivers[0] if scenario.drivers else None)
+    return next(
+        (d for d in scenario.drivers if d.id == "demo"), scenario.drivers[0] if scenario.drivers else None
+    )
 
 
 def banner(building: RunningBuilding) -> list[str]:
@@ -215,8 +248,12 @@ def banner(building: RunningBuilding) -> list[str]:
     ]
     if driver is not None:
         carrier = scenario.carrier(driver.carrier).name
-        lines.append(f"  demo driver    : {literal(driver.id)} / {literal(driver.password)}  ({literal(carrier)})")
-    lines.append(f"  labels         : {literal(str(building.labels_dir))}  (also GET {building.url}/v1/dev/labels)")
+        lines.append(
+            f"  demo driver    : {literal(driver.id)} / {literal(driver.password)}  ({literal(carrier)})"
+        )
+    lines.append(
+        f"  labels         : {literal(str(building.labels_dir))}  (also GET {building.url}/v1/dev/labels)"
+    )
     lines.append(f"  doors          : {', '.join(literal(d) for d in building.doors) or '-'}")
     return lines
 
@@ -247,7 +284,9 @@ async def run_building(settings: BuildingSettings, *, live: bool, out: TextIO = 
     try:
         building = await start_building(settings)
         logger.info(
-            "building up: access service %s, radio %s, %d doors", building.url, building.radio_address,
+            "building up: access service %s, radio %s, %d doors",
+            building.url,
+            building.radio_address,
             len(building.doors),
         )
         try:

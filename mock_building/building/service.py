@@ -14,16 +14,16 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from mock_building.building.day_clock import DayShiftedClock
-from mock_building.service.api_dev_expectations import dev_expectations_router
-from mock_building.service.api_dev_labels import LabelShelf, dev_labels_router
-from mock_building.door import DoorFaults
-from mock_building.service.api_door_admin import door_admin_router
 from mock_building.building.live_view import AlertLine, AuditLine
+from mock_building.building.serving import ServedApp, serve_app
+from mock_building.door import DoorFaults
 from mock_building.scenario.loader import Scenario, ServiceFaultSettings
 from mock_building.service import Store, app_for_scenario
 from mock_building.service.alerts import AlertBook
+from mock_building.service.api_dev_expectations import dev_expectations_router
+from mock_building.service.api_dev_labels import LabelShelf, dev_labels_router
+from mock_building.service.api_door_admin import door_admin_router
 from mock_building.service.audit import AuditLog
-from mock_building.building.serving import ServedApp, serve_app
 
 __all__ = ["DATABASE_NAME", "ServicePart"]
 
@@ -37,15 +37,25 @@ class ServicePart:
     """The service's app and store; `serve()` puts it on the air, `stop()` takes it down."""
 
     def __init__(
-        self, scenario: Scenario, data_dir: Path, clock: DayShiftedClock, *, gap_alert_after_s: int = 15 * 60,
+        self,
+        scenario: Scenario,
+        data_dir: Path,
+        clock: DayShiftedClock,
+        *,
+        gap_alert_after_s: int = 15 * 60,
         grant_receipt_margin_s: int = 15 * 60,
     ) -> None:
         self.scenario = scenario
         password_cost = scenario.service.password_cost
         cost = {} if password_cost is None else {"password_cost": password_cost}
         self.app: FastAPI = app_for_scenario(
-            scenario, clock=clock, today=clock.today(scenario.zone), db_path=data_dir / DATABASE_NAME,
-            gap_alert_after_s=gap_alert_after_s, grant_receipt_margin_s=grant_receipt_margin_s, **cost,
+            scenario,
+            clock=clock,
+            today=clock.today(scenario.zone),
+            db_path=data_dir / DATABASE_NAME,
+            gap_alert_after_s=gap_alert_after_s,
+            grant_receipt_margin_s=grant_receipt_margin_s,
+            **cost,
         )
         self.store: Store = self.app.state.service.store
         self._audit: AuditLog = self.app.state.service.audit
@@ -86,12 +96,23 @@ class ServicePart:
         """
         fresh: list[AuditLine] = []
         for building in self.scenario.buildings:
-            for cursor, event in self._audit.building_feed(building.id, after_id=self._cursors.get(building.id, 0),
-                                                           limit=_AUDIT_BATCH):
+            for cursor, event in self._audit.building_feed(
+                building.id, after_id=self._cursors.get(building.id, 0), limit=_AUDIT_BATCH
+            ):
                 self._cursors[building.id] = cursor
-                fresh.append(AuditLine(cursor, event.time.isoformat(timespec="seconds"), event.building_id,
-                                       event.door_id, event.stop_id, event.carrier, event.driver_ref, event.outcome,
-                                       event.reason))
+                fresh.append(
+                    AuditLine(
+                        cursor,
+                        event.time.isoformat(timespec="seconds"),
+                        event.building_id,
+                        event.door_id,
+                        event.stop_id,
+                        event.carrier,
+                        event.driver_ref,
+                        event.outcome,
+                        event.reason,
+                    )
+                )
         self._recent.extend(sorted(fresh, key=lambda line: line.id))
         return tuple(self._recent)
 
@@ -101,8 +122,14 @@ class ServicePart:
             self._alerts.sweep(self._clock.now())
             self._swept_at = time.monotonic()
         return tuple(
-            AlertLine(a.alert_id, a.raised_at.isoformat(timespec="seconds"), a.building_id, a.door_id, a.kind,
-                      a.severity.value)
+            AlertLine(
+                a.alert_id,
+                a.raised_at.isoformat(timespec="seconds"),
+                a.building_id,
+                a.door_id,
+                a.kind,
+                a.severity.value,
+            )
             for a in self._alerts.open_alerts(limit=_AUDIT_BATCH)
         )
 

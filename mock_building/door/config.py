@@ -53,7 +53,9 @@ class DoorConfig:
 
     def __post_init__(self) -> None:
         if not is_door_id(self.door_id):
-            raise DoorError(DoorErrorReason.BAD_CONFIG, f"door id {self.door_id!r} is not 1-8 ASCII characters")
+            raise DoorError(
+                DoorErrorReason.BAD_CONFIG, f"door id {self.door_id!r} is not 1-8 ASCII characters"
+            )
         if not self.hold_open_s > 0:
             raise DoorError(DoorErrorReason.BAD_CONFIG, "hold_open_s must be positive")
         low, high = ADVERTISING_INTERVAL_RANGE_MS

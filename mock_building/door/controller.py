@@ -223,7 +223,9 @@ class DoorController:
         self._announce()
         open_seconds = self._open_seconds() if outcome is Outcome.UNLOCKED else None
         result = UnlockResult(outcome=outcome, reason=reason, receipt=receipt, open_seconds=open_seconds)
-        return Attempt(result=bytes(result), receipt=receipt, outcome=outcome, reason=reason, relock_at=relock_at)
+        return Attempt(
+            result=bytes(result), receipt=receipt, outcome=outcome, reason=reason, relock_at=relock_at
+        )
 
     def _screen(self, decision: UnlockDecision, session: Session, now: int) -> UnlockDecision:
         """Door-level checks after section 6 accepted a grant: revocation, then receipt capacity."""
@@ -324,5 +326,6 @@ class DoorController:
 def _wrong_trust_store(trusted: TrustStore) -> TrustStore:
     """The same key ids and issuers with other public keys: a mis-provisioned door."""
     return TrustStore.of(
-        replace(key, public_key=public_key_bytes(Ed25519PrivateKey.generate())) for key in trusted.by_kid.values()
+        replace(key, public_key=public_key_bytes(Ed25519PrivateKey.generate()))
+        for key in trusted.by_kid.values()
     )

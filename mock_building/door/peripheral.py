@@ -17,8 +17,8 @@ from typing import Protocol
 
 from bumble.att import ATT_Error, ErrorCode
 from bumble.device import Connection, Device
-from bumble.hci import HCI_LE_Set_Advertising_Enable_Command
 from bumble.gatt import Characteristic, CharacteristicValue, Service
+from bumble.hci import HCI_LE_Set_Advertising_Enable_Command
 
 from mock_building.door.att_guard import AttGuard, answered
 from mock_building.door.controller import DoorController, Session
@@ -131,7 +131,9 @@ class DoorPeripheral:
         if self._air is None:
             await self._switch_on()
         else:
-            self._air.sleep_until_wanted(self.controller.config.address, lambda: self._spawn(self._switch_on()))
+            self._air.sleep_until_wanted(
+                self.controller.config.address, lambda: self._spawn(self._switch_on())
+            )
 
     async def _switch_on(self) -> None:
         if not self._started:  # stopped while dormant

@@ -43,7 +43,9 @@ async def run_real_door(scenario: Scenario, door_id: str, transport_spec: str, d
     config = door_config(scenario, door_id, data_dir / "doors" / door_id)
     print(f"door {door_id} on {transport_spec}; Ctrl-C to stop", flush=True)
     try:
-        await run_door_on_transport(config, transport_spec, faults=door_faults(scenario.door(door_id)), stop=stop)
+        await run_door_on_transport(
+            config, transport_spec, faults=door_faults(scenario.door(door_id)), stop=stop
+        )
     except DoorError as err:
         raise DoorRunError(str(err.reason), str(err)) from err
     except _TRANSPORT_ERRORS as err:

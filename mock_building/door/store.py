@@ -54,7 +54,9 @@ class DoorStore:
             state_dir.mkdir(parents=True, exist_ok=True)
             # Opened in a worker thread (a city opens a thousand stores at once, each creation
             # fsyncs), then used only on the event loop's thread: never by two threads at a time.
-            self._db = sqlite3.connect(state_dir / DB_NAME, isolation_level="DEFERRED", check_same_thread=False)
+            self._db = sqlite3.connect(
+                state_dir / DB_NAME, isolation_level="DEFERRED", check_same_thread=False
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)

@@ -226,7 +226,9 @@ class AirLink(LocalLink):
         self._index(controller.public_address, controller)
         if isinstance(controller, PeripheralController):
             self._peripherals.add(controller)
-            self._hearers[controller] = {listener for listener in self._listeners if self._hears(listener, controller)}
+            self._hearers[controller] = {
+                listener for listener in self._listeners if self._hears(listener, controller)
+            }
         else:
             self._listeners.add(controller)
             self._rehear(controller)
@@ -284,7 +286,9 @@ class AirLink(LocalLink):
     def refresh(self, peripheral: Controller) -> None:
         """Recompute who can hear a door after its position, level or power changed."""
         if peripheral in self._peripherals:
-            self._hearers[peripheral] = {listener for listener in self._listeners if self._hears(listener, peripheral)}
+            self._hearers[peripheral] = {
+                listener for listener in self._listeners if self._hears(listener, peripheral)
+            }
             self._wake([a for a in self._parked if a.controller is peripheral and self.has_listener_for(a)])
             self._wake_dormant([peripheral], self._listeners)
 

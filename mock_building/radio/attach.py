@@ -44,9 +44,7 @@ class AttachedController(CentralController):
         if isinstance(packet, hci.HCI_LE_Advertising_Report_Event):
             packet = hci.HCI_LE_Advertising_Report_Event(reports=self._with_rssi(packet.reports))
         elif isinstance(packet, hci.HCI_LE_Extended_Advertising_Report_Event):
-            packet = hci.HCI_LE_Extended_Advertising_Report_Event(
-                reports=self._with_rssi(packet.reports)
-            )
+            packet = hci.HCI_LE_Extended_Advertising_Report_Event(reports=self._with_rssi(packet.reports))
         super().send_hci_packet(packet)
 
     def _with_rssi(self, reports: Sequence[_Report]) -> list[_Report]:

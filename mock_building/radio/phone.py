@@ -13,9 +13,9 @@ import itertools
 from collections.abc import Callable, Iterator
 
 from bumble import hci
+from bumble.core import UUID
 from bumble.device import Connection, Device, Peer
 from bumble.gatt_client import CharacteristicProxy
-from bumble.core import UUID
 
 from mock_building.radio.virtual_radio import VirtualRadio
 from protocol import gatt

@@ -10,7 +10,13 @@ from bumble import hci
 from bumble.controller import Controller
 from bumble.device import Device
 
-from mock_building.radio.air import AirConditions, AirLink, CentralController, PeripheralController, address_key
+from mock_building.radio.air import (
+    AirConditions,
+    AirLink,
+    CentralController,
+    PeripheralController,
+    address_key,
+)
 from mock_building.radio.attach import AttachServer
 from mock_building.radio.errors import RadioError, RadioErrorReason
 from mock_building.radio.geography import Position

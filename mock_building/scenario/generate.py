@@ -38,8 +38,11 @@ class CitySpec:
 
     def problems(self) -> list[str]:
         counts = {
-            "buildings": self.buildings, "doors per building": self.doors_per_building,
-            "drivers": self.drivers, "stops per route": self.stops_per_route, "carriers": self.carriers,
+            "buildings": self.buildings,
+            "doors per building": self.doors_per_building,
+            "drivers": self.drivers,
+            "stops per route": self.stops_per_route,
+            "carriers": self.carriers,
         }
         found = [f"{name} must be at least 1" for name, value in counts.items() if value < 1]
         if self.buildings * self.doors_per_building > 9_999_999:
@@ -75,13 +78,19 @@ def generate_scenario(spec: CitySpec) -> str:
     ]
     for carrier in carriers:
         out += [
-            "", "[[carriers]]", f"id = {_q(carrier)}", f"name = {_q(carrier.title())}",
+            "",
+            "[[carriers]]",
+            f"id = {_q(carrier)}",
+            f"name = {_q(carrier.title())}",
             f"kid = {_q(carrier + '-k1')}",
         ]
     for building, position in zip(buildings, grid_layout(spec.buildings), strict=True):
         accepted = carriers[:1] if building in picky else carriers
         out += [
-            "", "[[buildings]]", f"id = {_q(building)}", f"name = {_q('Building ' + building[1:])}",
+            "",
+            "[[buildings]]",
+            f"id = {_q(building)}",
+            f"name = {_q('Building ' + building[1:])}",
             f"address = {_q(f'{int(building[1:])} City Rd')}",
             f"accepted_carriers = [{', '.join(_q(c) for c in accepted)}]",
             f"position = [{position.x:g}, {position.y:g}]",
@@ -91,15 +100,23 @@ def generate_scenario(spec: CitySpec) -> str:
         for _ in range(spec.doors_per_building):
             door += 1
             out += [
-                "", "[[doors]]", f'id = "D{door:07d}"', f"building = {_q(building)}", f'name = "Door {door}"',
+                "",
+                "[[doors]]",
+                f'id = "D{door:07d}"',
+                f"building = {_q(building)}",
+                f'name = "Door {door}"',
                 f"adv_interval_ms = {spec.adv_interval_ms}",
             ]
     barcode = 0
     for index in range(spec.drivers):
         driver, carrier = f"driver{index + 1:04d}", carriers[index % len(carriers)]
         out += [
-            "", "[[drivers]]", f"id = {_q(driver)}", f"name = {_q('Driver ' + str(index + 1))}",
-            f"password = {_q(driver + '-password')}", f"carrier = {_q(carrier)}",
+            "",
+            "[[drivers]]",
+            f"id = {_q(driver)}",
+            f"name = {_q('Driver ' + str(index + 1))}",
+            f"password = {_q(driver + '-password')}",
+            f"carrier = {_q(carrier)}",
         ]
         first = rng.randrange(spec.buildings)
         out += ["", "[[routes]]", f"driver = {_q(driver)}", 'date = "today"']
@@ -112,11 +129,14 @@ def generate_scenario(spec: CitySpec) -> str:
                 barcode += 1
                 package_id = f"P{index + 1:04d}-{number + 1:03d}-{parcel + 1}"
                 packages.append(
-                    f"{{ id = {_q(package_id)}, barcode = \"LKC{barcode:012d}\", expect = {_q(expect)} }}"
+                    f'{{ id = {_q(package_id)}, barcode = "LKC{barcode:012d}", expect = {_q(expect)} }}'
                 )
             out += [
-                "", "  [[routes.stops]]", f"  id = {_q(f'{driver}-{number + 1:03d}')}",
-                f"  building = {_q(building)}", f"  window = {window}",
+                "",
+                "  [[routes.stops]]",
+                f"  id = {_q(f'{driver}-{number + 1:03d}')}",
+                f"  building = {_q(building)}",
+                f"  window = {window}",
                 f"  packages = [{', '.join(packages)}]",
             ]
     return "\n".join(out) + "\n"

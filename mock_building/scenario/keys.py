@@ -17,9 +17,9 @@ __all__ = ["derive_ed25519_key", "derive_secret"]
 def derive_secret(seed: str | bytes, label: str, length: int = 32) -> bytes:
     """HKDF-SHA256(seed, info=label): independent secrets for independent labels."""
     material = seed.encode() if isinstance(seed, str) else seed
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=b"lobbykey-mock-v1", info=label.encode()).derive(
-        material
-    )
+    return HKDF(
+        algorithm=hashes.SHA256(), length=length, salt=b"lobbykey-mock-v1", info=label.encode()
+    ).derive(material)
 
 
 def derive_ed25519_key(seed: str | bytes, label: str) -> Ed25519PrivateKey:

@@ -20,14 +20,37 @@ from pydantic import BaseModel, ValidationError
 
 from mock_building.errors import ScenarioError
 from mock_building.scenario.model import (
-    Building, Carrier, DeliveryWindow, Door, DoorFaultSettings, Driver, Package, Route, Scenario,
-    ServiceFaultSettings, ServiceSettings, Stop,
+    Building,
+    Carrier,
+    DeliveryWindow,
+    Door,
+    DoorFaultSettings,
+    Driver,
+    Package,
+    Route,
+    Scenario,
+    ServiceFaultSettings,
+    ServiceSettings,
+    Stop,
 )
 
 __all__ = [
-    "Building", "Carrier", "DeliveryWindow", "Door", "DoorFaultSettings", "Driver", "Package", "Route",
-    "Scenario", "ScenarioError", "ServiceFaultSettings", "ServiceSettings", "Stop", "default_scenario_path",
-    "load_scenario", "parse_scenario",
+    "Building",
+    "Carrier",
+    "DeliveryWindow",
+    "Door",
+    "DoorFaultSettings",
+    "Driver",
+    "Package",
+    "Route",
+    "Scenario",
+    "ScenarioError",
+    "ServiceFaultSettings",
+    "ServiceSettings",
+    "Stop",
+    "default_scenario_path",
+    "load_scenario",
+    "parse_scenario",
 ]
 
 _MESSAGES = {"extra_forbidden": "unknown key", "missing": "required key is missing"}

@@ -18,8 +18,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import (
-    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StrictBool, StrictInt,
-    StrictStr, ValidationInfo, create_model, field_validator, model_validator,
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
 )
 
 from mock_building.door.config import ADVERTISING_INTERVAL_RANGE_MS
@@ -31,8 +42,18 @@ from protocol.keys import TrustedIssuerKey, derive_key_id, public_key_bytes
 from protocol.maintenance import Authority, Role
 
 __all__ = [
-    "Building", "Carrier", "DeliveryWindow", "Door", "DoorFaultSettings", "Driver", "Package", "Route",
-    "Scenario", "ServiceFaultSettings", "ServiceSettings", "Stop",
+    "Building",
+    "Carrier",
+    "DeliveryWindow",
+    "Door",
+    "DoorFaultSettings",
+    "Driver",
+    "Package",
+    "Route",
+    "Scenario",
+    "ServiceFaultSettings",
+    "ServiceSettings",
+    "Stop",
 ]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -117,7 +138,8 @@ def _fault_bounds(value: object, info: ValidationInfo) -> object:
 
 # The `[doors.faults]` table, generated from `DoorFaultSettings` so the fields have one definition.
 _FAULT_FIELDS: dict[str, Any] = {
-    spec.name: (get_type_hints(DoorFaultSettings)[spec.name], spec.default) for spec in fields(DoorFaultSettings)
+    spec.name: (get_type_hints(DoorFaultSettings)[spec.name], spec.default)
+    for spec in fields(DoorFaultSettings)
 }
 _DoorFaultsTable = create_model(
     "_DoorFaultsTable",
@@ -333,13 +355,19 @@ class Scenario(BaseModel):
         data = dict(data)
         service = data.get("service", {})
         if isinstance(service, dict) and "admin_token" not in service:
-            data["service"] = {**service, "admin_token": "admin-" + derive_secret(seed, "service:admin", 12).hex()}
+            data["service"] = {
+                **service,
+                "admin_token": "admin-" + derive_secret(seed, "service:admin", 12).hex(),
+            }
         data["doors"] = [
             {**door, "ble_address": _derived_ble_address(seed, door["id"])}
-            if isinstance(door, dict) and "ble_address" not in door and isinstance(door.get("id"), str) else door
+            if isinstance(door, dict) and "ble_address" not in door and isinstance(door.get("id"), str)
+            else door
             for door in _list(data.get("doors"))
         ]
-        addresses = {b.get("id"): b.get("address") for b in _list(data.get("buildings")) if isinstance(b, dict)}
+        addresses = {
+            b.get("id"): b.get("address") for b in _list(data.get("buildings")) if isinstance(b, dict)
+        }
         data["routes"] = [_stop_addresses(route, addresses) for route in _list(data.get("routes"))]
         return data
 
@@ -361,9 +389,13 @@ class Scenario(BaseModel):
             if carrier.key_seed is not None and carrier.key_file is not None:
                 raise ScenarioError(f"carriers[{index}].key_file", "give key_seed or key_file, not both")
             if carrier.key_file is not None:
-                carrier._private_key = _read_key_file(f"carriers[{index}].key_file", base_dir / carrier.key_file)
+                carrier._private_key = _read_key_file(
+                    f"carriers[{index}].key_file", base_dir / carrier.key_file
+                )
             else:
-                carrier._private_key = derive_ed25519_key(carrier.key_seed or self.seed, f"carrier:{carrier.id}")
+                carrier._private_key = derive_ed25519_key(
+                    carrier.key_seed or self.seed, f"carrier:{carrier.id}"
+                )
         for door in self.doors:
             door._private_key = derive_ed25519_key(self.seed, f"door:{door.id}")
         return self
@@ -439,7 +471,9 @@ def _stop_addresses(route: object, addresses: dict[object, object]) -> object:
         return route
     stops = [
         {**stop, "address": addresses[stop.get("building")]}
-        if isinstance(stop, dict) and "address" not in stop and isinstance(addresses.get(stop.get("building")), str)
+        if isinstance(stop, dict)
+        and "address" not in stop
+        and isinstance(addresses.get(stop.get("building")), str)
         else stop
         for stop in route["stops"]
     ]
@@ -472,12 +506,18 @@ def _check_references(scenario: Scenario) -> None:
         _unique([s.id for s in route.stops], f"{path}.stops", "id")
         for number, stop in enumerate(route.stops):
             _known(stop.building, buildings, f"{path}.stops[{number}].building", "building")
-        packages = [(f"{path}.stops[{n}].packages[{p}]", pkg) for n, s in enumerate(route.stops) for p, pkg in enumerate(s.packages)]
+        packages = [
+            (f"{path}.stops[{n}].packages[{p}]", pkg)
+            for n, s in enumerate(route.stops)
+            for p, pkg in enumerate(s.packages)
+        ]
         seen_ids: set[str] = set()
         seen_barcodes: set[str] = set()
         for package_path, package in packages:
             if package.id in seen_ids:
-                raise ScenarioError(f"{package_path}.id", f"duplicate package id {package.id!r} on this route")
+                raise ScenarioError(
+                    f"{package_path}.id", f"duplicate package id {package.id!r} on this route"
+                )
             if package.barcode in seen_barcodes:
                 raise ScenarioError(f"{package_path}.barcode", "two packages on this route share a barcode")
             seen_ids.add(package.id)

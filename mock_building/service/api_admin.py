@@ -63,7 +63,9 @@ async def revoke(body: RevocationRequest, service: ServiceDep, token: Bearer) ->
 
 
 @router.post("/admin/drivers/{driver_id}/revocation", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_driver(driver_id: str, body: DriverRevocation, service: ServiceDep, token: Bearer) -> Response:
+async def revoke_driver(
+    driver_id: str, body: DriverRevocation, service: ServiceDep, token: Bearer
+) -> Response:
     """Revoke a driver: every session ends and sign-in is refused with `revoked`."""
     check_admin(token, service.config.admin_token)
     service.revocations.driver(driver_id, body.reason, service.clock.now())

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
-from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from mock_building.scenario.labels import labels_for, write_label
 from mock_building.scenario.loader import Scenario
@@ -87,12 +87,16 @@ def dev_labels_router(labels: LabelShelf) -> APIRouter:
     async def list_labels(driver: CurrentDriver, service: ServiceDep) -> LabelListing:
         return LabelListing(labels=sorted(_own_labels(labels, driver, service)))
 
-    @router.get("/{name}", summary="One of the driver's parcel label images (PNG)", response_class=FileResponse)
+    @router.get(
+        "/{name}", summary="One of the driver's parcel label images (PNG)", response_class=FileResponse
+    )
     async def get_label(name: str, driver: CurrentDriver, service: ServiceDep) -> FileResponse:
         own = name in _own_labels(labels, driver, service)
         path = await run_in_threadpool(labels.path, name) if own else None  # rendering: off the event loop
         if path is None:
-            raise ServiceProblem(ReasonCode.NOT_FOUND, "No such label", f"no label {name!r} on your route today")
+            raise ServiceProblem(
+                ReasonCode.NOT_FOUND, "No such label", f"no label {name!r} on your route today"
+            )
         return FileResponse(path, media_type="image/png")
 
     return router

@@ -39,7 +39,9 @@ def door_admin_router(doors: Mapping[str, DoorFaults]) -> APIRouter:
     def door(door_id: str, service: ServiceDep, token: str) -> DoorFaults:
         check_admin(token, service.config.admin_token)
         if door_id not in doors:
-            raise ServiceProblem(ReasonCode.NOT_FOUND, "No such door", f"no door {door_id!r} in this building")
+            raise ServiceProblem(
+                ReasonCode.NOT_FOUND, "No such door", f"no door {door_id!r} in this building"
+            )
         return doors[door_id]
 
     def answer(door_id: str) -> DoorFaultsAnswer:

@@ -38,7 +38,9 @@ router = APIRouter(tags=["driver"])
 
 
 def _tokens(pair: TokenPair) -> TokenResponse:
-    return TokenResponse(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
+    return TokenResponse(
+        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+    )
 
 
 @router.post("/auth/sign-in", response_model=TokenResponse)
@@ -49,7 +51,9 @@ async def sign_in(body: SignInRequest, service: ServiceDep, request: Request) ->
     `account_locked`, both with Retry-After and the time the wait ends).
     """
     client = request.client.host if request.client else "unknown"
-    return _tokens(await service.sessions.sign_in(body.driver_id, body.password, service.clock.now(), client=client))
+    return _tokens(
+        await service.sessions.sign_in(body.driver_id, body.password, service.clock.now(), client=client)
+    )
 
 
 @router.post("/auth/refresh", response_model=TokenResponse)
@@ -59,7 +63,9 @@ async def refresh(body: RefreshRequest, service: ServiceDep) -> TokenResponse:
 
 
 @router.post("/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT)
-async def sign_out(token: OptionalBearer, service: ServiceDep, body: SignOutRequest | None = None) -> Response:
+async def sign_out(
+    token: OptionalBearer, service: ServiceDep, body: SignOutRequest | None = None
+) -> Response:
     """End this sign-in: its access and refresh tokens, and every token refreshed from them (idempotent).
 
     Send the access token (Bearer), the refresh token (body), or both: a handheld that kept only its
@@ -68,7 +74,9 @@ async def sign_out(token: OptionalBearer, service: ServiceDep, body: SignOutRequ
     refresh_token = body.refresh_token if body else None
     if token is None and refresh_token is None:
         raise ServiceProblem(
-            ReasonCode.NOT_AUTHENTICATED, "Not signed in", "send the access token (Bearer) or the refresh token",
+            ReasonCode.NOT_AUTHENTICATED,
+            "Not signed in",
+            "send the access token (Bearer) or the refresh token",
             headers={"WWW-Authenticate": "Bearer"},
         )
     service.sessions.sign_out(token, service.clock.now(), refresh_token=refresh_token)
@@ -76,7 +84,9 @@ async def sign_out(token: OptionalBearer, service: ServiceDep, body: SignOutRequ
 
 
 @router.post("/handheld-keys", response_model=HandheldKeyResponse, status_code=status.HTTP_201_CREATED)
-async def register_handheld(body: HandheldKeyRegistration, driver: CurrentDriver, service: ServiceDep) -> HandheldKeyResponse:
+async def register_handheld(
+    body: HandheldKeyRegistration, driver: CurrentDriver, service: ServiceDep
+) -> HandheldKeyResponse:
     """Register the handheld's Ed25519 public key (idempotent); grants are bound to it (cnf)."""
     key_id = service.handhelds.register(driver.driver_id, body.public_key, service.clock.now())
     return HandheldKeyResponse(key_id=b64url_decode(key_id))
@@ -91,24 +101,37 @@ async def route_today(driver: CurrentDriver, service: ServiceDep) -> Route:
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        alias="Idempotency-Key", pattern=r'^"?[A-Za-z0-9._:-]{1,128}"?$',
+        alias="Idempotency-Key",
+        pattern=r'^"?[A-Za-z0-9._:-]{1,128}"?$',
         description="one per scan attempt: a retry with the same key and body gets the same grant back",
     ),
 ]
 
 
 @router.post(
-    "/grants", response_model=GrantResponse, status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": GrantResponse, "description": "the grant issued earlier under this Idempotency-Key"}},
+    "/grants",
+    response_model=GrantResponse,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": GrantResponse, "description": "the grant issued earlier under this Idempotency-Key"}
+    },
 )
 async def request_grant(
-    body: GrantRequest, driver: CurrentDriver, service: ServiceDep, response: Response,
-    request: Request, idempotency_key: IdempotencyKey = None,
+    body: GrantRequest,
+    driver: CurrentDriver,
+    service: ServiceDep,
+    response: Response,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
 ) -> GrantResponse:
     """The security gate: a short-lived door grant for a scanned package at its stop."""
     grant, issued = service.gate.request(
-        driver, stop_id=body.stop_id, door_id=body.door_id, barcode=body.barcode,
-        handheld_key_id=b64url_encode(body.handheld_key_id), now=service.clock.now(),
+        driver,
+        stop_id=body.stop_id,
+        door_id=body.door_id,
+        barcode=body.barcode,
+        handheld_key_id=b64url_encode(body.handheld_key_id),
+        now=service.clock.now(),
         idempotency_key=idempotency_key.strip('"') if idempotency_key else None,
     )
     if not issued:
@@ -117,19 +140,28 @@ async def request_grant(
     token = grant.token if desk is None else desk.seal_grant(grant.door_id, grant.token)
     upkeep = None if desk is None else desk.pending(grant.door_id, service.clock.now())
     return GrantResponse(
-        grant=token, grant_id=grant.grant_id, door_id=grant.door_id, expires_at=grant.expires_at,
+        grant=token,
+        grant_id=grant.grant_id,
+        door_id=grant.door_id,
+        expires_at=grant.expires_at,
         upkeep=upkeep,
     )
 
 
 @router.post("/receipts", response_model=ReceiptUploadResponse)
-async def upload_receipts(body: ReceiptUpload, driver: CurrentDriver, service: ServiceDep) -> ReceiptUploadResponse:
+async def upload_receipts(
+    body: ReceiptUpload, driver: CurrentDriver, service: ServiceDep
+) -> ReceiptUploadResponse:
     """Door receipts relayed by the app: verified, chained, stored; duplicates are fine; gaps reported."""
     report = service.receipts.upload(list(body.receipts), service.clock.now(), relayed_by=driver.driver_id)
     return ReceiptUploadResponse(
         results=tuple(
             ReceiptResult(
-                index=r.index, status=ReceiptStatus(r.status), reason=r.reason.slug, door_id=r.door_id, seq=r.seq
+                index=r.index,
+                status=ReceiptStatus(r.status),
+                reason=r.reason.slug,
+                door_id=r.door_id,
+                seq=r.seq,
             )
             for r in report.results
         ),
@@ -142,8 +174,15 @@ async def upload_receipts(body: ReceiptUpload, driver: CurrentDriver, service: S
 
 
 @router.post(
-    "/deliveries", response_model=Delivery, status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": Delivery, "description": "the same delivery id was already recorded (idempotent replay)"}},
+    "/deliveries",
+    response_model=Delivery,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {
+            "model": Delivery,
+            "description": "the same delivery id was already recorded (idempotent replay)",
+        }
+    },
 )
 async def confirm_delivery(
     body: DeliveryConfirmation, driver: CurrentDriver, service: ServiceDep, response: Response

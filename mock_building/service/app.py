@@ -8,8 +8,8 @@ including validation errors (`invalid_request`), unknown paths (`not_found`), in
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,6 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_building.service.clock import Clock
 from mock_building.scenario.loader import Scenario, ServiceFaultSettings
 from mock_building.service.alerts import AlertBook
 from mock_building.service.api_admin import router as admin_router
@@ -28,6 +27,7 @@ from mock_building.service.api_driver import router as driver_router
 from mock_building.service.api_upkeep import router as upkeep_router
 from mock_building.service.audit import AuditLog
 from mock_building.service.auth import Sessions
+from mock_building.service.clock import Clock
 from mock_building.service.context import Service, ServiceConfig
 from mock_building.service.db import MEMORY, Store
 from mock_building.service.deliveries import Deliveries
@@ -40,8 +40,8 @@ from mock_building.service.ratelimit import RateLimiter
 from mock_building.service.receipts import ReceiptIngest
 from mock_building.service.revocations import Revocations
 from mock_building.service.seed import seed_database
-from mock_building.service.upkeep import UpkeepDesk, UpkeepKeys
 from mock_building.service.throttle import SignInThrottle
+from mock_building.service.upkeep import UpkeepDesk, UpkeepKeys
 from protocol.api import API_PREFIX, PROBLEM_MEDIA_TYPE, Problem
 from protocol.reasons import ReasonCode
 
@@ -51,7 +51,11 @@ _log = logging.getLogger(__name__)
 _ADMIN_PREFIX = f"{API_PREFIX}/admin/"
 _PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     "4XX": {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": "refused (problem+json)"},
-    "5XX": {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": "unavailable (problem+json)"},
+    "5XX": {
+        "model": Problem,
+        "content": {PROBLEM_MEDIA_TYPE: {}},
+        "description": "unavailable (problem+json)",
+    },
 }
 
 
@@ -84,8 +88,10 @@ def create_app(
         clock=clock,
         store=store,
         sessions=Sessions(
-            store, SignInThrottle(store, account=config.account_throttle, client=config.client_throttle),
-            access_ttl_s=config.access_ttl_s, refresh_ttl_s=config.refresh_ttl_s,
+            store,
+            SignInThrottle(store, account=config.account_throttle, client=config.client_throttle),
+            access_ttl_s=config.access_ttl_s,
+            refresh_ttl_s=config.refresh_ttl_s,
         ),
         handhelds=Handhelds(store, revocations, max_live=config.max_handheld_keys),
         gate=GrantGate(store, audit, limiter, signers, zone=config.zone, lifetime_s=config.grant_lifetime_s),
@@ -118,7 +124,9 @@ def create_app(
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceProblem)
     async def _problem(request: Request, exc: ServiceProblem) -> Response:
-        return problem_response(exc.code, exc.title, exc.detail, instance=request.url.path, headers=exc.headers)
+        return problem_response(
+            exc.code, exc.title, exc.detail, instance=request.url.path, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -126,7 +134,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}"
             for error in exc.errors()[:5]
         )
-        return problem_response(ReasonCode.INVALID_REQUEST, "Invalid request", where, instance=request.url.path)
+        return problem_response(
+            ReasonCode.INVALID_REQUEST, "Invalid request", where, instance=request.url.path
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -155,8 +165,11 @@ class _FaultMiddleware:
         await self._faults.delay()
         if self._faults.should_fail():
             response = problem_response(
-                ReasonCode.SERVICE_UNAVAILABLE, "Service unavailable", "injected fault: try again shortly",
-                instance=scope["path"], headers={"Retry-After": "1"},
+                ReasonCode.SERVICE_UNAVAILABLE,
+                "Service unavailable",
+                "injected fault: try again shortly",
+                instance=scope["path"],
+                headers={"Retry-After": "1"},
             )
             await response(scope, receive, send)
             return
@@ -178,10 +191,14 @@ def app_for_scenario(
     """
     store = Store.open(db_path)
     config = replace(
-        ServiceConfig(admin_token=scenario.admin_token, audit_secret=scenario.service_secret, timezone=scenario.timezone),
+        ServiceConfig(
+            admin_token=scenario.admin_token, audit_secret=scenario.service_secret, timezone=scenario.timezone
+        ),
         **overrides,
     )
-    seed_database(store, scenario, today or clock.now().astimezone(config.zone).date(), password_cost=password_cost)
+    seed_database(
+        store, scenario, today or clock.now().astimezone(config.zone).date(), password_cost=password_cost
+    )
     keys = UpkeepKeys(
         scenario.upkeep_key,
         {b.id: scenario.owner_key(b.id) for b in scenario.buildings},

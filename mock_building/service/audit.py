@@ -53,10 +53,23 @@ class AuditLog:
         self._store.conn.execute(
             "INSERT INTO audit_events (at, kind, building_id, door_id, stop_id, carrier_id, driver_ref, outcome,"
             " reason, grant_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (at.isoformat(), str(kind), building_id, door_id, stop_id, carrier_id, ref, outcome, reason, grant_id),
+            (
+                at.isoformat(),
+                str(kind),
+                building_id,
+                door_id,
+                stop_id,
+                carrier_id,
+                ref,
+                outcome,
+                reason,
+                grant_id,
+            ),
         )
 
-    def building_feed(self, building_id: str, *, after_id: int = 0, limit: int = 100) -> list[tuple[int, ApiAuditEvent]]:
+    def building_feed(
+        self, building_id: str, *, after_id: int = 0, limit: int = 100
+    ) -> list[tuple[int, ApiAuditEvent]]:
         """(cursor, event) for one building's door-level events after the cursor `after_id`.
 
         Events that name a door: "who entered which door when, for which stop". Every door event
@@ -70,10 +83,18 @@ class AuditLog:
             (building_id, after_id, str(AuditKind.DOOR), str(AuditKind.ALERT), limit),
         ).fetchall()
         return [
-            (row["id"], ApiAuditEvent(
-                time=datetime.fromisoformat(row["at"]), building_id=row["building_id"], door_id=row["door_id"],
-                stop_id=row["stop_id"], carrier=row["carrier_id"], outcome=row["outcome"], reason=row["reason"],
-                driver_ref=row["driver_ref"],
-            ))
+            (
+                row["id"],
+                ApiAuditEvent(
+                    time=datetime.fromisoformat(row["at"]),
+                    building_id=row["building_id"],
+                    door_id=row["door_id"],
+                    stop_id=row["stop_id"],
+                    carrier=row["carrier_id"],
+                    outcome=row["outcome"],
+                    reason=row["reason"],
+                    driver_ref=row["driver_ref"],
+                ),
+            )
             for row in rows
         ]

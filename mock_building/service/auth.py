@@ -82,7 +82,9 @@ class Sessions:
             self._throttle.failed(driver_id, client, now)
             raise ServiceProblem(ReasonCode.INVALID_CREDENTIALS, "Wrong driver id or password")
         if row["revoked_at"] is not None:
-            raise ServiceProblem(ReasonCode.REVOKED, "Driver revoked", "this driver's access has been revoked")
+            raise ServiceProblem(
+                ReasonCode.REVOKED, "Driver revoked", "this driver's access has been revoked"
+            )
         self._throttle.succeeded(driver_id)
         with self._store.transaction() as db:
             family = secrets.token_urlsafe(16)
@@ -108,7 +110,10 @@ class Sessions:
                     (now.isoformat(), token_hash(refresh_token)),
                 )
                 _check_session(
-                    row["refresh_expires_epoch"], row["revoked_at"], now, "refresh token expired: sign in again"
+                    row["refresh_expires_epoch"],
+                    row["revoked_at"],
+                    now,
+                    "refresh token expired: sign in again",
                 )
                 return self._issue(row["driver_id"], row["family_id"], now)
             # Committed before refusing: the family stays ended whatever the caller does next.
@@ -141,8 +146,12 @@ class Sessions:
             "INSERT INTO sessions (access_hash, refresh_hash, driver_id, family_id, access_expires_epoch,"
             " refresh_expires_epoch) VALUES (?, ?, ?, ?, ?, ?)",
             (
-                token_hash(pair.access_token), token_hash(pair.refresh_token), driver_id, family_id,
-                now.timestamp() + self.access_ttl_s, now.timestamp() + self.refresh_ttl_s,
+                token_hash(pair.access_token),
+                token_hash(pair.refresh_token),
+                driver_id,
+                family_id,
+                now.timestamp() + self.access_ttl_s,
+                now.timestamp() + self.refresh_ttl_s,
             ),
         )
         return pair
@@ -156,7 +165,9 @@ class Sessions:
         ).fetchone()
         if row is None:
             raise _unauthenticated("unknown access token, or its session has ended")
-        _check_session(row["access_expires_epoch"], row["revoked_at"], now, "access token expired: refresh it")
+        _check_session(
+            row["access_expires_epoch"], row["revoked_at"], now, "access token expired: refresh it"
+        )
         return DriverIdentity(row["id"], row["carrier_id"], row["name"])
 
 
@@ -169,6 +180,8 @@ def check_manager(store: Store, token: str, building_id: str, admin_token: str) 
     """The building's manager token, or the admin token, may read a building's audit feed."""
     if hmac.compare_digest(token.encode(), admin_token.encode()):
         return
-    row = store.conn.execute("SELECT manager_token_hash FROM buildings WHERE id = ?", (building_id,)).fetchone()
+    row = store.conn.execute(
+        "SELECT manager_token_hash FROM buildings WHERE id = ?", (building_id,)
+    ).fetchone()
     if row is None or row[0] is None or not hmac.compare_digest(row[0], token_hash(token)):
         raise ServiceProblem(ReasonCode.FORBIDDEN, "Not a manager of this building")

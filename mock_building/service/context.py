@@ -80,10 +80,14 @@ async def _service(request: Request) -> Service:
 
 
 ServiceDep = Annotated[Service, Depends(_service)]
-_bearer_scheme = HTTPBearer(auto_error=False, description="access token from sign-in, or an admin/manager token")
+_bearer_scheme = HTTPBearer(
+    auto_error=False, description="access token from sign-in, or an admin/manager token"
+)
 
 
-async def _bearer(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)]) -> str:
+async def _bearer(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
+) -> str:
     header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
     return bearer_token(header)
 

@@ -66,7 +66,9 @@ class Deliveries:
         self._alerts = alerts
         self._zone = zone
 
-    def confirm(self, who: DriverIdentity, request: DeliveryConfirmation, now: datetime) -> tuple[Delivery, bool]:
+    def confirm(
+        self, who: DriverIdentity, request: DeliveryConfirmation, now: datetime
+    ) -> tuple[Delivery, bool]:
         """The recorded delivery, and whether this call created it (False: an idempotent replay)."""
         package_ids = tuple(sorted(set(request.package_ids)))
         grant_id = request.grant_id.hex() if request.grant_id else None
@@ -74,10 +76,16 @@ class Deliveries:
         if claimed.tzinfo is None:
             claimed = claimed.replace(tzinfo=self._zone)
         with self._store.transaction() as db:
-            earlier = db.execute("SELECT * FROM deliveries WHERE id = ?", (str(request.delivery_id),)).fetchone()
+            earlier = db.execute(
+                "SELECT * FROM deliveries WHERE id = ?", (str(request.delivery_id),)
+            ).fetchone()
             if earlier is not None:
-                same = (earlier["driver_id"], earlier["stop_id"], tuple(json.loads(earlier["package_ids"])),
-                        earlier["grant_id"]) == (who.driver_id, request.stop_id, package_ids, grant_id)
+                same = (
+                    earlier["driver_id"],
+                    earlier["stop_id"],
+                    tuple(json.loads(earlier["package_ids"])),
+                    earlier["grant_id"],
+                ) == (who.driver_id, request.stop_id, package_ids, grant_id)
                 if not same:
                     raise ServiceProblem(ReasonCode.CONFLICT, "Delivery id reused with other content")
                 return _delivery(earlier), False
@@ -110,21 +118,30 @@ class Deliveries:
             done = [p for p in package_ids if packages[p] is not None]
             if done:
                 raise ServiceProblem(
-                    ReasonCode.ALREADY_DELIVERED, "Parcel already delivered",
+                    ReasonCode.ALREADY_DELIVERED,
+                    "Parcel already delivered",
                     f"parcel {done[0]} is recorded as delivered by an earlier confirmation",
                 )
             earliest = datetime.fromisoformat(grant["issued_at"]) if grant else now - _UNGRANTED_LOOKBACK
             delivered_at = _judged_time(claimed, earliest, now)
             if grant is not None and grant["revoked_at"] is not None:
                 self._alerts.raise_alert(
-                    ReasonCode.REVOKED_GRANT_USED, building_id=stop["building_id"], door_id=grant["door_id"],
-                    grant_id=grant_id, carrier_id=who.carrier_id, now=now,
+                    ReasonCode.REVOKED_GRANT_USED,
+                    building_id=stop["building_id"],
+                    door_id=grant["door_id"],
+                    grant_id=grant_id,
+                    carrier_id=who.carrier_id,
+                    now=now,
                     dedup=f"delivery:{request.delivery_id}",
                     event_time=delivered_at,
-                    evidence={"delivery_id": str(request.delivery_id), "grant_id": grant_id,
-                              "revoked_at": grant["revoked_at"], "stop_id": request.stop_id,
-                              "carrier": who.carrier_id,
-                              "driver_ref": self._audit.driver_ref(stop["building_id"], who.driver_id)},
+                    evidence={
+                        "delivery_id": str(request.delivery_id),
+                        "grant_id": grant_id,
+                        "revoked_at": grant["revoked_at"],
+                        "stop_id": request.stop_id,
+                        "carrier": who.carrier_id,
+                        "driver_ref": self._audit.driver_ref(stop["building_id"], who.driver_id),
+                    },
                 )
             db.executemany(
                 "UPDATE packages SET delivered_at = COALESCE(delivered_at, ?) WHERE route_id = ? AND id = ?",
@@ -142,14 +159,29 @@ class Deliveries:
             db.execute(
                 "INSERT INTO deliveries (id, driver_id, route_id, stop_id, package_ids, grant_id, delivered_at,"
                 " recorded_at, claimed_delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (str(request.delivery_id), who.driver_id, route_id, request.stop_id, json.dumps(package_ids), grant_id,
-                 delivered_at.isoformat(), now.isoformat(), claimed.isoformat()),
+                (
+                    str(request.delivery_id),
+                    who.driver_id,
+                    route_id,
+                    request.stop_id,
+                    json.dumps(package_ids),
+                    grant_id,
+                    delivered_at.isoformat(),
+                    now.isoformat(),
+                    claimed.isoformat(),
+                ),
             )
             self._audit.record(
-                at=now, kind=AuditKind.DELIVERY, outcome="delivered", reason=ReasonCode.OK.slug,
-                building_id=stop["building_id"], door_id=grant["door_id"] if grant else None,
+                at=now,
+                kind=AuditKind.DELIVERY,
+                outcome="delivered",
+                reason=ReasonCode.OK.slug,
+                building_id=stop["building_id"],
+                door_id=grant["door_id"] if grant else None,
                 stop_id=request.stop_id,
-                carrier_id=who.carrier_id, driver_id=who.driver_id, grant_id=grant_id,
+                carrier_id=who.carrier_id,
+                driver_id=who.driver_id,
+                grant_id=grant_id,
             )
             row = db.execute("SELECT * FROM deliveries WHERE id = ?", (str(request.delivery_id),)).fetchone()
             return _delivery(row), True

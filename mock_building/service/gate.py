@@ -81,12 +81,21 @@ class GrantGate:
         self.lifetime_s = lifetime_s
 
     def request(
-        self, who: DriverIdentity, *, stop_id: str, door_id: str, barcode: str, handheld_key_id: str, now: datetime,
+        self,
+        who: DriverIdentity,
+        *,
+        stop_id: str,
+        door_id: str,
+        barcode: str,
+        handheld_key_id: str,
+        now: datetime,
         idempotency_key: str | None = None,
     ) -> tuple[IssuedGrant, bool]:
         """The grant, and whether it was issued now (False: the replay of an earlier one with the same key)."""
         # Unit separators keep the fields apart: ("a", "bc") and ("ab", "c") hash differently.
-        body_hash = hashlib.sha256(f"{stop_id}\x1f{door_id}\x1f{barcode.strip()}\x1f{handheld_key_id}".encode()).digest()
+        body_hash = hashlib.sha256(
+            f"{stop_id}\x1f{door_id}\x1f{barcode.strip()}\x1f{handheld_key_id}".encode()
+        ).digest()
         if idempotency_key is not None:
             earlier = self._replay(who.driver_id, idempotency_key, body_hash)
             if earlier is not None:
@@ -97,17 +106,30 @@ class GrantGate:
             with self._store.transaction() as db:
                 grant = self._decide(who, stop_id, door_id, barcode, handheld_key_id, now, context)
                 self._audit.record(
-                    at=now, kind=AuditKind.GRANT, outcome="grant_issued", reason=ReasonCode.OK.slug,
-                    grant_id=grant.grant_id.hex(), **context,
+                    at=now,
+                    kind=AuditKind.GRANT,
+                    outcome="grant_issued",
+                    reason=ReasonCode.OK.slug,
+                    grant_id=grant.grant_id.hex(),
+                    **context,
                 )
                 if idempotency_key is not None:
                     db.execute(
                         "INSERT INTO grant_requests (driver_id, idempotency_key, body_hash, grant_id, token,"
                         " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        (who.driver_id, idempotency_key, body_hash, grant.grant_id.hex(), grant.token, now.isoformat()),
+                        (
+                            who.driver_id,
+                            idempotency_key,
+                            body_hash,
+                            grant.grant_id.hex(),
+                            grant.token,
+                            now.isoformat(),
+                        ),
                     )
         except ServiceProblem as problem:
-            self._audit.record(at=now, kind=AuditKind.GRANT, outcome="grant_refused", reason=problem.code.slug, **context)
+            self._audit.record(
+                at=now, kind=AuditKind.GRANT, outcome="grant_refused", reason=problem.code.slug, **context
+            )
             raise
         return grant, True
 
@@ -121,10 +143,16 @@ class GrantGate:
             return None
         if bytes(row["body_hash"]) != body_hash:
             raise ServiceProblem(
-                ReasonCode.CONFLICT, "Idempotency key reused", "this Idempotency-Key was used for another request"
+                ReasonCode.CONFLICT,
+                "Idempotency key reused",
+                "this Idempotency-Key was used for another request",
             )
-        return IssuedGrant(bytes(row["token"]), bytes.fromhex(row["id"]), row["door_id"],
-                           datetime.fromisoformat(row["expires_at"]))
+        return IssuedGrant(
+            bytes(row["token"]),
+            bytes.fromhex(row["id"]),
+            row["door_id"],
+            datetime.fromisoformat(row["expires_at"]),
+        )
 
     def _decide(
         self,
@@ -140,7 +168,9 @@ class GrantGate:
         if not self._limiter.allow(who.driver_id, now):
             retry = self._limiter.retry_after(who.driver_id, now)
             raise ServiceProblem(
-                ReasonCode.RATE_LIMITED, "Too many grant requests", f"try again in {retry} s",
+                ReasonCode.RATE_LIMITED,
+                "Too many grant requests",
+                f"try again in {retry} s",
                 headers={"Retry-After": str(retry)},
             )
         handheld = db.execute(
@@ -148,9 +178,13 @@ class GrantGate:
             (handheld_key_id, who.driver_id),
         ).fetchone()
         if handheld is None:
-            raise ServiceProblem(ReasonCode.UNKNOWN_HANDHELD, "Unknown handheld", "register this handheld's key first")
+            raise ServiceProblem(
+                ReasonCode.UNKNOWN_HANDHELD, "Unknown handheld", "register this handheld's key first"
+            )
         if handheld["revoked_at"] is not None:
-            raise ServiceProblem(ReasonCode.REVOKED, "Handheld revoked", "this handheld's key has been revoked")
+            raise ServiceProblem(
+                ReasonCode.REVOKED, "Handheld revoked", "this handheld's key has been revoked"
+            )
         route_id = today_route_id(who.driver_id, now, self._zone)
         stop = db.execute(
             "SELECT building_id, completed_at, window_start, window_end FROM stops WHERE route_id = ? AND id = ?",
@@ -159,7 +193,9 @@ class GrantGate:
         if stop is None:
             raise ServiceProblem(*NOT_ON_ROUTE)
         building_id = stop["building_id"]
-        door = db.execute("SELECT 1 FROM doors WHERE id = ? AND building_id = ?", (door_id, building_id)).fetchone()
+        door = db.execute(
+            "SELECT 1 FROM doors WHERE id = ? AND building_id = ?", (door_id, building_id)
+        ).fetchone()
         # The door is named in the audit event only once it is known to be one of this building's.
         context.update(building_id=building_id, stop_id=stop_id, door_id=door_id if door else None)
         if stop["completed_at"] is not None:
@@ -173,34 +209,53 @@ class GrantGate:
         if door is None:
             raise ServiceProblem(ReasonCode.DOOR_NOT_FOR_STOP, "Door is not at this stop's building")
         accepted = db.execute(
-            "SELECT 1 FROM building_carriers WHERE building_id = ? AND carrier_id = ?", (building_id, who.carrier_id)
+            "SELECT 1 FROM building_carriers WHERE building_id = ? AND carrier_id = ?",
+            (building_id, who.carrier_id),
         ).fetchone()
         if accepted is None:
             raise ServiceProblem(ReasonCode.CARRIER_NOT_ACCEPTED, "Building does not accept this carrier")
         signer = self._signers.get(who.carrier_id)
         if signer is None:
             raise ServiceProblem(ReasonCode.FORBIDDEN, "No signing key for this carrier")
-        start, end = (time.fromisoformat(t) if t else None for t in (stop["window_start"], stop["window_end"]))
+        start, end = (
+            time.fromisoformat(t) if t else None for t in (stop["window_start"], stop["window_end"])
+        )
         window = DeliveryWindow(start=start, end=end)
         if not window.is_open(now.astimezone(self._zone)):
             raise ServiceProblem(
-                ReasonCode.OUTSIDE_DELIVERY_WINDOW, "Outside the delivery window",
+                ReasonCode.OUTSIDE_DELIVERY_WINDOW,
+                "Outside the delivery window",
                 f"this stop accepts deliveries {window.start:%H:%M}-{window.end:%H:%M}",
             )
         claims = GrantClaims.for_delivery(
             issuer=signer.carrier_id,
             # The building-scoped pseudonym: a door (or a sniffer) never learns the driver id.
             subject=self._audit.driver_ref(building_id, who.driver_id),
-            door_id=door_id, stop_id=stop_id, package_id=package["id"], carrier=who.carrier_id,
-            confirmation_key=bytes(handheld["public_key"]), grant_id=os.urandom(16),
-            now=int(now.timestamp()), lifetime=self.lifetime_s,
+            door_id=door_id,
+            stop_id=stop_id,
+            package_id=package["id"],
+            carrier=who.carrier_id,
+            confirmation_key=bytes(handheld["public_key"]),
+            grant_id=os.urandom(16),
+            now=int(now.timestamp()),
+            lifetime=self.lifetime_s,
         )
         token = issue_grant(claims, signer.private_key, signer.kid)
         expires_at = datetime.fromtimestamp(claims.expires_at, now.tzinfo)
         db.execute(
             "INSERT INTO grants (id, driver_id, carrier_id, handheld_key_id, route_id, stop_id, door_id, package_id,"
             " issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (claims.grant_id.hex(), who.driver_id, who.carrier_id, handheld_key_id, route_id, stop_id, door_id,
-             claims.package_id, now.isoformat(), expires_at.isoformat()),
+            (
+                claims.grant_id.hex(),
+                who.driver_id,
+                who.carrier_id,
+                handheld_key_id,
+                route_id,
+                stop_id,
+                door_id,
+                claims.package_id,
+                now.isoformat(),
+                expires_at.isoformat(),
+            ),
         )
         return IssuedGrant(token, claims.grant_id, door_id, expires_at)

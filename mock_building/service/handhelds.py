@@ -41,7 +41,9 @@ class Handhelds:
             code = err.reason if err.reason is ReasonCode.WEAK_KEY else ReasonCode.INVALID_REQUEST
             raise ServiceProblem(code, "Not a usable Ed25519 public key", str(err)) from err
         with self._store.transaction() as db:
-            row = db.execute("SELECT driver_id, revoked_at FROM handhelds WHERE key_id = ?", (key_id,)).fetchone()
+            row = db.execute(
+                "SELECT driver_id, revoked_at FROM handhelds WHERE key_id = ?", (key_id,)
+            ).fetchone()
             if row is None:
                 db.execute(
                     "INSERT INTO handhelds (key_id, driver_id, public_key, registered_at) VALUES (?, ?, ?, ?)",
@@ -51,10 +53,14 @@ class Handhelds:
                 raise ServiceProblem(ReasonCode.CONFLICT, "Key registered to another driver")
             elif row["revoked_at"] is not None:
                 raise ServiceProblem(ReasonCode.REVOKED, "Handheld revoked", "generate a new handheld key")
-            live = [r[0] for r in db.execute(
-                "SELECT key_id FROM handhelds WHERE driver_id = ? AND revoked_at IS NULL"
-                " ORDER BY registered_at DESC, rowid DESC", (driver_id,),
-            )]
-        for retired in live[self.max_live:]:
+            live = [
+                r[0]
+                for r in db.execute(
+                    "SELECT key_id FROM handhelds WHERE driver_id = ? AND revoked_at IS NULL"
+                    " ORDER BY registered_at DESC, rowid DESC",
+                    (driver_id,),
+                )
+            ]
+        for retired in live[self.max_live :]:
             self._revocations.handheld(retired, f"retired: more than {self.max_live} live handheld keys", now)
         return key_id

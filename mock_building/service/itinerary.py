@@ -40,17 +40,25 @@ def today_route(store: Store, driver_id: str, now: datetime, zone: ZoneInfo) -> 
             row = db.execute("SELECT name FROM buildings WHERE id = ?", (building_id,)).fetchone()
             doors = db.execute("SELECT id, name FROM doors WHERE building_id = ? ORDER BY id", (building_id,))
             buildings[building_id] = Building(
-                building_id=building_id, name=row["name"],
+                building_id=building_id,
+                name=row["name"],
                 doors=tuple(Door(door_id=d["id"], name=d["name"]) for d in doors),
             )
         packages = db.execute(
             "SELECT id, barcode, unit FROM packages WHERE route_id = ? AND stop_id = ? ORDER BY rowid",
             (route_id, stop["id"]),
         )
-        stops.append(Stop(
-            stop_id=stop["id"], sequence=stop["seq"], address=stop["address"], building=buildings[building_id],
-            window=_window(day, stop["window_start"], stop["window_end"], zone),
-            packages=tuple(Package(package_id=p["id"], barcode=p["barcode"], unit=p["unit"]) for p in packages),
-            status=StopStatus.DELIVERED if stop["completed_at"] else StopStatus.PENDING,
-        ))
+        stops.append(
+            Stop(
+                stop_id=stop["id"],
+                sequence=stop["seq"],
+                address=stop["address"],
+                building=buildings[building_id],
+                window=_window(day, stop["window_start"], stop["window_end"], zone),
+                packages=tuple(
+                    Package(package_id=p["id"], barcode=p["barcode"], unit=p["unit"]) for p in packages
+                ),
+                status=StopStatus.DELIVERED if stop["completed_at"] else StopStatus.PENDING,
+            )
+        )
     return Route(route_id=route_id, date=day, stops=tuple(stops))

@@ -22,7 +22,9 @@ def verify_password(password: str, stored: str) -> bool:
         scheme, cost, salt, digest = stored.split("$")
         if scheme != "scrypt":
             return False
-        candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(cost), r=8, p=1, dklen=32)
+        candidate = hashlib.scrypt(
+            password.encode(), salt=bytes.fromhex(salt), n=int(cost), r=8, p=1, dklen=32
+        )
     except ValueError:
         return False
     return hmac.compare_digest(candidate, bytes.fromhex(digest))

@@ -19,7 +19,12 @@ class ServiceProblem(MockBuildingError):
     """A request the service refuses; the app renders it as problem+json."""
 
     def __init__(
-        self, code: ReasonCode, title: str, detail: str | None = None, *, headers: dict[str, str] | None = None
+        self,
+        code: ReasonCode,
+        title: str,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail or title)
         self.reason = code.slug

@@ -88,7 +88,9 @@ class ReceiptIngest:
         def result(status: str, reason: ReasonCode) -> ReceiptResult:
             return ReceiptResult(index, status, reason, receipt.door_id, receipt.seq)
 
-        door = db.execute("SELECT building_id, public_key FROM doors WHERE id = ?", (receipt.door_id,)).fetchone()
+        door = db.execute(
+            "SELECT building_id, public_key FROM doors WHERE id = ?", (receipt.door_id,)
+        ).fetchone()
         if door is None:
             return result("rejected", ReasonCode.UNKNOWN_DOOR)
         digest = receipt_digest(data)
@@ -119,15 +121,28 @@ class ReceiptIngest:
         if expected_prev is not None and receipt.prev_hash != expected_prev:
             return refuse(ReasonCode.CHAIN_BROKEN, ReasonCode.CHAIN_BROKEN, expected_prev=expected_prev.hex())
         if after is not None and bytes(after["prev_digest"]) != digest:
-            return refuse(ReasonCode.CHAIN_BROKEN, ReasonCode.CHAIN_BROKEN,
-                          next_prev_digest=bytes(after["prev_digest"]).hex())
+            return refuse(
+                ReasonCode.CHAIN_BROKEN,
+                ReasonCode.CHAIN_BROKEN,
+                next_prev_digest=bytes(after["prev_digest"]).hex(),
+            )
         grant_id = receipt.grant_id.hex() if receipt.grant_id else None
         door_time = datetime.fromtimestamp(receipt.door_time, UTC)
         db.execute(
             "INSERT INTO receipts (door_id, seq, digest, prev_digest, grant_id, outcome, reason, door_time, raw,"
             " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (receipt.door_id, receipt.seq, digest, receipt.prev_hash, grant_id, receipt.outcome.name.lower(),
-             receipt.reason.slug, door_time.isoformat(), data, now.isoformat()),
+            (
+                receipt.door_id,
+                receipt.seq,
+                digest,
+                receipt.prev_hash,
+                grant_id,
+                receipt.outcome.name.lower(),
+                receipt.reason.slug,
+                door_time.isoformat(),
+                data,
+                now.isoformat(),
+            ),
         )
         grant = None
         if grant_id is not None:
@@ -140,8 +155,14 @@ class ReceiptIngest:
         return result("accepted", ReasonCode.OK)
 
     def _alert_stored(
-        self, receipt: Receipt, building_id: str, grant: sqlite3.Row | None, data: bytes, digest: bytes,
-        now: datetime, relayed_by: str | None,
+        self,
+        receipt: Receipt,
+        building_id: str,
+        grant: sqlite3.Row | None,
+        data: bytes,
+        digest: bytes,
+        now: datetime,
+        relayed_by: str | None,
     ) -> None:
         """Alerts about a genuine, well-chained receipt: what the door says happened is the finding."""
         if receipt.outcome is Outcome.ALERT:
@@ -150,29 +171,62 @@ class ReceiptIngest:
             # The door opened for a grant nobody here issued (a forged or foreign key): critical. A
             # refusal only quotes what the request claimed (SPEC §7): an attempt, worth a warning.
             self._alert_receipt(
-                ReasonCode.UNKNOWN_GRANT, building_id, receipt, data, digest, now, relayed_by, {},
+                ReasonCode.UNKNOWN_GRANT,
+                building_id,
+                receipt,
+                data,
+                digest,
+                now,
+                relayed_by,
+                {},
                 severity=None if receipt.outcome is Outcome.UNLOCKED else AlertSeverity.WARNING,
             )
         elif grant is not None and grant["revoked_at"] is not None and receipt.outcome is Outcome.UNLOCKED:
             self._alert_receipt(
-                ReasonCode.REVOKED_GRANT_USED, building_id, receipt, data, digest, now, relayed_by,
-                {"revoked_at": grant["revoked_at"], "carrier": grant["carrier_id"],
-                 "driver_ref": self._audit.driver_ref(building_id, grant["driver_id"])},
+                ReasonCode.REVOKED_GRANT_USED,
+                building_id,
+                receipt,
+                data,
+                digest,
+                now,
+                relayed_by,
+                {
+                    "revoked_at": grant["revoked_at"],
+                    "carrier": grant["carrier_id"],
+                    "driver_ref": self._audit.driver_ref(building_id, grant["driver_id"]),
+                },
             )
 
     def _alert_receipt(
-        self, kind: ReasonCode, building_id: str, receipt: Receipt, data: bytes, digest: bytes, now: datetime,
-        relayed_by: str | None, extra: dict[str, str | int | None], *, severity: AlertSeverity | None = None,
+        self,
+        kind: ReasonCode,
+        building_id: str,
+        receipt: Receipt,
+        data: bytes,
+        digest: bytes,
+        now: datetime,
+        relayed_by: str | None,
+        extra: dict[str, str | int | None],
+        *,
+        severity: AlertSeverity | None = None,
     ) -> None:
         grant_id = receipt.grant_id.hex() if receipt.grant_id else None
         self._alerts.raise_alert(
-            kind, building_id=building_id, door_id=receipt.door_id, grant_id=grant_id, now=now,
+            kind,
+            building_id=building_id,
+            door_id=receipt.door_id,
+            grant_id=grant_id,
+            now=now,
             severity=severity,
             dedup=f"{receipt.door_id}:{receipt.seq}:{digest.hex()}",
             event_time=datetime.fromtimestamp(receipt.door_time, UTC),
             evidence={
-                "door_id": receipt.door_id, "seq": receipt.seq, "outcome": receipt.outcome.name.lower(),
-                "reason": receipt.reason.slug, "grant_id": grant_id, "digest": digest.hex(),
+                "door_id": receipt.door_id,
+                "seq": receipt.seq,
+                "outcome": receipt.outcome.name.lower(),
+                "reason": receipt.reason.slug,
+                "grant_id": grant_id,
+                "digest": digest.hex(),
                 "receipt": b64url_encode(data),
                 "relayed_by": self._audit.driver_ref(building_id, relayed_by) if relayed_by else None,
                 **extra,
@@ -180,21 +234,34 @@ class ReceiptIngest:
         )
 
     def _audit_entry(
-        self, receipt: Receipt, building_id: str, grant_id: str | None, grant: sqlite3.Row | None,
+        self,
+        receipt: Receipt,
+        building_id: str,
+        grant_id: str | None,
+        grant: sqlite3.Row | None,
         door_time: datetime,
     ) -> None:
         self._audit.record(
-            at=door_time, kind=AuditKind.DOOR,
+            at=door_time,
+            kind=AuditKind.DOOR,
             outcome="door_" + receipt.outcome.name.lower(),
-            reason=receipt.reason.slug, building_id=building_id, door_id=receipt.door_id,
-            stop_id=grant["stop_id"] if grant else None, carrier_id=grant["carrier_id"] if grant else None,
-            driver_id=grant["driver_id"] if grant else None, grant_id=grant_id,
+            reason=receipt.reason.slug,
+            building_id=building_id,
+            door_id=receipt.door_id,
+            stop_id=grant["stop_id"] if grant else None,
+            carrier_id=grant["carrier_id"] if grant else None,
+            driver_id=grant["driver_id"] if grant else None,
+            grant_id=grant_id,
         )
 
     def _gaps(self, door_id: str) -> tuple[tuple[int, int], ...]:
         """Missing sequence numbers between 0 and the newest stored receipt of the door."""
-        seqs = [row[0] for row in self._store.conn.execute(
-            "SELECT seq FROM receipts WHERE door_id = ? ORDER BY seq", (door_id,))]
+        seqs = [
+            row[0]
+            for row in self._store.conn.execute(
+                "SELECT seq FROM receipts WHERE door_id = ? ORDER BY seq", (door_id,)
+            )
+        ]
         ranges, expected = [], 0
         for seq in seqs:
             if seq > expected:

@@ -32,7 +32,9 @@ def _raw_public(key: Ed25519PrivateKey) -> bytes:
     return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-def seed_database(store: Store, scenario: Scenario, today: date, *, password_cost: int = DEFAULT_COST) -> None:
+def seed_database(
+    store: Store, scenario: Scenario, today: date, *, password_cost: int = DEFAULT_COST
+) -> None:
     with store.transaction() as db:
         for carrier in scenario.carriers:
             db.execute(
@@ -59,21 +61,33 @@ def seed_database(store: Store, scenario: Scenario, today: date, *, password_cos
             if driver.id not in known:
                 db.execute(
                     "INSERT INTO drivers (id, name, carrier_id, password_hash) VALUES (?, ?, ?, ?)",
-                    (driver.id, driver.name, driver.carrier, hash_password(driver.password, cost=password_cost)),
+                    (
+                        driver.id,
+                        driver.name,
+                        driver.carrier,
+                        hash_password(driver.password, cost=password_cost),
+                    ),
                 )
         for route in scenario.routes:
             day = route.date_for(today)
             route_id = route_id_for(route.driver, day)
             if db.execute("SELECT 1 FROM routes WHERE id = ?", (route_id,)).fetchone():
                 continue
-            db.execute("INSERT INTO routes (id, driver_id, day) VALUES (?, ?, ?)", (route_id, route.driver, day.isoformat()))
+            db.execute(
+                "INSERT INTO routes (id, driver_id, day) VALUES (?, ?, ?)",
+                (route_id, route.driver, day.isoformat()),
+            )
             for seq, stop in enumerate(route.stops, start=1):
                 window = stop.window
                 db.execute(
                     "INSERT INTO stops (route_id, id, seq, building_id, address, window_start, window_end)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
-                        route_id, stop.id, seq, stop.building, stop.address,
+                        route_id,
+                        stop.id,
+                        seq,
+                        stop.building,
+                        stop.address,
                         window.start.isoformat("minutes") if window.start else None,
                         window.end.isoformat("minutes") if window.end else None,
                     ),

@@ -69,11 +69,16 @@ class SignInThrottle:
             if row["failures"] >= self._policies[kind].lockout_after:
                 what = "this account" if kind == "driver" else "this device"
                 raise ServiceProblem(
-                    ReasonCode.ACCOUNT_LOCKED, "Sign-in locked",
-                    f"{what} is locked until {when} after too many failed sign-ins", headers=headers,
+                    ReasonCode.ACCOUNT_LOCKED,
+                    "Sign-in locked",
+                    f"{what} is locked until {when} after too many failed sign-ins",
+                    headers=headers,
                 )
             raise ServiceProblem(
-                ReasonCode.RATE_LIMITED, "Too many sign-in attempts", f"try again after {when}", headers=headers
+                ReasonCode.RATE_LIMITED,
+                "Too many sign-in attempts",
+                f"try again after {when}",
+                headers=headers,
             )
 
     def failed(self, driver_id: str, client: str, now: datetime) -> None:
@@ -82,7 +87,8 @@ class SignInThrottle:
             for kind, key in (("driver", driver_id), ("client", client)):
                 policy = self._policies[kind]
                 row = db.execute(
-                    "SELECT failures, last_failure_epoch FROM sign_in_throttle WHERE key = ?", (f"{kind}:{key}",)
+                    "SELECT failures, last_failure_epoch FROM sign_in_throttle WHERE key = ?",
+                    (f"{kind}:{key}",),
                 ).fetchone()
                 fresh = row is None or stamp - row["last_failure_epoch"] > policy.forget_after_s
                 failures = 1 if fresh else row["failures"] + 1

@@ -10,12 +10,12 @@ import json
 
 import httpx
 import pytest
-from tests.core_fakes import FakeClock, demo_route
-from protocol.api import Problem, b64url_encode
-from protocol.reasons import ReasonCode
 
 from driver_app.adapters.access_http import HttpAccessClient
 from driver_app.core.errors import AccessRefused, ServiceUnreachable, WorkflowError
+from protocol.api import Problem, b64url_encode
+from protocol.reasons import ReasonCode
+from tests.core_fakes import FakeClock, demo_route
 
 
 class Server:
@@ -33,9 +33,7 @@ class Server:
         access, refresh = f"a{self.issued}", f"r{self.issued}"
         self.valid_access = {access}
         self.valid_refresh = {refresh}
-        return httpx.Response(
-            200, json={"access_token": access, "refresh_token": refresh, "expires_in": 60}
-        )
+        return httpx.Response(200, json={"access_token": access, "refresh_token": refresh, "expires_in": 60})
 
     def problem(self, reason: ReasonCode) -> httpx.Response:
         doc = Problem.of(reason, "refused", "details here")
@@ -51,7 +49,9 @@ class Server:
             return self.tokens() if body["password"] == "pw" else self.problem(ReasonCode.INVALID_CREDENTIALS)
         if path == "/v1/auth/refresh":
             token = json.loads(request.content)["refresh_token"]
-            return self.tokens() if token in self.valid_refresh else self.problem(ReasonCode.NOT_AUTHENTICATED)
+            return (
+                self.tokens() if token in self.valid_refresh else self.problem(ReasonCode.NOT_AUTHENTICATED)
+            )
         bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
         if bearer not in self.valid_access:
             return self.problem(ReasonCode.TOKEN_EXPIRED)
@@ -73,7 +73,9 @@ async def client(server: Server):
     clock = FakeClock()
     seen: list[str] = []
     client = HttpAccessClient(
-        "http://service.test/", clock=clock, transport=httpx.MockTransport(server),
+        "http://service.test/",
+        clock=clock,
+        transport=httpx.MockTransport(server),
         on_tokens=lambda t: seen.append(t.refresh_token),
     )
     client.clock, client.seen = clock, seen  # type: ignore[attr-defined]
@@ -81,7 +83,9 @@ async def client(server: Server):
     await client.aclose()
 
 
-async def test_sign_in_then_authed_calls_carry_the_bearer_token(client: HttpAccessClient, server: Server) -> None:
+async def test_sign_in_then_authed_calls_carry_the_bearer_token(
+    client: HttpAccessClient, server: Server
+) -> None:
     tokens = await client.sign_in("demo", "pw")
     assert tokens.refresh_token == "r1" and client.seen == ["r1"]  # type: ignore[attr-defined]
     route = await client.today_route()
@@ -99,7 +103,9 @@ async def test_register_handheld_sends_base64url_and_returns_key_id_bytes(
     assert isinstance(key_id, bytes) and key_id
 
 
-async def test_an_expiring_access_token_is_refreshed_before_use(client: HttpAccessClient, server: Server) -> None:
+async def test_an_expiring_access_token_is_refreshed_before_use(
+    client: HttpAccessClient, server: Server
+) -> None:
     await client.sign_in("demo", "pw")
     client.clock.advance(55)  # type: ignore[attr-defined]  # within the refresh margin of 60 s
     await client.today_route()
@@ -115,17 +121,25 @@ async def test_a_token_the_service_expired_early_is_refreshed_once_and_retried(
     server.valid_access = set()  # e.g. the service restarted
     route = await client.today_route()
     assert route.route_id == "r1"
-    assert [r.url.path for r in server.requests][-3:] == ["/v1/routes/today", "/v1/auth/refresh", "/v1/routes/today"]
+    assert [r.url.path for r in server.requests][-3:] == [
+        "/v1/routes/today",
+        "/v1/auth/refresh",
+        "/v1/routes/today",
+    ]
 
 
-async def test_problem_json_becomes_access_refused_with_its_code(client: HttpAccessClient, server: Server) -> None:
+async def test_problem_json_becomes_access_refused_with_its_code(
+    client: HttpAccessClient, server: Server
+) -> None:
     with pytest.raises(AccessRefused) as caught:
         await client.sign_in("demo", "wrong")
     assert caught.value.reason == "invalid_credentials" and not caught.value.retryable
     assert "details here" in str(caught.value)
 
 
-async def test_calls_before_sign_in_are_refused_without_a_request(client: HttpAccessClient, server: Server) -> None:
+async def test_calls_before_sign_in_are_refused_without_a_request(
+    client: HttpAccessClient, server: Server
+) -> None:
     with pytest.raises(AccessRefused) as caught:
         await client.today_route()
     assert caught.value.reason == "not_authenticated" and server.requests == []
@@ -159,7 +173,9 @@ async def test_rate_limiting_is_a_retryable_refusal(client: HttpAccessClient, se
     assert caught.value.reason == "rate_limited" and caught.value.retryable
 
 
-async def test_an_unreadable_success_is_bad_response_not_a_crash(client: HttpAccessClient, server: Server) -> None:
+async def test_an_unreadable_success_is_bad_response_not_a_crash(
+    client: HttpAccessClient, server: Server
+) -> None:
     await client.sign_in("demo", "pw")
     server.route_answer = httpx.Response(200, json={"route_id": "x"})
     with pytest.raises(WorkflowError) as caught:

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.label_images import render_label
 
 from driver_app.adapters.camera_source import FrameBarcodeSource, frames_of, still_frames
-from driver_app.core.errors import WorkflowError
-from driver_app.core.messages import known_reasons, notice_for
 from driver_app.adapters.scanning.errors import SourceError
-from driver_app.core.ports import Scan
 from driver_app.adapters.scanning.pipeline import ScanPipeline
 from driver_app.adapters.scanning.zxing_decoder import load_zxing
+from driver_app.core.errors import WorkflowError
+from driver_app.core.messages import known_reasons, notice_for
+from driver_app.core.ports import Scan
+from tests.label_images import render_label
 
 
 async def test_a_label_held_steady_is_read_once_and_confirmed(tmp_path: Path) -> None:

@@ -90,7 +90,13 @@ def test_an_unknown_third_party_backend_is_refused_by_name(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     "backend",
-    [SecretService.Keyring(), libsecret.Keyring(), kwallet.DBusKeyring(), macOS.Keyring(), Windows.WinVaultKeyring()],
+    [
+        SecretService.Keyring(),
+        libsecret.Keyring(),
+        kwallet.DBusKeyring(),
+        macOS.Keyring(),
+        Windows.WinVaultKeyring(),
+    ],
     ids=lambda backend: type(backend).__module__,
 )
 def test_the_known_secure_keyrings_are_allowed(backend: KeyringBackend) -> None:

@@ -8,22 +8,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.door_support import DOOR_ID, DOOR_KEY, Issuer, door_config, fixed_key
-
-from protocol.keys import public_key_bytes
-from protocol.receipt import verify_receipt
-from protocol.unlock import CHALLENGE_MIN, build_unlock_request
-
-from driver_app.adapters.door_bleak import BleakDoorLink
-from driver_app.adapters.ble_sim import BumbleClientBackend, BumbleScannerBackend
-from driver_app.core.errors import DoorRefused, DoorUnreachable
-from driver_app.core.ports import DoorPhase, NearbyDoor
 from bumble.device import Device
 
+from driver_app.adapters.ble_sim import BumbleClientBackend, BumbleScannerBackend
+from driver_app.adapters.door_bleak import BleakDoorLink
+from driver_app.core.errors import DoorRefused, DoorUnreachable
+from driver_app.core.ports import DoorPhase, NearbyDoor
 from mock_building.door.controller import DoorController
 from mock_building.door.rate_limit import REFUSAL_RECEIPTS_PER_WINDOW
 from mock_building.door.runner import start_door
 from mock_building.radio import VirtualRadio
+from protocol.keys import public_key_bytes
+from protocol.receipt import verify_receipt
+from protocol.unlock import CHALLENGE_MIN, build_unlock_request
+from tests.door_support import DOOR_ID, DOOR_KEY, Issuer, door_config, fixed_key
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -69,7 +67,9 @@ class Attempt:
         return build_unlock_request(self.grant, HANDHELD, challenge, DOOR_ID)
 
 
-async def test_find_doors_reads_the_door_id_and_rssi_from_the_advertisement(door: Door, link: BleakDoorLink) -> None:
+async def test_find_doors_reads_the_door_id_and_rssi_from_the_advertisement(
+    door: Door, link: BleakDoorLink
+) -> None:
     assert await link.find_doors([DOOR_ID, "OTHER"], timeout=5.0) == [NearbyDoor(DOOR_ID, -55)]
     assert await link.find_doors(["OTHER"], timeout=0.3) == []
 

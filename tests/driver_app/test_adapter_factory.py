@@ -38,7 +38,9 @@ async def test_without_a_safe_keyring_the_factory_refuses(tmp_path: Path, no_key
     assert caught.value.reason == "insecure_keyring"
 
 
-async def test_the_insecure_opt_in_keeps_secrets_for_this_session_only(tmp_path: Path, no_keyring: None) -> None:
+async def test_the_insecure_opt_in_keeps_secrets_for_this_session_only(
+    tmp_path: Path, no_keyring: None
+) -> None:
     workflow = build_workflow(Settings(data_dir=tmp_path, allow_insecure_keyring=True))
     assert workflow.credentials_persistent is False
     assert "fail.Keyring" in workflow.credentials_description

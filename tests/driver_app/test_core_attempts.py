@@ -27,8 +27,13 @@ async def rig(tmp_path: Path):
         clock.advance(seconds)
 
     workflow = DriverWorkflow(
-        access=access, doors=doors, credentials=MemoryCredentialStore(),
-        outbox=SqliteOutbox(tmp_path / "outbox.sqlite3"), clock=clock, on_change=states.append, sleep=sleep,
+        access=access,
+        doors=doors,
+        credentials=MemoryCredentialStore(),
+        outbox=SqliteOutbox(tmp_path / "outbox.sqlite3"),
+        clock=clock,
+        on_change=states.append,
+        sleep=sleep,
         backoff=Backoff(attempts=3, first=0.5, factor=2.0, cap=4.0),
     )
     await workflow.sign_in("demo", "demo-password")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from protocol.reasons import ReasonCode
 
 from driver_app.core.errors import AccessRefused, ClientReason, InsecureConnection
 from driver_app.core.messages import NoticeContext, known_reasons, notice_for, notice_for_error
+from protocol.reasons import ReasonCode
 
 ALL_CODES = [code.slug for code in ReasonCode] + [str(code) for code in ClientReason]
 
@@ -47,10 +47,24 @@ def test_the_door_that_opened_or_jammed_is_named() -> None:
 # Refusals that come back the same on every retry, rescan or wait (trust, clock, policy, device):
 # their advice must not send the driver round that loop.
 DETERMINISTIC = [
-    "bad_signature", "unknown_key", "wrong_issuer", "algorithm_not_allowed", "carrier_not_accepted",
-    "expired", "not_yet_valid", "lifetime_too_long", "unsupported_version", "too_large", "revoked",
-    "forbidden", "outside_delivery_window", "stop_completed", "radio_unavailable", "outbox_read_only",
-    "insecure_keyring", "unknown_handheld",
+    "bad_signature",
+    "unknown_key",
+    "wrong_issuer",
+    "algorithm_not_allowed",
+    "carrier_not_accepted",
+    "expired",
+    "not_yet_valid",
+    "lifetime_too_long",
+    "unsupported_version",
+    "too_large",
+    "revoked",
+    "forbidden",
+    "outside_delivery_window",
+    "stop_completed",
+    "radio_unavailable",
+    "outbox_read_only",
+    "insecure_keyring",
+    "unknown_handheld",
 ]
 FUTILE = ("scan", "press unlock", "try again", "retry", "wait", "walk closer", "free some storage")
 
@@ -89,6 +103,8 @@ def test_retrying_is_said_with_the_wait() -> None:
 def test_an_error_notice_carries_the_host_and_when_a_lock_ends() -> None:
     tls = notice_for_error(InsecureConnection("access.example.com", "certificate verify failed"))
     assert tls.message == "Secure connection failed to access.example.com"
-    locked = notice_for_error(AccessRefused("account_locked", "this account is locked until 2026-11-23T12:15:00Z"))
+    locked = notice_for_error(
+        AccessRefused("account_locked", "this account is locked until 2026-11-23T12:15:00Z")
+    )
     assert locked.message == "Too many failed sign-ins: this account is locked until 2026-11-23T12:15:00Z"
     assert locked.next_action == "Wait until the lock ends, then sign in"

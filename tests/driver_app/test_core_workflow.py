@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.core_fakes import FakeAccess, FakeClock, FakeDoors, phase_of
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
@@ -18,6 +17,7 @@ from driver_app.core.retry import Backoff
 from driver_app.core.state import RouteState, ScanVerdictKind, StopPhase
 from driver_app.core.workflow import DriverWorkflow
 from protocol.api import DoorUpkeep
+from tests.core_fakes import FakeAccess, FakeClock, FakeDoors, phase_of
 
 
 class Harness:
@@ -179,8 +179,13 @@ async def test_a_whole_stop_walks_every_phase_and_prefers_the_strongest_door(h: 
     outcome = await wf.unlock()
     assert outcome.accepted and outcome.door_id == "ELM-S"  # -40 dBm beats -70 dBm
     assert h.phases("s1") == [
-        StopPhase.IDLE, StopPhase.SCANNED, StopPhase.FINDING_DOOR, StopPhase.REQUESTING_GRANT,
-        StopPhase.CONNECTING, StopPhase.VERIFYING, StopPhase.UNLOCKED,
+        StopPhase.IDLE,
+        StopPhase.SCANNED,
+        StopPhase.FINDING_DOOR,
+        StopPhase.REQUESTING_GRANT,
+        StopPhase.CONNECTING,
+        StopPhase.VERIFYING,
+        StopPhase.UNLOCKED,
     ]
     stop = wf.state.stops["s1"]
     assert [d.door_id for d in stop.nearby] == ["ELM-S", "ELM-N"]

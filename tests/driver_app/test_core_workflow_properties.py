@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.core_fakes import FakeAccess, FakeClock, FakeDoors
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from protocol.api import DeliveryConfirmation
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
@@ -19,6 +17,8 @@ from driver_app.core.ports import DoorOutcome, NearbyDoor, Scan
 from driver_app.core.retry import Backoff
 from driver_app.core.state import RouteState, StopPhase
 from driver_app.core.workflow import DriverWorkflow
+from protocol.api import DeliveryConfirmation
+from tests.core_fakes import FakeAccess, FakeClock, FakeDoors
 
 BARCODES = ["TRK0001", "TRK0002", "TRK0003", "TRK0004"]
 texts = st.one_of(st.sampled_from(BARCODES), st.text(max_size=40))
@@ -47,8 +47,14 @@ async def _play(steps: list[tuple[str, object]]) -> None:
         await asyncio.sleep(0)
 
     workflow = DriverWorkflow(
-        access=access, doors=doors, credentials=MemoryCredentialStore(), outbox=outbox, clock=clock,
-        on_change=seen.append, sleep=no_wait, backoff=Backoff(attempts=2, first=0.01),
+        access=access,
+        doors=doors,
+        credentials=MemoryCredentialStore(),
+        outbox=outbox,
+        clock=clock,
+        on_change=seen.append,
+        sleep=no_wait,
+        backoff=Backoff(attempts=2, first=0.01),
     )
     await workflow.sign_in("demo", "demo-password")
     await workflow.load_route()
@@ -76,8 +82,16 @@ async def _play(steps: list[tuple[str, object]]) -> None:
                 access.fail(method, *(ServiceUnreachable("down") for _ in range(int(arg))))  # type: ignore[call-overload]
         state = workflow.state
         assert state.outbox_size == outbox.size()
-        assert all(s.phase not in (StopPhase.FINDING_DOOR, StopPhase.REQUESTING_GRANT,
-                                   StopPhase.CONNECTING, StopPhase.VERIFYING) for s in state.stops.values())
+        assert all(
+            s.phase
+            not in (
+                StopPhase.FINDING_DOOR,
+                StopPhase.REQUESTING_GRANT,
+                StopPhase.CONNECTING,
+                StopPhase.VERIFYING,
+            )
+            for s in state.stops.values()
+        )
         assert delivered <= {sid for sid, s in state.stops.items() if s.phase is StopPhase.DELIVERED}
         delivered = {sid for sid, s in state.stops.items() if s.phase is StopPhase.DELIVERED}
         for stop in state.stops.values():
@@ -96,9 +110,18 @@ async def _play(steps: list[tuple[str, object]]) -> None:
 
 @settings(max_examples=120, deadline=None)
 @given(actions)
-@example([
-    ("scan", "TRK0001"), ("unlock", None), ("confirm", None), ("service_down", 5),
-    ("scan", "TRK0003"), ("select", "s2"), ("scan", "TRK0003"), ("unlock", None), ("confirm", None),
-])
+@example(
+    [
+        ("scan", "TRK0001"),
+        ("unlock", None),
+        ("confirm", None),
+        ("service_down", 5),
+        ("scan", "TRK0003"),
+        ("select", "s2"),
+        ("scan", "TRK0003"),
+        ("unlock", None),
+        ("confirm", None),
+    ]
+)
 def test_random_action_sequences_keep_the_state_consistent(steps: list[tuple[str, object]]) -> None:
     asyncio.run(_play(steps))

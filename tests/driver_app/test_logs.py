@@ -21,10 +21,18 @@ from tests.tui_fakes import make_rig
 def test_the_entry_point_logs_to_a_file_in_the_log_directory(tmp_path: Path) -> None:
     env = {**os.environ, LOG_DIR_ENV: str(tmp_path / "logs")}
     done = subprocess.run(
-        [sys.executable, "-c", "import logging, sys\nfrom driver_app.cli import main\n"
-         "code = main(['scan', sys.argv[1]])\nlogging.getLogger('support').warning('scan exited %s', code)",
-         str(tmp_path / "missing.png")],
-        env=env, capture_output=True, text=True, timeout=120, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import logging, sys\nfrom driver_app.cli import main\n"
+            "code = main(['scan', sys.argv[1]])\nlogging.getLogger('support').warning('scan exited %s', code)",
+            str(tmp_path / "missing.png"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     log = (tmp_path / "logs" / "driver-app.log").read_text()
     assert "WARNING support: scan exited 1" in log, done.stderr

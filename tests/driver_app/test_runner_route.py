@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.core_fakes import FakeAccess, FakeClock, FakeDoors
-from tests.label_images import render_labels
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
@@ -18,6 +16,8 @@ from driver_app.core.ports import DoorOutcome, NearbyDoor
 from driver_app.core.workflow import DriverWorkflow
 from driver_app.runner.report import Attempt, StopResult, percentile, summary_line, write_junit
 from driver_app.runner.route_runner import RunPlan, run_route
+from tests.core_fakes import FakeAccess, FakeClock, FakeDoors
+from tests.label_images import render_labels
 
 BARCODES = {"p1": "TRK0001", "p2": "TRK0002", "p3": "TRK0003", "p4": "TRK0004"}
 
@@ -42,8 +42,11 @@ async def _run(
     if doors_setup:
         doors_setup(doors)
     workflow = DriverWorkflow(
-        access=access, doors=doors, credentials=MemoryCredentialStore(),
-        outbox=SqliteOutbox(tmp_path / "outbox.db"), clock=clock,
+        access=access,
+        doors=doors,
+        credentials=MemoryCredentialStore(),
+        outbox=SqliteOutbox(tmp_path / "outbox.db"),
+        clock=clock,
     )
     lines: list[str] = []
     results = await run_route(
@@ -58,7 +61,10 @@ async def test_every_open_stop_is_scanned_unlocked_and_delivered(tmp_path: Path,
     run = [(r.stop_id, r.outcome, r.passed) for r in results[:2]]
     assert run == [("s1", "delivered", True), ("s2", "delivered", True)]
     assert results[2].skipped == "already delivered before this run"  # still reported: stable counts
-    assert {d.stop_id: d.package_ids for d in access.deliveries.values()} == {"s1": ("p1", "p2"), "s2": ("p3",)}
+    assert {d.stop_id: d.package_ids for d in access.deliveries.values()} == {
+        "s1": ("p1", "p2"),
+        "s2": ("p3",),
+    }
     assert len(access.receipts) == 2
     assert lines[0] == "signing in as demo…"  # progress before anything slow
     assert lines[1].startswith("route ") and lines[1].endswith(": 3 stops, 4 packages")
@@ -81,9 +87,7 @@ async def test_confirmations_the_service_refuses_are_listed_as_held_with_their_r
     assert outbox_line.count("(already_delivered)") == 2
 
 
-async def test_refused_doors_are_tried_in_turn_and_judged_per_package(
-    tmp_path: Path, labels: Path
-) -> None:
+async def test_refused_doors_are_tried_in_turn_and_judged_per_package(tmp_path: Path, labels: Path) -> None:
     def jam_three(doors: FakeDoors) -> None:
         for receipt in (b"j1", b"j2", b"j3"):
             doors.outcomes.append(DoorOutcome("?", False, "door_jammed", receipt))
@@ -91,7 +95,10 @@ async def test_refused_doors_are_tried_in_turn_and_judged_per_package(
     expectations = {"p1": "door_jammed", "p2": "door_jammed"}
     results, lines, access = await _run(tmp_path, labels, expectations, jam_three)
     s1, s2, _ = results
-    assert [(a.door_id, a.outcome) for a in s1.attempts] == [("ELM-S", "door_jammed"), ("ELM-N", "door_jammed")]
+    assert [(a.door_id, a.outcome) for a in s1.attempts] == [
+        ("ELM-S", "door_jammed"),
+        ("ELM-N", "door_jammed"),
+    ]
     assert s1.passed and s1.outcome == "door_jammed"
     assert [(a.door_id, a.outcome) for a in s2.attempts] == [("OAK-1", "door_jammed")] and not s2.passed
     assert lines[2].startswith(
@@ -129,8 +136,12 @@ async def test_a_missing_label_is_reported_not_crashed(tmp_path: Path, labels: P
 
 def _result(stop_id: str, outcome: str, seconds: float | None, **changes: Any) -> StopResult:
     values: dict[str, Any] = {
-        "stop_id": stop_id, "label": "#1", "expected": (("P1", "delivered"),),
-        "attempts": (Attempt("D-1", outcome),), "seconds_to_open": seconds, "elapsed": 0.5,
+        "stop_id": stop_id,
+        "label": "#1",
+        "expected": (("P1", "delivered"),),
+        "attempts": (Attempt("D-1", outcome),),
+        "seconds_to_open": seconds,
+        "elapsed": 0.5,
         "detail": "a <detail> \x1b",
     }
     values.update(changes)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import segno
 
-from driver_app.cli import build_parser
 from driver_app.adapters.scanning import cli as scan_cli
+from driver_app.cli import build_parser
 
 
 def _run(argv: list[str]) -> tuple[int, str, str]:
@@ -23,8 +23,8 @@ def _run(argv: list[str]) -> tuple[int, str, str]:
 def test_json_lines_for_a_directory_sorted(tmp_path: Path) -> None:
     segno.make_qr("TRACK-1").save(str(tmp_path / "b.png"), scale=5)
     (tmp_path / "a.png").write_bytes((tmp_path / "b.png").read_bytes())
-    import numpy as np
     import cv2
+    import numpy as np
 
     cv2.imwrite(str(tmp_path / "c.jpg"), np.full((100, 100, 3), 255, np.uint8))
     (tmp_path / "notes.txt").write_text("ignored")
@@ -46,7 +46,9 @@ def test_unreadable_files_give_a_reason_and_nonzero_exit(tmp_path: Path) -> None
 def test_json_has_one_line_per_file_failures_included(tmp_path: Path) -> None:
     (tmp_path / "broken.png").write_bytes(b"not a png")
     segno.make_qr("TRACK-2").save(str(tmp_path / "good.png"), scale=5)
-    code, out, err = _run([str(tmp_path / name) for name in ("broken.png", "missing.webp", "good.png")] + ["--json"])
+    code, out, err = _run(
+        [str(tmp_path / name) for name in ("broken.png", "missing.webp", "good.png")] + ["--json"]
+    )
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 1 and err == ""
     assert [(Path(line["file"]).name, line.get("error", {}).get("code")) for line in lines] == [
@@ -65,8 +67,10 @@ def test_folders_are_scanned_recursively_unless_told_not_to(tmp_path: Path) -> N
     segno.make_qr("DEEP").save(str(nested / "deep.png"), scale=5)
     (tmp_path / "empty").mkdir()
     code, out, _ = _run([str(tmp_path), "--json"])
-    found = [(Path(line["file"]).relative_to(tmp_path).as_posix(), line["results"][0]["text"])
-             for line in map(json.loads, out.splitlines())]
+    found = [
+        (Path(line["file"]).relative_to(tmp_path).as_posix(), line["results"][0]["text"])
+        for line in map(json.loads, out.splitlines())
+    ]
     assert code == 0 and found == [("day1/van2/deep.png", "DEEP"), ("top.png", "TOP")]
     code, out, _ = _run([str(tmp_path), "--json", "--no-recursive"])
     files = [json.loads(line)["file"] for line in out.splitlines()]
@@ -80,7 +84,10 @@ def test_a_broken_video_leaves_no_ffmpeg_noise_on_stderr(tmp_path: Path) -> None
     (tmp_path / "cut.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(64))
     done = subprocess.run(
         [sys.executable, "-m", "driver_app.cli", "scan", str(tmp_path / "cut.mp4"), "--json"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 1 and done.stderr == ""
     assert json.loads(done.stdout)["error"]["code"] == "cannot_open_video"

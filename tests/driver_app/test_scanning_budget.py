@@ -25,7 +25,9 @@ TRACKING = "1Z999AA10123456784"
 
 def _label(kind: str, text: str, module_width: float = 0.3) -> np.ndarray:
     buffer = io.BytesIO()
-    barcode.get(kind, text, writer=ImageWriter()).write(buffer, {"module_width": module_width, "write_text": False})
+    barcode.get(kind, text, writer=ImageWriter()).write(
+        buffer, {"module_width": module_width, "write_text": False}
+    )
     return gray(buffer.getvalue())
 
 
@@ -42,7 +44,9 @@ def _tilted_code128(noise: float = 0.0) -> np.ndarray:
     """Thin bars at 20 degrees: whole-frame scan lines cross too few modules cleanly, a straightened crop reads."""
     frame = _scene(cv2.resize(_label("code128", TRACKING), None, fx=0.5, fy=0.5), 20)
     if noise:
-        frame = np.clip(frame + np.random.default_rng(3).normal(0, noise, frame.shape), 0, 255).astype(np.uint8)
+        frame = np.clip(frame + np.random.default_rng(3).normal(0, noise, frame.shape), 0, 255).astype(
+            np.uint8
+        )
     return frame
 
 
@@ -62,13 +66,17 @@ def test_still_images_do_not_depend_on_machine_speed() -> None:
     frame = _tilted_code128(noise=20)
     fast = ScanPipeline().scan(frame)
     slow = ScanPipeline(clock=_SlowClock(1.0)).scan(frame)
-    assert [(r.raw, r.stage) for r in slow] == [(r.raw, r.stage) for r in fast] == [(TRACKING.encode(), "bars0")]
+    assert (
+        [(r.raw, r.stage) for r in slow] == [(r.raw, r.stage) for r in fast] == [(TRACKING.encode(), "bars0")]
+    )
 
 
 def test_work_budget_limits_the_stages_tried() -> None:
     frame = _tilted_code128()
     assert ScanPipeline(PipelineConfig(work_budget=0)).scan(frame) == []  # only the first pass runs
-    assert [r.raw for r in ScanPipeline(PipelineConfig(work_budget=700_000)).scan(frame)] == [TRACKING.encode()]
+    assert [r.raw for r in ScanPipeline(PipelineConfig(work_budget=700_000)).scan(frame)] == [
+        TRACKING.encode()
+    ]
 
 
 def test_live_frames_continue_the_stages_the_last_frame_had_no_time_for() -> None:
@@ -131,9 +139,15 @@ def test_tilted_itf_is_read_whole_or_not_at_all() -> None:
 @pytest.mark.parametrize(
     "frame",
     [
-        pytest.param(lambda: np.random.default_rng(11).normal(128, 60, (480, 640)).clip(0, 255).astype(np.uint8), id="noise"),
+        pytest.param(
+            lambda: np.random.default_rng(11).normal(128, 60, (480, 640)).clip(0, 255).astype(np.uint8),
+            id="noise",
+        ),
         pytest.param(lambda: np.tile(np.repeat([30, 220], 4).astype(np.uint8), (480, 80)), id="even-stripes"),
-        pytest.param(lambda: _scene(np.tile(np.repeat([0, 255], [2, 5]).astype(np.uint8), (60, 40)), 25), id="tilted-stripes"),
+        pytest.param(
+            lambda: _scene(np.tile(np.repeat([0, 255], [2, 5]).astype(np.uint8), (60, 40)), 25),
+            id="tilted-stripes",
+        ),
     ],
 )
 def test_recovery_stages_invent_nothing(frame: Callable[[], np.ndarray]) -> None:

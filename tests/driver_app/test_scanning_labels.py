@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 import segno
 from PIL import Image
-from tests.label_images import render_label
 
-from driver_app.cli import build_parser
 from driver_app.adapters.scanning import cli as scan_cli
 from driver_app.adapters.scanning.confirm import Confirmer, agree
 from driver_app.adapters.scanning.merge import cross_checked, merge
 from driver_app.adapters.scanning.pipeline import ScanPipeline, build_pipeline
 from driver_app.adapters.scanning.results import ScanResult, Symbology
 from driver_app.adapters.scanning.sources import load_image
+from driver_app.cli import build_parser
+from tests.label_images import render_label
 
 zxingcpp = pytest.importorskip("zxingcpp")
 
@@ -77,8 +77,11 @@ def test_both_decoders_reading_one_symbol_report_it_once() -> None:
 
 
 def test_without_zxing_no_zxing_stage_is_planned() -> None:
-    label = np.asarray(zxingcpp.write_barcode_to_image(
-        zxingcpp.create_barcode("PKG-42", zxingcpp.BarcodeFormat.DataMatrix), scale=6))
+    label = np.asarray(
+        zxingcpp.write_barcode_to_image(
+            zxingcpp.create_barcode("PKG-42", zxingcpp.BarcodeFormat.DataMatrix), scale=6
+        )
+    )
     frame = np.pad(label, 60, constant_values=255)
     assert ScanPipeline().scan(frame) == [] and ScanPipeline().scan_live(frame) == []
     assert [r.raw for r in build_pipeline(zxing=False).scan(frame)] == []

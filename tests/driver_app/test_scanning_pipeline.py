@@ -26,7 +26,9 @@ SHARED = Path(__file__).parents[3] / "shared" / "barcodes"
 
 def _code128(text: str) -> np.ndarray:
     buffer = io.BytesIO()
-    barcode.get("code128", text, writer=ImageWriter()).write(buffer, {"module_width": 0.3, "write_text": False})
+    barcode.get("code128", text, writer=ImageWriter()).write(
+        buffer, {"module_width": 0.3, "write_text": False}
+    )
     return gray(buffer.getvalue())
 
 
@@ -107,7 +109,15 @@ def test_frames_without_a_barcode_yield_nothing(pipeline: ScanPipeline, frame: n
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="shared barcode photos not present")
 @pytest.mark.parametrize(
-    "name", ["code128-1/1.png", "ean13-1/20.webp", "upca-1/2.webp", "itf-1/1.webp", "qrcode-5/16.png", "code39-1/code32-1.png"]
+    "name",
+    [
+        "code128-1/1.png",
+        "ean13-1/20.webp",
+        "upca-1/2.webp",
+        "itf-1/1.webp",
+        "qrcode-5/16.png",
+        "code39-1/code32-1.png",
+    ],
 )
 def test_real_photos_are_read_exactly(pipeline: ScanPipeline, name: str) -> None:
     path = SHARED / name
@@ -140,7 +150,9 @@ def test_without_zxing_the_pipeline_degrades_to_zbar(monkeypatch: pytest.MonkeyP
 
 def test_zxing_extra_reads_datamatrix_when_installed() -> None:
     zxingcpp = pytest.importorskip("zxingcpp")
-    label = zxingcpp.write_barcode_to_image(zxingcpp.create_barcode("PKG-42", zxingcpp.BarcodeFormat.DataMatrix), scale=6)
+    label = zxingcpp.write_barcode_to_image(
+        zxingcpp.create_barcode("PKG-42", zxingcpp.BarcodeFormat.DataMatrix), scale=6
+    )
     frame = _on_canvas(np.asarray(label))
     assert ScanPipeline().scan(frame) == []
     [result] = ScanPipeline(second=zxing_decoder.load_zxing()).scan(frame)

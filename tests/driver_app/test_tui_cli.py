@@ -13,7 +13,9 @@ from driver_app.tui.cli import settings_from
 
 def test_flags_override_only_what_they_name(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("LOBBYKEY_ACCESS_URL", "https://env.invalid:1")
-    args = build_parser().parse_args(["tui", "--ble-mode", "sim", "--camera", "labels/", "--data-dir", str(tmp_path)])
+    args = build_parser().parse_args(
+        ["tui", "--ble-mode", "sim", "--camera", "labels/", "--data-dir", str(tmp_path)]
+    )
     settings = settings_from(args)
     assert settings.access_url == "https://env.invalid:1"  # not given as a flag: the environment decides
     assert (settings.ble_mode, settings.camera_source, settings.data_dir) == ("sim", "labels/", tmp_path)
@@ -31,7 +33,11 @@ def test_importing_the_cli_does_not_load_textual() -> None:
 
 
 def test_no_secure_keyring_refuses_with_the_reason_and_the_way_out(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "LOBBYKEY_DATA_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        "LOBBYKEY_DATA_DIR": str(tmp_path),
+    }
     result = subprocess.run(
         [sys.executable, "-m", "driver_app.cli", "tui"], capture_output=True, text=True, timeout=60, env=env
     )
@@ -51,7 +57,9 @@ def test_run_wires_the_real_workflow_memory_only_but_not_as_a_demo(monkeypatch, 
     monkeypatch.setattr(keyring, "get_keyring", FailKeyring)
     started: list[DriverApp] = []
     monkeypatch.setattr(DriverApp, "run", lambda self: started.append(self))
-    args = build_parser().parse_args(["tui", "--allow-insecure-keyring", "--data-dir", str(tmp_path), "--camera", "0"])
+    args = build_parser().parse_args(
+        ["tui", "--allow-insecure-keyring", "--data-dir", str(tmp_path), "--camera", "0"]
+    )
     assert run(args) == 0
     (app,) = started
     assert isinstance(app.workflow, DriverWorkflow)

@@ -179,8 +179,13 @@ async def test_diagnostics_lists_service_ble_camera_keyring_outbox() -> None:
         assert isinstance(rig.app.screen, DiagnosticsScreen)
         shown = text_of(rig.app, "#diagnostics")
         for expected in (
-            "http://127.0.0.1:8750", "answered the last call", "BLE mode: sim", "South entrance (-48 dBm)",
-            "North entrance (-71 dBm)", "Camera: none configured", "in-memory store, memory only (DEMO)",
+            "http://127.0.0.1:8750",
+            "answered the last call",
+            "BLE mode: sim",
+            "South entrance (-48 dBm)",
+            "North entrance (-71 dBm)",
+            "Camera: none configured",
+            "in-memory store, memory only (DEMO)",
             "Outbox: 1 waiting to sync",
         ):
             assert expected in shown

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from textual.content import Content
 from textual.widgets import OptionList, Static
-from tests.tui_fakes import ROUTE, make_rig, prompt_of, sign_in
 
 from driver_app.core.display_text import printable
 from driver_app.core.ports import Scan, ScanSource
 from driver_app.tui.screens.route import RouteScreen
 from driver_app.tui.screens.stop import StopScreen
 from driver_app.tui.widgets.camera import CameraPanel
+from tests.tui_fakes import ROUTE, make_rig, prompt_of, sign_in
 
 HOSTILE = [
     "\x1b[2J",
@@ -38,7 +38,9 @@ async def test_hostile_barcodes_are_shown_literally(size: tuple[int, int]) -> No
         await pilot.press("enter")
         await pilot.pause()
         for text in HOSTILE:
-            rig.app.screen.query_one(CameraPanel).post_message(CameraPanel.Read(Scan(text, ScanSource.CAMERA)))
+            rig.app.screen.query_one(CameraPanel).post_message(
+                CameraPanel.Read(Scan(text, ScanSource.CAMERA))
+            )
             await pilot.pause()
             await rig.app.workers.wait_for_complete()
             await pilot.pause()
@@ -46,7 +48,9 @@ async def test_hostile_barcodes_are_shown_literally(size: tuple[int, int]) -> No
             first_line = content.plain.split("\n")[0]
             assert first_line == "camera: " + printable(text)
             assert all(span.start > len(first_line) for span in content.spans)  # no style in the read
-            assert "\x1b" not in content.plain and "\x00" not in content.plain and "\u202e" not in content.plain
+            assert (
+                "\x1b" not in content.plain and "\x00" not in content.plain and "\u202e" not in content.plain
+            )
         # clicking the text of a would-be link does nothing: the app is still here, on the same screen
         await pilot.click("VerdictLine")
         await pilot.pause()

@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from tests.tui_fakes import StillCamera, make_rig, manual_scan, open_first_stop, sign_in
 
 from driver_app.core.state import StopPhase
+from tests.tui_fakes import StillCamera, make_rig, manual_scan, open_first_stop, sign_in
 
 HANDHELD, DESKTOP = (40, 20), (80, 24)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from textual.widgets import Input
-from tests.tui_fakes import make_rig, open_first_stop, sign_in
 
 from driver_app.core.ports import ScanSource
 from driver_app.core.state import StopPhase
@@ -13,6 +12,7 @@ from driver_app.tui.screens.route import RouteScreen
 from driver_app.tui.screens.sign_in import SignInScreen
 from driver_app.tui.screens.stop import StopScreen
 from driver_app.tui.wedge import WedgeDetector
+from tests.tui_fakes import make_rig, open_first_stop, sign_in
 
 FAST, SLOW = 0.004, 0.2
 

@@ -8,17 +8,17 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from protocol.api import DeliveryConfirmation, GrantRequest
-from protocol.grant import decode_claims, parse_grant
-from protocol.seal import open_sealed, seal_key
-from protocol.unlock import GRANT_FIELD_MAX
-from protocol.keys import public_key_bytes
 
 from driver_app.adapters.access_http import HttpAccessClient
 from driver_app.core.errors import AccessRefused, ServiceUnreachable
-from mock_building.service.clock import FakeClock
 from mock_building.scenario.loader import default_scenario_path, load_scenario
 from mock_building.service import app_for_scenario
+from mock_building.service.clock import FakeClock
+from protocol.api import DeliveryConfirmation, GrantRequest
+from protocol.grant import decode_claims, parse_grant
+from protocol.keys import public_key_bytes
+from protocol.seal import open_sealed, seal_key
+from protocol.unlock import GRANT_FIELD_MAX
 from tests.service_support import HandheldClock
 
 NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -33,7 +33,9 @@ async def world():
     clock = HandheldClock(service_clock)
     rotated: list[str] = []
     client = HttpAccessClient(
-        "http://service.test", clock=clock, transport=httpx.ASGITransport(app=app),
+        "http://service.test",
+        clock=clock,
+        transport=httpx.ASGITransport(app=app),
         on_tokens=lambda t: rotated.append(t.refresh_token),
     )
     yield client, clock, rotated, scenario, app
@@ -54,7 +56,9 @@ async def test_sign_in_route_and_a_grant_bound_to_the_handheld(world) -> None:
     first = route.stops[0]
     door = first.building.doors[0].door_id
     grant = await client.request_grant(
-        GrantRequest(stop_id=first.stop_id, door_id=door, barcode=first.packages[0].barcode, handheld_key_id=key_id)
+        GrantRequest(
+            stop_id=first.stop_id, door_id=door, barcode=first.packages[0].barcode, handheld_key_id=key_id
+        )
     )
     sealed = seal_key(scenario.door_seal_key(door))  # the grant travels sealed for its door (SPEC section 15)
     claims = decode_claims(parse_grant(open_sealed(grant.grant, sealed, GRANT_FIELD_MAX)).payload)
@@ -68,10 +72,14 @@ async def test_gate_refusals_arrive_as_their_reason_codes(world) -> None:
     route = await client.today_route()
     first, second = route.stops[0], route.stops[1]
     with pytest.raises(AccessRefused) as caught:
-        await client.request_grant(GrantRequest(
-            stop_id=first.stop_id, door_id=first.building.doors[0].door_id,
-            barcode=second.packages[0].barcode, handheld_key_id=key_id,
-        ))
+        await client.request_grant(
+            GrantRequest(
+                stop_id=first.stop_id,
+                door_id=first.building.doors[0].door_id,
+                barcode=second.packages[0].barcode,
+                handheld_key_id=key_id,
+            )
+        )
     assert caught.value.reason == "package_not_for_stop" and not caught.value.retryable
     with pytest.raises(AccessRefused) as caught:
         await client.sign_in("demo", "not-the-password")
@@ -93,7 +101,9 @@ async def test_deliveries_are_idempotent_on_the_client_id(world) -> None:
     await _signed_in(client)
     stop = (await client.today_route()).stops[0]
     confirmation = DeliveryConfirmation(
-        delivery_id=uuid.uuid4(), stop_id=stop.stop_id, package_ids=(stop.packages[0].package_id,),
+        delivery_id=uuid.uuid4(),
+        stop_id=stop.stop_id,
+        package_ids=(stop.packages[0].package_id,),
         delivered_at=datetime.fromtimestamp(clock.now(), UTC),
     )
     first = await client.confirm_delivery(confirmation)
@@ -105,8 +115,12 @@ async def test_a_service_that_is_down_is_unreachable_and_retryable(world) -> Non
     client, _, _, scenario, app = world
     await _signed_in(client)
     admin = {"Authorization": f"Bearer {scenario.admin_token}"}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service.test") as http:
-        answer = await http.put("/v1/admin/faults", json={"latency_ms": 0, "error_rate": 0.0, "down": True}, headers=admin)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://service.test"
+    ) as http:
+        answer = await http.put(
+            "/v1/admin/faults", json={"latency_ms": 0, "error_rate": 0.0, "down": True}, headers=admin
+        )
         assert answer.status_code == 200
     with pytest.raises(ServiceUnreachable) as caught:
         await client.today_route()

@@ -19,6 +19,15 @@ from bleak.exc import (
     BleakGATTProtocolError,
     BleakGATTProtocolErrorCode,
 )
+
+from driver_app.adapters.ble_sim import (
+    REQUESTED_MTU,
+    BumbleClientBackend,
+    BumbleScannerBackend,
+    configure_sim_radio,
+    detach_sim_radio,
+)
+from mock_building.radio import VirtualRadio
 from tests.ble_sim_support import (
     DOOR_A,
     DOOR_B,
@@ -33,15 +42,6 @@ from tests.ble_sim_support import (
     TestPeripheral,
     add_test_peripheral,
 )
-
-from driver_app.adapters.ble_sim import (
-    REQUESTED_MTU,
-    BumbleClientBackend,
-    BumbleScannerBackend,
-    configure_sim_radio,
-    detach_sim_radio,
-)
-from mock_building.radio import VirtualRadio
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -107,11 +107,14 @@ async def test_discover_with_return_adv_uses_bleaks_classmethod(door: TestPeriph
     assert adv.service_uuids == [SERVICE]
 
 
-async def test_service_uuid_filter_passes_only_matching_advertisers(radio: VirtualRadio, door: TestPeripheral) -> None:
+async def test_service_uuid_filter_passes_only_matching_advertisers(
+    radio: VirtualRadio, door: TestPeripheral
+) -> None:
     await add_test_peripheral(radio, "door-b", DOOR_B, service=OTHER_SERVICE)
     everything, filtered = Sightings(), Sightings()
-    async with BleakScanner(everything, backend=BumbleScannerBackend), BleakScanner(
-        filtered, service_uuids=[SERVICE.upper()], backend=BumbleScannerBackend
+    async with (
+        BleakScanner(everything, backend=BumbleScannerBackend),
+        BleakScanner(filtered, service_uuids=[SERVICE.upper()], backend=BumbleScannerBackend),
     ):
         await everything.wait_for(DOOR_B, 5)
         await filtered.wait_for(DOOR_A, 1)
@@ -156,7 +159,12 @@ async def test_connect_discover_read_long_write_notify_and_mtu(door: TestPeriphe
         assert client.mtu_size == REQUESTED_MTU
         service = client.services.get_service(SERVICE)
         assert service is not None
-        assert {c.uuid for c in service.characteristics} == {READ_CHAR, WRITE_CHAR, NOTIFY_CHAR, INDICATE_CHAR}
+        assert {c.uuid for c in service.characteristics} == {
+            READ_CHAR,
+            WRITE_CHAR,
+            NOTIFY_CHAR,
+            INDICATE_CHAR,
+        }
         notify = client.services.get_characteristic(NOTIFY_CHAR)
         assert notify is not None and set(notify.properties) == {"notify", "indicate"}
         assert [d.uuid for d in notify.descriptors] == ["00002902-0000-1000-8000-00805f9b34fb"]
@@ -170,7 +178,10 @@ async def test_connect_discover_read_long_write_notify_and_mtu(door: TestPeriphe
         received: asyncio.Queue[tuple[str, bytearray]] = asyncio.Queue()
         await client.start_notify(NOTIFY_CHAR, lambda char, data: received.put_nowait((char.uuid, data)))
         await door.send_notification(b"door opened")
-        assert await asyncio.wait_for(received.get(), EVENT_TIMEOUT_S) == (NOTIFY_CHAR, bytearray(b"door opened"))
+        assert await asyncio.wait_for(received.get(), EVENT_TIMEOUT_S) == (
+            NOTIFY_CHAR,
+            bytearray(b"door opened"),
+        )
         await client.stop_notify(NOTIFY_CHAR)
     assert not client.is_connected
 
@@ -224,7 +235,9 @@ async def test_link_dropped_in_the_middle_of_a_long_write_fails_fast_with_bleak_
     ) as client:
         radio.drop_after_packets(DOOR_B, 3)
         with pytest.raises(BleakError, match="disconnected during write"):
-            await asyncio.wait_for(client.write_gatt_char(WRITE_CHAR, b"\xaa" * 400, response=True), EVENT_TIMEOUT_S)
+            await asyncio.wait_for(
+                client.write_gatt_char(WRITE_CHAR, b"\xaa" * 400, response=True), EVENT_TIMEOUT_S
+            )
         assert dropped.is_set()
     assert door.writes.empty()  # the prepared write was never executed
 
@@ -238,7 +251,9 @@ async def test_att_error_response_becomes_bleak_gatt_protocol_error(door: TestPe
         assert await asyncio.wait_for(door.writes.get(), EVENT_TIMEOUT_S) == b"good"
 
 
-async def test_two_clients_connect_concurrently_through_one_attachment(radio: VirtualRadio, door: TestPeripheral) -> None:
+async def test_two_clients_connect_concurrently_through_one_attachment(
+    radio: VirtualRadio, door: TestPeripheral
+) -> None:
     other = await add_test_peripheral(radio, "door-b", DOOR_B)
     a, b = BleakClient(DOOR_A, backend=BumbleClientBackend), BleakClient(DOOR_B, backend=BumbleClientBackend)
     await asyncio.gather(a.connect(), b.connect())

@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from tests.ble_sim_support import DOOR_A, DOOR_B, TestPeripheral, add_test_peripheral
 
 from mock_building.radio import VirtualRadio
+from tests.ble_sim_support import DOOR_A, DOOR_B, TestPeripheral, add_test_peripheral
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -35,8 +35,13 @@ class DriverProcess:
     async def start(cls, port: int, address: str, mode: str) -> DriverProcess:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
         process = await asyncio.create_subprocess_exec(
-            sys.executable, str(SCRIPT), str(port), address, mode,
-            stdout=asyncio.subprocess.PIPE, env=env,
+            sys.executable,
+            str(SCRIPT),
+            str(port),
+            address,
+            mode,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
         )
         return cls(process)
 

@@ -99,7 +99,9 @@ class World:
 
     async def faults(self, **settings: object) -> None:
         async with httpx.AsyncClient(base_url=self.url, timeout=30) as http:
-            answer = await http.put("/v1/admin/faults", json=settings, headers={"Authorization": f"Bearer {ADMIN}"})
+            answer = await http.put(
+                "/v1/admin/faults", json=settings, headers={"Authorization": f"Bearer {ADMIN}"}
+            )
             answer.raise_for_status()
 
     def countdowns(self) -> list[RetryCountdown]:
@@ -125,9 +127,15 @@ async def _world(tmp_path: Path, *, jitter: float = 0.0, **overrides: object) ->
         await asyncio.sleep(0)
 
     workflow = DriverWorkflow(
-        access=access, doors=doors, credentials=MemoryCredentialStore(), outbox=SqliteOutbox(tmp_path / "outbox.db"),
-        clock=clock, sleep=sleep, backoff=Backoff(attempts=4, first=0.5, jitter=lambda: jitter),
-        on_change=lambda state: world.states.append(state), on_close=(access.aclose,),
+        access=access,
+        doors=doors,
+        credentials=MemoryCredentialStore(),
+        outbox=SqliteOutbox(tmp_path / "outbox.db"),
+        clock=clock,
+        sleep=sleep,
+        backoff=Backoff(attempts=4, first=0.5, jitter=lambda: jitter),
+        on_change=lambda state: world.states.append(state),
+        on_close=(access.aclose,),
     )
     world = World(served.url, db, clock, workflow, doors, proxy)
     try:
@@ -159,7 +167,11 @@ async def test_a_lost_grant_answer_retried_gets_the_same_grant(tmp_path: Path) -
         grants = world.grants()
         assert len(grants) == 1  # the retry was answered with the grant whose answer was lost
         stop = world.workflow.state.stops["S1"]
-        assert stop.phase is StopPhase.UNLOCKED and stop.grant_id is not None and stop.grant_id.hex() == grants[0]
+        assert (
+            stop.phase is StopPhase.UNLOCKED
+            and stop.grant_id is not None
+            and stop.grant_id.hex() == grants[0]
+        )
 
 
 async def test_a_new_unlock_attempt_is_a_new_grant(world: World) -> None:

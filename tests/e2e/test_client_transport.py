@@ -78,8 +78,12 @@ async def test_an_untrusted_certificate_is_a_failed_secure_connection_naming_the
     service_clock = FakeClock(NOON)
     access = HttpAccessClient(url, clock=HandheldClock(service_clock))
     workflow = DriverWorkflow(
-        access=access, doors=FakeDoors(HandheldClock(service_clock), []), credentials=MemoryCredentialStore(),
-        outbox=SqliteOutbox(db.parent / "outbox.db"), clock=HandheldClock(service_clock), on_close=(access.aclose,),
+        access=access,
+        doors=FakeDoors(HandheldClock(service_clock), []),
+        credentials=MemoryCredentialStore(),
+        outbox=SqliteOutbox(db.parent / "outbox.db"),
+        clock=HandheldClock(service_clock),
+        on_close=(access.aclose,),
     )
     try:
         with pytest.raises(InsecureConnection) as caught:
@@ -101,22 +105,38 @@ async def test_an_untrusted_certificate_is_a_failed_secure_connection_naming_the
     assert ok.status_code == 200
 
 
-@pytest.mark.parametrize("url", ["http://access.example.com", "http://10.0.0.7:8750", "ftp://access.example.com"])
+@pytest.mark.parametrize(
+    "url", ["http://access.example.com", "http://10.0.0.7:8750", "ftp://access.example.com"]
+)
 def test_an_access_url_that_is_not_https_off_this_machine_is_refused(url: str) -> None:
     with pytest.raises(ValidationError, match="access_url"):
         Settings(access_url=url)
 
 
-@pytest.mark.parametrize("url", ["https://access.example.com", "http://127.0.0.1:8750", "http://localhost:1", "http://[::1]:2"])
+@pytest.mark.parametrize(
+    "url", ["https://access.example.com", "http://127.0.0.1:8750", "http://localhost:1", "http://[::1]:2"]
+)
 def test_https_anywhere_and_http_to_loopback_are_accepted(url: str) -> None:
     assert Settings(access_url=url).access_url == url
 
 
 def test_the_app_refuses_to_start_on_plain_http_to_another_host(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "driver_app.cli", "tui", "--access-url", "http://access.example.com",
-         "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=60, cwd=REPO, check=False,
+        [
+            sys.executable,
+            "-m",
+            "driver_app.cli",
+            "tui",
+            "--access-url",
+            "http://access.example.com",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
     )
     assert result.returncode == 2
     assert "access_url: http:// is allowed only to this machine" in result.stderr
@@ -134,8 +154,12 @@ async def test_sign_out_ends_the_session_at_the_service_and_on_the_handheld(tmp_
     def workflow() -> DriverWorkflow:
         access = HttpAccessClient(served.url, clock=clock)
         return DriverWorkflow(
-            access=access, doors=FakeDoors(clock, []), credentials=credentials,
-            outbox=SqliteOutbox(tmp_path / "outbox.db"), clock=clock, on_close=(access.aclose,),
+            access=access,
+            doors=FakeDoors(clock, []),
+            credentials=credentials,
+            outbox=SqliteOutbox(tmp_path / "outbox.db"),
+            clock=clock,
+            on_close=(access.aclose,),
         )
 
     try:

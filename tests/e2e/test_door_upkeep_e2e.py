@@ -20,13 +20,13 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from driver_app.adapters.access_http import HttpAccessClient
-from driver_app.adapters.door_bleak import BleakDoorLink
 from driver_app.adapters.ble_sim import (
     BumbleClientBackend,
     BumbleScannerBackend,
     configure_sim_radio,
     detach_sim_radio,
 )
+from driver_app.adapters.door_bleak import BleakDoorLink
 from driver_app.core.errors import AccessRefused
 from driver_app.core.ports import DoorOutcome
 from mock_building.building.running import RunningBuilding

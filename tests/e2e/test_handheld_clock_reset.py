@@ -59,7 +59,10 @@ async def test_a_handheld_clock_at_2000_loses_no_delivery(
     workflow = build_workflow(settings, credentials=MemoryCredentialStore(), clock=clock)
     lines: list[str] = []
     plan = RunPlan(
-        "demo", "demo-password", tmp_path / "labels", await asyncio.to_thread(fetch_expectations, running.url, "demo")
+        "demo",
+        "demo-password",
+        tmp_path / "labels",
+        await asyncio.to_thread(fetch_expectations, running.url, "demo"),
     )
     try:
         results = await run_route(workflow, plan, clock=clock, emit=lines.append)

@@ -21,7 +21,10 @@ async def test_the_handheld_stands_at_the_building_of_the_stop_it_works(
 ) -> None:
     running, clock = building
     settings = Settings(
-        access_url=running.url, ble_mode=BleMode.SIM, radio_address=running.radio_address, data_dir=tmp_path,
+        access_url=running.url,
+        ble_mode=BleMode.SIM,
+        radio_address=running.radio_address,
+        data_dir=tmp_path,
     )
     workflow = build_workflow(settings, credentials=MemoryCredentialStore(), clock=HandheldNoonClock(clock))
     positions = building_positions(running.scenario)

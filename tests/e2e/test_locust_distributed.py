@@ -34,23 +34,56 @@ async def test_a_master_and_two_workers_walk_every_route_and_report_stop_times(t
     )
     port, prefix = _free_port(), tmp_path / "locust"
     common = [
-        sys.executable, "-m", "locust", "-f", str(REPO / "locustfile.py"),
-        "--lobbykey-scenario", str(scenario), "--lobbykey-url", building.url,
-        "--lobbykey-radio", building.radio_address, "--lobbykey-workers", "2",
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(REPO / "locustfile.py"),
+        "--lobbykey-scenario",
+        str(scenario),
+        "--lobbykey-url",
+        building.url,
+        "--lobbykey-radio",
+        building.radio_address,
+        "--lobbykey-workers",
+        "2",
     ]
     processes: list[asyncio.subprocess.Process] = []
     try:
         master = await asyncio.create_subprocess_exec(
-            *common, "--master", "--headless", "-u", "6", "-r", "6", "--run-time", "100s",
-            "--expect-workers", "2", "--master-bind-port", str(port), "--csv", str(prefix), "--only-summary",
-            cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            *common,
+            "--master",
+            "--headless",
+            "-u",
+            "6",
+            "-r",
+            "6",
+            "--run-time",
+            "100s",
+            "--expect-workers",
+            "2",
+            "--master-bind-port",
+            str(port),
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            cwd=REPO,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         processes.append(master)
         for _ in range(2):
-            processes.append(await asyncio.create_subprocess_exec(
-                *common, "--worker", "--master-port", str(port), cwd=REPO,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-            ))
+            processes.append(
+                await asyncio.create_subprocess_exec(
+                    *common,
+                    "--worker",
+                    "--master-port",
+                    str(port),
+                    cwd=REPO,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )
+            )
         output, _ = await asyncio.wait_for(master.communicate(), 120)
         for worker in processes[1:]:
             await asyncio.wait_for(worker.wait(), 30)

@@ -136,7 +136,9 @@ async def test_a_building_door_powers_on_only_once_a_handheld_in_range_scans_for
     building: tuple[RunningBuilding, NoonClock],
 ) -> None:
     running, _clock = building
-    devices = {door.door.ble_address.upper(): door.running.peripheral.device for door in running.doors.values()}
+    devices = {
+        door.door.ble_address.upper(): door.running.peripheral.device for door in running.doors.values()
+    }
     elm = {door.door.ble_address.upper() for door in running.doors.values() if door.door.building == "elm12"}
 
     def woken() -> set[str]:

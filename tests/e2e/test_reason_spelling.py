@@ -37,7 +37,9 @@ def test_every_reason_code_is_a_snake_case_slug() -> None:
     _import_all(driver_app)
     _import_all(mock_building)
     errors = _subclasses(WorkflowError) | _subclasses(MockBuildingError) | {MockBuildingError}
-    codes = {code.slug for code in ReasonCode} | set(ClientReason) | set(DoorErrorReason) | set(RadioErrorReason)
+    codes = (
+        {code.slug for code in ReasonCode} | set(ClientReason) | set(DoorErrorReason) | set(RadioErrorReason)
+    )
     codes |= {cls.__dict__["reason"] for cls in errors if isinstance(cls.__dict__.get("reason"), str)}
     # reasons written where an error is raised: `SomeError("reason", ...)`, for errors that take one first
     initialisers = (WorkflowError.__init__, CodedError.__init__)

@@ -51,7 +51,9 @@ async def test_drivers_walk_their_routes_at_once_and_the_table_lists_the_unexpec
         drivers[0], expectations=dict.fromkeys(drivers[0].expectations, "door_jammed")
     )
     settings = Settings(
-        access_url=building.url, ble_mode=BleMode.SIM, radio_address=building.radio_address,
+        access_url=building.url,
+        ble_mode=BleMode.SIM,
+        radio_address=building.radio_address,
         data_dir=tmp_path / "fleet",
     )
     lines: list[str] = []
@@ -85,10 +87,24 @@ async def _the_command_runs_a_slice_of_the_drivers_and_writes_junit(
 ) -> None:
     junit = tmp_path / "fleet.xml"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "driver_app.cli", "run-fleet", "--drivers", "3", "--skip", "14",
-        "--scenario", str(scenario), "--access-url", building.url, "--radio", building.radio_address,
-        "--report", str(junit),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "driver_app.cli",
+        "run-fleet",
+        "--drivers",
+        "3",
+        "--skip",
+        "14",
+        "--scenario",
+        str(scenario),
+        "--access-url",
+        building.url,
+        "--radio",
+        building.radio_address,
+        "--report",
+        str(junit),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), 90)
     table = out.decode()
@@ -98,5 +114,7 @@ async def _the_command_runs_a_slice_of_the_drivers_and_writes_junit(
     assert "fleet: " in err.decode()  # the progress line
     cases = ElementTree.parse(junit).getroot().findall("testcase")
     assert sorted({case.get("classname", "").split(".")[1] for case in cases}) == [
-        "driver0015", "driver0016", "driver0017"
+        "driver0015",
+        "driver0016",
+        "driver0017",
     ]

@@ -21,11 +21,15 @@ def _serve(monkeypatch: pytest.MonkeyPatch, handler) -> None:
         return handler(request)
 
     real = httpx.Client
-    monkeypatch.setattr(dev_labels.httpx, "Client", lambda **kw: real(transport=httpx.MockTransport(with_auth), **kw))
+    monkeypatch.setattr(
+        dev_labels.httpx, "Client", lambda **kw: real(transport=httpx.MockTransport(with_auth), **kw)
+    )
 
 
 @pytest.mark.parametrize("name", ["../evil.png", "/etc/evil.png", "a\\b.png", "..", "notes.txt", 7])
-def test_a_bad_name_in_the_listing_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: object) -> None:
+def test_a_bad_name_in_the_listing_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: object
+) -> None:
     _serve(monkeypatch, lambda request: httpx.Response(200, json={"labels": [name]}))
     with pytest.raises(LabelFetchError) as caught:
         fetch_labels("http://building", tmp_path / "out", "d", "pw")

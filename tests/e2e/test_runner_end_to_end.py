@@ -38,13 +38,17 @@ async def test_the_demo_route_is_delivered_end_to_end(
     labels = tmp_path / "labels"
     write_labels(scenario, labels)
     settings = Settings(
-        access_url=running.url, ble_mode=BleMode.SIM, radio_address=running.radio_address,
+        access_url=running.url,
+        ble_mode=BleMode.SIM,
+        radio_address=running.radio_address,
         data_dir=tmp_path / "app",
     )
     handheld_clock = HandheldNoonClock(clock)
     workflow = build_workflow(settings, credentials=MemoryCredentialStore(), clock=handheld_clock)
     lines: list[str] = []
-    plan = RunPlan("demo", "demo-password", labels, await asyncio.to_thread(fetch_expectations, running.url, "demo"))
+    plan = RunPlan(
+        "demo", "demo-password", labels, await asyncio.to_thread(fetch_expectations, running.url, "demo")
+    )
     try:
         results = await run_route(workflow, plan, clock=handheld_clock, emit=lines.append)
     finally:
@@ -60,7 +64,8 @@ async def test_the_demo_route_is_delivered_end_to_end(
     async with httpx.AsyncClient(base_url=running.url) as http:
         for building_id in {s.building for s in demo_stops}:
             answer = await http.get(
-                "/v1/audit", params={"building_id": building_id, "limit": 1000},
+                "/v1/audit",
+                params={"building_id": building_id, "limit": 1000},
                 headers={"Authorization": f"Bearer {scenario.admin_token}"},
             )
             answer.raise_for_status()
@@ -68,15 +73,28 @@ async def test_the_demo_route_is_delivered_end_to_end(
     assert unlocked == {s.id for s in demo_stops}
 
 
-async def test_the_cli_exits_zero_and_writes_junit(building: tuple[RunningBuilding, NoonClock], tmp_path: Path) -> None:
+async def test_the_cli_exits_zero_and_writes_junit(
+    building: tuple[RunningBuilding, NoonClock], tmp_path: Path
+) -> None:
     running, _ = building
     labels = tmp_path / "labels"
     write_labels(load_scenario(default_scenario_path()), labels)
     report = tmp_path / "junit.xml"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "driver_app.cli", "run-route", "--labels", str(labels),
-        "--report", str(report), "--access-url", running.url, "--radio", running.radio_address,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "driver_app.cli",
+        "run-route",
+        "--labels",
+        str(labels),
+        "--report",
+        str(report),
+        "--access-url",
+        running.url,
+        "--radio",
+        running.radio_address,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=90)
     text = out.decode()
@@ -85,9 +103,7 @@ async def test_the_cli_exits_zero_and_writes_junit(building: tuple[RunningBuildi
     suite = ET.parse(report).getroot()
     assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("12", "0", "0")
     names = [(case.get("classname"), case.get("name")) for case in suite]
-    assert names[:2] == [
-        ("run-route.S1", "P1 expects delivered"), ("run-route.S2", "P2 expects delivered")
-    ]
+    assert names[:2] == [("run-route.S1", "P1 expects delivered"), ("run-route.S2", "P2 expects delivered")]
 
 
 async def test_the_cli_exits_non_zero_when_a_stop_goes_wrong(
@@ -98,9 +114,18 @@ async def test_the_cli_exits_non_zero_when_a_stop_goes_wrong(
     write_labels(load_scenario(default_scenario_path()), labels)
     running.doors["OAK-1"].faults.set(jammed=True)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "driver_app.cli", "run-route", "--labels", str(labels),
-        "--access-url", running.url, "--radio", running.radio_address,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "driver_app.cli",
+        "run-route",
+        "--labels",
+        str(labels),
+        "--access-url",
+        running.url,
+        "--radio",
+        running.radio_address,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=90)
     text = out.decode()
@@ -130,13 +155,17 @@ async def test_the_faults_scenario_shows_every_injected_fault(
     labels = tmp_path / "labels"
     write_labels(load_scenario(FAULTS), labels)
     settings = Settings(
-        access_url=running.url, ble_mode=BleMode.SIM, radio_address=running.radio_address,
+        access_url=running.url,
+        ble_mode=BleMode.SIM,
+        radio_address=running.radio_address,
         data_dir=tmp_path / "app",
     )
     handheld_clock = HandheldNoonClock(clock)
     workflow = build_workflow(settings, credentials=MemoryCredentialStore(), clock=handheld_clock)
     lines: list[str] = []
-    plan = RunPlan("qa", "qa-password", labels, await asyncio.to_thread(fetch_expectations, running.url, "qa"))
+    plan = RunPlan(
+        "qa", "qa-password", labels, await asyncio.to_thread(fetch_expectations, running.url, "qa")
+    )
     try:
         results = await run_route(workflow, plan, clock=handheld_clock, emit=lines.append)
     finally:
@@ -144,7 +173,10 @@ async def test_the_faults_scenario_shows_every_injected_fault(
     report = "\n".join(lines)
     attempts = {r.stop_id: sorted((a.door_id, a.outcome) for a in r.attempts) for r in results}
     # both F2 doors are heard at the same RSSI: the jammed one is tried only if it comes first
-    assert attempts.pop("F2") in ([("JAM-1", "door_jammed"), ("SLOW-1", "delivered")], [("SLOW-1", "delivered")])
+    assert attempts.pop("F2") in (
+        [("JAM-1", "door_jammed"), ("SLOW-1", "delivered")],
+        [("SLOW-1", "delivered")],
+    )
     assert attempts == {
         "F1": [("OK-1", "delivered")],
         "F3": [("FAST-1", "expired"), ("LATE-1", "not_yet_valid")],

@@ -18,7 +18,9 @@ async def test_the_mock_building_serves_each_stops_expected_outcomes(
     building: tuple[RunningBuilding, NoonClock],
 ) -> None:
     running, _ = building
-    packages = [p.id for r in running.scenario.routes if r.driver == "demo" for s in r.stops for p in s.packages]
+    packages = [
+        p.id for r in running.scenario.routes if r.driver == "demo" for s in r.stops for p in s.packages
+    ]
     expectations = await asyncio.to_thread(fetch_expectations, running.url, "demo")
     assert sorted(expectations) == sorted(packages)  # one expectation per package
     assert set(expectations.values()) == {"delivered"}

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.building_process import CHILD_ENV, REPO, building_up
 from mock_building.scenario.loader import default_scenario_path, load_scenario
+from tests.building_process import CHILD_ENV, REPO, building_up
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -27,14 +27,20 @@ DEMO_PACKAGES = sum(len(s.packages) for s in DEMO_ROUTE)
 def run_route(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "driver_app.cli", "run-route", *args],
-        cwd=REPO, env=CHILD_ENV, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        env=CHILD_ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 def test_run_route_needs_no_labels_folder(tmp_path: Path) -> None:
     with building_up(tmp_path / "building") as building:
         done = run_route("--access-url", building.url, "--radio", building.radio)
-        assert sorted(p.name for p in building.labels.iterdir())  # `up` rendered them (now or in the background)
+        assert sorted(
+            p.name for p in building.labels.iterdir()
+        )  # `up` rendered them (now or in the background)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{DEMO_PACKAGES}/{DEMO_PACKAGES} expectations met, 0 skipped" in done.stdout
     assert done.stdout.startswith("run-route: fetching labels from ")  # progress from the first second
@@ -52,7 +58,11 @@ def test_sigkill_mid_route_loses_no_receipt_and_no_delivery(tmp_path: Path) -> N
         args = ["--access-url", building.url, "--radio", building.radio, "--data-dir", str(app_dir)]
         first = subprocess.Popen(
             [sys.executable, "-m", "driver_app.cli", "run-route", *args],
-            cwd=REPO, env=CHILD_ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            cwd=REPO,
+            env=CHILD_ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         assert first.stdout is not None
         try:
@@ -73,13 +83,18 @@ def test_sigkill_mid_route_loses_no_receipt_and_no_delivery(tmp_path: Path) -> N
         for seq, body in _rows(door_db, "SELECT seq, body FROM receipts")
     }
     service_db = building.data_dir / "service.sqlite3"
-    relayed = {(door, seq, bytes(raw)) for door, seq, raw in _rows(service_db, "SELECT door_id, seq, raw FROM receipts")}
+    relayed = {
+        (door, seq, bytes(raw))
+        for door, seq, raw in _rows(service_db, "SELECT door_id, seq, raw FROM receipts")
+    }
     assert door_receipts and door_receipts <= relayed
     delivered = {stop for (stop,) in _rows(service_db, "SELECT DISTINCT stop_id FROM deliveries")}
     assert delivered == set(DEMO_STOPS)
     undelivered = _rows(
-        service_db, "SELECT p.id FROM packages p JOIN routes r ON r.id = p.route_id "
-        "WHERE r.driver_id = 'demo' AND p.delivered_at IS NULL")
+        service_db,
+        "SELECT p.id FROM packages p JOIN routes r ON r.id = p.route_id "
+        "WHERE r.driver_id = 'demo' AND p.delivered_at IS NULL",
+    )
     assert undelivered == []
 
 

@@ -43,13 +43,17 @@ S1_DOORS = ("ELM-N", "ELM-S")
 def make_app(building: tuple[RunningBuilding, NoonClock], tmp_path: Path) -> DriverApp:
     running, clock = building
     settings = Settings(
-        access_url=running.url, ble_mode=BleMode.SIM, radio_address=running.radio_address,
+        access_url=running.url,
+        ble_mode=BleMode.SIM,
+        radio_address=running.radio_address,
         data_dir=tmp_path / "app",
     )
     handheld_clock = HandheldNoonClock(clock)
     credentials = MemoryCredentialStore()
     return create_app(
-        lambda on_change: build_workflow(settings, credentials=credentials, on_change=on_change, clock=handheld_clock),
+        lambda on_change: build_workflow(
+            settings, credentials=credentials, on_change=on_change, clock=handheld_clock
+        ),
         settings,
         clock=handheld_clock,
         key_clock=KeyClock(),

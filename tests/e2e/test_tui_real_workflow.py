@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.core_fakes import FakeAccess, FakeClock, FakeDoors
 from textual.widgets import Static
-from tests.tui_fakes import KeyClock, manual_scan
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
@@ -18,6 +16,8 @@ from driver_app.tui import create_app
 from driver_app.tui.screens.route import RouteScreen
 from driver_app.tui.screens.stop import StopScreen
 from driver_app.tui.widgets.notice import NoticeBox
+from tests.core_fakes import FakeAccess, FakeClock, FakeDoors
+from tests.tui_fakes import KeyClock, manual_scan
 
 
 def build(tmp_path: Path):
@@ -26,8 +26,12 @@ def build(tmp_path: Path):
     credentials = MemoryCredentialStore()
     app = create_app(
         lambda on_change: DriverWorkflow(
-            access=FakeAccess(clock), doors=doors, credentials=credentials,
-            outbox=SqliteOutbox(tmp_path / "outbox.db"), clock=clock, on_change=on_change,
+            access=FakeAccess(clock),
+            doors=doors,
+            credentials=credentials,
+            outbox=SqliteOutbox(tmp_path / "outbox.db"),
+            clock=clock,
+            on_change=on_change,
         ),
         Settings(ble_mode=BleMode.SIM),
         clock=clock,

@@ -24,8 +24,12 @@ def test_door_help_documents_real_transports(capsys: pytest.CaptureFixture[str])
     assert "usb:0" in text and "hci-socket:0" in text and "--door-id" in text
 
 
-def test_door_on_an_unusable_transport_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    err = _error(capsys, ["door", "--transport", "nonsense:0", "--door-id", "ELM-N", "--data-dir", str(tmp_path)])
+def test_door_on_an_unusable_transport_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    err = _error(
+        capsys, ["door", "--transport", "nonsense:0", "--door-id", "ELM-N", "--data-dir", str(tmp_path)]
+    )
     assert "[transport_unavailable]" in err and "nonsense:0" in err
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, UTC
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from mock_building.service.clock import FakeClock
 from mock_building.building.day_clock import DayShiftedClock
+from mock_building.service.clock import FakeClock
 
 BASE = FakeClock(datetime(2026, 11, 23, 23, 30, tzinfo=UTC))
 

@@ -8,13 +8,27 @@ import pytest
 from rich.console import Console
 
 from mock_building.building.fault_client import FaultCommandError, parse_settings
-from mock_building.building.live_view import AuditLine, BuildingView, DoorStatus, HeadlessLog, literal, make_console, render_view
+from mock_building.building.live_view import (
+    AuditLine,
+    BuildingView,
+    DoorStatus,
+    HeadlessLog,
+    literal,
+    make_console,
+    render_view,
+)
 
 
 def _door(door_id: str = "ELM-N", **changes: object) -> DoorStatus:
     values: dict[str, object] = {
-        "door_id": door_id, "building": "elm12", "name": "North entrance", "locked": True, "relock_in_s": None,
-        "last_outcome": None, "last_reason": None, "faults": (),
+        "door_id": door_id,
+        "building": "elm12",
+        "name": "North entrance",
+        "locked": True,
+        "relock_in_s": None,
+        "last_outcome": None,
+        "last_reason": None,
+        "faults": (),
     }
     values.update(changes)
     return DoorStatus(**values)  # type: ignore[arg-type]
@@ -38,8 +52,15 @@ def test_render_shows_every_door_with_state_faults_and_the_last_ten_audit_events
         "demo.toml",
         (
             _door(),
-            _door("OAK-1", name="Main entrance", locked=False, relock_in_s=4.2, last_outcome="unlocked",
-                  last_reason="ok", faults=(("jammed", True), ("slow_ms", 800))),
+            _door(
+                "OAK-1",
+                name="Main entrance",
+                locked=False,
+                relock_in_s=4.2,
+                last_outcome="unlocked",
+                last_reason="ok",
+                faults=(("jammed", True), ("slow_ms", 800)),
+            ),
         ),
         tuple(_audit(i, f"reason_{i}") for i in range(1, 13)),
     )
@@ -89,8 +110,14 @@ def test_headless_log_prints_service_fault_changes() -> None:
 
 
 def test_fault_settings_parse_on_off_and_numbers() -> None:
-    assert parse_settings(["jammed=on", "powered_off=OFF", "slow_ms=800", "rssi_dbm=-80", "error_rate=0.25"]) == {
-        "jammed": True, "powered_off": False, "slow_ms": 800, "rssi_dbm": -80, "error_rate": 0.25,
+    assert parse_settings(
+        ["jammed=on", "powered_off=OFF", "slow_ms=800", "rssi_dbm=-80", "error_rate=0.25"]
+    ) == {
+        "jammed": True,
+        "powered_off": False,
+        "slow_ms": 800,
+        "rssi_dbm": -80,
+        "error_rate": 0.25,
     }
     for bad in ("jammed", "=on", "slow_ms=fast"):
         with pytest.raises(FaultCommandError) as caught:
@@ -98,10 +125,15 @@ def test_fault_settings_parse_on_off_and_numbers() -> None:
         assert caught.value.reason == "invalid_request"
 
 
-
 def test_live_view_shows_cut_links_and_a_bolted_door_standing_open() -> None:
-    door = _door(last_outcome="alert", last_reason="door_forced", faults=(("forced", True),),
-                 links=1, links_dropped=3, door_open=True)
+    door = _door(
+        last_outcome="alert",
+        last_reason="door_forced",
+        faults=(("forced", True),),
+        links=1,
+        links_dropped=3,
+        door_open=True,
+    )
     console = Console(width=160, record=True)
     console.print(render_view(BuildingView("t", (door,), ())))
     text = console.export_text()

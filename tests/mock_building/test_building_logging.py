@@ -10,9 +10,22 @@ from pathlib import Path
 
 def test_headless_up_logs_to_stderr(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "mock_building.cli", "up", "--headless", "--port", "0", "--radio-port", "0",
-         "--data-dir", str(tmp_path / "data")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "mock_building.cli",
+            "up",
+            "--headless",
+            "--port",
+            "0",
+            "--radio-port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None

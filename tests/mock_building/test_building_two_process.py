@@ -22,7 +22,12 @@ import pytest
 from bleak import BleakClient, BleakScanner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from driver_app.adapters.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio
+from driver_app.adapters.ble_sim import (
+    BumbleClientBackend,
+    BumbleScannerBackend,
+    configure_sim_radio,
+    detach_sim_radio,
+)
 from mock_building.scenario.loader import default_scenario_path, load_scenario
 from protocol import Outcome, ReasonCode, build_unlock_request, public_key_bytes, verify_receipt
 from protocol.api import b64url_decode, b64url_encode
@@ -63,7 +68,8 @@ class BuildingProcess:
         """The first stdout line matching `predicate`, waiting (on the drain thread's notify) for it."""
         with self.changed:
             found = self.changed.wait_for(
-                lambda: next((line for line in self.lines if predicate(line) or line == "<eof>"), None), WAIT_S
+                lambda: next((line for line in self.lines if predicate(line) or line == "<eof>"), None),
+                WAIT_S,
             )
         assert found and found != "<eof>", f"no such line; stdout so far: {self.lines}"
         return found
@@ -74,9 +80,26 @@ def building(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Buildin
     state = tmp_path_factory.mktemp("building")
     ready_file = state / "ready.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "mock_building.cli", "up", "--headless", "--fresh", "--port", "0",
-         "--radio-port", "0", "--data-dir", str(state / "data"), "--ready-file", str(ready_file)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "mock_building.cli",
+            "up",
+            "--headless",
+            "--fresh",
+            "--port",
+            "0",
+            "--radio-port",
+            "0",
+            "--data-dir",
+            str(state / "data"),
+            "--ready-file",
+            str(ready_file),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     running = BuildingProcess(process)
@@ -104,7 +127,9 @@ def test_up_prints_url_radio_address_and_demo_credentials(building: tuple[Buildi
 async def _grant(url: str, key: Ed25519PrivateKey) -> tuple[str, bytes, bytes]:
     """Sign in as the demo driver, register `key`, and get a grant for the first stop's first door."""
     async with httpx.AsyncClient(base_url=url, timeout=WAIT_S) as http:
-        signed_in = await http.post("/v1/auth/sign-in", json={"driver_id": "demo", "password": "demo-password"})
+        signed_in = await http.post(
+            "/v1/auth/sign-in", json={"driver_id": "demo", "password": "demo-password"}
+        )
         signed_in.raise_for_status()
         auth = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
         registered = await http.post(
@@ -116,8 +141,12 @@ async def _grant(url: str, key: Ed25519PrivateKey) -> tuple[str, bytes, bytes]:
         door_id = stop["building"]["doors"][0]["door_id"]
         granted = await http.post(
             "/v1/grants",
-            json={"stop_id": stop["stop_id"], "door_id": door_id, "barcode": stop["packages"][0]["barcode"],
-                  "handheld_key_id": registered.json()["key_id"]},
+            json={
+                "stop_id": stop["stop_id"],
+                "door_id": door_id,
+                "barcode": stop["packages"][0]["barcode"],
+                "handheld_key_id": registered.json()["key_id"],
+            },
             headers=auth,
         )
         granted.raise_for_status()
@@ -132,8 +161,11 @@ async def _unlock(
     configure_sim_radio("127.0.0.1", radio_port)
     try:
         device = await BleakScanner.find_device_by_filter(
-            lambda _, adv: AdvertisedDoor.from_bytes(adv.service_data[SERVICE_UUID]).door_id == door_id
-            if SERVICE_UUID in adv.service_data else False,
+            lambda _, adv: (
+                AdvertisedDoor.from_bytes(adv.service_data[SERVICE_UUID]).door_id == door_id
+                if SERVICE_UUID in adv.service_data
+                else False
+            ),
             timeout=WAIT_S,
             backend=BumbleScannerBackend,
         )
@@ -149,7 +181,9 @@ async def _unlock(
         await detach_sim_radio()
 
 
-async def test_a_driver_in_another_process_unlocks_a_door_with_bleak(building: tuple[BuildingProcess, dict]) -> None:
+async def test_a_driver_in_another_process_unlocks_a_door_with_bleak(
+    building: tuple[BuildingProcess, dict],
+) -> None:
     running, ready = building
     key = Ed25519PrivateKey.generate()
     door_id, grant, grant_id = await _grant(ready["url"], key)
@@ -166,7 +200,11 @@ async def test_a_driver_in_another_process_unlocks_a_door_with_bleak(building: t
 def _fault_command(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mock_building.cli", "fault", *args, "--url", url],
-        cwd=REPO, capture_output=True, text=True, timeout=WAIT_S, env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
 
 
@@ -191,11 +229,15 @@ def test_service_faults_are_toggled_by_the_same_command(building: tuple[Building
     down = _fault_command(ready["url"], "--service", "down=on")
     assert down.returncode == 0, down.stderr
     assert "down=True" in down.stdout and "latency_ms=0" in down.stdout
-    refused = httpx.post(f"{ready['url']}/v1/auth/sign-in", json={"driver_id": "demo", "password": "demo-password"})
+    refused = httpx.post(
+        f"{ready['url']}/v1/auth/sign-in", json={"driver_id": "demo", "password": "demo-password"}
+    )
     assert refused.status_code == 503 and refused.json()["code"] == "service_unavailable"
 
     assert _fault_command(ready["url"], "--service", "down=off").returncode == 0
-    signed_in = httpx.post(f"{ready['url']}/v1/auth/sign-in", json={"driver_id": "demo", "password": "demo-password"})
+    signed_in = httpx.post(
+        f"{ready['url']}/v1/auth/sign-in", json={"driver_id": "demo", "password": "demo-password"}
+    )
     assert signed_in.status_code == 200
 
 

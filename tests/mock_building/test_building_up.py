@@ -9,7 +9,7 @@ import os
 import signal
 import socket
 from collections.abc import AsyncIterator
-from datetime import date, datetime, UTC
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,11 +17,17 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from mock_building.building.day_clock import DayShiftedClock
 from mock_building.building.running import (
-    BuildingError, BuildingMode, BuildingSettings, RunningBuilding, banner, run_building, start_building,
+    BuildingError,
+    BuildingMode,
+    BuildingSettings,
+    RunningBuilding,
+    banner,
+    run_building,
+    start_building,
 )
 from mock_building.service.clock import FakeClock
-from mock_building.building.day_clock import DayShiftedClock
 
 ADMIN = {"Authorization": "Bearer demo-admin-token"}  # the demo scenario's admin token
 BASE = FakeClock(datetime(2026, 11, 23, 23, 30, tzinfo=UTC))
@@ -33,7 +39,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def building(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningBuilding]:
     running = await start_building(
-        BuildingSettings(data_dir=tmp_path_factory.mktemp("up") / "data", port=0, radio_port=0, today=date(2030, 1, 2)),
+        BuildingSettings(
+            data_dir=tmp_path_factory.mktemp("up") / "data", port=0, radio_port=0, today=date(2030, 1, 2)
+        ),
         base_clock=BASE,
     )
     try:
@@ -44,8 +52,12 @@ async def building(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ru
 
 async def test_service_and_doors_share_the_shifted_day(building: RunningBuilding) -> None:
     async with httpx.AsyncClient(base_url=building.url) as http:
-        token = (await http.post("/v1/auth/sign-in", json={"driver_id": "demo", "password": "demo-password"})).json()
-        route = await http.get("/v1/routes/today", headers={"Authorization": f"Bearer {token['access_token']}"})
+        token = (
+            await http.post("/v1/auth/sign-in", json={"driver_id": "demo", "password": "demo-password"})
+        ).json()
+        route = await http.get(
+            "/v1/routes/today", headers={"Authorization": f"Bearer {token['access_token']}"}
+        )
     assert route.json()["date"] == "2030-01-02"
     shifted = DayShiftedClock(BASE, date(2030, 1, 2), ZoneInfo("UTC"))
     assert building.doors["ELM-N"].running.controller.now() == shifted.unix()
@@ -62,7 +74,9 @@ async def test_banner_names_every_way_in(building: RunningBuilding) -> None:
 async def test_door_faults_are_toggled_through_the_admin_endpoint(building: RunningBuilding) -> None:
     async with httpx.AsyncClient(base_url=building.url) as http:
         assert "/v1/admin/doors/{door_id}/faults" in (await http.get("/openapi.json")).json()["paths"]
-        changed = await http.put("/v1/admin/doors/ELM-N/faults", json={"jammed": True, "slow_ms": 250}, headers=ADMIN)
+        changed = await http.put(
+            "/v1/admin/doors/ELM-N/faults", json={"jammed": True, "slow_ms": 250}, headers=ADMIN
+        )
         assert changed.status_code == 200
         assert changed.json()["faults"]["jammed"] is True and changed.json()["faults"]["slow_ms"] == 250
         read = await http.get("/v1/admin/doors/ELM-N/faults", headers=ADMIN)
@@ -184,7 +198,9 @@ async def test_a_label_asked_for_before_it_is_rendered_is_rendered_then_with_the
 
 
 async def test_a_production_building_serves_no_labels(tmp_path: Path) -> None:
-    settings = BuildingSettings(data_dir=tmp_path / "data", port=0, radio_port=0, mode=BuildingMode.PRODUCTION)
+    settings = BuildingSettings(
+        data_dir=tmp_path / "data", port=0, radio_port=0, mode=BuildingMode.PRODUCTION
+    )
     running = await start_building(settings)
     try:
         async with httpx.AsyncClient(base_url=running.url) as http:

@@ -74,9 +74,11 @@ async def test_seeded_fuzz_of_every_attribute_is_always_answered(
         phone = await door.phone()
         client = phone.peer.gatt_client if phone.peer else None
         assert client is not None
-        handles = sorted({c.handle for c in phone.characteristics.values()}
-                         | {c.handle - 1 for c in phone.characteristics.values()}
-                         | {c.handle + 1 for c in phone.characteristics.values()})
+        handles = sorted(
+            {c.handle for c in phone.characteristics.values()}
+            | {c.handle - 1 for c in phone.characteristics.values()}
+            | {c.handle + 1 for c in phone.characteristics.values()}
+        )
         with caplog.at_level(logging.WARNING):
             for _ in range(FUZZ_REQUESTS):
                 handle = rng.choice(handles)
@@ -93,8 +95,11 @@ async def test_seeded_fuzz_of_every_attribute_is_always_answered(
                         error_code = err.error_code
                 assert error_code != ErrorCode.UNLIKELY_ERROR, (kind, handle, len(value))
         # bumble logs an ATT error raised for a Write Command (which has no answer); that is fine.
-        escaped = [r.getMessage() for r in caplog.records if "door handler" in r.getMessage()
-                   or "Exception in handler" in r.getMessage()]
+        escaped = [
+            r.getMessage()
+            for r in caplog.records
+            if "door handler" in r.getMessage() or "Exception in handler" in r.getMessage()
+        ]
         assert not escaped, escaped
         await phone.disconnect()
         assert (await door.honest_unlock()).reason is ReasonCode.OK

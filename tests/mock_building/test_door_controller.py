@@ -7,6 +7,17 @@ from pathlib import Path
 
 import cbor2
 import pytest
+
+from mock_building.door.controller import DoorController
+from mock_building.door.errors import DoorError, DoorErrorReason
+from mock_building.door.faults import DoorFaults
+from mock_building.door.state import DoorState
+from mock_building.door.store import DoorStore
+from protocol import cbor_strict
+from protocol.gatt import UnlockResult
+from protocol.keys import public_key_bytes
+from protocol.reasons import Outcome, ReasonCode
+from protocol.receipt import decode_receipt, verify_chain, verify_receipt
 from tests.door_support import (
     DOOR_ID,
     DOOR_KEY,
@@ -19,17 +30,6 @@ from tests.door_support import (
     make_controller,
     unlock_request,
 )
-
-from mock_building.door.controller import DoorController
-from mock_building.door.errors import DoorError, DoorErrorReason
-from mock_building.door.faults import DoorFaults
-from mock_building.door.state import DoorState
-from mock_building.door.store import DoorStore
-from protocol import cbor_strict
-from protocol.gatt import UnlockResult
-from protocol.keys import public_key_bytes
-from protocol.reasons import Outcome, ReasonCode
-from protocol.receipt import decode_receipt, verify_chain, verify_receipt
 
 HANDHELD = fixed_key()
 OTHER_HANDHELD = fixed_key()
@@ -73,7 +73,9 @@ def with_alg(grant: bytes, alg: int) -> bytes:
     """The same grant with another alg in its protected header."""
     protected, unprotected, payload, signature = cbor2.loads(grant).value
     header = cbor2.loads(protected) | {1: alg}
-    return cbor_strict.encode(cbor2.CBORTag(18, [cbor_strict.encode(header), unprotected, payload, signature]))
+    return cbor_strict.encode(
+        cbor2.CBORTag(18, [cbor_strict.encode(header), unprotected, payload, signature])
+    )
 
 
 def refusals(issuer: Issuer) -> dict[ReasonCode, RequestFor]:
@@ -88,7 +90,9 @@ def refusals(issuer: Issuer) -> dict[ReasonCode, RequestFor]:
         ReasonCode.ALGORITHM_NOT_ALLOWED: valid(issuer, with_alg(grant, -7)),
         ReasonCode.BAD_SIGNATURE: valid(issuer, issuer.grant(HANDHELD, signed_by=IMPOSTOR_KEY)),
         ReasonCode.WRONG_ISSUER: valid(issuer, issuer.grant(HANDHELD, claimed_issuer="other.example")),
-        ReasonCode.WRONG_DOOR: lambda c: unlock_request(issuer.grant(HANDHELD, door_id="OAK-S"), HANDHELD, c, "OAK-S"),
+        ReasonCode.WRONG_DOOR: lambda c: unlock_request(
+            issuer.grant(HANDHELD, door_id="OAK-S"), HANDHELD, c, "OAK-S"
+        ),
         ReasonCode.LIFETIME_TOO_LONG: valid(issuer, issuer.grant(HANDHELD, lifetime=301)),
         ReasonCode.NOT_YET_VALID: valid(issuer, issuer.grant(HANDHELD, now=NOW + 600)),
         ReasonCode.EXPIRED: valid(issuer, issuer.grant(HANDHELD, now=NOW - 600)),
@@ -109,7 +113,12 @@ def test_valid_request_opens_then_relocks(door: DoorController, issuer: Issuer, 
     assert door.state.locked is True and door.state.relock_at is None
     assert any(not s.locked for s in states) and states[-1].locked
     decoded = verify_receipt(receipt, public_key_bytes(DOOR_KEY))
-    assert (decoded.outcome, decoded.seq, decoded.door_time, decoded.door_id) == (Outcome.UNLOCKED, 0, NOW, DOOR_ID)
+    assert (decoded.outcome, decoded.seq, decoded.door_time, decoded.door_id) == (
+        Outcome.UNLOCKED,
+        0,
+        NOW,
+        DOOR_ID,
+    )
 
 
 def test_result_message_carries_reason_and_receipt(door: DoorController, issuer: Issuer) -> None:
@@ -120,10 +129,14 @@ def test_result_message_carries_reason_and_receipt(door: DoorController, issuer:
     assert result.open_seconds == 5  # door_config holds open for 5.0 s
 
 
-def test_open_seconds_is_the_hold_open_time_rounded_down(tmp_path: Path, issuer: Issuer, clock: FakeScheduler) -> None:
+def test_open_seconds_is_the_hold_open_time_rounded_down(
+    tmp_path: Path, issuer: Issuer, clock: FakeScheduler
+) -> None:
     door = make_controller(door_config(tmp_path, issuer, hold_open_s=7.9), clock)
     session = door.open_session()
-    result = UnlockResult.from_bytes(decided(door, valid(issuer)(door.issue_challenge(session)), session).result)
+    result = UnlockResult.from_bytes(
+        decided(door, valid(issuer)(door.issue_challenge(session)), session).result
+    )
     door.close()
     assert result.open_seconds == 7
 
@@ -139,7 +152,9 @@ def test_a_refusal_or_a_jam_carries_no_open_seconds(door: DoorController, issuer
 
 
 @pytest.mark.parametrize("reason", list(refusals(Issuer())))
-def test_every_refusal_surfaces_in_result_and_receipt(door: DoorController, issuer: Issuer, reason: ReasonCode) -> None:
+def test_every_refusal_surfaces_in_result_and_receipt(
+    door: DoorController, issuer: Issuer, reason: ReasonCode
+) -> None:
     got, outcome, receipt = attempt(door, refusals(issuer)[reason])
     assert (got, outcome) == (reason, Outcome.REFUSED)
     decoded = verify_receipt(receipt, public_key_bytes(DOOR_KEY))
@@ -255,7 +270,9 @@ def test_bad_config_is_refused(tmp_path: Path, issuer: Issuer) -> None:
     assert err.value.reason is DoorErrorReason.BAD_CONFIG
 
 
-def test_receipt_and_used_grant_are_on_disk_before_the_result(door: DoorController, issuer: Issuer, tmp_path: Path) -> None:
+def test_receipt_and_used_grant_are_on_disk_before_the_result(
+    door: DoorController, issuer: Issuer, tmp_path: Path
+) -> None:
     """A power cut right after handle_unlock returns must not let the grant open the door again."""
     grant = issuer.grant(HANDHELD)
     _, _, receipt = attempt(door, valid(issuer, grant))

@@ -5,13 +5,23 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from tests.door_support import DOOR_ID, DOOR_KEY, FakeScheduler, Issuer, decided, door_config, fixed_key, make_controller, unlock_request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocol.keys import public_key_bytes
 from protocol.reasons import Outcome
 from protocol.receipt import verify_chain, verify_receipt
+from tests.door_support import (
+    DOOR_ID,
+    DOOR_KEY,
+    FakeScheduler,
+    Issuer,
+    decided,
+    door_config,
+    fixed_key,
+    make_controller,
+    unlock_request,
+)
 
 HANDHELD = fixed_key()
 ISSUER = Issuer()
@@ -24,7 +34,9 @@ def _mutations() -> st.SearchStrategy[tuple[int, int]]:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(garbage=st.binary(max_size=600), flips=st.lists(_mutations(), max_size=3))
-def test_random_and_mutated_requests_never_open_the_door(garbage: bytes, flips: list[tuple[int, int]]) -> None:
+def test_random_and_mutated_requests_never_open_the_door(
+    garbage: bytes, flips: list[tuple[int, int]]
+) -> None:
     with tempfile.TemporaryDirectory() as state:
         door = make_controller(door_config(Path(state), ISSUER), FakeScheduler())
         try:

@@ -12,9 +12,13 @@ import pytest
 from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError, BleakGATTProtocolError
-from tests.door_support import DOOR_ADDRESS, DOOR_ID, DOOR_KEY, Issuer, door_config, fixed_key, unlock_request
 
-from driver_app.adapters.ble_sim import BumbleClientBackend, BumbleScannerBackend, configure_sim_radio, detach_sim_radio
+from driver_app.adapters.ble_sim import (
+    BumbleClientBackend,
+    BumbleScannerBackend,
+    configure_sim_radio,
+    detach_sim_radio,
+)
 from mock_building.door.controller import DoorController
 from mock_building.door.faults import DoorFaults
 from mock_building.door.peripheral import DoorPeripheral
@@ -25,6 +29,7 @@ from protocol import gatt
 from protocol.keys import public_key_bytes
 from protocol.reasons import Outcome, ReasonCode
 from protocol.receipt import verify_chain, verify_receipt
+from tests.door_support import DOOR_ADDRESS, DOOR_ID, DOOR_KEY, Issuer, door_config, fixed_key, unlock_request
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -83,11 +88,15 @@ class Session:
         self.results: asyncio.Queue[bytes] = asyncio.Queue()
 
     async def start(self) -> Session:
-        await self.client.start_notify(gatt.RESULT_CHAR_UUID, lambda _c, data: self.results.put_nowait(bytes(data)))
+        await self.client.start_notify(
+            gatt.RESULT_CHAR_UUID, lambda _c, data: self.results.put_nowait(bytes(data))
+        )
         return self
 
     async def challenge(self) -> bytes:
-        return gatt.Challenge.from_bytes(bytes(await self.client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID))).nonce
+        return gatt.Challenge.from_bytes(
+            bytes(await self.client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID))
+        ).nonce
 
     async def unlock(self, grant: bytes) -> gatt.UnlockResult:
         request = unlock_request(grant, HANDHELD, await self.challenge())
@@ -105,7 +114,9 @@ async def unlock_once(grant: bytes) -> gatt.UnlockResult:
 
 async def test_advertisement_carries_door_id_and_no_personal_data(door: Door) -> None:
     found = await BleakScanner.find_device_by_filter(
-        lambda _d, adv: SERVICE_DATA_KEY in adv.service_data, timeout=EVENT_TIMEOUT_S, backend=BumbleScannerBackend
+        lambda _d, adv: SERVICE_DATA_KEY in adv.service_data,
+        timeout=EVENT_TIMEOUT_S,
+        backend=BumbleScannerBackend,
     )
     assert found is not None and found.address == DOOR_ADDRESS
     discovered = await BleakScanner.discover(timeout=0.2, return_adv=True, backend=BumbleScannerBackend)
@@ -254,7 +265,10 @@ async def test_door_built_powered_off_stays_silent(radio: VirtualRadio, tmp_path
     issuer = Issuer()
     config = door_config(tmp_path, issuer)
     running = await start_door(
-        config, radio.add_peripheral(config.name, config.address), faults=DoorFaults(powered_off=True), air=radio
+        config,
+        radio.add_peripheral(config.name, config.address),
+        faults=DoorFaults(powered_off=True),
+        air=radio,
     )
     try:
         assert await find(timeout=ABSENCE_WINDOW_S) is None

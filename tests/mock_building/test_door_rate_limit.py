@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from mock_building.door.link_guard import FIRST_REQUEST_S, LINK_LIFETIME_S, MAX_LINKS, DropReason, LinkGuard
 from mock_building.door.rate_limit import (
-    BACKOFF_MAX_S, BACKOFF_PEERS_MAX, VERIFICATION_BURST, FloodWindow, PeerBackoff, TokenBucket,
+    BACKOFF_MAX_S,
+    BACKOFF_PEERS_MAX,
+    VERIFICATION_BURST,
+    FloodWindow,
+    PeerBackoff,
+    TokenBucket,
 )
 from tests.door_support import FakeScheduler
 

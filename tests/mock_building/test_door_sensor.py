@@ -9,16 +9,23 @@ from pathlib import Path
 import pytest
 
 from mock_building.door.state import DoorState
-from mock_building.scenario.loader import parse_scenario
 from mock_building.door.store import DoorStore
+from mock_building.scenario.loader import parse_scenario
 from protocol.keys import public_key_bytes
 from protocol.reasons import Outcome, ReasonCode
 from protocol.receipt import Receipt, verify_chain
 from tests.door_air import air_door
-from tests.service_support import SCENARIO_TOML
 from tests.door_support import (
-    DOOR_ID, DOOR_KEY, FakeScheduler, Issuer, door_config, fixed_key, make_controller, unlock_request,
+    DOOR_ID,
+    DOOR_KEY,
+    FakeScheduler,
+    Issuer,
+    door_config,
+    fixed_key,
+    make_controller,
+    unlock_request,
 )
+from tests.service_support import SCENARIO_TOML
 
 pytestmark = pytest.mark.timeout(60)
 

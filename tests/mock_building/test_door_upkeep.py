@@ -14,8 +14,8 @@ from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakGATTProtocolError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from driver_app.adapters.door_bleak import BleakDoorLink
 from driver_app.adapters.ble_sim import BumbleClientBackend, BumbleScannerBackend
+from driver_app.adapters.door_bleak import BleakDoorLink
 from driver_app.core.ports import DoorOutcome
 from mock_building.door.controller import DoorController
 from mock_building.door.runner import RunningDoor, start_door
@@ -111,7 +111,9 @@ class Link:
         await self.client.start_notify(
             gatt.RESULT_CHAR_UUID, lambda _c, data: self.results.put_nowait(bytes(data))
         )
-        nonce = gatt.Challenge.from_bytes(bytes(await self.client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID))).nonce
+        nonce = gatt.Challenge.from_bytes(
+            bytes(await self.client.read_gatt_char(gatt.CHALLENGE_CHAR_UUID))
+        ).nonce
         await self.client.write_gatt_char(
             gatt.UNLOCK_CHAR_UUID, unlock_request(grant, HANDHELD, nonce), response=True
         )
@@ -134,7 +136,9 @@ class Link:
         while more:
             query = bytes(gatt.ReceiptQuery(from_seq + len(fetched)))
             await self.client.write_gatt_char(gatt.RECEIPTS_CHAR_UUID, query, response=True)
-            batch = gatt.ReceiptBatch.from_bytes(bytes(await self.client.read_gatt_char(gatt.RECEIPTS_CHAR_UUID)))
+            batch = gatt.ReceiptBatch.from_bytes(
+                bytes(await self.client.read_gatt_char(gatt.RECEIPTS_CHAR_UUID))
+            )
             assert batch.receipts or not batch.more
             fetched += batch.receipts
             more = batch.more

@@ -27,8 +27,15 @@ ORDER_2 = bytes.fromhex(VECTORS["weak_public_keys"][1]["public_key"])
 
 def _grant_bound_to(issuer: Issuer, raw_key: bytes) -> bytes:
     claims = GrantClaims.for_delivery(
-        issuer=issuer.name, subject="driver-7", door_id=DOOR_ID, stop_id="stop-1", package_id="PKG-1",
-        carrier="parcelco", confirmation_key=raw_key, grant_id=bytes(range(16)), now=int(time.time()),
+        issuer=issuer.name,
+        subject="driver-7",
+        door_id=DOOR_ID,
+        stop_id="stop-1",
+        package_id="PKG-1",
+        carrier="parcelco",
+        confirmation_key=raw_key,
+        grant_id=bytes(range(16)),
+        now=int(time.time()),
         lifetime=120,
     )
     return sign1(encode_claims(claims), issuer.key, issuer.kid)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from mock_building.building.fault_client import FaultCommandError
 from mock_building.building.running import BuildingError
 from mock_building.door import DoorError, DoorErrorReason, DoorFaults
 from mock_building.door.standalone import DoorRunError
 from mock_building.errors import MockBuildingError
-from mock_building.building.fault_client import FaultCommandError
-from mock_building.scenario.labels import LabelError
 from mock_building.radio import RadioError, RadioErrorReason
+from mock_building.scenario.labels import LabelError
 
 
 @pytest.mark.parametrize(

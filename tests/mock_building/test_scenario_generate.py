@@ -37,9 +37,25 @@ def test_a_generated_city_is_valid_complete_and_deterministic() -> None:
 
 def test_the_command_writes_a_scenario_that_loads_and_refuses_nonsense(tmp_path: Path) -> None:
     out = tmp_path / "city.toml"
-    command = [sys.executable, "-m", "mock_building.cli", "scenario", "generate", "--buildings", "4",
-               "--doors-per-building", "2", "--drivers", "3", "--stops-per-route", "2", "--seed", "x",
-               "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "mock_building.cli",
+        "scenario",
+        "generate",
+        "--buildings",
+        "4",
+        "--doors-per-building",
+        "2",
+        "--drivers",
+        "3",
+        "--stops-per-route",
+        "2",
+        "--seed",
+        "x",
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "8 doors" in done.stdout

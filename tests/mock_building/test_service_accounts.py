@@ -43,15 +43,22 @@ async def test_wrong_passwords_get_growing_delays_then_a_lockout_that_says_when_
         assert int(locked.headers["Retry-After"]) == 900
         assert f"{datetime.fromtimestamp(until, UTC):%Y-%m-%dT%H:%M:%SZ}" in locked.json()["detail"]
         # Another account from the same client is not locked.
-        assert (await client.post("/v1/auth/sign-in", json={"driver_id": "bob", "password": "bob-pw"})).status_code == 200
+        assert (
+            await client.post("/v1/auth/sign-in", json={"driver_id": "bob", "password": "bob-pw"})
+        ).status_code == 200
     # The lock is in the database, not in the process: a restarted service still enforces it.
     async with served_client(db, clock) as client:
         again = await client.post("/v1/auth/sign-in", json={"driver_id": "alice", "password": "alice-pw"})
         assert again.status_code == 429 and again.json()["code"] == "account_locked"
         clock.advance(901)
-        assert (await client.post("/v1/auth/sign-in", json={"driver_id": "alice", "password": "alice-pw"})).status_code == 200
+        assert (
+            await client.post("/v1/auth/sign-in", json={"driver_id": "alice", "password": "alice-pw"})
+        ).status_code == 200
     with sqlite3.connect(db) as conn:  # a success clears the account's count
-        assert conn.execute("SELECT COUNT(*) FROM sign_in_throttle WHERE key = 'driver:alice'").fetchone()[0] == 0
+        assert (
+            conn.execute("SELECT COUNT(*) FROM sign_in_throttle WHERE key = 'driver:alice'").fetchone()[0]
+            == 0
+        )
 
 
 async def test_one_client_guessing_many_accounts_is_locked_out(tmp_path):
@@ -82,7 +89,9 @@ async def test_a_reused_refresh_token_ends_the_whole_family(tmp_path):
         replay = await client.post("/v1/auth/refresh", json={"refresh_token": stolen})
         assert replay.status_code == 401 and replay.json()["code"] == "refresh_token_reused"
         newest = rotated.json()
-        assert (await client.post("/v1/auth/refresh", json={"refresh_token": newest["refresh_token"]})).status_code == 401
+        assert (
+            await client.post("/v1/auth/refresh", json={"refresh_token": newest["refresh_token"]})
+        ).status_code == 401
         headers = {"Authorization": f"Bearer {newest['access_token']}"}
         assert (await client.get("/v1/routes/today", headers=headers)).status_code == 401
         assert (await client.get("/v1/routes/today", headers=victim.headers)).status_code == 401
@@ -101,7 +110,9 @@ async def test_sign_out_ends_the_session_and_its_refresh_token(tmp_path):
         assert after.status_code == 401 and after.json()["code"] == "not_authenticated"
         refresh = await client.post("/v1/auth/refresh", json={"refresh_token": alice.refresh_token})
         assert refresh.status_code == 401
-        assert (await client.post("/v1/auth/sign-out", headers=alice.headers)).status_code == 204  # idempotent
+        assert (
+            await client.post("/v1/auth/sign-out", headers=alice.headers)
+        ).status_code == 204  # idempotent
         assert (await client.post("/v1/auth/sign-out")).status_code == 401
         # A handheld that kept only its refresh token signs out with it, without refreshing first.
         again = await sign_in(client, "alice", "alice-pw")
@@ -127,6 +138,13 @@ async def test_enrolling_more_handheld_keys_than_the_limit_retires_the_oldest(tm
         newest = await alice.grant("S1", "A-N", "BC-1", key_id=key_ids[-1])
         assert newest.status_code == 201
     with sqlite3.connect(db) as conn:
-        live = [r[0] for r in conn.execute("SELECT key_id FROM handhelds WHERE driver_id = 'alice' AND revoked_at IS NULL")]
-        retired = conn.execute("SELECT COUNT(*) FROM revocations WHERE target_kind = 'handheld'").fetchone()[0]
+        live = [
+            r[0]
+            for r in conn.execute(
+                "SELECT key_id FROM handhelds WHERE driver_id = 'alice' AND revoked_at IS NULL"
+            )
+        ]
+        retired = conn.execute("SELECT COUNT(*) FROM revocations WHERE target_kind = 'handheld'").fetchone()[
+            0
+        ]
     assert sorted(live) == sorted(key_ids[-3:]) and retired == 18

@@ -233,7 +233,9 @@ async def test_a_door_event_naming_no_known_grant_is_an_alert_and_in_the_feed(wo
     )
     await world.upload([refused])
     assert [(a["kind"], a["severity"]) for a in await world.alerts()] == [
-        ("unknown_grant", "warning"), ("unknown_grant", "critical")]
+        ("unknown_grant", "warning"),
+        ("unknown_grant", "critical"),
+    ]
     feed = (await world.client.get("/v1/audit", params={"building_id": "A"}, headers=MANAGER)).json()
     assert [(e["outcome"], e["reason"], e["driver_ref"]) for e in feed] == [
         ("door_unlocked", "ok", None),

@@ -74,13 +74,15 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_ServiceThread
 @pytest.fixture(scope="module")
 def api_schema(service: _ServiceThread) -> schemathesis.BaseSchema:
     """The running service's own OpenAPI document, with a seeded, bounded generation budget."""
-    config = SchemathesisConfig.from_dict({
-        "seed": 20261129,
-        "generation": {"mode": "all", "max-examples": EXAMPLES, "database": "none"},
-        # examples and fuzzing, plus coverage: boundary values (huge integers, far dates, wrong types)
-        "phases": {"stateful": {"enabled": False}},
-        "suppress-health-check": ["all"],
-    })
+    config = SchemathesisConfig.from_dict(
+        {
+            "seed": 20261129,
+            "generation": {"mode": "all", "max-examples": EXAMPLES, "database": "none"},
+            # examples and fuzzing, plus coverage: boundary values (huge integers, far dates, wrong types)
+            "phases": {"stateful": {"enabled": False}},
+            "suppress-health-check": ["all"],
+        }
+    )
     return schemathesis.openapi.from_url(f"{service.url}/openapi.json", config=config)
 
 
@@ -108,7 +110,9 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-def test_no_request_makes_the_service_fail(case: schemathesis.Case, service: _ServiceThread, driver_token: str) -> None:
+def test_no_request_makes_the_service_fail(
+    case: schemathesis.Case, service: _ServiceThread, driver_token: str
+) -> None:
     headers = {"Authorization": f"Bearer {_token_for(case.path, driver_token)}"}
     response = case.call(base_url=service.url, headers=headers, timeout=30)
     if case.path == "/v1/admin/faults" and case.method == "PUT":

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.service_support import ADMIN, NOON, admin, client_for, make_app, sign_in
-
 from mock_building.service.clock import FakeClock
+from tests.service_support import ADMIN, NOON, admin, client_for, make_app, sign_in
 
 
 async def test_sign_in_refusals():
@@ -46,9 +45,13 @@ async def test_revoked_driver_loses_sessions_and_cannot_sign_in():
     clock = FakeClock(NOON)
     async with client_for(make_app(clock)) as client:
         alice = await sign_in(client, "alice", "alice-pw")
-        denied = await client.post("/v1/admin/drivers/alice/revocation", json={"reason": "x"}, headers=alice.headers)
+        denied = await client.post(
+            "/v1/admin/drivers/alice/revocation", json={"reason": "x"}, headers=alice.headers
+        )
         assert denied.status_code == 403 and denied.json()["code"] == "forbidden"
-        done = await client.post("/v1/admin/drivers/alice/revocation", json={"reason": "left the company"}, headers=admin())
+        done = await client.post(
+            "/v1/admin/drivers/alice/revocation", json={"reason": "left the company"}, headers=admin()
+        )
         assert done.status_code == 204
         after = await client.get("/v1/routes/today", headers=alice.headers)
         assert after.status_code == 401  # the session is gone
@@ -56,7 +59,9 @@ async def test_revoked_driver_loses_sessions_and_cannot_sign_in():
         assert again.status_code == 403 and again.json()["code"] == "revoked"
         refresh = await client.post("/v1/auth/refresh", json={"refresh_token": alice.refresh_token})
         assert refresh.status_code == 401
-        unknown = await client.post("/v1/admin/drivers/nobody/revocation", json={"reason": "x"}, headers=admin())
+        unknown = await client.post(
+            "/v1/admin/drivers/nobody/revocation", json={"reason": "x"}, headers=admin()
+        )
         assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
 
 
@@ -74,7 +79,8 @@ async def test_revoked_handheld_gets_no_grants_and_cannot_reregister():
         from protocol.keys import public_key_bytes
 
         again = await client.post(
-            "/v1/handheld-keys", json={"public_key": b64url_encode(public_key_bytes(alice.handheld))},
+            "/v1/handheld-keys",
+            json={"public_key": b64url_encode(public_key_bytes(alice.handheld))},
             headers=alice.headers,
         )
         assert again.status_code == 403 and again.json()["code"] == "revoked"
@@ -100,12 +106,20 @@ async def test_grant_revocation_is_recorded():
     async with client_for(make_app(FakeClock(NOON))) as client:
         alice = await sign_in(client, "alice", "alice-pw")
         grant_id = (await alice.grant("S1", "A-N", "BC-1")).json()["grant_id"]
-        assert (await client.post("/v1/revocations", json={"grant_id": grant_id, "reason": "r"}, headers=admin())).status_code == 204
-        missing = await client.post("/v1/revocations", json={"grant_id": "A" * 22, "reason": "r"}, headers=admin())
+        assert (
+            await client.post("/v1/revocations", json={"grant_id": grant_id, "reason": "r"}, headers=admin())
+        ).status_code == 204
+        missing = await client.post(
+            "/v1/revocations", json={"grant_id": "A" * 22, "reason": "r"}, headers=admin()
+        )
         assert missing.status_code == 404
         both = await client.post(
-            "/v1/revocations", json={"grant_id": grant_id, "handheld_key_id": alice.key_id, "reason": "r"}, headers=admin()
+            "/v1/revocations",
+            json={"grant_id": grant_id, "handheld_key_id": alice.key_id, "reason": "r"},
+            headers=admin(),
         )
         assert both.status_code == 400 and both.json()["code"] == "invalid_request"
-        feed = await client.get("/v1/audit", params={"building_id": "A"}, headers={"Authorization": f"Bearer {ADMIN}"})
+        feed = await client.get(
+            "/v1/audit", params={"building_id": "A"}, headers={"Authorization": f"Bearer {ADMIN}"}
+        )
     assert [e["outcome"] for e in feed.json()] == ["grant_issued", "grant_revoked"]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from tests.service_support import NOON, client_for, make_app, sign_in
-
 from mock_building.service.clock import FakeClock
+from tests.service_support import NOON, client_for, make_app, sign_in
 
 
 async def test_route_today_lists_stops_packages_doors_windows():
@@ -18,11 +17,13 @@ async def test_route_today_lists_stops_packages_doors_windows():
     first = route["stops"][0]
     assert first["sequence"] == 1 and first["address"] == "1 Alpha St" and first["status"] == "pending"
     assert first["building"] == {
-        "building_id": "A", "name": "Alpha House",
+        "building_id": "A",
+        "name": "Alpha House",
         "doors": [{"door_id": "A-N", "name": "North entrance"}, {"door_id": "A-S", "name": "South entrance"}],
     }
     assert first["packages"] == [
-        {"package_id": "P1", "barcode": "BC-1", "unit": "2B"}, {"package_id": "P2", "barcode": "BC-2", "unit": None},
+        {"package_id": "P1", "barcode": "BC-1", "unit": "2B"},
+        {"package_id": "P2", "barcode": "BC-2", "unit": None},
     ]
     assert first["window"] == {"start": "2026-11-23T00:00:00Z", "end": "2026-11-24T00:00:00Z"}
     assert route["stops"][1]["window"] == {"start": "2026-11-23T08:00:00Z", "end": "2026-11-23T10:00:00Z"}

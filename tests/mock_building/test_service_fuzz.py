@@ -9,12 +9,16 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.service_support import NOON, client_for, make_app
 
 from mock_building.service.clock import FakeClock
+from tests.service_support import NOON, client_for, make_app
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=12,
 )
@@ -24,7 +28,9 @@ grant_like = st.fixed_dictionaries(
         "stop_id": st.text(max_size=40) | json_values,
         "door_id": st.text(max_size=12) | json_values,
         "barcode": st.text(max_size=140) | json_values,
-        "handheld_key_id": st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=", max_size=20),
+        "handheld_key_id": st.text(
+            alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=", max_size=20
+        ),
     },
 )
 
@@ -50,12 +56,18 @@ def client() -> SyncClient:
     return SyncClient()
 
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @SETTINGS
-@given(path=st.sampled_from(["/v1/grants", "/v1/deliveries", "/v1/handheld-keys", "/v1/receipts", "/v1/auth/refresh"]),
-       body=json_values | grant_like)
+@given(
+    path=st.sampled_from(
+        ["/v1/grants", "/v1/deliveries", "/v1/handheld-keys", "/v1/receipts", "/v1/auth/refresh"]
+    ),
+    body=json_values | grant_like,
+)
 def test_random_bodies_get_problem_answers(client, path, body):
     answer = client.post(path, json=body)
     assert 400 <= answer.status_code < 500, answer.text

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from tests.service_support import NOON, client_for, make_app, sign_in, unseal
 
 from mock_building.service.clock import FakeClock
 from protocol.api import b64url_decode
 from protocol.grant import decode_claims, parse_grant
 from protocol.keys import public_key_bytes
+from tests.service_support import NOON, client_for, make_app, sign_in, unseal
 
 
 @pytest.fixture
@@ -64,8 +64,12 @@ async def test_grant_verifies_with_the_scenario_trust_store():
     challenge = bytes(range(16))
     request = build_unlock_request(token, alice.handheld, challenge, "A-N")
     decision = verify_unlock(
-        request, trusted_keys=TrustStore.of(scenario().trusted_issuer_keys("A-N")), door_id="A-N",
-        challenge=challenge, replay_cache=InMemoryReplayCache(), now=int(NOON.timestamp()) + 5,
+        request,
+        trusted_keys=TrustStore.of(scenario().trusted_issuer_keys("A-N")),
+        door_id="A-N",
+        challenge=challenge,
+        replay_cache=InMemoryReplayCache(),
+        now=int(NOON.timestamp()) + 5,
     )
     assert decision.accepted, decision.reason
 
@@ -83,17 +87,25 @@ async def test_each_carrier_signs_its_own_grants_and_only_accepting_buildings_op
     answer = await carol.grant("U1", "A-N", "BC-U1")
     assert answer.status_code == 201
     token = unseal(b64url_decode(answer.json()["grant"]), "A-N")
-    assert parse_grant(token).kid == b"swiftship" and decode_claims(parse_grant(token).payload).issuer == "swiftship"
+    assert (
+        parse_grant(token).kid == b"swiftship"
+        and decode_claims(parse_grant(token).payload).issuer == "swiftship"
+    )
     assert (await carol.grant("U2", "B-1", "BC-U2")).json()["code"] == "carrier_not_accepted"
 
     challenge = bytes(16)
     decision = verify_unlock(
         build_unlock_request(token, carol.handheld, challenge, "A-N"),
-        trusted_keys=TrustStore.of(scenario().trusted_issuer_keys("A-N")), door_id="A-N",
-        challenge=challenge, replay_cache=InMemoryReplayCache(), now=int(NOON.timestamp()),
+        trusted_keys=TrustStore.of(scenario().trusted_issuer_keys("A-N")),
+        door_id="A-N",
+        challenge=challenge,
+        replay_cache=InMemoryReplayCache(),
+        now=int(NOON.timestamp()),
     )
     assert decision.accepted, decision.reason
-    assert [k.kid for k in scenario().trusted_issuer_keys("B-1")] == [b"parcelco"]  # B's door never trusts swiftship
+    assert [k.kid for k in scenario().trusted_issuer_keys("B-1")] == [
+        b"parcelco"
+    ]  # B's door never trusts swiftship
 
 
 @pytest.mark.parametrize(

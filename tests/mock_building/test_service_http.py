@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import httpx
-from tests.service_support import NOON, SCENARIO_TOML, admin, client_for, make_app, sign_in
 
-from mock_building.service.clock import FakeClock
 from mock_building.scenario.loader import parse_scenario
 from mock_building.service import app_for_scenario
+from mock_building.service.clock import FakeClock
+from tests.service_support import NOON, SCENARIO_TOML, admin, client_for, make_app, sign_in
 
 PROBLEM_KEYS = {"type", "title", "status", "code"}
 
@@ -16,8 +16,12 @@ async def test_problem_json_shape_for_every_kind_of_error():
     async with client_for(make_app(FakeClock(NOON))) as client:
         answers = {
             "unknown_path": await client.get("/v1/nope"),
-            "bad_json": await client.post("/v1/auth/sign-in", content=b"{not json", headers={"content-type": "application/json"}),
-            "unknown_field": await client.post("/v1/auth/sign-in", json={"driver_id": "a", "password": "b", "x": 1}),
+            "bad_json": await client.post(
+                "/v1/auth/sign-in", content=b"{not json", headers={"content-type": "application/json"}
+            ),
+            "unknown_field": await client.post(
+                "/v1/auth/sign-in", json={"driver_id": "a", "password": "b", "x": 1}
+            ),
             "no_token": await client.get("/v1/routes/today"),
             "wrong_method": await client.delete("/v1/grants"),
         }
@@ -56,8 +60,18 @@ async def test_openapi_document_describes_the_api():
     async with client_for(make_app(FakeClock(NOON))) as client:
         doc = (await client.get("/openapi.json")).json()
     paths = doc["paths"]
-    for path in ("/v1/auth/sign-in", "/v1/auth/refresh", "/v1/handheld-keys", "/v1/routes/today", "/v1/grants",
-                 "/v1/receipts", "/v1/deliveries", "/v1/audit", "/v1/revocations", "/v1/admin/faults"):
+    for path in (
+        "/v1/auth/sign-in",
+        "/v1/auth/refresh",
+        "/v1/handheld-keys",
+        "/v1/routes/today",
+        "/v1/grants",
+        "/v1/receipts",
+        "/v1/deliveries",
+        "/v1/audit",
+        "/v1/revocations",
+        "/v1/admin/faults",
+    ):
         assert path in paths, path
     grant = paths["/v1/grants"]["post"]
     assert grant["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/GrantRequest")
@@ -76,17 +90,25 @@ async def test_faults_at_run_time():
     app.state.service.faults.sleep = fake_sleep
     async with client_for(app) as client:
         alice = await sign_in(client, "alice", "alice-pw")
-        assert (await client.put("/v1/admin/faults", json={"down": True}, headers=alice.headers)).status_code == 403
+        assert (
+            await client.put("/v1/admin/faults", json={"down": True}, headers=alice.headers)
+        ).status_code == 403
 
         put = await client.put("/v1/admin/faults", json={"down": True}, headers=admin())
         assert put.json() == {"latency_ms": 0, "error_rate": 0.0, "down": True}
         down = await client.get("/v1/routes/today", headers=alice.headers)
         assert down.status_code == 503 and down.json()["code"] == "service_unavailable"
-        assert down.headers["content-type"] == "application/problem+json" and down.headers["retry-after"] == "1"
-        assert (await client.get("/v1/admin/faults", headers=admin())).json()["down"] is True  # admin still works
+        assert (
+            down.headers["content-type"] == "application/problem+json" and down.headers["retry-after"] == "1"
+        )
+        assert (await client.get("/v1/admin/faults", headers=admin())).json()[
+            "down"
+        ] is True  # admin still works
 
         await client.put("/v1/admin/faults", json={"error_rate": 0.5, "latency_ms": 250}, headers=admin())
-        answers = [(await client.get("/v1/routes/today", headers=alice.headers)).status_code for _ in range(40)]
+        answers = [
+            (await client.get("/v1/routes/today", headers=alice.headers)).status_code for _ in range(40)
+        ]
         assert set(answers) == {200, 503}
         assert slept == [0.25] * 40
 

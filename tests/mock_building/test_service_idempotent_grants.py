@@ -35,7 +35,9 @@ async def test_the_same_key_and_body_return_the_same_grant_even_after_a_restart(
         assert _grant_rows(db) == 1
     async with served_client(db, clock) as client:
         clock.advance(5)
-        headers = {"Authorization": alice.headers["Authorization"]} | {"Idempotency-Key": f'"{key["Idempotency-Key"]}"'}
+        headers = {"Authorization": alice.headers["Authorization"]} | {
+            "Idempotency-Key": f'"{key["Idempotency-Key"]}"'
+        }
         later = await client.post("/v1/grants", json=body, headers=headers)
         assert later.status_code == 200 and _same_grant(later) == _same_grant(first)
         # Without a key, each request is a new grant (as before).

@@ -7,10 +7,10 @@ import socket
 
 import httpx
 import pytest
-from tests.service_support import NOON, make_app, sign_in
 
-from mock_building.service.clock import FakeClock
 from mock_building.building.serving import listening_socket, serve_app
+from mock_building.service.clock import FakeClock
+from tests.service_support import NOON, make_app, sign_in
 
 
 async def test_full_driver_flow_over_loopback():
@@ -41,7 +41,9 @@ async def test_accepted_connections_have_nagle_disabled():
     accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.set_result(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        accepted.set_result(
+            writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        )
         writer.close()
 
     server = await asyncio.start_server(on_connect, sock=listening_socket("127.0.0.1", 0))

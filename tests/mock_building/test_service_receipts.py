@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from tests.service_support import MANAGER_A, NOON, client_for, make_app, scenario, sign_in
 
 from mock_building.service.clock import FakeClock
 from protocol.api import b64url_decode, b64url_encode
 from protocol.reasons import Outcome, ReasonCode
 from protocol.receipt import GENESIS_HASH, Receipt, receipt_digest, sign_receipt
+from tests.service_support import MANAGER_A, NOON, client_for, make_app, scenario, sign_in
 
 T0 = int(NOON.timestamp())
 
@@ -19,8 +19,15 @@ def chain(door_id: str, count: int, *, grant_ids: dict[int, bytes] | None = None
     blobs, prev = [], GENESIS_HASH
     for seq in range(count):
         grant_id = (grant_ids or {}).get(seq)
-        receipt = Receipt(door_id, seq, prev, grant_id, Outcome.UNLOCKED if grant_id else Outcome.REFUSED,
-                          ReasonCode.OK if grant_id else ReasonCode.MALFORMED, T0 + seq)
+        receipt = Receipt(
+            door_id,
+            seq,
+            prev,
+            grant_id,
+            Outcome.UNLOCKED if grant_id else Outcome.REFUSED,
+            ReasonCode.OK if grant_id else ReasonCode.MALFORMED,
+            T0 + seq,
+        )
         blob = sign_receipt(receipt, key)
         blobs.append(blob)
         prev = receipt_digest(blob)
@@ -88,7 +95,9 @@ async def test_broken_links_and_forks_are_rejected_and_not_stored(driver):
     assert statuses(await upload(driver, [good[0], good[2]])) == [("accepted", "ok")] * 2
     key = scenario().door("A-N").private_key
     # seq 1 whose prev_hash is wrong: does not link to the stored seq 0.
-    bad_prev = sign_receipt(Receipt("A-N", 1, bytes(32), None, Outcome.REFUSED, ReasonCode.MALFORMED, T0), key)
+    bad_prev = sign_receipt(
+        Receipt("A-N", 1, bytes(32), None, Outcome.REFUSED, ReasonCode.MALFORMED, T0), key
+    )
     # seq 1 that links to seq 0 but is not what seq 2 was chained to (a rewritten history).
     rewritten = sign_receipt(
         Receipt("A-N", 1, receipt_digest(good[0]), None, Outcome.REFUSED, ReasonCode.EXPIRED, T0 + 99), key
@@ -116,7 +125,9 @@ async def test_receipts_feed_the_building_audit_with_pseudonyms_only(driver):
     grant = (await driver.grant("S1", "A-N", "BC-1")).json()
     grant_id = b64url_decode(grant["grant_id"])
     await upload(driver, chain("A-N", 2, grant_ids={1: grant_id}))
-    answer = await client.get("/v1/audit", params={"building_id": "A"}, headers={"Authorization": f"Bearer {MANAGER_A}"})
+    answer = await client.get(
+        "/v1/audit", params={"building_id": "A"}, headers={"Authorization": f"Bearer {MANAGER_A}"}
+    )
     assert answer.status_code == 200
     events = answer.json()
     assert [(e["outcome"], e["reason"], e["door_id"], e["stop_id"]) for e in events] == [
@@ -129,15 +140,29 @@ async def test_receipts_feed_the_building_audit_with_pseudonyms_only(driver):
     refs = {e["driver_ref"] for e in events}
     assert len(refs) == 2 and None in refs and all(ref.startswith("drv-") for ref in refs - {None})
     assert "alice" not in answer.text.lower()
-    assert set(events[0]) == {"time", "building_id", "door_id", "stop_id", "carrier", "outcome", "reason", "driver_ref"}
+    assert set(events[0]) == {
+        "time",
+        "building_id",
+        "door_id",
+        "stop_id",
+        "carrier",
+        "outcome",
+        "reason",
+        "driver_ref",
+    }
     assert answer.headers["x-audit-cursor"]
-    later = await client.get("/v1/audit", params={"building_id": "A", "after": answer.headers["x-audit-cursor"]},
-                             headers={"Authorization": f"Bearer {MANAGER_A}"})
+    later = await client.get(
+        "/v1/audit",
+        params={"building_id": "A", "after": answer.headers["x-audit-cursor"]},
+        headers={"Authorization": f"Bearer {MANAGER_A}"},
+    )
     assert later.json() == []
 
 
 async def test_audit_feed_is_for_the_buildings_manager_only(driver):
-    other = await driver.client.get("/v1/audit", params={"building_id": "B"}, headers={"Authorization": f"Bearer {MANAGER_A}"})
+    other = await driver.client.get(
+        "/v1/audit", params={"building_id": "B"}, headers={"Authorization": f"Bearer {MANAGER_A}"}
+    )
     as_driver = await driver.client.get("/v1/audit", params={"building_id": "A"}, headers=driver.headers)
     assert other.status_code == as_driver.status_code == 403
     assert other.json()["code"] == "forbidden"

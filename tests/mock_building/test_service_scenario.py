@@ -6,13 +6,13 @@ from datetime import date, time
 from pathlib import Path
 
 import pytest
-from tests.service_support import SCENARIO_TOML
 
 from driver_app.core.errors import ClientReason
 from mock_building.errors import ScenarioError
 from mock_building.scenario.loader import DeliveryWindow, default_scenario_path, load_scenario, parse_scenario
 from protocol.keys import public_key_bytes
 from protocol.reasons import ReasonCode
+from tests.service_support import SCENARIO_TOML
 
 SCENARIOS = Path(default_scenario_path()).parent
 
@@ -50,7 +50,9 @@ def test_keys_are_deterministic_and_distinct():
 
 def test_key_file_and_window(tmp_path):
     (tmp_path / "carrier.key").write_bytes(bytes(range(32)))
-    text = SCENARIO_TOML.replace('id = "parcelco"\nname = "ParcelCo"', 'id = "parcelco"\nname = "ParcelCo"\nkey_file = "carrier.key"')
+    text = SCENARIO_TOML.replace(
+        'id = "parcelco"\nname = "ParcelCo"', 'id = "parcelco"\nname = "ParcelCo"\nkey_file = "carrier.key"'
+    )
     (tmp_path / "s.toml").write_text(text)
     loaded = load_scenario(tmp_path / "s.toml")
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -71,19 +73,42 @@ def test_key_file_and_window(tmp_path):
         (('building = "B"\nname = "Lobby"', 'building = "Q"\nname = "Lobby"'), "doors[2].building"),
         (('carrier = "parcelco"\n[[drivers]]', 'carrier = "ups"\n[[drivers]]'), "drivers[0].carrier"),
         (('start = "08:00"', 'start = "8am"'), "routes[0].stops[1].window.start"),
-        (('start = "08:00", end = "10:00"', 'start = "10:00", end = "08:00"'), "routes[0].stops[1].window.end"),
+        (
+            ('start = "08:00", end = "10:00"', 'start = "10:00", end = "08:00"'),
+            "routes[0].stops[1].window.end",
+        ),
         (('barcode = "BC-2"', 'barcode = "BC-1"'), "routes[0].stops[0].packages[1].barcode"),
         (('id = "P2"', 'id = "P1"'), "routes[0].stops[0].packages[1].id"),
-        (('accepted_carriers = ["parcelco"]', 'accepted_carriers = ["nobody"]'), "buildings[1].accepted_carriers[0]"),
-        (('[[drivers]]\nid = "alice"', '[[drivers]]\nid = 7'), "drivers[0].id"),
+        (
+            ('accepted_carriers = ["parcelco"]', 'accepted_carriers = ["nobody"]'),
+            "buildings[1].accepted_carriers[0]",
+        ),
+        (('[[drivers]]\nid = "alice"', "[[drivers]]\nid = 7"), "drivers[0].id"),
         (('seed = "service-tests"', 'seed = "s"\ntimezone = "Mars/Olympus"'), "timezone"),
-        (('[[routes]]\ndriver = "alice"', '[[routes]]\ndriver = "alice"\ndate = "tomorrow"'), "routes[0].date"),
-        (('name = "Lobby"\n[[doors]]', 'name = "Lobby"\nfaults = { slow_ms = true }\n[[doors]]'), "doors[2].faults.slow_ms"),
-        (('name = "Lobby"\n[[doors]]', 'name = "Lobby"\nfaults = { jamed = true }\n[[doors]]'), "doors[2].faults.jamed"),
-        (('name = "Lobby"\n[[doors]]', 'name = "Lobby"\nfaults = { rssi_dbm = 99 }\n[[doors]]'), "doors[2].faults.rssi_dbm"),
-        (('[service]', '[service]\nfaults = { error_rate = 2 }'), "service.faults.error_rate"),
-        (('packages = [{ id = "Q1", barcode = "BC-T1" }]', 'packages = [{ id = "Q1", barcode = "BC-T1", expect = "Door Jammed" }]'),
-         "routes[1].stops[0].packages[0].expect"),
+        (
+            ('[[routes]]\ndriver = "alice"', '[[routes]]\ndriver = "alice"\ndate = "tomorrow"'),
+            "routes[0].date",
+        ),
+        (
+            ('name = "Lobby"\n[[doors]]', 'name = "Lobby"\nfaults = { slow_ms = true }\n[[doors]]'),
+            "doors[2].faults.slow_ms",
+        ),
+        (
+            ('name = "Lobby"\n[[doors]]', 'name = "Lobby"\nfaults = { jamed = true }\n[[doors]]'),
+            "doors[2].faults.jamed",
+        ),
+        (
+            ('name = "Lobby"\n[[doors]]', 'name = "Lobby"\nfaults = { rssi_dbm = 99 }\n[[doors]]'),
+            "doors[2].faults.rssi_dbm",
+        ),
+        (("[service]", "[service]\nfaults = { error_rate = 2 }"), "service.faults.error_rate"),
+        (
+            (
+                'packages = [{ id = "Q1", barcode = "BC-T1" }]',
+                'packages = [{ id = "Q1", barcode = "BC-T1", expect = "Door Jammed" }]',
+            ),
+            "routes[1].stops[0].packages[0].expect",
+        ),
     ],
 )
 def test_strict_loader_names_the_bad_key(change, key):
@@ -97,7 +122,7 @@ def test_strict_loader_names_the_bad_key(change, key):
 
 def test_errors_name_the_file_and_the_unknown_key(tmp_path):
     path = tmp_path / "typo.toml"
-    path.write_text(SCENARIO_TOML.replace('[[carriers]]', '[[carriers]]\nkid_seed = "x"', 1))
+    path.write_text(SCENARIO_TOML.replace("[[carriers]]", '[[carriers]]\nkid_seed = "x"', 1))
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
     assert caught.value.key == "carriers[0].kid_seed" and caught.value.source == str(path)

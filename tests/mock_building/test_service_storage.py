@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from tests.service_support import NOON, client_for, scenario, sign_in
 
-from mock_building.service.clock import FakeClock
 from mock_building.errors import StoreError
 from mock_building.service import app_for_scenario
+from mock_building.service.clock import FakeClock
 from mock_building.service.db import Store, migrations
+from tests.service_support import NOON, client_for, scenario, sign_in
 
 
 def test_fresh_database_is_at_the_latest_schema():
@@ -54,14 +54,20 @@ async def test_reopening_a_file_database_keeps_sessions_keys_grants_and_audit(tm
         assert (await alice.deliver("S1", ["P1", "P2"])).status_code == 201
     first.state.service.store.close()
 
-    second = app_for_scenario(scenario(), clock=clock, db_path=path, password_cost=2**10)  # seeding again is a no-op
+    second = app_for_scenario(
+        scenario(), clock=clock, db_path=path, password_cost=2**10
+    )  # seeding again is a no-op
     async with client_for(second) as client:
         alice.client = client
-        route = await client.get("/v1/routes/today", headers=alice.headers)  # the old access token still works
+        route = await client.get(
+            "/v1/routes/today", headers=alice.headers
+        )  # the old access token still works
         assert route.status_code == 200
         assert route.json()["stops"][0]["status"] == "delivered"
         assert (await alice.grant("S1", "A-N", "BC-1")).json()["code"] == "stop_completed"
-        assert (await alice.grant("S4", "B-1", "BC-5")).status_code == 201  # the handheld key is still registered
+        assert (
+            await alice.grant("S4", "B-1", "BC-5")
+        ).status_code == 201  # the handheld key is still registered
     counts = second.state.service.store.conn.execute("SELECT COUNT(*) FROM audit_events").fetchone()[0]
     assert counts == 4  # grant, delivery, refused grant, grant
     assert second.state.service.store.conn.execute("SELECT COUNT(*) FROM drivers").fetchone()[0] == 3

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import contextlib
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings

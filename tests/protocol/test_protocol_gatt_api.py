@@ -46,7 +46,9 @@ def test_unlock_result_fits_one_indication_at_min_mtu() -> None:
 
 
 def test_an_unlocked_result_with_the_longest_hold_open_fits_its_cap() -> None:
-    biggest = gatt.UnlockResult(Outcome.UNLOCKED, ReasonCode.OK, b"\x00" * 192, open_seconds=gatt.OPEN_SECONDS_MAX)
+    biggest = gatt.UnlockResult(
+        Outcome.UNLOCKED, ReasonCode.OK, b"\x00" * 192, open_seconds=gatt.OPEN_SECONDS_MAX
+    )
     assert len(bytes(biggest)) <= 208
     assert gatt.UnlockResult.from_bytes(bytes(biggest)) == biggest
 
@@ -78,12 +80,14 @@ def test_unlock_result_knows_no_fifth_field() -> None:
 
 def test_future_version_is_reported_as_such() -> None:
     with pytest.raises(UnsupportedVersionError):
-        gatt.Challenge.from_bytes(bytes.fromhex("a2" "0002" "01" "50") + bytes(16))
+        gatt.Challenge.from_bytes(bytes.fromhex("a200020150") + bytes(16))
 
 
 def test_challenge_too_short() -> None:
     with pytest.raises(DecodeError):
-        gatt.Challenge.from_bytes(bytes(gatt.Challenge(nonce=bytes(32)))[:4] + bytes.fromhex("4f") + bytes(15))
+        gatt.Challenge.from_bytes(
+            bytes(gatt.Challenge(nonce=bytes(32)))[:4] + bytes.fromhex("4f") + bytes(15)
+        )
 
 
 def test_advertisement_fits_legacy_pdu_and_carries_only_the_door_id() -> None:
@@ -130,7 +134,9 @@ def test_grant_response_json_round_trip() -> None:
 
 def test_models_reject_bad_input() -> None:
     with pytest.raises(ValidationError):
-        GrantResponse.model_validate({"grant": "0oQ", "grant_id": "AAAA", "door_id": DOOR_ID, "expires_at": "2026-01-01T00:00:00Z"})
+        GrantResponse.model_validate(
+            {"grant": "0oQ", "grant_id": "AAAA", "door_id": DOOR_ID, "expires_at": "2026-01-01T00:00:00Z"}
+        )
     with pytest.raises(ValidationError):
         ReceiptUpload.model_validate({"receipts": ["AA=="]})
     with pytest.raises(ValidationError):
@@ -141,7 +147,11 @@ def test_models_reject_bad_input() -> None:
 
 def test_problem_uses_the_stable_slug() -> None:
     problem = Problem.of(ReasonCode.OUTSIDE_DELIVERY_WINDOW, "Outside the delivery window")
-    assert (problem.code, problem.status, problem.reason) == ("outside_delivery_window", 422, ReasonCode.OUTSIDE_DELIVERY_WINDOW)
+    assert (problem.code, problem.status, problem.reason) == (
+        "outside_delivery_window",
+        422,
+        ReasonCode.OUTSIDE_DELIVERY_WINDOW,
+    )
     assert Problem.model_validate({"title": "x", "status": 418, "code": "from_the_future"}).reason is None
 
 

@@ -105,7 +105,8 @@ def build(inputs: dict[str, Any]) -> dict[str, str]:
         door_key,
     )  # fmt: skip
     outputs = {
-        f"statement_{s.kind.name.lower()}": data.hex() for (s, _), data in zip(statements(inputs), signed, strict=True)
+        f"statement_{s.kind.name.lower()}": data.hex()
+        for (s, _), data in zip(statements(inputs), signed, strict=True)
     }
     outputs |= {
         "owner_kid": _kid("owner_seed").hex(),

@@ -20,12 +20,15 @@ from protocol.receipt import (
 )
 from tests.protocol_world import DOOR_ID, DOOR_KEY, DOOR_PUB, GRANT_ID, NOW, OTHER_KEY, chain
 
+
 def test_round_trip_and_size() -> None:
     data = chain(1)[0]
     receipt = verify_receipt(data, DOOR_PUB)
     assert receipt == decode_receipt(data)
     assert sign_receipt(receipt, DOOR_KEY) == data
-    largest = Receipt(DOOR_ID, 2**64 - 1, GENESIS_HASH, GRANT_ID, Outcome.FAULT, ReasonCode.DOOR_BUSY, 2**64 - 1)
+    largest = Receipt(
+        DOOR_ID, 2**64 - 1, GENESIS_HASH, GRANT_ID, Outcome.FAULT, ReasonCode.DOOR_BUSY, 2**64 - 1
+    )
     assert len(sign_receipt(largest, DOOR_KEY)) <= RECEIPT_MAX
 
 

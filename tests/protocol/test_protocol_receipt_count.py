@@ -26,7 +26,13 @@ def test_count_round_trips_and_is_omitted_for_one_event() -> None:
 
 def test_largest_counted_receipt_fits_the_cap() -> None:
     largest = Receipt(
-        DOOR_ID, 2**64 - 1, GENESIS_HASH, GRANT_ID, Outcome.ALERT, ReasonCode.UNLOCKED_NOT_OPENED, 2**64 - 1,
+        DOOR_ID,
+        2**64 - 1,
+        GENESIS_HASH,
+        GRANT_ID,
+        Outcome.ALERT,
+        ReasonCode.UNLOCKED_NOT_OPENED,
+        2**64 - 1,
         count=COUNT_MAX,
     )
     assert len(sign_receipt(largest, DOOR_KEY)) <= RECEIPT_MAX

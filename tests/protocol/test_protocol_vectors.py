@@ -94,8 +94,12 @@ def test_vector_bytes_decode_and_verify() -> None:
     result = gatt.UnlockResult.from_bytes(bytes.fromhex(out["unlock_result"]))
     assert result.receipt == bytes.fromhex(out["receipt"]) and result.unlocked and result.open_seconds is None
     result_open = gatt.UnlockResult.from_bytes(bytes.fromhex(out["unlock_result_open"]))
-    assert result_open == gatt.UnlockResult(Outcome.UNLOCKED, ReasonCode.OK, result.receipt, inputs["open_seconds"])
-    assert gatt.Challenge.from_bytes(bytes.fromhex(out["challenge_message"])).nonce.hex() == inputs["challenge"]
+    assert result_open == gatt.UnlockResult(
+        Outcome.UNLOCKED, ReasonCode.OK, result.receipt, inputs["open_seconds"]
+    )
+    assert (
+        gatt.Challenge.from_bytes(bytes.fromhex(out["challenge_message"])).nonce.hex() == inputs["challenge"]
+    )
     assert gatt.DoorInfo.from_bytes(bytes.fromhex(out["door_info"])).door_id == inputs["door_id"]
 
 

@@ -32,7 +32,9 @@ from tests.protocol_world import (
 
 def _with_pop(grant_bytes: bytes, key: Ed25519PrivateKey = HANDHELD_KEY) -> bytes:
     """An unlock request around a grant the normal builder would refuse to touch."""
-    return bytes(UnlockRequest(grant=grant_bytes, pop_signature=key.sign(pop_payload(CHALLENGE, DOOR_ID, GRANT_ID))))
+    return bytes(
+        UnlockRequest(grant=grant_bytes, pop_signature=key.sign(pop_payload(CHALLENGE, DOOR_ID, GRANT_ID)))
+    )
 
 
 def _resign_with_header(protected: dict[int, object]) -> bytes:
@@ -94,7 +96,9 @@ def test_algorithm_not_allowed_even_with_valid_signature() -> None:
 
 def test_alg_in_unprotected_header_is_malformed() -> None:
     good = cbor2.loads(grant())
-    moved = cbor2.dumps(cbor2.CBORTag(18, [cbor_strict.encode({4: KID}), {1: -8}, good.value[2], good.value[3]]))
+    moved = cbor2.dumps(
+        cbor2.CBORTag(18, [cbor_strict.encode({4: KID}), {1: -8}, good.value[2], good.value[3]])
+    )
     assert Door().check(_with_pop(moved)).reason is ReasonCode.MALFORMED
 
 
@@ -158,7 +162,10 @@ def test_grant_already_used() -> None:
     door = Door()
     assert door.check(request()).accepted
     fresh_challenge = bytes(range(16))
-    assert door.check(request(challenge=fresh_challenge), challenge=fresh_challenge).reason is ReasonCode.GRANT_ALREADY_USED
+    assert (
+        door.check(request(challenge=fresh_challenge), challenge=fresh_challenge).reason
+        is ReasonCode.GRANT_ALREADY_USED
+    )
 
 
 def test_builder_refuses_wrong_door_and_short_challenge() -> None:
@@ -178,13 +185,23 @@ def test_small_order_confirmation_key_is_weak_key_not_an_open_door() -> None:
 def test_challenge_older_than_its_ttl_is_challenge_expired() -> None:
     door = Door()
     late = verify_unlock(
-        request(), trusted_keys=door.store, door_id=DOOR_ID, challenge=CHALLENGE, replay_cache=door.cache,
-        now=NOW + 5, challenge_age=CHALLENGE_TTL + 0.5,
+        request(),
+        trusted_keys=door.store,
+        door_id=DOOR_ID,
+        challenge=CHALLENGE,
+        replay_cache=door.cache,
+        now=NOW + 5,
+        challenge_age=CHALLENGE_TTL + 0.5,
     )
     assert late.reason is ReasonCode.CHALLENGE_EXPIRED and not door.cache.seen(GRANT_ID)
     in_time = verify_unlock(
-        request(), trusted_keys=door.store, door_id=DOOR_ID, challenge=CHALLENGE, replay_cache=door.cache,
-        now=NOW + 5, challenge_age=CHALLENGE_TTL - 0.5,
+        request(),
+        trusted_keys=door.store,
+        door_id=DOOR_ID,
+        challenge=CHALLENGE,
+        replay_cache=door.cache,
+        now=NOW + 5,
+        challenge_age=CHALLENGE_TTL - 0.5,
     )
     assert in_time.accepted
 

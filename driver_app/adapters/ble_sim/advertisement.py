@@ -50,8 +50,7 @@ def advertisement_data(advertisement: Advertisement) -> AdvertisementData:
         if isinstance(entry, tuple) and isinstance(entry[0], UUID) and isinstance(entry[1], bytes)
     }
     manufacturer_data = {
-        company: bytes(payload)
-        for company, payload in data.get_all(_T.MANUFACTURER_SPECIFIC_DATA)
+        company: bytes(payload) for company, payload in data.get_all(_T.MANUFACTURER_SPECIFIC_DATA)
     }
     tx_powers = data.get_all(_T.TX_POWER_LEVEL)
     return AdvertisementData(

@@ -48,9 +48,7 @@ class BumbleClientBackend(BaseBleakClient):
         services: set[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            address_or_ble_device, disconnected_callback=disconnected_callback, timeout=timeout
-        )
+        super().__init__(address_or_ble_device, disconnected_callback=disconnected_callback, timeout=timeout)
         del kwargs  # the OS-specific option dicts (bluez=, winrt=) do not apply here
         self._from_scan = isinstance(address_or_ble_device, BLEDevice)
         self._peer_address: hci.Address | None = None
@@ -173,7 +171,9 @@ class BumbleClientBackend(BaseBleakClient):
         try:
             return hci.Address(self.address)
         except (ValueError, core.BaseBumbleError) as err:
-            raise BleakDeviceNotFoundError(self.address, f"{self.address!r} is not a Bluetooth address") from err
+            raise BleakDeviceNotFoundError(
+                self.address, f"{self.address!r} is not a Bluetooth address"
+            ) from err
 
     def _gatt(self) -> Peer:
         if self._peer is None or not self.is_connected:

@@ -49,7 +49,5 @@ class BumbleScannerBackend(BaseBleakScanner):
         if not self.is_allowed_uuid(adv.service_uuids):
             return
         address = advertisement.address.to_string(with_type_qualifier=False)
-        device = self.create_or_update_device(
-            address, address, adv.local_name, advertisement.address, adv
-        )
+        device = self.create_or_update_device(address, address, adv.local_name, advertisement.address, adv)
         self.call_detection_callbacks(device, adv)

@@ -6,5 +6,12 @@ from .pipeline import PipelineConfig, ScanPipeline, build_pipeline
 from .results import ScanResult, Symbology
 
 __all__ = [
-    "Confirmer", "PipelineConfig", "ScanError", "ScanPipeline", "ScanResult", "SourceError", "Symbology", "build_pipeline",
+    "Confirmer",
+    "PipelineConfig",
+    "ScanError",
+    "ScanPipeline",
+    "ScanResult",
+    "SourceError",
+    "Symbology",
+    "build_pipeline",
 ]

@@ -13,6 +13,7 @@ from typing import TextIO
 import cv2
 
 from driver_app.core.display_text import barcode_text
+
 from .confirm import Confirmer
 from .errors import ScanError, SourceError
 from .pipeline import PipelineConfig, ScanPipeline, build_pipeline
@@ -23,19 +24,28 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", type=Path, metavar="FILE_OR_DIR", help="image/video files or folders")
+    parser.add_argument(
+        "paths", nargs="+", type=Path, metavar="FILE_OR_DIR", help="image/video files or folders"
+    )
     parser.add_argument(
         "--json", action="store_true", help="one JSON object per file on its own line, failures included"
     )
     parser.add_argument(
-        "--no-recursive", dest="recursive", action="store_false",
+        "--no-recursive",
+        dest="recursive",
+        action="store_false",
         help="scan only the files directly in a folder",
     )
     defaults = PipelineConfig()
     parser.add_argument(
-        "--work-budget", type=int, default=defaults.work_budget, help="pixels zbar may scan per image (deterministic)"
+        "--work-budget",
+        type=int,
+        default=defaults.work_budget,
+        help="pixels zbar may scan per image (deterministic)",
     )
-    parser.add_argument("--budget-ms", type=float, default=defaults.budget_ms, help="time budget per video frame")
+    parser.add_argument(
+        "--budget-ms", type=float, default=defaults.budget_ms, help="time budget per video frame"
+    )
     parser.add_argument(
         "--no-zxing", action="store_true", help="zbar alone, even when the zxing-cpp extra is installed"
     )

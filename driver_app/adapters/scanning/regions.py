@@ -43,6 +43,7 @@ class Region:
 
 _KERNEL_3X3 = np.ones((3, 3), np.uint8)  # OpenCV's default structuring element, spelled out
 
+
 def candidate_regions(gray: np.ndarray, *, limit: int = 3) -> list[Region]:
     """Likely barcode regions in `gray`: 1D-looking ones first (largest first), then 2D-looking ones.
 
@@ -85,7 +86,11 @@ def _dense_edge_mask(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
 
 
 def _blobs(
-    mask: np.ndarray, tensor: tuple[np.ndarray, np.ndarray, np.ndarray], scale: float, min_area: float, limit: int
+    mask: np.ndarray,
+    tensor: tuple[np.ndarray, np.ndarray, np.ndarray],
+    scale: float,
+    min_area: float,
+    limit: int,
 ) -> list[Region]:
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     regions = []
@@ -105,7 +110,9 @@ def _blobs(
     return regions
 
 
-def _orientation(tensor: tuple[np.ndarray, np.ndarray, np.ndarray], contour: np.ndarray) -> tuple[float, float]:
+def _orientation(
+    tensor: tuple[np.ndarray, np.ndarray, np.ndarray], contour: np.ndarray
+) -> tuple[float, float]:
     """Dominant gradient direction and its coherence over the blob (structure tensor eigen-analysis)."""
     x, y, w, h = cv2.boundingRect(contour)
     blob = np.zeros((h, w), np.uint8)

@@ -31,7 +31,9 @@ def expand_paths(paths: list[Path], *, recursive: bool = False) -> list[Path]:
         if path.is_dir():
             found = path.rglob("*") if recursive else path.iterdir()
             expanded.extend(
-                sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+                sorted(
+                    p for p in found if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
+                )
             )
         else:
             expanded.append(path)
@@ -43,7 +45,9 @@ def load_image(path: Path) -> np.ndarray:
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as err:
-        raise SourceError(ClientReason.UNREADABLE_FILE, f"{path}: cannot read file ({err.strerror or err})") from err
+        raise SourceError(
+            ClientReason.UNREADABLE_FILE, f"{path}: cannot read file ({err.strerror or err})"
+        ) from err
     frame = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if frame is not None:
         return frame

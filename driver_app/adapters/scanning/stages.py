@@ -24,7 +24,10 @@ StageKind = Literal["zbar", "zbar-rows", "second", "second-thorough"]
 
 _BAR_ROWS = 16  # a bar crop is averaged down to this many identical-ish scan lines
 _SPARSE_FROM = 200_000  # whole frames this big are scanned on every third line first
-_BANDS = ((0.0, 0.4), (0.6, 1.0))  # the two ends of the bars, where perspective or a curve still leaves them straight
+_BANDS = (
+    (0.0, 0.4),
+    (0.6, 1.0),
+)  # the two ends of the bars, where perspective or a curve still leaves them straight
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,12 +165,16 @@ def _bar_stages(gray: np.ndarray, region: Region, name: str) -> Iterator[Stage]:
     yield _rows(f"{name}+sharp", cost(1), lambda: _filtered(imaging.sharpen_across, plain()))
     if width < 500:
         yield _rows(f"{name}x2", cost(2), functools.partial(turned, x_scale=2.0))
-        yield _rows(f"{name}x2+sharp", cost(2), lambda: _filtered(imaging.sharpen_across, turned(x_scale=2.0)))
+        yield _rows(
+            f"{name}x2+sharp", cost(2), lambda: _filtered(imaging.sharpen_across, turned(x_scale=2.0))
+        )
     for band in _BANDS:
         yield _rows(f"{name}@{band[0]:.1f}", cost(1), functools.partial(turned, x_scale=1.0, band=band))
     if width > 300:
         yield _rows(f"{name}/2", cost(0.5), functools.partial(turned, x_scale=0.5))
-    yield _rows(f"{name}+otsu", cost(1), lambda: _filtered(imaging.otsu, _filtered(imaging.sharpen_across, plain())))
+    yield _rows(
+        f"{name}+otsu", cost(1), lambda: _filtered(imaging.otsu, _filtered(imaging.sharpen_across, plain()))
+    )
     yield _rows(f"{name}+invert", cost(1), lambda: _filtered(imaging.invert, plain()))
 
 

@@ -114,7 +114,9 @@ class ZbarDecoder:
         try:
             zb.zbar_image_set_format(image, _FOURCC_Y800)
             zb.zbar_image_set_size(image, width, height)
-            zb.zbar_image_set_data(image, ctypes.cast(ctypes.c_char_p(pixels), ctypes.c_void_p), len(pixels), None)
+            zb.zbar_image_set_data(
+                image, ctypes.cast(ctypes.c_char_p(pixels), ctypes.c_void_p), len(pixels), None
+            )
             if zb.zbar_scan_image(self._scanner, image) <= 0:
                 return []
             return list(_reads(image))
@@ -134,7 +136,9 @@ def _reads(image: ctypes.c_void_p) -> list[RawRead]:
                 for i in range(zb.zbar_symbol_get_loc_size(symbol))
             )
             quality = zb.zbar_symbol_get_quality(symbol)
-            if kind is Symbology.ITF and quality < (_SHORT_ITF_MIN_QUALITY if len(data) < _SHORT_ITF else _ITF_MIN_QUALITY):
+            if kind is Symbology.ITF and quality < (
+                _SHORT_ITF_MIN_QUALITY if len(data) < _SHORT_ITF else _ITF_MIN_QUALITY
+            ):
                 symbol = zb.zbar_symbol_next(symbol)
                 continue
             if kind is Symbology.CODE39 and (code32 := as_code32(data)) is not None:

@@ -55,7 +55,10 @@ class ZxingDecoder:
         """
         start = time.perf_counter()
         barcodes = self._zx.read_barcodes(
-            gray, formats=self._formats, text_mode=self._zx.TextMode.Plain, try_rotate=thorough,
+            gray,
+            formats=self._formats,
+            text_mode=self._zx.TextMode.Plain,
+            try_rotate=thorough,
             try_invert=thorough,
         )
         ms = (time.perf_counter() - start) * 1000

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from collections.abc import Mapping
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -29,7 +28,11 @@ def diagnostics_content(app_info: Mapping[str, Content], state: RouteState) -> C
     )
     lines = [
         Content.assemble(("Access service: ", "bold"), app_info["access"]),
-        Content("  answered the last call" if state.online else "  not reached (no answer yet or last call failed)"),
+        Content(
+            "  answered the last call"
+            if state.online
+            else "  not reached (no answer yet or last call failed)"
+        ),
         Content.assemble(("BLE mode: ", "bold"), app_info["ble"]),
         Content.styled("Nearby doors:", "bold"),
         *heard,
