@@ -6,14 +6,24 @@ The only TUI module that reads the fields of `protocol.api.Route`, so a schema c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from driver_app.core.state import RouteState, StopPhase
 
 if TYPE_CHECKING:
-    from protocol.api import Stop
+    from protocol.api import DeliveryWindow, Stop
 
-__all__ = ["DoorChoice", "PackageRow", "StopRow", "door_choices", "package_rows", "stop_row", "stop_rows"]
+__all__ = [
+    "DoorChoice",
+    "PackageRow",
+    "StopRow",
+    "door_choices",
+    "package_rows",
+    "stop_row",
+    "stop_rows",
+    "window_text",
+]
 
 PHASE_LABELS: dict[StopPhase, str] = {
     StopPhase.IDLE: "to do",
@@ -91,8 +101,15 @@ def stop_row(state: RouteState, stop_id: str | None) -> StopRow | None:
         packages=len(stop.packages),
         scanned=len(progress.scanned_package_ids) if progress else 0,
         current=stop.stop_id == state.current_stop_id,
-        window=f"{stop.window.start:%H:%M}–{stop.window.end:%H:%M}",
+        window=window_text(stop.window),
     )
+
+
+def window_text(window: DeliveryWindow) -> str:
+    """ "08:00–18:00"; a window of a whole day or more reads "all day", not "00:00–00:00"."""
+    if window.end - window.start >= timedelta(days=1):
+        return "all day"
+    return f"{window.start:%H:%M}–{window.end:%H:%M}"
 
 
 def package_rows(state: RouteState, stop_id: str) -> list[PackageRow]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 from dataclasses import replace
 from types import MappingProxyType
@@ -15,7 +16,7 @@ from textual.widgets._footer import FooterKey  # textual exports only Footer; it
 
 from driver_app.core.ports import Scan, ScanSource
 from driver_app.core.state import HeldItem, RouteState, StopPhase, StopState
-from driver_app.tui.route_view import stop_rows
+from driver_app.tui.route_view import stop_rows, window_text
 from driver_app.tui.screens.confirm_quit import ConfirmQuitScreen
 from driver_app.tui.screens.help import HelpScreen
 from driver_app.tui.screens.route import RouteScreen, stop_prompt
@@ -24,6 +25,7 @@ from driver_app.tui.widgets.activity import ActivityLine
 from driver_app.tui.widgets.camera import CameraPanel
 from driver_app.tui.widgets.notice import NoticeBox
 from driver_app.tui.widgets.step_line import StepLine
+from protocol.api import DeliveryWindow
 from tests.tui_fakes import ROUTE, StillCamera, make_rig, manual_scan, open_first_stop, sign_in
 
 HANDHELD = (40, 20)
@@ -379,3 +381,9 @@ async def test_a_retry_shows_attempt_n_of_n_and_counts_down() -> None:
             await pilot.pause()
             shown = str(rig.app.screen.query_one(NoticeBox).render())
             assert f"Retrying (attempt 2 of 4) in {left:.0f} s (as the service asked)…" in shown
+
+
+def test_a_whole_day_window_reads_all_day_not_midnight_to_midnight() -> None:
+    day = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
+    assert window_text(DeliveryWindow(start=day, end=day + dt.timedelta(days=1))) == "all day"
+    assert window_text(DeliveryWindow(start=day.replace(hour=8), end=day.replace(hour=18))) == "08:00–18:00"
