@@ -134,6 +134,7 @@ class RouteState:
     held: tuple[HeldItem, ...] = ()  # refused by the service: kept until retried or exported
     outbox_waiting: int = 0  # queued by another driver on this handheld: sent when they sign in
     online: bool = False
+    radio_available: bool | None = None  # the door radio answered last time (None: not used yet)
     driver_name: str | None = None
     notice: Notice | None = None  # route-level trouble (sign-in, route loading, sync)
     retry: RetryCountdown | None = None  # a call to the service waiting to be retried, ticking down

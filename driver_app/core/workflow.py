@@ -85,6 +85,7 @@ class RouteChanges(TypedDict, total=False):
     route: Route
     current_stop_id: str | None
     online: bool
+    radio_available: bool | None
     driver_name: str | None
     notice: Notice | None
     retry: RetryCountdown | None
@@ -316,7 +317,14 @@ class DriverWorkflow:
 
     async def _listen(self, stop_id: str) -> tuple[NearbyDoor, ...]:
         """The stop's doors in range, strongest first, also kept in the stop's state."""
-        found = await self._doors.find_doors(self._route_index().door_ids(stop_id), self._find_timeout)
+        try:
+            found = await self._doors.find_doors(self._route_index().door_ids(stop_id), self._find_timeout)
+        except DoorUnreachable as err:
+            if err.reason == ClientReason.RADIO_UNAVAILABLE:
+                self._publish(radio_available=False)
+            raise
+        if self.state.radio_available is not True:
+            self._publish(radio_available=True)
         nearby = tuple(sorted(found, key=lambda door: door.rssi, reverse=True))
         self._stops.update(stop_id, nearby=nearby)
         return nearby

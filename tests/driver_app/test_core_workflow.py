@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.adapters.outbox_sqlite import SqliteOutbox
-from driver_app.core.errors import AccessRefused, DoorUnreachable, ServiceUnreachable, WorkflowError
+from driver_app.core.errors import (
+    AccessRefused,
+    ClientReason,
+    DoorUnreachable,
+    ServiceUnreachable,
+    WorkflowError,
+)
 from driver_app.core.handheld import DRIVER_ID, REFRESH_TOKEN, handheld_key_entry
 from driver_app.core.ports import DoorOutcome, NearbyDoor, OutboxOwner, Scan
 from driver_app.core.retry import Backoff
@@ -502,6 +508,24 @@ async def test_a_refused_upload_keeps_the_items_and_says_why(h: Harness) -> None
     assert wf.state.outbox_size == 1
     assert wf.state.notice is not None and wf.state.notice.reason == "not_authenticated"
     assert wf.state.online
+
+
+async def test_the_door_radio_state_follows_whether_the_radio_answered(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wf = await h.ready()
+    assert wf.state.radio_available is None  # not used yet: the header says nothing
+    await wf.find_doors()
+    assert wf.state.radio_available is True
+
+    async def no_radio(door_ids: Sequence[str], timeout: float) -> list[NearbyDoor]:
+        raise DoorUnreachable(ClientReason.RADIO_UNAVAILABLE, "no controller answers")
+
+    monkeypatch.setattr(h.doors, "find_doors", no_radio)
+    assert await wf.find_doors() == ()
+    assert wf.state.radio_available is False
+    notice = wf.state.stops["s1"].notice
+    assert notice is not None and notice.reason == "radio_unavailable"
 
 
 async def test_find_doors_lets_the_driver_pick(h: Harness) -> None:

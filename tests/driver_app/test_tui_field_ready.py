@@ -25,6 +25,7 @@ from driver_app.tui.widgets.activity import ActivityLine
 from driver_app.tui.widgets.camera import CameraPanel
 from driver_app.tui.widgets.notice import NoticeBox
 from driver_app.tui.widgets.step_line import StepLine
+from driver_app.tui.widgets.top_bar import top_bar_content
 from protocol.api import DeliveryWindow
 from tests.tui_fakes import ROUTE, StillCamera, make_rig, manual_scan, open_first_stop, sign_in
 
@@ -387,3 +388,9 @@ def test_a_whole_day_window_reads_all_day_not_midnight_to_midnight() -> None:
     day = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
     assert window_text(DeliveryWindow(start=day, end=day + dt.timedelta(days=1))) == "all day"
     assert window_text(DeliveryWindow(start=day.replace(hour=8), end=day.replace(hour=18))) == "08:00–18:00"
+
+
+def test_the_top_line_shows_the_door_radio_once_used_with_a_mark() -> None:
+    assert "radio" not in top_bar_content("LobbyKey", RouteState(online=True)).plain
+    assert "radio ✓" in top_bar_content("LobbyKey", RouteState(online=True, radio_available=True)).plain
+    assert "radio ✗" in top_bar_content("LobbyKey", RouteState(online=True, radio_available=False)).plain

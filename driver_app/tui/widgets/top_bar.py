@@ -1,4 +1,4 @@
-"""The top line of every screen: the app, the service connection and the outbox, always in view.
+"""The top line of every screen: the app, the service and door-radio connections and the outbox.
 
 Marks and words, never colour alone (NO_COLOR and TERM=dumb terminals must read the same). It
 replaces Textual's Header, whose title watcher can fire after a fast screen switch removed its title.
@@ -20,8 +20,10 @@ def top_bar_content(title: str, state: RouteState) -> Content:
         (title, "bold"),
         "  ",
         connection,
-        f" · outbox {state.outbox_size}",
     ]
+    if state.radio_available is not None:  # unknown until the first listen for doors
+        parts.append(" · radio ✓" if state.radio_available else (" · radio ✗", "bold reverse"))
+    parts.append(f" · outbox {state.outbox_size}")
     if state.held:  # refused by the service and kept: the driver should know they are there
         parts.append((f" ({len(state.held)} held)", "bold"))
     return Content.assemble(*parts)
