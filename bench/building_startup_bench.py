@@ -11,7 +11,6 @@ the cost of seeding the database (password hashing) is included.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import statistics
 import subprocess
@@ -21,30 +20,20 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.building_process import CHILD_ENV, up_command  # noqa: E402  (after the path fix above)
 
 
 def one_run(data_dir: Path) -> tuple[float, float]:
     started = time.perf_counter()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mock_building.cli",
-            "up",
-            "--headless",
-            "--fresh",
-            "--port",
-            "0",
-            "--radio-port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-        ],
+        up_command(data_dir, fresh=True),
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env=CHILD_ENV,
     )
     assert process.stdout is not None
     try:

@@ -33,6 +33,7 @@ from driver_app.runner.fleet import FleetReport, run_fleet  # noqa: E402
 from driver_app.runner.report import percentile  # noqa: E402
 from driver_app.runner.scenario_file import read_fleet  # noqa: E402
 from driver_app.settings import BleMode, Settings  # noqa: E402
+from tests.building_process import CHILD_ENV, up_command  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -66,7 +67,7 @@ def generate(out: Path, buildings: int, doors: int, drivers: int, stops: int) ->
         cwd=REPO,
         check=True,
         capture_output=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env=CHILD_ENV,
     )
 
 
@@ -75,29 +76,12 @@ class Building:
         ready_file = work / f"{scenario.stem}.ready.json"
         started = time.perf_counter()
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mock_building.cli",
-                "up",
-                "--headless",
-                "--fresh",
-                "--port",
-                "0",
-                "--radio-port",
-                "0",
-                "--scenario",
-                str(scenario),
-                "--data-dir",
-                str(work / scenario.stem),
-                "--ready-file",
-                str(ready_file),
-            ],
+            up_command(work / scenario.stem, ready_file=ready_file, scenario=scenario, fresh=True),
             cwd=REPO,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
+            env=CHILD_ENV,
         )
         while not ready_file.exists():
             if self.process.poll() is not None:

@@ -23,6 +23,9 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.building_process import up_command  # noqa: E402  (after the path fix above)
 
 
 def _memory_kib(pid: int) -> dict[str, int]:
@@ -50,21 +53,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="lobbykey-hostile-") as scratch:
         ready = Path(scratch) / "ready.json"
         child = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mock_building.cli",
-                "up",
-                "--headless",
-                "--port",
-                "0",
-                "--radio-port",
-                "0",
-                "--data-dir",
-                str(Path(scratch) / "data"),
-                "--ready-file",
-                str(ready),
-            ],
+            up_command(Path(scratch) / "data", ready_file=ready),
             cwd=REPO,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

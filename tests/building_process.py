@@ -21,6 +21,35 @@ REPO = Path(__file__).resolve().parents[1]
 CHILD_ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
+def up_command(
+    data_dir: Path,
+    *,
+    ready_file: Path | None = None,
+    scenario: Path | None = None,
+    fresh: bool = False,
+) -> list[str]:
+    """`mock-building up --headless` on free ports, as tests and benches start it in a child process."""
+    command = [
+        sys.executable,
+        "-m",
+        "mock_building.cli",
+        "up",
+        "--headless",
+        "--port",
+        "0",
+        "--radio-port",
+        "0",
+    ]
+    if fresh:
+        command.append("--fresh")
+    if scenario is not None:
+        command += ["--scenario", str(scenario)]
+    command += ["--data-dir", str(data_dir)]
+    if ready_file is not None:
+        command += ["--ready-file", str(ready_file)]
+    return command
+
+
 @dataclass(frozen=True)
 class BuildingProcess:
     url: str
@@ -35,21 +64,7 @@ def building_up(data_dir: Path, *, ready_timeout: float = 60.0) -> Iterator[Buil
     """Start the demo building; on exit SIGTERM it and wait for its clean stop."""
     ready_file = data_dir.parent / f"{data_dir.name}.ready.json"
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mock_building.cli",
-            "up",
-            "--headless",
-            "--port",
-            "0",
-            "--radio-port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-            "--ready-file",
-            str(ready_file),
-        ],
+        up_command(data_dir, ready_file=ready_file),
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.building_process import up_command
 
 
 def test_headless_up_logs_to_stderr(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mock_building.cli",
-            "up",
-            "--headless",
-            "--port",
-            "0",
-            "--radio-port",
-            "0",
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
+        up_command(tmp_path / "data"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

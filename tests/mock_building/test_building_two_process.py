@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
@@ -40,8 +38,8 @@ from protocol.gatt import (
     Challenge,
     UnlockResult,
 )
+from tests.building_process import CHILD_ENV, REPO, up_command
 
-REPO = Path(__file__).resolve().parents[2]
 WAIT_S = 20
 
 
@@ -80,27 +78,12 @@ def building(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Buildin
     state = tmp_path_factory.mktemp("building")
     ready_file = state / "ready.json"
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mock_building.cli",
-            "up",
-            "--headless",
-            "--fresh",
-            "--port",
-            "0",
-            "--radio-port",
-            "0",
-            "--data-dir",
-            str(state / "data"),
-            "--ready-file",
-            str(ready_file),
-        ],
+        up_command(state / "data", ready_file=ready_file, fresh=True),
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env=CHILD_ENV,
     )
     running = BuildingProcess(process)
     threading.Thread(target=running.drain, daemon=True).start()
@@ -204,7 +187,7 @@ def _fault_command(url: str, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=WAIT_S,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env=CHILD_ENV,
     )
 
 
