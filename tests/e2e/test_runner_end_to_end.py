@@ -20,21 +20,21 @@ import pytest
 from driver_app.adapters.credentials_memory import MemoryCredentialStore
 from driver_app.factory import build_workflow
 from driver_app.runner.expectations import fetch_expectations
+from driver_app.runner.report import StopResult
 from driver_app.runner.route_runner import RunPlan, run_route
 from driver_app.settings import BleMode, Settings
 from mock_building.building.running import BuildingSettings, RunningBuilding, start_building
 from mock_building.scenario.labels import write_labels
-from mock_building.scenario.loader import default_scenario_path, load_scenario
+from mock_building.scenario.loader import Scenario, default_scenario_path, load_scenario
 from tests.noon_clock import HandheldNoonClock, NoonClock
 
 pytestmark = pytest.mark.timeout(120)
 
 
-async def test_the_demo_route_is_delivered_end_to_end(
-    building: tuple[RunningBuilding, NoonClock], tmp_path: Path
-) -> None:
-    running, clock = building
-    scenario = load_scenario(default_scenario_path())
+async def _run_route(
+    running: RunningBuilding, clock: NoonClock, scenario: Scenario, driver: str, password: str, tmp_path: Path
+) -> tuple[list[StopResult], str]:
+    """One driver's route through the real runner, labels rendered from `scenario`; results and log."""
     labels = tmp_path / "labels"
     write_labels(scenario, labels)
     settings = Settings(
@@ -46,19 +46,25 @@ async def test_the_demo_route_is_delivered_end_to_end(
     handheld_clock = HandheldNoonClock(clock)
     workflow = build_workflow(settings, credentials=MemoryCredentialStore(), clock=handheld_clock)
     lines: list[str] = []
-    plan = RunPlan(
-        "demo", "demo-password", labels, await asyncio.to_thread(fetch_expectations, running.url, "demo")
-    )
+    plan = RunPlan(driver, password, labels, await asyncio.to_thread(fetch_expectations, running.url, driver))
     try:
         results = await run_route(workflow, plan, clock=handheld_clock, emit=lines.append)
     finally:
         await workflow.aclose()
-    report = "\n".join(lines)
+    return results, "\n".join(lines)
+
+
+async def test_the_demo_route_is_delivered_end_to_end(
+    building: tuple[RunningBuilding, NoonClock], tmp_path: Path
+) -> None:
+    running, clock = building
+    scenario = load_scenario(default_scenario_path())
+    results, report = await _run_route(running, clock, scenario, "demo", "demo-password", tmp_path)
     demo_stops = next(r for r in scenario.routes if r.driver == "demo").stops
     assert [r.stop_id for r in results] == [s.id for s in demo_stops], report
     assert all(r.passed for r in results), report
     assert all(r.seconds_to_open is not None for r in results if r.outcome == "delivered")
-    assert lines[-2] == "outbox: 0 left after sync", report
+    assert report.splitlines()[-2] == "outbox: 0 left after sync", report
     # the building saw it all: each stop's relayed door receipt is in its buildings' audit feed
     unlocked: set[str | None] = set()
     async with httpx.AsyncClient(base_url=running.url) as http:
@@ -152,25 +158,7 @@ async def test_the_faults_scenario_shows_every_injected_fault(
     faulty_building: tuple[RunningBuilding, NoonClock], tmp_path: Path
 ) -> None:
     running, clock = faulty_building
-    labels = tmp_path / "labels"
-    write_labels(load_scenario(FAULTS), labels)
-    settings = Settings(
-        access_url=running.url,
-        ble_mode=BleMode.SIM,
-        radio_address=running.radio_address,
-        data_dir=tmp_path / "app",
-    )
-    handheld_clock = HandheldNoonClock(clock)
-    workflow = build_workflow(settings, credentials=MemoryCredentialStore(), clock=handheld_clock)
-    lines: list[str] = []
-    plan = RunPlan(
-        "qa", "qa-password", labels, await asyncio.to_thread(fetch_expectations, running.url, "qa")
-    )
-    try:
-        results = await run_route(workflow, plan, clock=handheld_clock, emit=lines.append)
-    finally:
-        await workflow.aclose()
-    report = "\n".join(lines)
+    results, report = await _run_route(running, clock, load_scenario(FAULTS), "qa", "qa-password", tmp_path)
     attempts = {r.stop_id: sorted((a.door_id, a.outcome) for a in r.attempts) for r in results}
     # both F2 doors are heard at the same RSSI: the jammed one is tried only if it comes first
     assert attempts.pop("F2") in (
@@ -188,4 +176,4 @@ async def test_the_faults_scenario_shows_every_injected_fault(
         "F8": [("", "door_not_found")],  # OFF-1 is powered off and out of range
     }, report
     assert all(r.passed for r in results), report
-    assert lines[-2] == "outbox: 0 left after sync", report
+    assert report.splitlines()[-2] == "outbox: 0 left after sync", report
