@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 
-.PHONY: demo test lint install zbar bench clean upgrade-deps fuzz-api
+.PHONY: demo test lint install zbar postgres bench clean upgrade-deps fuzz-api
 
 install: $(STAMP) zbar
 
@@ -23,7 +23,14 @@ zbar:
 	@$(PYTHON) -c "import ctypes.util, sys; sys.exit(0 if ctypes.util.find_library('zbar') else 1)" \
 	  || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libzbar0; }
 
-test: install lint
+# The tests start a private PostgreSQL (tests/postgres_server.py: own data dir, port and socket, as the
+# `postgres` user when run as root) from Debian's binaries; install them only when missing. Nothing here
+# starts the package's own cluster.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
+
+test: install lint postgres
 	$(PY) -m pytest
 
 # The API fuzz of `make test`, with many more examples per operation (a few minutes).

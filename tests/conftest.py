@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from driver_app.paths import LOG_DIR_ENV
 from mock_building.building.running import BuildingSettings, RunningBuilding, start_building
 from mock_building.radio import VirtualRadio
 from tests.noon_clock import NoonClock
+from tests.postgres_server import PostgresServer, start_postgres
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -45,3 +47,19 @@ async def building(tmp_path: Path) -> AsyncIterator[tuple[RunningBuilding, NoonC
     )
     yield running, clock
     await running.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One private PostgreSQL for the whole run, started only if some test asks for it."""
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
+    """A fresh, empty database of the private PostgreSQL for this test alone (dropped afterwards)."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    yield await postgres_server.create_database(name)
+    await postgres_server.drop_database(name)
