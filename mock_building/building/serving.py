@@ -3,6 +3,7 @@
 The building runs the service, the radio and the doors on one loop, so uvicorn must neither
 install its own signal handlers (the building owns SIGINT/SIGTERM and stops every part in order)
 nor pick its port late: the socket is bound first, so port 0 works and the URL is known up front.
+A worker process (`workers.py`) serves on a socket its parent bound: `serve_on_socket`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["ServedApp", "listening_socket", "serve_app"]
+__all__ = ["ServedApp", "listening_socket", "serve_app", "serve_on_socket"]
 
 
 class _Server(uvicorn.Server):
@@ -47,6 +48,10 @@ class ServedApp:
         self._server.should_exit = True
         await self._task
 
+    async def stopped(self) -> None:
+        """Returns when the server has ended without `stop()` (it re-raises what ended it)."""
+        await asyncio.shield(self._task)
+
 
 def listening_socket(host: str, port: int) -> socket.socket:
     """A bound, non-blocking TCP socket for `loop.create_server(sock=...)`.
@@ -68,8 +73,15 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 async def serve_app(app: ASGIApp, host: str, port: int) -> ServedApp:
     """Start serving `app` on host:port (0 = any free port) and return once it accepts requests."""
-    sock = listening_socket(host, port)
-    bound_port = sock.getsockname()[1]
+    return await serve_on_socket(app, listening_socket(host, port))
+
+
+async def serve_on_socket(app: ASGIApp, sock: socket.socket) -> ServedApp:
+    """Serve `app` on a bound TCP socket (see `listening_socket`); return once it accepts requests.
+
+    uvicorn parses HTTP with httptools when it is installed (its "auto" choice); the loop is the caller's.
+    """
+    host, bound_port = sock.getsockname()[:2]
     config = uvicorn.Config(app, log_config=None, log_level=logging.WARNING, lifespan="on", access_log=False)
     server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="access-service")

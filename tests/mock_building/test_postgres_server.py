@@ -13,58 +13,20 @@ import asyncpg
 import pytest
 
 from tests.postgres_server import PostgresServer, PostgresStartError, start_postgres
-
-
-def _uid_of(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Uid:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no Uid line for {pid}")
-
-
-def _parent_of(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-
-
-def _children_of(pid: int) -> set[int]:
-    children = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if _parent_of(int(entry.name)) == pid:
-                    children.add(int(entry.name))
-            except (FileNotFoundError, ProcessLookupError):
-                continue
-    return children
-
-
-def _alive(pids: set[int]) -> set[int]:
-    return {pid for pid in pids if Path(f"/proc/{pid}").exists()}
-
-
-def _processes_mentioning(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if text.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except (FileNotFoundError, ProcessLookupError):
-                continue
-    return found
+from tests.processes import alive, children_of, mentioning, parent_of, uid_of
 
 
 async def test_the_server_is_ours_unprivileged_and_owns_its_data(
     postgres_server: PostgresServer, postgres_url: str
 ) -> None:
     expected_uid = pwd.getpwnam("postgres").pw_uid if os.geteuid() == 0 else os.geteuid()
-    assert _uid_of(postgres_server.process.pid) == expected_uid
+    assert uid_of(postgres_server.process.pid) == expected_uid
     assert postgres_server.data_dir.stat().st_uid == expected_uid
     assert oct(postgres_server.data_dir.stat().st_mode & 0o777) == "0o700"
     connection = await asyncpg.connect(postgres_url)
     try:
         # The backend serving us is a child of the postmaster we started, not of a system cluster.
-        assert _parent_of(await connection.fetchval("SELECT pg_backend_pid()")) == postgres_server.process.pid
+        assert parent_of(await connection.fetchval("SELECT pg_backend_pid()")) == postgres_server.process.pid
         assert await connection.fetchval("SHOW data_directory") == str(postgres_server.data_dir)
         assert await connection.fetchval("SHOW port") == str(postgres_server.port)
         assert await connection.fetchval("SHOW unix_socket_directories") == str(postgres_server.socket_dir)
@@ -98,11 +60,11 @@ async def test_stop_ends_every_server_process_and_removes_the_directory() -> Non
     try:
         connection = await asyncpg.connect(server.url())
         backend = await connection.fetchval("SELECT pg_backend_pid()")
-        processes = {server.process.pid, *_children_of(server.process.pid)}
+        processes = {server.process.pid, *children_of(server.process.pid)}
         assert backend in processes and len(processes) > 2  # postmaster, our backend, background workers
     finally:
         server.stop()
-    assert not _alive(processes)
+    assert not alive(processes)
     assert not server.directory.exists()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((server.host, server.port), timeout=5).close()
@@ -117,4 +79,4 @@ def test_a_failed_start_leaves_no_process_and_no_directory() -> None:
         with pytest.raises(PostgresStartError, match=r"could not bind|already in use"):
             start_postgres(port=taken.getsockname()[1], prefix=prefix)
     assert not list(Path(tempfile.gettempdir()).glob(f"{prefix}*"))
-    assert not _processes_mentioning(prefix)
+    assert not mentioning(prefix)
