@@ -1,4 +1,4 @@
-"""The `mock-building` command line: `up`, `labels`, `fault`, `door`, door upkeep through phones
+"""The `mock-building` command line: `up`, `serve`, `labels`, `fault`, `door`, door upkeep through phones
 (`revoke`, `rotate-key`, `set-time`, `accept-carrier`, `drop-carrier`) and `scenario generate`."""
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_up(commands.add_parser("up", help="start the access service, the virtual radio and every door"))
+    _add_serve(commands.add_parser("serve", help="run the access service alone, in one or more workers"))
     _add_door(commands.add_parser("door", help="run one door peripheral on a real Bluetooth controller"))
     _add_labels(commands.add_parser("labels", help="render parcel label images for a scenario"))
     _add_fault(commands.add_parser("fault", help="toggle a door fault in a running building"))
@@ -167,6 +168,39 @@ def _add_up(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ready-file", type=Path, metavar="PATH", help="write a JSON readiness record here")
 
 
+def _add_serve(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Run only the access service of a scenario, as a carrier or building operator deploys it: seed the "
+        "database once, then serve it from N worker processes sharing one port. SQLite (a file path) is the "
+        "embedded one-process store; several workers need PostgreSQL (--database postgresql://user@host/db). "
+        'Prints the URL and a "ready" line once every worker accepts; stops on Ctrl-C or SIGTERM.'
+    )
+    parser.add_argument("--scenario", type=Path, required=True, metavar="FILE", help="scenario TOML")
+    parser.add_argument(
+        "--database",
+        metavar="URL_OR_PATH",
+        help="a postgresql:// URL or a SQLite file (default: service.sqlite3 in the scenario's state directory)",
+    )
+    parser.add_argument("--workers", type=_positive, default=1, metavar="N", help="default %(default)s")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s; 0: any free port)"
+    )
+    parser.add_argument(
+        "--grant-rate-limit",
+        type=_positive,
+        metavar="N",
+        help="grants one driver may get per rate window (default: the service's)",
+    )
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("a whole number of at least 1")
+    return value
+
+
 def _add_door(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Run one door of a scenario as a BLE peripheral on a real controller through a bumble transport, "
@@ -264,6 +298,22 @@ def _up(args: argparse.Namespace) -> int:
     # to the OS: the collector walking it at interpreter exit took about a second after SIGTERM.
     gc.freeze()
     return code
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from mock_building.building.paths import default_data_dir
+    from mock_building.building.service import DATABASE_NAME
+    from mock_building.building.standalone_service import ServeSettings, run_service
+
+    settings = ServeSettings(
+        scenario_path=args.scenario,
+        database=args.database or str(default_data_dir(args.scenario.stem) / DATABASE_NAME),
+        workers=args.workers,
+        host=args.host,
+        port=args.port,
+        grant_rate_limit=args.grant_rate_limit,
+    )
+    return asyncio.run(run_service(settings))
 
 
 def _live(args: argparse.Namespace) -> bool:
@@ -375,7 +425,7 @@ def _scenario_command(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {
-    "up": _up, "labels": _labels, "fault": _fault, "door": _door, "scenario": _scenario_command,
+    "up": _up, "serve": _serve, "labels": _labels, "fault": _fault, "door": _door, "scenario": _scenario_command,
     **dict.fromkeys(("revoke", "rotate-key", "set-time", "accept-carrier", "drop-carrier"), _upkeep),
 }  # fmt: skip
 
