@@ -45,13 +45,13 @@ class _ServiceThread:
     async def _main(self, db_path: Path) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        app = make_app(FakeClock(NOON), db_path=db_path)
+        app = await make_app(FakeClock(NOON), db_path=db_path)
         served = await serve_app(app, "127.0.0.1", 0)
         self.url = served.url
         self._ready.set()
         await self._stop.wait()
         await served.stop()
-        app.state.service.store.close()
+        await app.state.service.database.close()
 
     def __enter__(self) -> Self:
         self._thread.start()

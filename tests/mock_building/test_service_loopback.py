@@ -14,7 +14,9 @@ from tests.service_support import NOON, make_app, sign_in
 
 
 async def test_full_driver_flow_over_loopback():
-    served = await serve_app(make_app(FakeClock(NOON)), "127.0.0.1", 0)  # returns once startup completed
+    served = await serve_app(
+        await make_app(FakeClock(NOON)), "127.0.0.1", 0
+    )  # returns once startup completed
     try:
         assert served.url.startswith("http://127.0.0.1:")
         async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:
