@@ -13,6 +13,7 @@ from driver_app.paths import LOG_DIR_ENV
 from mock_building.building.running import BuildingSettings, RunningBuilding, start_building
 from mock_building.radio import VirtualRadio
 from tests.noon_clock import NoonClock
+from tests.service_support import fresh_postgres_database, use_postgres
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -45,3 +46,23 @@ async def building(tmp_path: Path) -> AsyncIterator[tuple[RunningBuilding, NoonC
     )
     yield running, clock
     await running.stop()
+
+
+_TEST_POSTGRES_ENV = "LOBBYKEY_TEST_POSTGRES"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def service_backend(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """The backend of every service tests.service_support makes in this test: each test runs on both.
+
+    Access-service test modules ask for it with `pytestmark = pytest.mark.usefixtures("service_backend")`.
+    """
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    server = os.environ.get(_TEST_POSTGRES_ENV)
+    if server is None:
+        pytest.skip(f"set {_TEST_POSTGRES_ENV}=postgresql://user@host:port to run on PostgreSQL")
+    url = await fresh_postgres_database(server)
+    with use_postgres(url):
+        yield "postgresql"

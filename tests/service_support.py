@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
@@ -224,6 +225,17 @@ def use_postgres(url: str) -> Iterator[None]:
         yield
     finally:
         _postgres_url = None
+
+
+async def fresh_postgres_database(server: str) -> str:
+    """A new, empty database on the PostgreSQL `server` (a URL without a database), for one test."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    conn = await asyncpg.connect(f"{server}/postgres")
+    try:
+        await conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        await conn.close()
+    return f"{server}/{name}"
 
 
 async def make_app(clock: FakeClock, db_path: Path | None = None, **overrides: Any) -> FastAPI:

@@ -32,6 +32,8 @@ from tests.service_support import (
     sign_in,
 )
 
+pytestmark = pytest.mark.usefixtures("service_backend")
+
 T0 = int(NOON.timestamp())
 MANAGER = {"Authorization": f"Bearer {MANAGER_A}"}
 GAP_AFTER_S = 600

@@ -26,6 +26,8 @@ from mock_building.building.serving import serve_app
 from mock_building.service.clock import FakeClock
 from tests.service_support import ADMIN, MANAGER_A, NOON, make_app
 
+pytestmark = pytest.mark.usefixtures("service_backend")
+
 EXAMPLES = int(os.environ.get("LOBBYKEY_FUZZ_EXAMPLES", "8"))
 # Every refusal is a problem document, except 413 for a declared oversized body: that one is the
 # server's own limit answering in text/plain before the app sees the request.

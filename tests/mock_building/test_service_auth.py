@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mock_building.service.clock import FakeClock
 from tests.service_support import ADMIN, NOON, admin, service_client, sign_in
+
+pytestmark = pytest.mark.usefixtures("service_backend")
 
 
 async def test_sign_in_refusals():

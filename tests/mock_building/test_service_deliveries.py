@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from mock_building.service.clock import FakeClock
 from tests.service_support import NOON, service_client, sign_in
+
+pytestmark = pytest.mark.usefixtures("service_backend")
 
 
 async def test_route_today_lists_stops_packages_doors_windows():

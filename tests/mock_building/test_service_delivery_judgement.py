@@ -17,6 +17,8 @@ from mock_building.building.serving import serve_app
 from mock_building.service.clock import FakeClock
 from tests.service_support import NOON, Driver, make_app, sign_in
 
+pytestmark = pytest.mark.usefixtures("service_backend")
+
 
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[tuple[Driver, FakeClock]]:

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from mock_building.service.clock import FakeClock
 from tests.service_support import NOON, client_for, make_app
 
+pytestmark = pytest.mark.usefixtures("service_backend")
+
 json_values = st.recursive(
     st.none()
     | st.booleans()

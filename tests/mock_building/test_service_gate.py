@@ -10,6 +10,8 @@ from protocol.grant import decode_claims, parse_grant
 from protocol.keys import public_key_bytes
 from tests.service_support import NOON, client_for, make_app, service_client, sign_in, unseal
 
+pytestmark = pytest.mark.usefixtures("service_backend")
+
 
 @pytest.fixture
 def clock() -> FakeClock:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from mock_building.scenario.loader import parse_scenario
 from mock_building.service import app_for_scenario
 from mock_building.service.clock import FakeClock
 from tests.service_support import NOON, SCENARIO_TOML, admin, client_for, make_app, service_client, sign_in
+
+pytestmark = pytest.mark.usefixtures("service_backend")
 
 PROBLEM_KEYS = {"type", "title", "status", "code"}
 

@@ -12,6 +12,8 @@ from mock_building.building.serving import listening_socket, serve_app
 from mock_building.service.clock import FakeClock
 from tests.service_support import NOON, make_app, sign_in
 
+pytestmark = pytest.mark.usefixtures("service_backend")
+
 
 async def test_full_driver_flow_over_loopback():
     served = await serve_app(

@@ -13,6 +13,8 @@ from protocol.reasons import Outcome, ReasonCode
 from protocol.receipt import GENESIS_HASH, Receipt, receipt_digest, sign_receipt
 from tests.service_support import MANAGER_A, NOON, scenario, service_client, sign_in
 
+pytestmark = pytest.mark.usefixtures("service_backend")
+
 T0 = int(NOON.timestamp())
 
 

@@ -15,6 +15,8 @@ from mock_building.service.storage import SqliteDatabase
 from mock_building.service.storage.schema import HEAD, _config
 from tests.service_support import NOON, client_for, make_app, sign_in
 
+pytestmark = pytest.mark.usefixtures("service_backend")
+
 
 def _revision(path) -> str:
     with sqlite3.connect(path) as conn:

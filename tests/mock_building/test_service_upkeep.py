@@ -14,6 +14,8 @@ from protocol.receipt import GENESIS_HASH, Receipt, receipt_digest, sign_receipt
 from protocol.seal import open_sealed, seal_key
 from tests.service_support import NOON, admin, scenario, service_client, sign_in
 
+pytestmark = pytest.mark.usefixtures("service_backend")
+
 DOOR = "A-N"
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from mock_building.service.clock import FakeClock
 from protocol.api import b64url_encode
 from tests.service_support import NOON, service_client, sign_in
+
+pytestmark = pytest.mark.usefixtures("service_backend")
 
 VECTORS_FILE = Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "weak_keys.json"
 VECTORS = json.loads(VECTORS_FILE.read_text())
