@@ -10,6 +10,7 @@ past every margin: the first sweep raises the alerts, later ones find them alrea
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import tempfile
@@ -22,14 +23,16 @@ from mock_building.service.alerts import AlertBook
 from mock_building.service.audit import AuditLog
 from mock_building.service.db import Store
 from mock_building.service.seed import seed_database
+from mock_building.service.storage import open_database
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def seeded(path: Path, per_door: int) -> tuple[Store, AlertBook, int]:
     scenario = load_scenario(default_scenario_path())
-    store = Store.open(path)
-    seed_database(store, scenario, date(2026, 11, 23), password_cost=2**10)
+    database = asyncio.run(open_database(path))
+    asyncio.run(seed_database(database, scenario, date(2026, 11, 23), password_cost=2**10))
+    store = Store(database.conn)  # type: ignore[attr-defined]  # transitional: SQLite only until alerts move
     doors = [door.id for door in scenario.doors]
     book = AlertBook(store, AuditLog(store, b"k" * 32), gap_after_s=900, grant_margin_s=900)
     rows = 0
@@ -75,7 +78,7 @@ def main() -> None:
         alerts = store.conn.execute(
             "SELECT kind, COUNT(*) FROM alerts GROUP BY kind ORDER BY kind"
         ).fetchall()
-        store.close()
+        store.conn.close()
     print(
         f"{rows} receipts and grants over the demo doors; alerts raised: "
         + ", ".join(f"{kind} {count}" for kind, count in alerts)

@@ -76,8 +76,10 @@ def serve(scenario_path: str, port: int) -> None:
     from mock_building.service import app_for_scenario
     from mock_building.service.clock import SystemClock
 
-    app = app_for_scenario(
-        load_scenario(scenario_path), clock=SystemClock(), password_cost=2**10, grant_rate_limit=1_000_000
+    app = asyncio.run(
+        app_for_scenario(
+            load_scenario(scenario_path), clock=SystemClock(), password_cost=2**10, grant_rate_limit=1_000_000
+        )
     )
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

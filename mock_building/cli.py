@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -137,6 +138,13 @@ def _add_up(parser: argparse.ArgumentParser) -> None:
         help="radio attachment port (default %(default)s; 0: any)",
     )
     parser.add_argument("--fresh", action="store_true", help="wipe the state directory before starting")
+    parser.add_argument(
+        "--database",
+        default=os.environ.get("LOBBYKEY_DATABASE"),
+        metavar="URL",
+        help="the access service's PostgreSQL (postgresql://user@host:port/db; also LOBBYKEY_DATABASE);"
+        " default: an embedded SQLite file in the state directory",
+    )
     parser.add_argument(
         "--today",
         type=date.fromisoformat,
@@ -292,6 +300,7 @@ def _up(args: argparse.Namespace) -> int:
         mode=BuildingMode(args.mode),
         gap_alert_after_s=round(args.gap_alert_minutes * 60),
         grant_receipt_margin_s=round(args.grant_margin_minutes * 60),
+        database=args.database,
     )
     code = asyncio.run(run_building(settings, live=_live(args)))
     # Everything is stopped and on disk. Leave the heap (a city is a thousand emulated controllers)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from mock_building.building.running import BuildingSettings, RunningBuilding, st
 from mock_building.radio import VirtualRadio
 from tests.noon_clock import NoonClock
 from tests.postgres_server import PostgresServer, start_postgres
+from tests.service_support import use_postgres
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -60,6 +60,21 @@ def postgres_server() -> Iterator[PostgresServer]:
 @pytest.fixture
 async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
     """A fresh, empty database of the private PostgreSQL for this test alone (dropped afterwards)."""
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    yield await postgres_server.create_database(name)
-    await postgres_server.drop_database(name)
+    async with postgres_server.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def service_backend(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """The backend of every service tests.service_support makes in this test: each test runs on both.
+
+    Access-service test modules ask for it with `pytestmark = pytest.mark.usefixtures("service_backend")`.
+    On PostgreSQL each test gets a fresh database of the private server (started on first use).
+    """
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    async with server.fresh_database() as url:
+        with use_postgres(url):
+            yield "postgresql"

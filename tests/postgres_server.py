@@ -2,6 +2,7 @@
 
     server = start_postgres()                  # initdb + postgres from Debian's binaries (`make postgres`)
     url = await server.create_database("t1")   # postgresql://postgres@127.0.0.1:PORT/t1
+    async with server.fresh_database() as url: ...   # a uniquely named one, dropped afterwards
     server.stop()                              # fast shutdown (killed on timeout), directory removed
 
 The instance never touches the system cluster or its port. PostgreSQL refuses to run as root, so
@@ -26,6 +27,8 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +109,16 @@ class PostgresServer:
             await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await connection.close()
+
+    @contextlib.asynccontextmanager
+    async def fresh_database(self) -> AsyncIterator[str]:
+        """A new empty database for one test or bench cell: its URL, then it is dropped."""
+        name = f"test_{uuid.uuid4().hex[:16]}"
+        url = await self.create_database(name)
+        try:
+            yield url
+        finally:
+            await self.drop_database(name)
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT); immediate (SIGQUIT) then SIGKILL if it hangs; then remove the directory."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -211,13 +211,45 @@ def unseal(token: bytes, door_id: str) -> bytes:
     return open_sealed(token, seal_key(scenario().door_seal_key(door_id)), GRANT_FIELD_MAX)
 
 
-def make_app(clock: FakeClock, **overrides: Any) -> FastAPI:
-    """`overrides` are ServiceConfig fields, passed on as they are (app_for_scenario checks them)."""
-    return app_for_scenario(scenario(), clock=clock, password_cost=2**10, **overrides)
+_postgres_url: str | None = None
+"""The PostgreSQL database of the running test (see `use_postgres`); None: SQLite."""
+
+
+@contextmanager
+def use_postgres(url: str) -> Iterator[None]:
+    """Within this block, every service the helpers here make uses the PostgreSQL database `url`."""
+    global _postgres_url  # test-wide backend choice, set by one fixture
+    _postgres_url = url
+    try:
+        yield
+    finally:
+        _postgres_url = None
+
+
+async def make_app(clock: FakeClock, db_path: Path | None = None, **overrides: Any) -> FastAPI:
+    """The service over the test's backend: its PostgreSQL database, else `db_path` or memory.
+
+    `overrides` are ServiceConfig fields, passed on as they are (app_for_scenario checks them).
+    """
+    database = _postgres_url or db_path or ":memory:"
+    return await app_for_scenario(
+        scenario(), clock=clock, database=database, password_cost=2**10, **overrides
+    )
 
 
 def client_for(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service.test")
+
+
+@asynccontextmanager
+async def service_client(clock: FakeClock, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A fresh service (see `make_app`) and an in-process client for it; the database closed after."""
+    app = await make_app(clock, **overrides)
+    try:
+        async with client_for(app) as client:
+            yield client
+    finally:
+        await app.state.service.database.close()
 
 
 def admin() -> dict[str, str]:
@@ -228,12 +260,12 @@ def admin() -> dict[str, str]:
 async def served_client(
     db_path: Path, clock: FakeClock, **overrides: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The service on a real uvicorn over loopback TCP, on a real SQLite file, and a client for it."""
-    app = app_for_scenario(scenario(), clock=clock, db_path=db_path, password_cost=2**10, **overrides)
+    """The service on a real uvicorn over loopback TCP, on a real database file, and a client for it."""
+    app = await make_app(clock, db_path, **overrides)
     server = await serve_app(app, "127.0.0.1", 0)
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
             yield client
     finally:
         await server.stop()
-        app.state.service.store.close()
+        await app.state.service.database.close()

@@ -86,6 +86,8 @@ class BuildingSettings:
     """A receipt gap still open this long is a building alert."""
     grant_receipt_margin_s: int = 15 * 60
     """A grant no receipt quotes this long after its expiry is a building alert."""
+    database: str | None = None
+    """A `postgresql://` URL for the access service; None: a SQLite file in `data_dir`."""
 
 
 @dataclass
@@ -116,12 +118,12 @@ class RunningBuilding:
     def radio_address(self) -> str:
         return f"{self.radio_host}:{self.radio_port}"
 
-    def view(self) -> BuildingView:
+    async def view(self) -> BuildingView:
         return BuildingView(
             self.title,
             tuple(d.status() for d in self.doors.values()),
-            self.service.recent_audit(),
-            alerts=self.service.open_alerts(),
+            await self.service.recent_audit(),
+            alerts=await self.service.open_alerts(),
             service_faults=self.service.active_faults(),
         )
 
@@ -161,10 +163,11 @@ async def start_building(settings: BuildingSettings, *, base_clock: Clock | None
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:  # e.g. a path under a regular file: one line, not a traceback
         raise BuildingError("data_dir_unusable", f"--data-dir {settings.data_dir}: {err.strerror}") from err
-    service = ServicePart(
+    service = await ServicePart.open(
         scenario,
         settings.data_dir,
         clock,
+        database=settings.database,
         gap_alert_after_s=settings.gap_alert_after_s,
         grant_receipt_margin_s=settings.grant_receipt_margin_s,
     )
@@ -317,12 +320,12 @@ async def _until(stop: asyncio.Event, seconds: float) -> None:
 async def _log_headless(building: RunningBuilding, stop: asyncio.Event, out: TextIO) -> None:
     log = HeadlessLog(out)
     while not stop.is_set():
-        log.update(building.view())
+        log.update(await building.view())
         await _until(stop, _REFRESH_S)
 
 
 async def _show_live(building: RunningBuilding, stop: asyncio.Event, out: TextIO) -> None:
-    with Live(render_view(building.view()), console=make_console(out), auto_refresh=False) as live:
+    with Live(render_view(await building.view()), console=make_console(out), auto_refresh=False) as live:
         while not stop.is_set():
-            live.update(render_view(building.view()), refresh=True)
+            live.update(render_view(await building.view()), refresh=True)
             await _until(stop, _REFRESH_S)

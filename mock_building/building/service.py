@@ -18,12 +18,13 @@ from mock_building.building.live_view import AlertLine, AuditLine
 from mock_building.building.serving import ServedApp, serve_app
 from mock_building.door import DoorFaults
 from mock_building.scenario.loader import Scenario, ServiceFaultSettings
-from mock_building.service import Store, app_for_scenario
+from mock_building.service import Database, app_for_scenario
 from mock_building.service.alerts import AlertBook
 from mock_building.service.api_dev_expectations import dev_expectations_router
 from mock_building.service.api_dev_labels import LabelShelf, dev_labels_router
 from mock_building.service.api_door_admin import door_admin_router
 from mock_building.service.audit import AuditLog
+from mock_building.service.passwords import DEFAULT_COST
 
 __all__ = ["DATABASE_NAME", "ServicePart"]
 
@@ -36,28 +37,10 @@ _ALERT_SWEEP_S = 2.0
 class ServicePart:
     """The service's app and store; `serve()` puts it on the air, `stop()` takes it down."""
 
-    def __init__(
-        self,
-        scenario: Scenario,
-        data_dir: Path,
-        clock: DayShiftedClock,
-        *,
-        gap_alert_after_s: int = 15 * 60,
-        grant_receipt_margin_s: int = 15 * 60,
-    ) -> None:
+    def __init__(self, scenario: Scenario, app: FastAPI, clock: DayShiftedClock) -> None:
         self.scenario = scenario
-        password_cost = scenario.service.password_cost
-        cost = {} if password_cost is None else {"password_cost": password_cost}
-        self.app: FastAPI = app_for_scenario(
-            scenario,
-            clock=clock,
-            today=clock.today(scenario.zone),
-            db_path=data_dir / DATABASE_NAME,
-            gap_alert_after_s=gap_alert_after_s,
-            grant_receipt_margin_s=grant_receipt_margin_s,
-            **cost,
-        )
-        self.store: Store = self.app.state.service.store
+        self.app = app
+        self.database: Database = self.app.state.service.database
         self._audit: AuditLog = self.app.state.service.audit
         self._alerts: AlertBook = self.app.state.service.alerts
         self._clock = clock
@@ -65,6 +48,29 @@ class ServicePart:
         self._recent: deque[AuditLine] = deque(maxlen=_AUDIT_WINDOW)
         self._cursors: dict[str, int] = {}
         self._served: ServedApp | None = None
+
+    @classmethod
+    async def open(
+        cls,
+        scenario: Scenario,
+        data_dir: Path,
+        clock: DayShiftedClock,
+        *,
+        database: str | None = None,
+        gap_alert_after_s: int = 15 * 60,
+        grant_receipt_margin_s: int = 15 * 60,
+    ) -> ServicePart:
+        """Open the database (`database`, or the SQLite file in `data_dir`), seed it, build the app."""
+        app = await app_for_scenario(
+            scenario,
+            clock=clock,
+            today=clock.today(scenario.zone),
+            database=database or data_dir / DATABASE_NAME,
+            gap_alert_after_s=gap_alert_after_s,
+            grant_receipt_margin_s=grant_receipt_margin_s,
+            password_cost=scenario.service.password_cost or DEFAULT_COST,
+        )
+        return cls(scenario, app, clock)
 
     @property
     def url(self) -> str:
@@ -89,7 +95,7 @@ class ServicePart:
         current = self.app.state.service.faults.settings.model_dump()
         return tuple((name, value) for name, value in current.items() if value != healthy[name])
 
-    def recent_audit(self) -> tuple[AuditLine, ...]:
+    async def recent_audit(self) -> tuple[AuditLine, ...]:
         """The newest door events of every building, oldest first (what the live view shows).
 
         It reads the building managers' feed (pseudonymous drivers), only what is new since last time.
@@ -116,7 +122,7 @@ class ServicePart:
         self._recent.extend(sorted(fresh, key=lambda line: line.id))
         return tuple(self._recent)
 
-    def open_alerts(self) -> tuple[AlertLine, ...]:
+    async def open_alerts(self) -> tuple[AlertLine, ...]:
         """Every building's open alerts, newest first; time-driven ones are swept every few seconds."""
         if self._swept_at is None or time.monotonic() - self._swept_at >= _ALERT_SWEEP_S:
             self._alerts.sweep(self._clock.now())
@@ -137,4 +143,4 @@ class ServicePart:
         if self._served is not None:
             await self._served.stop()
             self._served = None
-        self.store.close()
+        await self.database.close()

@@ -1,6 +1,6 @@
-"""The LobbyKey access service (mock building): FastAPI over SQLite, on the protocol's HTTP models.
+"""The LobbyKey access service (mock building): FastAPI over SQLite or PostgreSQL, on the protocol's HTTP models.
 
-    app = app_for_scenario(load_scenario(path), clock=SystemClock(), db_path=dir / "service.sqlite3")
+    app = await app_for_scenario(load_scenario(path), clock=SystemClock(), database=dir / "service.sqlite3")
     served = await serve_app(app, "127.0.0.1", 8750)      # mock_building.building.serving; `await served.stop()`
 
 Endpoints (prefix /v1; OpenAPI at /openapi.json; every error is application/problem+json):
@@ -18,17 +18,18 @@ Endpoints (prefix /v1; OpenAPI at /openapi.json; every error is application/prob
 
 from mock_building.service.app import app_for_scenario, create_app, signers_for
 from mock_building.service.context import ServiceConfig
-from mock_building.service.db import MEMORY, Store
 from mock_building.service.gate import CarrierSigner
 from mock_building.service.seed import seed_database
+from mock_building.service.storage import MEMORY, Database, open_database
 
 __all__ = [
     "MEMORY",
     "CarrierSigner",
+    "Database",
     "ServiceConfig",
-    "Store",
     "app_for_scenario",
     "create_app",
+    "open_database",
     "seed_database",
     "signers_for",
 ]

@@ -29,6 +29,7 @@ from mock_building.service.auth import DriverIdentity
 from mock_building.service.context import CurrentDriver, Service, ServiceDep
 from mock_building.service.gate import today_route_id
 from mock_building.service.problems import ServiceProblem
+from mock_building.service.storage import routes
 from protocol.api import API_PREFIX
 from protocol.reasons import ReasonCode
 
@@ -73,11 +74,11 @@ class LabelShelf:
             return path if path.exists() else write_label(label, self.folder)
 
 
-def _own_labels(labels: LabelShelf, driver: DriverIdentity, service: Service) -> frozenset[str]:
+async def _own_labels(labels: LabelShelf, driver: DriverIdentity, service: Service) -> frozenset[str]:
     """The names of the labels of the parcels on this driver's route today, and no one else's."""
     route_id = today_route_id(driver.driver_id, service.clock.now(), service.config.zone)
-    rows = service.store.conn.execute("SELECT id FROM packages WHERE route_id = ?", (route_id,))
-    return labels.names() & {f"{row[0]}.png" for row in rows}
+    parcels = await routes.package_ids(service.database, route_id)
+    return labels.names() & {f"{package_id}.png" for package_id in parcels}
 
 
 def dev_labels_router(labels: LabelShelf) -> APIRouter:
@@ -85,13 +86,13 @@ def dev_labels_router(labels: LabelShelf) -> APIRouter:
 
     @router.get("", summary="Names of the label images of the signed-in driver's parcels today")
     async def list_labels(driver: CurrentDriver, service: ServiceDep) -> LabelListing:
-        return LabelListing(labels=sorted(_own_labels(labels, driver, service)))
+        return LabelListing(labels=sorted(await _own_labels(labels, driver, service)))
 
     @router.get(
         "/{name}", summary="One of the driver's parcel label images (PNG)", response_class=FileResponse
     )
     async def get_label(name: str, driver: CurrentDriver, service: ServiceDep) -> FileResponse:
-        own = name in _own_labels(labels, driver, service)
+        own = name in await _own_labels(labels, driver, service)
         path = await run_in_threadpool(labels.path, name) if own else None  # rendering: off the event loop
         if path is None:
             raise ServiceProblem(

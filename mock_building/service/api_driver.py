@@ -95,7 +95,7 @@ async def register_handheld(
 @router.get("/routes/today", response_model=Route)
 async def route_today(driver: CurrentDriver, service: ServiceDep) -> Route:
     """The driver's stops for today in delivery order, with packages, doors and windows."""
-    return today_route(service.store, driver.driver_id, service.clock.now(), service.config.zone)
+    return await today_route(service.database, driver.driver_id, service.clock.now(), service.config.zone)
 
 
 IdempotencyKey = Annotated[

@@ -29,7 +29,7 @@ from mock_building.service.audit import AuditLog
 from mock_building.service.auth import Sessions
 from mock_building.service.clock import Clock
 from mock_building.service.context import Service, ServiceConfig
-from mock_building.service.db import MEMORY, Store
+from mock_building.service.db import Store
 from mock_building.service.deliveries import Deliveries
 from mock_building.service.faults import FaultInjector
 from mock_building.service.gate import CarrierSigner, GrantGate
@@ -40,6 +40,7 @@ from mock_building.service.ratelimit import RateLimiter
 from mock_building.service.receipts import ReceiptIngest
 from mock_building.service.revocations import Revocations
 from mock_building.service.seed import seed_database
+from mock_building.service.storage import MEMORY, Database, SqliteDatabase, open_database
 from mock_building.service.throttle import SignInThrottle
 from mock_building.service.upkeep import UpkeepDesk, UpkeepKeys
 from protocol.api import API_PREFIX, PROBLEM_MEDIA_TYPE, Problem
@@ -64,7 +65,7 @@ def signers_for(scenario: Scenario) -> dict[str, CarrierSigner]:
 
 
 def create_app(
-    store: Store,
+    database: Database,
     signers: Mapping[str, CarrierSigner],
     config: ServiceConfig,
     *,
@@ -72,11 +73,14 @@ def create_app(
     faults: ServiceFaultSettings | None = None,
     upkeep_keys: UpkeepKeys | None = None,
 ) -> FastAPI:
-    """An access service over an opened, seeded `store`; `clock` is the only source of time.
+    """An access service over an opened, seeded `database`; `clock` is the only source of time.
 
     With `upkeep_keys` it also queues signed maintenance statements for phones to carry to doors.
     """
     signers = dict(signers)  # one mutable map shared by the gate and the upkeep desk (key rotation)
+    if not isinstance(database, SqliteDatabase):
+        raise NotImplementedError("PostgreSQL serves once every aggregate is on the storage seam")
+    store = Store(database.conn)
     audit = AuditLog(store, config.audit_secret)
     revocations = Revocations(store, audit)
     limiter = RateLimiter(config.grant_rate_limit, config.grant_rate_window_s)
@@ -86,6 +90,7 @@ def create_app(
     service = Service(
         config=config,
         clock=clock,
+        database=database,
         store=store,
         sessions=Sessions(
             store,
@@ -176,34 +181,37 @@ class _FaultMiddleware:
         await self._app(scope, receive, send)
 
 
-def app_for_scenario(
+async def app_for_scenario(
     scenario: Scenario,
     *,
     clock: Clock,
     today: date | None = None,
-    db_path: str | Path = MEMORY,
+    database: str | Path = MEMORY,
+    seed: bool = True,
     password_cost: int = DEFAULT_COST,
     **overrides: Any,  # checked by `replace`: an unknown or mistyped field fails at start-up
 ) -> FastAPI:
     """Open (and migrate) the database, seed the scenario for `today` (default: the clock's local day), serve it.
 
-    `overrides` are ServiceConfig fields (e.g. grant_rate_limit=5, access_ttl_s=60).
+    `database` is a SQLite path (or memory) or a `postgresql://` URL; `seed=False` for worker processes
+    started after one process seeded. `overrides` are ServiceConfig fields (e.g. grant_rate_limit=5).
     """
-    store = Store.open(db_path)
+    db = await open_database(database)
     config = replace(
         ServiceConfig(
             admin_token=scenario.admin_token, audit_secret=scenario.service_secret, timezone=scenario.timezone
         ),
         **overrides,
     )
-    seed_database(
-        store, scenario, today or clock.now().astimezone(config.zone).date(), password_cost=password_cost
-    )
+    if seed:
+        await seed_database(
+            db, scenario, today or clock.now().astimezone(config.zone).date(), password_cost=password_cost
+        )
     keys = UpkeepKeys(
         scenario.upkeep_key,
         {b.id: scenario.owner_key(b.id) for b in scenario.buildings},
         {d.id: scenario.door_seal_key(d.id) for d in scenario.doors},
     )
     return create_app(
-        store, signers_for(scenario), config, clock=clock, faults=scenario.service_faults, upkeep_keys=keys
+        db, signers_for(scenario), config, clock=clock, faults=scenario.service_faults, upkeep_keys=keys
     )

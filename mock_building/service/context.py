@@ -24,6 +24,7 @@ from mock_building.service.gate import GrantGate
 from mock_building.service.handhelds import Handhelds
 from mock_building.service.receipts import ReceiptIngest
 from mock_building.service.revocations import Revocations
+from mock_building.service.storage import Database
 from mock_building.service.throttle import ACCOUNT_THROTTLE, CLIENT_THROTTLE, ThrottlePolicy
 
 __all__ = ["Bearer", "CurrentDriver", "OptionalBearer", "Service", "ServiceConfig", "ServiceDep"]
@@ -62,6 +63,7 @@ class ServiceConfig:
 class Service:
     config: ServiceConfig
     clock: Clock
+    database: Database
     store: Store
     sessions: Sessions
     handhelds: Handhelds

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from mock_building.service.db import Store
 from mock_building.service.gate import today_route_id
 from mock_building.service.problems import ServiceProblem
+from mock_building.service.storage import Executor, routes
 from protocol.api import Building, DeliveryWindow, Door, Package, Route, Stop, StopStatus
 from protocol.reasons import ReasonCode
 
@@ -25,40 +25,37 @@ def _window(day: date, start: str | None, end: str | None, zone: ZoneInfo) -> De
     )
 
 
-def today_route(store: Store, driver_id: str, now: datetime, zone: ZoneInfo) -> Route:
-    db = store.conn
+async def today_route(db: Executor, driver_id: str, now: datetime, zone: ZoneInfo) -> Route:
     route_id = today_route_id(driver_id, now, zone)
-    route = db.execute("SELECT day FROM routes WHERE id = ?", (route_id,)).fetchone()
-    if route is None:
+    day = await routes.route_day(db, route_id)
+    if day is None:
         raise ServiceProblem(ReasonCode.NOT_FOUND, "No route today", "you have no route assigned for today")
-    day = date.fromisoformat(route["day"])
     buildings: dict[str, Building] = {}
     stops = []
-    for stop in db.execute("SELECT * FROM stops WHERE route_id = ? ORDER BY seq", (route_id,)).fetchall():
-        building_id = stop["building_id"]
-        if building_id not in buildings:
-            row = db.execute("SELECT name FROM buildings WHERE id = ?", (building_id,)).fetchone()
-            doors = db.execute("SELECT id, name FROM doors WHERE building_id = ? ORDER BY id", (building_id,))
-            buildings[building_id] = Building(
-                building_id=building_id,
-                name=row["name"],
-                doors=tuple(Door(door_id=d["id"], name=d["name"]) for d in doors),
-            )
-        packages = db.execute(
-            "SELECT id, barcode, unit FROM packages WHERE route_id = ? AND stop_id = ? ORDER BY rowid",
-            (route_id, stop["id"]),
-        )
+    for stop in await routes.stops_of(db, route_id):
+        if stop.building_id not in buildings:
+            buildings[stop.building_id] = await _building(db, stop.building_id)
+        packages = await routes.packages_of(db, route_id, stop.stop_id)
         stops.append(
             Stop(
-                stop_id=stop["id"],
-                sequence=stop["seq"],
-                address=stop["address"],
-                building=buildings[building_id],
-                window=_window(day, stop["window_start"], stop["window_end"], zone),
+                stop_id=stop.stop_id,
+                sequence=stop.seq,
+                address=stop.address,
+                building=buildings[stop.building_id],
+                window=_window(day, stop.window_start, stop.window_end, zone),
                 packages=tuple(
-                    Package(package_id=p["id"], barcode=p["barcode"], unit=p["unit"]) for p in packages
+                    Package(package_id=p.package_id, barcode=p.barcode, unit=p.unit) for p in packages
                 ),
-                status=StopStatus.DELIVERED if stop["completed_at"] else StopStatus.PENDING,
+                status=StopStatus.DELIVERED if stop.completed else StopStatus.PENDING,
             )
         )
     return Route(route_id=route_id, date=day, stops=tuple(stops))
+
+
+async def _building(db: Executor, building_id: str) -> Building:
+    row = await routes.building_of(db, building_id)
+    name = row.name if row else building_id
+    doors = await routes.doors_of(db, building_id)
+    return Building(
+        building_id=building_id, name=name, doors=tuple(Door(door_id=d.door_id, name=d.name) for d in doors)
+    )

@@ -29,7 +29,7 @@ HANDHELD = Ed25519PrivateKey.from_private_bytes(bytes(32))
 async def world():
     scenario = load_scenario(default_scenario_path())
     service_clock = FakeClock(NOON)
-    app = app_for_scenario(scenario, clock=service_clock, password_cost=2**10, access_ttl_s=60)
+    app = await app_for_scenario(scenario, clock=service_clock, password_cost=2**10, access_ttl_s=60)
     clock = HandheldClock(service_clock)
     rotated: list[str] = []
     client = HttpAccessClient(

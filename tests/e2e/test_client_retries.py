@@ -111,7 +111,7 @@ class World:
 async def _world(tmp_path: Path, *, jitter: float = 0.0, **overrides: object) -> AsyncIterator[World]:
     service_clock = FakeClock(NOON)
     db = tmp_path / "service.sqlite3"
-    app = make_app(service_clock, db_path=db, **overrides)
+    app = await make_app(service_clock, db_path=db, **overrides)
     served = await serve_app(app, "127.0.0.1", 0)
     proxy = LossyProxy(int(served.url.rsplit(":", 1)[1]))
     clock = HandheldClock(service_clock)
@@ -149,7 +149,7 @@ async def _world(tmp_path: Path, *, jitter: float = 0.0, **overrides: object) ->
         await workflow.aclose()
         await proxy.stop()
         await served.stop()
-        app.state.service.store.close()
+        await app.state.service.database.close()
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ async def tls_service(tmp_path: Path) -> AsyncIterator[tuple[str, Path, trustme.
     leaf.cert_chain_pems[0].write_to_path(str(cert))
     leaf.private_key_pem.write_to_path(str(key))
     db = tmp_path / "service.sqlite3"
-    app = make_app(FakeClock(NOON), db_path=db)
+    app = await make_app(FakeClock(NOON), db_path=db)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(
@@ -65,7 +65,7 @@ async def tls_service(tmp_path: Path) -> AsyncIterator[tuple[str, Path, trustme.
     finally:
         server.should_exit = True
         await task
-        app.state.service.store.close()
+        await app.state.service.database.close()
 
 
 def _count(db: Path, table: str) -> int:
@@ -146,7 +146,7 @@ def test_the_app_refuses_to_start_on_plain_http_to_another_host(tmp_path: Path) 
 async def test_sign_out_ends_the_session_at_the_service_and_on_the_handheld(tmp_path: Path) -> None:
     service_clock = FakeClock(NOON)
     db = tmp_path / "service.sqlite3"
-    app = make_app(service_clock, db_path=db)
+    app = await make_app(service_clock, db_path=db)
     served = await serve_app(app, "127.0.0.1", 0)
     clock = HandheldClock(service_clock)
     credentials = MemoryCredentialStore()
@@ -188,4 +188,4 @@ async def test_sign_out_ends_the_session_at_the_service_and_on_the_handheld(tmp_
         await second.aclose()
     finally:
         await served.stop()
-        app.state.service.store.close()
+        await app.state.service.database.close()

@@ -88,7 +88,7 @@ class Handheld:
 
 @pytest.fixture
 async def handheld(tmp_path: Path) -> AsyncIterator[Handheld]:
-    app = make_app(ServiceClock(NOON), db_path=tmp_path / "service.sqlite3")
+    app = await make_app(ServiceClock(NOON), db_path=tmp_path / "service.sqlite3")
     served = await serve_app(app, "127.0.0.1", 0)
     outbox = SqliteOutbox(tmp_path / "handheld" / "outbox.sqlite3")
     try:
@@ -96,7 +96,7 @@ async def handheld(tmp_path: Path) -> AsyncIterator[Handheld]:
     finally:
         outbox.close()
         await served.stop()
-        app.state.service.store.close()
+        await app.state.service.database.close()
 
 
 async def stop_status(access: HttpAccessClient, stop_id: str) -> str:

@@ -32,17 +32,17 @@ async def test_open_alerts_are_in_the_live_view_and_the_headless_log(building) -
         )
         assert uploaded.status_code == 200, uploaded.text
 
-        [alert] = running.view().alerts
+        [alert] = (await running.view()).alerts
         assert (alert.door_id, alert.kind, alert.severity) == ("ELM-N", "door_forced", "critical")
         out = io.StringIO()
         console = make_console(out)
         console.width = 160
-        console.print(render_view(running.view()))
+        console.print(render_view(await running.view()))
         assert "OPEN ALERTS (1)" in out.getvalue() and "door_forced" in out.getvalue()
         log_out = io.StringIO()
         log = HeadlessLog(log_out)
-        log.update(running.view())
-        log.update(running.view())
+        log.update(await running.view())
+        log.update(await running.view())
         assert [line for line in log_out.getvalue().splitlines() if line.startswith("ALERT")] == [
             f"ALERT {alert.raised_at} building=elm12 door=ELM-N door_forced severity=critical"
         ]
@@ -51,7 +51,7 @@ async def test_open_alerts_are_in_the_live_view_and_the_headless_log(building) -
             f"/v1/alerts/{alert.id}/acknowledgement", json={"note": "seen"}, headers=MANAGER_ELM
         )
         assert acked.status_code == 200, acked.text
-    assert running.view().alerts == ()
+    assert (await running.view()).alerts == ()
 
 
 async def test_the_gap_alert_time_is_set_from_the_command_line(tmp_path) -> None:
@@ -79,6 +79,6 @@ async def test_the_gap_alert_time_is_set_from_the_command_line(tmp_path) -> None
                 headers={"Authorization": f"Bearer {tokens['access_token']}"},
             )
             assert uploaded.json()["gaps"] == [{"door_id": "ELM-S", "first_seq": 1, "last_seq": 1}]
-        assert [(a.door_id, a.kind) for a in running.view().alerts] == [("ELM-S", "receipt_gap")]
+        assert [(a.door_id, a.kind) for a in (await running.view()).alerts] == [("ELM-S", "receipt_gap")]
     finally:
         await running.stop()

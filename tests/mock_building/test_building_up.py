@@ -85,7 +85,7 @@ async def test_door_faults_are_toggled_through_the_admin_endpoint(building: Runn
         assert out.status_code == 200
 
     assert building.doors["ELM-N"].faults.jammed is True
-    status = next(d for d in building.view().doors if d.door_id == "ELM-N")
+    status = next(d for d in (await building.view()).doors if d.door_id == "ELM-N")
     assert dict(status.faults) == {"jammed": True, "slow_ms": 250}
     assert building.radio.conditions(building.scenario.door("ELM-S").ble_address).rssi_dbm is None
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mock_building.service.clock import FakeClock
@@ -15,6 +16,8 @@ from mock_building.service.throttle import ThrottlePolicy
 from protocol.api import b64url_encode
 from protocol.keys import public_key_bytes
 from tests.service_support import NOON, served_client, sign_in
+
+pytestmark = pytest.mark.usefixtures("service_backend")
 
 
 def _wrong(driver_id: str = "alice") -> dict[str, str]:

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from mock_building.building.serving import serve_app
+from mock_building.service import open_database
 from mock_building.service.clock import FakeClock
 from protocol.api import b64url_decode, b64url_encode
 from protocol.reasons import Outcome, ReasonCode
@@ -30,6 +31,8 @@ from tests.service_support import (
     scenario,
     sign_in,
 )
+
+pytestmark = pytest.mark.usefixtures("service_backend")
 
 T0 = int(NOON.timestamp())
 MANAGER = {"Authorization": f"Bearer {MANAGER_A}"}
@@ -68,7 +71,7 @@ class World:
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     clock = FakeClock(NOON)
     db_path = tmp_path / "service.sqlite3"
-    app = make_app(
+    app = await make_app(
         clock, db_path=db_path, gap_alert_after_s=GAP_AFTER_S, grant_receipt_margin_s=GRANT_MARGIN_S
     )
     served = await serve_app(app, "127.0.0.1", 0)
@@ -77,7 +80,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             yield World(client, clock, await sign_in(client, "alice", "alice-pw"), db_path)
     finally:
         await served.stop()
-        app.state.service.store.close()
+        await app.state.service.database.close()
 
 
 def receipt(
@@ -314,10 +317,8 @@ async def test_alerts_are_stored_in_the_services_database_file(world):
     await world.upload(
         [receipt("A-S", 0, GENESIS_HASH, outcome=Outcome.ALERT, reason=ReasonCode.DOOR_FORCED)]
     )
-    from mock_building.service.db import Store
-
-    store = Store.open(world.db_path)  # the file on disk, read by a second connection
+    database = await open_database(world.db_path, migrate=False)  # the file, by a second connection
     try:
-        assert [row[0] for row in store.conn.execute("SELECT kind FROM alerts")] == ["door_forced"]
+        assert [row[0] for row in await database.fetch_all("SELECT kind FROM alerts")] == ["door_forced"]
     finally:
-        store.close()
+        await database.close()

@@ -26,6 +26,8 @@ from mock_building.building.serving import serve_app
 from mock_building.service.clock import FakeClock
 from tests.service_support import ADMIN, MANAGER_A, NOON, make_app
 
+pytestmark = pytest.mark.usefixtures("service_backend")
+
 EXAMPLES = int(os.environ.get("LOBBYKEY_FUZZ_EXAMPLES", "8"))
 # Every refusal is a problem document, except 413 for a declared oversized body: that one is the
 # server's own limit answering in text/plain before the app sees the request.
@@ -45,13 +47,13 @@ class _ServiceThread:
     async def _main(self, db_path: Path) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        app = make_app(FakeClock(NOON), db_path=db_path)
+        app = await make_app(FakeClock(NOON), db_path=db_path)
         served = await serve_app(app, "127.0.0.1", 0)
         self.url = served.url
         self._ready.set()
         await self._stop.wait()
         await served.stop()
-        app.state.service.store.close()
+        await app.state.service.database.close()
 
     def __enter__(self) -> Self:
         self._thread.start()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mock_building.service.clock import FakeClock
-from tests.service_support import ADMIN, NOON, admin, client_for, make_app, sign_in
+from tests.service_support import ADMIN, NOON, admin, service_client, sign_in
+
+pytestmark = pytest.mark.usefixtures("service_backend")
 
 
 async def test_sign_in_refusals():
-    async with client_for(make_app(FakeClock(NOON))) as client:
+    async with service_client(FakeClock(NOON)) as client:
         wrong = await client.post("/v1/auth/sign-in", json={"driver_id": "alice", "password": "nope"})
         nobody = await client.post("/v1/auth/sign-in", json={"driver_id": "mallory", "password": "x"})
     assert wrong.status_code == nobody.status_code == 401
@@ -16,7 +20,7 @@ async def test_sign_in_refusals():
 
 async def test_access_token_expires_and_refresh_rotates():
     clock = FakeClock(NOON)
-    async with client_for(make_app(clock, access_ttl_s=60)) as client:
+    async with service_client(clock, access_ttl_s=60) as client:
         alice = await sign_in(client, "alice", "alice-pw")
         assert (await client.get("/v1/routes/today", headers=alice.headers)).status_code == 200
         clock.advance(61)
@@ -34,7 +38,7 @@ async def test_access_token_expires_and_refresh_rotates():
 
 async def test_refresh_token_expires():
     clock = FakeClock(NOON)
-    async with client_for(make_app(clock, refresh_ttl_s=3600)) as client:
+    async with service_client(clock, refresh_ttl_s=3600) as client:
         alice = await sign_in(client, "alice", "alice-pw")
         clock.advance(3601)
         late = await client.post("/v1/auth/refresh", json={"refresh_token": alice.refresh_token})
@@ -43,7 +47,7 @@ async def test_refresh_token_expires():
 
 async def test_revoked_driver_loses_sessions_and_cannot_sign_in():
     clock = FakeClock(NOON)
-    async with client_for(make_app(clock)) as client:
+    async with service_client(clock) as client:
         alice = await sign_in(client, "alice", "alice-pw")
         denied = await client.post(
             "/v1/admin/drivers/alice/revocation", json={"reason": "x"}, headers=alice.headers
@@ -66,7 +70,7 @@ async def test_revoked_driver_loses_sessions_and_cannot_sign_in():
 
 
 async def test_revoked_handheld_gets_no_grants_and_cannot_reregister():
-    async with client_for(make_app(FakeClock(NOON))) as client:
+    async with service_client(FakeClock(NOON)) as client:
         alice = await sign_in(client, "alice", "alice-pw")
         assert (await alice.grant("S1", "A-N", "BC-1")).status_code == 201
         revoked = await client.post(
@@ -87,7 +91,7 @@ async def test_revoked_handheld_gets_no_grants_and_cannot_reregister():
 
 
 async def test_handheld_registration_is_idempotent_and_exclusive():
-    async with client_for(make_app(FakeClock(NOON))) as client:
+    async with service_client(FakeClock(NOON)) as client:
         alice = await sign_in(client, "alice", "alice-pw")
         bob = await sign_in(client, "bob", "bob-pw")
         from protocol.api import b64url_encode
@@ -103,7 +107,7 @@ async def test_handheld_registration_is_idempotent_and_exclusive():
 
 
 async def test_grant_revocation_is_recorded():
-    async with client_for(make_app(FakeClock(NOON))) as client:
+    async with service_client(FakeClock(NOON)) as client:
         alice = await sign_in(client, "alice", "alice-pw")
         grant_id = (await alice.grant("S1", "A-N", "BC-1")).json()["grant_id"]
         assert (

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from mock_building.service.clock import FakeClock
-from tests.service_support import NOON, client_for, make_app, sign_in
+from tests.service_support import NOON, service_client, sign_in
+
+pytestmark = pytest.mark.usefixtures("service_backend")
 
 
 async def test_route_today_lists_stops_packages_doors_windows():
-    async with client_for(make_app(FakeClock(NOON))) as client:
+    async with service_client(FakeClock(NOON)) as client:
         alice = await sign_in(client, "alice", "alice-pw")
         route = (await client.get("/v1/routes/today", headers=alice.headers)).json()
     assert route["route_id"] == "alice@2026-11-23" and route["date"] == "2026-11-23"
@@ -30,7 +34,7 @@ async def test_route_today_lists_stops_packages_doors_windows():
 
 
 async def test_confirmation_is_idempotent_and_completes_the_stop():
-    async with client_for(make_app(FakeClock(NOON))) as client:
+    async with service_client(FakeClock(NOON)) as client:
         alice = await sign_in(client, "alice", "alice-pw")
         grant_id = (await alice.grant("S1", "A-N", "BC-1")).json()["grant_id"]
         delivery_id = str(uuid.uuid4())
@@ -49,7 +53,7 @@ async def test_confirmation_is_idempotent_and_completes_the_stop():
 
 
 async def test_confirmation_refusals():
-    async with client_for(make_app(FakeClock(NOON))) as client:
+    async with service_client(FakeClock(NOON)) as client:
         alice = await sign_in(client, "alice", "alice-pw")
         bob = await sign_in(client, "bob", "bob-pw")
         bobs_grant = (await bob.grant("T1", "A-N", "BC-T1")).json()["grant_id"]

@@ -17,18 +17,20 @@ from mock_building.building.serving import serve_app
 from mock_building.service.clock import FakeClock
 from tests.service_support import NOON, Driver, make_app, sign_in
 
+pytestmark = pytest.mark.usefixtures("service_backend")
+
 
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[tuple[Driver, FakeClock]]:
     clock = FakeClock(NOON)
-    app = make_app(clock, db_path=tmp_path / "service.sqlite3", access_ttl_s=24 * 3600)
+    app = await make_app(clock, db_path=tmp_path / "service.sqlite3", access_ttl_s=24 * 3600)
     served = await serve_app(app, "127.0.0.1", 0)
     try:
         async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:
             yield await sign_in(client, "alice", "alice-pw"), clock
     finally:
         await served.stop()
-        app.state.service.store.close()
+        await app.state.service.database.close()
 
 
 async def confirm(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -12,6 +13,8 @@ from hypothesis import strategies as st
 
 from mock_building.service.clock import FakeClock
 from tests.service_support import NOON, client_for, make_app
+
+pytestmark = pytest.mark.usefixtures("service_backend")
 
 json_values = st.recursive(
     st.none()
@@ -39,7 +42,8 @@ class SyncClient:
     """Each call runs on a fresh event loop, so hypothesis can drive the ASGI app from a plain test."""
 
     def __init__(self) -> None:
-        self.app = make_app(FakeClock(NOON), grant_rate_limit=10**6)
+        self.runner = asyncio.Runner()  # one loop for every call: a database pool belongs to its loop
+        self.app = self.runner.run(make_app(FakeClock(NOON), grant_rate_limit=10**6))
         tokens = self.post("/v1/auth/sign-in", json={"driver_id": "alice", "password": "alice-pw"}).json()
         self.headers = {"Authorization": f"Bearer {tokens['access_token']}"}
 
@@ -48,12 +52,15 @@ class SyncClient:
             async with client_for(self.app) as client:
                 return await client.post(path, json=json, headers=getattr(self, "headers", {}))
 
-        return asyncio.run(call())
+        return self.runner.run(call())
 
 
-@pytest.fixture(scope="module")
-def client() -> SyncClient:
-    return SyncClient()
+@pytest.fixture
+def client() -> Iterator[SyncClient]:
+    client = SyncClient()
+    yield client
+    client.runner.run(client.app.state.service.database.close())
+    client.runner.close()
 
 
 SETTINGS = settings(

@@ -8,7 +8,9 @@ from mock_building.service.clock import FakeClock
 from protocol.api import b64url_decode
 from protocol.grant import decode_claims, parse_grant
 from protocol.keys import public_key_bytes
-from tests.service_support import NOON, client_for, make_app, sign_in, unseal
+from tests.service_support import NOON, client_for, make_app, service_client, sign_in, unseal
+
+pytestmark = pytest.mark.usefixtures("service_backend")
 
 
 @pytest.fixture
@@ -18,16 +20,16 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def service(clock):
-    app = make_app(clock, grant_rate_limit=5, grant_rate_window_s=60)
+    app = await make_app(clock, grant_rate_limit=5, grant_rate_window_s=60)
     async with client_for(app) as client:
         yield app, client
 
 
-def codes(app, kind: str = "grant") -> list[tuple[str, str]]:
-    rows = app.state.service.store.conn.execute(
-        "SELECT outcome, reason FROM audit_events WHERE kind = ? ORDER BY id", (kind,)
+async def codes(app, kind: str = "grant") -> list[tuple[str, str]]:
+    rows = await app.state.service.database.fetch_all(
+        "SELECT outcome, reason FROM audit_events WHERE kind = $1 ORDER BY id", kind
     )
-    return [tuple(row) for row in rows]
+    return [(row[0], row[1]) for row in rows]
 
 
 async def test_grant_is_signed_by_the_carrier_and_bound_to_the_handheld(service, clock):
@@ -46,7 +48,7 @@ async def test_grant_is_signed_by_the_carrier_and_bound_to_the_handheld(service,
     assert claims.lifetime == 120 and claims.issued_at == int(NOON.timestamp())
     assert claims.grant_id == b64url_decode(body["grant_id"])
     assert claims.subject.startswith("drv-") and "alice" not in claims.subject
-    assert codes(app) == [("grant_issued", "ok")]
+    assert (await codes(app)) == [("grant_issued", "ok")]
 
 
 async def test_grant_verifies_with_the_scenario_trust_store():
@@ -58,7 +60,7 @@ async def test_grant_verifies_with_the_scenario_trust_store():
     from tests.service_support import scenario
 
     clock = FakeClock(NOON)
-    async with client_for(make_app(clock)) as client:
+    async with service_client(clock) as client:
         alice = await sign_in(client, "alice", "alice-pw")
         token = unseal(b64url_decode((await alice.grant("S1", "A-N", "BC-1")).json()["grant"]), "A-N")
     challenge = bytes(range(16))
@@ -126,7 +128,7 @@ async def test_refusals(service, stop, door, barcode, status, code):
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["code"] == code
-    assert codes(app) == [("grant_refused", code)]
+    assert (await codes(app)) == [("grant_refused", code)]
 
 
 async def test_window_open_now_is_granted(service):
@@ -145,11 +147,11 @@ async def test_another_drivers_stop_looks_exactly_like_a_missing_one(service):
     assert strip(foreign) == strip(missing)
     assert strip(foreign)["code"] == "not_on_route"
     assert foreign.headers["content-type"] == missing.headers["content-type"]
-    assert codes(app) == [("grant_refused", "not_on_route")] * 2
+    assert (await codes(app)) == [("grant_refused", "not_on_route")] * 2
 
 
 async def test_not_on_route_when_the_driver_has_no_route_today(clock):
-    async with client_for(make_app(clock)) as client:
+    async with service_client(clock) as client:
         alice = await sign_in(client, "alice", "alice-pw")
         clock.advance(24 * 3600)  # tomorrow: the access token is stale, so sign in again
         alice = await sign_in(client, "alice", "alice-pw")
@@ -185,7 +187,7 @@ async def test_rate_limit(service, clock):
     assert 1 <= int(limited.headers["retry-after"]) <= 60
     clock.advance(61)
     assert (await alice.grant("S1", "A-N", "BC-1")).status_code == 201
-    assert codes(app)[-2:] == [("grant_refused", "rate_limited"), ("grant_issued", "ok")]
+    assert (await codes(app))[-2:] == [("grant_refused", "rate_limited"), ("grant_issued", "ok")]
 
 
 async def test_a_grant_needs_a_valid_token(service):

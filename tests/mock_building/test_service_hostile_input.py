@@ -10,8 +10,12 @@ import asyncio
 import uuid
 from urllib.parse import urlsplit
 
+import pytest
+
 from mock_building.service.clock import FakeClock
 from tests.service_support import MANAGER_A, NOON, served_client, sign_in
+
+pytestmark = pytest.mark.usefixtures("service_backend")
 
 
 async def test_a_huge_declared_body_is_refused_before_it_is_sent(tmp_path):

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from mock_building.scenario.loader import parse_scenario
 from mock_building.service import app_for_scenario
 from mock_building.service.clock import FakeClock
-from tests.service_support import NOON, SCENARIO_TOML, admin, client_for, make_app, sign_in
+from tests.service_support import NOON, SCENARIO_TOML, admin, client_for, make_app, service_client, sign_in
+
+pytestmark = pytest.mark.usefixtures("service_backend")
 
 PROBLEM_KEYS = {"type", "title", "status", "code"}
 
 
 async def test_problem_json_shape_for_every_kind_of_error():
-    async with client_for(make_app(FakeClock(NOON))) as client:
+    async with service_client(FakeClock(NOON)) as client:
         answers = {
             "unknown_path": await client.get("/v1/nope"),
             "bad_json": await client.post(
@@ -42,7 +45,7 @@ async def test_problem_json_shape_for_every_kind_of_error():
 
 
 async def test_unexpected_errors_become_internal_error_problems(monkeypatch):
-    app = make_app(FakeClock(NOON))
+    app = await make_app(FakeClock(NOON))
 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
@@ -57,7 +60,7 @@ async def test_unexpected_errors_become_internal_error_problems(monkeypatch):
 
 
 async def test_openapi_document_describes_the_api():
-    async with client_for(make_app(FakeClock(NOON))) as client:
+    async with service_client(FakeClock(NOON)) as client:
         doc = (await client.get("/openapi.json")).json()
     paths = doc["paths"]
     for path in (
@@ -81,7 +84,7 @@ async def test_openapi_document_describes_the_api():
 
 
 async def test_faults_at_run_time():
-    app = make_app(FakeClock(NOON))
+    app = await make_app(FakeClock(NOON))
     slept: list[float] = []
 
     async def fake_sleep(seconds: float) -> None:
@@ -120,7 +123,7 @@ async def test_faults_at_run_time():
 
 async def test_faults_from_the_scenario_at_start():
     text = SCENARIO_TOML.replace("[service]\n", "[service]\nfaults = { down = true }\n")
-    app = app_for_scenario(parse_scenario(text), clock=FakeClock(NOON), password_cost=2**10)
+    app = await app_for_scenario(parse_scenario(text), clock=FakeClock(NOON), password_cost=2**10)
     async with client_for(app) as client:
         answer = await client.post("/v1/auth/sign-in", json={"driver_id": "alice", "password": "alice-pw"})
     assert answer.status_code == 503 and answer.json()["code"] == "service_unavailable"

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from mock_building.service.clock import FakeClock
 from tests.service_support import NOON, served_client, sign_in
+
+pytestmark = pytest.mark.usefixtures("service_backend")
 
 
 def _same_grant(response) -> dict:

@@ -12,9 +12,13 @@ from mock_building.building.serving import listening_socket, serve_app
 from mock_building.service.clock import FakeClock
 from tests.service_support import NOON, make_app, sign_in
 
+pytestmark = pytest.mark.usefixtures("service_backend")
+
 
 async def test_full_driver_flow_over_loopback():
-    served = await serve_app(make_app(FakeClock(NOON)), "127.0.0.1", 0)  # returns once startup completed
+    served = await serve_app(
+        await make_app(FakeClock(NOON)), "127.0.0.1", 0
+    )  # returns once startup completed
     try:
         assert served.url.startswith("http://127.0.0.1:")
         async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from mock_building.service.clock import FakeClock
+from mock_building.service.db import Store
 from protocol.api import b64url_decode, b64url_encode
 from protocol.reasons import Outcome, ReasonCode
 from protocol.receipt import GENESIS_HASH, Receipt, receipt_digest, sign_receipt
-from tests.service_support import MANAGER_A, NOON, client_for, make_app, scenario, sign_in
+from tests.service_support import MANAGER_A, NOON, scenario, service_client, sign_in
+
+pytestmark = pytest.mark.usefixtures("service_backend")
 
 T0 = int(NOON.timestamp())
 
@@ -36,7 +41,7 @@ def chain(door_id: str, count: int, *, grant_ids: dict[int, bytes] | None = None
 
 @pytest.fixture
 async def driver():
-    async with client_for(make_app(FakeClock(NOON))) as client:
+    async with service_client(FakeClock(NOON)) as client:
         yield await sign_in(client, "alice", "alice-pw")
 
 
@@ -170,8 +175,7 @@ async def test_audit_feed_is_for_the_buildings_manager_only(driver):
 
 async def test_pseudonyms_differ_between_buildings():
     from mock_building.service.audit import AuditLog
-    from mock_building.service.db import Store
 
-    log = AuditLog(Store.open(), b"k" * 32)
+    log = AuditLog(Store(sqlite3.connect(":memory:")), b"k" * 32)
     assert log.driver_ref("A", "alice") == log.driver_ref("A", "alice") != log.driver_ref("B", "alice")
     assert log.driver_ref("A", "alice") != log.driver_ref("A", "bob")

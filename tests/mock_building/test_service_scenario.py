@@ -14,6 +14,8 @@ from protocol.keys import public_key_bytes
 from protocol.reasons import ReasonCode
 from tests.service_support import SCENARIO_TOML
 
+pytestmark = pytest.mark.usefixtures("service_backend")
+
 SCENARIOS = Path(default_scenario_path()).parent
 
 

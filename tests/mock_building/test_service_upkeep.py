@@ -12,7 +12,9 @@ from protocol.maintenance import Revocation, Statement, StatementKind, check_sta
 from protocol.reasons import Outcome, ReasonCode
 from protocol.receipt import GENESIS_HASH, Receipt, receipt_digest, sign_receipt
 from protocol.seal import open_sealed, seal_key
-from tests.service_support import NOON, admin, client_for, make_app, scenario, sign_in
+from tests.service_support import NOON, admin, scenario, service_client, sign_in
+
+pytestmark = pytest.mark.usefixtures("service_backend")
 
 DOOR = "A-N"
 
@@ -51,7 +53,7 @@ def receipts(count: int, start: int = 0, *, maintained: dict[int, int] | None = 
 @pytest.fixture
 async def service():
     clock = FakeClock(NOON)
-    async with client_for(make_app(clock)) as client:
+    async with service_client(clock) as client:
         yield client, await sign_in(client, "alice", "alice-pw")
 
 

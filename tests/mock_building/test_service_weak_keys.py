@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from mock_building.service.clock import FakeClock
 from protocol.api import b64url_encode
-from tests.service_support import NOON, client_for, make_app, sign_in
+from tests.service_support import NOON, service_client, sign_in
+
+pytestmark = pytest.mark.usefixtures("service_backend")
 
 VECTORS_FILE = Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "weak_keys.json"
 VECTORS = json.loads(VECTORS_FILE.read_text())
@@ -15,7 +19,7 @@ VECTORS = json.loads(VECTORS_FILE.read_text())
 
 async def test_weak_handheld_keys_are_not_enrolled() -> None:
     """Old main registered the identity point `01 00..00` (201): a key anyone can "sign" for."""
-    async with client_for(make_app(FakeClock(NOON))) as client:
+    async with service_client(FakeClock(NOON)) as client:
         alice = await sign_in(client, "alice", "alice-pw")
         for vector in VECTORS["weak_public_keys"]:
             body = {"public_key": b64url_encode(bytes.fromhex(vector["public_key"]))}

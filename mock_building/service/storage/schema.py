@@ -1,0 +1,100 @@
+"""Bring a database to this code's schema with Alembic (`migrations/versions/`), on either backend.
+
+A database whose revision this code does not know was written by newer code: it is refused, not
+guessed at. Several processes may start against one PostgreSQL at once: an advisory lock lets one
+migrate while the others wait. A SQLite file from before Alembic (schema 5 in `PRAGMA user_version`)
+is stamped with the baseline, which is exactly that schema.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from mock_building.errors import StoreError
+
+__all__ = ["HEAD", "migrate_postgres", "migrate_sqlite", "revision_of"]
+
+_SCRIPTS = "mock_building.service.storage:migrations"
+_PRE_ALEMBIC_SCHEMA = 5
+_BASELINE = "0001"
+_MIGRATION_LOCK = 0x4C6F_6262_794B  # any constant shared by every LobbyKey process ("LobbyK")
+# Alembic narrates every step at INFO; the service's log says what matters (opened, refused).
+logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _config(connection: sa.Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", _SCRIPTS)
+    config.attributes["connection"] = connection
+    return config
+
+
+def _scripts() -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", _SCRIPTS)
+    return ScriptDirectory.from_config(config)
+
+
+HEAD: str = _scripts().get_current_head() or _BASELINE
+"""The newest revision this code knows."""
+
+
+def revision_of(connection: sa.Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _upgrade(connection: sa.Connection) -> None:
+    current = revision_of(connection)
+    known = {script.revision for script in _scripts().walk_revisions()}
+    if current is not None and current not in known:
+        raise StoreError(f"database schema {current} is newer than this code (newest known: {HEAD})")
+    command.upgrade(_config(connection), "head")
+
+
+def migrate_sqlite(conn: sqlite3.Connection) -> None:
+    """Migrate the service's own connection (a memory database has no second one)."""
+    engine = sa.create_engine("sqlite://", creator=lambda: conn, poolclass=StaticPool)
+
+    # The connection runs in autocommit mode; make each Alembic transaction a real one.
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    legacy = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    try:
+        with engine.connect() as connection:
+            if legacy and revision_of(connection) is None:
+                if legacy != _PRE_ALEMBIC_SCHEMA:
+                    raise StoreError(f"database schema {legacy} predates migrations this code can run")
+                command.stamp(_config(connection), _BASELINE)
+                connection.commit()
+            _upgrade(connection)
+            connection.commit()
+    except sa.exc.SQLAlchemyError as err:
+        raise StoreError(f"migration failed: {err}") from err
+
+
+async def migrate_postgres(url: str) -> None:
+    engine = create_async_engine(_sqlalchemy_url(url))
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            await connection.run_sync(_upgrade)
+    except sa.exc.SQLAlchemyError as err:
+        raise StoreError(f"migration failed: {err}") from err
+    finally:
+        await engine.dispose()
+
+
+def _sqlalchemy_url(url: str) -> Any:
+    return sa.make_url(url).set(drivername="postgresql+asyncpg")
