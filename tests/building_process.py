@@ -1,7 +1,8 @@
-"""`mock-building up --headless` as a child process on free ports, for tests that drive it from outside.
+"""`mock-building up --headless` and `mock-building serve` as child processes on free ports, for tests
+and benches that drive them from outside.
 
-The building's stdout is drained by a thread (its headless log must never fill the pipe); the
-"ready" line sets an event, and the ready file then says where everything listens.
+A child's stdout is drained by a thread (its log must never fill the pipe); the "ready" line sets
+an event. `up`'s ready file then says where everything listens; `serve` prints it.
 """
 
 from __future__ import annotations
@@ -71,18 +72,7 @@ def building_up(data_dir: Path, *, ready_timeout: float = 60.0) -> Iterator[Buil
         text=True,
         env=CHILD_ENV,
     )
-    ready = threading.Event()
-    log: list[str] = []
-
-    def drain() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            log.append(line)
-            if line.strip() == "ready":
-                ready.set()
-        ready.set()  # exited: let the waiter see it
-
-    threading.Thread(target=drain, daemon=True).start()
+    ready, log = _drained(process)
     try:
         if not ready.wait(ready_timeout) or process.poll() is not None:
             raise RuntimeError("the building did not come up:\n" + "".join(log))
@@ -95,10 +85,85 @@ def building_up(data_dir: Path, *, ready_timeout: float = 60.0) -> Iterator[Buil
             process=process,
         )
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        _terminate(process, timeout=30)
+
+
+def _drained(process: subprocess.Popen[str]) -> tuple[threading.Event, list[str]]:
+    """A thread reads the child's output into a list; the event is set on "ready" or when it exits."""
+    ready = threading.Event()
+    log: list[str] = []
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.append(line)
+            if line.strip() == "ready":
+                ready.set()
+        ready.set()  # exited: let the waiter see it
+
+    threading.Thread(target=drain, daemon=True).start()
+    return ready, log
+
+
+def _terminate(process: subprocess.Popen[str], timeout: float = 60.0) -> int:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return process.wait()
+
+
+@dataclass(frozen=True)
+class ServiceProcess:
+    """`mock-building serve` running: its URL, its worker pids, its output so far."""
+
+    url: str
+    worker_pids: tuple[int, ...]
+    process: subprocess.Popen[str]
+    log: list[str]
+
+    def stop(self) -> int:
+        """SIGTERM the parent and wait for its clean stop; its exit code."""
+        return _terminate(self.process)
+
+
+def serve_command(
+    scenario: Path, database: str, *, workers: int = 1, grant_rate_limit: int | None = None
+) -> list[str]:
+    """`mock-building serve` on a free port."""
+    command = [sys.executable, "-m", "mock_building.cli", "serve", "--scenario", str(scenario)]
+    command += ["--database", database, "--workers", str(workers), "--port", "0"]
+    if grant_rate_limit is not None:
+        command += ["--grant-rate-limit", str(grant_rate_limit)]
+    return command
+
+
+@contextmanager
+def service_serving(
+    scenario: Path,
+    database: str,
+    *,
+    workers: int = 1,
+    grant_rate_limit: int | None = None,
+    ready_timeout: float = 120.0,
+) -> Iterator[ServiceProcess]:
+    """Start `mock-building serve`; on exit SIGTERM it and wait for it (and so its workers) to stop."""
+    process = subprocess.Popen(
+        serve_command(scenario, database, workers=workers, grant_rate_limit=grant_rate_limit),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=CHILD_ENV,
+    )
+    ready, log = _drained(process)
+    try:
+        if not ready.wait(ready_timeout) or "ready\n" not in log:
+            raise RuntimeError("the access service did not come up:\n" + "".join(log))
+        url = next(line.split()[3] for line in log if line.startswith("LobbyKey access service:"))
+        pids = next(line.split("(pids", 1)[1] for line in log if line.lstrip().startswith("workers"))
+        yield ServiceProcess(url, tuple(int(pid) for pid in pids.strip(" )\n").split(", ")), process, log)
+    finally:
+        _terminate(process)

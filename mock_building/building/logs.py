@@ -26,3 +26,4 @@ def configure_logging(log_file: Path | None = None, *, level: int = logging.INFO
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("bumble").setLevel(logging.WARNING)  # per-packet chatter at INFO
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per plugin each time a database opens

@@ -14,6 +14,7 @@ import pytest
 from mock_building.building.workers import WorkerApp, WorkerError, WorkerPool, start_workers
 from tests.accepted_sockets import accepted_by, nodelay_of
 from tests.processes import alive, children_of, command_line, wait_gone
+from tests.raw_http import RawConnection
 
 REPO = Path(__file__).resolve().parents[2]
 PID_APP = WorkerApp("tests.worker_apps:pid_app")
@@ -30,39 +31,25 @@ def _workers_of_this_process() -> list[int]:
     return [pid for pid in children_of(os.getpid()) if b"mock_building.building.workers" in command_line(pid)]
 
 
-async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> int:
-    """GET / on a kept-alive connection; the worker answers with its pid."""
-    writer.write(b"GET / HTTP/1.1\r\nHost: workers\r\n\r\n")
-    head = await reader.readuntil(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200")
-    length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
-    )
-    return int(await reader.readexactly(length))
-
-
 async def _until_both_answer(pool: WorkerPool) -> set[int]:
     """New connections until each worker has accepted one; every accepted socket is checked for NODELAY."""
-    host, port = pool.url.removeprefix("http://").split(":")
-    writers = []
+    connections = []
     served_by: set[int] = set()
     try:
         for _ in range(500):
-            reader, writer = await asyncio.open_connection(host, int(port))
-            writers.append(writer)
-            answered = await _get(reader, writer)
-            client = writer.get_extra_info("socket")
-            pid, fd = accepted_by(client.getsockname(), client.getpeername(), pool.pids)
-            assert pid == answered  # the worker that accepted the connection is the one that served it
+            connection = await RawConnection.open(pool.url)
+            connections.append(connection)
+            status, answered = await connection.request("GET", "/")
+            assert status == 200
+            pid, fd = accepted_by(connection.client_address, connection.server_address, pool.pids)
+            assert pid == int(answered)  # the worker that accepted the connection is the one that served it
             assert nodelay_of(pid, fd), f"worker {pid} accepted a connection without TCP_NODELAY"
             served_by.add(pid)
             if served_by == set(pool.pids):
                 break
     finally:
-        for writer in writers:
-            writer.close()
+        for connection in connections:
+            connection.close()
     return served_by
 
 

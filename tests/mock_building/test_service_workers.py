@@ -1,0 +1,171 @@
+"""`mock-building serve`: the access service alone, in one or several worker processes.
+
+Real processes from the outside: the CLI seeds the database and starts its workers; requests go
+over loopback on connections this test holds, and /proc says which worker accepted each.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from protocol.api import b64url_encode
+from protocol.keys import public_key_bytes
+from tests.accepted_sockets import accepted_by
+from tests.building_process import CHILD_ENV, REPO, ServiceProcess, serve_command, service_serving
+from tests.processes import alive, parent_of
+from tests.raw_http import RawConnection
+
+SCENARIO = """\
+version = 1
+seed = "workers"
+[service]
+password_cost = 1024
+[[carriers]]
+id = "co"
+name = "Co"
+[[buildings]]
+id = "b1"
+name = "Building 1"
+address = "1 Worker St"
+accepted_carriers = ["co"]
+[[doors]]
+id = "D1"
+building = "b1"
+name = "Lobby"
+[[drivers]]
+id = "d1"
+name = "Driver 1"
+password = "pw"
+carrier = "co"
+[[routes]]
+driver = "d1"
+[[routes.stops]]
+id = "s1"
+building = "b1"
+packages = [{ id = "p1", barcode = "BC1" }]
+"""
+# PostgreSQL does not serve yet on main (app.create_app refuses it until every aggregate is on the
+# storage seam), and the grant rate limiter still counts in process memory: strict, so that the
+# marks must go as soon as the lead's storage work makes these pass.
+_PG_NOT_SERVING = pytest.mark.xfail(
+    strict=True, reason="create_app: PostgreSQL serves once every aggregate is on the seam"
+)
+GRANT = {"stop_id": "s1", "door_id": "D1", "barcode": "BC1"}
+_MAX_CONNECTIONS = 400  # plenty for the kernel to hand some to each of two idle workers
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> Path:
+    path = tmp_path / "workers.toml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    return path
+
+
+async def _signed_in(url: str) -> tuple[dict[str, str], str]:
+    """The driver's bearer header and a registered handheld key id."""
+    connection = await RawConnection.open(url)
+    try:
+        status, tokens = await connection.request(
+            "POST", "/v1/auth/sign-in", body={"driver_id": "d1", "password": "pw"}
+        )
+        assert status == 200, tokens
+        headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+        key = b64url_encode(public_key_bytes(Ed25519PrivateKey.generate()))
+        status, registered = await connection.request(
+            "POST", "/v1/handheld-keys", body={"public_key": key}, headers=headers
+        )
+        assert status == 201, registered
+        return headers, registered["key_id"]
+    finally:
+        connection.close()
+
+
+async def _on_a_new_connection(
+    service: ServiceProcess, method: str, path: str, *, headers: dict[str, str], body: object = None
+) -> tuple[int, int]:
+    """(status, pid of the worker that accepted the connection) for one request on a fresh connection."""
+    connection = await RawConnection.open(service.url)
+    try:
+        status, _ = await connection.request(method, path, body=body, headers=headers)
+        worker, _ = accepted_by(connection.client_address, connection.server_address, service.worker_pids)
+        return status, worker
+    finally:
+        connection.close()
+
+
+def test_several_workers_on_sqlite_are_refused_before_anything_is_written(
+    scenario: Path, tmp_path: Path
+) -> None:
+    database = tmp_path / "service.sqlite3"
+    done = subprocess.run(
+        serve_command(scenario, str(database), workers=2),
+        cwd=REPO,
+        env=CHILD_ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "error [sqlite_single_worker]" in done.stderr and "postgresql://" in done.stderr
+    assert not database.exists()
+
+
+async def test_one_sqlite_worker_serves_the_seeded_scenario_and_stops_on_sigterm(
+    scenario: Path, tmp_path: Path
+) -> None:
+    with service_serving(scenario, str(tmp_path / "service.sqlite3")) as service:
+        (worker,) = service.worker_pids
+        assert parent_of(worker) == service.process.pid
+        headers, key_id = await _signed_in(service.url)  # the parent seeded the driver the worker signs in
+        status, served_by = await _on_a_new_connection(
+            service, "POST", "/v1/grants", body={**GRANT, "handheld_key_id": key_id}, headers=headers
+        )
+        assert (status, served_by) == (201, worker)
+        assert service.stop() == 0
+    assert "stopped\n" in service.log
+    assert not alive(service.worker_pids)
+
+
+@_PG_NOT_SERVING
+async def test_two_postgres_workers_both_serve_and_stop_together(scenario: Path, postgres_url: str) -> None:
+    with service_serving(scenario, postgres_url, workers=2) as service:
+        assert len(set(service.worker_pids)) == 2
+        headers, _ = await _signed_in(service.url)
+        served_by: set[int] = set()
+        for _ in range(_MAX_CONNECTIONS):
+            status, worker = await _on_a_new_connection(service, "GET", "/v1/routes/today", headers=headers)
+            assert status == 200
+            served_by.add(worker)
+            if served_by == set(service.worker_pids):
+                break
+        assert served_by == set(service.worker_pids)
+        assert service.stop() == 0
+    assert not alive(service.worker_pids)
+
+
+@_PG_NOT_SERVING
+async def test_the_grant_rate_limit_holds_across_two_workers(scenario: Path, postgres_url: str) -> None:
+    """A driver allowed N grants per window gets exactly N, however the requests spread over workers."""
+    limit = 5
+    with service_serving(scenario, postgres_url, workers=2, grant_rate_limit=limit) as service:
+        headers, key_id = await _signed_in(service.url)
+        statuses: Counter[int] = Counter()
+        per_worker: Counter[int] = Counter()
+        # Keep asking until each worker has answered several grant requests (and well past the limit).
+        while min(per_worker[pid] for pid in service.worker_pids) < 3 or sum(statuses.values()) < 3 * limit:
+            assert sum(statuses.values()) < _MAX_CONNECTIONS, (
+                f"requests never reached both workers: {per_worker}"
+            )
+            status, worker = await _on_a_new_connection(
+                service, "POST", "/v1/grants", body={**GRANT, "handheld_key_id": key_id}, headers=headers
+            )
+            statuses[status] += 1
+            per_worker[worker] += 1
+        assert statuses[201] == limit, (statuses, per_worker)
+        assert statuses[429] == sum(statuses.values()) - limit
