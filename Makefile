@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 
-.PHONY: demo test lint install zbar postgres bench clean upgrade-deps fuzz-api
+.PHONY: demo test lint install zbar postgres wrk bench clean upgrade-deps fuzz-api
 
 install: $(STAMP) zbar
 
@@ -57,7 +57,12 @@ upgrade-deps: zbar
 demo: install
 	$(VENV)/bin/driver-app demo
 
-bench: install
+# bench/grant_load.py drives the access service with wrk (Debian's package); install it only when missing.
+wrk:
+	@command -v wrk >/dev/null \
+	  || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
+
+bench: install postgres wrk
 	for script in bench/*.py; do $(PY) $$script || exit 1; done
 
 clean:

@@ -1,25 +1,31 @@
-"""Grant load: 200 concurrent drivers asking the access service for door grants over loopback.
+"""Grant load: wrk drives `mock-building serve` over loopback, from processes of its own.
 
-The service runs in a subprocess (uvicorn, its own core) with a generated scenario: 200 drivers,
-each with a 4-stop route over 20 buildings. Every driver signs in, registers a handheld key, then
-requests grants for its stops in a loop until the time budget is spent. Prints grants per second
-and p50/p99 latency. The rate limit is lifted for the bench; everything else is the real gate.
+For each configuration (SQLite with 1 worker, PostgreSQL with 1 and 2 workers) the service runs as
+`mock-building serve` with a generated scenario (200 drivers, 4 stops each over 20 buildings) and the
+grant rate limit lifted. Python signs every driver in and registers a handheld key over HTTP first;
+then wrk (a C load generator, `make bench` installs it) POSTs /v1/grants round-robin over the drivers
+from a generated Lua script, at each concurrency in turn. Per cell it prints grants/s, p50/p99 (wrk's
+own histogram, from Lua `done()`), the CPU the service's processes (and PostgreSQL's) spent per request
+(utime+stime from /proc before and after, divided by completed requests), non-2xx answers and socket
+errors (both must be 0), and the 1-minute load average. PostgreSQL is a private instance
+(tests/postgres_server.py), one fresh database per configuration.
 
-    python bench/grant_load.py [--drivers 200] [--seconds 10]
+    python bench/grant_load.py [--seconds 5] [--concurrency 1,10,50,200] [--configs sqlite-1,pg-1,pg-2]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
-import socket
-import statistics
+import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -28,14 +34,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from protocol.api import b64url_encode  # noqa: E402
+from protocol.api import b64url_encode  # noqa: E402  (after the path fix above)
 from protocol.keys import public_key_bytes  # noqa: E402
+from tests.building_process import ServiceProcess, service_serving  # noqa: E402
+from tests.postgres_server import PostgresServer, start_postgres  # noqa: E402
+from tests.processes import children_of  # noqa: E402
 
 BUILDINGS, STOPS = 20, 4
+CONFIGS = {"sqlite-1": ("sqlite", 1), "pg-1": ("postgresql", 1), "pg-2": ("postgresql", 2)}
+_TICK_US = 1_000_000 / os.sysconf("SC_CLK_TCK")
 
 
 def scenario_toml(drivers: int) -> str:
-    lines = ["version = 1", 'seed = "bench"', "[[carriers]]", 'id = "benchco"', 'name = "BenchCo"']
+    lines = ["version = 1", 'seed = "bench"', "[service]", "password_cost = 1024"]
+    lines += ["[[carriers]]", 'id = "benchco"', 'name = "BenchCo"']
     for b in range(BUILDINGS):
         lines += [
             "[[buildings]]",
@@ -68,132 +80,214 @@ def scenario_toml(drivers: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def serve(scenario_path: str, port: int) -> None:
-    """Child process: the service on 127.0.0.1:port."""
-    import uvicorn
+@dataclass(frozen=True)
+class Grant:
+    """One grant request a driver may repeat: its bearer token and the request body."""
 
-    from mock_building.scenario.loader import load_scenario
-    from mock_building.service import app_for_scenario
-    from mock_building.service.clock import SystemClock
-
-    app = asyncio.run(
-        app_for_scenario(
-            load_scenario(scenario_path), clock=SystemClock(), password_cost=2**10, grant_rate_limit=1_000_000
-        )
-    )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    token: str
+    body: str
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def signed_in_grants(url: str, drivers: int) -> list[Grant]:
+    """Sign every driver in and register a handheld key; their grant requests, round-robin over drivers."""
+    per_driver = []
+    with httpx.Client(base_url=url, timeout=60) as client:
+        for d in range(drivers):
+            signed = client.post("/v1/auth/sign-in", json={"driver_id": f"d{d}", "password": "pw"})
+            signed.raise_for_status()
+            token = signed.json()["access_token"]
+            key = b64url_encode(public_key_bytes(Ed25519PrivateKey.generate()))
+            registered = client.post(
+                "/v1/handheld-keys", json={"public_key": key}, headers={"Authorization": f"Bearer {token}"}
+            )
+            registered.raise_for_status()
+            key_id = registered.json()["key_id"]
+            per_driver.append(
+                [
+                    Grant(
+                        token,
+                        json.dumps(
+                            {
+                                "stop_id": f"s{s}",
+                                "door_id": f"D{(d + s) % BUILDINGS}",
+                                "barcode": f"BC{d:04d}{s}",
+                                "handheld_key_id": key_id,
+                            },
+                            separators=(",", ":"),
+                        ),
+                    )
+                    for s in range(STOPS)
+                ]
+            )
+    return [grants[s] for s in range(STOPS) for grants in per_driver]  # driver after driver, stop by stop
 
 
-async def wait_until_up(base_url: str, deadline: float) -> None:
-    async with httpx.AsyncClient(base_url=base_url) as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get("/openapi.json")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
-    raise SystemExit("the service did not start in time")
+def _lua_string(text: str) -> str:
+    return json.dumps(text)  # a JSON string of ASCII text is a valid Lua string literal
 
 
-@dataclass
-class Load:
-    """Shared by all driver tasks: a start line, a finish time and what was measured."""
+def wrk_script(grants: list[Grant]) -> str:
+    """Each wrk thread walks the same round-robin list from its own offset; `done` prints one JSON line."""
+    entries = ",\n".join(f"  {{{_lua_string(g.token)}, {_lua_string(g.body)}}}" for g in grants)
+    return f"""\
+local grants = {{
+{entries}
+}}
+local requests = {{}}
+local next_index = 0
+local threads = 0
 
-    start: asyncio.Event = field(default_factory=asyncio.Event)
-    ready: int = 0
-    stop_at: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    errors: list[int] = field(default_factory=list)
+function setup(thread)
+  thread:set("offset", threads * 7919)
+  threads = threads + 1
+end
+
+function init(args)
+  for i, grant in ipairs(grants) do
+    requests[i] = wrk.format("POST", "/v1/grants",
+      {{["Authorization"] = "Bearer " .. grant[1], ["Content-Type"] = "application/json"}}, grant[2])
+  end
+  next_index = (offset or 0) % #requests
+end
+
+function request()
+  next_index = next_index % #requests + 1
+  return requests[next_index]
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {{"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"non2xx":%d,' ..
+    '"connect":%d,"read":%d,"write":%d,"timeout":%d}}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), e.status,
+    e.connect, e.read, e.write, e.timeout))
+end
+"""
 
 
-async def driver(base_url: str, index: int, load: Load) -> None:
-    # One client (one keep-alive connection) per driver, like separate handhelds; a shared pool of
-    # 200 connections makes httpx itself the bottleneck.
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        await _drive(client, index, load)
+def cpu_ticks(roots: Iterable[int]) -> int:
+    """utime+stime (and that of reaped children) of every process in the trees under `roots`."""
+    total = 0
+    pending = list(roots)
+    while pending:
+        pid = pending.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            pending.extend(children_of(pid))
+        except FileNotFoundError:  # ended meanwhile: its time is in its parent's cutime/cstime
+            continue
+        total += sum(int(value) for value in fields[11:15])
+    return total
 
 
-async def _drive(client: httpx.AsyncClient, index: int, load: Load) -> None:
-    tokens = (await client.post("/v1/auth/sign-in", json={"driver_id": f"d{index}", "password": "pw"})).json()
-    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-    key = b64url_encode(public_key_bytes(Ed25519PrivateKey.generate()))
-    key_id = (await client.post("/v1/handheld-keys", json={"public_key": key}, headers=headers)).json()[
-        "key_id"
+def run_wrk(url: str, script: Path, connections: int, seconds: float, threads: int) -> dict[str, int]:
+    command = [
+        "wrk",
+        f"-t{min(threads, connections)}",
+        f"-c{connections}",
+        f"-d{seconds:g}s",
+        "--timeout",
+        "10s",
     ]
-    load.ready += 1
-    await load.start.wait()
-    n = 0
-    while time.monotonic() < load.stop_at:
-        s = n % STOPS
-        body = {
-            "stop_id": f"s{s}",
-            "door_id": f"D{(index + s) % BUILDINGS}",
-            "barcode": f"BC{index:04d}{s}",
-            "handheld_key_id": key_id,
-        }
-        began = time.perf_counter()
-        answer = await client.post("/v1/grants", json=body, headers=headers)
-        load.latencies.append(time.perf_counter() - began)
-        if answer.status_code != 201:
-            load.errors.append(answer.status_code)
-        n += 1
-
-
-async def run(drivers: int, seconds: float, port: int) -> None:
-    base_url = f"http://127.0.0.1:{port}"
-    await wait_until_up(base_url, time.monotonic() + 20)
-    load = Load()
-    tasks = [asyncio.create_task(driver(base_url, i, load)) for i in range(drivers)]
-    while load.ready < drivers:  # everybody signs in first, then all start at once
-        done = [t for t in tasks if t.done()]
-        if done:
-            await done[0]  # a driver failed during sign-in: raise its error
-        await asyncio.sleep(0.05)
-    began = time.monotonic()
-    load.stop_at = began + seconds
-    load.start.set()
-    await asyncio.gather(*tasks)
-    elapsed = time.monotonic() - began
-    ordered = sorted(load.latencies)
-    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
-    granted = len(ordered) - len(load.errors)
-    print(
-        f"grant_load: {drivers} concurrent drivers for {elapsed:.1f} s: {len(ordered)} grant requests, "
-        f"{len(load.errors)} not granted {sorted(set(load.errors)) if load.errors else ''}"
+    done = subprocess.run(
+        [*command, "-s", str(script), url], capture_output=True, text=True, check=False, timeout=seconds + 60
     )
-    print(f"grants/s: {granted / elapsed:.0f}")
-    print(f"latency p50: {statistics.median(ordered) * 1000:.1f} ms  p99: {p99 * 1000:.1f} ms")
+    if done.returncode != 0:
+        raise SystemExit(f"grant_load: {' '.join(command)} failed:\n{done.stdout}{done.stderr}")
+    line = next(line for line in done.stdout.splitlines() if line.startswith("BENCH "))
+    result: dict[str, int] = json.loads(line.removeprefix("BENCH "))
+    return result
+
+
+def load1() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
+@contextmanager
+def served(
+    config: str, scenario: Path, tmp: Path, postgres: PostgresServer | None
+) -> Iterator[ServiceProcess]:
+    """`mock-building serve` for one configuration, on a new SQLite file or a new PostgreSQL database."""
+    backend, workers = CONFIGS[config]
+    if backend == "sqlite":
+        database = str(tmp / f"{config}.sqlite3")
+    else:
+        assert postgres is not None
+        database = asyncio.run(postgres.create_database(config.replace("-", "_")))
+    with service_serving(scenario, database, workers=workers, grant_rate_limit=10**9) as service:
+        yield service
+
+
+def bench_config(
+    config: str, scenario: Path, tmp: Path, postgres: PostgresServer | None, args: argparse.Namespace
+) -> None:
+    """One row per concurrency, printed as soon as it is measured."""
+    with served(config, scenario, tmp, postgres) as service:
+        script = tmp / f"{config}.lua"
+        script.write_text(wrk_script(signed_in_grants(service.url, args.drivers)), encoding="utf-8")
+        run_wrk(service.url, script, 10, 1, args.threads)  # warm-up: pools, caches, JIT of the Lua side
+        service_roots = [service.process.pid]
+        for connections in args.concurrency:
+            svc_before = cpu_ticks(service_roots)
+            pg_before = cpu_ticks([postgres.process.pid]) if postgres else 0
+            result = run_wrk(service.url, script, connections, args.seconds, args.threads)
+            svc_used = (cpu_ticks(service_roots) - svc_before) * _TICK_US
+            pg_used = (cpu_ticks([postgres.process.pid]) - pg_before) * _TICK_US if postgres else 0
+            requests = max(result["requests"], 1)
+            granted = result["requests"] - result["non2xx"]
+            socket_errors = sum(result[kind] for kind in ("connect", "read", "write", "timeout"))
+            pg_cell = f"{pg_used / requests:7.0f}" if CONFIGS[config][0] == "postgresql" else f"{'-':>7}"
+            print(
+                f"{config:<9}{connections:>5}{granted / (result['duration_us'] / 1e6):>10.0f}"
+                f"{result['p50_us'] / 1000:>9.2f}{result['p99_us'] / 1000:>9.2f}"
+                f"{svc_used / requests:>9.0f}{pg_cell}{result['non2xx']:>7}{socket_errors:>8}{load1():>7}",
+                flush=True,
+            )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--drivers", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--serve", nargs=2, metavar=("SCENARIO", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per cell (default %(default)s)")
+    parser.add_argument(
+        "--concurrency",
+        type=lambda text: [int(c) for c in text.split(",")],
+        default=[1, 10, 50, 200],
+        help="wrk connections, comma-separated (default 1,10,50,200)",
+    )
+    parser.add_argument(
+        "--configs",
+        type=lambda text: text.split(","),
+        default=list(CONFIGS),
+        help=f"comma-separated, of {', '.join(CONFIGS)} (default: all)",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default %(default)s)")
     args = parser.parse_args()
-    if args.serve:
-        serve(args.serve[0], int(args.serve[1]))
-        return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        scenario = Path(tmp) / "bench.toml"
-        scenario.write_text(scenario_toml(args.drivers))
-        port = free_port()
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        }
-        child = subprocess.Popen([sys.executable, __file__, "--serve", str(scenario), str(port)], env=env)
+    if unknown := set(args.configs) - set(CONFIGS):
+        parser.error(f"unknown configuration(s): {', '.join(sorted(unknown))}")
+    if shutil.which("wrk") is None:
+        raise SystemExit("grant_load: wrk is not installed (`make wrk`, or apt-get install wrk)")
+    print(
+        f"grant_load: {args.drivers} drivers, {args.seconds:g} s per cell, wrk -t{args.threads}; loadavg "
+        + Path("/proc/loadavg").read_text().strip()
+    )
+    print(
+        f"{'config':<9}{'conc':>5}{'grants/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'svc µs':>9}{'pg µs':>7}"
+        f"{'non2xx':>7}{'sockerr':>8}{'load1':>7}"
+    )
+    with tempfile.TemporaryDirectory(prefix="grant-load-") as tmp_name:
+        tmp = Path(tmp_name)
+        scenario = tmp / "bench.toml"
+        scenario.write_text(scenario_toml(args.drivers), encoding="utf-8")
+        postgres = start_postgres() if any(CONFIGS[c][0] == "postgresql" for c in args.configs) else None
         try:
-            asyncio.run(run(args.drivers, args.seconds, port))
+            for config in args.configs:
+                bench_config(config, scenario, tmp, postgres, args)
         finally:
-            child.terminate()
-            child.wait(timeout=10)
+            if postgres is not None:
+                postgres.stop()
+    print("loadavg after: " + Path("/proc/loadavg").read_text().strip())
     return 0
 
 
