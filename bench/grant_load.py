@@ -281,14 +281,19 @@ def main() -> int:
         scenario = tmp / "bench.toml"
         scenario.write_text(scenario_toml(args.drivers), encoding="utf-8")
         postgres = start_postgres() if any(CONFIGS[c][0] == "postgresql" for c in args.configs) else None
+        failed = []
         try:
             for config in args.configs:
-                bench_config(config, scenario, tmp, postgres, args)
+                try:
+                    bench_config(config, scenario, tmp, postgres, args)
+                except RuntimeError as err:  # the service did not come up: say why, go on with the next
+                    failed.append(config)
+                    print(f"{config:<9}did not start: {str(err).strip().splitlines()[-1]}", flush=True)
         finally:
             if postgres is not None:
                 postgres.stop()
     print("loadavg after: " + Path("/proc/loadavg").read_text().strip())
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
