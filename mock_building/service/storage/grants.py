@@ -1,8 +1,6 @@
 """Grants: the ones issued, the requests they answered (idempotency keys), and the grant rate limit.
 
-The rate limit is a sliding window of attempts per key, kept in the database so it holds across
-every worker process: the key's row is locked (an upsert) before its window is counted, so two
-workers never both take the last slot.
+The rate limit is kept in the database, so it holds across every worker process.
 """
 
 from __future__ import annotations
@@ -41,24 +39,28 @@ class RememberedGrant:
 
 
 async def take_rate_slot(db: Executor, key: str, now_epoch: float, *, limit: int, window_s: float) -> float:
-    """Record an attempt for `key` unless `limit` were made within `window_s`.
+    """Take one of `limit` slots per `window_s` for `key` (GCRA: a burst of `limit`, then one slot
+    every `window_s / limit`); 0.0 when taken, else the seconds until one frees (nothing taken).
 
-    0.0 when recorded; otherwise the seconds until the oldest attempt leaves the window (nothing
-    recorded). Call it inside the transaction that acts on the answer.
+    The conditional UPDATE is atomic on both backends (PostgreSQL re-checks its condition on the
+    row as another worker left it), so concurrent requests never share the last slot.
     """
+    interval = window_s / limit
     await db.execute(
-        "INSERT INTO grant_rate_keys (key) VALUES ($1) ON CONFLICT (key) DO UPDATE SET key = excluded.key",
+        "INSERT INTO grant_rate (key, tat_epoch) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", key, now_epoch
+    )
+    taken = await db.execute(
+        "UPDATE grant_rate SET tat_epoch = (CASE WHEN tat_epoch > $2 THEN tat_epoch ELSE $2 END) + $3"
+        " WHERE key = $1 AND (CASE WHEN tat_epoch > $2 THEN tat_epoch ELSE $2 END) + $3 - $2 <= $4",
         key,
+        now_epoch,
+        interval,
+        window_s,
     )
-    await db.execute(
-        "DELETE FROM grant_attempts WHERE key = $1 AND at_epoch <= $2", key, now_epoch - window_s
-    )
-    row = await db.fetch_one("SELECT COUNT(*), MIN(at_epoch) FROM grant_attempts WHERE key = $1", key)
-    count, oldest = (0, None) if row is None else (int(row[0]), row[1])
-    if count >= limit and oldest is not None:
-        return max(float(oldest) + window_s - now_epoch, 0.001)
-    await db.execute("INSERT INTO grant_attempts (key, at_epoch) VALUES ($1, $2)", key, now_epoch)
-    return 0.0
+    if taken:
+        return 0.0
+    tat = await db.fetch_value("SELECT tat_epoch FROM grant_rate WHERE key = $1", key)
+    return max(float(tat) + interval - window_s - now_epoch, 0.001)
 
 
 async def handheld_key(db: Executor, key_id: str, driver_id: str) -> tuple[bytes, bool] | None:
