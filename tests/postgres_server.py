@@ -34,7 +34,7 @@ from pathlib import Path
 
 import asyncpg
 
-__all__ = ["PostgresServer", "PostgresStartError", "postgres_bin_dir", "start_postgres"]
+__all__ = ["PostgresServer", "PostgresStartError", "free_port", "postgres_bin_dir", "start_postgres"]
 
 SUPERUSER = "postgres"
 _OS_USER = "postgres"  # who runs the server when we are root (Debian's package creates it)

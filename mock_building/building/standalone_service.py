@@ -75,9 +75,13 @@ async def run_service(settings: ServeSettings, *, out: TextIO = sys.stdout) -> i
         )
     if not is_postgres_url(settings.database):
         Path(settings.database).parent.mkdir(parents=True, exist_ok=True)
-    seeded = await _app(
-        load_scenario(settings.scenario_path), settings.database, settings.overrides(), seed=True
-    )
+    scenario = load_scenario(settings.scenario_path)
+    try:
+        seeded = await _app(scenario, settings.database, settings.overrides(), seed=True)
+    except OSError as err:  # e.g. no PostgreSQL listening there
+        raise BuildingError(
+            "database_unavailable", f"cannot open the database {_shown(settings.database)}: {err}"
+        ) from err
     await seeded.state.service.database.close()
     options = {
         "scenario": str(settings.scenario_path.resolve()),

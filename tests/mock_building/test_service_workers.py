@@ -17,6 +17,7 @@ from protocol.api import b64url_encode
 from protocol.keys import public_key_bytes
 from tests.accepted_sockets import accepted_by
 from tests.building_process import CHILD_ENV, REPO, ServiceProcess, serve_command, service_serving
+from tests.postgres_server import free_port
 from tests.processes import alive, parent_of
 from tests.raw_http import RawConnection
 
@@ -114,6 +115,22 @@ def test_several_workers_on_sqlite_are_refused_before_anything_is_written(
     assert done.returncode == 2
     assert "error [sqlite_single_worker]" in done.stderr and "postgresql://" in done.stderr
     assert not database.exists()
+
+
+def test_an_unreachable_postgresql_is_one_error_line_that_hides_the_password(scenario: Path) -> None:
+    url = f"postgresql://carrier:s3cret@127.0.0.1:{free_port()}/lobbykey"  # nothing listens there
+    done = subprocess.run(
+        serve_command(scenario, url),
+        cwd=REPO,
+        env=CHILD_ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "error [database_unavailable]" in done.stderr and "carrier@127.0.0.1" in done.stderr
+    assert "s3cret" not in done.stderr + done.stdout and "Traceback" not in done.stderr
 
 
 async def test_one_sqlite_worker_serves_the_seeded_scenario_and_stops_on_sigterm(
