@@ -221,8 +221,9 @@ def served(
 
 def bench_config(
     config: str, scenario: Path, tmp: Path, postgres: PostgresServer | None, args: argparse.Namespace
-) -> None:
-    """One row per concurrency, printed as soon as it is measured."""
+) -> dict[int, tuple[float, float]]:
+    """One row per concurrency, printed as soon as it is measured; {concurrency: (grants/s, p99 ms)}."""
+    measured = {}
     with served(config, scenario, tmp, postgres) as service:
         script = tmp / f"{config}.lua"
         script.write_text(wrk_script(signed_in_grants(service.url, args.drivers)), encoding="utf-8")
@@ -238,12 +239,31 @@ def bench_config(
             granted = result["requests"] - result["non2xx"]
             socket_errors = sum(result[kind] for kind in ("connect", "read", "write", "timeout"))
             pg_cell = f"{pg_used / requests:7.0f}" if CONFIGS[config][0] == "postgresql" else f"{'-':>7}"
+            rate = granted / (result["duration_us"] / 1e6)
+            measured[connections] = (rate, result["p99_us"] / 1000)
             print(
-                f"{config:<9}{connections:>5}{granted / (result['duration_us'] / 1e6):>10.0f}"
+                f"{config:<9}{connections:>5}{rate:>10.0f}"
                 f"{result['p50_us'] / 1000:>9.2f}{result['p99_us'] / 1000:>9.2f}"
                 f"{svc_used / requests:>9.0f}{pg_cell}{result['non2xx']:>7}{socket_errors:>8}{load1():>7}",
                 flush=True,
             )
+    return measured
+
+
+def goals(results: dict[str, dict[int, tuple[float, float]]]) -> list[str]:
+    """Issue 13's targets against what was measured at c=200."""
+    lines = []
+    for config, (_, workers) in CONFIGS.items():
+        if workers == 1 and 200 in results.get(config, {}):
+            rate, p99 = results[config][200]
+            met = "met" if rate >= 2500 and p99 <= 100 else "missed"
+            lines.append(
+                f"goal {config} c=200 >= 2500 grants/s, p99 <= 100 ms: {rate:.0f}/s, {p99:.0f} ms ({met})"
+            )
+    if 200 in results.get("pg-1", {}) and 200 in results.get("pg-2", {}):
+        gain = results["pg-2"][200][0] / max(results["pg-1"][200][0], 1e-9)
+        lines.append(f"goal second PostgreSQL worker, c=200: {gain:.2f}x the grants/s of one")
+    return lines
 
 
 def main() -> int:
@@ -282,16 +302,19 @@ def main() -> int:
         scenario.write_text(scenario_toml(args.drivers), encoding="utf-8")
         postgres = start_postgres() if any(CONFIGS[c][0] == "postgresql" for c in args.configs) else None
         failed = []
+        results = {}
         try:
             for config in args.configs:
                 try:
-                    bench_config(config, scenario, tmp, postgres, args)
+                    results[config] = bench_config(config, scenario, tmp, postgres, args)
                 except RuntimeError as err:  # the service did not come up: say why, go on with the next
                     failed.append(config)
                     print(f"{config:<9}did not start: {str(err).strip().splitlines()[-1]}", flush=True)
         finally:
             if postgres is not None:
                 postgres.stop()
+    for line in goals(results):
+        print(line)
     print("loadavg after: " + Path("/proc/loadavg").read_text().strip())
     return 1 if failed else 0
 
