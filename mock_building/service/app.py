@@ -82,7 +82,7 @@ def create_app(
         raise NotImplementedError("PostgreSQL serves once every aggregate is on the storage seam")
     store = Store(database.conn)
     audit = AuditLog(store, config.audit_secret)
-    revocations = Revocations(store, audit)
+    revocations = Revocations(database, audit)
     limiter = RateLimiter(config.grant_rate_limit, config.grant_rate_window_s)
     alerts = AlertBook(
         store, audit, gap_after_s=config.gap_alert_after_s, grant_margin_s=config.grant_receipt_margin_s
@@ -93,12 +93,12 @@ def create_app(
         database=database,
         store=store,
         sessions=Sessions(
-            store,
-            SignInThrottle(store, account=config.account_throttle, client=config.client_throttle),
+            database,
+            SignInThrottle(database, account=config.account_throttle, client=config.client_throttle),
             access_ttl_s=config.access_ttl_s,
             refresh_ttl_s=config.refresh_ttl_s,
         ),
-        handhelds=Handhelds(store, revocations, max_live=config.max_handheld_keys),
+        handhelds=Handhelds(database, revocations, max_live=config.max_handheld_keys),
         gate=GrantGate(store, audit, limiter, signers, zone=config.zone, lifetime_s=config.grant_lifetime_s),
         receipts=ReceiptIngest(store, audit, alerts),
         deliveries=Deliveries(store, audit, alerts, zone=config.zone),
