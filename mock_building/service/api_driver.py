@@ -138,7 +138,7 @@ async def request_grant(
         response.status_code = status.HTTP_200_OK
     desk = request.app.state.upkeep  # sealed for the door; its pending upkeep rides along (SPEC 14, 15)
     token = grant.token if desk is None else desk.seal_grant(grant.door_id, grant.token)
-    upkeep = None if desk is None else desk.pending(grant.door_id, service.clock.now())
+    upkeep = None if desk is None else await desk.pending(grant.door_id, service.clock.now())
     return GrantResponse(
         grant=token,
         grant_id=grant.grant_id,
