@@ -259,6 +259,12 @@ async def stored_rows(db_path: Path, sql: str, *args: object) -> list[Row]:
         await database.close()
 
 
+async def stored_value(db_path: Path, sql: str, *args: object) -> Any:
+    """The first column of the first row `stored_rows` would give (None: no row)."""
+    rows = await stored_rows(db_path, sql, *args)
+    return rows[0][0] if rows else None
+
+
 def client_for(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service.test")
 

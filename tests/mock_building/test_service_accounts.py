@@ -15,7 +15,7 @@ from mock_building.service.clock import FakeClock
 from mock_building.service.throttle import ThrottlePolicy
 from protocol.api import b64url_encode
 from protocol.keys import public_key_bytes
-from tests.service_support import NOON, served_client, sign_in, stored_rows
+from tests.service_support import NOON, served_client, sign_in, stored_rows, stored_value
 
 pytestmark = pytest.mark.usefixtures("service_backend")
 
@@ -143,7 +143,7 @@ async def test_enrolling_more_handheld_keys_than_the_limit_retires_the_oldest(tm
             db, "SELECT key_id FROM handhelds WHERE driver_id = 'alice' AND revoked_at IS NULL"
         )
     ]
-    [(retired,)] = await stored_rows(db, "SELECT COUNT(*) FROM revocations WHERE target_kind = 'handheld'")
+    retired = await stored_value(db, "SELECT COUNT(*) FROM revocations WHERE target_kind = 'handheld'")
     assert sorted(live) == sorted(key_ids[-3:]) and retired == 18
 
 
@@ -154,7 +154,7 @@ async def test_guesses_made_at_once_are_all_counted(tmp_path):
         answers = await asyncio.gather(*(client.post("/v1/auth/sign-in", json=_wrong()) for _ in range(12)))
     failed = [a for a in answers if a.status_code == 401]
     assert failed and all(a.json()["code"] == "invalid_credentials" for a in failed)
-    [(failures,)] = await stored_rows(db, "SELECT failures FROM sign_in_throttle WHERE key = 'driver:alice'")
+    failures = await stored_value(db, "SELECT failures FROM sign_in_throttle WHERE key = 'driver:alice'")
     assert failures == len(failed)
 
 
@@ -169,8 +169,8 @@ async def test_handheld_keys_registered_at_once_still_leave_only_the_limit_live(
             *(client.post("/v1/handheld-keys", json=body, headers=alice.headers) for body in bodies)
         )
         assert [answer.status_code for answer in answers] == [201] * 8
-    [(live,)] = await stored_rows(
+    live = await stored_value(
         db, "SELECT COUNT(*) FROM handhelds WHERE driver_id = 'alice' AND revoked_at IS NULL"
     )
-    [(retired,)] = await stored_rows(db, "SELECT COUNT(*) FROM revocations WHERE target_kind = 'handheld'")
+    retired = await stored_value(db, "SELECT COUNT(*) FROM revocations WHERE target_kind = 'handheld'")
     assert (live, retired) == (3, 6)

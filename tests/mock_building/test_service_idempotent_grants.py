@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from mock_building.service.clock import FakeClock
-from tests.service_support import NOON, served_client, sign_in, stored_rows
+from tests.service_support import NOON, served_client, sign_in, stored_value
 
 pytestmark = pytest.mark.usefixtures("service_backend")
 
@@ -19,7 +19,7 @@ def _same_grant(response) -> dict:
 
 
 async def _grant_rows(db) -> int:
-    [(count,)] = await stored_rows(db, "SELECT COUNT(*) FROM grants")
+    count = await stored_value(db, "SELECT COUNT(*) FROM grants")
     return int(count)
 
 
