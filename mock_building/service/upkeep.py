@@ -73,15 +73,6 @@ async def stored_signers(database: Database) -> dict[str, CarrierSigner]:
     }
 
 
-@dataclass
-class _Due:
-    """What a door must be sent before its pending statements are handed out."""
-
-    statements: list[tuple[StatementKind, Body]]
-    sent: list[tuple[str, list[str]]]
-    """(target kind, ids) of the revocations those statements carry."""
-
-
 class UpkeepDesk:
     """Queues, signs and hands out statements; `signers` is the grant gate's (rotation changes it)."""
 
@@ -105,28 +96,24 @@ class UpkeepDesk:
     async def pending(self, door_id: str, now: datetime) -> DoorUpkeep:
         """The statements a phone should relay to `door_id` now, at most one bundle's worth.
 
-        Fetches run on every grant: the door's row is locked only when something must be queued,
-        and what is due is then read again under the lock (another worker may just have queued it).
+        A fetch rides on every grant, so it reads the door's state in one statement and opens a
+        transaction only when something must be queued; the door's row is locked then, and what is
+        due is read again under the lock (another worker may have just queued it).
         """
-        async with self._database.transaction() as tx:
-            building_id = await store.building_of_door(tx, door_id)
-            if building_id is None:
-                raise _unknown_door(door_id)
-            through = await store.receipts_through(tx, door_id)
-            if await self._due(tx, door_id, through, now) is not None:
+        ack = int(StatementKind.RECEIPT_ACK)
+        state = await store.door_state(self._database, door_id, now.isoformat(), ack)
+        if state is None:
+            raise _unknown_door(door_id)
+        through = state.receipts_through
+        if state.revocations_unsent or self._ack_due(through, state.last_ack):
+            async with self._database.transaction() as tx:
                 await store.lock_door(tx, door_id)
-                due = await self._due(tx, door_id, through, now)
-                if due is not None:
-                    for kind, body in due.statements:
-                        await self._insert(tx, door_id, kind, body, now)
-                    for target_kind, ids in due.sent:
-                        await store.mark_revocations_sent(tx, door_id, target_kind, ids)
-            receipt = await store.applied_receipt(tx, door_id)
-            applied = None if receipt is None else decode_receipt(receipt).statement
-            rows = await store.statements_after(tx, door_id, -1 if applied is None else applied)
+                await self._queue_due(tx, door_id, through, now)
+        applied = None if state.applied_receipt is None else decode_receipt(state.applied_receipt).statement
+        rows = await store.statements_after(self._database, door_id, -1 if applied is None else applied)
         statements = [
             row.raw if row.raw is not None
-            else self._sign(door_id, building_id, row.counter, StatementKind.TIME, int(now.timestamp()))
+            else self._sign(door_id, state.building_id, row.counter, StatementKind.TIME, int(now.timestamp()))
             for row in rows
         ]  # fmt: skip
         return DoorUpkeep(
@@ -233,15 +220,13 @@ class UpkeepDesk:
         key = self._seals.get(door_id)
         return data if key is None else seal(data, key)
 
-    async def _due(self, tx: Executor, door_id: str, through: int | None, now: datetime) -> _Due | None:
-        """The revocation statements and the receipt ack the door has yet to be sent (None: nothing)."""
-        grants = [
-            grant_id
-            for grant_id, expires_at in await store.unsent_revoked_grants(tx, door_id)
-            if datetime.fromisoformat(expires_at) > now
-        ]
+    def _ack_due(self, through: int | None, last_ack: int | None) -> bool:
+        return through is not None and through - (-1 if last_ack is None else last_ack) >= self._ack_every
+
+    async def _queue_due(self, tx: Executor, door_id: str, through: int | None, now: datetime) -> None:
+        """Queue the revocations the door has yet to learn of, then an ack if one is due (door locked)."""
+        grants = await store.unsent_revoked_grants(tx, door_id, now.isoformat())
         handhelds = await store.unsent_revoked_handhelds(tx, door_id)
-        due = _Due([], [])
         for target_kind, ids, raw in (
             ("grant", grants, [bytes.fromhex(g) for g in grants]),
             ("handheld", handhelds, [b64url_decode(k) for k in handhelds]),
@@ -251,14 +236,10 @@ class UpkeepDesk:
                 body = (
                     Revocation(grant_ids=chunk) if target_kind == "grant" else Revocation(handheld_kids=chunk)
                 )
-                due.statements.append((StatementKind.REVOCATION, body))
-            if ids:
-                due.sent.append((target_kind, ids))
-        if through is not None:
-            last = await store.last_ack(tx, door_id, int(StatementKind.RECEIPT_ACK))
-            if through - (-1 if last is None else last) >= self._ack_every:
-                due.statements.append((StatementKind.RECEIPT_ACK, through))
-        return due if due.statements else None
+                await self._insert(tx, door_id, StatementKind.REVOCATION, body, now)
+            await store.mark_revocations_sent(tx, door_id, target_kind, ids)
+        if self._ack_due(through, await store.last_ack(tx, door_id, int(StatementKind.RECEIPT_ACK))):
+            await self._insert(tx, door_id, StatementKind.RECEIPT_ACK, through, now)
 
 
 async def _check_building(tx: Executor, building_id: str) -> None:

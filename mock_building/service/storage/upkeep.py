@@ -15,14 +15,14 @@ from mock_building.service.storage.database import Executor
 
 __all__ = [
     "CarrierKey",
+    "DoorState",
     "QueuedStatement",
     "accept_carrier",
     "add_statement",
-    "applied_receipt",
     "building_exists",
-    "building_of_door",
     "carrier_buildings",
     "carrier_keys",
+    "door_state",
     "doors_in",
     "drop_carrier",
     "last_ack",
@@ -30,12 +30,24 @@ __all__ = [
     "lock_door",
     "mark_revocations_sent",
     "next_counter",
-    "receipts_through",
     "save_carrier_key",
     "statements_after",
     "unsent_revoked_grants",
     "unsent_revoked_handhelds",
 ]
+
+
+# A door has yet to learn of these revocations (the SQL after a SELECT list; $1 door id, $2 now).
+_UNSENT_GRANTS = (
+    "FROM grants g WHERE g.door_id = $1 AND g.revoked_at IS NOT NULL AND g.expires_at > $2"
+    " AND NOT EXISTS (SELECT 1 FROM door_revocations_sent s WHERE s.door_id = $1"
+    " AND s.target_kind = 'grant' AND s.target_id = g.id)"
+)
+_UNSENT_HANDHELDS = (
+    "FROM handhelds h WHERE h.revoked_at IS NOT NULL"
+    " AND NOT EXISTS (SELECT 1 FROM door_revocations_sent s WHERE s.door_id = $1"
+    " AND s.target_kind = 'handheld' AND s.target_id = h.key_id)"
+)
 
 
 @dataclass(frozen=True)
@@ -56,11 +68,6 @@ class CarrierKey:
 # -- buildings and doors -----------------------------------------------------------------------
 async def building_exists(db: Executor, building_id: str) -> bool:
     return await db.fetch_value("SELECT 1 FROM buildings WHERE id = $1", building_id) is not None
-
-
-async def building_of_door(db: Executor, door_id: str) -> str | None:
-    building: str | None = await db.fetch_value("SELECT building_id FROM doors WHERE id = $1", door_id)
-    return building
 
 
 async def lock_door(db: Executor, door_id: str) -> str | None:
@@ -119,24 +126,14 @@ async def last_ack(db: Executor, door_id: str, ack_kind: int) -> int | None:
 
 
 # -- revocations a door has yet to learn ---------------------------------------------------------
-async def unsent_revoked_grants(db: Executor, door_id: str) -> list[tuple[str, str]]:
-    """(grant id, expires_at) of the door's revoked grants not yet sent to it."""
-    rows = await db.fetch_all(
-        "SELECT g.id, g.expires_at FROM grants g WHERE g.door_id = $1 AND g.revoked_at IS NOT NULL"
-        " AND NOT EXISTS (SELECT 1 FROM door_revocations_sent s WHERE s.door_id = $1"
-        " AND s.target_kind = 'grant' AND s.target_id = g.id) ORDER BY g.id",
-        door_id,
-    )
-    return [(row[0], row[1]) for row in rows]
+async def unsent_revoked_grants(db: Executor, door_id: str, now: str) -> list[str]:
+    """The door's revoked grants, still live at `now`, not yet sent to it."""
+    rows = await db.fetch_all(f"SELECT g.id {_UNSENT_GRANTS} ORDER BY g.id", door_id, now)
+    return [row[0] for row in rows]
 
 
 async def unsent_revoked_handhelds(db: Executor, door_id: str) -> list[str]:
-    rows = await db.fetch_all(
-        "SELECT h.key_id FROM handhelds h WHERE h.revoked_at IS NOT NULL"
-        " AND NOT EXISTS (SELECT 1 FROM door_revocations_sent s WHERE s.door_id = $1"
-        " AND s.target_kind = 'handheld' AND s.target_id = h.key_id) ORDER BY h.key_id",
-        door_id,
-    )
+    rows = await db.fetch_all(f"SELECT h.key_id {_UNSENT_HANDHELDS} ORDER BY h.key_id", door_id)
     return [row[0] for row in rows]
 
 
@@ -147,26 +144,44 @@ async def mark_revocations_sent(db: Executor, door_id: str, target_kind: str, id
     )
 
 
-# -- what the door's receipts show -------------------------------------------------------------
-async def receipts_through(db: Executor, door_id: str) -> int | None:
+# -- what a fetch needs to know, in one statement ----------------------------------------------
+@dataclass(frozen=True)
+class DoorState:
+    building_id: str
+    receipts_through: int | None
     """The highest seq such that every receipt of the door up to it is stored here (None: not seq 0)."""
-    if await db.fetch_value("SELECT 1 FROM receipts WHERE door_id = $1 AND seq = 0", door_id) is None:
-        return None
-    value = await db.fetch_value(
-        "SELECT MIN(r.seq) FROM receipts r WHERE r.door_id = $1 AND NOT EXISTS"
-        " (SELECT 1 FROM receipts n WHERE n.door_id = r.door_id AND n.seq = r.seq + 1)",
-        door_id,
-    )
-    return int(value)
-
-
-async def applied_receipt(db: Executor, door_id: str) -> bytes | None:
+    last_ack: int | None
+    revocations_unsent: bool
+    """A revoked handheld key, or a revoked grant for this door still live at `now`, not yet queued."""
+    applied_receipt: bytes | None
     """The raw newest `maintained` receipt of the door (it names the statement the door applied)."""
-    value = await db.fetch_value(
-        "SELECT raw FROM receipts WHERE door_id = $1 AND outcome = 'maintained' ORDER BY seq DESC LIMIT 1",
+
+
+async def door_state(db: Executor, door_id: str, now: str, ack_kind: int) -> DoorState | None:
+    """What a fetch for the door needs, in one statement (a fetch rides on every grant); None: no door."""
+    row = await db.fetch_one(
+        # the f-string below inserts this module's constant fragments; every value is a parameter
+        "SELECT d.building_id,"  # noqa: S608
+        " CASE WHEN EXISTS (SELECT 1 FROM receipts WHERE door_id = $1 AND seq = 0) THEN"
+        "  (SELECT MIN(r.seq) FROM receipts r WHERE r.door_id = $1 AND NOT EXISTS"
+        "   (SELECT 1 FROM receipts n WHERE n.door_id = r.door_id AND n.seq = r.seq + 1)) END,"
+        " (SELECT MAX(value) FROM door_statements WHERE door_id = $1 AND kind = $3),"
+        f" EXISTS (SELECT 1 {_UNSENT_GRANTS}) OR EXISTS (SELECT 1 {_UNSENT_HANDHELDS}),"
+        " (SELECT raw FROM receipts WHERE door_id = $1 AND outcome = 'maintained' ORDER BY seq DESC LIMIT 1)"
+        " FROM doors d WHERE d.id = $1",
         door_id,
+        now,
+        ack_kind,
     )
-    return None if value is None else bytes(value)
+    if row is None:
+        return None
+    return DoorState(
+        row[0],
+        None if row[1] is None else int(row[1]),
+        None if row[2] is None else int(row[2]),
+        bool(row[3]),
+        None if row[4] is None else bytes(row[4]),
+    )
 
 
 # -- carriers ----------------------------------------------------------------------------------
