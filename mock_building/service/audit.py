@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from mock_building.service.db import Store
+from mock_building.service.storage import Executor
 from protocol.api import AuditEvent as ApiAuditEvent
 
 __all__ = ["AuditKind", "AuditLog"]
@@ -66,6 +67,29 @@ class AuditLog:
                 grant_id,
             ),
         )
+
+    async def record_in(
+        self,
+        db: Executor,
+        *,
+        at: datetime,
+        kind: AuditKind,
+        outcome: str,
+        reason: str,
+        building_id: str | None = None,
+        door_id: str | None = None,
+        stop_id: str | None = None,
+        carrier_id: str | None = None,
+        driver_id: str | None = None,
+        grant_id: str | None = None,
+    ) -> None:
+        """`record`, inside the caller's transaction (transitional twin until audit moves to storage/)."""
+        ref = self.driver_ref(building_id, driver_id) if driver_id else None
+        await db.execute(
+            "INSERT INTO audit_events (at, kind, building_id, door_id, stop_id, carrier_id, driver_ref, outcome,"
+            " reason, grant_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            at.isoformat(), str(kind), building_id, door_id, stop_id, carrier_id, ref, outcome, reason, grant_id,
+        )  # fmt: skip
 
     def building_feed(
         self, building_id: str, *, after_id: int = 0, limit: int = 100

@@ -92,8 +92,8 @@ class Revocations:
         stop: str | None = None,
     ) -> None:
         await store.log_revocation(tx, now.isoformat(), target_kind, target, reason)
-        # Transitional: the audit log still writes on the SQLite connection, which is this transaction's.
-        self._audit.record(
+        await self._audit.record_in(
+            tx,
             at=now,
             kind=AuditKind.REVOCATION,
             outcome=f"{target_kind}_revoked",
