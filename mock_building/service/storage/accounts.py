@@ -112,9 +112,9 @@ async def credentials(db: Executor, driver_id: str) -> Credentials | None:
     return None if row is None else Credentials(row[0], row[1] is not None)
 
 
-async def lock_driver(db: Executor, driver_id: str) -> bool:
-    """Take the driver's row lock for the rest of the transaction; False if there is no such driver."""
-    return await db.execute("UPDATE drivers SET revoked_at = revoked_at WHERE id = $1", driver_id) == 1
+async def lock_driver(db: Executor, driver_id: str) -> None:
+    """Take the driver's row lock for the rest of the transaction (a no-op UPDATE: portable FOR UPDATE)."""
+    await db.execute("UPDATE drivers SET revoked_at = revoked_at WHERE id = $1", driver_id)
 
 
 async def manager_token_hash(db: Executor, building_id: str) -> bytes | None:
