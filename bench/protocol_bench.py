@@ -41,8 +41,12 @@ def _timed(action: Callable[[], object], runs: int, samples: list[float]) -> Non
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=10, help=f"rounds of {PER_ROUND} runs of each operation")
+    parser = argparse.ArgumentParser(
+        description="Grant and unlock sizes, and issue/verify time against the Ed25519 floor."
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=10, help=f"rounds of {PER_ROUND} runs of each operation"
+    )
     rounds = parser.parse_args().rounds
 
     issuer = load_private_key(os.urandom(32))
