@@ -17,6 +17,7 @@ Output uses the same profile (core deterministic encoding), so encode(decode(b))
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum, StrEnum
 from typing import Any
 
 import cbor2
@@ -146,19 +147,62 @@ def decode(data: bytes, limits: Limits) -> Any:
         raise DecodeError(f"cbor2 refused checked input: {err}") from err
 
 
-def _sorted(value: Any) -> Any:
+_ORDERS_MAX = 256
+_orders: dict[tuple[tuple[Any, ...], tuple[type, ...]], tuple[tuple[int, Any], ...]] = {}
+"""Map shapes seen before, by (keys, their types): each key's position and its plain int/str form."""
+_PLAIN_TYPES = frozenset({int, str, bytes, bool, type(None)})
+
+
+def _plain_key(key: Any) -> Any:
+    """The int or str a key encodes as, or None if its encoding may not follow from type and value.
+
+    `bool` is an int subclass but encodes as a simple value, so it is left out.
+    """
+    kind = type(key)
+    if kind is int or kind is str:
+        return key
+    if issubclass(kind, IntEnum):
+        return int(key)
+    if issubclass(kind, StrEnum):
+        return str(key)
+    return None
+
+
+def _ordered_items(mapping: dict[Any, Any]) -> list[tuple[Any, Any]]:
+    """The items of `mapping` sorted bytewise by encoded key, sorting each map shape only once.
+
+    Messages are a few fixed shapes (claims, headers, GATT maps), so the order of a shape is
+    computed on first use and then looked up by the tuple of its keys and their types (the types
+    keep 1 and True apart). Enum keys come back as the plain int/str they encode as.
+    """
+    items = list(mapping.items())
+    keys = tuple(mapping)
+    shape = (keys, tuple(map(type, keys)))
+    order = _orders.get(shape)
+    if order is not None:
+        return [(plain, items[i][1]) for i, plain in order]
+    positions = sorted(range(len(keys)), key=lambda i: encode(keys[i]))
+    plain_keys = [_plain_key(keys[i]) for i in positions]
+    if None not in plain_keys:
+        if len(_orders) >= _ORDERS_MAX:
+            _orders.clear()
+        _orders[shape] = tuple(zip(positions, plain_keys, strict=True))
+    return [items[i] for i in positions]
+
+
+def _canonical(value: Any) -> Any:
+    """`value` with every map rebuilt in deterministic key order (plain items pass through as is)."""
+    if type(value) in _PLAIN_TYPES:
+        return value
     if isinstance(value, dict):
-        pairs = sorted(((encode(k), k, _sorted(v)) for k, v in value.items()), key=lambda p: p[0])
-        return {k: v for _, k, v in pairs}
+        return {k: v if type(v) in _PLAIN_TYPES else _canonical(v) for k, v in _ordered_items(value)}
     if isinstance(value, (list, tuple)):
-        return [_sorted(v) for v in value]
+        return [v if type(v) in _PLAIN_TYPES else _canonical(v) for v in value]
     if isinstance(value, cbor2.CBORTag):
-        return cbor2.CBORTag(value.tag, _sorted(value.value))
+        return cbor2.CBORTag(value.tag, _canonical(value.value))
     return value
 
 
 def encode(value: Any) -> bytes:
     """Core deterministic encoding (RFC 8949 §4.2.1): shortest heads, keys sorted bytewise."""
-    if isinstance(value, (dict, list, tuple, cbor2.CBORTag)):
-        value = _sorted(value)
-    return cbor2.dumps(value)
+    return cbor2.dumps(_canonical(value))
