@@ -33,6 +33,8 @@ __all__ = [
 
 COSE_SIGN1_TAG = 18
 _HEADER_LIMITS = cbor_strict.Limits(max_size=40, max_depth=1, max_items=8)
+_COSE = COSE.new()
+"""python-cwt's COSE codec with its default settings; it keeps no per-message state."""
 
 
 class HeaderKey(IntEnum):
@@ -62,7 +64,7 @@ class Sign1Envelope:
 
 def sign1(payload: bytes, signing_key: Ed25519PrivateKey, kid: bytes) -> bytes:
     """Sign `payload` with EdDSA; Ed25519 is deterministic, so equal inputs give equal bytes."""
-    token = COSE.new().encode_and_sign(
+    token = _COSE.encode_and_sign(
         payload,
         cose_signing_key(signing_key, kid),
         protected={HeaderKey.ALG: int(Alg.EDDSA), HeaderKey.KID: kid},
@@ -99,7 +101,7 @@ def parse_sign1(data: bytes, limits: cbor_strict.Limits) -> Sign1Envelope:
 def verify_sign1(envelope: Sign1Envelope, key: COSEKeyInterface) -> bool:
     """True if python-cwt verifies the signature with `key` (whose kid must match)."""
     try:
-        COSE.new().decode(envelope.raw, key)
+        _COSE.decode(envelope.raw, key)
     except (CWTError, ValueError, TypeError, KeyError):
         return False
     return True
