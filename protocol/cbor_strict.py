@@ -148,7 +148,8 @@ def decode(data: bytes, limits: Limits) -> Any:
 
 
 _ORDERS_MAX = 256
-_orders: dict[tuple[tuple[Any, ...], tuple[type, ...]], tuple[tuple[int, Any], ...]] = {}
+_Order = tuple[tuple[int, Any], ...]
+_orders: dict[tuple[tuple[Any, ...], tuple[type, ...]], _Order] = {}
 """Map shapes seen before, by (keys, their types): each key's position and its plain int/str form."""
 _PLAIN_TYPES = frozenset({int, str, bytes, bool, type(None)})
 
@@ -168,26 +169,30 @@ def _plain_key(key: Any) -> Any:
     return None
 
 
-def _ordered_items(mapping: dict[Any, Any]) -> list[tuple[Any, Any]]:
-    """The items of `mapping` sorted bytewise by encoded key, sorting each map shape only once.
+def _sort_shape(keys: tuple[Any, ...], shape: tuple[tuple[Any, ...], tuple[type, ...]]) -> _Order:
+    """Each key's position in bytewise order of its encoding, remembered if the shape allows."""
+    positions = sorted(range(len(keys)), key=lambda i: encode(keys[i]))
+    plain_keys = [_plain_key(keys[i]) for i in positions]
+    if None in plain_keys:
+        return tuple((i, keys[i]) for i in positions)
+    if len(_orders) >= _ORDERS_MAX:
+        _orders.clear()
+    order = _orders[shape] = tuple(zip(positions, plain_keys, strict=True))
+    return order
+
+
+def _canonical_map(mapping: dict[Any, Any]) -> dict[Any, Any]:
+    """`mapping` rebuilt with keys in bytewise order of their encodings, sorting each shape once.
 
     Messages are a few fixed shapes (claims, headers, GATT maps), so the order of a shape is
     computed on first use and then looked up by the tuple of its keys and their types (the types
     keep 1 and True apart). Enum keys come back as the plain int/str they encode as.
     """
-    items = list(mapping.items())
     keys = tuple(mapping)
+    values = list(mapping.values())
     shape = (keys, tuple(map(type, keys)))
-    order = _orders.get(shape)
-    if order is not None:
-        return [(plain, items[i][1]) for i, plain in order]
-    positions = sorted(range(len(keys)), key=lambda i: encode(keys[i]))
-    plain_keys = [_plain_key(keys[i]) for i in positions]
-    if None not in plain_keys:
-        if len(_orders) >= _ORDERS_MAX:
-            _orders.clear()
-        _orders[shape] = tuple(zip(positions, plain_keys, strict=True))
-    return [items[i] for i in positions]
+    order = _orders.get(shape) or _sort_shape(keys, shape)
+    return {k: v if type(v := values[i]) in _PLAIN_TYPES else _canonical(v) for i, k in order}
 
 
 def _canonical(value: Any) -> Any:
@@ -195,7 +200,7 @@ def _canonical(value: Any) -> Any:
     if type(value) in _PLAIN_TYPES:
         return value
     if isinstance(value, dict):
-        return {k: v if type(v) in _PLAIN_TYPES else _canonical(v) for k, v in _ordered_items(value)}
+        return _canonical_map(value)
     if isinstance(value, (list, tuple)):
         return [v if type(v) in _PLAIN_TYPES else _canonical(v) for v in value]
     if isinstance(value, cbor2.CBORTag):
