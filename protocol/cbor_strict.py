@@ -52,25 +52,24 @@ class _Walker:
     def fail(self, why: str) -> DecodeError:
         return DecodeError(f"{why} at offset {self.pos}")
 
-    def take(self, n: int) -> bytes:
-        if n > len(self.data) - self.pos:
-            raise self.fail("truncated input")
-        chunk = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return chunk
-
     def head(self) -> tuple[int, int, int]:
         """Read an initial byte and argument; returns (major, info, argument)."""
-        initial = self.take(1)[0]
+        data, pos = self.data, self.pos
+        if pos >= len(data):
+            raise self.fail("truncated input")
+        initial = data[pos]
+        self.pos = pos = pos + 1
         major, info = initial >> 5, initial & 0x1F
         if info < 24:
             return major, info, info
         if info > 27:
             raise self.fail("indefinite length or reserved additional info")
         width = 1 << (info - 24)
-        arg = int.from_bytes(self.take(width), "big")
-        smallest = 24 if width == 1 else 1 << (8 * (width >> 1))
-        if major != 7 and arg < smallest:
+        if width > len(data) - pos:
+            raise self.fail("truncated input")
+        arg = int.from_bytes(data[pos : pos + width], "big")
+        self.pos = pos + width
+        if major != 7 and arg < (24 if width == 1 else 1 << (8 * (width >> 1))):
             raise self.fail("non-shortest encoding")
         return major, info, arg
 
@@ -81,13 +80,16 @@ class _Walker:
         if depth > self.limits.max_depth:
             raise self.fail("nesting too deep")
         major, info, arg = self.head()
-        if major in (0, 1):
+        if major < 2:
             return
-        if major in (2, 3):
-            chunk = self.take(arg)
+        if major < 4:
+            start = self.pos
+            if arg > len(self.data) - start:
+                raise self.fail("truncated input")
+            self.pos = start + arg
             if major == 3:
                 try:
-                    chunk.decode("utf-8")
+                    self.data[start : self.pos].decode("utf-8")
                 except UnicodeDecodeError:
                     raise self.fail("invalid UTF-8 in text string") from None
             return
@@ -96,17 +98,7 @@ class _Walker:
                 self.item(depth + 1)
             return
         if major == 5:
-            previous: bytes | None = None
-            for _ in range(arg):
-                start = self.pos
-                if self.peek_major() not in (0, 1, 3):
-                    raise self.fail("map key is not an integer or text string")
-                self.item(depth + 1)
-                key = self.data[start : self.pos]
-                if previous is not None and key <= previous:
-                    raise self.fail("map keys duplicated or not in deterministic order")
-                previous = key
-                self.item(depth + 1)
+            self.map_entries(arg, depth + 1)
             return
         if major == 6:
             if arg not in self.limits.allowed_tags:
@@ -117,10 +109,20 @@ class _Walker:
         if info not in (_SIMPLE_FALSE, _SIMPLE_TRUE, _SIMPLE_NULL):
             raise self.fail("float or unsupported simple value")
 
-    def peek_major(self) -> int:
-        if self.pos >= len(self.data):
-            raise self.fail("truncated input")
-        return self.data[self.pos] >> 5
+    def map_entries(self, count: int, depth: int) -> None:
+        data, previous = self.data, b""
+        for _ in range(count):
+            start = self.pos
+            if start >= len(data):
+                raise self.fail("truncated input")
+            if data[start] >> 5 not in (0, 1, 3):
+                raise self.fail("map key is not an integer or text string")
+            self.item(depth)
+            key = data[start : self.pos]
+            if key <= previous:
+                raise self.fail("map keys duplicated or not in deterministic order")
+            previous = key
+            self.item(depth)
 
 
 def check_well_formed(data: bytes, limits: Limits) -> None:
