@@ -16,6 +16,8 @@ Output uses the same profile (core deterministic encoding), so encode(decode(b))
 
 from __future__ import annotations
 
+import io
+import threading
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -210,6 +212,27 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+class _ThreadEncoder(threading.local):
+    """One cbor2 encoder per thread, reused: building one costs more than encoding a grant.
+
+    After a refused value the next call starts from an empty buffer; cbor2 unwinds its own
+    cycle guard when it raises (checked by the tests).
+    """
+
+    def __init__(self) -> None:
+        self.buffer = io.BytesIO()
+        self.encoder = cbor2.CBOREncoder(self.buffer)
+
+    def dumps(self, value: Any) -> bytes:
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.encoder.encode(value)
+        return self.buffer.getvalue()
+
+
+_thread_encoder = _ThreadEncoder()
+
+
 def encode(value: Any) -> bytes:
     """Core deterministic encoding (RFC 8949 §4.2.1): shortest heads, keys sorted bytewise."""
-    return cbor2.dumps(_canonical(value))
+    return _thread_encoder.dumps(_canonical(value))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -147,3 +148,24 @@ def test_order_cache_is_bounded_and_stays_correct_after_it_is_full() -> None:
     for value in shapes + shapes[:10]:
         assert cbor_strict.encode(value) == _oracle(value)
     assert 0 < len(cbor_strict._orders) <= cbor_strict._ORDERS_MAX  # bounded, whatever callers encode
+
+
+def test_encoding_after_a_refused_value_is_unaffected() -> None:
+    shared = [5]
+    with pytest.raises(cbor2.CBOREncodeError):
+        cbor_strict.encode([shared, object()])  # fails half-way through, with `shared` already entered
+    assert cbor_strict.encode([shared, shared]) == _oracle([shared, shared])
+    assert cbor_strict.encode({1: shared}) == bytes.fromhex("a1018105")
+
+
+def test_threads_encoding_at_once_get_their_own_bytes() -> None:
+    values = [{i: b"x" * (i % 40), -i - 1: [str(i)] * 3, "k": {"n": i}} for i in range(400)]
+
+    def encode_all(offset: int) -> list[bytes]:
+        return [cbor_strict.encode(values[(i + offset) % len(values)]) for i in range(len(values))]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(encode_all, range(0, 400, 50)))
+    expected = [_oracle(v) for v in values]
+    for offset, encoded in zip(range(0, 400, 50), results, strict=True):
+        assert encoded == expected[offset:] + expected[:offset]
