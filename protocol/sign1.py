@@ -44,6 +44,10 @@ class HeaderKey(IntEnum):
     KID = 4
 
 
+_ALG, _KID, _EDDSA = int(HeaderKey.ALG), int(HeaderKey.KID), int(Alg.EDDSA)
+"""Plain ints for python-cwt: cbor2 encodes enum members through a slower path."""
+
+
 def sign1_limits(max_size: int) -> cbor_strict.Limits:
     """Decoding limits for a COSE_Sign1 of at most `max_size` bytes."""
     return cbor_strict.Limits(
@@ -65,10 +69,7 @@ class Sign1Envelope:
 def sign1(payload: bytes, signing_key: Ed25519PrivateKey, kid: bytes) -> bytes:
     """Sign `payload` with EdDSA; Ed25519 is deterministic, so equal inputs give equal bytes."""
     token = _COSE.encode_and_sign(
-        payload,
-        cose_signing_key(signing_key, kid),
-        protected={HeaderKey.ALG: int(Alg.EDDSA), HeaderKey.KID: kid},
-        unprotected={},
+        payload, cose_signing_key(signing_key, kid), protected={_ALG: _EDDSA, _KID: kid}, unprotected={}
     )
     assert isinstance(token, bytes)
     return token
