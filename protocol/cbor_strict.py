@@ -185,27 +185,23 @@ def _sort_shape(keys: tuple[Any, ...], shape: tuple[tuple[Any, ...], tuple[type,
     return order
 
 
-def _canonical_map(mapping: dict[Any, Any]) -> dict[Any, Any]:
-    """`mapping` rebuilt with keys in bytewise order of their encodings, sorting each shape once.
+def _canonical(value: Any) -> Any:
+    """`value` with every map rebuilt in deterministic key order (plain items pass through as is).
 
-    Messages are a few fixed shapes (claims, headers, GATT maps), so the order of a shape is
+    Messages are a few fixed map shapes (claims, headers, GATT maps), so the order of a shape is
     computed on first use and then looked up by the tuple of its keys and their types (the types
     keep 1 and True apart). Enum keys come back as the plain int/str they encode as.
     """
-    keys = tuple(mapping)
-    values = list(mapping.values())
-    shape = (keys, tuple(map(type, keys)))
-    order = _orders.get(shape) or _sort_shape(keys, shape)
-    return {k: v if type(v := values[i]) in _PLAIN_TYPES else _canonical(v) for i, k in order}
-
-
-def _canonical(value: Any) -> Any:
-    """`value` with every map rebuilt in deterministic key order (plain items pass through as is)."""
-    if type(value) in _PLAIN_TYPES:
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
         return value
-    if isinstance(value, dict):
-        return _canonical_map(value)
-    if isinstance(value, (list, tuple)):
+    if kind is dict or isinstance(value, dict):
+        keys = tuple(value)
+        values = list(value.values())
+        shape = (keys, tuple(map(type, keys)))
+        order = _orders.get(shape) or _sort_shape(keys, shape)
+        return {k: v if type(v := values[i]) in _PLAIN_TYPES else _canonical(v) for i, k in order}
+    if kind is list or isinstance(value, (list, tuple)):
         return [v if type(v) in _PLAIN_TYPES else _canonical(v) for v in value]
     if isinstance(value, cbor2.CBORTag):
         return cbor2.CBORTag(value.tag, _canonical(value.value))
