@@ -199,7 +199,9 @@ def _canonical(value: Any) -> Any:
         keys = tuple(value)
         values = list(value.values())
         shape = (keys, tuple(map(type, keys)))
-        order = _orders.get(shape) or _sort_shape(keys, shape)
+        order = _orders.get(shape)
+        if order is None:
+            order = _sort_shape(keys, shape)
         return {k: v if type(v := values[i]) in _PLAIN_TYPES else _canonical(v) for i, k in order}
     if kind is list or isinstance(value, (list, tuple)):
         return [v if type(v) in _PLAIN_TYPES else _canonical(v) for v in value]
