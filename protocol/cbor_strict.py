@@ -196,6 +196,8 @@ def _canonical(value: Any) -> Any:
     if kind in _PLAIN_TYPES:
         return value
     if kind is dict or isinstance(value, dict):
+        if len(value) < 2:  # nothing to order
+            return {k: v if type(v) in _PLAIN_TYPES else _canonical(v) for k, v in value.items()}
         keys = tuple(value)
         values = list(value.values())
         shape = (keys, tuple(map(type, keys)))
