@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from types import MappingProxyType
 
 from cryptography.hazmat.primitives import serialization
@@ -174,9 +174,15 @@ def cose_signing_key(key: Ed25519PrivateKey, kid: bytes) -> COSEKeyInterface:
 
 
 def cose_verify_key(public_raw: bytes, kid: bytes) -> COSEKeyInterface:
-    """A python-cwt verification key bound to `kid` and pinned to EdDSA."""
+    """A python-cwt verification key bound to `kid` and pinned to EdDSA (built once per key and kid)."""
     _check_kid(kid)
-    load_public_key(public_raw)
+    _check_point(public_raw)
+    return _cose_verify_key(bytes(public_raw), bytes(kid))
+
+
+@lru_cache(maxsize=256)
+def _cose_verify_key(public_raw: bytes, kid: bytes) -> COSEKeyInterface:
+    """Cached by public bytes only: a receipt check built a COSE key per receipt."""
     return COSEKey.new({1: _CoseKty.OKP, 2: kid, 3: Alg.EDDSA, -1: _CoseCrv.ED25519, -2: public_raw})
 
 

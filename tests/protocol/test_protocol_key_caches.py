@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from protocol.errors import KeyFormatError
+from protocol.errors import KeyFormatError, ReceiptError
 from protocol.grant import issue_grant, parse_grant
 from protocol.keys import TrustedIssuerKey, TrustStore, load_private_key, load_public_key, public_key_bytes
-from protocol.reasons import ReasonCode
+from protocol.reasons import Outcome, ReasonCode
+from protocol.receipt import GENESIS_HASH, Receipt, sign_receipt, verify_receipt
 from protocol.sign1 import verify_sign1
 from protocol.unlock import UnlockRequest, pop_payload
 from tests.protocol_world import (
@@ -102,3 +103,16 @@ def test_point_validation_remembers_only_keys_that_passed() -> None:
         with pytest.raises(KeyFormatError) as refused:  # ... the same key plus torsion never does
             load_public_key(mixed)
         assert refused.value.reason is ReasonCode.WEAK_KEY
+
+
+def test_receipt_checks_with_a_cached_door_key_follow_the_key_they_are_given() -> None:
+    old, new = load_private_key(SEEDS[4]), load_private_key(SEEDS[5])
+    receipt = Receipt(DOOR_ID, 0, GENESIS_HASH, GRANT_ID, Outcome.UNLOCKED, ReasonCode.OK, 1_767_225_600)
+    signed_old, signed_new = sign_receipt(receipt, old), sign_receipt(receipt, new)
+    for _ in range(2):  # the second round runs on warm caches
+        assert verify_receipt(signed_old, public_key_bytes(old)) == receipt
+        assert verify_receipt(signed_new, public_key_bytes(new)) == receipt
+        with pytest.raises(ReceiptError):
+            verify_receipt(signed_new, public_key_bytes(old))
+        with pytest.raises(ReceiptError):
+            verify_receipt(signed_old, public_key_bytes(new))
