@@ -140,7 +140,7 @@ def _check_kid(kid: bytes) -> None:
         raise KeyFormatError(f"a key id is 1..{KEY_ID_MAX} bytes")
 
 
-_SIGNERS_MAX = 16
+_SIGNERS_MAX = 64  # one per carrier the service signs for, with room for rotations
 _signers: dict[tuple[int, bytes], tuple[Ed25519PrivateKey, COSEKeyInterface]] = {}
 """COSE signing keys by (id of the private key object, kid); each entry holds that object."""
 
