@@ -30,8 +30,8 @@ async def alerts_feed(
 ) -> list[Alert]:
     """A building's alerts for its manager (or the admin), newest first, time-driven ones up to date."""
     check_manager(service.store, token, building_id, service.config.admin_token)
-    service.alerts.sweep(service.clock.now())
-    return service.alerts.feed(building_id, state=state, limit=limit)
+    await service.alerts.sweep(service.clock.now())
+    return await service.alerts.feed(building_id, state=state, limit=limit)
 
 
 @router.post("/alerts/{alert_id}/acknowledgement", response_model=Alert)
@@ -39,9 +39,11 @@ async def acknowledge_alert(
     alert_id: AlertId, body: AlertAcknowledgement, service: ServiceDep, token: Bearer
 ) -> Alert:
     """The building's manager (or the admin) marks an alert seen; it stays in the feed as acknowledged."""
-    check_manager(service.store, token, service.alerts.building_of(alert_id), service.config.admin_token)
+    check_manager(
+        service.store, token, await service.alerts.building_of(alert_id), service.config.admin_token
+    )
     by = "admin" if hmac.compare_digest(token.encode(), service.config.admin_token.encode()) else "manager"
-    return service.alerts.acknowledge(alert_id, by=by, note=body.note, now=service.clock.now())
+    return await service.alerts.acknowledge(alert_id, by=by, note=body.note, now=service.clock.now())
 
 
 @router.get("/buildings/{building_id}/entries", response_model=list[TenantEntry])
@@ -57,5 +59,5 @@ async def building_entries(
     Served with the manager token (the manager shares it with tenants): it names no driver at all.
     """
     check_manager(service.store, token, building_id, service.config.admin_token)
-    service.alerts.sweep(service.clock.now())
-    return tenant_entries(service.store, building_id, since=since, limit=limit)
+    await service.alerts.sweep(service.clock.now())
+    return await tenant_entries(service.database, building_id, since=since, limit=limit)

@@ -81,11 +81,11 @@ def create_app(
     if not isinstance(database, SqliteDatabase):
         raise NotImplementedError("PostgreSQL serves once every aggregate is on the storage seam")
     store = Store(database.conn)
-    audit = AuditLog(store, config.audit_secret)
+    audit = AuditLog(database, config.audit_secret)
     revocations = Revocations(store, audit)
     limiter = RateLimiter(config.grant_rate_limit, config.grant_rate_window_s)
     alerts = AlertBook(
-        store, audit, gap_after_s=config.gap_alert_after_s, grant_margin_s=config.grant_receipt_margin_s
+        database, audit, gap_after_s=config.gap_alert_after_s, grant_margin_s=config.grant_receipt_margin_s
     )
     service = Service(
         config=config,
@@ -100,8 +100,8 @@ def create_app(
         ),
         handhelds=Handhelds(store, revocations, max_live=config.max_handheld_keys),
         gate=GrantGate(store, audit, limiter, signers, zone=config.zone, lifetime_s=config.grant_lifetime_s),
-        receipts=ReceiptIngest(store, audit, alerts),
-        deliveries=Deliveries(store, audit, alerts, zone=config.zone),
+        receipts=ReceiptIngest(database, audit, alerts),
+        deliveries=Deliveries(database, audit, alerts, zone=config.zone),
         revocations=revocations,
         audit=audit,
         alerts=alerts,

@@ -105,13 +105,16 @@ class GrantGate:
         try:
             with self._store.transaction() as db:
                 grant = self._decide(who, stop_id, door_id, barcode, handheld_key_id, now, context)
-                self._audit.record(
-                    at=now,
-                    kind=AuditKind.GRANT,
-                    outcome="grant_issued",
-                    reason=ReasonCode.OK.slug,
-                    grant_id=grant.grant_id.hex(),
-                    **context,
+                self._store.run(
+                    self._audit.record(
+                        self._store.executor,
+                        at=now,
+                        kind=AuditKind.GRANT,
+                        outcome="grant_issued",
+                        reason=ReasonCode.OK.slug,
+                        grant_id=grant.grant_id.hex(),
+                        **context,
+                    )
                 )
                 if idempotency_key is not None:
                     db.execute(
@@ -127,8 +130,15 @@ class GrantGate:
                         ),
                     )
         except ServiceProblem as problem:
-            self._audit.record(
-                at=now, kind=AuditKind.GRANT, outcome="grant_refused", reason=problem.code.slug, **context
+            self._store.run(
+                self._audit.record(
+                    self._store.executor,
+                    at=now,
+                    kind=AuditKind.GRANT,
+                    outcome="grant_refused",
+                    reason=problem.code.slug,
+                    **context,
+                )
             )
             raise
         return grant, True

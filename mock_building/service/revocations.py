@@ -107,19 +107,21 @@ class Revocations:
             "INSERT INTO revocations (at, target_kind, target_id, reason) VALUES (?, ?, ?, ?)",
             (now.isoformat(), target_kind, target, reason),
         )
-        self._audit.record(
-            at=now,
-            kind=AuditKind.REVOCATION,
-            outcome=f"{target_kind}_revoked",
-            reason=ReasonCode.REVOKED.slug,
-            building_id=building,
-            door_id=door,
-            stop_id=stop,
-            carrier_id=carrier,
-            driver_id=driver,
-            grant_id=target if target_kind == "grant" else None,
+        self._store.run(
+            self._audit.record(
+                self._store.executor,
+                at=now,
+                kind=AuditKind.REVOCATION,
+                outcome=f"{target_kind}_revoked",
+                reason=ReasonCode.REVOKED.slug,
+                building_id=building,
+                door_id=door,
+                stop_id=stop,
+                carrier_id=carrier,
+                driver_id=driver,
+                grant_id=target if target_kind == "grant" else None,
+            )
         )
-
 
 def _mark_revoked(
     db: sqlite3.Connection, table: str, key_column: str, key: str, now: datetime, unknown: str, lookup: str
