@@ -148,6 +148,7 @@ async def add_receipt(db: Executor, receipt: NewReceipt, head: ReceiptHead) -> R
     for `save_head` once the upload is done with the door.
     """
     seq = receipt.seq
+    gapless = head.through_seq == head.top_seq
     if seq > head.top_seq + 1:
         await db.execute(
             "INSERT INTO receipt_gaps (door_id, first_seq, last_seq, open_since) VALUES ($1, $2, $3, $4)",
@@ -176,9 +177,11 @@ async def add_receipt(db: Executor, receipt: NewReceipt, head: ReceiptHead) -> R
         head = replace(head, top_seq=seq, top_digest=receipt.digest)
     if seq == head.through_seq + 1:
         # The contiguous run now reaches up to the lowest remaining gap, or to the newest receipt.
-        lowest = await db.fetch_value(
-            "SELECT MIN(first_seq) FROM receipt_gaps WHERE door_id = $1", receipt.door_id
-        )
+        lowest = None
+        if not gapless:
+            lowest = await db.fetch_value(
+                "SELECT MIN(first_seq) FROM receipt_gaps WHERE door_id = $1", receipt.door_id
+            )
         head = replace(head, through_seq=head.top_seq if lowest is None else int(lowest) - 1)
     return head
 
