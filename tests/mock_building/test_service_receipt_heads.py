@@ -112,7 +112,8 @@ async def test_upgrading_to_receipt_heads_backfills_them_from_stored_receipts(tm
     await seed_database(old, scenario(), NOON.date(), password_cost=2**10)
     north, south = door_chain("A-N", 6), door_chain("A-S", 3)
     # A-N holds 0-2 and 4-5 (3 missing); A-S holds 1-2 (0 missing).
-    held = [("A-N", seq, north[seq]) for seq in (0, 1, 2, 4, 5)] + [("A-S", seq, south[seq]) for seq in (1, 2)]
+    held = [("A-N", seq, north[seq]) for seq in (0, 1, 2, 4, 5)]
+    held += [("A-S", seq, south[seq]) for seq in (1, 2)]
     await old.execute_many(
         "INSERT INTO receipts (door_id, seq, digest, prev_digest, outcome, reason, door_time, raw, received_at)"
         " VALUES ($1, $2, $3, $4, 'refused', 'malformed', $5, $6, $5)",
@@ -126,7 +127,8 @@ async def test_upgrading_to_receipt_heads_backfills_them_from_stored_receipts(tm
         assert await receipts.receipts_through(database, "A-S") is None
         assert await receipts.receipts_through(database, "B-1") is None  # a door with no receipts
         async with database.transaction() as tx:
-            assert await receipts.lock_head(tx, "A-N") == receipts.ReceiptHead(2, 5, receipt_digest(north[5]))
-            assert await receipts.lock_head(tx, "A-S") == receipts.ReceiptHead(-1, 2, receipt_digest(south[2]))
+            north_head, south_head = await receipts.lock_head(tx, "A-N"), await receipts.lock_head(tx, "A-S")
+        assert north_head == receipts.ReceiptHead(2, 5, receipt_digest(north[5]))
+        assert south_head == receipts.ReceiptHead(-1, 2, receipt_digest(south[2]))
     finally:
         await database.close()
