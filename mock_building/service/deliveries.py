@@ -122,12 +122,6 @@ class Deliveries:
             building_id = await deliveries.lock_stop(tx, route_id, request.stop_id)
             if building_id is None:
                 raise ServiceProblem(*NOT_ON_ROUTE)
-            parcels = await deliveries.parcels_of(tx, route_id, request.stop_id)
-            if not set(package_ids) <= set(parcels):
-                raise ServiceProblem(ReasonCode.PACKAGE_NOT_FOR_STOP, "Parcel is not for this stop")
-            done = [p for p in package_ids if parcels[p] is not None]
-            if done:
-                raise _already_delivered(done[0])
             earliest = datetime.fromisoformat(grant.issued_at) if grant else now - _UNGRANTED_LOOKBACK
             delivered_at = _judged_time(claimed, earliest, now)
             record = deliveries.DeliveryRow(
@@ -141,11 +135,18 @@ class Deliveries:
                 recorded_at=now.isoformat(),
                 claimed_delivered_at=claimed.isoformat(),
             )
+            # The id before the parcels: another worker may have stored this very confirmation while
+            # this one waited for the stop (a refusal below rolls the id back).
             if not await deliveries.add_delivery(tx, record):
-                # The same id was confirmed for another stop at this very moment (by another worker).
                 stored = await deliveries.delivery(tx, delivery_id)
                 assert stored is not None  # its id is taken, and deliveries are never deleted
                 return _replayed(stored, who.driver_id, request.stop_id, package_ids, grant_id), False
+            parcels = await deliveries.parcels_of(tx, route_id, request.stop_id)
+            if not set(package_ids) <= set(parcels):
+                raise ServiceProblem(ReasonCode.PACKAGE_NOT_FOR_STOP, "Parcel is not for this stop")
+            done = [p for p in package_ids if parcels[p] is not None]
+            if done:
+                raise _already_delivered(done[0])
             marked = await deliveries.mark_delivered(tx, route_id, package_ids, record.delivered_at)
             if marked != len(package_ids):
                 # Under the stop's lock a parcel read as undelivered still is; should that ever fail,
