@@ -153,7 +153,9 @@ async def upload_receipts(
     body: ReceiptUpload, driver: CurrentDriver, service: ServiceDep
 ) -> ReceiptUploadResponse:
     """Door receipts relayed by the app: verified, chained, stored; duplicates are fine; gaps reported."""
-    report = await service.receipts.upload(list(body.receipts), service.clock.now(), relayed_by=driver.driver_id)
+    report = await service.receipts.upload(
+        list(body.receipts), service.clock.now(), relayed_by=driver.driver_id
+    )
     return ReceiptUploadResponse(
         results=tuple(
             ReceiptResult(

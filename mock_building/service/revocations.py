@@ -123,6 +123,7 @@ class Revocations:
             )
         )
 
+
 def _mark_revoked(
     db: sqlite3.Connection, table: str, key_column: str, key: str, now: datetime, unknown: str, lookup: str
 ) -> sqlite3.Row:
