@@ -258,6 +258,11 @@ def use_postgres(url: str) -> Iterator[None]:
         _postgres_url = None
 
 
+def postgres_url_in_use() -> str | None:
+    """The running test's PostgreSQL database, when it runs on PostgreSQL."""
+    return _postgres_url
+
+
 async def fresh_postgres_database(server: str) -> str:
     """A new, empty database on the PostgreSQL `server` (a URL without a database), for one test."""
     name = f"test_{uuid.uuid4().hex[:16]}"

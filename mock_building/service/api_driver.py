@@ -125,7 +125,7 @@ async def request_grant(
     idempotency_key: IdempotencyKey = None,
 ) -> GrantResponse:
     """The security gate: a short-lived door grant for a scanned package at its stop."""
-    grant, issued = service.gate.request(
+    grant, issued = await service.gate.request(
         driver,
         stop_id=body.stop_id,
         door_id=body.door_id,

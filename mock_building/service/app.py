@@ -36,7 +36,6 @@ from mock_building.service.gate import CarrierSigner, GrantGate
 from mock_building.service.handhelds import Handhelds
 from mock_building.service.passwords import DEFAULT_COST
 from mock_building.service.problems import ServiceProblem, problem_response
-from mock_building.service.ratelimit import RateLimiter
 from mock_building.service.receipts import ReceiptIngest
 from mock_building.service.revocations import Revocations
 from mock_building.service.seed import seed_database
@@ -83,7 +82,6 @@ def create_app(
     store = Store(database.conn)
     audit = AuditLog(database, config.audit_secret)
     revocations = Revocations(store, audit)
-    limiter = RateLimiter(config.grant_rate_limit, config.grant_rate_window_s)
     alerts = AlertBook(
         database, audit, gap_after_s=config.gap_alert_after_s, grant_margin_s=config.grant_receipt_margin_s
     )
@@ -99,7 +97,15 @@ def create_app(
             refresh_ttl_s=config.refresh_ttl_s,
         ),
         handhelds=Handhelds(store, revocations, max_live=config.max_handheld_keys),
-        gate=GrantGate(store, audit, limiter, signers, zone=config.zone, lifetime_s=config.grant_lifetime_s),
+        gate=GrantGate(
+            database,
+            audit,
+            signers,
+            zone=config.zone,
+            rate_limit=config.grant_rate_limit,
+            rate_window_s=config.grant_rate_window_s,
+            lifetime_s=config.grant_lifetime_s,
+        ),
         receipts=ReceiptIngest(database, audit, alerts),
         deliveries=Deliveries(database, audit, alerts, zone=config.zone),
         revocations=revocations,

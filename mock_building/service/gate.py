@@ -15,6 +15,7 @@ request is a `conflict`. Refusals are not stored: a retry is judged afresh.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,10 +27,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from mock_building.scenario.loader import DeliveryWindow
 from mock_building.service.audit import AuditKind, AuditLog
 from mock_building.service.auth import DriverIdentity
-from mock_building.service.db import Store
 from mock_building.service.problems import ServiceProblem
-from mock_building.service.ratelimit import RateLimiter
 from mock_building.service.seed import route_id_for
+from mock_building.service.storage import Database, Executor, grants, routes
 from protocol.grant import DEFAULT_LIFETIME, GrantClaims, issue_grant
 from protocol.reasons import ReasonCode
 
@@ -62,25 +62,33 @@ def today_route_id(driver_id: str, now: datetime, zone: ZoneInfo) -> str:
 NOT_ON_ROUTE = (ReasonCode.NOT_ON_ROUTE, "Stop not on your route today", "no such stop on your route today")
 
 
+class _LostRace(Exception):
+    """Another request took this idempotency key while this one was being decided."""
+
+
 class GrantGate:
     def __init__(
         self,
-        store: Store,
+        database: Database,
         audit: AuditLog,
-        limiter: RateLimiter,
         signers: Mapping[str, CarrierSigner],
         *,
         zone: ZoneInfo,
+        rate_limit: int,
+        rate_window_s: float,
         lifetime_s: int = DEFAULT_LIFETIME,
     ) -> None:
-        self._store = store
+        if rate_limit < 1 or rate_window_s <= 0:
+            raise ValueError("a rate limit needs limit >= 1 and a positive window")
+        self._database = database
         self._audit = audit
-        self._limiter = limiter
         self._signers = signers
         self._zone = zone
+        self._rate_limit = rate_limit
+        self._rate_window_s = rate_window_s
         self.lifetime_s = lifetime_s
 
-    def request(
+    async def request(
         self,
         who: DriverIdentity,
         *,
@@ -91,81 +99,75 @@ class GrantGate:
         now: datetime,
         idempotency_key: str | None = None,
     ) -> tuple[IssuedGrant, bool]:
-        """The grant, and whether it was issued now (False: the replay of an earlier one with the same key)."""
+        """The grant, and whether it was issued now (False: the replay of an earlier one with the same key).
+
+        One transaction: the rate-limit slot, the decision and its audit event commit together, a
+        refusal included (a refused request still counts against the limit).
+        """
         # Unit separators keep the fields apart: ("a", "bc") and ("ab", "c") hash differently.
         body_hash = hashlib.sha256(
             f"{stop_id}\x1f{door_id}\x1f{barcode.strip()}\x1f{handheld_key_id}".encode()
         ).digest()
         if idempotency_key is not None:
-            earlier = self._replay(who.driver_id, idempotency_key, body_hash)
+            earlier = await self._replay(self._database, who.driver_id, idempotency_key, body_hash)
             if earlier is not None:
                 return earlier, False
         # Filled in as the decision learns more, so a refusal is audited with what was known then.
         context: dict[str, str | None] = {"carrier_id": who.carrier_id, "driver_id": who.driver_id}
+        refusal: ServiceProblem | None = None
         try:
-            with self._store.transaction() as db:
-                grant = self._decide(who, stop_id, door_id, barcode, handheld_key_id, now, context)
-                self._store.run(
-                    self._audit.record(
-                        self._store.executor,
-                        at=now,
-                        kind=AuditKind.GRANT,
-                        outcome="grant_issued",
-                        reason=ReasonCode.OK.slug,
-                        grant_id=grant.grant_id.hex(),
+            async with self._database.transaction() as tx:
+                try:
+                    grant = await self._decide(
+                        tx, who, stop_id, door_id, barcode, handheld_key_id, now, context
+                    )
+                except ServiceProblem as problem:
+                    refusal = problem
+                    await self._audit.record(
+                        tx, at=now, kind=AuditKind.GRANT, outcome="grant_refused", reason=problem.code.slug,
                         **context,
-                    )
-                )
-                if idempotency_key is not None:
-                    db.execute(
-                        "INSERT INTO grant_requests (driver_id, idempotency_key, body_hash, grant_id, token,"
-                        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        (
-                            who.driver_id,
-                            idempotency_key,
-                            body_hash,
-                            grant.grant_id.hex(),
-                            grant.token,
-                            now.isoformat(),
-                        ),
-                    )
-        except ServiceProblem as problem:
-            self._store.run(
-                self._audit.record(
-                    self._store.executor,
-                    at=now,
-                    kind=AuditKind.GRANT,
-                    outcome="grant_refused",
-                    reason=problem.code.slug,
-                    **context,
-                )
-            )
-            raise
+                    )  # fmt: skip
+                else:
+                    await self._audit.record(
+                        tx, at=now, kind=AuditKind.GRANT, outcome="grant_issued", reason=ReasonCode.OK.slug,
+                        grant_id=grant.grant_id.hex(), **context,
+                    )  # fmt: skip
+                    if idempotency_key is not None and not await grants.remember_request(
+                        tx, who.driver_id, idempotency_key, body_hash, grant.grant_id.hex(), grant.token,
+                        now.isoformat(),
+                    ):  # fmt: skip
+                        raise _LostRace
+        except _LostRace:  # rolled back: the grant of the request that took the key is the answer
+            assert idempotency_key is not None
+            earlier = await self._replay(self._database, who.driver_id, idempotency_key, body_hash)
+            if earlier is None:
+                raise ServiceProblem(ReasonCode.CONFLICT, "Idempotency key in use") from None
+            return earlier, False
+        if refusal is not None:
+            raise refusal
         return grant, True
 
-    def _replay(self, driver_id: str, key: str, body_hash: bytes) -> IssuedGrant | None:
-        row = self._store.conn.execute(
-            "SELECT r.body_hash, r.token, g.id, g.door_id, g.expires_at FROM grant_requests r"
-            " JOIN grants g ON g.id = r.grant_id WHERE r.driver_id = ? AND r.idempotency_key = ?",
-            (driver_id, key),
-        ).fetchone()
-        if row is None:
+    @staticmethod
+    async def _replay(db: Executor, driver_id: str, key: str, body_hash: bytes) -> IssuedGrant | None:
+        earlier = await grants.replay(db, driver_id, key)
+        if earlier is None:
             return None
-        if bytes(row["body_hash"]) != body_hash:
+        if earlier.body_hash != body_hash:
             raise ServiceProblem(
                 ReasonCode.CONFLICT,
                 "Idempotency key reused",
                 "this Idempotency-Key was used for another request",
             )
         return IssuedGrant(
-            bytes(row["token"]),
-            bytes.fromhex(row["id"]),
-            row["door_id"],
-            datetime.fromisoformat(row["expires_at"]),
+            earlier.token,
+            bytes.fromhex(earlier.grant_id),
+            earlier.door_id,
+            datetime.fromisoformat(earlier.expires_at),
         )
 
-    def _decide(
+    async def _decide(
         self,
+        db: Executor,
         who: DriverIdentity,
         stop_id: str,
         door_id: str,
@@ -174,62 +176,52 @@ class GrantGate:
         now: datetime,
         context: dict[str, str | None],
     ) -> IssuedGrant:
-        db = self._store.conn
-        if not self._limiter.allow(who.driver_id, now):
-            retry = self._limiter.retry_after(who.driver_id, now)
+        wait_s = await grants.take_rate_slot(
+            db,
+            f"driver:{who.driver_id}",
+            now.timestamp(),
+            limit=self._rate_limit,
+            window_s=self._rate_window_s,
+        )
+        if wait_s:
+            retry = max(1, math.ceil(wait_s))
             raise ServiceProblem(
                 ReasonCode.RATE_LIMITED,
                 "Too many grant requests",
                 f"try again in {retry} s",
                 headers={"Retry-After": str(retry)},
             )
-        handheld = db.execute(
-            "SELECT public_key, revoked_at FROM handhelds WHERE key_id = ? AND driver_id = ?",
-            (handheld_key_id, who.driver_id),
-        ).fetchone()
+        handheld = await grants.handheld_key(db, handheld_key_id, who.driver_id)
         if handheld is None:
             raise ServiceProblem(
                 ReasonCode.UNKNOWN_HANDHELD, "Unknown handheld", "register this handheld's key first"
             )
-        if handheld["revoked_at"] is not None:
+        handheld_public, handheld_revoked = handheld
+        if handheld_revoked:
             raise ServiceProblem(
                 ReasonCode.REVOKED, "Handheld revoked", "this handheld's key has been revoked"
             )
         route_id = today_route_id(who.driver_id, now, self._zone)
-        stop = db.execute(
-            "SELECT building_id, completed_at, window_start, window_end FROM stops WHERE route_id = ? AND id = ?",
-            (route_id, stop_id),
-        ).fetchone()
-        if stop is None:
+        target = await routes.grant_target(db, route_id, stop_id, door_id, barcode.strip(), who.carrier_id)
+        if target is None:
             raise ServiceProblem(*NOT_ON_ROUTE)
-        building_id = stop["building_id"]
-        door = db.execute(
-            "SELECT 1 FROM doors WHERE id = ? AND building_id = ?", (door_id, building_id)
-        ).fetchone()
+        building_id = target.building_id
         # The door is named in the audit event only once it is known to be one of this building's.
-        context.update(building_id=building_id, stop_id=stop_id, door_id=door_id if door else None)
-        if stop["completed_at"] is not None:
+        context.update(
+            building_id=building_id, stop_id=stop_id, door_id=door_id if target.door_in_building else None
+        )
+        if target.completed:
             raise ServiceProblem(ReasonCode.STOP_COMPLETED, "Stop already completed")
-        package = db.execute(
-            "SELECT id FROM packages WHERE route_id = ? AND stop_id = ? AND barcode = ?",
-            (route_id, stop_id, barcode.strip()),
-        ).fetchone()
-        if package is None:
+        if target.package_id is None:
             raise ServiceProblem(ReasonCode.PACKAGE_NOT_FOR_STOP, "Parcel is not for this stop")
-        if door is None:
+        if not target.door_in_building:
             raise ServiceProblem(ReasonCode.DOOR_NOT_FOR_STOP, "Door is not at this stop's building")
-        accepted = db.execute(
-            "SELECT 1 FROM building_carriers WHERE building_id = ? AND carrier_id = ?",
-            (building_id, who.carrier_id),
-        ).fetchone()
-        if accepted is None:
+        if not target.carrier_accepted:
             raise ServiceProblem(ReasonCode.CARRIER_NOT_ACCEPTED, "Building does not accept this carrier")
         signer = self._signers.get(who.carrier_id)
         if signer is None:
             raise ServiceProblem(ReasonCode.FORBIDDEN, "No signing key for this carrier")
-        start, end = (
-            time.fromisoformat(t) if t else None for t in (stop["window_start"], stop["window_end"])
-        )
+        start, end = (time.fromisoformat(t) if t else None for t in (target.window_start, target.window_end))
         window = DeliveryWindow(start=start, end=end)
         if not window.is_open(now.astimezone(self._zone)):
             raise ServiceProblem(
@@ -243,29 +235,20 @@ class GrantGate:
             subject=self._audit.driver_ref(building_id, who.driver_id),
             door_id=door_id,
             stop_id=stop_id,
-            package_id=package["id"],
+            package_id=target.package_id,
             carrier=who.carrier_id,
-            confirmation_key=bytes(handheld["public_key"]),
+            confirmation_key=handheld_public,
             grant_id=os.urandom(16),
             now=int(now.timestamp()),
             lifetime=self.lifetime_s,
         )
         token = issue_grant(claims, signer.private_key, signer.kid)
         expires_at = datetime.fromtimestamp(claims.expires_at, now.tzinfo)
-        db.execute(
-            "INSERT INTO grants (id, driver_id, carrier_id, handheld_key_id, route_id, stop_id, door_id, package_id,"
-            " issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                claims.grant_id.hex(),
-                who.driver_id,
-                who.carrier_id,
-                handheld_key_id,
-                route_id,
-                stop_id,
-                door_id,
-                claims.package_id,
-                now.isoformat(),
-                expires_at.isoformat(),
+        await grants.record_grant(
+            db,
+            grants.GrantRecord(
+                claims.grant_id.hex(), who.driver_id, who.carrier_id, handheld_key_id, route_id, stop_id, door_id,
+                claims.package_id, now.isoformat(), expires_at.isoformat(),
             ),
-        )
+        )  # fmt: skip
         return IssuedGrant(token, claims.grant_id, door_id, expires_at)

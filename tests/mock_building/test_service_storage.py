@@ -45,7 +45,7 @@ async def test_a_pre_alembic_schema_5_file_is_stamped_and_upgraded_in_place(tmp_
 
     reopened = await open_database(path)
     assert await reopened.fetch_value("SELECT name FROM carriers") == "C"
-    assert await reopened.fetch_value("SELECT COUNT(*) FROM grant_attempts") == 0
+    assert await reopened.fetch_value("SELECT COUNT(*) FROM grant_rate") == 0
     await reopened.close()
     assert _revision(path) == HEAD
 
