@@ -24,7 +24,7 @@ from mock_building.scenario.loader import default_scenario_path, load_scenario
 from mock_building.service.alerts import AlertBook
 from mock_building.service.audit import AuditLog
 from mock_building.service.seed import seed_database
-from mock_building.service.storage import Database, open_database, receipts
+from mock_building.service.storage import Database, grants, open_database, receipts
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -37,11 +37,13 @@ async def seeded(database: Database, per_door: int) -> int:
     async with database.transaction() as tx:
         for door in scenario.doors:
             head = await receipts.lock_head(tx, door.id)
-            grants = []
             for seq in range(per_door):
                 at = (T0 + timedelta(seconds=seq)).isoformat()
                 grant = os.urandom(16).hex()
-                grants.append((grant if seq % 10 else os.urandom(16).hex(), door.id, at, at))
+                issued = grant if seq % 10 else os.urandom(16).hex()  # a tenth quoted by no receipt
+                await grants.record_grant(
+                    tx, grants.GrantRecord(issued, "demo", "parcelco", "k", "r", "s", door.id, "p", at, at)
+                )
                 rows += 1
                 if seq % 50 == 25:
                     continue  # a gap
@@ -51,12 +53,6 @@ async def seeded(database: Database, per_door: int) -> int:
                 )  # fmt: skip
                 head = await receipts.add_receipt(tx, stored, head)
             await receipts.save_head(tx, door.id, head)
-            # Grants belong to the grant gate's aggregate, which has no bulk insert of its own yet.
-            await tx.execute_many(
-                "INSERT INTO grants (id, driver_id, carrier_id, handheld_key_id, route_id, stop_id, door_id,"
-                " package_id, issued_at, expires_at) VALUES ($1, 'demo', 'parcelco', 'k', 'r', 's', $2, 'p', $3, $4)",
-                grants,
-            )
     return rows
 
 
