@@ -19,6 +19,7 @@ from mock_building.building.serving import serve_app
 from mock_building.scenario.loader import Scenario, parse_scenario
 from mock_building.service import app_for_scenario
 from mock_building.service.clock import FakeClock
+from mock_building.service.storage import Row, open_database
 from protocol.api import b64url_encode
 from protocol.keys import public_key_bytes
 from protocol.reasons import Outcome, ReasonCode
@@ -283,6 +284,21 @@ async def make_app(clock: FakeClock, db_path: Path | None = None, **overrides: A
     return await app_for_scenario(
         scenario(), clock=clock, database=database, password_cost=2**10, **overrides
     )
+
+
+async def stored_rows(db_path: Path, sql: str, *args: object) -> list[Row]:
+    """Rows of the test's database (its PostgreSQL one, else the file), read on a connection of its own."""
+    database = await open_database(_postgres_url or db_path, migrate=False)
+    try:
+        return await database.fetch_all(sql, *args)
+    finally:
+        await database.close()
+
+
+async def stored_value(db_path: Path, sql: str, *args: object) -> Any:
+    """The first column of the first row `stored_rows` would give (None: no row)."""
+    rows = await stored_rows(db_path, sql, *args)
+    return rows[0][0] if rows else None
 
 
 def client_for(app: FastAPI) -> httpx.AsyncClient:

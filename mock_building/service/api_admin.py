@@ -56,9 +56,9 @@ async def revoke(body: RevocationRequest, service: ServiceDep, token: Bearer) ->
     check_admin(token, service.config.admin_token)
     now = service.clock.now()
     if body.grant_id is not None:
-        service.revocations.grant(body.grant_id.hex(), body.reason, now)
+        await service.revocations.grant(body.grant_id.hex(), body.reason, now)
     elif body.handheld_key_id is not None:
-        service.revocations.handheld(b64url_encode(body.handheld_key_id), body.reason, now)
+        await service.revocations.handheld(b64url_encode(body.handheld_key_id), body.reason, now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -68,7 +68,7 @@ async def revoke_driver(
 ) -> Response:
     """Revoke a driver: every session ends and sign-in is refused with `revoked`."""
     check_admin(token, service.config.admin_token)
-    service.revocations.driver(driver_id, body.reason, service.clock.now())
+    await service.revocations.driver(driver_id, body.reason, service.clock.now())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -84,7 +84,7 @@ async def audit_feed(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEvent]:
     """A building's door events for its manager (or the admin), oldest first, paged by cursor."""
-    check_manager(service.store, token, building_id, service.config.admin_token)
+    await check_manager(service.database, token, building_id, service.config.admin_token)
     page = await service.audit.building_feed(building_id, after_id=after, limit=limit)
     response.headers["X-Audit-Cursor"] = str(page[-1][0] if page else after)
     return [event for _, event in page]

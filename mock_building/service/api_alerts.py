@@ -29,7 +29,7 @@ async def alerts_feed(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[Alert]:
     """A building's alerts for its manager (or the admin), newest first, time-driven ones up to date."""
-    check_manager(service.store, token, building_id, service.config.admin_token)
+    await check_manager(service.database, token, building_id, service.config.admin_token)
     await service.alerts.sweep(service.clock.now())
     return await service.alerts.feed(building_id, state=state, limit=limit)
 
@@ -39,9 +39,8 @@ async def acknowledge_alert(
     alert_id: AlertId, body: AlertAcknowledgement, service: ServiceDep, token: Bearer
 ) -> Alert:
     """The building's manager (or the admin) marks an alert seen; it stays in the feed as acknowledged."""
-    check_manager(
-        service.store, token, await service.alerts.building_of(alert_id), service.config.admin_token
-    )
+    building_id = await service.alerts.building_of(alert_id)
+    await check_manager(service.database, token, building_id, service.config.admin_token)
     by = "admin" if hmac.compare_digest(token.encode(), service.config.admin_token.encode()) else "manager"
     return await service.alerts.acknowledge(alert_id, by=by, note=body.note, now=service.clock.now())
 
@@ -58,6 +57,6 @@ async def building_entries(
 
     Served with the manager token (the manager shares it with tenants): it names no driver at all.
     """
-    check_manager(service.store, token, building_id, service.config.admin_token)
+    await check_manager(service.database, token, building_id, service.config.admin_token)
     await service.alerts.sweep(service.clock.now())
     return await tenant_entries(service.database, building_id, since=since, limit=limit)

@@ -59,7 +59,7 @@ async def sign_in(body: SignInRequest, service: ServiceDep, request: Request) ->
 @router.post("/auth/refresh", response_model=TokenResponse)
 async def refresh(body: RefreshRequest, service: ServiceDep) -> TokenResponse:
     """Trade a refresh token for a new pair; reusing a spent one ends the whole sign-in (`refresh_token_reused`)."""
-    return _tokens(service.sessions.refresh(body.refresh_token, service.clock.now()))
+    return _tokens(await service.sessions.refresh(body.refresh_token, service.clock.now()))
 
 
 @router.post("/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT)
@@ -79,7 +79,7 @@ async def sign_out(
             "send the access token (Bearer) or the refresh token",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    service.sessions.sign_out(token, service.clock.now(), refresh_token=refresh_token)
+    await service.sessions.sign_out(token, service.clock.now(), refresh_token=refresh_token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -88,7 +88,7 @@ async def register_handheld(
     body: HandheldKeyRegistration, driver: CurrentDriver, service: ServiceDep
 ) -> HandheldKeyResponse:
     """Register the handheld's Ed25519 public key (idempotent); grants are bound to it (cnf)."""
-    key_id = service.handhelds.register(driver.driver_id, body.public_key, service.clock.now())
+    key_id = await service.handhelds.register(driver.driver_id, body.public_key, service.clock.now())
     return HandheldKeyResponse(key_id=b64url_decode(key_id))
 
 
@@ -138,7 +138,7 @@ async def request_grant(
         response.status_code = status.HTTP_200_OK
     desk = request.app.state.upkeep  # sealed for the door; its pending upkeep rides along (SPEC 14, 15)
     token = grant.token if desk is None else desk.seal_grant(grant.door_id, grant.token)
-    upkeep = None if desk is None else desk.pending(grant.door_id, service.clock.now())
+    upkeep = None if desk is None else await desk.pending(grant.door_id, service.clock.now())
     return GrantResponse(
         grant=token,
         grant_id=grant.grant_id,

@@ -46,15 +46,15 @@ async def door_upkeep(
     door_id: str, driver: CurrentDriver, service: ServiceDep, desk: UpkeepDep
 ) -> DoorUpkeep:
     """What any phone should relay to the door on its next connection (SPEC section 14)."""
-    return desk.pending(door_id, service.clock.now())
+    return await desk.pending(door_id, service.clock.now())
 
 
 @router.post("/admin/doors/{door_id}/time", response_model=DoorUpkeep)
 async def set_time(door_id: str, service: ServiceDep, token: Bearer, desk: UpkeepDep) -> DoorUpkeep:
     """Queue a signed time statement; phones carry it, signed with the service clock when fetched."""
     check_admin(token, service.config.admin_token)
-    desk.set_time(door_id, service.clock.now())
-    return desk.pending(door_id, service.clock.now())
+    await desk.set_time(door_id, service.clock.now())
+    return await desk.pending(door_id, service.clock.now())
 
 
 @router.put("/admin/buildings/{building_id}/carriers/{carrier_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -62,7 +62,7 @@ async def accept_carrier(
     building_id: str, carrier_id: str, service: ServiceDep, token: Bearer, desk: UpkeepDep
 ) -> Response:
     check_admin(token, service.config.admin_token)
-    desk.accept_carrier(building_id, carrier_id, service.clock.now())
+    await desk.accept_carrier(building_id, carrier_id, service.clock.now())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -71,7 +71,7 @@ async def drop_carrier(
     building_id: str, carrier_id: str, service: ServiceDep, token: Bearer, desk: UpkeepDep
 ) -> Response:
     check_admin(token, service.config.admin_token)
-    desk.drop_carrier(building_id, carrier_id, service.clock.now())
+    await desk.drop_carrier(building_id, carrier_id, service.clock.now())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -79,12 +79,12 @@ async def drop_carrier(
 async def revoke_before(building_id: str, service: ServiceDep, token: Bearer, desk: UpkeepDep) -> Response:
     """Every grant issued until now stops opening the building's doors (e.g. after a key leak)."""
     check_admin(token, service.config.admin_token)
-    desk.revoke_before(building_id, service.clock.now())
+    await desk.revoke_before(building_id, service.clock.now())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/admin/carriers/{carrier_id}/key-rotation", status_code=status.HTTP_204_NO_CONTENT)
 async def rotate_key(carrier_id: str, service: ServiceDep, token: Bearer, desk: UpkeepDep) -> Response:
     check_admin(token, service.config.admin_token)
-    desk.rotate_key(carrier_id, service.clock.now())
+    await desk.rotate_key(carrier_id, service.clock.now())
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -41,7 +41,7 @@ from mock_building.service.revocations import Revocations
 from mock_building.service.seed import seed_database
 from mock_building.service.storage import MEMORY, Database, SqliteDatabase, open_database
 from mock_building.service.throttle import SignInThrottle
-from mock_building.service.upkeep import UpkeepDesk, UpkeepKeys
+from mock_building.service.upkeep import UpkeepDesk, UpkeepKeys, stored_signers
 from protocol.api import API_PREFIX, PROBLEM_MEDIA_TYPE, Problem
 from protocol.reasons import ReasonCode
 
@@ -81,7 +81,7 @@ def create_app(
         raise NotImplementedError("PostgreSQL serves once every aggregate is on the storage seam")
     store = Store(database.conn)
     audit = AuditLog(database, config.audit_secret)
-    revocations = Revocations(store, audit)
+    revocations = Revocations(database, audit)
     alerts = AlertBook(
         database, audit, gap_after_s=config.gap_alert_after_s, grant_margin_s=config.grant_receipt_margin_s
     )
@@ -91,12 +91,12 @@ def create_app(
         database=database,
         store=store,
         sessions=Sessions(
-            store,
-            SignInThrottle(store, account=config.account_throttle, client=config.client_throttle),
+            database,
+            SignInThrottle(database, account=config.account_throttle, client=config.client_throttle),
             access_ttl_s=config.access_ttl_s,
             refresh_ttl_s=config.refresh_ttl_s,
         ),
-        handhelds=Handhelds(store, revocations, max_live=config.max_handheld_keys),
+        handhelds=Handhelds(database, revocations, max_live=config.max_handheld_keys),
         gate=GrantGate(
             database,
             audit,
@@ -122,7 +122,7 @@ def create_app(
         max_body_size=config.max_body_bytes,
     )
     app.state.service = service
-    app.state.upkeep = None if upkeep_keys is None else UpkeepDesk(store, upkeep_keys, signers)
+    app.state.upkeep = None if upkeep_keys is None else UpkeepDesk(database, upkeep_keys, signers)
     app.include_router(driver_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
     app.include_router(admin_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
     app.include_router(alerts_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
@@ -218,6 +218,5 @@ async def app_for_scenario(
         {b.id: scenario.owner_key(b.id) for b in scenario.buildings},
         {d.id: scenario.door_seal_key(d.id) for d in scenario.doors},
     )
-    return create_app(
-        db, signers_for(scenario), config, clock=clock, faults=scenario.service_faults, upkeep_keys=keys
-    )
+    signers = signers_for(scenario) | await stored_signers(db)  # a rotated key outlives a restart
+    return create_app(db, signers, config, clock=clock, faults=scenario.service_faults, upkeep_keys=keys)

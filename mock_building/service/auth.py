@@ -14,10 +14,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from mock_building.service.db import Store
 from mock_building.service.passwords import hash_password, verify_password
 from mock_building.service.problems import ServiceProblem
 from mock_building.service.seed import token_hash
+from mock_building.service.storage import Database, Executor, accounts
 from mock_building.service.throttle import SignInThrottle
 from protocol.reasons import ReasonCode
 
@@ -45,11 +45,11 @@ def _unauthenticated(detail: str, reason: ReasonCode = ReasonCode.NOT_AUTHENTICA
     return ServiceProblem(reason, "Not signed in", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _check_session(expires_epoch: float, revoked_at: str | None, now: datetime, expired: str) -> None:
+def _check_session(expires_epoch: float, revoked: bool, now: datetime, expired: str) -> None:
     """A session token is usable until it expires, and only while its driver is not revoked."""
     if expires_epoch <= now.timestamp():
         raise _unauthenticated(expired, ReasonCode.TOKEN_EXPIRED)
-    if revoked_at is not None:
+    if revoked:
         raise ServiceProblem(ReasonCode.REVOKED, "Driver revoked")
 
 
@@ -63,89 +63,72 @@ def bearer_token(authorization: str | None) -> str:
 
 class Sessions:
     def __init__(
-        self, store: Store, throttle: SignInThrottle, *, access_ttl_s: int, refresh_ttl_s: int
+        self, database: Database, throttle: SignInThrottle, *, access_ttl_s: int, refresh_ttl_s: int
     ) -> None:
-        self._store = store
+        self._database = database
         self._throttle = throttle
         self.access_ttl_s = access_ttl_s
         self.refresh_ttl_s = refresh_ttl_s
 
     async def sign_in(self, driver_id: str, password: str, now: datetime, *, client: str) -> TokenPair:
         """`client` is the caller's network address: guesses are throttled per account and per client."""
-        self._throttle.check(driver_id, client, now)
-        row = self._store.conn.execute(
-            "SELECT password_hash, revoked_at FROM drivers WHERE id = ?", (driver_id,)
-        ).fetchone()
+        await self._throttle.check(driver_id, client, now)
+        found = await accounts.credentials(self._database, driver_id)
         # scrypt is deliberately slow: keep it off the event loop. Unknown drivers cost the same.
-        stored = row["password_hash"] if row is not None else _DUMMY_HASH
-        if not await asyncio.to_thread(verify_password, password, stored) or row is None:
-            self._throttle.failed(driver_id, client, now)
+        stored = found.password_hash if found is not None else _DUMMY_HASH
+        if not await asyncio.to_thread(verify_password, password, stored) or found is None:
+            await self._throttle.failed(driver_id, client, now)
             raise ServiceProblem(ReasonCode.INVALID_CREDENTIALS, "Wrong driver id or password")
-        if row["revoked_at"] is not None:
+        if found.revoked:
             raise ServiceProblem(
                 ReasonCode.REVOKED, "Driver revoked", "this driver's access has been revoked"
             )
-        self._throttle.succeeded(driver_id)
-        with self._store.transaction() as db:
+        await self._throttle.succeeded(driver_id)
+        async with self._database.transaction() as tx:
             family = secrets.token_urlsafe(16)
-            db.execute(
-                "INSERT INTO session_families (id, driver_id, created_at) VALUES (?, ?, ?)",
-                (family, driver_id, now.isoformat()),
-            )
-            return self._issue(driver_id, family, now)
+            await accounts.start_family(tx, family, driver_id, now.isoformat())
+            return await self._issue(tx, driver_id, family, now)
 
-    def refresh(self, refresh_token: str, now: datetime) -> TokenPair:
-        with self._store.transaction() as db:
-            row = db.execute(
-                "SELECT s.driver_id, s.family_id, s.refresh_expires_epoch, s.refresh_used_at, f.ended_at,"
-                " d.revoked_at FROM sessions s JOIN drivers d ON d.id = s.driver_id"
-                " JOIN session_families f ON f.id = s.family_id WHERE s.refresh_hash = ?",
-                (token_hash(refresh_token),),
-            ).fetchone()
-            if row is None or row["ended_at"] is not None:
+    async def refresh(self, refresh_token: str, now: datetime) -> TokenPair:
+        """Rotate: of two refreshes with one token (even on two workers) one wins, the other is reuse."""
+        refresh_hash = token_hash(refresh_token)
+        async with self._database.transaction() as tx:
+            # Claimed first: the conditional UPDATE holds the row, so the decision is the database's.
+            claimed = await accounts.claim_refresh(tx, refresh_hash, now.isoformat())
+            session = await accounts.refresh_session(tx, refresh_hash)
+            if session is None or session.family_ended:
                 raise _unauthenticated("unknown refresh token, or its session has ended: sign in again")
-            if row["refresh_used_at"] is None:
-                db.execute(
-                    "UPDATE sessions SET refresh_used_at = ? WHERE refresh_hash = ?",
-                    (now.isoformat(), token_hash(refresh_token)),
-                )
+            if claimed:
                 _check_session(
-                    row["refresh_expires_epoch"],
-                    row["revoked_at"],
+                    session.refresh_expires_epoch,
+                    session.driver_revoked,
                     now,
                     "refresh token expired: sign in again",
                 )
-                return self._issue(row["driver_id"], row["family_id"], now)
+                return await self._issue(tx, session.driver_id, session.family_id, now)
             # Committed before refusing: the family stays ended whatever the caller does next.
-            self._end_family(row["family_id"], "refresh token reused", now)
+            await accounts.end_family(tx, session.family_id, "refresh token reused", now.isoformat())
         raise _unauthenticated(
             "this refresh token was already used: every session of this sign-in has ended",
             ReasonCode.REFRESH_TOKEN_REUSED,
         )
 
-    def sign_out(self, access_token: str | None, now: datetime, *, refresh_token: str | None = None) -> None:
+    async def sign_out(
+        self, access_token: str | None, now: datetime, *, refresh_token: str | None = None
+    ) -> None:
         """End the family of these tokens: them, and every token issued from the same sign-in."""
-        with self._store.transaction() as db:
-            rows = db.execute(
-                "SELECT family_id FROM sessions WHERE access_hash = ? OR refresh_hash = ?",
-                (token_hash(access_token or ""), token_hash(refresh_token or "")),
-            ).fetchall()
-            for row in rows:
-                self._end_family(row["family_id"], "signed out", now)
+        async with self._database.transaction() as tx:
+            families = await accounts.families_of(
+                tx, token_hash(access_token or ""), token_hash(refresh_token or "")
+            )
+            for family_id in families:
+                await accounts.end_family(tx, family_id, "signed out", now.isoformat())
 
-    def _end_family(self, family_id: str, reason: str, now: datetime) -> None:
-        self._store.conn.execute(
-            "UPDATE session_families SET ended_at = COALESCE(ended_at, ?), end_reason = COALESCE(end_reason, ?)"
-            " WHERE id = ?",
-            (now.isoformat(), reason, family_id),
-        )
-
-    def _issue(self, driver_id: str, family_id: str, now: datetime) -> TokenPair:
+    async def _issue(self, tx: Executor, driver_id: str, family_id: str, now: datetime) -> TokenPair:
         pair = TokenPair(secrets.token_urlsafe(32), secrets.token_urlsafe(32), self.access_ttl_s)
-        self._store.conn.execute(
-            "INSERT INTO sessions (access_hash, refresh_hash, driver_id, family_id, access_expires_epoch,"
-            " refresh_expires_epoch) VALUES (?, ?, ?, ?, ?, ?)",
-            (
+        await accounts.add_session(
+            tx,
+            accounts.NewSession(
                 token_hash(pair.access_token),
                 token_hash(pair.refresh_token),
                 driver_id,
@@ -156,19 +139,14 @@ class Sessions:
         )
         return pair
 
-    def authenticate(self, access_token: str, now: datetime) -> DriverIdentity:
-        row = self._store.conn.execute(
-            "SELECT s.access_expires_epoch, d.id, d.carrier_id, d.name, d.revoked_at FROM sessions s"
-            " JOIN drivers d ON d.id = s.driver_id JOIN session_families f ON f.id = s.family_id"
-            " WHERE s.access_hash = ? AND f.ended_at IS NULL",
-            (token_hash(access_token),),
-        ).fetchone()
-        if row is None:
+    async def authenticate(self, access_token: str, now: datetime) -> DriverIdentity:
+        session = await accounts.access_session(self._database, token_hash(access_token))
+        if session is None:
             raise _unauthenticated("unknown access token, or its session has ended")
         _check_session(
-            row["access_expires_epoch"], row["revoked_at"], now, "access token expired: refresh it"
+            session.access_expires_epoch, session.driver_revoked, now, "access token expired: refresh it"
         )
-        return DriverIdentity(row["id"], row["carrier_id"], row["name"])
+        return DriverIdentity(session.driver_id, session.carrier_id, session.name)
 
 
 def check_admin(token: str, admin_token: str) -> None:
@@ -176,12 +154,10 @@ def check_admin(token: str, admin_token: str) -> None:
         raise ServiceProblem(ReasonCode.FORBIDDEN, "Admin token required")
 
 
-def check_manager(store: Store, token: str, building_id: str, admin_token: str) -> None:
+async def check_manager(database: Database, token: str, building_id: str, admin_token: str) -> None:
     """The building's manager token, or the admin token, may read a building's audit feed."""
     if hmac.compare_digest(token.encode(), admin_token.encode()):
         return
-    row = store.conn.execute(
-        "SELECT manager_token_hash FROM buildings WHERE id = ?", (building_id,)
-    ).fetchone()
-    if row is None or row[0] is None or not hmac.compare_digest(row[0], token_hash(token)):
+    stored = await accounts.manager_token_hash(database, building_id)
+    if stored is None or not hmac.compare_digest(stored, token_hash(token)):
         raise ServiceProblem(ReasonCode.FORBIDDEN, "Not a manager of this building")

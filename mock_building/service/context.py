@@ -107,7 +107,7 @@ OptionalBearer = Annotated[str | None, Depends(_optional_bearer)]
 
 
 async def _current_driver(service: ServiceDep, token: Bearer) -> DriverIdentity:
-    return service.sessions.authenticate(token, service.clock.now())
+    return await service.sessions.authenticate(token, service.clock.now())
 
 
 CurrentDriver = Annotated[DriverIdentity, Depends(_current_driver)]

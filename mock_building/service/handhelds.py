@@ -9,9 +9,9 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
-from mock_building.service.db import Store
 from mock_building.service.problems import ServiceProblem
 from mock_building.service.revocations import Revocations
+from mock_building.service.storage import Database, accounts
 from protocol.errors import KeyFormatError
 from protocol.keys import derive_key_id
 from protocol.reasons import ReasonCode
@@ -25,42 +25,35 @@ def key_id_text(public_raw: bytes) -> str:
 
 
 class Handhelds:
-    def __init__(self, store: Store, revocations: Revocations, *, max_live: int) -> None:
+    def __init__(self, database: Database, revocations: Revocations, *, max_live: int) -> None:
         if max_live < 1:
             raise ValueError("a driver needs at least one live handheld key")
-        self._store = store
+        self._database = database
         self._revocations = revocations
         self.max_live = max_live
 
-    def register(self, driver_id: str, public_raw: bytes, now: datetime) -> str:
-        """Idempotent for the same driver and key; a key already bound to someone else is refused."""
+    async def register(self, driver_id: str, public_raw: bytes, now: datetime) -> str:
+        """Idempotent for the same driver and key; a key already bound to someone else is refused.
+
+        The driver's row is locked first, so registrations on several workers at once still leave
+        at most `max_live` live keys: the oldest are retired in the same transaction.
+        """
         try:
             key_id = key_id_text(public_raw)
         except KeyFormatError as err:
             # A weak key keeps its own code: the app can tell "regenerate the key" from a bad request.
             code = err.reason if err.reason is ReasonCode.WEAK_KEY else ReasonCode.INVALID_REQUEST
             raise ServiceProblem(code, "Not a usable Ed25519 public key", str(err)) from err
-        with self._store.transaction() as db:
-            row = db.execute(
-                "SELECT driver_id, revoked_at FROM handhelds WHERE key_id = ?", (key_id,)
-            ).fetchone()
-            if row is None:
-                db.execute(
-                    "INSERT INTO handhelds (key_id, driver_id, public_key, registered_at) VALUES (?, ?, ?, ?)",
-                    (key_id, driver_id, public_raw, now.isoformat()),
-                )
-            elif row["driver_id"] != driver_id:
+        async with self._database.transaction() as tx:
+            await accounts.lock_driver(tx, driver_id)
+            owner = await accounts.handheld_owner(tx, key_id)
+            if owner is None:
+                await accounts.add_handheld(tx, key_id, driver_id, public_raw, now.isoformat())
+            elif owner.driver_id != driver_id:
                 raise ServiceProblem(ReasonCode.CONFLICT, "Key registered to another driver")
-            elif row["revoked_at"] is not None:
+            elif owner.revoked:
                 raise ServiceProblem(ReasonCode.REVOKED, "Handheld revoked", "generate a new handheld key")
-            live = [
-                r[0]
-                for r in db.execute(
-                    "SELECT key_id FROM handhelds WHERE driver_id = ? AND revoked_at IS NULL"
-                    " ORDER BY registered_at DESC, rowid DESC",
-                    (driver_id,),
-                )
-            ]
-        for retired in live[self.max_live :]:
-            self._revocations.handheld(retired, f"retired: more than {self.max_live} live handheld keys", now)
+            for retired in (await accounts.live_handhelds(tx, driver_id))[self.max_live :]:
+                reason = f"retired: more than {self.max_live} live handheld keys"
+                await self._revocations.retire_handheld(tx, retired, reason, now)
         return key_id

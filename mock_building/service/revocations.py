@@ -8,90 +8,78 @@ expires: that is why grants live 120 s by default.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from mock_building.service.audit import AuditKind, AuditLog
-from mock_building.service.db import Store
 from mock_building.service.problems import ServiceProblem
+from mock_building.service.storage import Database, Executor, accounts
+from mock_building.service.storage import revocations as store
 from protocol.reasons import ReasonCode
 
 __all__ = ["Revocations"]
 
 
 class Revocations:
-    def __init__(self, store: Store, audit: AuditLog) -> None:
-        self._store = store
+    def __init__(self, database: Database, audit: AuditLog) -> None:
+        self._database = database
         self._audit = audit
 
-    def driver(self, driver_id: str, reason: str, now: datetime) -> None:
-        with self._store.transaction() as db:
-            row = _mark_revoked(
-                db,
-                "drivers",
-                "id",
-                driver_id,
-                now,
-                "Unknown driver",
-                "SELECT carrier_id FROM drivers WHERE id = ?",
-            )
-            db.execute("DELETE FROM sessions WHERE driver_id = ?", (driver_id,))
-            self._log(
+    async def driver(self, driver_id: str, reason: str, now: datetime) -> None:
+        async with self._database.transaction() as tx:
+            carrier = await store.revoke_driver(tx, driver_id, now.isoformat())
+            if carrier is None:
+                raise ServiceProblem(ReasonCode.NOT_FOUND, "Unknown driver")
+            await accounts.delete_sessions(tx, driver_id)
+            await self._log(
+                tx,
                 target_kind="driver",
                 target=driver_id,
                 reason=reason,
                 now=now,
-                carrier=row["carrier_id"],
+                carrier=carrier,
                 driver=driver_id,
             )
 
-    def handheld(self, key_id: str, reason: str, now: datetime) -> None:
-        with self._store.transaction() as db:
-            row = _mark_revoked(
-                db,
-                "handhelds",
-                "key_id",
-                key_id,
-                now,
-                "Unknown handheld key",
-                "SELECT h.driver_id, d.carrier_id FROM handhelds h JOIN drivers d ON d.id = h.driver_id"
-                " WHERE h.key_id = ?",
-            )
-            self._log(
-                target_kind="handheld",
-                target=key_id,
-                reason=reason,
-                now=now,
-                carrier=row["carrier_id"],
-                driver=row["driver_id"],
-            )
+    async def handheld(self, key_id: str, reason: str, now: datetime) -> None:
+        async with self._database.transaction() as tx:
+            await self.retire_handheld(tx, key_id, reason, now)
 
-    def grant(self, grant_id: str, reason: str, now: datetime) -> None:
-        with self._store.transaction() as db:
-            row = _mark_revoked(
-                db,
-                "grants",
-                "id",
-                grant_id,
-                now,
-                "Unknown grant",
-                "SELECT g.driver_id, g.carrier_id, g.door_id, g.stop_id, d.building_id FROM grants g"
-                " JOIN doors d ON d.id = g.door_id WHERE g.id = ?",
-            )
-            self._log(
+    async def retire_handheld(self, tx: Executor, key_id: str, reason: str, now: datetime) -> None:
+        """Revoke a handheld key inside the caller's transaction (registration retires the oldest)."""
+        revoked = await store.revoke_handheld(tx, key_id, now.isoformat())
+        if revoked is None:
+            raise ServiceProblem(ReasonCode.NOT_FOUND, "Unknown handheld key")
+        await self._log(
+            tx,
+            target_kind="handheld",
+            target=key_id,
+            reason=reason,
+            now=now,
+            carrier=revoked.carrier_id,
+            driver=revoked.driver_id,
+        )
+
+    async def grant(self, grant_id: str, reason: str, now: datetime) -> None:
+        async with self._database.transaction() as tx:
+            revoked = await store.revoke_grant(tx, grant_id, now.isoformat())
+            if revoked is None:
+                raise ServiceProblem(ReasonCode.NOT_FOUND, "Unknown grant")
+            await self._log(
+                tx,
                 target_kind="grant",
                 target=grant_id,
                 reason=reason,
                 now=now,
-                carrier=row["carrier_id"],
-                driver=row["driver_id"],
-                building=row["building_id"],
-                door=row["door_id"],
-                stop=row["stop_id"],
+                carrier=revoked.carrier_id,
+                driver=revoked.driver_id,
+                building=revoked.building_id,
+                door=revoked.door_id,
+                stop=revoked.stop_id,
             )
 
-    def _log(
+    async def _log(
         self,
+        tx: Executor,
         *,
         target_kind: str,
         target: str,
@@ -103,35 +91,17 @@ class Revocations:
         door: str | None = None,
         stop: str | None = None,
     ) -> None:
-        self._store.conn.execute(
-            "INSERT INTO revocations (at, target_kind, target_id, reason) VALUES (?, ?, ?, ?)",
-            (now.isoformat(), target_kind, target, reason),
+        await store.log_revocation(tx, now.isoformat(), target_kind, target, reason)
+        await self._audit.record(
+            tx,
+            at=now,
+            kind=AuditKind.REVOCATION,
+            outcome=f"{target_kind}_revoked",
+            reason=ReasonCode.REVOKED.slug,
+            building_id=building,
+            door_id=door,
+            stop_id=stop,
+            carrier_id=carrier,
+            driver_id=driver,
+            grant_id=target if target_kind == "grant" else None,
         )
-        self._store.run(
-            self._audit.record(
-                self._store.executor,
-                at=now,
-                kind=AuditKind.REVOCATION,
-                outcome=f"{target_kind}_revoked",
-                reason=ReasonCode.REVOKED.slug,
-                building_id=building,
-                door_id=door,
-                stop_id=stop,
-                carrier_id=carrier,
-                driver_id=driver,
-                grant_id=target if target_kind == "grant" else None,
-            )
-        )
-
-
-def _mark_revoked(
-    db: sqlite3.Connection, table: str, key_column: str, key: str, now: datetime, unknown: str, lookup: str
-) -> sqlite3.Row:
-    """Look the target up with `lookup` (404 `unknown` if absent) and stamp its first revocation time."""
-    row = db.execute(lookup, (key,)).fetchone()
-    if row is None:
-        raise ServiceProblem(ReasonCode.NOT_FOUND, unknown)
-    # `table` and `key_column` are constants of this module's callers, never request data
-    update = f"UPDATE {table} SET revoked_at = COALESCE(revoked_at, ?) WHERE {key_column} = ?"  # noqa: S608
-    db.execute(update, (now.isoformat(), key))
-    return row

@@ -4,8 +4,9 @@ Each key ("driver:<id>", "client:<address>") counts consecutive failed sign-ins.
 free; then every failure makes the key wait longer (doubling, capped), and past a threshold the key
 is locked for a fixed time. While a key waits, attempts are refused before the password is even
 checked, so a guesser cannot burn the service's scrypt time either. A success clears the account's
-count; a key with no failure for `forget_after_s` starts over. The state lives in SQLite so it
-survives a restart and is shared by every worker that opens the same database.
+count; a key with no failure for `forget_after_s` starts over. The state lives in the database so it
+survives a restart and is shared by every worker: a failure is counted by one atomic upsert and the
+key's wait is set from that count in the same transaction, so concurrent guesses all count.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from mock_building.service.db import Store
 from mock_building.service.problems import ServiceProblem
+from mock_building.service.storage import Database, accounts
 from protocol.reasons import ReasonCode
 
 __all__ = ["ACCOUNT_THROTTLE", "CLIENT_THROTTLE", "SignInThrottle", "ThrottlePolicy"]
@@ -51,22 +52,22 @@ CLIENT_THROTTLE = ThrottlePolicy(free_failures=10, lockout_after=50)
 
 
 class SignInThrottle:
-    def __init__(self, store: Store, *, account: ThrottlePolicy, client: ThrottlePolicy) -> None:
-        self._store = store
+    def __init__(self, database: Database, *, account: ThrottlePolicy, client: ThrottlePolicy) -> None:
+        self._database = database
         self._policies = {"driver": account, "client": client}
 
-    def check(self, driver_id: str, client: str, now: datetime) -> None:
+    async def check(self, driver_id: str, client: str, now: datetime) -> None:
         """Refuse (429 with Retry-After) while the account or the client has to wait."""
-        for kind, key in (("driver", driver_id), ("client", client)):
-            row = self._store.conn.execute(
-                "SELECT failures, blocked_until_epoch FROM sign_in_throttle WHERE key = ?", (f"{kind}:{key}",)
-            ).fetchone()
-            if row is None or row["blocked_until_epoch"] <= now.timestamp():
+        keys = {"driver": f"driver:{driver_id}", "client": f"client:{client}"}
+        states = await accounts.throttle_states(self._database, keys["driver"], keys["client"])
+        for kind, key in keys.items():
+            state = states.get(key)
+            if state is None or state.blocked_until_epoch <= now.timestamp():
                 continue
-            until = datetime.fromtimestamp(row["blocked_until_epoch"], UTC)
-            headers = {"Retry-After": str(max(1, int(row["blocked_until_epoch"] - now.timestamp() + 0.999)))}
+            until = datetime.fromtimestamp(state.blocked_until_epoch, UTC)
+            headers = {"Retry-After": str(max(1, int(state.blocked_until_epoch - now.timestamp() + 0.999)))}
             when = f"{until:%Y-%m-%dT%H:%M:%SZ}"
-            if row["failures"] >= self._policies[kind].lockout_after:
+            if state.failures >= self._policies[kind].lockout_after:
                 what = "this account" if kind == "driver" else "this device"
                 raise ServiceProblem(
                     ReasonCode.ACCOUNT_LOCKED,
@@ -81,25 +82,14 @@ class SignInThrottle:
                 headers=headers,
             )
 
-    def failed(self, driver_id: str, client: str, now: datetime) -> None:
+    async def failed(self, driver_id: str, client: str, now: datetime) -> None:
         stamp = now.timestamp()
-        with self._store.transaction() as db:
+        async with self._database.transaction() as tx:
             for kind, key in (("driver", driver_id), ("client", client)):
                 policy = self._policies[kind]
-                row = db.execute(
-                    "SELECT failures, last_failure_epoch FROM sign_in_throttle WHERE key = ?",
-                    (f"{kind}:{key}",),
-                ).fetchone()
-                fresh = row is None or stamp - row["last_failure_epoch"] > policy.forget_after_s
-                failures = 1 if fresh else row["failures"] + 1
-                db.execute(
-                    "INSERT INTO sign_in_throttle (key, failures, last_failure_epoch, blocked_until_epoch)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,"
-                    " last_failure_epoch = excluded.last_failure_epoch,"
-                    " blocked_until_epoch = excluded.blocked_until_epoch",
-                    (f"{kind}:{key}", failures, stamp, stamp + policy.wait_after(failures)),
-                )
+                failures = await accounts.record_failure(tx, f"{kind}:{key}", stamp, policy.forget_after_s)
+                await accounts.set_blocked_until(tx, f"{kind}:{key}", stamp + policy.wait_after(failures))
 
-    def succeeded(self, driver_id: str) -> None:
+    async def succeeded(self, driver_id: str) -> None:
         """The account's count starts over; the client's does not (one good password among many guesses)."""
-        self._store.conn.execute("DELETE FROM sign_in_throttle WHERE key = ?", (f"driver:{driver_id}",))
+        await accounts.clear_throttle(self._database, f"driver:{driver_id}")

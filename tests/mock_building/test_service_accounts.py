@@ -5,7 +5,7 @@ Every test talks to a real uvicorn on loopback with the service's database in a 
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -15,7 +15,7 @@ from mock_building.service.clock import FakeClock
 from mock_building.service.throttle import ThrottlePolicy
 from protocol.api import b64url_encode
 from protocol.keys import public_key_bytes
-from tests.service_support import NOON, served_client, sign_in
+from tests.service_support import NOON, served_client, sign_in, stored_rows, stored_value
 
 pytestmark = pytest.mark.usefixtures("service_backend")
 
@@ -57,11 +57,8 @@ async def test_wrong_passwords_get_growing_delays_then_a_lockout_that_says_when_
         assert (
             await client.post("/v1/auth/sign-in", json={"driver_id": "alice", "password": "alice-pw"})
         ).status_code == 200
-    with sqlite3.connect(db) as conn:  # a success clears the account's count
-        assert (
-            conn.execute("SELECT COUNT(*) FROM sign_in_throttle WHERE key = 'driver:alice'").fetchone()[0]
-            == 0
-        )
+    # A success clears the account's count.
+    assert await stored_rows(db, "SELECT key FROM sign_in_throttle WHERE key = 'driver:alice'") == []
 
 
 async def test_one_client_guessing_many_accounts_is_locked_out(tmp_path):
@@ -140,14 +137,40 @@ async def test_enrolling_more_handheld_keys_than_the_limit_retires_the_oldest(tm
         assert oldest.status_code == 403 and oldest.json()["code"] == "revoked"
         newest = await alice.grant("S1", "A-N", "BC-1", key_id=key_ids[-1])
         assert newest.status_code == 201
-    with sqlite3.connect(db) as conn:
-        live = [
-            r[0]
-            for r in conn.execute(
-                "SELECT key_id FROM handhelds WHERE driver_id = 'alice' AND revoked_at IS NULL"
-            )
-        ]
-        retired = conn.execute("SELECT COUNT(*) FROM revocations WHERE target_kind = 'handheld'").fetchone()[
-            0
-        ]
+    live = [
+        row[0]
+        for row in await stored_rows(
+            db, "SELECT key_id FROM handhelds WHERE driver_id = 'alice' AND revoked_at IS NULL"
+        )
+    ]
+    retired = await stored_value(db, "SELECT COUNT(*) FROM revocations WHERE target_kind = 'handheld'")
     assert sorted(live) == sorted(key_ids[-3:]) and retired == 18
+
+
+async def test_guesses_made_at_once_are_all_counted(tmp_path):
+    """Each failure is one atomic increment: guesses racing each other (any worker) lose no count."""
+    db = tmp_path / "service.sqlite3"
+    async with served_client(db, FakeClock(NOON)) as client:
+        answers = await asyncio.gather(*(client.post("/v1/auth/sign-in", json=_wrong()) for _ in range(12)))
+    failed = [a for a in answers if a.status_code == 401]
+    assert failed and all(a.json()["code"] == "invalid_credentials" for a in failed)
+    failures = await stored_value(db, "SELECT failures FROM sign_in_throttle WHERE key = 'driver:alice'")
+    assert failures == len(failed)
+
+
+async def test_handheld_keys_registered_at_once_still_leave_only_the_limit_live(tmp_path):
+    db = tmp_path / "service.sqlite3"
+    async with served_client(db, FakeClock(NOON), max_handheld_keys=3) as client:
+        alice = await sign_in(client, "alice", "alice-pw")
+        bodies = [
+            {"public_key": b64url_encode(public_key_bytes(Ed25519PrivateKey.generate()))} for _ in range(8)
+        ]
+        answers = await asyncio.gather(
+            *(client.post("/v1/handheld-keys", json=body, headers=alice.headers) for body in bodies)
+        )
+        assert [answer.status_code for answer in answers] == [201] * 8
+    live = await stored_value(
+        db, "SELECT COUNT(*) FROM handhelds WHERE driver_id = 'alice' AND revoked_at IS NULL"
+    )
+    retired = await stored_value(db, "SELECT COUNT(*) FROM revocations WHERE target_kind = 'handheld'")
+    assert (live, retired) == (3, 6)

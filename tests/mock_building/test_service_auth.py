@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from mock_building.service.clock import FakeClock
-from tests.service_support import ADMIN, NOON, admin, service_client, sign_in
+from tests.service_support import ADMIN, NOON, admin, client_for, make_app, service_client, sign_in
 
 pytestmark = pytest.mark.usefixtures("service_backend")
 
@@ -34,6 +36,33 @@ async def test_access_token_expires_and_refresh_rotates():
         # The old refresh token was used up: replaying it fails, and ends the whole sign-in.
         replay = await client.post("/v1/auth/refresh", json={"refresh_token": alice.refresh_token})
         assert replay.status_code == 401 and replay.json()["code"] == "refresh_token_reused"
+
+
+async def test_two_concurrent_refreshes_with_one_token_give_one_session_and_a_reuse_detection():
+    app = await make_app(FakeClock(NOON))
+    database = app.state.service.database
+    try:
+        async with client_for(app) as client:
+            alice = await sign_in(client, "alice", "alice-pw")
+            both = await asyncio.gather(
+                *(
+                    client.post("/v1/auth/refresh", json={"refresh_token": alice.refresh_token})
+                    for _ in range(2)
+                )
+            )
+            assert sorted(answer.status_code for answer in both) == [200, 401]
+            (winner,) = [answer for answer in both if answer.status_code == 200]
+            (loser,) = [answer for answer in both if answer.status_code == 401]
+            assert loser.json()["code"] == "refresh_token_reused"
+            # The reuse ended the whole sign-in: the winner's fresh tokens are dead too.
+            headers = {"Authorization": f"Bearer {winner.json()['access_token']}"}
+            assert (await client.get("/v1/routes/today", headers=headers)).status_code == 401
+        sessions = await database.fetch_value("SELECT COUNT(*) FROM sessions WHERE driver_id = 'alice'")
+        ended = await database.fetch_all("SELECT end_reason FROM session_families WHERE driver_id = 'alice'")
+    finally:
+        await database.close()
+    assert sessions == 2  # the sign-in's, and exactly one rotated from it
+    assert [row[0] for row in ended] == ["refresh token reused"]
 
 
 async def test_refresh_token_expires():

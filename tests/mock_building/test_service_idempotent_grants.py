@@ -5,12 +5,10 @@ A real uvicorn on loopback, the database in a real SQLite file (the key survives
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from mock_building.service.clock import FakeClock
-from tests.service_support import NOON, served_client, sign_in
+from tests.service_support import NOON, served_client, sign_in, stored_value
 
 pytestmark = pytest.mark.usefixtures("service_backend")
 
@@ -20,9 +18,9 @@ def _same_grant(response) -> dict:
     return {k: v for k, v in response.json().items() if k != "grant"}
 
 
-def _grant_rows(db) -> int:
-    with sqlite3.connect(db) as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM grants").fetchone()[0])
+async def _grant_rows(db) -> int:
+    count = await stored_value(db, "SELECT COUNT(*) FROM grants")
+    return int(count)
 
 
 async def test_the_same_key_and_body_return_the_same_grant_even_after_a_restart(tmp_path):
@@ -36,7 +34,7 @@ async def test_the_same_key_and_body_return_the_same_grant_even_after_a_restart(
         again = await client.post("/v1/grants", json=body, headers=alice.headers | key)
         assert first.status_code == 201 and again.status_code == 200
         assert _same_grant(again) == _same_grant(first)
-        assert _grant_rows(db) == 1
+        assert await _grant_rows(db) == 1
     async with served_client(db, clock) as client:
         clock.advance(5)
         headers = {"Authorization": alice.headers["Authorization"]} | {
@@ -47,7 +45,7 @@ async def test_the_same_key_and_body_return_the_same_grant_even_after_a_restart(
         # Without a key, each request is a new grant (as before).
         fresh = await client.post("/v1/grants", json=body, headers=alice.headers)
         assert fresh.status_code == 201 and fresh.json()["grant_id"] != first.json()["grant_id"]
-    assert _grant_rows(db) == 2
+    assert await _grant_rows(db) == 2
 
 
 async def test_the_same_key_with_another_body_is_a_conflict(tmp_path):

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from mock_building.service.clock import FakeClock
 from mock_building.service.upkeep import ACK_EVERY
 from protocol.api import b64url_decode, b64url_encode
+from protocol.grant import parse_grant
 from protocol.keys import TrustedIssuerKey
 from protocol.maintenance import Revocation, Statement, StatementKind, check_statement
 from protocol.reasons import Outcome, ReasonCode
 from protocol.receipt import GENESIS_HASH, Receipt, receipt_digest, sign_receipt
 from protocol.seal import open_sealed, seal_key
-from tests.service_support import NOON, admin, scenario, service_client, sign_in
+from tests.service_support import NOON, admin, client_for, make_app, scenario, service_client, sign_in, unseal
 
 pytestmark = pytest.mark.usefixtures("service_backend")
 
@@ -151,3 +154,54 @@ async def test_carriers_are_accepted_and_dropped_with_owner_signed_trust_changes
     assert (await client.post("/v1/admin/carriers/nope/key-rotation", headers=admin())).json()[
         "code"
     ] == "not_found"
+
+
+async def test_statements_queued_at_once_get_consecutive_counters() -> None:
+    """Every statement takes the door's next counter under the door's row lock: none skipped or reused."""
+    app = await make_app(FakeClock(NOON))
+    database = app.state.service.database
+    try:
+        async with client_for(app) as client:
+            driver = await sign_in(client, "alice", "alice-pw")
+            answers = await asyncio.gather(
+                *(client.post(f"/v1/admin/doors/{DOOR}/time", headers=admin()) for _ in range(8)),
+                *(client.get(f"/v1/doors/{DOOR}/upkeep", headers=driver.headers) for _ in range(4)),
+            )
+            assert [answer.status_code for answer in answers] == [200] * 12
+        counters = await database.fetch_all(
+            "SELECT counter FROM door_statements WHERE door_id = $1 ORDER BY counter", DOOR
+        )
+    finally:
+        await database.close()
+    assert [row[0] for row in counters] == list(range(1, 9))
+
+
+async def test_a_rotated_key_retires_the_stored_one_and_outlives_a_restart(tmp_path) -> None:
+    clock = FakeClock(NOON)
+    db_path = tmp_path / "service.sqlite3"
+    for _ in range(2):  # each rotation on a fresh service over the same database, as another worker would
+        app = await make_app(clock, db_path)
+        try:
+            async with client_for(app) as client:
+                answer = await client.post("/v1/admin/carriers/parcelco/key-rotation", headers=admin())
+                assert answer.status_code == 204, answer.text
+        finally:
+            await app.state.service.database.close()
+    app = await make_app(clock, db_path)  # restarted: grants are signed with the newest key
+    database = app.state.service.database
+    try:
+        async with client_for(app) as client:
+            driver = await sign_in(client, "alice", "alice-pw")
+            granted = await driver.grant("S1", DOOR, "BC-1")
+            assert granted.status_code == 201, granted.text
+            kid = parse_grant(unseal(b64url_decode(granted.json()["grant"]), DOOR)).kid
+        queued = await database.fetch_all(
+            "SELECT raw FROM door_statements WHERE door_id = $1 ORDER BY counter", DOOR
+        )
+    finally:
+        await database.close()
+    trust = statements({"statements": [b64url_encode(bytes(row[0])) for row in queued]})
+    added = [s.body.kid for s in trust if isinstance(s.body, TrustedIssuerKey)]
+    retired = [s.body for s in trust if s.kind is StatementKind.TRUST_RETIRE]
+    # Each rotation retires the key the database held, whichever process made the one before.
+    assert retired == [b"parcelco", added[0]] and kid == added[1]
