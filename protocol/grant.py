@@ -56,6 +56,9 @@ class ClaimKey(IntEnum):
     CARRIER = -65539
 
 
+_CLAIM_LABELS = tuple(map(int, ClaimKey))
+"""Claim labels as plain ints in ClaimKey (and deterministic) order: enum lookups cost per grant."""
+_CLAIM_LABEL_SET = frozenset(_CLAIM_LABELS)
 _CNF_COSE_KEY = 1  # RFC 8747 §3.1: cnf member carrying a COSE_Key
 _OKP, _ED25519 = 1, 6  # COSE kty OKP, crv Ed25519
 
@@ -138,29 +141,20 @@ class GrantClaims:
 
 def encode_claims(claims: GrantClaims) -> bytes:
     """The deterministic CBOR claims set signed into the grant."""
-    return cbor_strict.encode(
-        {
-            ClaimKey.ISS: claims.issuer,
-            ClaimKey.SUB: claims.subject,
-            ClaimKey.AUD: claims.door_id,
-            ClaimKey.EXP: claims.expires_at,
-            ClaimKey.NBF: claims.not_before,
-            ClaimKey.IAT: claims.issued_at,
-            ClaimKey.CTI: claims.grant_id,
-            ClaimKey.CNF: {_CNF_COSE_KEY: {1: _OKP, -1: _ED25519, -2: claims.confirmation_key}},
-            ClaimKey.STOP_ID: claims.stop_id,
-            ClaimKey.PACKAGE_ID: claims.package_id,
-            ClaimKey.CARRIER: claims.carrier,
-        }
-    )
+    cnf = {_CNF_COSE_KEY: {1: _OKP, -1: _ED25519, -2: claims.confirmation_key}}
+    values = (
+        claims.issuer, claims.subject, claims.door_id, claims.expires_at, claims.not_before,
+        claims.issued_at, claims.grant_id, cnf, claims.stop_id, claims.package_id, claims.carrier,
+    )  # fmt: skip
+    return cbor_strict.encode(dict(zip(_CLAIM_LABELS, values, strict=True)))
 
 
 def decode_claims(payload: bytes) -> GrantClaims:
     """Strictly decode a claims set; every claim is required and no other is allowed."""
     raw = cbor_strict.decode(payload, _CLAIMS_LIMITS)
-    if not isinstance(raw, dict) or set(raw) != set(ClaimKey):
+    if not isinstance(raw, dict) or raw.keys() != _CLAIM_LABEL_SET:
         raise DecodeError("grant claims must be exactly the v1 claim set")
-    cnf = raw[ClaimKey.CNF]
+    iss, sub, aud, exp, nbf, iat, cti, cnf, stop_id, package_id, carrier = map(raw.__getitem__, _CLAIM_LABELS)
     cose_key = cnf.get(_CNF_COSE_KEY) if isinstance(cnf, dict) and len(cnf) == 1 else None
     if not isinstance(cose_key, dict) or set(cose_key) != {1, -1, -2}:
         raise DecodeError("cnf must hold exactly one OKP COSE_Key")
@@ -172,18 +166,10 @@ def decode_claims(payload: bytes) -> GrantClaims:
         raise DecodeError("cnf key must be an Ed25519 OKP key")
     try:
         return GrantClaims(
-            issuer=raw[ClaimKey.ISS],
-            subject=raw[ClaimKey.SUB],
-            door_id=raw[ClaimKey.AUD],
-            issued_at=raw[ClaimKey.IAT],
-            not_before=raw[ClaimKey.NBF],
-            expires_at=raw[ClaimKey.EXP],
-            grant_id=raw[ClaimKey.CTI],
-            stop_id=raw[ClaimKey.STOP_ID],
-            package_id=raw[ClaimKey.PACKAGE_ID],
-            carrier=raw[ClaimKey.CARRIER],
+            issuer=iss, subject=sub, door_id=aud, issued_at=iat, not_before=nbf, expires_at=exp,
+            grant_id=cti, stop_id=stop_id, package_id=package_id, carrier=carrier,
             confirmation_key=cose_key[-2],
-        )
+        )  # fmt: skip
     except GrantError as err:
         raise DecodeError(str(err)) from err
 

@@ -23,6 +23,7 @@ GRANT_ID_SIZE = 16
 UINT64_MAX = 2**64 - 1
 
 _DOOR_ID = re.compile(rb"[A-Za-z0-9_.-]{1,8}")
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def is_door_id(value: Any) -> bool:
@@ -39,7 +40,7 @@ def is_short_text(value: Any, max_bytes: int) -> bool:
     """A non-empty text string of at most `max_bytes` UTF-8 bytes without control characters."""
     if not isinstance(value, str) or not value:
         return False
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+    if _CONTROL.search(value):
         return False
     try:
         return len(value.encode("utf-8")) <= max_bytes

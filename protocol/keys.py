@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from types import MappingProxyType
 
 from cryptography.hazmat.primitives import serialization
@@ -62,22 +62,41 @@ class _CoseCrv(IntEnum):
     ED25519 = 6
 
 
-def load_public_key(raw: bytes) -> Ed25519PublicKey:
-    """Parse 32 raw bytes into a public key, or raise KeyFormatError (reason `weak_key` for a
-    point that is small-order, mixed-order or not canonically encoded)."""
+_VALID_POINTS_MAX = 1024
+_valid_points: set[bytes] = set()
+"""Public keys that passed point validation; a door sees the same few handhelds and issuers."""
+
+
+def _check_point(raw: bytes) -> None:
+    """Raise KeyFormatError unless `raw` is a strictly valid Ed25519 public key.
+
+    libsodium's validation costs about half a signature check, and its answer depends only on
+    the 32 public bytes, so keys that passed are remembered (bounded); refused ones are not.
+    """
     if not isinstance(raw, bytes) or len(raw) != RAW_KEY_SIZE:
         raise KeyFormatError("an Ed25519 public key is 32 raw bytes")
+    if raw in _valid_points:
+        return
     if not crypto_core_ed25519_is_valid_point(raw):
         raise KeyFormatError(
             "not a canonical Ed25519 point of prime order (small-order, mixed-order or non-canonical)",
             ReasonCode.WEAK_KEY,
         )
+    if len(_valid_points) >= _VALID_POINTS_MAX:
+        _valid_points.clear()
+    _valid_points.add(raw)
+
+
+def load_public_key(raw: bytes) -> Ed25519PublicKey:
+    """Parse 32 raw bytes into a public key, or raise KeyFormatError (reason `weak_key` for a
+    point that is small-order, mixed-order or not canonically encoded)."""
+    _check_point(raw)
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def verify_strict(public_raw: bytes, signature: bytes, message: bytes) -> bool:
     """libsodium's strict Ed25519 verification: refuses S >= L, small-order R and weak keys."""
-    load_public_key(public_raw)
+    _check_point(public_raw)
     if not isinstance(signature, bytes) or len(signature) != 64:
         return False
     try:
@@ -121,10 +140,24 @@ def _check_kid(kid: bytes) -> None:
         raise KeyFormatError(f"a key id is 1..{KEY_ID_MAX} bytes")
 
 
+_SIGNERS_MAX = 64  # one per carrier the service signs for, with room for rotations
+_signers: dict[tuple[int, bytes], tuple[Ed25519PrivateKey, COSEKeyInterface]] = {}
+"""COSE signing keys by (id of the private key object, kid); each entry holds that object."""
+
+
 def cose_signing_key(key: Ed25519PrivateKey, kid: bytes) -> COSEKeyInterface:
-    """A python-cwt signing key bound to `kid` and pinned to EdDSA."""
+    """A python-cwt signing key bound to `kid` and pinned to EdDSA, built once per key object.
+
+    Building one costs about as much as a signature. The cache is looked up by the key object's
+    identity, never by its secret (nothing secret is hashed or compared), and keeps the object
+    alive, so no other key can take its id while its entry exists: a rotated-in key object always
+    gets its own entry. At most `_SIGNERS_MAX` keys are kept.
+    """
     _check_kid(kid)
-    return COSEKey.new(
+    cached = _signers.get((id(key), kid))
+    if cached is not None:
+        return cached[1]
+    cose_key = COSEKey.new(
         {
             1: _CoseKty.OKP,
             2: kid,
@@ -134,12 +167,22 @@ def cose_signing_key(key: Ed25519PrivateKey, kid: bytes) -> COSEKeyInterface:
             -4: private_key_bytes(key),
         }
     )
+    if len(_signers) >= _SIGNERS_MAX:
+        _signers.clear()
+    _signers[(id(key), kid)] = (key, cose_key)
+    return cose_key
 
 
 def cose_verify_key(public_raw: bytes, kid: bytes) -> COSEKeyInterface:
-    """A python-cwt verification key bound to `kid` and pinned to EdDSA."""
+    """A python-cwt verification key bound to `kid` and pinned to EdDSA (built once per key and kid)."""
     _check_kid(kid)
-    load_public_key(public_raw)
+    _check_point(public_raw)
+    return _cose_verify_key(bytes(public_raw), bytes(kid))
+
+
+@lru_cache(maxsize=256)
+def _cose_verify_key(public_raw: bytes, kid: bytes) -> COSEKeyInterface:
+    """Cached by public bytes only: a receipt check built a COSE key per receipt."""
     return COSEKey.new({1: _CoseKty.OKP, 2: kid, 3: Alg.EDDSA, -1: _CoseCrv.ED25519, -2: public_raw})
 
 

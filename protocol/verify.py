@@ -41,9 +41,10 @@ class UnlockDecision:
         return self.reason is ReasonCode.OK
 
 
-def _claimed_grant_id(payload: bytes) -> bytes | None:
+def _decode_claims(payload: bytes) -> GrantClaims | None:
+    """The claims, decoded once: before the signature check only their grant id is used."""
     try:
-        return decode_claims(payload).grant_id
+        return decode_claims(payload)
     except ProtocolError:
         return None
 
@@ -79,7 +80,8 @@ def verify_unlock(
         envelope = parse_grant(request.grant if open_grant is None else open_grant(request.grant))
     except ProtocolError:
         return UnlockDecision(ReasonCode.MALFORMED)
-    grant_id = _claimed_grant_id(envelope.payload)
+    claims = _decode_claims(envelope.payload)
+    grant_id = None if claims is None else claims.grant_id
 
     issuer_key = trusted_keys.get(envelope.kid)
     if issuer_key is None:
@@ -88,9 +90,7 @@ def verify_unlock(
         return UnlockDecision(ReasonCode.ALGORITHM_NOT_ALLOWED, grant_id)
     if not verify_sign1(envelope, issuer_key.cose_key):
         return UnlockDecision(ReasonCode.BAD_SIGNATURE, grant_id)
-    try:
-        claims = decode_claims(envelope.payload)
-    except ProtocolError:
+    if claims is None:
         return UnlockDecision(ReasonCode.MALFORMED, grant_id)
 
     def decide(reason: ReasonCode) -> UnlockDecision:

@@ -21,6 +21,8 @@ from mock_building.service.clock import FakeClock
 from mock_building.service.storage import Row, open_database
 from protocol.api import b64url_encode
 from protocol.keys import public_key_bytes
+from protocol.reasons import Outcome, ReasonCode
+from protocol.receipt import GENESIS_HASH, Receipt, receipt_digest, sign_receipt
 from protocol.seal import open_sealed, seal_key
 from protocol.unlock import GRANT_FIELD_MAX
 
@@ -135,6 +137,35 @@ driver = "carol"
 
 def scenario() -> Scenario:
     return parse_scenario(SCENARIO_TOML)
+
+
+def door_chain(door_id: str, count: int, *, grant_ids: dict[int, bytes] | None = None) -> list[bytes]:
+    """`count` correctly chained receipts of a door from seq 0, signed with its scenario key.
+
+    Receipt `seq` quotes `grant_ids[seq]` as an unlock, if given, else it is a refusal.
+    """
+    key = scenario().door(door_id).private_key
+    blobs, prev = [], GENESIS_HASH
+    for seq in range(count):
+        grant_id = (grant_ids or {}).get(seq)
+        receipt = Receipt(
+            door_id,
+            seq,
+            prev,
+            grant_id,
+            Outcome.UNLOCKED if grant_id else Outcome.REFUSED,
+            ReasonCode.OK if grant_id else ReasonCode.MALFORMED,
+            int(NOON.timestamp()) + seq,
+        )
+        blob = sign_receipt(receipt, key)
+        blobs.append(blob)
+        prev = receipt_digest(blob)
+    return blobs
+
+
+def database_location(tmp_path: Path) -> str | Path:
+    """Where the test's backend keeps a service database: opening it twice gives two "workers"."""
+    return _postgres_url or tmp_path / "service.sqlite3"
 
 
 class HandheldClock:

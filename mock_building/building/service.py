@@ -102,7 +102,7 @@ class ServicePart:
         """
         fresh: list[AuditLine] = []
         for building in self.scenario.buildings:
-            for cursor, event in self._audit.building_feed(
+            for cursor, event in await self._audit.building_feed(
                 building.id, after_id=self._cursors.get(building.id, 0), limit=_AUDIT_BATCH
             ):
                 self._cursors[building.id] = cursor
@@ -125,7 +125,7 @@ class ServicePart:
     async def open_alerts(self) -> tuple[AlertLine, ...]:
         """Every building's open alerts, newest first; time-driven ones are swept every few seconds."""
         if self._swept_at is None or time.monotonic() - self._swept_at >= _ALERT_SWEEP_S:
-            self._alerts.sweep(self._clock.now())
+            await self._alerts.sweep(self._clock.now())
             self._swept_at = time.monotonic()
         return tuple(
             AlertLine(
@@ -136,7 +136,7 @@ class ServicePart:
                 a.kind,
                 a.severity.value,
             )
-            for a in self._alerts.open_alerts(limit=_AUDIT_BATCH)
+            for a in await self._alerts.open_alerts(limit=_AUDIT_BATCH)
         )
 
     async def stop(self) -> None:

@@ -85,6 +85,6 @@ async def audit_feed(
 ) -> list[AuditEvent]:
     """A building's door events for its manager (or the admin), oldest first, paged by cursor."""
     await check_manager(service.database, token, building_id, service.config.admin_token)
-    page = service.audit.building_feed(building_id, after_id=after, limit=limit)
+    page = await service.audit.building_feed(building_id, after_id=after, limit=limit)
     response.headers["X-Audit-Cursor"] = str(page[-1][0] if page else after)
     return [event for _, event in page]

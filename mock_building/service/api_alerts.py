@@ -30,8 +30,8 @@ async def alerts_feed(
 ) -> list[Alert]:
     """A building's alerts for its manager (or the admin), newest first, time-driven ones up to date."""
     await check_manager(service.database, token, building_id, service.config.admin_token)
-    service.alerts.sweep(service.clock.now())
-    return service.alerts.feed(building_id, state=state, limit=limit)
+    await service.alerts.sweep(service.clock.now())
+    return await service.alerts.feed(building_id, state=state, limit=limit)
 
 
 @router.post("/alerts/{alert_id}/acknowledgement", response_model=Alert)
@@ -39,10 +39,10 @@ async def acknowledge_alert(
     alert_id: AlertId, body: AlertAcknowledgement, service: ServiceDep, token: Bearer
 ) -> Alert:
     """The building's manager (or the admin) marks an alert seen; it stays in the feed as acknowledged."""
-    building_id = service.alerts.building_of(alert_id)
+    building_id = await service.alerts.building_of(alert_id)
     await check_manager(service.database, token, building_id, service.config.admin_token)
     by = "admin" if hmac.compare_digest(token.encode(), service.config.admin_token.encode()) else "manager"
-    return service.alerts.acknowledge(alert_id, by=by, note=body.note, now=service.clock.now())
+    return await service.alerts.acknowledge(alert_id, by=by, note=body.note, now=service.clock.now())
 
 
 @router.get("/buildings/{building_id}/entries", response_model=list[TenantEntry])
@@ -58,5 +58,5 @@ async def building_entries(
     Served with the manager token (the manager shares it with tenants): it names no driver at all.
     """
     await check_manager(service.database, token, building_id, service.config.admin_token)
-    service.alerts.sweep(service.clock.now())
-    return tenant_entries(service.store, building_id, since=since, limit=limit)
+    await service.alerts.sweep(service.clock.now())
+    return await tenant_entries(service.database, building_id, since=since, limit=limit)

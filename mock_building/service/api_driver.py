@@ -153,7 +153,9 @@ async def upload_receipts(
     body: ReceiptUpload, driver: CurrentDriver, service: ServiceDep
 ) -> ReceiptUploadResponse:
     """Door receipts relayed by the app: verified, chained, stored; duplicates are fine; gaps reported."""
-    report = service.receipts.upload(list(body.receipts), service.clock.now(), relayed_by=driver.driver_id)
+    report = await service.receipts.upload(
+        list(body.receipts), service.clock.now(), relayed_by=driver.driver_id
+    )
     return ReceiptUploadResponse(
         results=tuple(
             ReceiptResult(
@@ -188,7 +190,7 @@ async def confirm_delivery(
     body: DeliveryConfirmation, driver: CurrentDriver, service: ServiceDep, response: Response
 ) -> Delivery:
     """Record a delivery; idempotent on the client-generated delivery id."""
-    delivery, created = service.deliveries.confirm(driver, body, service.clock.now())
+    delivery, created = await service.deliveries.confirm(driver, body, service.clock.now())
     if not created:
         response.status_code = status.HTTP_200_OK
     return delivery

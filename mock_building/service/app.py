@@ -29,7 +29,6 @@ from mock_building.service.audit import AuditLog
 from mock_building.service.auth import Sessions
 from mock_building.service.clock import Clock
 from mock_building.service.context import Service, ServiceConfig
-from mock_building.service.db import Store
 from mock_building.service.deliveries import Deliveries
 from mock_building.service.faults import FaultInjector
 from mock_building.service.gate import CarrierSigner, GrantGate
@@ -39,7 +38,7 @@ from mock_building.service.problems import ServiceProblem, problem_response
 from mock_building.service.receipts import ReceiptIngest
 from mock_building.service.revocations import Revocations
 from mock_building.service.seed import seed_database
-from mock_building.service.storage import MEMORY, Database, SqliteDatabase, open_database
+from mock_building.service.storage import MEMORY, Database, open_database
 from mock_building.service.throttle import SignInThrottle
 from mock_building.service.upkeep import UpkeepDesk, UpkeepKeys, stored_signers
 from protocol.api import API_PREFIX, PROBLEM_MEDIA_TYPE, Problem
@@ -77,19 +76,15 @@ def create_app(
     With `upkeep_keys` it also queues signed maintenance statements for phones to carry to doors.
     """
     signers = dict(signers)  # one mutable map shared by the gate and the upkeep desk (key rotation)
-    if not isinstance(database, SqliteDatabase):
-        raise NotImplementedError("PostgreSQL serves once every aggregate is on the storage seam")
-    store = Store(database.conn)
-    audit = AuditLog(store, config.audit_secret)
+    audit = AuditLog(database, config.audit_secret)
     revocations = Revocations(database, audit)
     alerts = AlertBook(
-        store, audit, gap_after_s=config.gap_alert_after_s, grant_margin_s=config.grant_receipt_margin_s
+        database, audit, gap_after_s=config.gap_alert_after_s, grant_margin_s=config.grant_receipt_margin_s
     )
     service = Service(
         config=config,
         clock=clock,
         database=database,
-        store=store,
         sessions=Sessions(
             database,
             SignInThrottle(database, account=config.account_throttle, client=config.client_throttle),
@@ -106,8 +101,8 @@ def create_app(
             rate_window_s=config.grant_rate_window_s,
             lifetime_s=config.grant_lifetime_s,
         ),
-        receipts=ReceiptIngest(store, audit, alerts),
-        deliveries=Deliveries(store, audit, alerts, zone=config.zone),
+        receipts=ReceiptIngest(database, audit, alerts),
+        deliveries=Deliveries(database, audit, alerts, zone=config.zone),
         revocations=revocations,
         audit=audit,
         alerts=alerts,

@@ -12,11 +12,10 @@ import hmac
 from datetime import datetime
 from enum import StrEnum
 
-from mock_building.service.db import Store
-from mock_building.service.storage import Executor
+from mock_building.service.storage import Database, Executor, audit
 from protocol.api import AuditEvent as ApiAuditEvent
 
-__all__ = ["AuditKind", "AuditLog"]
+__all__ = ["AuditKind", "AuditLog", "pseudonym"]
 
 
 class AuditKind(StrEnum):
@@ -27,17 +26,23 @@ class AuditKind(StrEnum):
     ALERT = "alert"
 
 
+def pseudonym(secret: bytes, building_id: str | None, driver_id: str) -> str:
+    """The driver as one building knows them: stable there, unlinkable to other buildings."""
+    key = hmac.new(secret, (building_id or "").encode(), hashlib.sha256).digest()
+    return "drv-" + hmac.new(key, driver_id.encode(), hashlib.sha256).hexdigest()[:12]
+
+
 class AuditLog:
-    def __init__(self, store: Store, secret: bytes) -> None:
-        self._store = store
+    def __init__(self, database: Database, secret: bytes) -> None:
+        self._database = database
         self._secret = secret
 
     def driver_ref(self, building_id: str | None, driver_id: str) -> str:
-        key = hmac.new(self._secret, (building_id or "").encode(), hashlib.sha256).digest()
-        return "drv-" + hmac.new(key, driver_id.encode(), hashlib.sha256).hexdigest()[:12]
+        return pseudonym(self._secret, building_id, driver_id)
 
-    def record(
+    async def record(
         self,
+        tx: Executor,
         *,
         at: datetime,
         kind: AuditKind,
@@ -50,48 +55,25 @@ class AuditLog:
         driver_id: str | None = None,
         grant_id: str | None = None,
     ) -> None:
-        ref = self.driver_ref(building_id, driver_id) if driver_id else None
-        self._store.conn.execute(
-            "INSERT INTO audit_events (at, kind, building_id, door_id, stop_id, carrier_id, driver_ref, outcome,"
-            " reason, grant_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                at.isoformat(),
-                str(kind),
-                building_id,
-                door_id,
-                stop_id,
-                carrier_id,
-                ref,
-                outcome,
-                reason,
-                grant_id,
+        """Add an event on the caller's transaction `tx` (or the database), so it is kept exactly when
+        the decision it describes is."""
+        await audit.add_event(
+            tx,
+            audit.NewAuditEvent(
+                at=at.isoformat(),
+                kind=str(kind),
+                outcome=outcome,
+                reason=reason,
+                building_id=building_id,
+                door_id=door_id,
+                stop_id=stop_id,
+                carrier_id=carrier_id,
+                driver_ref=self.driver_ref(building_id, driver_id) if driver_id else None,
+                grant_id=grant_id,
             ),
         )
 
-    async def record_in(
-        self,
-        db: Executor,
-        *,
-        at: datetime,
-        kind: AuditKind,
-        outcome: str,
-        reason: str,
-        building_id: str | None = None,
-        door_id: str | None = None,
-        stop_id: str | None = None,
-        carrier_id: str | None = None,
-        driver_id: str | None = None,
-        grant_id: str | None = None,
-    ) -> None:
-        """`record`, inside the caller's transaction (transitional twin until audit moves to storage/)."""
-        ref = self.driver_ref(building_id, driver_id) if driver_id else None
-        await db.execute(
-            "INSERT INTO audit_events (at, kind, building_id, door_id, stop_id, carrier_id, driver_ref, outcome,"
-            " reason, grant_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            at.isoformat(), str(kind), building_id, door_id, stop_id, carrier_id, ref, outcome, reason, grant_id,
-        )  # fmt: skip
-
-    def building_feed(
+    async def building_feed(
         self, building_id: str, *, after_id: int = 0, limit: int = 100
     ) -> list[tuple[int, ApiAuditEvent]]:
         """(cursor, event) for one building's door-level events after the cursor `after_id`.
@@ -100,24 +82,25 @@ class AuditLog:
         and alert is shown, with or without a driver (a door event naming no known grant is exactly
         what the manager must see); grant refusals before a door was resolved stay in the admin's table.
         """
-        rows = self._store.conn.execute(
-            "SELECT id, at, building_id, door_id, stop_id, carrier_id, driver_ref, outcome, reason FROM audit_events"
-            " WHERE building_id = ? AND id > ? AND door_id IS NOT NULL"
-            " AND (driver_ref IS NOT NULL OR kind IN (?, ?)) ORDER BY id LIMIT ?",
-            (building_id, after_id, str(AuditKind.DOOR), str(AuditKind.ALERT), limit),
-        ).fetchall()
+        rows = await audit.door_feed(
+            self._database,
+            building_id,
+            (str(AuditKind.DOOR), str(AuditKind.ALERT)),
+            after_id=after_id,
+            limit=limit,
+        )
         return [
             (
-                row["id"],
+                row.event_id,
                 ApiAuditEvent(
-                    time=datetime.fromisoformat(row["at"]),
-                    building_id=row["building_id"],
-                    door_id=row["door_id"],
-                    stop_id=row["stop_id"],
-                    carrier=row["carrier_id"],
-                    outcome=row["outcome"],
-                    reason=row["reason"],
-                    driver_ref=row["driver_ref"],
+                    time=datetime.fromisoformat(row.at),
+                    building_id=row.building_id,
+                    door_id=row.door_id,
+                    stop_id=row.stop_id,
+                    carrier=row.carrier_id,
+                    outcome=row.outcome,
+                    reason=row.reason,
+                    driver_ref=row.driver_ref,
                 ),
             )
             for row in rows

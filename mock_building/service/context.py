@@ -17,7 +17,6 @@ from mock_building.service.alerts import AlertBook
 from mock_building.service.audit import AuditLog
 from mock_building.service.auth import DriverIdentity, Sessions, bearer_token
 from mock_building.service.clock import Clock
-from mock_building.service.db import Store
 from mock_building.service.deliveries import Deliveries
 from mock_building.service.faults import FaultInjector
 from mock_building.service.gate import GrantGate
@@ -64,7 +63,6 @@ class Service:
     config: ServiceConfig
     clock: Clock
     database: Database
-    store: Store
     sessions: Sessions
     handhelds: Handhelds
     gate: GrantGate

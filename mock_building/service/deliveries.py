@@ -12,40 +12,61 @@ yesterday for an outbox that synced after midnight), and the recorded `delivered
 only when it lies between the grant's issue (or a day ago) and now, else the nearest bound. The
 claim itself is kept as `claimed_delivered_at`. A delivery quoting a revoked grant is recorded (the
 parcel is there) and raises a building alert.
+
+Several workers may confirm at once: the stop's row is locked before its parcels are judged, so
+"delivered once" and "completed when all are delivered" hold across them (see `storage.deliveries`).
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from datetime import datetime, timedelta
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from mock_building.service.alerts import AlertBook
 from mock_building.service.audit import AuditKind, AuditLog
 from mock_building.service.auth import DriverIdentity
-from mock_building.service.db import Store
 from mock_building.service.gate import NOT_ON_ROUTE
 from mock_building.service.problems import ServiceProblem
 from mock_building.service.seed import route_id_for
+from mock_building.service.storage import Database, Executor, deliveries
 from protocol.api import Delivery, DeliveryConfirmation
 from protocol.reasons import ReasonCode
 
 __all__ = ["Deliveries"]
 
 
-def _delivery(row: sqlite3.Row) -> Delivery:
+def _delivery(row: deliveries.DeliveryRow) -> Delivery:
     return Delivery(
-        delivery_id=row["id"],
-        stop_id=row["stop_id"],
-        package_ids=tuple(json.loads(row["package_ids"])),
-        grant_id=bytes.fromhex(row["grant_id"]) if row["grant_id"] else None,
-        delivered_at=datetime.fromisoformat(row["delivered_at"]),
-        recorded_at=datetime.fromisoformat(row["recorded_at"]),
+        delivery_id=UUID(row.delivery_id),
+        stop_id=row.stop_id,
+        package_ids=row.package_ids,
+        grant_id=bytes.fromhex(row.grant_id) if row.grant_id else None,
+        delivered_at=datetime.fromisoformat(row.delivered_at),
+        recorded_at=datetime.fromisoformat(row.recorded_at),
         claimed_delivered_at=(
-            datetime.fromisoformat(row["claimed_delivered_at"]) if row["claimed_delivered_at"] else None
+            datetime.fromisoformat(row.claimed_delivered_at) if row.claimed_delivered_at else None
         ),
     )
+
+
+def _replayed(
+    earlier: deliveries.DeliveryRow,
+    driver_id: str,
+    stop_id: str,
+    package_ids: tuple[str, ...],
+    grant_id: str | None,
+) -> Delivery:
+    """The stored delivery for a repeated delivery id, if this is the same confirmation again."""
+    same = (earlier.driver_id, earlier.stop_id, earlier.package_ids, earlier.grant_id) == (
+        driver_id,
+        stop_id,
+        package_ids,
+        grant_id,
+    )
+    if not same:
+        raise ServiceProblem(ReasonCode.CONFLICT, "Delivery id reused with other content")
+    return _delivery(earlier)
 
 
 #: Without a grant, a claimed delivery time older than this is not believed.
@@ -59,139 +80,119 @@ def _judged_time(claimed: datetime, earliest: datetime, now: datetime) -> dateti
     return earliest if claimed < earliest else claimed.astimezone(now.tzinfo)
 
 
+def _already_delivered(package_id: str) -> ServiceProblem:
+    return ServiceProblem(
+        ReasonCode.ALREADY_DELIVERED,
+        "Parcel already delivered",
+        f"parcel {package_id} is recorded as delivered by an earlier confirmation",
+    )
+
+
 class Deliveries:
-    def __init__(self, store: Store, audit: AuditLog, alerts: AlertBook, *, zone: ZoneInfo) -> None:
-        self._store = store
+    def __init__(self, database: Database, audit: AuditLog, alerts: AlertBook, *, zone: ZoneInfo) -> None:
+        self._database = database
         self._audit = audit
         self._alerts = alerts
         self._zone = zone
 
-    def confirm(
+    async def confirm(
         self, who: DriverIdentity, request: DeliveryConfirmation, now: datetime
     ) -> tuple[Delivery, bool]:
         """The recorded delivery, and whether this call created it (False: an idempotent replay)."""
         package_ids = tuple(sorted(set(request.package_ids)))
         grant_id = request.grant_id.hex() if request.grant_id else None
+        delivery_id = str(request.delivery_id)
         claimed = request.delivered_at
         if claimed.tzinfo is None:
             claimed = claimed.replace(tzinfo=self._zone)
-        with self._store.transaction() as db:
-            earlier = db.execute(
-                "SELECT * FROM deliveries WHERE id = ?", (str(request.delivery_id),)
-            ).fetchone()
+        async with self._database.transaction() as tx:
+            earlier = await deliveries.delivery(tx, delivery_id)
             if earlier is not None:
-                same = (
-                    earlier["driver_id"],
-                    earlier["stop_id"],
-                    tuple(json.loads(earlier["package_ids"])),
-                    earlier["grant_id"],
-                ) == (who.driver_id, request.stop_id, package_ids, grant_id)
-                if not same:
-                    raise ServiceProblem(ReasonCode.CONFLICT, "Delivery id reused with other content")
-                return _delivery(earlier), False
+                return _replayed(earlier, who.driver_id, request.stop_id, package_ids, grant_id), False
             grant = None
             if grant_id is not None:
-                grant = db.execute(
-                    "SELECT door_id, route_id, issued_at, revoked_at FROM grants"
-                    " WHERE id = ? AND driver_id = ? AND stop_id = ?",
-                    (grant_id, who.driver_id, request.stop_id),
-                ).fetchone()
+                grant = await deliveries.quoted_grant(tx, grant_id, who.driver_id, request.stop_id)
                 if grant is None:
                     raise ServiceProblem(ReasonCode.NOT_FOUND, "Unknown grant", "no such grant for this stop")
             route_id = (
-                grant["route_id"] if grant else self._ungranted_route(db, who.driver_id, request.stop_id, now)
+                grant.route_id
+                if grant
+                else await self._ungranted_route(tx, who.driver_id, request.stop_id, now)
             )
-            stop = db.execute(
-                "SELECT building_id FROM stops WHERE route_id = ? AND id = ?", (route_id, request.stop_id)
-            ).fetchone()
-            if stop is None:
+            building_id = await deliveries.lock_stop(tx, route_id, request.stop_id)
+            if building_id is None:
                 raise ServiceProblem(*NOT_ON_ROUTE)
-            packages = {
-                row["id"]: row["delivered_at"]
-                for row in db.execute(
-                    "SELECT id, delivered_at FROM packages WHERE route_id = ? AND stop_id = ?",
-                    (route_id, request.stop_id),
-                )
-            }
-            if not set(package_ids) <= set(packages):
-                raise ServiceProblem(ReasonCode.PACKAGE_NOT_FOR_STOP, "Parcel is not for this stop")
-            done = [p for p in package_ids if packages[p] is not None]
-            if done:
-                raise ServiceProblem(
-                    ReasonCode.ALREADY_DELIVERED,
-                    "Parcel already delivered",
-                    f"parcel {done[0]} is recorded as delivered by an earlier confirmation",
-                )
-            earliest = datetime.fromisoformat(grant["issued_at"]) if grant else now - _UNGRANTED_LOOKBACK
+            earliest = datetime.fromisoformat(grant.issued_at) if grant else now - _UNGRANTED_LOOKBACK
             delivered_at = _judged_time(claimed, earliest, now)
-            if grant is not None and grant["revoked_at"] is not None:
-                self._alerts.raise_alert(
+            record = deliveries.DeliveryRow(
+                delivery_id=delivery_id,
+                driver_id=who.driver_id,
+                route_id=route_id,
+                stop_id=request.stop_id,
+                package_ids=package_ids,
+                grant_id=grant_id,
+                delivered_at=delivered_at.isoformat(),
+                recorded_at=now.isoformat(),
+                claimed_delivered_at=claimed.isoformat(),
+            )
+            # The id before the parcels: another worker may have stored this very confirmation while
+            # this one waited for the stop (a refusal below rolls the id back).
+            if not await deliveries.add_delivery(tx, record):
+                stored = await deliveries.delivery(tx, delivery_id)
+                assert stored is not None  # its id is taken, and deliveries are never deleted
+                return _replayed(stored, who.driver_id, request.stop_id, package_ids, grant_id), False
+            parcels = await deliveries.parcels_of(tx, route_id, request.stop_id)
+            if not set(package_ids) <= set(parcels):
+                raise ServiceProblem(ReasonCode.PACKAGE_NOT_FOR_STOP, "Parcel is not for this stop")
+            done = [p for p in package_ids if parcels[p] is not None]
+            if done:
+                raise _already_delivered(done[0])
+            marked = await deliveries.mark_delivered(tx, route_id, package_ids, record.delivered_at)
+            if marked != len(package_ids):
+                # Under the stop's lock a parcel read as undelivered still is; should that ever fail,
+                # the confirmation fails loudly instead of delivering a parcel twice.
+                raise _already_delivered(package_ids[0])
+            await deliveries.complete_stop_if_done(tx, route_id, request.stop_id, now.isoformat())
+            if grant is not None and grant.revoked_at is not None:
+                await self._alerts.raise_alert(
+                    tx,
                     ReasonCode.REVOKED_GRANT_USED,
-                    building_id=stop["building_id"],
-                    door_id=grant["door_id"],
+                    building_id=building_id,
+                    door_id=grant.door_id,
                     grant_id=grant_id,
                     carrier_id=who.carrier_id,
                     now=now,
                     dedup=f"delivery:{request.delivery_id}",
                     event_time=delivered_at,
                     evidence={
-                        "delivery_id": str(request.delivery_id),
+                        "delivery_id": delivery_id,
                         "grant_id": grant_id,
-                        "revoked_at": grant["revoked_at"],
+                        "revoked_at": grant.revoked_at,
                         "stop_id": request.stop_id,
                         "carrier": who.carrier_id,
-                        "driver_ref": self._audit.driver_ref(stop["building_id"], who.driver_id),
+                        "driver_ref": self._audit.driver_ref(building_id, who.driver_id),
                     },
                 )
-            db.executemany(
-                "UPDATE packages SET delivered_at = COALESCE(delivered_at, ?) WHERE route_id = ? AND id = ?",
-                [(delivered_at.isoformat(), route_id, p) for p in package_ids],
-            )
-            pending = db.execute(
-                "SELECT COUNT(*) FROM packages WHERE route_id = ? AND stop_id = ? AND delivered_at IS NULL",
-                (route_id, request.stop_id),
-            ).fetchone()[0]
-            if pending == 0:
-                db.execute(
-                    "UPDATE stops SET completed_at = COALESCE(completed_at, ?) WHERE route_id = ? AND id = ?",
-                    (now.isoformat(), route_id, request.stop_id),
-                )
-            db.execute(
-                "INSERT INTO deliveries (id, driver_id, route_id, stop_id, package_ids, grant_id, delivered_at,"
-                " recorded_at, claimed_delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    str(request.delivery_id),
-                    who.driver_id,
-                    route_id,
-                    request.stop_id,
-                    json.dumps(package_ids),
-                    grant_id,
-                    delivered_at.isoformat(),
-                    now.isoformat(),
-                    claimed.isoformat(),
-                ),
-            )
-            self._audit.record(
+            await self._audit.record(
+                tx,
                 at=now,
                 kind=AuditKind.DELIVERY,
                 outcome="delivered",
                 reason=ReasonCode.OK.slug,
-                building_id=stop["building_id"],
-                door_id=grant["door_id"] if grant else None,
+                building_id=building_id,
+                door_id=grant.door_id if grant else None,
                 stop_id=request.stop_id,
                 carrier_id=who.carrier_id,
                 driver_id=who.driver_id,
                 grant_id=grant_id,
             )
-            row = db.execute("SELECT * FROM deliveries WHERE id = ?", (str(request.delivery_id),)).fetchone()
-            return _delivery(row), True
+            return _delivery(record), True
 
-    def _ungranted_route(self, db: sqlite3.Connection, driver_id: str, stop_id: str, now: datetime) -> str:
+    async def _ungranted_route(self, tx: Executor, driver_id: str, stop_id: str, now: datetime) -> str:
         """Today's route by the service's clock, or yesterday's when only that one has the stop."""
         today = now.astimezone(self._zone).date()
         for day in (today, today - timedelta(days=1)):
             route_id = route_id_for(driver_id, day)
-            found = db.execute("SELECT 1 FROM stops WHERE route_id = ? AND id = ?", (route_id, stop_id))
-            if found.fetchone():
+            if await deliveries.stop_exists(tx, route_id, stop_id):
                 return route_id
         return route_id_for(driver_id, today)

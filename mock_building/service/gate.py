@@ -123,12 +123,12 @@ class GrantGate:
                     )
                 except ServiceProblem as problem:
                     refusal = problem
-                    await self._audit.record_in(
+                    await self._audit.record(
                         tx, at=now, kind=AuditKind.GRANT, outcome="grant_refused", reason=problem.code.slug,
                         **context,
                     )  # fmt: skip
                 else:
-                    await self._audit.record_in(
+                    await self._audit.record(
                         tx, at=now, kind=AuditKind.GRANT, outcome="grant_issued", reason=ReasonCode.OK.slug,
                         grant_id=grant.grant_id.hex(), **context,
                     )  # fmt: skip

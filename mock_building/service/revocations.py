@@ -92,7 +92,7 @@ class Revocations:
         stop: str | None = None,
     ) -> None:
         await store.log_revocation(tx, now.isoformat(), target_kind, target, reason)
-        await self._audit.record_in(
+        await self._audit.record(
             tx,
             at=now,
             kind=AuditKind.REVOCATION,

@@ -27,6 +27,7 @@ from tests.service_support import (
     NOON,
     Driver,
     admin,
+    database_location,
     make_app,
     scenario,
     sign_in,
@@ -317,7 +318,8 @@ async def test_alerts_are_stored_in_the_services_database_file(world):
     await world.upload(
         [receipt("A-S", 0, GENESIS_HASH, outcome=Outcome.ALERT, reason=ReasonCode.DOOR_FORCED)]
     )
-    database = await open_database(world.db_path, migrate=False)  # the file, by a second connection
+    # the service's database (its file on SQLite), by a second connection
+    database = await open_database(database_location(world.db_path.parent), migrate=False)
     try:
         assert [row[0] for row in await database.fetch_all("SELECT kind FROM alerts")] == ["door_forced"]
     finally:

@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from mock_building.service.clock import FakeClock
-from mock_building.service.db import Store
 from protocol.api import b64url_decode, b64url_encode
 from protocol.reasons import Outcome, ReasonCode
 from protocol.receipt import GENESIS_HASH, Receipt, receipt_digest, sign_receipt
 from tests.service_support import MANAGER_A, NOON, scenario, service_client, sign_in
+from tests.service_support import door_chain as chain
 
 pytestmark = pytest.mark.usefixtures("service_backend")
 
 T0 = int(NOON.timestamp())
-
-
-def chain(door_id: str, count: int, *, grant_ids: dict[int, bytes] | None = None) -> list[bytes]:
-    """`count` correctly chained receipts of a door, signed with its scenario key."""
-    key = scenario().door(door_id).private_key
-    blobs, prev = [], GENESIS_HASH
-    for seq in range(count):
-        grant_id = (grant_ids or {}).get(seq)
-        receipt = Receipt(
-            door_id,
-            seq,
-            prev,
-            grant_id,
-            Outcome.UNLOCKED if grant_id else Outcome.REFUSED,
-            ReasonCode.OK if grant_id else ReasonCode.MALFORMED,
-            T0 + seq,
-        )
-        blob = sign_receipt(receipt, key)
-        blobs.append(blob)
-        prev = receipt_digest(blob)
-    return blobs
 
 
 @pytest.fixture
@@ -174,8 +151,10 @@ async def test_audit_feed_is_for_the_buildings_manager_only(driver):
 
 
 async def test_pseudonyms_differ_between_buildings():
-    from mock_building.service.audit import AuditLog
+    from mock_building.service.audit import pseudonym
 
-    log = AuditLog(Store(sqlite3.connect(":memory:")), b"k" * 32)
-    assert log.driver_ref("A", "alice") == log.driver_ref("A", "alice") != log.driver_ref("B", "alice")
-    assert log.driver_ref("A", "alice") != log.driver_ref("A", "bob")
+    def ref(building_id: str, driver_id: str) -> str:
+        return pseudonym(b"k" * 32, building_id, driver_id)
+
+    assert ref("A", "alice") == ref("A", "alice") != ref("B", "alice")
+    assert ref("A", "alice") != ref("A", "bob")

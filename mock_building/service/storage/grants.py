@@ -42,22 +42,23 @@ async def take_rate_slot(db: Executor, key: str, now_epoch: float, *, limit: int
     """Take one of `limit` slots per `window_s` for `key` (GCRA: a burst of `limit`, then one slot
     every `window_s / limit`); 0.0 when taken, else the seconds until one frees (nothing taken).
 
-    The conditional UPDATE is atomic on both backends (PostgreSQL re-checks its condition on the
-    row as another worker left it), so concurrent requests never share the last slot.
+    One conditional upsert, atomic on both backends (PostgreSQL locks the key's row and judges the
+    condition on it as another worker left it), so concurrent requests never share the last slot.
     """
     interval = window_s / limit
-    await db.execute(
-        "INSERT INTO grant_rate (key, tat_epoch) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", key, now_epoch
-    )
-    taken = await db.execute(
-        "UPDATE grant_rate SET tat_epoch = (CASE WHEN tat_epoch > $2 THEN tat_epoch ELSE $2 END) + $3"
-        " WHERE key = $1 AND (CASE WHEN tat_epoch > $2 THEN tat_epoch ELSE $2 END) + $3 - $2 <= $4",
+    # A new key takes its first slot as it is inserted; a known one only if its condition holds.
+    taken = await db.fetch_one(
+        "INSERT INTO grant_rate (key, tat_epoch)"
+        " VALUES ($1, CAST($2 AS DOUBLE PRECISION) + CAST($3 AS DOUBLE PRECISION)) ON CONFLICT (key) DO UPDATE"
+        " SET tat_epoch = (CASE WHEN grant_rate.tat_epoch > $2 THEN grant_rate.tat_epoch ELSE $2 END) + $3"
+        " WHERE (CASE WHEN grant_rate.tat_epoch > $2 THEN grant_rate.tat_epoch ELSE $2 END) + $3 - $2 <= $4"
+        " RETURNING tat_epoch",
         key,
         now_epoch,
         interval,
         window_s,
     )
-    if taken:
+    if taken is not None:
         return 0.0
     tat = await db.fetch_value("SELECT tat_epoch FROM grant_rate WHERE key = $1", key)
     return max(float(tat) + interval - window_s - now_epoch, 0.001)

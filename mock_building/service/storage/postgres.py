@@ -59,7 +59,7 @@ class PostgresDatabase(_Statements):
     @classmethod
     async def open(cls, url: str, *, pool_size: int = _POOL_MAX) -> PostgresDatabase:
         try:
-            pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size)
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size, reset=_keep_session)
         except (OSError, asyncpg.PostgresError) as err:
             raise StoreError(f"cannot open database {_without_password(url)}: {err}") from err
         return cls(pool, url)
@@ -71,6 +71,11 @@ class PostgresDatabase(_Statements):
 
     async def close(self) -> None:
         await self.pool.close()
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Return a connection to the pool as it is: the service sets no session state (no SET, LISTEN or
+    session lock), and asyncpg's default reset is one more round trip for every pooled statement."""
 
 
 def _without_password(url: str) -> str:

@@ -162,9 +162,8 @@ async def door_state(db: Executor, door_id: str, now: str, ack_kind: int) -> Doo
     row = await db.fetch_one(
         # the f-string below inserts this module's constant fragments; every value is a parameter
         "SELECT d.building_id,"  # noqa: S608
-        " CASE WHEN EXISTS (SELECT 1 FROM receipts WHERE door_id = $1 AND seq = 0) THEN"
-        "  (SELECT MIN(r.seq) FROM receipts r WHERE r.door_id = $1 AND NOT EXISTS"
-        "   (SELECT 1 FROM receipts n WHERE n.door_id = r.door_id AND n.seq = r.seq + 1)) END,"
+        # receipt ingest keeps the door's contiguous run in its head row (-1: seq 0 not stored)
+        " (SELECT NULLIF(h.through_seq, -1) FROM receipt_heads h WHERE h.door_id = $1),"
         " (SELECT MAX(value) FROM door_statements WHERE door_id = $1 AND kind = $3),"
         f" EXISTS (SELECT 1 {_UNSENT_GRANTS}) OR EXISTS (SELECT 1 {_UNSENT_HANDHELDS}),"
         " (SELECT raw FROM receipts WHERE door_id = $1 AND outcome = 'maintained' ORDER BY seq DESC LIMIT 1)"
