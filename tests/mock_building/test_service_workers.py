@@ -50,12 +50,6 @@ id = "s1"
 building = "b1"
 packages = [{ id = "p1", barcode = "BC1" }]
 """
-# PostgreSQL does not serve yet on main (app.create_app refuses it until every aggregate is on the
-# storage seam), and the grant rate limiter still counts in process memory: strict, so that the
-# marks must go as soon as the lead's storage work makes these pass.
-_PG_NOT_SERVING = pytest.mark.xfail(
-    strict=True, reason="create_app: PostgreSQL serves once every aggregate is on the seam"
-)
 GRANT = {"stop_id": "s1", "door_id": "D1", "barcode": "BC1"}
 _MAX_CONNECTIONS = 400  # plenty for the kernel to hand some to each of two idle workers
 
@@ -149,7 +143,6 @@ async def test_one_sqlite_worker_serves_the_seeded_scenario_and_stops_on_sigterm
     assert not alive(service.worker_pids)
 
 
-@_PG_NOT_SERVING
 async def test_two_postgres_workers_both_serve_and_stop_together(scenario: Path, postgres_url: str) -> None:
     with service_serving(scenario, postgres_url, workers=2) as service:
         assert len(set(service.worker_pids)) == 2
@@ -166,7 +159,6 @@ async def test_two_postgres_workers_both_serve_and_stop_together(scenario: Path,
     assert not alive(service.worker_pids)
 
 
-@_PG_NOT_SERVING
 async def test_the_grant_rate_limit_holds_across_two_workers(scenario: Path, postgres_url: str) -> None:
     """A driver allowed N grants per window gets exactly N, however the requests spread over workers."""
     limit = 5
