@@ -64,15 +64,7 @@ class BuildingProcess:
 def building_up(data_dir: Path, *, ready_timeout: float = 60.0) -> Iterator[BuildingProcess]:
     """Start the demo building; on exit SIGTERM it and wait for its clean stop."""
     ready_file = data_dir.parent / f"{data_dir.name}.ready.json"
-    process = subprocess.Popen(
-        up_command(data_dir, ready_file=ready_file),
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=CHILD_ENV,
-    )
-    ready, log = _drained(process)
+    process, ready, log = _started(up_command(data_dir, ready_file=ready_file))
     try:
         if not ready.wait(ready_timeout) or process.poll() is not None:
             raise RuntimeError("the building did not come up:\n" + "".join(log))
@@ -88,8 +80,11 @@ def building_up(data_dir: Path, *, ready_timeout: float = 60.0) -> Iterator[Buil
         _terminate(process, timeout=30)
 
 
-def _drained(process: subprocess.Popen[str]) -> tuple[threading.Event, list[str]]:
-    """A thread reads the child's output into a list; the event is set on "ready" or when it exits."""
+def _started(command: list[str]) -> tuple[subprocess.Popen[str], threading.Event, list[str]]:
+    """The child, with a thread reading its output into a list; the event is set on "ready" or at exit."""
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=CHILD_ENV
+    )
     ready = threading.Event()
     log: list[str] = []
 
@@ -102,7 +97,7 @@ def _drained(process: subprocess.Popen[str]) -> tuple[threading.Event, list[str]
         ready.set()  # exited: let the waiter see it
 
     threading.Thread(target=drain, daemon=True).start()
-    return ready, log
+    return process, ready, log
 
 
 def _terminate(process: subprocess.Popen[str], timeout: float = 60.0) -> int:
@@ -150,15 +145,9 @@ def service_serving(
     ready_timeout: float = 120.0,
 ) -> Iterator[ServiceProcess]:
     """Start `mock-building serve`; on exit SIGTERM it and wait for it (and so its workers) to stop."""
-    process = subprocess.Popen(
-        serve_command(scenario, database, workers=workers, grant_rate_limit=grant_rate_limit),
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=CHILD_ENV,
+    process, ready, log = _started(
+        serve_command(scenario, database, workers=workers, grant_rate_limit=grant_rate_limit)
     )
-    ready, log = _drained(process)
     try:
         if not ready.wait(ready_timeout) or "ready\n" not in log:
             raise RuntimeError("the access service did not come up:\n" + "".join(log))

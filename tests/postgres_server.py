@@ -91,22 +91,17 @@ class PostgresServer:
 
     async def create_database(self, name: str) -> str:
         """A new empty database; returns its URL. `name` must be a plain identifier."""
-        if not name.isidentifier():
-            raise ValueError(f"not a plain database name: {name!r}")
-        connection = await asyncpg.connect(self.url())
-        try:
-            await connection.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await connection.close()
+        await self._admin(f'CREATE DATABASE "{_identifier(name)}"')
         return self.url(name)
 
     async def drop_database(self, name: str) -> None:
         """Drop it even if a test left connections open (FORCE ends them)."""
-        if not name.isidentifier():
-            raise ValueError(f"not a plain database name: {name!r}")
+        await self._admin(f'DROP DATABASE IF EXISTS "{_identifier(name)}" WITH (FORCE)')
+
+    async def _admin(self, statement: str) -> None:
         connection = await asyncpg.connect(self.url())
         try:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await connection.execute(statement)
         finally:
             await connection.close()
 
@@ -132,6 +127,12 @@ class PostgresServer:
             self.process.wait()
         finally:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _identifier(name: str) -> str:
+    if not name.isidentifier():
+        raise ValueError(f"not a plain database name: {name!r}")
+    return name
 
 
 def free_port(host: str = "127.0.0.1") -> int:

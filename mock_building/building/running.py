@@ -19,7 +19,7 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -50,6 +50,7 @@ __all__ = [
     "demo_driver",
     "run_building",
     "start_building",
+    "stop_signals",
 ]
 
 _REFRESH_S = 0.25
@@ -278,13 +279,23 @@ def _write_ready_file(path: Path, building: RunningBuilding) -> None:
     partial.replace(path)
 
 
-async def run_building(settings: BuildingSettings, *, live: bool, out: TextIO = sys.stdout) -> int:
-    """The `up` command: start, announce, show the building until SIGINT/SIGTERM, stop cleanly."""
+@contextlib.contextmanager
+def stop_signals() -> Iterator[asyncio.Event]:
+    """An event that SIGINT or SIGTERM sets while the block runs (on the running loop); the handlers go after."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
+        yield stop
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def run_building(settings: BuildingSettings, *, live: bool, out: TextIO = sys.stdout) -> int:
+    """The `up` command: start, announce, show the building until SIGINT/SIGTERM, stop cleanly."""
+    with stop_signals() as stop:
         building = await start_building(settings)
         logger.info(
             "building up: access service %s, radio %s, %d doors",
@@ -304,9 +315,6 @@ async def run_building(settings: BuildingSettings, *, live: bool, out: TextIO = 
             await building.stop()
             if settings.ready_file is not None:
                 settings.ready_file.unlink(missing_ok=True)
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
     out.write("stopped\n")
     out.flush()
     return 0

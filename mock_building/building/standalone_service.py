@@ -8,8 +8,6 @@ so it is served by one worker only.
 
 from __future__ import annotations
 
-import asyncio
-import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +17,7 @@ from typing import Any, TextIO
 
 from fastapi import FastAPI
 
-from mock_building.building.running import BuildingError
+from mock_building.building.running import BuildingError, stop_signals
 from mock_building.building.workers import WorkerApp, start_workers
 from mock_building.scenario.loader import Scenario, load_scenario
 from mock_building.service import app_for_scenario
@@ -88,31 +86,25 @@ async def run_service(settings: ServeSettings, *, out: TextIO = sys.stdout) -> i
         "database": settings.database,
         "overrides": settings.overrides(),
     }
-    try:
-        pool = await start_workers(
-            WorkerApp(f"{__name__}:worker_app", options),
-            host=settings.host,
-            port=settings.port,
-            count=settings.workers,
-        )
-    except OSError as err:
-        raise BuildingError(
-            "port_unavailable", f"the access service cannot listen on port {settings.port}: {err.strerror}"
-        ) from err
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
+    with stop_signals() as stop:  # a stop asked for during start-up is honoured once all workers are up
+        try:
+            pool = await start_workers(
+                WorkerApp(f"{__name__}:worker_app", options),
+                host=settings.host,
+                port=settings.port,
+                count=settings.workers,
+            )
+        except OSError as err:
+            raise BuildingError(
+                "port_unavailable",
+                f"the access service cannot listen on port {settings.port}: {err.strerror}",
+            ) from err
         out.write(f"LobbyKey access service: {pool.url}  (OpenAPI {pool.url}/openapi.json)\n")
         out.write(f"  database : {_shown(settings.database)}\n")
         out.write(f"  workers  : {len(pool.pids)} (pids {', '.join(map(str, pool.pids))})\n")
         out.write("ready\n")
         out.flush()
         await pool.supervise(stop)
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
     out.write("stopped\n")
     out.flush()
     return 0

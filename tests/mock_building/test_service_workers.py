@@ -20,44 +20,16 @@ from tests.building_process import CHILD_ENV, REPO, ServiceProcess, serve_comman
 from tests.postgres_server import free_port
 from tests.processes import alive, parent_of
 from tests.raw_http import RawConnection
+from tests.service_support import SCENARIO_TOML
 
-SCENARIO = """\
-version = 1
-seed = "workers"
-[service]
-password_cost = 1024
-[[carriers]]
-id = "co"
-name = "Co"
-[[buildings]]
-id = "b1"
-name = "Building 1"
-address = "1 Worker St"
-accepted_carriers = ["co"]
-[[doors]]
-id = "D1"
-building = "b1"
-name = "Lobby"
-[[drivers]]
-id = "d1"
-name = "Driver 1"
-password = "pw"
-carrier = "co"
-[[routes]]
-driver = "d1"
-[[routes.stops]]
-id = "s1"
-building = "b1"
-packages = [{ id = "p1", barcode = "BC1" }]
-"""
-GRANT = {"stop_id": "s1", "door_id": "D1", "barcode": "BC1"}
+GRANT = {"stop_id": "S1", "door_id": "A-S", "barcode": "BC-1"}  # alice's stop without a delivery window
 _MAX_CONNECTIONS = 400  # plenty for the kernel to hand some to each of two idle workers
 
 
 @pytest.fixture
 def scenario(tmp_path: Path) -> Path:
-    path = tmp_path / "workers.toml"
-    path.write_text(SCENARIO, encoding="utf-8")
+    path = tmp_path / "service.toml"
+    path.write_text(SCENARIO_TOML, encoding="utf-8")
     return path
 
 
@@ -66,7 +38,7 @@ async def _signed_in(url: str) -> tuple[dict[str, str], str]:
     connection = await RawConnection.open(url)
     try:
         status, tokens = await connection.request(
-            "POST", "/v1/auth/sign-in", body={"driver_id": "d1", "password": "pw"}
+            "POST", "/v1/auth/sign-in", body={"driver_id": "alice", "password": "alice-pw"}
         )
         assert status == 200, tokens
         headers = {"Authorization": f"Bearer {tokens['access_token']}"}
@@ -93,12 +65,9 @@ async def _on_a_new_connection(
         connection.close()
 
 
-def test_several_workers_on_sqlite_are_refused_before_anything_is_written(
-    scenario: Path, tmp_path: Path
-) -> None:
-    database = tmp_path / "service.sqlite3"
+def _refused(scenario: Path, database: str, *, workers: int = 1) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        serve_command(scenario, str(database), workers=2),
+        serve_command(scenario, database, workers=workers),
         cwd=REPO,
         env=CHILD_ENV,
         capture_output=True,
@@ -106,25 +75,24 @@ def test_several_workers_on_sqlite_are_refused_before_anything_is_written(
         timeout=120,
         check=False,
     )
-    assert done.returncode == 2
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    return done
+
+
+def test_several_workers_on_sqlite_are_refused_before_anything_is_written(
+    scenario: Path, tmp_path: Path
+) -> None:
+    database = tmp_path / "service.sqlite3"
+    done = _refused(scenario, str(database), workers=2)
     assert "error [sqlite_single_worker]" in done.stderr and "postgresql://" in done.stderr
     assert not database.exists()
 
 
 def test_an_unreachable_postgresql_is_one_error_line_that_hides_the_password(scenario: Path) -> None:
-    url = f"postgresql://carrier:s3cret@127.0.0.1:{free_port()}/lobbykey"  # nothing listens there
-    done = subprocess.run(
-        serve_command(scenario, url),
-        cwd=REPO,
-        env=CHILD_ENV,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 2
+    done = _refused(scenario, f"postgresql://carrier:s3cret@127.0.0.1:{free_port()}/lobbykey")  # no one there
     assert "error [database_unavailable]" in done.stderr and "carrier@127.0.0.1" in done.stderr
-    assert "s3cret" not in done.stderr + done.stdout and "Traceback" not in done.stderr
+    assert "s3cret" not in done.stderr + done.stdout
 
 
 async def test_one_sqlite_worker_serves_the_seeded_scenario_and_stops_on_sigterm(
