@@ -205,3 +205,27 @@ async def test_a_rotated_key_retires_the_stored_one_and_outlives_a_restart(tmp_p
     retired = [s.body for s in trust if s.kind is StatementKind.TRUST_RETIRE]
     # Each rotation retires the key the database held, whichever process made the one before.
     assert retired == [b"parcelco", added[0]] and kid == added[1]
+
+
+async def test_a_key_rotated_by_one_worker_is_the_key_every_worker_signs_with(tmp_path) -> None:
+    clock = FakeClock(NOON)
+    db_path = tmp_path / "service.sqlite3"
+    first, second = await make_app(clock, db_path), await make_app(clock, db_path)  # two live workers
+    try:
+        async with client_for(first) as one, client_for(second) as other:
+            alice = await sign_in(other, "alice", "alice-pw")
+            before = await alice.grant("S1", DOOR, "BC-1")
+            assert parse_grant(unseal(b64url_decode(before.json()["grant"]), DOOR)).kid == b"parcelco"
+            rotated = await one.post("/v1/admin/carriers/parcelco/key-rotation", headers=admin())
+            assert rotated.status_code == 204, rotated.text
+            after = await alice.grant("S1", DOOR, "BC-1")  # on the worker that did not rotate
+            assert after.status_code == 201, after.text
+            new_kid = parse_grant(unseal(b64url_decode(after.json()["grant"]), DOOR)).kid
+            assert new_kid != b"parcelco"
+            stored = await first.state.service.database.fetch_value(
+                "SELECT kid FROM carriers WHERE id = $1", "parcelco"
+            )
+            assert new_kid == stored.encode("ascii")
+    finally:
+        await first.state.service.database.close()
+        await second.state.service.database.close()

@@ -94,6 +94,8 @@ class GrantTarget:
     package_id: str | None
     door_in_building: bool
     carrier_accepted: bool
+    carrier_kid: str | None
+    """The carrier's current grant-key id (another worker may have rotated it)."""
 
 
 async def add_carrier(db: Executor, carrier_id: str, name: str, kid: str, public_key: bytes) -> None:
@@ -215,7 +217,8 @@ async def grant_target(
         "  AND p.barcode = $4),"
         " EXISTS (SELECT 1 FROM doors d WHERE d.id = $3 AND d.building_id = s.building_id),"
         " EXISTS (SELECT 1 FROM building_carriers c WHERE c.building_id = s.building_id"
-        "  AND c.carrier_id = $5)"
+        "  AND c.carrier_id = $5),"
+        " (SELECT kid FROM carriers WHERE id = $5)"
         " FROM stops s WHERE s.route_id = $1 AND s.id = $2",
         route_id,
         stop_id,
@@ -225,4 +228,4 @@ async def grant_target(
     )
     if row is None:
         return None
-    return GrantTarget(row[0], row[1] is not None, row[2], row[3], row[4], bool(row[5]), bool(row[6]))
+    return GrantTarget(row[0], row[1] is not None, row[2], row[3], row[4], bool(row[5]), bool(row[6]), row[7])

@@ -21,6 +21,7 @@ __all__ = [
     "add_statement",
     "building_exists",
     "carrier_buildings",
+    "carrier_key",
     "carrier_keys",
     "door_state",
     "doors_in",
@@ -227,6 +228,12 @@ async def save_carrier_key(db: Executor, key: CarrierKey, public_key: bytes, cre
     await db.execute(
         "UPDATE carriers SET kid = $1, public_key = $2 WHERE id = $3", key.kid, public_key, key.carrier_id
     )
+
+
+async def carrier_key(db: Executor, carrier_id: str) -> CarrierKey | None:
+    """The carrier's rotated grant key; None while it keeps its scenario key."""
+    row = await db.fetch_one("SELECT kid, private_key FROM carrier_keys WHERE carrier_id = $1", carrier_id)
+    return None if row is None else CarrierKey(carrier_id, row[0], bytes(row[1]))
 
 
 async def carrier_keys(db: Executor) -> list[CarrierKey]:
