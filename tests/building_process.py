@@ -64,7 +64,7 @@ class BuildingProcess:
 def building_up(data_dir: Path, *, ready_timeout: float = 60.0) -> Iterator[BuildingProcess]:
     """Start the demo building; on exit SIGTERM it and wait for its clean stop."""
     ready_file = data_dir.parent / f"{data_dir.name}.ready.json"
-    process, ready, log = _started(up_command(data_dir, ready_file=ready_file))
+    process, ready, log, _ = _started(up_command(data_dir, ready_file=ready_file))
     try:
         if not ready.wait(ready_timeout) or process.poll() is not None:
             raise RuntimeError("the building did not come up:\n" + "".join(log))
@@ -80,7 +80,9 @@ def building_up(data_dir: Path, *, ready_timeout: float = 60.0) -> Iterator[Buil
         _terminate(process, timeout=30)
 
 
-def _started(command: list[str]) -> tuple[subprocess.Popen[str], threading.Event, list[str]]:
+def _started(
+    command: list[str],
+) -> tuple[subprocess.Popen[str], threading.Event, list[str], threading.Thread]:
     """The child, with a thread reading its output into a list; the event is set on "ready" or at exit."""
     process = subprocess.Popen(
         command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=CHILD_ENV
@@ -96,8 +98,9 @@ def _started(command: list[str]) -> tuple[subprocess.Popen[str], threading.Event
                 ready.set()
         ready.set()  # exited: let the waiter see it
 
-    threading.Thread(target=drain, daemon=True).start()
-    return process, ready, log
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    return process, ready, log, reader
 
 
 def _terminate(process: subprocess.Popen[str], timeout: float = 60.0) -> int:
@@ -118,6 +121,12 @@ class ServiceProcess:
     worker_pids: tuple[int, ...]
     process: subprocess.Popen[str]
     log: list[str]
+    reader: threading.Thread
+
+    def output(self, timeout: float = 60.0) -> str:
+        """Everything it printed, read to the end (call once it has exited)."""
+        self.reader.join(timeout)
+        return "".join(self.log)
 
     def stop(self) -> int:
         """SIGTERM the parent and wait for its clean stop; its exit code."""
@@ -145,7 +154,7 @@ def service_serving(
     ready_timeout: float = 120.0,
 ) -> Iterator[ServiceProcess]:
     """Start `mock-building serve`; on exit SIGTERM it and wait for it (and so its workers) to stop."""
-    process, ready, log = _started(
+    process, ready, log, reader = _started(
         serve_command(scenario, database, workers=workers, grant_rate_limit=grant_rate_limit)
     )
     try:
@@ -153,6 +162,8 @@ def service_serving(
             raise RuntimeError("the access service did not come up:\n" + "".join(log))
         url = next(line.split()[3] for line in log if line.startswith("LobbyKey access service:"))
         pids = next(line.split("(pids", 1)[1] for line in log if line.lstrip().startswith("workers"))
-        yield ServiceProcess(url, tuple(int(pid) for pid in pids.strip(" )\n").split(", ")), process, log)
+        yield ServiceProcess(
+            url, tuple(int(pid) for pid in pids.strip(" )\n").split(", ")), process, log, reader
+        )
     finally:
         _terminate(process)

@@ -6,6 +6,8 @@ over loopback on connections this test holds, and /proc says which worker accept
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -107,11 +109,13 @@ async def test_one_sqlite_worker_serves_the_seeded_scenario_and_stops_on_sigterm
         )
         assert (status, served_by) == (201, worker)
         assert service.stop() == 0
-    assert "stopped\n" in service.log
+    assert "\nstopped\n" in service.output()
     assert not alive(service.worker_pids)
 
 
-async def test_two_postgres_workers_both_serve_and_stop_together(scenario: Path, postgres_url: str) -> None:
+async def test_two_postgres_workers_both_serve_and_a_dead_one_stops_the_service(
+    scenario: Path, postgres_url: str
+) -> None:
     with service_serving(scenario, postgres_url, workers=2) as service:
         assert len(set(service.worker_pids)) == 2
         headers, _ = await _signed_in(service.url)
@@ -123,8 +127,11 @@ async def test_two_postgres_workers_both_serve_and_stop_together(scenario: Path,
             if served_by == set(service.worker_pids):
                 break
         assert served_by == set(service.worker_pids)
-        assert service.stop() == 0
-    assert not alive(service.worker_pids)
+        victim, survivor = service.worker_pids
+        os.kill(victim, signal.SIGKILL)
+        assert service.process.wait(timeout=120) == 2  # the service stops by itself and says why
+    assert f"error [worker_exited]: worker 1 (pid {victim}) exited with code -9" in service.output()
+    assert not alive((victim, survivor))
 
 
 async def test_the_grant_rate_limit_holds_across_two_workers(scenario: Path, postgres_url: str) -> None:
@@ -146,3 +153,6 @@ async def test_the_grant_rate_limit_holds_across_two_workers(scenario: Path, pos
             per_worker[worker] += 1
         assert statuses[201] == limit, (statuses, per_worker)
         assert statuses[429] == sum(statuses.values()) - limit
+        assert service.stop() == 0  # SIGTERM: every worker stops gracefully
+    assert "\nstopped\n" in service.output()
+    assert not alive(service.worker_pids)
