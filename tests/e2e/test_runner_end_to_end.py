@@ -57,7 +57,25 @@ async def _run_route(
 async def test_the_demo_route_is_delivered_end_to_end(
     building: tuple[RunningBuilding, NoonClock], tmp_path: Path
 ) -> None:
-    running, clock = building
+    await _deliver_the_demo_route(*building, tmp_path)
+
+
+async def test_the_demo_route_is_delivered_with_the_service_on_postgresql(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    clock = NoonClock()
+    settings = BuildingSettings(data_dir=tmp_path / "building", port=0, radio_port=0, database=postgres_url)
+    running = await start_building(settings, base_clock=clock)
+    try:
+        assert running.service.database.dialect == "postgresql"
+        await _deliver_the_demo_route(running, clock, tmp_path)
+    finally:
+        await running.stop()
+    assert not (tmp_path / "building" / "service.sqlite3").exists()  # no embedded database on the side
+
+
+async def _deliver_the_demo_route(running: RunningBuilding, clock: NoonClock, tmp_path: Path) -> None:
+    """The demo driver's whole route: every stop passes and every door's receipt reaches the audit feed."""
     scenario = load_scenario(default_scenario_path())
     results, report = await _run_route(running, clock, scenario, "demo", "demo-password", tmp_path)
     demo_stops = next(r for r in scenario.routes if r.driver == "demo").stops
