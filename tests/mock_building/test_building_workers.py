@@ -86,7 +86,8 @@ async def test_both_workers_accept_on_one_port_with_nagle_off_and_stop_together(
 async def test_connections_opened_at_once_are_spread_over_both_workers() -> None:
     """20 keep-alive connections at once: SO_REUSEPORT hashes each to a worker (all on one: p = 2**-19).
 
-    On one shared socket the first worker to wake accepted them all (10 of 10 measured).
+    On one shared socket whichever worker wakes first takes what is queued: bench/grant_load.py saw
+    0+10 at c=10, and this test failed there in 1 of 3 tries.
     """
     pool = await start_workers(PID_APP, host="127.0.0.1", port=0, count=2)
     connections = await asyncio.gather(*(RawConnection.open(pool.url) for _ in range(20)))
@@ -106,6 +107,7 @@ async def test_connections_opened_at_once_are_spread_over_both_workers() -> None
         await pool.stop()
 
 
+@_BALANCED
 async def test_a_port_someone_listens_on_is_refused_even_with_so_reuseport() -> None:
     """Workers join no stranger's SO_REUSEPORT group: the port is reserved by a plain bind first."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
