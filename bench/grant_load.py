@@ -7,7 +7,8 @@ then wrk (a C load generator, `make bench` installs it) POSTs /v1/grants round-r
 from a generated Lua script, at each concurrency in turn. Per cell it prints grants/s, p50/p99 (wrk's
 own histogram, from Lua `done()`), the CPU the service's processes (and PostgreSQL's) spent per request
 (utime+stime from /proc before and after, divided by completed requests), non-2xx answers and socket
-errors (both must be 0), and the 1-minute load average. PostgreSQL is a private instance
+errors (both must be 0), the 1-minute load average, and how many of wrk's connections each worker
+held half-way through the cell ("10+0" would mean one worker idle). PostgreSQL is a private instance
 (tests/postgres_server.py), one fresh database per configuration.
 
     python bench/grant_load.py [--seconds 5] [--concurrency 1,10,50,200] [--configs sqlite-1,pg-1,pg-2]
@@ -17,16 +18,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -181,7 +185,28 @@ def cpu_ticks(roots: Iterable[int]) -> int:
     return total
 
 
-def run_wrk(url: str, script: Path, connections: int, seconds: float, threads: int) -> dict[str, int]:
+def connections_per_worker(port: int, workers: Sequence[int]) -> list[int]:
+    """How many established connections to `port` each worker holds (/proc/net/tcp, then /proc/PID/fd)."""
+    local_end = f":{port:04X}"
+    established = {
+        f"socket:[{fields[9]}]"
+        for fields in (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
+        if fields[1].endswith(local_end) and fields[3] == "01"
+    }
+    held = []
+    for pid in workers:
+        count = 0
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(FileNotFoundError):  # closed while we looked
+                count += os.readlink(fd) in established
+        held.append(count)
+    return held
+
+
+def run_wrk(
+    url: str, script: Path, connections: int, seconds: float, threads: int, workers: Sequence[int] = ()
+) -> tuple[dict[str, int], list[int]]:
+    """wrk's summary, and the connections each of `workers` held half-way through the run."""
     command = [
         "wrk",
         f"-t{min(threads, connections)}",
@@ -190,14 +215,17 @@ def run_wrk(url: str, script: Path, connections: int, seconds: float, threads: i
         "--timeout",
         "10s",
     ]
-    done = subprocess.run(
-        [*command, "-s", str(script), url], capture_output=True, text=True, check=False, timeout=seconds + 60
+    wrk = subprocess.Popen(
+        [*command, "-s", str(script), url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    if done.returncode != 0:
-        raise SystemExit(f"grant_load: {' '.join(command)} failed:\n{done.stdout}{done.stderr}")
-    line = next(line for line in done.stdout.splitlines() if line.startswith("BENCH "))
+    time.sleep(seconds / 2)  # by now wrk holds all its connections
+    held = connections_per_worker(urlsplit(url).port or 80, workers)
+    stdout, stderr = wrk.communicate(timeout=seconds + 60)
+    if wrk.returncode != 0:
+        raise SystemExit(f"grant_load: {' '.join(command)} failed:\n{stdout}{stderr}")
+    line = next(line for line in stdout.splitlines() if line.startswith("BENCH "))
     result: dict[str, int] = json.loads(line.removeprefix("BENCH "))
-    return result
+    return result, held
 
 
 def load1() -> str:
@@ -232,7 +260,9 @@ def bench_config(
         for connections in args.concurrency:
             svc_before = cpu_ticks(service_roots)
             pg_before = cpu_ticks([postgres.process.pid]) if postgres else 0
-            result = run_wrk(service.url, script, connections, args.seconds, args.threads)
+            result, held = run_wrk(
+                service.url, script, connections, args.seconds, args.threads, service.worker_pids
+            )
             svc_used = (cpu_ticks(service_roots) - svc_before) * _TICK_US
             pg_used = (cpu_ticks([postgres.process.pid]) - pg_before) * _TICK_US if postgres else 0
             requests = max(result["requests"], 1)
@@ -244,7 +274,8 @@ def bench_config(
             print(
                 f"{config:<9}{connections:>5}{rate:>10.0f}"
                 f"{result['p50_us'] / 1000:>9.2f}{result['p99_us'] / 1000:>9.2f}"
-                f"{svc_used / requests:>9.0f}{pg_cell}{result['non2xx']:>7}{socket_errors:>8}{load1():>7}",
+                f"{svc_used / requests:>9.0f}{pg_cell}{result['non2xx']:>7}{socket_errors:>8}{load1():>7}"
+                f"  {'+'.join(map(str, held))}",
                 flush=True,
             )
     return measured
@@ -294,7 +325,7 @@ def main() -> int:
     )
     print(
         f"{'config':<9}{'conc':>5}{'grants/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'svc µs':>9}{'pg µs':>7}"
-        f"{'non2xx':>7}{'sockerr':>8}{'load1':>7}"
+        f"{'non2xx':>7}{'sockerr':>8}{'load1':>7}  conns per worker"
     )
     with tempfile.TemporaryDirectory(prefix="grant-load-") as tmp_name:
         tmp = Path(tmp_name)

@@ -3,21 +3,23 @@
 The building runs the service, the radio and the doors on one loop, so uvicorn must neither
 install its own signal handlers (the building owns SIGINT/SIGTERM and stops every part in order)
 nor pick its port late: the socket is bound first, so port 0 works and the URL is known up front.
-A worker process (`workers.py`) serves on a socket its parent bound: `serve_on_socket`.
+A worker process (`workers.py`) serves on a socket bound before uvicorn starts: `serve_on_socket`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
+import sys
 from collections.abc import Iterator
 
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["ServedApp", "listening_socket", "serve_app", "serve_on_socket"]
+__all__ = ["ServedApp", "listening_socket", "reuse_port_balances", "serve_app", "serve_on_socket"]
 
 
 class _Server(uvicorn.Server):
@@ -53,16 +55,37 @@ class ServedApp:
         await asyncio.shield(self._task)
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
+@functools.cache
+def reuse_port_balances() -> bool:
+    """Whether SO_REUSEPORT spreads new connections over the listening sockets of one port.
+
+    Linux (3.9+) hashes each connection to one socket of the group; other systems either lack the
+    option or give every connection to one socket, so only Linux answers yes, and only if the
+    kernel accepts the option.
+    """
+    if not sys.platform.startswith("linux") or not hasattr(socket, "SO_REUSEPORT"):
+        return False
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        except OSError:
+            return False
+    return True
+
+
+def listening_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     """A bound, non-blocking TCP socket for `loop.create_server(sock=...)`.
 
     The protocol must be named: asyncio disables Nagle (TCP_NODELAY) on accepted connections only
     when `sock.proto` says TCP, and with protocol 0 every keep-alive response waited ~40 ms for the
-    client's delayed ACK.
+    client's delayed ACK. `reuse_port` lets several processes each listen on host:port (see
+    `reuse_port_balances`).
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
     except OSError:
         sock.close()

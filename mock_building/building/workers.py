@@ -1,15 +1,21 @@
-"""Serve one ASGI app from N worker processes that share one listening socket.
+"""Serve one ASGI app from N worker processes on one port, the kernel spreading connections over them.
 
     pool = await start_workers(WorkerApp("pkg.module:factory", {"path": "x"}), host=HOST, port=0, count=2)
     pool.url, pool.pids                  # by now every worker accepts connections
     await pool.supervise(stop)           # until `stop` is set, or a worker dies (WorkerError)
 
-The parent binds the socket (`serving.listening_socket`: port 0 works and every accepted
-connection gets TCP_NODELAY) and starts each worker as `python -m mock_building.building.workers`
-with the socket inherited (`pass_fds`); the kernel hands each new connection to whichever worker
-accepts first. A worker imports the factory, an async context manager function that builds the
-app and closes what the app opened once serving ends, and serves it with uvicorn on uvicorn's
-preferred loop (uvloop when installed). It writes "ready" on its stdout once it accepts.
+The parent binds host:port first (`serving.listening_socket`: port 0 picks a free port, a port
+that anything listens on already fails here) and starts each worker as
+`python -m mock_building.building.workers`. On Linux each worker binds a SO_REUSEPORT socket of its
+own to that port and listens on it: the kernel hashes every new connection to one of the workers'
+sockets, so N idle workers share the load. (One socket shared by all, the fallback elsewhere, hands
+a connection to whichever worker wakes first: measured, one worker of two held all 10 of 10
+connections.) The parent's socket is never listened on in that case, so it takes no connections; it
+only holds the port until every worker listens. Without SO_REUSEPORT the parent listens on its
+socket and the workers inherit it (`pass_fds`). Either way every accepted connection gets
+TCP_NODELAY. A worker imports the factory, an async context manager function that builds the app
+and closes what the app opened once serving ends, and serves it with uvicorn on uvicorn's preferred
+loop (uvloop when installed). It writes "ready" on its stdout once it accepts.
 
 The factory's options reach the worker as one JSON line on its stdin, not on its command line
 (a database URL may hold a password, and argv is world-readable). The parent keeps that stdin
@@ -38,7 +44,7 @@ from typing import Any, BinaryIO
 from starlette.types import ASGIApp
 from uvicorn.loops.auto import auto_loop_factory
 
-from mock_building.building.serving import listening_socket, serve_on_socket
+from mock_building.building.serving import listening_socket, reuse_port_balances, serve_on_socket
 from mock_building.errors import CodedError
 
 __all__ = ["AppFactory", "WorkerApp", "WorkerError", "WorkerPool", "start_workers"]
@@ -64,7 +70,7 @@ class WorkerApp:
 
 
 class WorkerPool:
-    """Running workers on one socket: where they listen, who they are, and how to end them."""
+    """Running workers on one port: where they listen, who they are, and how to end them."""
 
     def __init__(self, url: str, processes: Sequence[asyncio.subprocess.Process]) -> None:
         self.url = url
@@ -106,12 +112,18 @@ async def start_workers(
     if count < 1:
         raise ValueError("at least one worker")
     sock = listening_socket(host, port)
+    bound_port = sock.getsockname()[1]
     processes: list[asyncio.subprocess.Process] = []
     try:
-        sock.listen(_BACKLOG)
+        inherited: tuple[int, ...]
+        if reuse_port_balances():
+            where, inherited = ["--reuse-port", f"{host}:{bound_port}"], ()
+        else:
+            sock.listen(_BACKLOG)
+            where, inherited = ["--socket-fd", str(sock.fileno())], (sock.fileno(),)
         options = json.dumps(dict(app.options)).encode() + b"\n"
         for _ in range(count):
-            processes.append(await _spawn(app.factory, options, sock))
+            processes.append(await _spawn(app.factory, options, where, inherited))
         try:
             await asyncio.wait_for(
                 asyncio.gather(*(_ready(index, process) for index, process in enumerate(processes))),
@@ -122,27 +134,27 @@ async def start_workers(
                 "worker_not_ready",
                 f"the workers did not all accept connections within {ready_timeout_s:.0f} s",
             ) from None
-        bound_port = sock.getsockname()[1]
     except BaseException:
         await asyncio.gather(*(_end(process) for process in processes))
         raise
     finally:
-        sock.close()  # each worker holds its own descriptor of it
+        sock.close()  # every worker listens now, on its own socket or its own descriptor of this one
     return WorkerPool(f"http://{host}:{bound_port}", processes)
 
 
-async def _spawn(factory: str, options: bytes, sock: socket.socket) -> asyncio.subprocess.Process:
+async def _spawn(
+    factory: str, options: bytes, where: list[str], inherited: tuple[int, ...]
+) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "mock_building.building.workers",
-        "--socket-fd",
-        str(sock.fileno()),
+        *where,
         "--factory",
         factory,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
-        pass_fds=(sock.fileno(),),
+        pass_fds=inherited,
         start_new_session=True,
     )
     assert process.stdin is not None
@@ -215,7 +227,9 @@ async def _serve(factory: AppFactory, options: dict[str, Any], sock: socket.sock
 
 def _worker_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="one worker of `start_workers` (not run by hand)")
-    parser.add_argument("--socket-fd", type=int, required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--socket-fd", type=int, help="serve on this inherited listening socket")
+    where.add_argument("--reuse-port", metavar="HOST:PORT", help="listen on a SO_REUSEPORT socket of its own")
     parser.add_argument("--factory", required=True)
     args = parser.parse_args(argv)
     from mock_building.building.logs import configure_logging
@@ -225,7 +239,11 @@ def _worker_main(argv: Sequence[str] | None = None) -> int:
     ready = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     options = json.loads(sys.stdin.buffer.readline() or b"{}")
-    sock = socket.socket(fileno=args.socket_fd)
+    if args.reuse_port is None:
+        sock = socket.socket(fileno=args.socket_fd)
+    else:
+        host, _, port = args.reuse_port.rpartition(":")
+        sock = listening_socket(host, int(port), reuse_port=True)  # uvicorn listens on it
     with asyncio.Runner(loop_factory=auto_loop_factory()) as runner:
         runner.run(_serve(_load(args.factory), options, sock, ready))
     return 0
