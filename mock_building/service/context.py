@@ -85,11 +85,14 @@ _bearer_scheme = HTTPBearer(
 )
 
 
+def _required_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    return bearer_token(f"{credentials.scheme} {credentials.credentials}" if credentials else None)
+
+
 async def _bearer(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
 ) -> str:
-    header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
-    return bearer_token(header)
+    return _required_token(credentials)
 
 
 Bearer = Annotated[str, Depends(_bearer)]
@@ -104,8 +107,14 @@ async def _optional_bearer(
 OptionalBearer = Annotated[str | None, Depends(_optional_bearer)]
 
 
-async def _current_driver(service: ServiceDep, token: Bearer) -> DriverIdentity:
-    return await service.sessions.authenticate(token, service.clock.now())
+async def _current_driver(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
+) -> DriverIdentity:
+    """Straight on the bearer scheme and the request, not on `ServiceDep` and `Bearer`: every driver
+    call resolves this, and each nested dependency is a FastAPI solve of its own."""
+    service: Service = request.app.state.service
+    return await service.sessions.authenticate(_required_token(credentials), service.clock.now())
 
 
 CurrentDriver = Annotated[DriverIdentity, Depends(_current_driver)]

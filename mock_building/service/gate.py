@@ -29,7 +29,7 @@ from mock_building.service.audit import AuditKind, AuditLog
 from mock_building.service.auth import DriverIdentity
 from mock_building.service.problems import ServiceProblem
 from mock_building.service.seed import route_id_for
-from mock_building.service.storage import Database, Executor, grants, routes
+from mock_building.service.storage import Database, Executor, grants
 from mock_building.service.storage import upkeep as upkeep_store
 from protocol.grant import DEFAULT_LIFETIME, GrantClaims, issue_grant
 from protocol.keys import load_private_key
@@ -209,18 +209,19 @@ class GrantGate:
                 f"try again in {retry} s",
                 headers={"Retry-After": str(retry)},
             )
-        handheld = await grants.handheld_key(db, handheld_key_id, who.driver_id)
-        if handheld is None:
+        route_id = today_route_id(who.driver_id, now, self._zone)
+        facts = await grants.grant_facts(
+            db, handheld_key_id, who.driver_id, route_id, stop_id, door_id, barcode.strip(), who.carrier_id
+        )
+        if facts is None:
             raise ServiceProblem(
                 ReasonCode.UNKNOWN_HANDHELD, "Unknown handheld", "register this handheld's key first"
             )
-        handheld_public, handheld_revoked = handheld
-        if handheld_revoked:
+        if facts.handheld_revoked:
             raise ServiceProblem(
                 ReasonCode.REVOKED, "Handheld revoked", "this handheld's key has been revoked"
             )
-        route_id = today_route_id(who.driver_id, now, self._zone)
-        target = await routes.grant_target(db, route_id, stop_id, door_id, barcode.strip(), who.carrier_id)
+        target = facts.target
         if target is None:
             raise ServiceProblem(*NOT_ON_ROUTE)
         building_id = target.building_id
@@ -253,7 +254,7 @@ class GrantGate:
             stop_id=stop_id,
             package_id=target.package_id,
             carrier=who.carrier_id,
-            confirmation_key=handheld_public,
+            confirmation_key=facts.handheld_public_key,
             grant_id=os.urandom(16),
             now=int(now.timestamp()),
             lifetime=self.lifetime_s,

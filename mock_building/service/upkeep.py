@@ -98,19 +98,23 @@ class UpkeepDesk:
 
         A fetch rides on every grant, so it reads the door's state in one statement and opens a
         transaction only when something must be queued; the door's row is locked then, and what is
-        due is read again under the lock (another worker may have just queued it).
+        due is read again under the lock (another worker may have just queued it). The statements
+        themselves are read only when the door has some it has not applied, or some were just queued.
         """
         ack = int(StatementKind.RECEIPT_ACK)
         state = await store.door_state(self._database, door_id, now.isoformat(), ack)
         if state is None:
             raise _unknown_door(door_id)
         through = state.receipts_through
-        if state.revocations_unsent or self._ack_due(through, state.last_ack):
+        queuing = state.revocations_unsent or self._ack_due(through, state.last_ack)
+        if queuing:
             async with self._database.transaction() as tx:
                 await store.lock_door(tx, door_id)
                 await self._queue_due(tx, door_id, through, now)
         applied = None if state.applied_receipt is None else decode_receipt(state.applied_receipt).statement
-        rows = await store.statements_after(self._database, door_id, -1 if applied is None else applied)
+        applied = -1 if applied is None else applied
+        fresh = queuing or (state.last_counter is not None and state.last_counter > applied)
+        rows = await store.statements_after(self._database, door_id, applied) if fresh else []
         statements = [
             row.raw if row.raw is not None
             else self._sign(door_id, state.building_id, row.counter, StatementKind.TIME, int(now.timestamp()))

@@ -15,7 +15,6 @@ from mock_building.service.storage.database import Executor
 __all__ = [
     "BuildingRow",
     "DoorRow",
-    "GrantTarget",
     "PackageRow",
     "RouteSeed",
     "StopRow",
@@ -26,7 +25,6 @@ __all__ = [
     "add_route",
     "building_of",
     "doors_of",
-    "grant_target",
     "package_ids",
     "packages_of",
     "route_day",
@@ -81,21 +79,6 @@ class PackageRow:
     package_id: str
     barcode: str
     unit: str | None
-
-
-@dataclass(frozen=True)
-class GrantTarget:
-    """What the grant gate needs to know of one stop, door and scanned barcode, in one query."""
-
-    building_id: str
-    completed: bool
-    window_start: str | None
-    window_end: str | None
-    package_id: str | None
-    door_in_building: bool
-    carrier_accepted: bool
-    carrier_kid: str | None
-    """The carrier's current grant-key id (another worker may have rotated it)."""
 
 
 async def add_carrier(db: Executor, carrier_id: str, name: str, kid: str, public_key: bytes) -> None:
@@ -205,27 +188,3 @@ async def packages_of(db: Executor, route_id: str, stop_id: str) -> list[Package
 async def package_ids(db: Executor, route_id: str) -> set[str]:
     rows = await db.fetch_all("SELECT id FROM packages WHERE route_id = $1", route_id)
     return {r[0] for r in rows}
-
-
-async def grant_target(
-    db: Executor, route_id: str, stop_id: str, door_id: str, barcode: str, carrier_id: str
-) -> GrantTarget | None:
-    """The stop on the route (None: not on it), with its parcel, door and carrier checks answered."""
-    row = await db.fetch_one(
-        "SELECT s.building_id, s.completed_at, s.window_start, s.window_end,"
-        " (SELECT p.id FROM packages p WHERE p.route_id = s.route_id AND p.stop_id = s.id"
-        "  AND p.barcode = $4),"
-        " EXISTS (SELECT 1 FROM doors d WHERE d.id = $3 AND d.building_id = s.building_id),"
-        " EXISTS (SELECT 1 FROM building_carriers c WHERE c.building_id = s.building_id"
-        "  AND c.carrier_id = $5),"
-        " (SELECT kid FROM carriers WHERE id = $5)"
-        " FROM stops s WHERE s.route_id = $1 AND s.id = $2",
-        route_id,
-        stop_id,
-        door_id,
-        barcode,
-        carrier_id,
-    )
-    if row is None:
-        return None
-    return GrantTarget(row[0], row[1] is not None, row[2], row[3], row[4], bool(row[5]), bool(row[6]), row[7])

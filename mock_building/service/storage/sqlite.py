@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
@@ -35,7 +35,7 @@ def _sqlite_sql(sql: str) -> str:
 
 
 class _Statements:
-    """Statements on the connection, with no locking (the caller holds the lock)."""
+    """Statements on the connection, with no locking (the caller holds the lock, or needs none)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
@@ -56,6 +56,41 @@ class _Statements:
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
         self._conn.executemany(_sqlite_sql(sql), rows)
+
+
+class _Transaction:
+    """`BEGIN IMMEDIATE` under the lock, `COMMIT` (or `ROLLBACK` on an exception) and release.
+
+    A plain class rather than an `asynccontextmanager`: a grant opens one per request, and the
+    generator machinery cost more than the two statements it wraps.
+    """
+
+    __slots__ = ("_database", "_token")
+
+    def __init__(self, database: SqliteDatabase) -> None:
+        self._database = database
+
+    async def __aenter__(self) -> Executor:
+        database = self._database
+        database._check_not_holding()
+        await database._lock.acquire()
+        token = database._holder.set(True)
+        try:
+            database.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            database._holder.reset(token)
+            database._lock.release()
+            raise
+        self._token = token
+        return database._statements
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        database = self._database
+        try:
+            database.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            database._holder.reset(self._token)
+            database._lock.release()
 
 
 class SqliteDatabase:
@@ -83,47 +118,43 @@ class SqliteDatabase:
             raise StoreError(f"cannot open database {path}: {err}") from err
         return cls(conn)
 
-    @asynccontextmanager
-    async def _statement(self) -> AsyncIterator[_Statements]:
+    def _check_not_holding(self) -> None:
         if self._holder.get():
             raise RuntimeError("a statement outside the open transaction: use the transaction's executor")
-        async with self._lock:
-            yield self._statements
+
+    async def _wait_for_transaction(self) -> None:
+        """Return once no other task's transaction is open.
+
+        A statement is synchronous: when the lock is free it runs to its end before any other task
+        can begin a transaction, so it needs the lock only to wait out one that is already open.
+        """
+        self._check_not_holding()
+        if self._lock.locked():
+            async with self._lock:
+                pass
 
     async def fetch_one(self, sql: str, *args: object) -> Row | None:
-        async with self._statement() as db:
-            return await db.fetch_one(sql, *args)
+        await self._wait_for_transaction()
+        return await self._statements.fetch_one(sql, *args)
 
     async def fetch_all(self, sql: str, *args: object) -> list[Row]:
-        async with self._statement() as db:
-            return await db.fetch_all(sql, *args)
+        await self._wait_for_transaction()
+        return await self._statements.fetch_all(sql, *args)
 
     async def fetch_value(self, sql: str, *args: object) -> Any:
-        async with self._statement() as db:
-            return await db.fetch_value(sql, *args)
+        await self._wait_for_transaction()
+        return await self._statements.fetch_value(sql, *args)
 
     async def execute(self, sql: str, *args: object) -> int:
-        async with self._statement() as db:
-            return await db.execute(sql, *args)
+        await self._wait_for_transaction()
+        return await self._statements.execute(sql, *args)
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
-        async with self._statement() as db:
-            await db.execute_many(sql, rows)
+        await self._wait_for_transaction()
+        await self._statements.execute_many(sql, rows)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Executor]:
-        async with self._statement() as db:
-            token = self._holder.set(True)
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            else:
-                self.conn.execute("COMMIT")
-            finally:
-                self._holder.reset(token)
+    def transaction(self) -> AbstractAsyncContextManager[Executor]:
+        return _Transaction(self)
 
     async def close(self) -> None:
         self.conn.close()

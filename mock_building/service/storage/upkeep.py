@@ -156,6 +156,8 @@ class DoorState:
     """A revoked handheld key, or a revoked grant for this door still live at `now`, not yet queued."""
     applied_receipt: bytes | None
     """The raw newest `maintained` receipt of the door (it names the statement the door applied)."""
+    last_counter: int | None
+    """The counter of the newest statement queued for the door (None: none ever was)."""
 
 
 async def door_state(db: Executor, door_id: str, now: str, ack_kind: int) -> DoorState | None:
@@ -167,7 +169,8 @@ async def door_state(db: Executor, door_id: str, now: str, ack_kind: int) -> Doo
         " (SELECT NULLIF(h.through_seq, -1) FROM receipt_heads h WHERE h.door_id = $1),"
         " (SELECT MAX(value) FROM door_statements WHERE door_id = $1 AND kind = $3),"
         f" EXISTS (SELECT 1 {_UNSENT_GRANTS}) OR EXISTS (SELECT 1 {_UNSENT_HANDHELDS}),"
-        " (SELECT raw FROM receipts WHERE door_id = $1 AND outcome = 'maintained' ORDER BY seq DESC LIMIT 1)"
+        " (SELECT raw FROM receipts WHERE door_id = $1 AND outcome = 'maintained' ORDER BY seq DESC LIMIT 1),"
+        " (SELECT MAX(counter) FROM door_statements WHERE door_id = $1)"
         " FROM doors d WHERE d.id = $1",
         door_id,
         now,
@@ -181,6 +184,7 @@ async def door_state(db: Executor, door_id: str, now: str, ack_kind: int) -> Doo
         None if row[2] is None else int(row[2]),
         bool(row[3]),
         None if row[4] is None else bytes(row[4]),
+        None if row[5] is None else int(row[5]),
     )
 
 
