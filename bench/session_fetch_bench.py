@@ -21,6 +21,7 @@ from pathlib import Path
 from mock_building.scenario.loader import default_scenario_path, load_scenario
 from mock_building.service.auth import Sessions
 from mock_building.service.seed import seed_database
+from mock_building.service.signers import CarrierSigners
 from mock_building.service.storage import open_database
 from mock_building.service.throttle import ACCOUNT_THROTTLE, CLIENT_THROTTLE, SignInThrottle
 from mock_building.service.upkeep import UpkeepDesk, UpkeepKeys
@@ -46,7 +47,7 @@ async def run(database_url: str | Path, calls: int) -> None:
         driver = scenario.drivers[0]
         pair = await sessions.sign_in(driver.id, driver.password, NOW, client="bench")
         keys = UpkeepKeys(scenario.upkeep_key, {b.id: scenario.owner_key(b.id) for b in scenario.buildings})
-        desk = UpkeepDesk(database, keys, {})
+        desk = UpkeepDesk(database, keys, CarrierSigners({}))
         door = scenario.doors[0].id
         print(f"{database.dialect} ({calls} calls each)")
         await _timed("authenticate", calls, lambda _: sessions.authenticate(pair.access_token, NOW))

@@ -18,8 +18,8 @@ Endpoints (prefix /v1; OpenAPI at /openapi.json; every error is application/prob
 
 from mock_building.service.app import app_for_scenario, create_app, signers_for
 from mock_building.service.context import ServiceConfig
-from mock_building.service.gate import CarrierSigner
 from mock_building.service.seed import seed_database
+from mock_building.service.signers import CarrierSigner
 from mock_building.service.storage import MEMORY, Database, open_database
 
 __all__ = [

@@ -31,16 +31,17 @@ from mock_building.service.clock import Clock
 from mock_building.service.context import Service, ServiceConfig
 from mock_building.service.deliveries import Deliveries
 from mock_building.service.faults import FaultInjector
-from mock_building.service.gate import CarrierSigner, GrantGate
+from mock_building.service.gate import GrantGate
 from mock_building.service.handhelds import Handhelds
 from mock_building.service.passwords import DEFAULT_COST
 from mock_building.service.problems import ServiceProblem, problem_response
 from mock_building.service.receipts import ReceiptIngest
 from mock_building.service.revocations import Revocations
 from mock_building.service.seed import seed_database
+from mock_building.service.signers import CarrierSigner, CarrierSigners
 from mock_building.service.storage import MEMORY, Database, open_database
 from mock_building.service.throttle import SignInThrottle
-from mock_building.service.upkeep import UpkeepDesk, UpkeepKeys, stored_signers
+from mock_building.service.upkeep import UpkeepDesk, UpkeepKeys
 from protocol.api import API_PREFIX, PROBLEM_MEDIA_TYPE, Problem
 from protocol.reasons import ReasonCode
 
@@ -75,7 +76,7 @@ def create_app(
 
     With `upkeep_keys` it also queues signed maintenance statements for phones to carry to doors.
     """
-    signers = dict(signers)  # one mutable map shared by the gate and the upkeep desk (key rotation)
+    carrier_signers = CarrierSigners(signers)  # shared by the gate and the upkeep desk (key rotation)
     audit = AuditLog(database, config.audit_secret)
     revocations = Revocations(database, audit)
     alerts = AlertBook(
@@ -95,7 +96,7 @@ def create_app(
         gate=GrantGate(
             database,
             audit,
-            signers,
+            carrier_signers,
             zone=config.zone,
             rate_limit=config.grant_rate_limit,
             rate_window_s=config.grant_rate_window_s,
@@ -117,7 +118,7 @@ def create_app(
         max_body_size=config.max_body_bytes,
     )
     app.state.service = service
-    app.state.upkeep = None if upkeep_keys is None else UpkeepDesk(database, upkeep_keys, signers)
+    app.state.upkeep = None if upkeep_keys is None else UpkeepDesk(database, upkeep_keys, carrier_signers)
     app.include_router(driver_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
     app.include_router(admin_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
     app.include_router(alerts_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
@@ -213,5 +214,7 @@ async def app_for_scenario(
         {b.id: scenario.owner_key(b.id) for b in scenario.buildings},
         {d.id: scenario.door_seal_key(d.id) for d in scenario.doors},
     )
-    signers = signers_for(scenario) | await stored_signers(db)  # a rotated key outlives a restart
-    return create_app(db, signers, config, clock=clock, faults=scenario.service_faults, upkeep_keys=keys)
+    # A key rotated before a restart (or by another worker) is loaded from the database on first use.
+    return create_app(
+        db, signers_for(scenario), config, clock=clock, faults=scenario.service_faults, upkeep_keys=keys
+    )

@@ -17,34 +17,21 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mock_building.scenario.loader import DeliveryWindow
 from mock_building.service.audit import AuditKind, AuditLog
 from mock_building.service.auth import DriverIdentity
 from mock_building.service.problems import ServiceProblem
 from mock_building.service.seed import route_id_for
+from mock_building.service.signers import CarrierSigners
 from mock_building.service.storage import Database, Executor, grants
-from mock_building.service.storage import upkeep as upkeep_store
 from protocol.grant import DEFAULT_LIFETIME, GrantClaims, issue_grant
-from protocol.keys import load_private_key
 from protocol.reasons import ReasonCode
 
-__all__ = ["NOT_ON_ROUTE", "CarrierSigner", "GrantGate", "IssuedGrant", "today_route_id"]
-
-
-@dataclass(frozen=True)
-class CarrierSigner:
-    """A carrier's grant-signing key; the carrier id is also the grant's issuer."""
-
-    carrier_id: str
-    kid: bytes
-    private_key: Ed25519PrivateKey
+__all__ = ["NOT_ON_ROUTE", "GrantGate", "IssuedGrant", "today_route_id"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +60,7 @@ class GrantGate:
         self,
         database: Database,
         audit: AuditLog,
-        signers: MutableMapping[str, CarrierSigner],
+        signers: CarrierSigners,
         *,
         zone: ZoneInfo,
         rate_limit: int,
@@ -149,22 +136,6 @@ class GrantGate:
             raise refusal
         return grant, True
 
-    async def _current_signer(self, db: Executor, carrier_id: str, current_kid: str | None) -> CarrierSigner:
-        """The carrier's signer for the key the database names: after a rotation by another worker
-        this process loads the new key, so no worker keeps signing with a retired one."""
-        signer = self._signers.get(carrier_id)
-        if signer is not None and (current_kid is None or signer.kid == current_kid.encode("ascii")):
-            return signer
-        stored = await upkeep_store.carrier_key(db, carrier_id)
-        if stored is not None and stored.kid == current_kid:
-            signer = CarrierSigner(
-                carrier_id, stored.kid.encode("ascii"), load_private_key(stored.private_key)
-            )
-            self._signers[carrier_id] = signer
-        if signer is None:
-            raise ServiceProblem(ReasonCode.FORBIDDEN, "No signing key for this carrier")
-        return signer
-
     @staticmethod
     async def _replay(db: Executor, driver_id: str, key: str, body_hash: bytes) -> IssuedGrant | None:
         earlier = await grants.replay(db, driver_id, key)
@@ -237,7 +208,9 @@ class GrantGate:
             raise ServiceProblem(ReasonCode.DOOR_NOT_FOR_STOP, "Door is not at this stop's building")
         if not target.carrier_accepted:
             raise ServiceProblem(ReasonCode.CARRIER_NOT_ACCEPTED, "Building does not accept this carrier")
-        signer = await self._current_signer(db, who.carrier_id, target.carrier_kid)
+        signer = await self._signers.for_kid(db, who.carrier_id, target.carrier_kid)
+        if signer is None:
+            raise ServiceProblem(ReasonCode.FORBIDDEN, "No signing key for this carrier")
         start, end = (time.fromisoformat(t) if t else None for t in (target.window_start, target.window_end))
         window = DeliveryWindow(start=start, end=end)
         if not window.is_open(now.astimezone(self._zone)):

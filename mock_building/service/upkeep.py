@@ -10,22 +10,21 @@ relayed receipt shows the door applied it or a later one.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cwt.cose_key_interface import COSEKeyInterface
 
-from mock_building.service.gate import CarrierSigner
 from mock_building.service.problems import ServiceProblem
+from mock_building.service.signers import CarrierSigner, CarrierSigners
 from mock_building.service.storage import Database, Executor
 from mock_building.service.storage import upkeep as store
 from protocol.api import DoorUpkeep, b64url_decode
 from protocol.keys import (
     TrustedIssuerKey,
     derive_key_id,
-    load_private_key,
     private_key_bytes,
     public_key_bytes,
 )
@@ -42,7 +41,7 @@ from protocol.reasons import ReasonCode
 from protocol.receipt import decode_receipt
 from protocol.seal import seal, seal_key
 
-__all__ = ["ACK_EVERY", "UpkeepDesk", "UpkeepKeys", "stored_signers"]
+__all__ = ["ACK_EVERY", "UpkeepDesk", "UpkeepKeys"]
 
 ACK_EVERY = 32
 """Receipts the service holds beyond the door's last ack before it queues a new ack."""
@@ -63,16 +62,6 @@ def _kid(key: Ed25519PrivateKey) -> bytes:
     return derive_key_id(public_key_bytes(key))
 
 
-async def stored_signers(database: Database) -> dict[str, CarrierSigner]:
-    """The grant signers of carriers whose key was rotated (they override the scenario's keys)."""
-    return {
-        key.carrier_id: CarrierSigner(
-            key.carrier_id, key.kid.encode("ascii"), load_private_key(key.private_key)
-        )
-        for key in await store.carrier_keys(database)
-    }
-
-
 class UpkeepDesk:
     """Queues, signs and hands out statements; `signers` is the grant gate's (rotation changes it)."""
 
@@ -80,7 +69,7 @@ class UpkeepDesk:
         self,
         database: Database,
         keys: UpkeepKeys,
-        signers: MutableMapping[str, CarrierSigner],
+        signers: CarrierSigners,
         *,
         ack_every: int = ACK_EVERY,
     ) -> None:
@@ -138,19 +127,19 @@ class UpkeepDesk:
 
     async def accept_carrier(self, building_id: str, carrier_id: str, now: datetime) -> None:
         """The building accepts `carrier_id`: grants are issued, its doors learn the key (owner-signed)."""
-        signer = self._signer(carrier_id)
-        entry = TrustedIssuerKey(
-            kid=signer.kid, issuer=carrier_id, public_key=public_key_bytes(signer.private_key)
-        )
         async with self._database.transaction() as tx:
+            signer = await self._signer(tx, carrier_id)
+            entry = TrustedIssuerKey(
+                kid=signer.kid, issuer=carrier_id, public_key=public_key_bytes(signer.private_key)
+            )
             await _check_building(tx, building_id)
             await store.accept_carrier(tx, building_id, carrier_id)
             await self._to_doors(tx, building_id, StatementKind.TRUST_ADD, entry, now)
 
     async def drop_carrier(self, building_id: str, carrier_id: str, now: datetime) -> None:
         """No more grants for `carrier_id` here, and its key is retired at every door of the building."""
-        signer = self._signer(carrier_id)
         async with self._database.transaction() as tx:
+            signer = await self._signer(tx, carrier_id)
             await _check_building(tx, building_id)
             await store.drop_carrier(tx, building_id, carrier_id)
             await self._to_doors(tx, building_id, StatementKind.TRUST_RETIRE, signer.kid, now)
@@ -168,7 +157,6 @@ class UpkeepDesk:
         The carrier's row is locked first and the key retired is the stored one, so two rotations
         (on any workers) retire each key in turn.
         """
-        self._signer(carrier_id)
         key = Ed25519PrivateKey.generate()
         kid = base64.urlsafe_b64encode(_kid(key)).rstrip(b"=")
         entry = TrustedIssuerKey(kid=kid, issuer=carrier_id, public_key=public_key_bytes(key))
@@ -187,12 +175,12 @@ class UpkeepDesk:
                 await self._to_doors(
                     tx, building_id, StatementKind.TRUST_RETIRE, old_kid.encode("ascii"), now
                 )
-        self._signers[carrier_id] = CarrierSigner(carrier_id, kid, key)
+        self._signers.replace(CarrierSigner(carrier_id, kid, key))
         return kid
 
     # -- internals ------------------------------------------------------------------------
-    def _signer(self, carrier_id: str) -> CarrierSigner:
-        signer = self._signers.get(carrier_id)
+    async def _signer(self, db: Executor, carrier_id: str) -> CarrierSigner:
+        signer = await self._signers.current(db, carrier_id)
         if signer is None:
             raise _unknown_carrier(carrier_id)
         return signer

@@ -229,3 +229,27 @@ async def test_a_key_rotated_by_one_worker_is_the_key_every_worker_signs_with(tm
     finally:
         await first.state.service.database.close()
         await second.state.service.database.close()
+
+
+async def test_a_carrier_accepted_after_another_worker_rotated_its_key_is_trusted_with_the_new_key(
+    tmp_path,
+) -> None:
+    clock = FakeClock(NOON)
+    db_path = tmp_path / "service.sqlite3"
+    first, second = await make_app(clock, db_path), await make_app(clock, db_path)  # two live workers
+    try:
+        async with client_for(first) as one, client_for(second) as other:
+            rotated = await one.post("/v1/admin/carriers/parcelco/key-rotation", headers=admin())
+            assert rotated.status_code == 204, rotated.text
+            accepted = await other.put("/v1/admin/buildings/C/carriers/parcelco", headers=admin())
+            assert accepted.status_code == 204, accepted.text
+        database = first.state.service.database
+        stored = await database.fetch_value("SELECT kid FROM carriers WHERE id = $1", "parcelco")
+        queued = await database.fetch_all(
+            "SELECT raw FROM door_statements WHERE door_id = $1 ORDER BY counter", "C-1"
+        )
+    finally:
+        await first.state.service.database.close()
+        await second.state.service.database.close()
+    trust = statements({"statements": [b64url_encode(bytes(row[0])) for row in queued]}, "C-1")
+    assert [s.body.kid for s in trust if isinstance(s.body, TrustedIssuerKey)] == [stored.encode("ascii")]

@@ -23,6 +23,7 @@ __all__ = [
     "carrier_buildings",
     "carrier_key",
     "carrier_keys",
+    "carrier_kid",
     "door_state",
     "doors_in",
     "drop_carrier",
@@ -208,6 +209,12 @@ async def carrier_buildings(db: Executor, carrier_id: str) -> list[str]:
         "SELECT building_id FROM building_carriers WHERE carrier_id = $1 ORDER BY building_id", carrier_id
     )
     return [row[0] for row in rows]
+
+
+async def carrier_kid(db: Executor, carrier_id: str) -> str | None:
+    """The carrier's current grant-key id; None if the carrier is unknown."""
+    kid: str | None = await db.fetch_value("SELECT kid FROM carriers WHERE id = $1", carrier_id)
+    return kid
 
 
 async def lock_carrier(db: Executor, carrier_id: str) -> str | None:
