@@ -258,11 +258,6 @@ def use_postgres(url: str) -> Iterator[None]:
         _postgres_url = None
 
 
-def postgres_url_in_use() -> str | None:
-    """The running test's PostgreSQL database, when it runs on PostgreSQL."""
-    return _postgres_url
-
-
 async def make_app(clock: FakeClock, db_path: Path | None = None, **overrides: Any) -> FastAPI:
     """The service over the test's backend: its PostgreSQL database, else `db_path` or memory.
 

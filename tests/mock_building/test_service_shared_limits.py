@@ -9,13 +9,13 @@ import pytest
 
 from mock_building.service import open_database
 from mock_building.service.storage import Database, grants
-from tests import service_support
+from tests.service_support import database_location
 
 pytestmark = pytest.mark.usefixtures("service_backend")
 
 
 async def _two_handles(tmp_path) -> tuple[Database, Database]:
-    target = service_support.postgres_url_in_use() or tmp_path / "shared.sqlite3"
+    target = database_location(tmp_path)
     return await open_database(target), await open_database(target)
 
 

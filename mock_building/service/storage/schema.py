@@ -8,7 +8,6 @@ is stamped with the baseline, which is exactly that schema.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from typing import Any
 
@@ -28,8 +27,6 @@ _SCRIPTS = "mock_building.service.storage:migrations"
 _PRE_ALEMBIC_SCHEMA = 5
 _BASELINE = "0001"
 _MIGRATION_LOCK = 0x4C6F_6262_794B  # any constant shared by every LobbyKey process ("LobbyK")
-# Alembic narrates every step at INFO; the service's log says what matters (opened, refused).
-logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _config(connection: sa.Connection) -> Config:
