@@ -21,7 +21,7 @@ from sqlalchemy.pool import StaticPool
 
 from mock_building.errors import StoreError
 
-__all__ = ["HEAD", "migrate_postgres", "migrate_sqlite", "revision_of"]
+__all__ = ["HEAD", "migrate_postgres", "migrate_sqlite"]
 
 _SCRIPTS = "mock_building.service.storage:migrations"
 _PRE_ALEMBIC_SCHEMA = 5
@@ -29,31 +29,30 @@ _BASELINE = "0001"
 _MIGRATION_LOCK = 0x4C6F_6262_794B  # any constant shared by every LobbyKey process ("LobbyK")
 
 
-def _config(connection: sa.Connection) -> Config:
+def _config(connection: sa.Connection | None = None) -> Config:
+    """Alembic's configuration, bound to `connection` when it is to run migrations on it."""
     config = Config()
     config.set_main_option("script_location", _SCRIPTS)
-    config.attributes["connection"] = connection
+    if connection is not None:
+        config.attributes["connection"] = connection
     return config
 
 
-def _scripts() -> ScriptDirectory:
-    config = Config()
-    config.set_main_option("script_location", _SCRIPTS)
-    return ScriptDirectory.from_config(config)
-
-
-HEAD: str = _scripts().get_current_head() or _BASELINE
+_SCRIPT_DIRECTORY = ScriptDirectory.from_config(_config())
+HEAD: str = _SCRIPT_DIRECTORY.get_current_head() or _BASELINE
 """The newest revision this code knows."""
+_KNOWN = frozenset(script.revision for script in _SCRIPT_DIRECTORY.walk_revisions())
 
 
-def revision_of(connection: sa.Connection) -> str | None:
+def _revision_of(connection: sa.Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
 def _upgrade(connection: sa.Connection) -> None:
-    current = revision_of(connection)
-    known = {script.revision for script in _scripts().walk_revisions()}
-    if current is not None and current not in known:
+    current = _revision_of(connection)
+    if current == HEAD:
+        return  # the usual start-up: nothing for Alembic to load or run
+    if current is not None and current not in _KNOWN:
         raise StoreError(f"database schema {current} is newer than this code (newest known: {HEAD})")
     command.upgrade(_config(connection), "head")
 
@@ -70,7 +69,7 @@ def migrate_sqlite(conn: sqlite3.Connection) -> None:
     legacy = int(conn.execute("PRAGMA user_version").fetchone()[0])
     try:
         with engine.connect() as connection:
-            if legacy and revision_of(connection) is None:
+            if legacy and _revision_of(connection) is None:
                 if legacy != _PRE_ALEMBIC_SCHEMA:
                     raise StoreError(f"database schema {legacy} predates migrations this code can run")
                 command.stamp(_config(connection), _BASELINE)
