@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -23,6 +24,7 @@ from mock_building.scenario.loader import Scenario, ServiceFaultSettings
 from mock_building.service.alerts import AlertBook
 from mock_building.service.api_admin import router as admin_router
 from mock_building.service.api_alerts import router as alerts_router
+from mock_building.service.api_driver import GRANT_MODELS
 from mock_building.service.api_driver import router as driver_router
 from mock_building.service.api_upkeep import router as upkeep_router
 from mock_building.service.audit import AuditLog
@@ -124,8 +126,25 @@ def create_app(
     app.include_router(alerts_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
     app.include_router(upkeep_router, prefix=API_PREFIX, responses=_PROBLEM_RESPONSES)
     _install_error_handlers(app)
+    _document_models(app, GRANT_MODELS)
     app.add_middleware(_FaultMiddleware, faults=service.faults)
     return app
+
+
+def _document_models(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
+    """Add to the OpenAPI components the models that routes read themselves (FastAPI sees only parameters)."""
+    describe = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = describe()  # FastAPI keeps it in app.openapi_schema: extended once
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for model in models:
+            schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the document
 
 
 def _install_error_handlers(app: FastAPI) -> None:
