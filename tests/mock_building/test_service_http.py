@@ -44,6 +44,37 @@ async def test_problem_json_shape_for_every_kind_of_error():
     assert "x" in answers["unknown_field"].json()["detail"]
 
 
+async def test_the_grant_route_refuses_a_bad_request_as_every_route_does():
+    """The grant route reads its own request: its refusals keep the problem shape and name the field."""
+    async with service_client(FakeClock(NOON)) as client:
+        alice = await sign_in(client, "alice", "alice-pw")
+        good = {"stop_id": "S1", "door_id": "A-N", "barcode": "BC-1", "handheld_key_id": alice.key_id}
+        answers = {
+            "bad_json": await client.post("/v1/grants", content=b"{not json", headers=alice.headers),
+            "unknown_field": await client.post("/v1/grants", json=good | {"x": 1}, headers=alice.headers),
+            "missing_field": await client.post(
+                "/v1/grants", json={k: v for k, v in good.items() if k != "barcode"}, headers=alice.headers
+            ),
+            "bad_door": await client.post(
+                "/v1/grants", json=good | {"door_id": "a b"}, headers=alice.headers
+            ),
+            "bad_key": await client.post(
+                "/v1/grants", json=good, headers=alice.headers | {"Idempotency-Key": "x" * 129}
+            ),
+            "no_token": await client.post("/v1/grants", json=good),
+        }
+    for name, answer in answers.items():
+        body = answer.json()
+        assert answer.headers["content-type"] == "application/problem+json", name
+        assert set(body) >= PROBLEM_KEYS and body["instance"] == "/v1/grants", name
+        expected = (401, "not_authenticated") if name == "no_token" else (400, "invalid_request")
+        assert (answer.status_code, body["code"]) == expected, name
+    assert answers["unknown_field"].json()["detail"].startswith("body.x:")
+    assert answers["missing_field"].json()["detail"].startswith("body.barcode:")
+    assert answers["bad_door"].json()["detail"].startswith("body.door_id:")
+    assert answers["bad_key"].json()["detail"].startswith("header.Idempotency-Key:")
+
+
 async def test_unexpected_errors_become_internal_error_problems(monkeypatch):
     app = await make_app(FakeClock(NOON))
 
@@ -78,6 +109,11 @@ async def test_openapi_document_describes_the_api():
         assert path in paths, path
     grant = paths["/v1/grants"]["post"]
     assert grant["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/GrantRequest")
+    assert set(doc["components"]["schemas"]["GrantRequest"]["required"]) == {
+        "stop_id", "door_id", "barcode", "handheld_key_id"
+    }  # fmt: skip
+    assert [p["name"] for p in grant["parameters"]] == ["Idempotency-Key"]
+    assert grant["security"] == [{"HTTPBearer": []}]
     assert "application/problem+json" in grant["responses"]["4XX"]["content"]
     assert "Problem" in doc["components"]["schemas"]
     assert "HTTPBearer" in doc["components"]["securitySchemes"]
