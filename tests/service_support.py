@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from mock_building.building.serving import serve_app
 from mock_building.scenario.loader import Scenario, parse_scenario
 from mock_building.service import app_for_scenario
+from mock_building.service.asgi import AccessService
 from mock_building.service.clock import FakeClock
 from mock_building.service.storage import Row, open_database
 from protocol.api import b64url_encode
@@ -258,7 +259,7 @@ def use_postgres(url: str) -> Iterator[None]:
         _postgres_url = None
 
 
-async def make_app(clock: FakeClock, db_path: Path | None = None, **overrides: Any) -> FastAPI:
+async def make_app(clock: FakeClock, db_path: Path | None = None, **overrides: Any) -> AccessService:
     """The service over the test's backend: its PostgreSQL database, else `db_path` or memory.
 
     `overrides` are ServiceConfig fields, passed on as they are (app_for_scenario checks them).

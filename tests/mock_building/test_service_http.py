@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 import httpx
 import pytest
 
 from mock_building.scenario.loader import parse_scenario
 from mock_building.service import app_for_scenario
+from mock_building.service.asgi import AccessService
 from mock_building.service.clock import FakeClock
 from tests.service_support import NOON, SCENARIO_TOML, admin, client_for, make_app, service_client, sign_in
 
@@ -44,9 +49,26 @@ async def test_problem_json_shape_for_every_kind_of_error():
     assert "x" in answers["unknown_field"].json()["detail"]
 
 
-async def test_the_grant_route_refuses_a_bad_request_as_every_route_does():
-    """The grant route reads its own request: its refusals keep the problem shape and name the field."""
-    async with service_client(FakeClock(NOON)) as client:
+@asynccontextmanager
+async def grant_client(
+    served: str, **overrides: Any
+) -> AsyncIterator[tuple[AccessService, httpx.AsyncClient]]:
+    """The service with POST /v1/grants served directly (the default) or through FastAPI's layers."""
+    app = await make_app(FakeClock(NOON), **overrides)
+    if served == "framework":
+        app.serve_directly({}, faults=app.state.service.faults, max_body_bytes=65536)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # like a real server
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            yield app, client
+    finally:
+        await app.state.service.database.close()
+
+
+@pytest.mark.parametrize("served", ["direct", "framework"])
+async def test_the_grant_route_refuses_a_bad_request_as_every_route_does(served):
+    """Served directly or through FastAPI: the same problem shape, naming the field."""
+    async with grant_client(served) as (_, client):
         alice = await sign_in(client, "alice", "alice-pw")
         good = {"stop_id": "S1", "door_id": "A-N", "barcode": "BC-1", "handheld_key_id": alice.key_id}
         answers = {
@@ -62,17 +84,45 @@ async def test_the_grant_route_refuses_a_bad_request_as_every_route_does():
                 "/v1/grants", json=good, headers=alice.headers | {"Idempotency-Key": "x" * 129}
             ),
             "no_token": await client.post("/v1/grants", json=good),
+            "too_large": await client.post(
+                "/v1/grants", json=good | {"barcode": "x" * 70_000}, headers=alice.headers
+            ),
         }
+        granted = await client.post("/v1/grants", json=good, headers=alice.headers)
+    expected = {"no_token": (401, "not_authenticated"), "too_large": (413, "request_too_large")}
     for name, answer in answers.items():
         body = answer.json()
         assert answer.headers["content-type"] == "application/problem+json", name
         assert set(body) >= PROBLEM_KEYS and body["instance"] == "/v1/grants", name
-        expected = (401, "not_authenticated") if name == "no_token" else (400, "invalid_request")
-        assert (answer.status_code, body["code"]) == expected, name
+        assert (answer.status_code, body["code"]) == expected.get(name, (400, "invalid_request")), name
     assert answers["unknown_field"].json()["detail"].startswith("body.x:")
     assert answers["missing_field"].json()["detail"].startswith("body.barcode:")
     assert answers["bad_door"].json()["detail"].startswith("body.door_id:")
     assert answers["bad_key"].json()["detail"].startswith("header.Idempotency-Key:")
+    assert granted.status_code == 201 and granted.headers["content-type"] == "application/json"
+    assert set(granted.json()) == {"grant", "grant_id", "door_id", "expires_at", "upkeep"}
+
+
+@pytest.mark.parametrize("served", ["direct", "framework"])
+async def test_the_grant_route_has_the_faults_and_the_error_boundary_of_every_route(served, monkeypatch):
+    async with grant_client(served) as (app, client):
+        alice = await sign_in(client, "alice", "alice-pw")
+        good = {"stop_id": "S1", "door_id": "A-N", "barcode": "BC-1", "handheld_key_id": alice.key_id}
+        await client.put("/v1/admin/faults", json={"down": True}, headers=admin())
+        down = await client.post("/v1/grants", json=good, headers=alice.headers)
+        await client.put("/v1/admin/faults", json={"down": False}, headers=admin())
+
+        async def explode(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("secret internals")
+
+        monkeypatch.setattr(app.state.service.gate, "request", explode)
+        bug = await client.post("/v1/grants", json=good, headers=alice.headers)
+    assert (down.status_code, down.json()["code"], down.headers["retry-after"]) == (
+        503,
+        "service_unavailable",
+        "1",
+    )
+    assert (bug.status_code, bug.json()["code"]) == (500, "internal_error") and "secret" not in bug.text
 
 
 async def test_unexpected_errors_become_internal_error_problems(monkeypatch):
