@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import importlib
 import json
 import logging
@@ -212,6 +213,10 @@ async def _serve(factory: AppFactory, options: dict[str, Any], sock: socket.sock
         loop.add_signal_handler(sig, stop.set)
     await loop.connect_read_pipe(lambda: _Eof(stop.set), sys.stdin)
     async with factory(**options) as app:
+        # What start-up built lives as long as the worker: frozen out of the collector's reach, a
+        # full collection no longer walks it while requests wait (a p99 of its own at load).
+        gc.collect()
+        gc.freeze()
         served = await serve_on_socket(app, sock)
         ready.write(_READY)
         ready.close()
