@@ -78,6 +78,11 @@ async def request_grant(request: Request) -> Response:
     # The busiest route reads its own request (documented through `openapi_extra`), and the app
     # serves it directly (service/asgi.py): FastAPI's layers cost about as much as the grant itself.
     service: Service = request.app.state.service
+    async with service.database.lease():  # one pooled connection for the whole grant
+        return await _grant(request, service)
+
+
+async def _grant(request: Request, service: Service) -> Response:
     driver = await service.sessions.authenticate(
         bearer_token(request.headers.get("authorization")), service.clock.now()
     )

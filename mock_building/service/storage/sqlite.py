@@ -21,7 +21,7 @@ import asyncio
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, nullcontext
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
@@ -281,6 +281,9 @@ class SqliteDatabase:
 
     def transaction(self) -> AbstractAsyncContextManager[Executor]:
         return _Transaction(self)
+
+    def lease(self) -> AbstractAsyncContextManager[None]:
+        return nullcontext()  # one connection already
 
     async def close(self) -> None:
         self._commit()
