@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 
@@ -38,6 +40,32 @@ async def test_a_lease_keeps_statements_and_transactions_on_one_connection(postg
         assert database.pool.get_idle_size() == database.pool.get_size()  # given back
     finally:
         await database.close()
+
+
+async def test_connections_go_out_in_the_order_they_were_asked_for(postgres_url):
+    database = await PostgresDatabase.open(postgres_url, pool_size=1)
+    order: list[str] = []
+
+    async def take(name: str) -> None:
+        async with database.lease():
+            order.append(name)
+            await database.fetch_value("SELECT 1")
+
+    newcomer: list[asyncio.Task[None]] = []
+    try:
+        async with database.lease():
+            # Started inside the lease, they inherit its context but must wait for a connection.
+            waiting = [asyncio.create_task(take(f"waiter {n}")) for n in range(3)]
+            await asyncio.sleep(0.05)  # all three are queued behind this lease
+            # A request that arrives while the connection is being given back (as HTTP requests do
+            # under load) must not jump the queue.
+            asyncio.get_running_loop().call_soon(
+                lambda: newcomer.append(asyncio.create_task(take("newcomer")))
+            )
+        await asyncio.gather(*waiting, *newcomer)
+    finally:
+        await database.close()
+    assert order == ["waiter 0", "waiter 1", "waiter 2", "newcomer"]
 
 
 async def test_a_grant_takes_one_connection_from_the_pool(postgres_url, monkeypatch):

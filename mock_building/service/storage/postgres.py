@@ -8,10 +8,11 @@ serialise decisions on one key takes that key's row lock first (see `grants.take
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -21,48 +22,52 @@ from mock_building.service.storage.database import Executor, Row
 __all__ = ["PostgresDatabase"]
 
 _POOL_MAX = 20
+_T = TypeVar("_T")
 
 
 class _Statements:
-    """Statements on one pooled connection (a transaction's), or on the pool itself."""
+    """Statements on one pooled connection."""
 
-    def __init__(self, target: asyncpg.Pool | asyncpg.Connection) -> None:
-        self._fixed_target = target
-
-    def _target(self) -> asyncpg.Pool | asyncpg.Connection:
-        return self._fixed_target
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
 
     async def fetch_one(self, sql: str, *args: object) -> Row | None:
-        row: Row | None = await self._target().fetchrow(sql, *args)
+        row: Row | None = await self._conn.fetchrow(sql, *args)
         return row
 
     async def fetch_all(self, sql: str, *args: object) -> list[Row]:
-        return list(await self._target().fetch(sql, *args))
+        return list(await self._conn.fetch(sql, *args))
 
     async def fetch_value(self, sql: str, *args: object) -> Any:
-        return await self._target().fetchval(sql, *args)
+        return await self._conn.fetchval(sql, *args)
 
     async def execute(self, sql: str, *args: object) -> int:
-        status: str = await self._target().execute(sql, *args)
+        status: str = await self._conn.execute(sql, *args)
         # "INSERT 0 1", "UPDATE 3", "DELETE 0": the count is the last word.
         last = status.rsplit(" ", 1)[-1]
         return int(last) if last.isdigit() else 0
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
-        await self._target().executemany(sql, list(rows))
+        await self._conn.executemany(sql, list(rows))
 
 
-class PostgresDatabase(_Statements):
+class PostgresDatabase:
+    """The pool behind a FIFO turnstile: under load, connections go out in the order they were asked for.
+
+    (asyncpg's pool lets a newcomer take a freed connection before the task woken for it, which
+    sends that task to the back of the queue: at 200 concurrent grants, p99 was 3.5x the median.)
+    """
+
     dialect = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool, url: str) -> None:
-        super().__init__(pool)
+    def __init__(self, pool: asyncpg.Pool, url: str, pool_size: int) -> None:
         self.pool = pool
         self.url = url
-        self._leased: ContextVar[asyncpg.Connection | None] = ContextVar(f"lease-{id(self)}", default=None)
-
-    def _target(self) -> asyncpg.Pool | asyncpg.Connection:
-        return self._leased.get() or self.pool
+        self._turns = asyncio.Semaphore(pool_size)  # FIFO, and no barging
+        # (task, connection): a task started inside a lease inherits the variable, not the connection.
+        self._leased: ContextVar[tuple[asyncio.Task[Any] | None, asyncpg.Connection] | None] = ContextVar(
+            f"lease-{id(self)}", default=None
+        )
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = _POOL_MAX) -> PostgresDatabase:
@@ -70,34 +75,56 @@ class PostgresDatabase(_Statements):
             pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size, reset=_keep_session)
         except (OSError, asyncpg.PostgresError) as err:
             raise StoreError(f"cannot open database {_without_password(url)}: {err}") from err
-        return cls(pool, url)
+        return cls(pool, url, pool_size)
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """The task's leased connection, else one of the pool's for this block, in turn."""
+        task = asyncio.current_task()
+        leased = self._leased.get()
+        if leased is not None and leased[0] is task:
+            yield leased[1]
+            return
+        async with self._turns, self.pool.acquire() as conn:
+            token = self._leased.set((task, conn))
+            try:
+                yield conn
+            finally:
+                self._leased.reset(token)
 
     @asynccontextmanager
     async def lease(self) -> AsyncIterator[None]:
         """This task's statements and transactions on one pooled connection until the block ends.
 
-        A grant's statements would otherwise each wait in the pool's queue and pay its acquire and
-        release; under load the waits add up to the tail. Statements within run one at a time.
+        A grant's statements would otherwise each wait their turn for a connection and pay its
+        acquire and release. Tasks it starts take connections of their own.
         """
-        if self._leased.get() is not None:
+        async with self._connection():
             yield
-            return
-        async with self.pool.acquire() as conn:
-            token = self._leased.set(conn)
-            try:
-                yield
-            finally:
-                self._leased.reset(token)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
-        leased = self._leased.get()
-        if leased is not None:
-            async with leased.transaction():
-                yield _Statements(leased)
-            return
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             yield _Statements(conn)
+
+    async def _on_connection(self, statement: Callable[..., Awaitable[_T]], *args: Any) -> _T:
+        async with self._connection() as conn:
+            return await statement(_Statements(conn), *args)
+
+    async def fetch_one(self, sql: str, *args: object) -> Row | None:
+        return await self._on_connection(_Statements.fetch_one, sql, *args)
+
+    async def fetch_all(self, sql: str, *args: object) -> list[Row]:
+        return await self._on_connection(_Statements.fetch_all, sql, *args)
+
+    async def fetch_value(self, sql: str, *args: object) -> Any:
+        return await self._on_connection(_Statements.fetch_value, sql, *args)
+
+    async def execute(self, sql: str, *args: object) -> int:
+        return await self._on_connection(_Statements.execute, sql, *args)
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        await self._on_connection(_Statements.execute_many, sql, rows)
 
     async def close(self) -> None:
         await self.pool.close()
