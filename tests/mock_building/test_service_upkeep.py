@@ -100,6 +100,23 @@ async def test_an_ack_is_queued_every_32_receipts_and_retired_by_the_doors_recei
     assert (await upkeep(service))["statements"] == []
 
 
+async def test_a_door_has_applied_what_its_newest_maintained_receipt_says_whatever_the_order(service) -> None:
+    """Ingest keeps it in the door's head row: a late, older `maintained` receipt does not undo a newer one."""
+    client, _ = service
+    for _ in range(3):
+        assert (await client.post(f"/v1/admin/doors/{DOOR}/time", headers=admin())).status_code == 200
+    assert [s.counter for s in statements(await upkeep(service))] == [1, 2, 3]
+    chain = receipts(5, maintained={1: 1, 3: 2})
+    await upload(service, [chain[3]])  # the door applied statement 2
+    assert [s.counter for s in statements(await upkeep(service))] == [3]
+    await upload(service, chain[:3])  # arriving late: seq 1 applied statement 1
+    assert [s.counter for s in statements(await upkeep(service))] == [3]
+    await upload(service, [chain[4]])  # a newer receipt that is no maintenance changes nothing
+    assert [s.counter for s in statements(await upkeep(service))] == [3]
+    await upload(service, receipts(1, 5, maintained={1: 1, 3: 2, 5: 3}))
+    assert (await upkeep(service))["statements"] == []
+
+
 async def test_revocations_become_statements_once_and_time_is_signed_when_fetched(service) -> None:
     client, driver = service
     granted = (await driver.grant("S1", DOOR, "BC-1")).json()

@@ -155,24 +155,25 @@ class DoorState:
     last_ack: int | None
     revocations_unsent: bool
     """A revoked handheld key, or a revoked grant for this door still live at `now`, not yet queued."""
-    applied_receipt: bytes | None
-    """The raw newest `maintained` receipt of the door (it names the statement the door applied)."""
+    applied_statement: int
+    """The counter of the statement the door's newest stored `maintained` receipt names (-1: none)."""
     last_counter: int | None
     """The counter of the newest statement queued for the door (None: none ever was)."""
 
 
 async def door_state(db: Executor, door_id: str, now: str, ack_kind: int) -> DoorState | None:
-    """What a fetch for the door needs, in one statement (a fetch rides on every grant); None: no door."""
+    """What a fetch for the door needs, in one statement (a fetch rides on every grant); None: no door.
+
+    Every part is an index lookup: receipt ingest keeps the door's contiguous run and what it applied
+    in its head row, so the fetch never reads the door's receipts.
+    """
     row = await db.fetch_one(
         # the f-string below inserts this module's constant fragments; every value is a parameter
-        "SELECT d.building_id,"  # noqa: S608
-        # receipt ingest keeps the door's contiguous run in its head row (-1: seq 0 not stored)
-        " (SELECT NULLIF(h.through_seq, -1) FROM receipt_heads h WHERE h.door_id = $1),"
+        "SELECT d.building_id, NULLIF(h.through_seq, -1),"  # noqa: S608
         " (SELECT MAX(value) FROM door_statements WHERE door_id = $1 AND kind = $3),"
         f" EXISTS (SELECT 1 {_UNSENT_GRANTS}) OR EXISTS (SELECT 1 {_UNSENT_HANDHELDS}),"
-        " (SELECT raw FROM receipts WHERE door_id = $1 AND outcome = 'maintained' ORDER BY seq DESC LIMIT 1),"
-        " (SELECT MAX(counter) FROM door_statements WHERE door_id = $1)"
-        " FROM doors d WHERE d.id = $1",
+        " COALESCE(h.applied_statement, -1), (SELECT MAX(counter) FROM door_statements WHERE door_id = $1)"
+        " FROM doors d LEFT JOIN receipt_heads h ON h.door_id = d.id WHERE d.id = $1",
         door_id,
         now,
         ack_kind,
@@ -184,7 +185,7 @@ async def door_state(db: Executor, door_id: str, now: str, ack_kind: int) -> Doo
         None if row[1] is None else int(row[1]),
         None if row[2] is None else int(row[2]),
         bool(row[3]),
-        None if row[4] is None else bytes(row[4]),
+        int(row[4]),
         None if row[5] is None else int(row[5]),
     )
 
