@@ -41,6 +41,8 @@ _A256GCM = 3
 _ALG, _IV = 1, 5
 _NONCE_SIZE = 12
 _PROTECTED = cbor_strict.encode({_ALG: _A256GCM})
+_COSE = COSE.new()
+"""python-cwt's COSE codec with its default settings; it keeps no per-message state."""
 
 
 def seal_key(raw: bytes) -> COSEKeyInterface:
@@ -51,11 +53,16 @@ def seal_key(raw: bytes) -> COSEKeyInterface:
 
 
 def seal(plaintext: bytes, key: COSEKeyInterface, nonce: bytes | None = None) -> bytes:
-    """Encrypt for the door; `nonce` only for test vectors (a fresh random one otherwise)."""
+    """Encrypt for the door; `nonce` only for test vectors (a fresh random one otherwise).
+
+    python-cwt builds and encrypts the COSE_Encrypt0; the strict encoder serialises it (the same
+    bytes, pinned by the test vectors) with its reused cbor2 encoder, as `sign1` does.
+    """
     iv = os.urandom(_NONCE_SIZE) if nonce is None else nonce
-    token = COSE.new().encode(plaintext, key, protected={_ALG: _A256GCM}, unprotected={_IV: iv})
-    assert isinstance(token, bytes)
-    return token
+    token = _COSE.encode_and_encrypt(
+        plaintext, key, protected={_ALG: _A256GCM}, unprotected={_IV: iv}, out="cbor2/CBORTag"
+    )
+    return cbor_strict.encode(token)
 
 
 def open_sealed(data: bytes, key: COSEKeyInterface, max_size: int) -> bytes:
@@ -81,7 +88,7 @@ def open_sealed(data: bytes, key: COSEKeyInterface, max_size: int) -> bytes:
     if len(unprotected[_IV]) != _NONCE_SIZE:
         raise DecodeError("the unprotected header holds exactly a 12-byte IV")
     try:
-        plaintext = COSE.new().decode(data, key)
+        plaintext = _COSE.decode(data, key)
     except (CWTError, ValueError, TypeError, KeyError) as err:
         raise DecodeError("sealed value does not open with this door's key") from err
     assert isinstance(plaintext, bytes)
