@@ -176,10 +176,14 @@ class GrantGate:
         now: datetime,
         context: dict[str, str | None],
     ) -> IssuedGrant:
-        wait_s = await grants.take_rate_slot(
+        route_id = today_route_id(who.driver_id, now, self._zone)
+        wait_s, facts = await grants.take_grant_slot(
             db,
             f"driver:{who.driver_id}",
             now.timestamp(),
+            grants.GrantAsk(
+                handheld_key_id, who.driver_id, route_id, stop_id, door_id, barcode.strip(), who.carrier_id
+            ),
             limit=self._rate_limit,
             window_s=self._rate_window_s,
         )
@@ -191,10 +195,6 @@ class GrantGate:
                 f"try again in {retry} s",
                 headers={"Retry-After": str(retry)},
             )
-        route_id = today_route_id(who.driver_id, now, self._zone)
-        facts = await grants.grant_facts(
-            db, handheld_key_id, who.driver_id, route_id, stop_id, door_id, barcode.strip(), who.carrier_id
-        )
         if facts is None:
             raise ServiceProblem(
                 ReasonCode.UNKNOWN_HANDHELD, "Unknown handheld", "register this handheld's key first"

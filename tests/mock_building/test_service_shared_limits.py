@@ -19,9 +19,16 @@ async def _two_handles(tmp_path) -> tuple[Database, Database]:
     return await open_database(target), await open_database(target)
 
 
+_NOTHING = grants.GrantAsk(
+    "no-key", "no-driver", "no-route", "no-stop", "no-door", "no-barcode", "no-carrier"
+)
+
+
 async def _take(database: Database, key: str, now: float) -> float:
     async with database.transaction() as tx:
-        return await grants.take_rate_slot(tx, key, now, limit=5, window_s=60)
+        wait, facts = await grants.take_grant_slot(tx, key, now, _NOTHING, limit=5, window_s=60)
+    assert facts is None  # the ask names nothing stored
+    return wait
 
 
 async def test_the_grant_rate_limit_holds_across_two_database_handles(tmp_path):
