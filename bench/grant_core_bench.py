@@ -4,7 +4,8 @@
 own work (everything a grant request does besides the web framework) a change moved. Each part is
 timed with `time.process_time` around the same calls the grant endpoint makes, on a SQLite file,
 after a warm-up. With `--history N` the grant's door first stores N receipts (refusals, no
-maintenance receipt), so a part that reads the door's history shows up as growth with N.
+maintenance receipt) and N revoked grants that expired long ago, so a part that reads the door's
+history shows up as growth with N.
 
     python bench/grant_core_bench.py [--grants 3000] [--history 0,20000]
 """
@@ -30,7 +31,7 @@ from grant_load import scenario_toml  # noqa: E402  (after the path fix above)
 from mock_building.scenario.loader import parse_scenario  # noqa: E402
 from mock_building.service import app_for_scenario  # noqa: E402
 from mock_building.service.clock import SystemClock  # noqa: E402
-from mock_building.service.storage import Database, receipts  # noqa: E402
+from mock_building.service.storage import Database, grants, receipts, revocations  # noqa: E402
 from protocol.api import b64url_encode  # noqa: E402
 from protocol.keys import public_key_bytes  # noqa: E402
 
@@ -40,7 +41,8 @@ _WARM_UP = 300
 
 
 async def _store_history(database: Database, count: int) -> None:
-    """`count` receipts of the door, stored the way ingest stores them (filler bytes: never verified here)."""
+    """`count` receipts of the door, stored the way ingest stores them (filler bytes: never verified
+    here), and `count` grants for the door revoked before they expired, a year ago."""
     async with database.transaction() as tx:
         head = await receipts.lock_head(tx, DOOR)
         for seq in range(count):
@@ -49,6 +51,12 @@ async def _store_history(database: Database, count: int) -> None:
             )
             head = await receipts.add_receipt(tx, receipt, head)
         await receipts.save_head(tx, DOOR, head)
+        issued, expired = "2025-01-01T09:00:00+00:00", "2025-01-01T09:02:00+00:00"
+        for _ in range(count):
+            grant_id = os.urandom(16).hex()
+            record = grants.GrantRecord(grant_id, "d1", "benchco", "k", "r", STOP, DOOR, "p", issued, expired)
+            await grants.record_grant(tx, record)
+            await revocations.revoke_grant(tx, grant_id, issued)
 
 
 async def measure(grants: int, history: int) -> dict[str, float]:
@@ -106,7 +114,11 @@ async def measure(grants: int, history: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grants", type=int, default=3000)
-    parser.add_argument("--history", default="0,20000", help="receipts stored for the door, comma-separated")
+    parser.add_argument(
+        "--history",
+        default="0,20000",
+        help="receipts and expired revoked grants stored for the door, comma-separated",
+    )
     args = parser.parse_args()
     print(f"us of CPU per grant, {args.grants} grants after {_WARM_UP} to warm up, SQLite file")
     print(f"{'history':>8} " + " ".join(f"{part:>7}" for part in PARTS) + f" {'total':>7}")

@@ -1,12 +1,14 @@
-"""What a door applied, in its head row: a grant's upkeep fetch no longer reads the door's history.
+"""The upkeep fetch that rides on every grant reads no door history: what a door applied is in its head row.
 
 A fetch (one rides on every grant) needs the counter of the last statement the door applied, which
 the door states in its newest `maintained` receipt. Finding that receipt scanned the door's receipts
 newest first (all of them when it had none), and the counter had to be decoded from the receipt.
 Receipt ingest now keeps it in `receipt_heads`: `applied_seq`, the newest stored `maintained`
 receipt, and `applied_statement`, the counter it names (both -1: none is stored).
-`door_statements_by_kind` answers "the newest ack queued for the door" without reading its queue, and
-`handhelds_revoked` "a revoked handheld the door has yet to learn of" without reading every handheld.
+The fetch's other parts become index lookups too: `door_statements_by_kind` answers "the newest ack
+queued for the door" without reading its queue, `handhelds_revoked` "a revoked handheld the door has
+yet to learn of" without reading every handheld, and `grants_revoked_by_door` (now with the expiry)
+"a revoked grant of the door still live" without reading its revoked grants that expired long ago.
 
 The backfill decodes each door's newest `maintained` receipt with the protocol's decoder: the counter
 exists only inside the signed receipt.
@@ -22,15 +24,17 @@ from protocol.receipt import decode_receipt
 revision = "0004"
 down_revision = "0003"
 
+_REVOKED = sa.text("revoked_at IS NOT NULL")
+
 
 def upgrade() -> None:
     for name in ("applied_seq", "applied_statement"):
         op.add_column("receipt_heads", sa.Column(name, sa.BigInteger(), nullable=False, server_default="-1"))
     op.create_index("door_statements_by_kind", "door_statements", ["door_id", "kind", "value"])
-    revoked = sa.text("revoked_at IS NOT NULL")
     op.create_index(
-        "handhelds_revoked", "handhelds", ["key_id"], sqlite_where=revoked, postgresql_where=revoked
+        "handhelds_revoked", "handhelds", ["key_id"], sqlite_where=_REVOKED, postgresql_where=_REVOKED
     )
+    _revoked_grants_by_door(["door_id", "expires_at"])
     newest = op.get_bind().execute(
         sa.text(
             "SELECT r.door_id, r.seq, r.raw FROM receipts r WHERE r.outcome = 'maintained' AND r.seq ="
@@ -47,7 +51,15 @@ def upgrade() -> None:
         )
 
 
+def _revoked_grants_by_door(columns: list[str]) -> None:
+    op.drop_index("grants_revoked_by_door", "grants")
+    op.create_index(
+        "grants_revoked_by_door", "grants", columns, sqlite_where=_REVOKED, postgresql_where=_REVOKED
+    )
+
+
 def downgrade() -> None:
+    _revoked_grants_by_door(["door_id"])
     op.drop_index("handhelds_revoked", "handhelds")
     op.drop_index("door_statements_by_kind", "door_statements")
     for name in ("applied_statement", "applied_seq"):
