@@ -4,8 +4,8 @@
 own work (everything a grant request does besides the web framework) a change moved. Each part is
 timed with `time.process_time` around the same calls the grant endpoint makes, on a SQLite file,
 after a warm-up. With `--history N` the grant's door first stores N receipts (refusals, no
-maintenance receipt) and N revoked grants that expired long ago, so a part that reads the door's
-history shows up as growth with N.
+maintenance receipt), N revoked grants that expired long ago and N revoked handhelds the door was
+already sent, so a part that reads the door's (or the service's) history shows up as growth with N.
 
     python bench/grant_core_bench.py [--grants 3000] [--history 0,20000]
 """
@@ -31,7 +31,14 @@ from grant_load import scenario_toml  # noqa: E402  (after the path fix above)
 from mock_building.scenario.loader import parse_scenario  # noqa: E402
 from mock_building.service import app_for_scenario  # noqa: E402
 from mock_building.service.clock import SystemClock  # noqa: E402
-from mock_building.service.storage import Database, grants, receipts, revocations  # noqa: E402
+from mock_building.service.storage import (  # noqa: E402
+    Database,
+    accounts,
+    grants,
+    receipts,
+    revocations,
+    upkeep,
+)
 from protocol.api import b64url_encode  # noqa: E402
 from protocol.keys import public_key_bytes  # noqa: E402
 
@@ -42,7 +49,8 @@ _WARM_UP = 300
 
 async def _store_history(database: Database, count: int) -> None:
     """`count` receipts of the door, stored the way ingest stores them (filler bytes: never verified
-    here), and `count` grants for the door revoked before they expired, a year ago."""
+    here), `count` grants for the door revoked before they expired, a year ago, and `count` revoked
+    handhelds (of another driver) the door was sent."""
     async with database.transaction() as tx:
         head = await receipts.lock_head(tx, DOOR)
         for seq in range(count):
@@ -57,6 +65,11 @@ async def _store_history(database: Database, count: int) -> None:
             record = grants.GrantRecord(grant_id, "d1", "benchco", "k", "r", STOP, DOOR, "p", issued, expired)
             await grants.record_grant(tx, record)
             await revocations.revoke_grant(tx, grant_id, issued)
+        handhelds = [f"old-{n}" for n in range(count)]
+        for key_id in handhelds:
+            await accounts.add_handheld(tx, key_id, "d2", os.urandom(32), issued)
+            await revocations.revoke_handheld(tx, key_id, issued)
+        await upkeep.mark_revocations_sent(tx, DOOR, "handheld", handhelds)
 
 
 async def measure(grants: int, history: int) -> dict[str, float]:
@@ -117,7 +130,7 @@ def main() -> None:
     parser.add_argument(
         "--history",
         default="0,20000",
-        help="receipts and expired revoked grants stored for the door, comma-separated",
+        help="receipts, expired revoked grants and revoked handhelds stored, comma-separated",
     )
     args = parser.parse_args()
     print(f"us of CPU per grant, {args.grants} grants after {_WARM_UP} to warm up, SQLite file")

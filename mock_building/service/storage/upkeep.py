@@ -8,7 +8,7 @@ counter is read under that lock. A carrier's key rotation likewise starts with `
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mock_building.service.storage.database import Executor
@@ -139,11 +139,18 @@ async def unsent_revoked_handhelds(db: Executor, door_id: str) -> list[str]:
     return [row[0] for row in rows]
 
 
-async def mark_revocations_sent(db: Executor, door_id: str, target_kind: str, ids: Iterable[str]) -> None:
+async def mark_revocations_sent(db: Executor, door_id: str, target_kind: str, ids: Sequence[str]) -> None:
+    """Under `lock_door`; handheld ones are also counted on the door's row (see `door_state`)."""
     await db.execute_many(
         "INSERT INTO door_revocations_sent (door_id, target_kind, target_id) VALUES ($1, $2, $3)",
         [(door_id, target_kind, target) for target in ids],
     )
+    if target_kind == "handheld" and ids:
+        await db.execute(
+            "UPDATE doors SET handhelds_revoked_sent = handhelds_revoked_sent + $2 WHERE id = $1",
+            door_id,
+            len(ids),
+        )
 
 
 # -- what a fetch needs to know, in one statement ----------------------------------------------
@@ -165,13 +172,16 @@ async def door_state(db: Executor, door_id: str, now: str, ack_kind: int) -> Doo
     """What a fetch for the door needs, in one statement (a fetch rides on every grant); None: no door.
 
     Every part is an index lookup: receipt ingest keeps the door's contiguous run and what it applied
-    in its head row, so the fetch never reads the door's receipts.
+    in its head row, so the fetch never reads the door's receipts, and revoked handhelds are counted
+    (`revocations.revoke_handheld`, `mark_revocations_sent`), so it never reads them all.
     """
     row = await db.fetch_one(
         # the f-string below inserts this module's constant fragments; every value is a parameter
         "SELECT d.building_id, NULLIF(h.through_seq, -1),"  # noqa: S608
         " (SELECT MAX(value) FROM door_statements WHERE door_id = $1 AND kind = $3),"
-        f" EXISTS (SELECT 1 {_UNSENT_GRANTS}) OR EXISTS (SELECT 1 {_UNSENT_HANDHELDS}),"
+        f" EXISTS (SELECT 1 {_UNSENT_GRANTS})"
+        # every revoked handheld goes to every door: more revoked than queued for it means one is due
+        " OR (SELECT total FROM revocation_totals WHERE target_kind = 'handheld') > d.handhelds_revoked_sent,"
         " COALESCE(h.applied_statement, -1), (SELECT MAX(counter) FROM door_statements WHERE door_id = $1)"
         " FROM doors d LEFT JOIN receipt_heads h ON h.door_id = d.id WHERE d.id = $1",
         door_id,

@@ -6,9 +6,11 @@ newest first (all of them when it had none), and the counter had to be decoded f
 Receipt ingest now keeps it in `receipt_heads`: `applied_seq`, the newest stored `maintained`
 receipt, and `applied_statement`, the counter it names (both -1: none is stored).
 The fetch's other parts become index lookups too: `door_statements_by_kind` answers "the newest ack
-queued for the door" without reading its queue, `handhelds_revoked` "a revoked handheld the door has
-yet to learn of" without reading every handheld, and `grants_revoked_by_door` (now with the expiry)
+queued for the door" without reading its queue, and `grants_revoked_by_door` (now with the expiry)
 "a revoked grant of the door still live" without reading its revoked grants that expired long ago.
+"A revoked handheld the door has yet to learn of" compares two counts: `revocation_totals` counts the
+revoked handhelds (every one is sent to every door), `doors.handhelds_revoked_sent` those queued for
+the door; `handhelds_revoked` keeps the list read when the counts differ short.
 
 The backfill decodes each door's newest `maintained` receipt with the protocol's decoder: the counter
 exists only inside the signed receipt.
@@ -35,6 +37,22 @@ def upgrade() -> None:
         "handhelds_revoked", "handhelds", ["key_id"], sqlite_where=_REVOKED, postgresql_where=_REVOKED
     )
     _revoked_grants_by_door(["door_id", "expires_at"])
+    op.create_table(
+        "revocation_totals",
+        sa.Column("target_kind", sa.Text(), primary_key=True),
+        sa.Column("total", sa.BigInteger(), nullable=False),
+    )
+    op.execute(
+        "INSERT INTO revocation_totals (target_kind, total)"
+        " SELECT 'handheld', COUNT(*) FROM handhelds WHERE revoked_at IS NOT NULL"
+    )
+    op.add_column(
+        "doors", sa.Column("handhelds_revoked_sent", sa.BigInteger(), nullable=False, server_default="0")
+    )
+    op.execute(
+        "UPDATE doors SET handhelds_revoked_sent = (SELECT COUNT(*) FROM door_revocations_sent s"
+        " WHERE s.door_id = doors.id AND s.target_kind = 'handheld')"
+    )
     newest = op.get_bind().execute(
         sa.text(
             "SELECT r.door_id, r.seq, r.raw FROM receipts r WHERE r.outcome = 'maintained' AND r.seq ="
@@ -59,6 +77,8 @@ def _revoked_grants_by_door(columns: list[str]) -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("doors", "handhelds_revoked_sent")
+    op.drop_table("revocation_totals")
     _revoked_grants_by_door(["door_id"])
     op.drop_index("handhelds_revoked", "handhelds")
     op.drop_index("door_statements_by_kind", "door_statements")
