@@ -47,7 +47,12 @@ async def revoke_driver(db: Executor, driver_id: str, at: str) -> str | None:
 
 async def revoke_handheld(db: Executor, key_id: str, at: str) -> HandheldRevoked | None:
     """A key's first revocation is also counted in `revocation_totals` (what each door's upkeep fetch
-    compares with the handheld revocations queued for the door); a repeated one is not."""
+    compares with the handheld revocations queued for the door); a repeated one is not.
+
+    The count's row is locked first: a transaction that revokes several keys (a registration retiring
+    the oldest) and one revoking one of them then wait in one order, never on each other crosswise.
+    """
+    await db.execute("UPDATE revocation_totals SET total = total WHERE target_kind = 'handheld'")
     driver_id = await db.fetch_value(
         "UPDATE handhelds SET revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL RETURNING driver_id",
         at,
