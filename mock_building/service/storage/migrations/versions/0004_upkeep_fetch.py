@@ -10,7 +10,7 @@ queued for the door" without reading its queue, and `grants_revoked_by_door` (no
 "a revoked grant of the door still live" without reading its revoked grants that expired long ago.
 "A revoked handheld the door has yet to learn of" compares two counts: `revocation_totals` counts the
 revoked handhelds (every one is sent to every door), `doors.handhelds_revoked_sent` those queued for
-the door; `handhelds_revoked` keeps the list read when the counts differ short.
+the door; `handhelds_revoked` indexes the list that is read only when the two differ.
 
 The backfill decodes each door's newest `maintained` receipt with the protocol's decoder: the counter
 exists only inside the signed receipt.
