@@ -17,10 +17,11 @@ import os
 from typing import Any
 
 import cbor2
-from cwt import COSE, COSEKey, CWTError
+from cwt import COSEKey, CWTError
 from cwt.cose_key_interface import COSEKeyInterface
 
 from protocol import cbor_strict
+from protocol.cose_codec import COSE_CODEC
 from protocol.errors import DecodeError, KeyFormatError
 
 __all__ = [
@@ -41,8 +42,6 @@ _A256GCM = 3
 _ALG, _IV = 1, 5
 _NONCE_SIZE = 12
 _PROTECTED = cbor_strict.encode({_ALG: _A256GCM})
-_COSE = COSE.new()
-"""python-cwt's COSE codec with its default settings; it keeps no per-message state."""
 
 
 def seal_key(raw: bytes) -> COSEKeyInterface:
@@ -53,16 +52,9 @@ def seal_key(raw: bytes) -> COSEKeyInterface:
 
 
 def seal(plaintext: bytes, key: COSEKeyInterface, nonce: bytes | None = None) -> bytes:
-    """Encrypt for the door; `nonce` only for test vectors (a fresh random one otherwise).
-
-    python-cwt builds and encrypts the COSE_Encrypt0; the strict encoder serialises it (the same
-    bytes, pinned by the test vectors) with its reused cbor2 encoder, as `sign1` does.
-    """
+    """Encrypt for the door; `nonce` only for test vectors (a fresh random one otherwise)."""
     iv = os.urandom(_NONCE_SIZE) if nonce is None else nonce
-    token = _COSE.encode_and_encrypt(
-        plaintext, key, protected={_ALG: _A256GCM}, unprotected={_IV: iv}, out="cbor2/CBORTag"
-    )
-    return cbor_strict.encode(token)
+    return COSE_CODEC.encode_and_encrypt(plaintext, key, protected={_ALG: _A256GCM}, unprotected={_IV: iv})
 
 
 def open_sealed(data: bytes, key: COSEKeyInterface, max_size: int) -> bytes:
@@ -88,7 +80,7 @@ def open_sealed(data: bytes, key: COSEKeyInterface, max_size: int) -> bytes:
     if len(unprotected[_IV]) != _NONCE_SIZE:
         raise DecodeError("the unprotected header holds exactly a 12-byte IV")
     try:
-        plaintext = _COSE.decode(data, key)
+        plaintext = COSE_CODEC.decode(data, key)
     except (CWTError, ValueError, TypeError, KeyError) as err:
         raise DecodeError("sealed value does not open with this door's key") from err
     assert isinstance(plaintext, bytes)
