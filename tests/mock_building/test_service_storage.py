@@ -10,6 +10,7 @@ from alembic import command
 
 from mock_building.errors import StoreError
 from mock_building.service import open_database
+from mock_building.service.audit import AuditKind, AuditLog
 from mock_building.service.clock import FakeClock
 from mock_building.service.seed import seed_database
 from mock_building.service.storage import SqliteDatabase, upkeep
@@ -124,5 +125,39 @@ async def test_upgrading_to_0004_counts_revoked_handhelds_and_those_each_door_wa
         async with database.transaction() as tx:
             await upkeep.mark_revocations_sent(tx, "A-N", "handheld", ["k2"])
         assert not await unsent("A-N") and await unsent("A-S")
+    finally:
+        await database.close()
+
+
+async def test_upgrading_to_0004_keeps_the_audit_events_and_their_ids_which_keep_growing(tmp_path):
+    """SQLite's audit table is rebuilt without AUTOINCREMENT: a manager's feed cursor still only moves on."""
+    path = tmp_path / "service.sqlite3"
+    old = SqliteDatabase.open(path)
+    engine = sa.create_engine("sqlite://", creator=lambda: old.conn, poolclass=sa.pool.StaticPool)
+    with engine.connect() as connection:
+        command.upgrade(_config(connection), "0003")
+        connection.commit()
+    await seed_database(old, scenario(), NOON.date(), password_cost=2**10)
+    log = AuditLog(old, b"k" * 32)
+    for door_id in ("A-N", "A-S", "A-N"):
+        await log.record(
+            old, at=NOON, kind=AuditKind.DOOR, outcome="door_unlocked", reason="ok", building_id="A",
+            door_id=door_id, driver_id="alice",
+        )  # fmt: skip
+    before = await AuditLog(old, b"k" * 32).building_feed("A")
+    await old.close()
+
+    database = await open_database(path)
+    try:
+        log = AuditLog(database, b"k" * 32)
+        assert await log.building_feed("A") == before
+        await log.record(
+            database, at=NOON, kind=AuditKind.DOOR, outcome="door_refused", reason="revoked", building_id="A",
+            door_id="A-S", driver_id="bob",
+        )  # fmt: skip
+        [(cursor, event)] = await log.building_feed("A", after_id=before[-1][0])
+        assert cursor > before[-1][0] and (event.door_id, event.outcome) == ("A-S", "door_refused")
+        schema = await database.fetch_value("SELECT sql FROM sqlite_master WHERE name = 'audit_events'")
+        assert "AUTOINCREMENT" not in schema
     finally:
         await database.close()

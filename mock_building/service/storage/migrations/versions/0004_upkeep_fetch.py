@@ -15,6 +15,11 @@ the door; `handhelds_revoked` indexes the list that is read only when the two di
 The backfill decodes each door's newest `maintained` receipt with the protocol's decoder: the counter
 exists only inside the signed receipt.
 
+And on SQLite, `audit_events` loses AUTOINCREMENT (the table is rebuilt, ids kept): every grant adds an
+event, and AUTOINCREMENT wrote SQLite's `sqlite_sequence` page with each one (measured: 7 us of a
+grant's statements and commit). Ids still only grow, so the feed's cursor holds: a new row takes the
+largest id plus one, and audit events are never deleted. PostgreSQL's identity column is unchanged.
+
 Revision ID: 0004
 """
 
@@ -53,6 +58,7 @@ def upgrade() -> None:
         "UPDATE doors SET handhelds_revoked_sent = (SELECT COUNT(*) FROM door_revocations_sent s"
         " WHERE s.door_id = doors.id AND s.target_kind = 'handheld')"
     )
+    _audit_autoincrement(False)
     newest = op.get_bind().execute(
         sa.text(
             "SELECT r.door_id, r.seq, r.raw FROM receipts r WHERE r.outcome = 'maintained' AND r.seq ="
@@ -76,7 +82,16 @@ def _revoked_grants_by_door(columns: list[str]) -> None:
     )
 
 
+def _audit_autoincrement(on: bool) -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table(
+            "audit_events", recreate="always", table_kwargs={"sqlite_autoincrement": on}
+        ):
+            pass
+
+
 def downgrade() -> None:
+    _audit_autoincrement(True)
     op.drop_column("doors", "handhelds_revoked_sent")
     op.drop_table("revocation_totals")
     _revoked_grants_by_door(["door_id"])
