@@ -17,10 +17,11 @@ import os
 from typing import Any
 
 import cbor2
-from cwt import COSE, COSEKey, CWTError
+from cwt import COSEKey, CWTError
 from cwt.cose_key_interface import COSEKeyInterface
 
 from protocol import cbor_strict
+from protocol.cose_codec import COSE_CODEC
 from protocol.errors import DecodeError, KeyFormatError
 
 __all__ = [
@@ -53,9 +54,7 @@ def seal_key(raw: bytes) -> COSEKeyInterface:
 def seal(plaintext: bytes, key: COSEKeyInterface, nonce: bytes | None = None) -> bytes:
     """Encrypt for the door; `nonce` only for test vectors (a fresh random one otherwise)."""
     iv = os.urandom(_NONCE_SIZE) if nonce is None else nonce
-    token = COSE.new().encode(plaintext, key, protected={_ALG: _A256GCM}, unprotected={_IV: iv})
-    assert isinstance(token, bytes)
-    return token
+    return COSE_CODEC.encode_and_encrypt(plaintext, key, protected={_ALG: _A256GCM}, unprotected={_IV: iv})
 
 
 def open_sealed(data: bytes, key: COSEKeyInterface, max_size: int) -> bytes:
@@ -81,7 +80,7 @@ def open_sealed(data: bytes, key: COSEKeyInterface, max_size: int) -> bytes:
     if len(unprotected[_IV]) != _NONCE_SIZE:
         raise DecodeError("the unprotected header holds exactly a 12-byte IV")
     try:
-        plaintext = COSE.new().decode(data, key)
+        plaintext = COSE_CODEC.decode(data, key)
     except (CWTError, ValueError, TypeError, KeyError) as err:
         raise DecodeError("sealed value does not open with this door's key") from err
     assert isinstance(plaintext, bytes)

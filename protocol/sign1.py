@@ -14,10 +14,11 @@ from typing import Any
 
 import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cwt import COSE, CWTError
+from cwt import CWTError
 from cwt.cose_key_interface import COSEKeyInterface
 
 from protocol import cbor_strict
+from protocol.cose_codec import COSE_CODEC
 from protocol.errors import DecodeError
 from protocol.keys import KEY_ID_MAX, Alg, cose_signing_key
 
@@ -33,8 +34,6 @@ __all__ = [
 
 COSE_SIGN1_TAG = 18
 _HEADER_LIMITS = cbor_strict.Limits(max_size=40, max_depth=1, max_items=8)
-_COSE = COSE.new()
-"""python-cwt's COSE codec with its default settings; it keeps no per-message state."""
 
 
 class HeaderKey(IntEnum):
@@ -67,19 +66,12 @@ class Sign1Envelope:
 
 
 def sign1(payload: bytes, signing_key: Ed25519PrivateKey, kid: bytes) -> bytes:
-    """Sign `payload` with EdDSA; Ed25519 is deterministic, so equal inputs give equal bytes.
-
-    python-cwt builds and signs the COSE_Sign1; the strict encoder serialises it (the same bytes,
-    pinned by the test vectors) with its reused cbor2 encoder, cheaper than python-cwt's new one.
-    """
-    token = _COSE.encode_and_sign(
-        payload,
-        cose_signing_key(signing_key, kid),
-        protected={_ALG: _EDDSA, _KID: kid},
-        unprotected={},
-        out="cbor2/CBORTag",
+    """Sign `payload` with EdDSA; Ed25519 is deterministic, so equal inputs give equal bytes."""
+    token = COSE_CODEC.encode_and_sign(
+        payload, cose_signing_key(signing_key, kid), protected={_ALG: _EDDSA, _KID: kid}, unprotected={}
     )
-    return cbor_strict.encode(token)
+    assert isinstance(token, bytes)  # without out="cbor2/CBORTag" python-cwt returns the bytes
+    return token
 
 
 def parse_sign1(data: bytes, limits: cbor_strict.Limits) -> Sign1Envelope:
@@ -109,7 +101,7 @@ def parse_sign1(data: bytes, limits: cbor_strict.Limits) -> Sign1Envelope:
 def verify_sign1(envelope: Sign1Envelope, key: COSEKeyInterface) -> bool:
     """True if python-cwt verifies the signature with `key` (whose kid must match)."""
     try:
-        _COSE.decode(envelope.raw, key)
+        COSE_CODEC.decode(envelope.raw, key)
     except (CWTError, ValueError, TypeError, KeyError):
         return False
     return True

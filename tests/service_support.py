@@ -140,23 +140,34 @@ def scenario() -> Scenario:
     return parse_scenario(SCENARIO_TOML)
 
 
-def door_chain(door_id: str, count: int, *, grant_ids: dict[int, bytes] | None = None) -> list[bytes]:
+def door_chain(
+    door_id: str,
+    count: int,
+    *,
+    grant_ids: dict[int, bytes] | None = None,
+    maintained: dict[int, int] | None = None,
+) -> list[bytes]:
     """`count` correctly chained receipts of a door from seq 0, signed with its scenario key.
 
-    Receipt `seq` quotes `grant_ids[seq]` as an unlock, if given, else it is a refusal.
+    Receipt `seq` quotes `grant_ids[seq]` as an unlock, if given; says the door applied statement
+    `maintained[seq]`, if given; else it is a refusal.
     """
     key = scenario().door(door_id).private_key
     blobs, prev = [], GENESIS_HASH
     for seq in range(count):
         grant_id = (grant_ids or {}).get(seq)
+        outcome = Outcome.UNLOCKED if grant_id else Outcome.REFUSED
+        if seq in (maintained or {}):
+            outcome = Outcome.MAINTAINED
         receipt = Receipt(
             door_id,
             seq,
             prev,
             grant_id,
-            Outcome.UNLOCKED if grant_id else Outcome.REFUSED,
-            ReasonCode.OK if grant_id else ReasonCode.MALFORMED,
+            outcome,
+            ReasonCode.MALFORMED if outcome is Outcome.REFUSED else ReasonCode.OK,
             int(NOON.timestamp()) + seq,
+            statement=(maintained or {}).get(seq),
         )
         blob = sign_receipt(receipt, key)
         blobs.append(blob)

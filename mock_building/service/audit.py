@@ -32,13 +32,27 @@ def pseudonym(secret: bytes, building_id: str | None, driver_id: str) -> str:
     return "drv-" + hmac.new(key, driver_id.encode(), hashlib.sha256).hexdigest()[:12]
 
 
+_REFS_MAX = 4096
+
+
 class AuditLog:
     def __init__(self, database: Database, secret: bytes) -> None:
         self._database = database
         self._secret = secret
+        self._refs: dict[tuple[str | None, str], str] = {}
 
     def driver_ref(self, building_id: str | None, driver_id: str) -> str:
-        return pseudonym(self._secret, building_id, driver_id)
+        """`pseudonym` under this service's secret, kept once computed (at most `_REFS_MAX`).
+
+        A grant needs it twice (its subject and its audit event), at two HMACs each; it depends on
+        the secret and the two ids only, nothing another worker could change.
+        """
+        ref = self._refs.get((building_id, driver_id))
+        if ref is None:
+            if len(self._refs) >= _REFS_MAX:
+                self._refs.clear()
+            ref = self._refs[building_id, driver_id] = pseudonym(self._secret, building_id, driver_id)
+        return ref
 
     async def record(
         self,

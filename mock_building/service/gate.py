@@ -19,6 +19,7 @@ import math
 import os
 from dataclasses import dataclass
 from datetime import datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from mock_building.scenario.loader import DeliveryWindow
@@ -49,6 +50,14 @@ def today_route_id(driver_id: str, now: datetime, zone: ZoneInfo) -> str:
 
 # Same status, title and detail whether the stop is another driver's or does not exist at all.
 NOT_ON_ROUTE = (ReasonCode.NOT_ON_ROUTE, "Stop not on your route today", "no such stop on your route today")
+
+
+@lru_cache(maxsize=256)
+def _window(start: str | None, end: str | None) -> DeliveryWindow:
+    """A stop's stored window (a validated model costs more than the rest of the check); kept per text."""
+    return DeliveryWindow(
+        start=time.fromisoformat(start) if start else None, end=time.fromisoformat(end) if end else None
+    )
 
 
 class _LostRace(Exception):
@@ -93,11 +102,13 @@ class GrantGate:
         One transaction: the rate-limit slot, the decision and its audit event commit together, a
         refusal included (a refused request still counts against the limit).
         """
-        # Unit separators keep the fields apart: ("a", "bc") and ("ab", "c") hash differently.
-        body_hash = hashlib.sha256(
-            f"{stop_id}\x1f{door_id}\x1f{barcode.strip()}\x1f{handheld_key_id}".encode()
-        ).digest()
+        # Only a request with an idempotency key is compared with an earlier one. Unit separators
+        # keep the fields apart: ("a", "bc") and ("ab", "c") hash differently.
+        body_hash = b""
         if idempotency_key is not None:
+            body_hash = hashlib.sha256(
+                f"{stop_id}\x1f{door_id}\x1f{barcode.strip()}\x1f{handheld_key_id}".encode()
+            ).digest()
             earlier = await self._replay(self._database, who.driver_id, idempotency_key, body_hash)
             if earlier is not None:
                 return earlier, False
@@ -165,10 +176,14 @@ class GrantGate:
         now: datetime,
         context: dict[str, str | None],
     ) -> IssuedGrant:
-        wait_s = await grants.take_rate_slot(
+        route_id = today_route_id(who.driver_id, now, self._zone)
+        wait_s, facts = await grants.take_grant_slot(
             db,
             f"driver:{who.driver_id}",
             now.timestamp(),
+            grants.GrantAsk(
+                handheld_key_id, who.driver_id, route_id, stop_id, door_id, barcode.strip(), who.carrier_id
+            ),
             limit=self._rate_limit,
             window_s=self._rate_window_s,
         )
@@ -180,10 +195,6 @@ class GrantGate:
                 f"try again in {retry} s",
                 headers={"Retry-After": str(retry)},
             )
-        route_id = today_route_id(who.driver_id, now, self._zone)
-        facts = await grants.grant_facts(
-            db, handheld_key_id, who.driver_id, route_id, stop_id, door_id, barcode.strip(), who.carrier_id
-        )
         if facts is None:
             raise ServiceProblem(
                 ReasonCode.UNKNOWN_HANDHELD, "Unknown handheld", "register this handheld's key first"
@@ -211,8 +222,7 @@ class GrantGate:
         signer = await self._signers.for_kid(db, who.carrier_id, target.carrier_kid)
         if signer is None:
             raise ServiceProblem(ReasonCode.FORBIDDEN, "No signing key for this carrier")
-        start, end = (time.fromisoformat(t) if t else None for t in (target.window_start, target.window_end))
-        window = DeliveryWindow(start=start, end=end)
+        window = _window(target.window_start, target.window_end)
         if not window.is_open(now.astimezone(self._zone)):
             raise ServiceProblem(
                 ReasonCode.OUTSIDE_DELIVERY_WINDOW,

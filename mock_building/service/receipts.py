@@ -173,6 +173,7 @@ class ReceiptIngest:
                 door_time=door_time.isoformat(),
                 raw=data,
                 received_at=now.isoformat(),
+                statement=receipt.statement,
             ),
             head,
         )

@@ -38,7 +38,6 @@ from protocol.maintenance import (
     sign_statement,
 )
 from protocol.reasons import ReasonCode
-from protocol.receipt import decode_receipt
 from protocol.seal import seal, seal_key
 
 __all__ = ["ACK_EVERY", "UpkeepDesk", "UpkeepKeys"]
@@ -100,8 +99,7 @@ class UpkeepDesk:
             async with self._database.transaction() as tx:
                 await store.lock_door(tx, door_id)
                 await self._queue_due(tx, door_id, through, now)
-        applied = None if state.applied_receipt is None else decode_receipt(state.applied_receipt).statement
-        applied = -1 if applied is None else applied
+        applied = state.applied_statement
         fresh = queuing or (state.last_counter is not None and state.last_counter > applied)
         rows = await store.statements_after(self._database, door_id, applied) if fresh else []
         statements = [

@@ -132,3 +132,40 @@ async def test_upgrading_to_receipt_heads_backfills_them_from_stored_receipts(tm
         assert south_head == receipts.ReceiptHead(-1, 2, receipt_digest(south[2]))
     finally:
         await database.close()
+
+
+async def test_upgrading_to_applied_statements_backfills_each_doors_newest_maintained_receipt(tmp_path):
+    """A file at revision 0003: each head learns the statement its door's newest `maintained` receipt names."""
+    path = tmp_path / "service.sqlite3"
+    old = SqliteDatabase.open(path)
+    engine = sa.create_engine("sqlite://", creator=lambda: old.conn, poolclass=sa.pool.StaticPool)
+    with engine.connect() as connection:
+        command.upgrade(_config(connection), "0003")
+        connection.commit()
+    await seed_database(old, scenario(), NOON.date(), password_cost=2**10)
+    maintained = {1: 4, 3: 7}  # A-N applied statement 4 at seq 1, then 7 at seq 3; seq 4 is a refusal
+    chains = {"A-N": door_chain("A-N", 5, maintained=maintained), "A-S": door_chain("A-S", 2)}
+    await old.execute_many(
+        "INSERT INTO receipts (door_id, seq, digest, prev_digest, outcome, reason, door_time, raw, received_at)"
+        " VALUES ($1, $2, $3, $4, $5, 'ok', $6, $7, $6)",
+        [
+            (door, seq, receipt_digest(blob), b"", "maintained" if door == "A-N" and seq in maintained
+             else "refused", NOON.isoformat(), blob)
+            for door, chain in chains.items()
+            for seq, blob in enumerate(chain)
+        ],
+    )  # fmt: skip
+    await old.execute_many(
+        "INSERT INTO receipt_heads (door_id, through_seq, top_seq, top_digest) VALUES ($1, $2, $2, $3)",
+        [(door, len(chain) - 1, receipt_digest(chain[-1])) for door, chain in chains.items()],
+    )
+    await old.close()
+
+    database = await open_database(path)
+    try:
+        async with database.transaction() as tx:
+            north, south = await receipts.lock_head(tx, "A-N"), await receipts.lock_head(tx, "A-S")
+        assert (north.applied_seq, north.applied_statement) == (3, 7)
+        assert (south.applied_seq, south.applied_statement) == (-1, -1)
+    finally:
+        await database.close()

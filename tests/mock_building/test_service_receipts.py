@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mock_building.service.clock import FakeClock
+from mock_building.service.storage import SqliteDatabase
 from protocol.api import b64url_decode, b64url_encode
 from protocol.reasons import Outcome, ReasonCode
 from protocol.receipt import GENESIS_HASH, Receipt, receipt_digest, sign_receipt
@@ -158,3 +159,21 @@ async def test_pseudonyms_differ_between_buildings():
 
     assert ref("A", "alice") == ref("A", "alice") != ref("B", "alice")
     assert ref("A", "alice") != ref("A", "bob")
+
+
+async def test_an_audit_log_gives_each_driver_the_pseudonym_of_its_secret_before_and_after_its_cache_fills():
+    from mock_building.service.audit import _REFS_MAX, AuditLog, pseudonym
+
+    database = SqliteDatabase.open()
+    try:
+        log, other = AuditLog(database, b"s" * 32), AuditLog(database, b"t" * 32)
+        pairs = [
+            (building, f"driver-{n}") for n in range(_REFS_MAX // 2 + 1) for building in ("A", "B", None)
+        ]
+        for _ in range(2):  # the second round is served from the cache, refilled after it was cleared once
+            assert [log.driver_ref(*pair) for pair in pairs] == [
+                pseudonym(b"s" * 32, *pair) for pair in pairs
+            ]
+        assert log.driver_ref("A", "alice") != other.driver_ref("A", "alice")
+    finally:
+        await database.close()

@@ -8,8 +8,9 @@ import asyncio
 import pytest
 
 from mock_building.service import open_database
-from mock_building.service.storage import Database, grants
-from tests.service_support import database_location
+from mock_building.service.seed import seed_database
+from mock_building.service.storage import Database, accounts, grants, revocations
+from tests.service_support import NOON, database_location, scenario
 
 pytestmark = pytest.mark.usefixtures("service_backend")
 
@@ -19,9 +20,16 @@ async def _two_handles(tmp_path) -> tuple[Database, Database]:
     return await open_database(target), await open_database(target)
 
 
+_NOTHING = grants.GrantAsk(
+    "no-key", "no-driver", "no-route", "no-stop", "no-door", "no-barcode", "no-carrier"
+)
+
+
 async def _take(database: Database, key: str, now: float) -> float:
     async with database.transaction() as tx:
-        return await grants.take_rate_slot(tx, key, now, limit=5, window_s=60)
+        wait, facts = await grants.take_grant_slot(tx, key, now, _NOTHING, limit=5, window_s=60)
+    assert facts is None  # the ask names nothing stored
+    return wait
 
 
 async def test_the_grant_rate_limit_holds_across_two_database_handles(tmp_path):
@@ -39,3 +47,44 @@ async def test_the_grant_rate_limit_holds_across_two_database_handles(tmp_path):
     finally:
         await first.close()
         await second.close()
+
+
+async def test_revoking_two_handhelds_in_one_transaction_never_deadlocks_with_revoking_one_of_them(
+    tmp_path, service_backend
+):
+    """Revocations take the revoked-handheld count's row lock first, so they queue in one order."""
+    if service_backend != "postgresql":
+        pytest.skip("one SQLite connection runs one transaction at a time")
+    first, second = await _two_handles(tmp_path)
+    try:
+        await seed_database(first, scenario(), NOON.date(), password_cost=2**10)
+        for key_id in ("k1", "k2"):
+            await accounts.add_handheld(first, key_id, "alice", key_id.encode() * 16, NOON.isoformat())
+        async with first.transaction() as retiring:  # like a registration retiring two old keys
+            await revocations.revoke_handheld(retiring, "k1", NOON.isoformat())
+            admin = asyncio.create_task(_revoke(second, "k2"))
+            await _until_waiting_for_a_lock(first, admin)
+            await revocations.revoke_handheld(retiring, "k2", NOON.isoformat())
+        await admin
+        assert (
+            await first.fetch_value("SELECT total FROM revocation_totals WHERE target_kind = 'handheld'") == 2
+        )
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def _revoke(database: Database, key_id: str) -> None:
+    async with database.transaction() as tx:
+        await revocations.revoke_handheld(tx, key_id, NOON.isoformat())
+
+
+async def _until_waiting_for_a_lock(database: Database, task: asyncio.Task[None]) -> None:
+    """Return once another session of the database waits for a lock (the task's first statement)."""
+    async with asyncio.timeout(10):
+        while not await database.fetch_value(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND datname = current_database())"
+        ):
+            assert not task.done(), task
+            await asyncio.sleep(0.01)

@@ -10,10 +10,13 @@ from alembic import command
 
 from mock_building.errors import StoreError
 from mock_building.service import open_database
+from mock_building.service.audit import AuditKind, AuditLog
 from mock_building.service.clock import FakeClock
-from mock_building.service.storage import SqliteDatabase
+from mock_building.service.seed import seed_database
+from mock_building.service.storage import SqliteDatabase, upkeep
 from mock_building.service.storage.schema import HEAD, _config
-from tests.service_support import NOON, client_for, make_app, sign_in
+from protocol.maintenance import StatementKind
+from tests.service_support import NOON, client_for, make_app, scenario, sign_in
 
 pytestmark = pytest.mark.usefixtures("service_backend")
 
@@ -89,3 +92,72 @@ async def test_restarting_keeps_sessions_keys_grants_and_audit(tmp_path):
     assert await database.fetch_value("SELECT COUNT(*) FROM audit_events") == 4  # grant, delivery, 2 grants
     assert await database.fetch_value("SELECT COUNT(*) FROM drivers") == 3
     await database.close()
+
+
+async def test_upgrading_to_0004_counts_revoked_handhelds_and_those_each_door_was_sent(tmp_path):
+    """A file at revision 0003: a door's fetch learns what it is due from the counts the upgrade made."""
+    path = tmp_path / "service.sqlite3"
+    old = SqliteDatabase.open(path)
+    engine = sa.create_engine("sqlite://", creator=lambda: old.conn, poolclass=sa.pool.StaticPool)
+    with engine.connect() as connection:
+        command.upgrade(_config(connection), "0003")
+        connection.commit()
+    await seed_database(old, scenario(), NOON.date(), password_cost=2**10)
+    at = NOON.isoformat()
+    await old.execute_many(
+        "INSERT INTO handhelds (key_id, driver_id, public_key, registered_at, revoked_at)"
+        " VALUES ($1, 'alice', $2, $3, $4)",
+        [("k1", b"\1" * 32, at, at), ("k2", b"\2" * 32, at, at), ("k3", b"\3" * 32, at, None)],
+    )
+    await old.execute("INSERT INTO door_revocations_sent VALUES ('A-N', 'handheld', 'k1')")
+    await old.close()
+
+    database = await open_database(path)
+
+    async def unsent(door_id: str) -> bool:
+        state = await upkeep.door_state(database, door_id, at, int(StatementKind.RECEIPT_ACK))
+        assert state is not None
+        return state.revocations_unsent
+
+    try:
+        assert await unsent("A-N") and await unsent("A-S")
+        assert await upkeep.unsent_revoked_handhelds(database, "A-N") == ["k2"]
+        async with database.transaction() as tx:
+            await upkeep.mark_revocations_sent(tx, "A-N", "handheld", ["k2"])
+        assert not await unsent("A-N") and await unsent("A-S")
+    finally:
+        await database.close()
+
+
+async def test_upgrading_to_0004_keeps_the_audit_events_and_their_ids_which_keep_growing(tmp_path):
+    """SQLite's audit table is rebuilt without AUTOINCREMENT: a manager's feed cursor still only moves on."""
+    path = tmp_path / "service.sqlite3"
+    old = SqliteDatabase.open(path)
+    engine = sa.create_engine("sqlite://", creator=lambda: old.conn, poolclass=sa.pool.StaticPool)
+    with engine.connect() as connection:
+        command.upgrade(_config(connection), "0003")
+        connection.commit()
+    await seed_database(old, scenario(), NOON.date(), password_cost=2**10)
+    log = AuditLog(old, b"k" * 32)
+    for door_id in ("A-N", "A-S", "A-N"):
+        await log.record(
+            old, at=NOON, kind=AuditKind.DOOR, outcome="door_unlocked", reason="ok", building_id="A",
+            door_id=door_id, driver_id="alice",
+        )  # fmt: skip
+    before = await AuditLog(old, b"k" * 32).building_feed("A")
+    await old.close()
+
+    database = await open_database(path)
+    try:
+        log = AuditLog(database, b"k" * 32)
+        assert await log.building_feed("A") == before
+        await log.record(
+            database, at=NOON, kind=AuditKind.DOOR, outcome="door_refused", reason="revoked", building_id="A",
+            door_id="A-S", driver_id="bob",
+        )  # fmt: skip
+        [(cursor, event)] = await log.building_feed("A", after_id=before[-1][0])
+        assert cursor > before[-1][0] and (event.door_id, event.outcome) == ("A-S", "door_refused")
+        schema = await database.fetch_value("SELECT sql FROM sqlite_master WHERE name = 'audit_events'")
+        assert "AUTOINCREMENT" not in schema
+    finally:
+        await database.close()

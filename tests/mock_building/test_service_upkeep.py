@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from mock_building.service.clock import FakeClock
+from mock_building.service.storage import upkeep as upkeep_store
 from mock_building.service.upkeep import ACK_EVERY
 from protocol.api import b64url_decode, b64url_encode
 from protocol.grant import parse_grant
@@ -97,6 +98,23 @@ async def test_an_ack_is_queued_every_32_receipts_and_retired_by_the_doors_recei
     )
     assert statements(await upkeep(service)) == [ack]  # pending until the door says it applied it
     await upload(service, receipts(1, ACK_EVERY, maintained={ACK_EVERY: ack.counter}))
+    assert (await upkeep(service))["statements"] == []
+
+
+async def test_a_door_has_applied_what_its_newest_maintained_receipt_says_whatever_the_order(service) -> None:
+    """Ingest keeps it in the door's head row: a late, older `maintained` receipt does not undo a newer one."""
+    client, _ = service
+    for _ in range(3):
+        assert (await client.post(f"/v1/admin/doors/{DOOR}/time", headers=admin())).status_code == 200
+    assert [s.counter for s in statements(await upkeep(service))] == [1, 2, 3]
+    chain = receipts(5, maintained={1: 1, 3: 2})
+    await upload(service, [chain[3]])  # the door applied statement 2
+    assert [s.counter for s in statements(await upkeep(service))] == [3]
+    await upload(service, chain[:3])  # arriving late: seq 1 applied statement 1
+    assert [s.counter for s in statements(await upkeep(service))] == [3]
+    await upload(service, [chain[4]])  # a newer receipt that is no maintenance changes nothing
+    assert [s.counter for s in statements(await upkeep(service))] == [3]
+    await upload(service, receipts(1, 5, maintained={1: 1, 3: 2, 5: 3}))
     assert (await upkeep(service))["statements"] == []
 
 
@@ -253,3 +271,37 @@ async def test_a_carrier_accepted_after_another_worker_rotated_its_key_is_truste
         await second.state.service.database.close()
     trust = statements({"statements": [b64url_encode(bytes(row[0])) for row in queued]}, "C-1")
     assert [s.body.kid for s in trust if isinstance(s.body, TrustedIssuerKey)] == [stored.encode("ascii")]
+
+
+async def test_a_handheld_revoked_twice_on_one_worker_reaches_a_door_once_from_either_worker(
+    tmp_path,
+) -> None:
+    """The fetch compares the count of revoked handhelds with those queued for the door (never reads
+    them all): a repeated revocation is not counted again, and both workers see the same counts."""
+    clock = FakeClock(NOON)
+    db_path = tmp_path / "service.sqlite3"
+    first, second = await make_app(clock, db_path), await make_app(clock, db_path)  # two live workers
+    try:
+        async with client_for(first) as one, client_for(second) as other:
+            alice = await sign_in(other, "alice", "alice-pw")
+            for _ in range(2):
+                revoked = await one.post(
+                    "/v1/revocations",
+                    json={"handheld_key_id": alice.key_id, "reason": "stolen"},
+                    headers=admin(),
+                )
+                assert revoked.status_code == 204, revoked.text
+            fetched = []
+            for client in (other, one):
+                answer = await client.get(f"/v1/doors/{DOOR}/upkeep", headers=alice.headers)
+                assert answer.status_code == 200, answer.text
+                fetched.append(statements(answer.json()))
+        assert fetched[0] == fetched[1]
+        assert [s.body for s in fetched[0]] == [Revocation(handheld_kids=(b64url_decode(alice.key_id),))]
+        state = await upkeep_store.door_state(
+            first.state.service.database, DOOR, NOON.isoformat(), int(StatementKind.RECEIPT_ACK)
+        )
+        assert state is not None and not state.revocations_unsent
+    finally:
+        await first.state.service.database.close()
+        await second.state.service.database.close()

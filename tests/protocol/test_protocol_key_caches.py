@@ -116,3 +116,31 @@ def test_receipt_checks_with_a_cached_door_key_follow_the_key_they_are_given() -
             verify_receipt(signed_new, public_key_bytes(old))
         with pytest.raises(ReceiptError):
             verify_receipt(signed_old, public_key_bytes(new))
+
+
+def test_the_protocols_cose_codec_writes_python_cwts_bytes_without_a_cbor2_dumps_per_item(
+    monkeypatch,
+) -> None:
+    """Sealing and signing give what stock python-cwt gives, serialised by the strict encoder."""
+    import cwt.cbor_processor
+    from cwt import COSE
+
+    from protocol.cose_codec import COSE_CODEC
+    from protocol.keys import cose_signing_key
+    from protocol.seal import seal, seal_key
+
+    signing = cose_signing_key(load_private_key(bytes(range(32))), KID)
+    sealing, nonce, payload = seal_key(bytes(32)), bytes(12), b"\xa1\x01\x02" * 50
+    stock = COSE.new()
+    expected_signed = stock.encode_and_sign(payload, signing, protected={1: -8, 4: KID}, unprotected={})
+    expected_sealed = stock.encode_and_encrypt(payload, sealing, protected={1: 3}, unprotected={5: nonce})
+
+    def no_dumps(_: object) -> bytes:
+        raise AssertionError("python-cwt serialised with a cbor2.dumps of its own")
+
+    monkeypatch.setattr(cwt.cbor_processor, "dumps", no_dumps)
+    assert (
+        COSE_CODEC.encode_and_sign(payload, signing, protected={1: -8, 4: KID}, unprotected={})
+        == expected_signed
+    )
+    assert seal(payload, sealing, nonce) == expected_sealed

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from mock_building.service.storage.database import Executor
 
-__all__ = ["GrantFacts", "GrantRecord", "GrantTarget", "RememberedGrant", "grant_facts", "record_grant",
-           "remember_request", "replay", "take_rate_slot"]  # fmt: skip
+__all__ = ["GrantAsk", "GrantFacts", "GrantRecord", "GrantTarget", "RememberedGrant", "record_grant",
+           "remember_request", "replay", "take_grant_slot"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -62,71 +62,89 @@ class RememberedGrant:
     expires_at: str
 
 
-async def take_rate_slot(db: Executor, key: str, now_epoch: float, *, limit: int, window_s: float) -> float:
-    """Take one of `limit` slots per `window_s` for `key` (GCRA: a burst of `limit`, then one slot
-    every `window_s / limit`); 0.0 when taken, else the seconds until one frees (nothing taken).
+@dataclass(frozen=True)
+class GrantAsk:
+    """What one grant request names: the handheld, the stop on the driver's route, the door, the parcel."""
 
-    One conditional upsert, atomic on both backends (PostgreSQL locks the key's row and judges the
-    condition on it as another worker left it), so concurrent requests never share the last slot.
+    handheld_key_id: str
+    driver_id: str
+    route_id: str
+    stop_id: str
+    door_id: str
+    barcode: str
+    carrier_id: str
+
+
+# A new key takes its first slot as it is inserted; a known one only if its condition holds.
+_TAKE_SLOT = (
+    "INSERT INTO grant_rate (key, tat_epoch)"
+    " VALUES ($1, CAST($2 AS DOUBLE PRECISION) + CAST($3 AS DOUBLE PRECISION)) ON CONFLICT (key) DO UPDATE"
+    " SET tat_epoch = (CASE WHEN grant_rate.tat_epoch > $2 THEN grant_rate.tat_epoch ELSE $2 END) + $3"
+    " WHERE (CASE WHEN grant_rate.tat_epoch > $2 THEN grant_rate.tat_epoch ELSE $2 END) + $3 - $2 <= $4"
+    " RETURNING tat_epoch"
+)
+# What the gate checks once the slot is taken, as scalar subqueries of the RETURNING list (a RETURNING
+# list may hold subqueries on both backends, not a join): $5 route, $6 stop, $7 door, $8 barcode,
+# $9 carrier, $10 handheld key, $11 driver. Each is a primary-key lookup.
+_HANDHELD = "(SELECT {} FROM handhelds h WHERE h.key_id = $10 AND h.driver_id = $11)"
+_STOP = "(SELECT {} FROM stops s WHERE s.route_id = $5 AND s.id = $6)"
+_FACTS = (
+    _HANDHELD.format("h.public_key"),
+    _HANDHELD.format("h.revoked_at"),
+    _STOP.format("s.building_id"),
+    _STOP.format("s.completed_at"),
+    _STOP.format("s.window_start"),
+    _STOP.format("s.window_end"),
+    _STOP.format(
+        "(SELECT p.id FROM packages p WHERE p.route_id = s.route_id AND p.stop_id = s.id AND p.barcode = $8)"
+    ),
+    _STOP.format("EXISTS (SELECT 1 FROM doors d WHERE d.id = $7 AND d.building_id = s.building_id)"),
+    _STOP.format(
+        "EXISTS (SELECT 1 FROM building_carriers c WHERE c.building_id = s.building_id AND c.carrier_id = $9)"
+    ),
+    "(SELECT kid FROM carriers WHERE id = $9)",
+)
+_TAKE_SLOT_WITH_FACTS = f"{_TAKE_SLOT}, {', '.join(_FACTS)}"
+
+
+async def take_grant_slot(
+    db: Executor, key: str, now_epoch: float, ask: GrantAsk, *, limit: int, window_s: float
+) -> tuple[float, GrantFacts | None]:
+    """Take one of `limit` slots per `window_s` for `key` (GCRA: a burst of `limit`, then one slot
+    every `window_s / limit`), and learn what the gate checks after it, in one statement.
+
+    (0.0, facts) when the slot is taken, facts None when the handheld key is unknown or not this
+    driver's; else (the seconds until a slot frees, None), nothing taken. One conditional upsert,
+    atomic on both backends (PostgreSQL locks the key's row and judges the condition on it as another
+    worker left it), so concurrent requests never share the last slot; the facts come with it, one
+    round trip per grant less than asking apart.
     """
     interval = window_s / limit
-    # A new key takes its first slot as it is inserted; a known one only if its condition holds.
-    taken = await db.fetch_one(
-        "INSERT INTO grant_rate (key, tat_epoch)"
-        " VALUES ($1, CAST($2 AS DOUBLE PRECISION) + CAST($3 AS DOUBLE PRECISION)) ON CONFLICT (key) DO UPDATE"
-        " SET tat_epoch = (CASE WHEN grant_rate.tat_epoch > $2 THEN grant_rate.tat_epoch ELSE $2 END) + $3"
-        " WHERE (CASE WHEN grant_rate.tat_epoch > $2 THEN grant_rate.tat_epoch ELSE $2 END) + $3 - $2 <= $4"
-        " RETURNING tat_epoch",
+    row = await db.fetch_one(
+        _TAKE_SLOT_WITH_FACTS,
         key,
         now_epoch,
         interval,
         window_s,
-    )
-    if taken is not None:
-        return 0.0
-    tat = await db.fetch_value("SELECT tat_epoch FROM grant_rate WHERE key = $1", key)
-    return max(float(tat) + interval - window_s - now_epoch, 0.001)
-
-
-async def grant_facts(
-    db: Executor,
-    handheld_key_id: str,
-    driver_id: str,
-    route_id: str,
-    stop_id: str,
-    door_id: str,
-    barcode: str,
-    carrier_id: str,
-) -> GrantFacts | None:
-    """Everything the gate checks after the rate limit, in one statement (one round trip per grant
-    less than asking for the handheld and the stop apart); None when the handheld key is not this
-    driver's or unknown."""
-    row = await db.fetch_one(
-        "SELECT h.public_key, h.revoked_at, s.building_id, s.completed_at, s.window_start, s.window_end,"
-        " (SELECT p.id FROM packages p WHERE p.route_id = s.route_id AND p.stop_id = s.id"
-        "  AND p.barcode = $4),"
-        " EXISTS (SELECT 1 FROM doors d WHERE d.id = $3 AND d.building_id = s.building_id),"
-        " EXISTS (SELECT 1 FROM building_carriers c WHERE c.building_id = s.building_id"
-        "  AND c.carrier_id = $5),"
-        " (SELECT kid FROM carriers WHERE id = $5)"
-        " FROM handhelds h LEFT JOIN stops s ON s.route_id = $1 AND s.id = $2"
-        " WHERE h.key_id = $6 AND h.driver_id = $7",
-        route_id,
-        stop_id,
-        door_id,
-        barcode,
-        carrier_id,
-        handheld_key_id,
-        driver_id,
+        ask.route_id,
+        ask.stop_id,
+        ask.door_id,
+        ask.barcode,
+        ask.carrier_id,
+        ask.handheld_key_id,
+        ask.driver_id,
     )
     if row is None:
-        return None
+        tat = await db.fetch_value("SELECT tat_epoch FROM grant_rate WHERE key = $1", key)
+        return max(float(tat) + interval - window_s - now_epoch, 0.001), None
+    if row[1] is None:  # a handheld's public key is never NULL: no such key of this driver
+        return 0.0, None
     target = None
-    if row[2] is not None:  # a stop's building is never NULL: the stop is on the route
+    if row[3] is not None:  # a stop's building is never NULL: the stop is on the route
         target = GrantTarget(
-            row[2], row[3] is not None, row[4], row[5], row[6], bool(row[7]), bool(row[8]), row[9]
+            row[3], row[4] is not None, row[5], row[6], row[7], bool(row[8]), bool(row[9]), row[10]
         )
-    return GrantFacts(bytes(row[0]), row[1] is not None, target)
+    return 0.0, GrantFacts(bytes(row[1]), row[2] is not None, target)
 
 
 async def record_grant(db: Executor, grant: GrantRecord) -> None:

@@ -3,7 +3,7 @@
 Several worker processes may serve one database; each has its own pool. Whatever must hold across
 workers (rate limits, idempotency keys, sessions, token reuse) is decided by the database inside a
 transaction, never in process memory. Transactions run at READ COMMITTED; a repository that must
-serialise decisions on one key takes that key's row lock first (see `grants.take_rate_slot`).
+serialise decisions on one key takes that key's row lock first (see `grants.take_grant_slot`).
 """
 
 from __future__ import annotations

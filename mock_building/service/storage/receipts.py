@@ -1,10 +1,11 @@
 """Door receipts, each door's head row and its missing-receipt gaps.
 
 An upload must cost what its batch costs, not what the door's history costs. So each door has one
-head row (`receipt_heads`: the highest seq up to which every receipt is stored, and the newest
-stored receipt with its digest) and its gaps (`receipt_gaps`: the missing ranges below the newest,
-each with when it opened). Storing a receipt touches its own row, the head and at most the gap it
-falls in or opens; a stored neighbour is one primary-key lookup.
+head row (`receipt_heads`: the highest seq up to which every receipt is stored, the newest stored
+receipt with its digest, and the newest `maintained` one with the statement it says the door applied)
+and its gaps (`receipt_gaps`: the missing ranges below the newest, each with when it opened). Storing a
+receipt touches its own row, the head and at most the gap it falls in or opens; a stored neighbour is
+one primary-key lookup.
 
 Workers share the database: an upload locks the door's head row first (`lock_head`), so two
 uploads for one door are serialised and the head and gaps always describe the stored receipts.
@@ -51,6 +52,10 @@ class ReceiptHead:
     """The newest stored seq; -1 when none is."""
     top_digest: bytes | None
     """The digest of receipt `top_seq` (what the next receipt must link to)."""
+    applied_seq: int = -1
+    """The newest stored `maintained` receipt; -1 when none is."""
+    applied_statement: int = -1
+    """The counter of the statement receipt `applied_seq` says the door applied; -1 when none did."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,8 @@ class NewReceipt:
     door_time: str
     raw: bytes
     received_at: str
+    statement: int | None = None
+    """The counter of the statement the door applied (a `maintained` receipt has one, no other does)."""
 
 
 @dataclass(frozen=True)
@@ -112,20 +119,23 @@ async def lock_head(db: Executor, door_id: str) -> ReceiptHead:
     row = await db.fetch_one(
         "INSERT INTO receipt_heads (door_id, through_seq, top_seq, top_digest) VALUES ($1, -1, -1, NULL)"
         " ON CONFLICT (door_id) DO UPDATE SET top_seq = receipt_heads.top_seq"
-        " RETURNING through_seq, top_seq, top_digest",
+        " RETURNING through_seq, top_seq, top_digest, applied_seq, applied_statement",
         door_id,
     )
     assert row is not None  # an upsert with RETURNING always returns its row
-    return ReceiptHead(row[0], row[1], None if row[2] is None else bytes(row[2]))
+    return ReceiptHead(row[0], row[1], None if row[2] is None else bytes(row[2]), row[3], row[4])
 
 
 async def save_head(db: Executor, door_id: str, head: ReceiptHead) -> None:
     await db.execute(
-        "UPDATE receipt_heads SET through_seq = $2, top_seq = $3, top_digest = $4 WHERE door_id = $1",
+        "UPDATE receipt_heads SET through_seq = $2, top_seq = $3, top_digest = $4, applied_seq = $5,"
+        " applied_statement = $6 WHERE door_id = $1",
         door_id,
         head.through_seq,
         head.top_seq,
         head.top_digest,
+        head.applied_seq,
+        head.applied_statement,
     )
 
 
@@ -144,7 +154,8 @@ async def add_receipt(db: Executor, receipt: NewReceipt, head: ReceiptHead) -> R
     """Store a receipt whose seq is not stored yet (under `lock_head`) and keep the gaps current.
 
     A gap that shrinks or splits keeps the opening time of the gap it came from; a receipt beyond
-    the newest opens a gap (stamped `received_at`) for what lies between. Returns the new head,
+    the newest opens a gap (stamped `received_at`) for what lies between; the newest `maintained`
+    receipt is the door's applied statement. Returns the new head,
     for `save_head` once the upload is done with the door.
     """
     seq = receipt.seq
@@ -175,6 +186,8 @@ async def add_receipt(db: Executor, receipt: NewReceipt, head: ReceiptHead) -> R
     )
     if seq > head.top_seq:
         head = replace(head, top_seq=seq, top_digest=receipt.digest)
+    if receipt.statement is not None and seq > head.applied_seq:
+        head = replace(head, applied_seq=seq, applied_statement=receipt.statement)
     if seq == head.through_seq + 1:
         # The contiguous run now reaches up to the lowest remaining gap, or to the newest receipt.
         lowest = None

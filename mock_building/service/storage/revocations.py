@@ -1,7 +1,7 @@
 """Revocations: drivers, handheld keys and grants marked revoked, and the admin's log of it.
 
-Each mark is one UPDATE that keeps the first revocation time and names the row it hit (none:
-unknown target), so a repeated revocation changes nothing but its log line.
+Each mark keeps the first revocation time and names the row it hit (none: unknown target), so a
+repeated revocation changes nothing but its log line.
 """
 
 from __future__ import annotations
@@ -46,13 +46,24 @@ async def revoke_driver(db: Executor, driver_id: str, at: str) -> str | None:
 
 
 async def revoke_handheld(db: Executor, key_id: str, at: str) -> HandheldRevoked | None:
+    """A key's first revocation is also counted in `revocation_totals` (what each door's upkeep fetch
+    compares with the handheld revocations queued for the door); a repeated one is not.
+
+    The count's row is locked first: a transaction that revokes several keys (a registration retiring
+    the oldest) and one revoking one of them then wait in one order, never on each other crosswise.
+    """
+    await db.execute("UPDATE revocation_totals SET total = total WHERE target_kind = 'handheld'")
     driver_id = await db.fetch_value(
-        "UPDATE handhelds SET revoked_at = COALESCE(revoked_at, $1) WHERE key_id = $2 RETURNING driver_id",
+        "UPDATE handhelds SET revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL RETURNING driver_id",
         at,
         key_id,
     )
-    if driver_id is None:
-        return None
+    if driver_id is not None:
+        await db.execute("UPDATE revocation_totals SET total = total + 1 WHERE target_kind = 'handheld'")
+    else:
+        driver_id = await db.fetch_value("SELECT driver_id FROM handhelds WHERE key_id = $1", key_id)
+        if driver_id is None:
+            return None
     carrier = await db.fetch_value("SELECT carrier_id FROM drivers WHERE id = $1", driver_id)
     return HandheldRevoked(driver_id, carrier)
 

@@ -8,7 +8,7 @@ counter is read under that lock. A carrier's key rotation likewise starts with `
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mock_building.service.storage.database import Executor
@@ -139,11 +139,18 @@ async def unsent_revoked_handhelds(db: Executor, door_id: str) -> list[str]:
     return [row[0] for row in rows]
 
 
-async def mark_revocations_sent(db: Executor, door_id: str, target_kind: str, ids: Iterable[str]) -> None:
+async def mark_revocations_sent(db: Executor, door_id: str, target_kind: str, ids: Sequence[str]) -> None:
+    """Under `lock_door`; handheld ones are also counted on the door's row (see `door_state`)."""
     await db.execute_many(
         "INSERT INTO door_revocations_sent (door_id, target_kind, target_id) VALUES ($1, $2, $3)",
         [(door_id, target_kind, target) for target in ids],
     )
+    if target_kind == "handheld" and ids:
+        await db.execute(
+            "UPDATE doors SET handhelds_revoked_sent = handhelds_revoked_sent + $2 WHERE id = $1",
+            door_id,
+            len(ids),
+        )
 
 
 # -- what a fetch needs to know, in one statement ----------------------------------------------
@@ -155,24 +162,28 @@ class DoorState:
     last_ack: int | None
     revocations_unsent: bool
     """A revoked handheld key, or a revoked grant for this door still live at `now`, not yet queued."""
-    applied_receipt: bytes | None
-    """The raw newest `maintained` receipt of the door (it names the statement the door applied)."""
+    applied_statement: int
+    """The counter of the statement the door's newest stored `maintained` receipt names (-1: none)."""
     last_counter: int | None
     """The counter of the newest statement queued for the door (None: none ever was)."""
 
 
 async def door_state(db: Executor, door_id: str, now: str, ack_kind: int) -> DoorState | None:
-    """What a fetch for the door needs, in one statement (a fetch rides on every grant); None: no door."""
+    """What a fetch for the door needs, in one statement (a fetch rides on every grant); None: no door.
+
+    Every part is an index lookup: receipt ingest keeps the door's contiguous run and what it applied
+    in its head row, so the fetch never reads the door's receipts, and revoked handhelds are counted
+    (`revocations.revoke_handheld`, `mark_revocations_sent`), so it never reads them all.
+    """
     row = await db.fetch_one(
         # the f-string below inserts this module's constant fragments; every value is a parameter
-        "SELECT d.building_id,"  # noqa: S608
-        # receipt ingest keeps the door's contiguous run in its head row (-1: seq 0 not stored)
-        " (SELECT NULLIF(h.through_seq, -1) FROM receipt_heads h WHERE h.door_id = $1),"
+        "SELECT d.building_id, NULLIF(h.through_seq, -1),"  # noqa: S608
         " (SELECT MAX(value) FROM door_statements WHERE door_id = $1 AND kind = $3),"
-        f" EXISTS (SELECT 1 {_UNSENT_GRANTS}) OR EXISTS (SELECT 1 {_UNSENT_HANDHELDS}),"
-        " (SELECT raw FROM receipts WHERE door_id = $1 AND outcome = 'maintained' ORDER BY seq DESC LIMIT 1),"
-        " (SELECT MAX(counter) FROM door_statements WHERE door_id = $1)"
-        " FROM doors d WHERE d.id = $1",
+        f" EXISTS (SELECT 1 {_UNSENT_GRANTS})"
+        # every revoked handheld goes to every door: more revoked than queued for it means one is due
+        " OR (SELECT total FROM revocation_totals WHERE target_kind = 'handheld') > d.handhelds_revoked_sent,"
+        " COALESCE(h.applied_statement, -1), (SELECT MAX(counter) FROM door_statements WHERE door_id = $1)"
+        " FROM doors d LEFT JOIN receipt_heads h ON h.door_id = d.id WHERE d.id = $1",
         door_id,
         now,
         ack_kind,
@@ -184,7 +195,7 @@ async def door_state(db: Executor, door_id: str, now: str, ack_kind: int) -> Doo
         None if row[1] is None else int(row[1]),
         None if row[2] is None else int(row[2]),
         bool(row[3]),
-        None if row[4] is None else bytes(row[4]),
+        int(row[4]),
         None if row[5] is None else int(row[5]),
     )
 
