@@ -13,7 +13,8 @@ Endpoints (prefix /v1; OpenAPI at /openapi.json; every error is application/prob
     GET  audit?building_id=&after=&limit=    building manager (or admin) feed, cursor in X-Audit-Cursor
     POST revocations                         admin: revoke a grant or a handheld key
     POST admin/drivers/{id}/revocation       admin: revoke a driver
-    GET/PUT admin/faults                     admin: latency_ms, error_rate, down (503, admin exempt)
+    GET/PUT admin/faults                     admin: latency_ms, error_rate, down (503, admin exempt;
+                                             every worker within 0.5 s)
 """
 
 from mock_building.service.app import app_for_scenario, create_app, signers_for

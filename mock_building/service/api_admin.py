@@ -41,13 +41,13 @@ class DriverRevocation(BaseModel):
 @router.get("/admin/faults", response_model=ServiceFaults)
 async def get_faults(service: ServiceDep, token: Bearer) -> ServiceFaults:
     check_admin(token, service.config.admin_token)
-    return ServiceFaults(**service.faults.settings.model_dump())
+    return ServiceFaults(**(await service.faults.current(fresh=True)).model_dump())
 
 
 @router.put("/admin/faults", response_model=ServiceFaults)
 async def put_faults(body: ServiceFaults, service: ServiceDep, token: Bearer) -> ServiceFaults:
     check_admin(token, service.config.admin_token)
-    return ServiceFaults(**service.faults.update(**body.model_dump()).model_dump())
+    return ServiceFaults(**(await service.faults.update(**body.model_dump())).model_dump())
 
 
 @router.post("/revocations", status_code=status.HTTP_204_NO_CONTENT)

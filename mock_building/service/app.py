@@ -42,6 +42,7 @@ from mock_building.service.revocations import Revocations
 from mock_building.service.seed import seed_database
 from mock_building.service.signers import CarrierSigner, CarrierSigners
 from mock_building.service.storage import MEMORY, Database, open_database
+from mock_building.service.storage.faults import store_faults
 from mock_building.service.throttle import SignInThrottle
 from mock_building.service.upkeep import UpkeepDesk, UpkeepKeys
 from protocol.api import API_PREFIX, PROBLEM_MEDIA_TYPE, Problem
@@ -108,7 +109,7 @@ def create_app(
         revocations=revocations,
         audit=audit,
         alerts=alerts,
-        faults=FaultInjector.create(faults, seed=config.fault_seed),
+        faults=FaultInjector.create(database, faults, seed=config.fault_seed),
     )
     app = AccessService(
         title="LobbyKey access service (mock building)",
@@ -207,6 +208,8 @@ async def app_for_scenario(
         await seed_database(
             db, scenario, today or clock.now().astimezone(config.zone).date(), password_cost=password_cost
         )
+        faults = scenario.service_faults  # the scenario's, at every start: a restart heals run-time faults
+        await store_faults(db, faults.latency_ms, faults.error_rate, faults.down)
     keys = UpkeepKeys(
         scenario.upkeep_key,
         {b.id: scenario.owner_key(b.id) for b in scenario.buildings},

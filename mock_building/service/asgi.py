@@ -112,8 +112,7 @@ async def injected_fault(faults: FaultInjector, path: str) -> Response | None:
     """The injected latency, then the injected 503 if this request draws one; admin is exempt."""
     if path.startswith(_ADMIN_PREFIX):
         return None
-    await faults.delay()
-    if not faults.should_fail():
+    if not await faults.draw():
         return None
     return problem_response(
         ReasonCode.SERVICE_UNAVAILABLE,

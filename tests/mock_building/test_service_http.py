@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,7 +11,7 @@ import httpx
 import pytest
 
 from mock_building.scenario.loader import parse_scenario
-from mock_building.service import app_for_scenario
+from mock_building.service import app_for_scenario, faults
 from mock_building.service.asgi import AccessService
 from mock_building.service.clock import FakeClock
 from tests.service_support import NOON, SCENARIO_TOML, admin, client_for, make_app, service_client, sign_in
@@ -205,6 +206,36 @@ async def test_faults_at_run_time():
         assert (await client.get("/v1/routes/today", headers=alice.headers)).status_code == 200
         bad = await client.put("/v1/admin/faults", json={"error_rate": 2}, headers=admin())
         assert bad.status_code == 400 and bad.json()["code"] == "invalid_request"
+
+
+async def _status_until(client: httpx.AsyncClient, path: str, headers: dict[str, str], status: int) -> int:
+    """Ask until the answer has `status` (a worker re-reads the faults at most every REFRESH_S)."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while (answer := (await client.get(path, headers=headers)).status_code) != status:
+        if asyncio.get_running_loop().time() > deadline:
+            return answer
+        await asyncio.sleep(faults.REFRESH_S / 5)
+    return answer
+
+
+async def test_faults_set_through_one_worker_reach_every_worker(tmp_path):
+    """Two services on one database, as two workers: faults live in the database, not a worker."""
+    path = tmp_path / "shared.sqlite3"
+    first, second = await make_app(FakeClock(NOON), path), await make_app(FakeClock(NOON), path, seed=False)
+    try:
+        async with client_for(first) as one, client_for(second) as other:
+            alice = await sign_in(one, "alice", "alice-pw")
+            await other.get("/v1/routes/today", headers=alice.headers)  # the second has read the faults
+            put = await one.put("/v1/admin/faults", json={"down": True}, headers=admin())
+            assert put.status_code == 200
+            assert (await one.get("/v1/routes/today", headers=alice.headers)).status_code == 503  # at once
+            assert (await other.get("/v1/admin/faults", headers=admin())).json()["down"] is True
+            assert await _status_until(other, "/v1/routes/today", alice.headers, 503) == 503
+            await other.put("/v1/admin/faults", json={}, headers=admin())
+            assert await _status_until(one, "/v1/routes/today", alice.headers, 200) == 200
+    finally:
+        await first.state.service.database.close()
+        await second.state.service.database.close()
 
 
 async def test_faults_from_the_scenario_at_start():
