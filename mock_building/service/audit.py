@@ -96,16 +96,19 @@ class AuditLog:
         and alert is shown, with or without a driver (a door event naming no known grant is exactly
         what the manager must see); grant refusals before a door was resolved stay in the admin's table.
         """
+        if await audit.feed_behind(self._database, building_id):
+            async with self._database.transaction() as tx:
+                await audit.number_feed(tx, building_id)
         rows = await audit.door_feed(
             self._database,
             building_id,
             (str(AuditKind.DOOR), str(AuditKind.ALERT)),
-            after_id=after_id,
+            after=after_id,
             limit=limit,
         )
         return [
             (
-                row.event_id,
+                row.feed_seq,
                 ApiAuditEvent(
                     time=datetime.fromisoformat(row.at),
                     building_id=row.building_id,

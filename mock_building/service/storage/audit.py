@@ -26,9 +26,11 @@ __all__ = [
     "alert_building",
     "alerts_of",
     "door_feed",
+    "feed_behind",
     "gaps_due",
     "grants_without_receipt",
     "move_sweep_watermark",
+    "number_feed",
     "open_alerts",
     "refused_receipts",
     "sweep_watermark",
@@ -51,7 +53,8 @@ class NewAuditEvent:
 
 @dataclass(frozen=True)
 class AuditRow:
-    event_id: int
+    feed_seq: int
+    """Its place in the building's feed: the cursor."""
     at: str
     building_id: str
     door_id: str
@@ -144,16 +147,48 @@ async def add_event(db: Executor, event: NewAuditEvent) -> None:
     )
 
 
-async def door_feed(
-    db: Executor, building_id: str, kinds_without_driver: tuple[str, str], *, after_id: int, limit: int
-) -> list[AuditRow]:
-    """A building's events that name a door and either a driver or one of `kinds_without_driver`."""
-    rows = await db.fetch_all(
-        "SELECT id, at, building_id, door_id, stop_id, carrier_id, driver_ref, outcome, reason"
-        " FROM audit_events WHERE building_id = $1 AND id > $2 AND door_id IS NOT NULL"
-        " AND (driver_ref IS NOT NULL OR kind IN ($3, $4)) ORDER BY id LIMIT $5",
+async def feed_behind(db: Executor, building_id: str) -> bool:
+    """Whether the building has committed events its feed has not numbered yet."""
+    behind = await db.fetch_value(
+        "SELECT 1 FROM audit_events WHERE building_id = $1 AND feed_seq IS NULL LIMIT 1", building_id
+    )
+    return behind is not None
+
+
+async def number_feed(tx: Executor, building_id: str) -> None:
+    """Number the building's committed events not numbered yet, after every number handed out before.
+
+    Readers do it (writers number nothing), under the building's `audit_feeds` row: an event whose
+    transaction commits after a reader has paged past its id still gets a number after that page.
+    """
+    last = await tx.fetch_value(
+        "INSERT INTO audit_feeds (building_id, last_seq) VALUES ($1, 0) ON CONFLICT (building_id)"
+        " DO UPDATE SET last_seq = audit_feeds.last_seq RETURNING last_seq",
         building_id,
-        after_id,
+    )
+    numbered = await tx.execute(
+        "UPDATE audit_events SET feed_seq = CAST($2 AS BIGINT) + r.n FROM (SELECT id, ROW_NUMBER()"
+        " OVER (ORDER BY id) AS n FROM audit_events WHERE building_id = $1 AND feed_seq IS NULL) AS r"
+        " WHERE audit_events.id = r.id",
+        building_id,
+        last,
+    )
+    await tx.execute(
+        "UPDATE audit_feeds SET last_seq = $2 WHERE building_id = $1", building_id, last + numbered
+    )
+
+
+async def door_feed(
+    db: Executor, building_id: str, kinds_without_driver: tuple[str, str], *, after: int, limit: int
+) -> list[AuditRow]:
+    """A building's numbered events after `after` that name a door and either a driver or one of
+    `kinds_without_driver`."""
+    rows = await db.fetch_all(
+        "SELECT feed_seq, at, building_id, door_id, stop_id, carrier_id, driver_ref, outcome, reason"
+        " FROM audit_events WHERE building_id = $1 AND feed_seq > $2 AND door_id IS NOT NULL"
+        " AND (driver_ref IS NOT NULL OR kind IN ($3, $4)) ORDER BY feed_seq LIMIT $5",
+        building_id,
+        after,
         *kinds_without_driver,
         limit,
     )
