@@ -1,4 +1,4 @@
-"""The service's ASGI layer: the app class with its direct routes, and the fault middleware.
+"""The service's ASGI layer: the app class with its direct routes, and the fault and body-limit middleware.
 
 A direct route is the busiest kind of request (a grant, at every stop of every driver) answered
 without FastAPI's layers, which cost about as much as the grant's own work: middleware, routing,
