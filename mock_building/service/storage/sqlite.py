@@ -87,7 +87,7 @@ class _Statements:
         _many(self._conn, sql, rows)
 
 
-MAX_BATCH = 64
+MAX_BATCH = 256
 """Transactions in one commit at most, so a burst's first caller does not wait for its last."""
 BUSY_TIMEOUT_S = 5.0
 """How long a statement waits for another connection's write lock (another process on the file)."""
