@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
+from alembic import command
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
@@ -19,7 +21,9 @@ from mock_building.scenario.loader import Scenario, parse_scenario
 from mock_building.service import app_for_scenario
 from mock_building.service.asgi import AccessService
 from mock_building.service.clock import FakeClock
-from mock_building.service.storage import Row, open_database
+from mock_building.service.seed import seed_database
+from mock_building.service.storage import Row, SqliteDatabase, open_database
+from mock_building.service.storage.schema import _config
 from protocol.api import b64url_encode
 from protocol.keys import public_key_bytes
 from protocol.reasons import Outcome, ReasonCode
@@ -281,6 +285,23 @@ async def make_app(clock: FakeClock, db_path: Path | None = None, **overrides: A
     )
 
 
+def sqlite_at_revision(path: Path, revision: str) -> SqliteDatabase:
+    """A SQLite file migrated by Alembic only up to `revision` (an older schema, to upgrade from)."""
+    database = SqliteDatabase.open(path)
+    engine = sa.create_engine("sqlite://", creator=lambda: database.conn, poolclass=sa.pool.StaticPool)
+    with engine.connect() as connection:
+        command.upgrade(_config(connection), revision)
+        connection.commit()
+    return database
+
+
+async def seeded_at_revision(path: Path, revision: str) -> SqliteDatabase:
+    """`sqlite_at_revision`, with the test scenario seeded."""
+    database = sqlite_at_revision(path, revision)
+    await seed_database(database, scenario(), NOON.date(), password_cost=2**10)
+    return database
+
+
 async def stored_rows(db_path: Path, sql: str, *args: object) -> list[Row]:
     """Rows of the test's database (its PostgreSQL one, else the file), read on a connection of its own."""
     database = await open_database(_postgres_url or db_path, migrate=False)
@@ -309,6 +330,22 @@ async def service_client(clock: FakeClock, **overrides: Any) -> AsyncIterator[ht
             yield client
     finally:
         await app.state.service.database.close()
+
+
+@asynccontextmanager
+async def two_workers(
+    clock: FakeClock, db_path: Path
+) -> AsyncIterator[tuple[AccessService, AccessService, httpx.AsyncClient, httpx.AsyncClient]]:
+    """Two live services on one database (the test's PostgreSQL one, else the file), as two workers
+    are: (first, second, a client of the first, a client of the second); the databases closed after."""
+    first = await make_app(clock, db_path)
+    second = await make_app(clock, db_path, seed=False)
+    try:
+        async with client_for(first) as one, client_for(second) as other:
+            yield first, second, one, other
+    finally:
+        await first.state.service.database.close()
+        await second.state.service.database.close()
 
 
 def admin() -> dict[str, str]:

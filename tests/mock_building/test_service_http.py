@@ -14,7 +14,16 @@ from mock_building.scenario.loader import parse_scenario
 from mock_building.service import app_for_scenario, faults
 from mock_building.service.asgi import AccessService
 from mock_building.service.clock import FakeClock
-from tests.service_support import NOON, SCENARIO_TOML, admin, client_for, make_app, service_client, sign_in
+from tests.service_support import (
+    NOON,
+    SCENARIO_TOML,
+    admin,
+    client_for,
+    make_app,
+    service_client,
+    sign_in,
+    two_workers,
+)
 
 pytestmark = pytest.mark.usefixtures("service_backend")
 
@@ -221,21 +230,16 @@ async def _status_until(client: httpx.AsyncClient, path: str, headers: dict[str,
 async def test_faults_set_through_one_worker_reach_every_worker(tmp_path):
     """Two services on one database, as two workers: faults live in the database, not a worker."""
     path = tmp_path / "shared.sqlite3"
-    first, second = await make_app(FakeClock(NOON), path), await make_app(FakeClock(NOON), path, seed=False)
-    try:
-        async with client_for(first) as one, client_for(second) as other:
-            alice = await sign_in(one, "alice", "alice-pw")
-            await other.get("/v1/routes/today", headers=alice.headers)  # the second has read the faults
-            put = await one.put("/v1/admin/faults", json={"down": True}, headers=admin())
-            assert put.status_code == 200
-            assert (await one.get("/v1/routes/today", headers=alice.headers)).status_code == 503  # at once
-            assert (await other.get("/v1/admin/faults", headers=admin())).json()["down"] is True
-            assert await _status_until(other, "/v1/routes/today", alice.headers, 503) == 503
-            await other.put("/v1/admin/faults", json={}, headers=admin())
-            assert await _status_until(one, "/v1/routes/today", alice.headers, 200) == 200
-    finally:
-        await first.state.service.database.close()
-        await second.state.service.database.close()
+    async with two_workers(FakeClock(NOON), path) as (_, _, one, other):
+        alice = await sign_in(one, "alice", "alice-pw")
+        await other.get("/v1/routes/today", headers=alice.headers)  # the second has read the faults
+        put = await one.put("/v1/admin/faults", json={"down": True}, headers=admin())
+        assert put.status_code == 200
+        assert (await one.get("/v1/routes/today", headers=alice.headers)).status_code == 503  # at once
+        assert (await other.get("/v1/admin/faults", headers=admin())).json()["down"] is True
+        assert await _status_until(other, "/v1/routes/today", alice.headers, 503) == 503
+        await other.put("/v1/admin/faults", json={}, headers=admin())
+        assert await _status_until(one, "/v1/routes/today", alice.headers, 200) == 200
 
 
 async def test_faults_from_the_scenario_at_start():

@@ -12,17 +12,14 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-import sqlalchemy as sa
-from alembic import command
 
 from mock_building.service.alerts import AlertBook
 from mock_building.service.audit import AuditLog
 from mock_building.service.receipts import ReceiptIngest
 from mock_building.service.seed import seed_database
-from mock_building.service.storage import Database, SqliteDatabase, open_database, receipts
-from mock_building.service.storage.schema import _config
+from mock_building.service.storage import Database, open_database, receipts
 from protocol.receipt import receipt_digest
-from tests.service_support import NOON, database_location, door_chain, scenario
+from tests.service_support import NOON, database_location, door_chain, scenario, seeded_at_revision
 
 DOOR = "A-N"
 
@@ -104,12 +101,7 @@ async def test_two_workers_uploading_one_doors_receipts_at_once_keep_its_gaps_ri
 async def test_upgrading_to_receipt_heads_backfills_them_from_stored_receipts(tmp_path):
     """A file at revision 0002 with receipts: the new head rows describe them exactly."""
     path = tmp_path / "service.sqlite3"
-    old = SqliteDatabase.open(path)
-    engine = sa.create_engine("sqlite://", creator=lambda: old.conn, poolclass=sa.pool.StaticPool)
-    with engine.connect() as connection:
-        command.upgrade(_config(connection), "0002")
-        connection.commit()
-    await seed_database(old, scenario(), NOON.date(), password_cost=2**10)
+    old = await seeded_at_revision(path, "0002")
     north, south = door_chain("A-N", 6), door_chain("A-S", 3)
     # A-N holds 0-2 and 4-5 (3 missing); A-S holds 1-2 (0 missing).
     held = [("A-N", seq, north[seq]) for seq in (0, 1, 2, 4, 5)]
@@ -137,12 +129,7 @@ async def test_upgrading_to_receipt_heads_backfills_them_from_stored_receipts(tm
 async def test_upgrading_to_applied_statements_backfills_each_doors_newest_maintained_receipt(tmp_path):
     """A file at revision 0003: each head learns the statement its door's newest `maintained` receipt names."""
     path = tmp_path / "service.sqlite3"
-    old = SqliteDatabase.open(path)
-    engine = sa.create_engine("sqlite://", creator=lambda: old.conn, poolclass=sa.pool.StaticPool)
-    with engine.connect() as connection:
-        command.upgrade(_config(connection), "0003")
-        connection.commit()
-    await seed_database(old, scenario(), NOON.date(), password_cost=2**10)
+    old = await seeded_at_revision(path, "0003")
     maintained = {1: 4, 3: 7}  # A-N applied statement 4 at seq 1, then 7 at seq 3; seq 4 is a refusal
     chains = {"A-N": door_chain("A-N", 5, maintained=maintained), "A-S": door_chain("A-S", 2)}
     await old.execute_many(

@@ -5,18 +5,22 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-import sqlalchemy as sa
-from alembic import command
 
 from mock_building.errors import StoreError
 from mock_building.service import open_database
 from mock_building.service.audit import AuditKind, AuditLog
 from mock_building.service.clock import FakeClock
-from mock_building.service.seed import seed_database
-from mock_building.service.storage import SqliteDatabase, upkeep
-from mock_building.service.storage.schema import HEAD, _config
+from mock_building.service.storage import upkeep
+from mock_building.service.storage.schema import HEAD
 from protocol.maintenance import StatementKind
-from tests.service_support import NOON, client_for, make_app, scenario, sign_in
+from tests.service_support import (
+    NOON,
+    client_for,
+    make_app,
+    seeded_at_revision,
+    sign_in,
+    sqlite_at_revision,
+)
 
 pytestmark = pytest.mark.usefixtures("service_backend")
 
@@ -35,11 +39,7 @@ async def test_a_fresh_database_is_at_the_newest_revision(tmp_path):
 
 async def test_a_pre_alembic_schema_5_file_is_stamped_and_upgraded_in_place(tmp_path):
     path = tmp_path / "old.sqlite"
-    database = SqliteDatabase.open(path)
-    engine = sa.create_engine("sqlite://", creator=lambda: database.conn, poolclass=sa.pool.StaticPool)
-    with engine.connect() as connection:  # the baseline is schema 5 exactly; then forget Alembic
-        command.upgrade(_config(connection), "0001")
-        connection.commit()
+    database = sqlite_at_revision(path, "0001")  # the baseline is schema 5 exactly; then forget Alembic
     database.conn.executescript(
         "DROP TABLE alembic_version; PRAGMA user_version = 5;"
         " INSERT INTO carriers VALUES ('c', 'C', 'kid', x'00');"
@@ -97,12 +97,7 @@ async def test_restarting_keeps_sessions_keys_grants_and_audit(tmp_path):
 async def test_upgrading_to_0004_counts_revoked_handhelds_and_those_each_door_was_sent(tmp_path):
     """A file at revision 0003: a door's fetch learns what it is due from the counts the upgrade made."""
     path = tmp_path / "service.sqlite3"
-    old = SqliteDatabase.open(path)
-    engine = sa.create_engine("sqlite://", creator=lambda: old.conn, poolclass=sa.pool.StaticPool)
-    with engine.connect() as connection:
-        command.upgrade(_config(connection), "0003")
-        connection.commit()
-    await seed_database(old, scenario(), NOON.date(), password_cost=2**10)
+    old = await seeded_at_revision(path, "0003")
     at = NOON.isoformat()
     await old.execute_many(
         "INSERT INTO handhelds (key_id, driver_id, public_key, registered_at, revoked_at)"
@@ -132,12 +127,7 @@ async def test_upgrading_to_0004_counts_revoked_handhelds_and_those_each_door_wa
 async def test_upgrading_to_0004_keeps_the_audit_events_and_their_ids_which_keep_growing(tmp_path):
     """SQLite's audit table is rebuilt without AUTOINCREMENT: a manager's feed cursor still only moves on."""
     path = tmp_path / "service.sqlite3"
-    old = SqliteDatabase.open(path)
-    engine = sa.create_engine("sqlite://", creator=lambda: old.conn, poolclass=sa.pool.StaticPool)
-    with engine.connect() as connection:
-        command.upgrade(_config(connection), "0003")
-        connection.commit()
-    await seed_database(old, scenario(), NOON.date(), password_cost=2**10)
+    old = await seeded_at_revision(path, "0003")
     log = AuditLog(old, b"k" * 32)
     for door_id in ("A-N", "A-S", "A-N"):
         await log.record(

@@ -16,7 +16,17 @@ from protocol.maintenance import Revocation, Statement, StatementKind, check_sta
 from protocol.reasons import Outcome, ReasonCode
 from protocol.receipt import GENESIS_HASH, Receipt, receipt_digest, sign_receipt
 from protocol.seal import open_sealed, seal_key
-from tests.service_support import NOON, admin, client_for, make_app, scenario, service_client, sign_in, unseal
+from tests.service_support import (
+    NOON,
+    admin,
+    client_for,
+    make_app,
+    scenario,
+    service_client,
+    sign_in,
+    two_workers,
+    unseal,
+)
 
 pytestmark = pytest.mark.usefixtures("service_backend")
 
@@ -228,25 +238,20 @@ async def test_a_rotated_key_retires_the_stored_one_and_outlives_a_restart(tmp_p
 async def test_a_key_rotated_by_one_worker_is_the_key_every_worker_signs_with(tmp_path) -> None:
     clock = FakeClock(NOON)
     db_path = tmp_path / "service.sqlite3"
-    first, second = await make_app(clock, db_path), await make_app(clock, db_path)  # two live workers
-    try:
-        async with client_for(first) as one, client_for(second) as other:
-            alice = await sign_in(other, "alice", "alice-pw")
-            before = await alice.grant("S1", DOOR, "BC-1")
-            assert parse_grant(unseal(b64url_decode(before.json()["grant"]), DOOR)).kid == b"parcelco"
-            rotated = await one.post("/v1/admin/carriers/parcelco/key-rotation", headers=admin())
-            assert rotated.status_code == 204, rotated.text
-            after = await alice.grant("S1", DOOR, "BC-1")  # on the worker that did not rotate
-            assert after.status_code == 201, after.text
-            new_kid = parse_grant(unseal(b64url_decode(after.json()["grant"]), DOOR)).kid
-            assert new_kid != b"parcelco"
-            stored = await first.state.service.database.fetch_value(
-                "SELECT kid FROM carriers WHERE id = $1", "parcelco"
-            )
-            assert new_kid == stored.encode("ascii")
-    finally:
-        await first.state.service.database.close()
-        await second.state.service.database.close()
+    async with two_workers(clock, db_path) as (first, _, one, other):
+        alice = await sign_in(other, "alice", "alice-pw")
+        before = await alice.grant("S1", DOOR, "BC-1")
+        assert parse_grant(unseal(b64url_decode(before.json()["grant"]), DOOR)).kid == b"parcelco"
+        rotated = await one.post("/v1/admin/carriers/parcelco/key-rotation", headers=admin())
+        assert rotated.status_code == 204, rotated.text
+        after = await alice.grant("S1", DOOR, "BC-1")  # on the worker that did not rotate
+        assert after.status_code == 201, after.text
+        new_kid = parse_grant(unseal(b64url_decode(after.json()["grant"]), DOOR)).kid
+        assert new_kid != b"parcelco"
+        stored = await first.state.service.database.fetch_value(
+            "SELECT kid FROM carriers WHERE id = $1", "parcelco"
+        )
+        assert new_kid == stored.encode("ascii")
 
 
 async def test_a_carrier_accepted_after_another_worker_rotated_its_key_is_trusted_with_the_new_key(
@@ -254,21 +259,16 @@ async def test_a_carrier_accepted_after_another_worker_rotated_its_key_is_truste
 ) -> None:
     clock = FakeClock(NOON)
     db_path = tmp_path / "service.sqlite3"
-    first, second = await make_app(clock, db_path), await make_app(clock, db_path)  # two live workers
-    try:
-        async with client_for(first) as one, client_for(second) as other:
-            rotated = await one.post("/v1/admin/carriers/parcelco/key-rotation", headers=admin())
-            assert rotated.status_code == 204, rotated.text
-            accepted = await other.put("/v1/admin/buildings/C/carriers/parcelco", headers=admin())
-            assert accepted.status_code == 204, accepted.text
+    async with two_workers(clock, db_path) as (first, _, one, other):
+        rotated = await one.post("/v1/admin/carriers/parcelco/key-rotation", headers=admin())
+        assert rotated.status_code == 204, rotated.text
+        accepted = await other.put("/v1/admin/buildings/C/carriers/parcelco", headers=admin())
+        assert accepted.status_code == 204, accepted.text
         database = first.state.service.database
         stored = await database.fetch_value("SELECT kid FROM carriers WHERE id = $1", "parcelco")
         queued = await database.fetch_all(
             "SELECT raw FROM door_statements WHERE door_id = $1 ORDER BY counter", "C-1"
         )
-    finally:
-        await first.state.service.database.close()
-        await second.state.service.database.close()
     trust = statements({"statements": [b64url_encode(bytes(row[0])) for row in queued]}, "C-1")
     assert [s.body.kid for s in trust if isinstance(s.body, TrustedIssuerKey)] == [stored.encode("ascii")]
 
@@ -280,28 +280,23 @@ async def test_a_handheld_revoked_twice_on_one_worker_reaches_a_door_once_from_e
     them all): a repeated revocation is not counted again, and both workers see the same counts."""
     clock = FakeClock(NOON)
     db_path = tmp_path / "service.sqlite3"
-    first, second = await make_app(clock, db_path), await make_app(clock, db_path)  # two live workers
-    try:
-        async with client_for(first) as one, client_for(second) as other:
-            alice = await sign_in(other, "alice", "alice-pw")
-            for _ in range(2):
-                revoked = await one.post(
-                    "/v1/revocations",
-                    json={"handheld_key_id": alice.key_id, "reason": "stolen"},
-                    headers=admin(),
-                )
-                assert revoked.status_code == 204, revoked.text
-            fetched = []
-            for client in (other, one):
-                answer = await client.get(f"/v1/doors/{DOOR}/upkeep", headers=alice.headers)
-                assert answer.status_code == 200, answer.text
-                fetched.append(statements(answer.json()))
+    async with two_workers(clock, db_path) as (first, _, one, other):
+        alice = await sign_in(other, "alice", "alice-pw")
+        for _ in range(2):
+            revoked = await one.post(
+                "/v1/revocations",
+                json={"handheld_key_id": alice.key_id, "reason": "stolen"},
+                headers=admin(),
+            )
+            assert revoked.status_code == 204, revoked.text
+        fetched = []
+        for client in (other, one):
+            answer = await client.get(f"/v1/doors/{DOOR}/upkeep", headers=alice.headers)
+            assert answer.status_code == 200, answer.text
+            fetched.append(statements(answer.json()))
         assert fetched[0] == fetched[1]
         assert [s.body for s in fetched[0]] == [Revocation(handheld_kids=(b64url_decode(alice.key_id),))]
         state = await upkeep_store.door_state(
             first.state.service.database, DOOR, NOON.isoformat(), int(StatementKind.RECEIPT_ACK)
         )
         assert state is not None and not state.revocations_unsent
-    finally:
-        await first.state.service.database.close()
-        await second.state.service.database.close()
