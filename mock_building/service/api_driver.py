@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from mock_building.service.auth import TokenPair, bearer_token
 from mock_building.service.context import CurrentDriver, OptionalBearer, Service, ServiceDep
@@ -40,8 +40,6 @@ __all__ = ["GRANT_MODELS", "request_grant", "router"]
 router = APIRouter(tags=["driver"])
 
 
-_GRANT_REQUEST = TypeAdapter(GrantRequest)
-_GRANT_RESPONSE = TypeAdapter(GrantResponse)
 _IDEMPOTENCY_KEY = re.compile(r'^"?([A-Za-z0-9._:-]{1,128})"?$')
 _GRANT_OPENAPI: dict[str, Any] = {
     "requestBody": {
@@ -83,11 +81,10 @@ async def request_grant(request: Request) -> Response:
 
 
 async def _grant(request: Request, service: Service) -> Response:
-    driver = await service.sessions.authenticate(
-        bearer_token(request.headers.get("authorization")), service.clock.now()
-    )
+    now = service.clock.now()  # one instant for the whole request
+    driver = await service.sessions.authenticate(bearer_token(request.headers.get("authorization")), now)
     try:
-        body = _GRANT_REQUEST.validate_json(await request.body())
+        body = GrantRequest.model_validate_json(await request.body())
     except ValidationError as err:
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in err.errors(include_url=False)]
@@ -98,12 +95,12 @@ async def _grant(request: Request, service: Service) -> Response:
         door_id=body.door_id,
         barcode=body.barcode,
         handheld_key_id=b64url_encode(body.handheld_key_id),
-        now=service.clock.now(),
+        now=now,
         idempotency_key=_idempotency_key(request.headers.get("idempotency-key")),
     )
     desk = request.app.state.upkeep  # sealed for the door; its pending upkeep rides along (SPEC 14, 15)
     token = grant.token if desk is None else desk.seal_grant(grant.door_id, grant.token)
-    upkeep = None if desk is None else await desk.pending(grant.door_id, service.clock.now())
+    upkeep = None if desk is None else await desk.pending(grant.door_id, now)
     answer = GrantResponse(
         grant=token,
         grant_id=grant.grant_id,
@@ -112,7 +109,7 @@ async def _grant(request: Request, service: Service) -> Response:
         upkeep=upkeep,
     )
     return Response(
-        _GRANT_RESPONSE.dump_json(answer),
+        answer.model_dump_json(),
         status_code=status.HTTP_201_CREATED if issued else status.HTTP_200_OK,
         media_type="application/json",
     )
