@@ -11,6 +11,7 @@ import hashlib
 import hmac
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from mock_building.service.storage import Database, Executor, audit
 from protocol.api import AuditEvent as ApiAuditEvent
@@ -33,26 +34,19 @@ def pseudonym(secret: bytes, building_id: str | None, driver_id: str) -> str:
 
 
 _REFS_MAX = 4096
+# A grant needs a pseudonym twice (its subject and its audit event), at two HMACs each; it depends on
+# the secret and the two ids only, nothing another worker could change, so it is kept once computed.
+_kept_pseudonym = lru_cache(maxsize=_REFS_MAX)(pseudonym)
 
 
 class AuditLog:
     def __init__(self, database: Database, secret: bytes) -> None:
         self._database = database
         self._secret = secret
-        self._refs: dict[tuple[str | None, str], str] = {}
 
     def driver_ref(self, building_id: str | None, driver_id: str) -> str:
-        """`pseudonym` under this service's secret, kept once computed (at most `_REFS_MAX`).
-
-        A grant needs it twice (its subject and its audit event), at two HMACs each; it depends on
-        the secret and the two ids only, nothing another worker could change.
-        """
-        ref = self._refs.get((building_id, driver_id))
-        if ref is None:
-            if len(self._refs) >= _REFS_MAX:
-                self._refs.clear()
-            ref = self._refs[building_id, driver_id] = pseudonym(self._secret, building_id, driver_id)
-        return ref
+        """`pseudonym` under this service's secret (the last `_REFS_MAX` kept)."""
+        return _kept_pseudonym(self._secret, building_id, driver_id)
 
     async def record(
         self,

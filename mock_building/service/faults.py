@@ -34,8 +34,8 @@ class FaultInjector:
     settings: ServiceFaultSettings
     rng: random.Random
     sleep: Callable[[float], Awaitable[object]] = field(default=asyncio.sleep)
-    _version: int = 0
-    _read_at: float = -REFRESH_S
+    _version: int = field(default=0, init=False)
+    _read_at: float = field(default=-REFRESH_S, init=False)
 
     @classmethod
     def create(
