@@ -19,6 +19,8 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
+from mock_building.building.http_protocol import CoalescingHttpProtocol
+
 __all__ = ["ServedApp", "listening_socket", "reuse_port_balances", "serve_app", "serve_on_socket"]
 
 
@@ -102,10 +104,18 @@ async def serve_app(app: ASGIApp, host: str, port: int) -> ServedApp:
 async def serve_on_socket(app: ASGIApp, sock: socket.socket) -> ServedApp:
     """Serve `app` on a bound TCP socket (see `listening_socket`); return once it accepts requests.
 
-    uvicorn parses HTTP with httptools when it is installed (its "auto" choice); the loop is the caller's.
+    uvicorn parses HTTP with httptools and sends each response in one write (`http_protocol`);
+    the loop is the caller's.
     """
     host, bound_port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, log_config=None, log_level=logging.WARNING, lifespan="on", access_log=False)
+    config = uvicorn.Config(
+        app,
+        http=CoalescingHttpProtocol,
+        log_config=None,
+        log_level=logging.WARNING,
+        lifespan="on",
+        access_log=False,
+    )
     server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="access-service")
     ready = asyncio.create_task(server.ready.wait())

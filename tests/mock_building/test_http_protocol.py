@@ -1,0 +1,153 @@
+"""Responses leave in one write per loop turn, and nothing is lost or reordered on the way."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+
+from mock_building.building.http_protocol import FLUSH_AT_BYTES, CoalescingTransport
+from mock_building.building.serving import serve_app
+
+
+class _Recorder(asyncio.Transport):
+    """The far side of the coalescing transport: what reached it, write by write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+        self.aborted = False
+
+    def write(self, data: Any) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed or self.aborted
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+
+async def _turn() -> None:
+    await asyncio.sleep(0)
+
+
+async def test_writes_of_one_turn_reach_the_socket_as_one():
+    far = _Recorder()
+    near = CoalescingTransport(far, asyncio.get_running_loop())
+    near.write(b"HTTP/1.1 201 Created\r\n\r\n")
+    near.write(memoryview(b"{}"))
+    assert far.writes == [] and near.get_write_buffer_size() == len(b"HTTP/1.1 201 Created\r\n\r\n{}")
+    await _turn()
+    assert far.writes == [b"HTTP/1.1 201 Created\r\n\r\n{}"]
+    near.write(b"next")
+    await _turn()
+    assert far.writes[1:] == [b"next"]
+
+
+async def test_a_large_body_is_handed_on_at_once_so_flow_control_sees_it():
+    far = _Recorder()
+    near = CoalescingTransport(far, asyncio.get_running_loop())
+    near.write(b"h")
+    near.write(b"x" * FLUSH_AT_BYTES)
+    assert far.writes == [b"h" + b"x" * FLUSH_AT_BYTES]  # before the turn ends
+    await _turn()
+    assert len(far.writes) == 1
+
+
+async def test_close_sends_what_is_held_first_and_abort_drops_it():
+    far = _Recorder()
+    near = CoalescingTransport(far, asyncio.get_running_loop())
+    near.write(b"last words")
+    near.close()
+    assert far.writes == [b"last words"] and far.closed
+    await _turn()
+    assert far.writes == [b"last words"]
+
+    far = _Recorder()
+    near = CoalescingTransport(far, asyncio.get_running_loop())
+    near.write(b"never sent")
+    near.abort()
+    await _turn()
+    assert far.writes == [] and far.aborted
+
+
+async def test_nothing_is_written_once_the_connection_is_closing():
+    far = _Recorder()
+    near = CoalescingTransport(far, asyncio.get_running_loop())
+    near.write(b"too late")
+    far.closed = True  # the peer went away during the turn
+    await _turn()
+    assert far.writes == []
+
+
+async def _app(scope: Scope, receive: Receive, send: Send) -> None:
+    """Echoes the request path, in as many body messages as the query string asks for."""
+    if scope["type"] != "http":
+        return
+    parts = int(scope["query_string"] or b"1")
+    piece = scope["path"].encode() * 1000
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", b"%d" % (len(piece) * parts))],
+        }
+    )
+    for index in range(parts):
+        await send({"type": "http.response.body", "body": piece, "more_body": index < parts - 1})
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    chunks = []
+    while chunk := sock.recv(1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def test_pipelined_requests_are_answered_whole_and_in_order_on_a_real_server():
+    served = await serve_app(_app, "127.0.0.1", 0)
+    try:
+        port = int(served.url.rsplit(":", 1)[1])
+        requests = b"".join(
+            b"GET /%s HTTP/1.1\r\nHost: x\r\n%s\r\n"
+            % (name, b"Connection: close\r\n" if name == b"c" else b"")
+            for name in (b"a", b"b", b"c")
+        )
+
+        def exchange() -> bytes:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(requests)
+                return _read_all(sock)  # until the server closes after /c
+
+        answer = await asyncio.to_thread(exchange)
+        bodies = [part.split(b"\r\n\r\n", 1)[1] for part in answer.split(b"HTTP/1.1 200 OK\r\n")[1:]]
+        assert bodies == [b"/a" * 1000, b"/b" * 1000, b"/c" * 1000]
+    finally:
+        await served.stop()
+
+
+async def test_a_streamed_body_larger_than_the_socket_buffers_arrives_intact():
+    served = await serve_app(_app, "127.0.0.1", 0)
+    try:
+        port = int(served.url.rsplit(":", 1)[1])
+        parts = 4 * 1024  # 4,096 pieces of 4,000 bytes: 16 MB, far past what the socket buffers hold
+
+        def exchange() -> bytes:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+                sock.sendall(b"GET /big?%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % parts)
+                return _read_all(sock)
+
+        head, body = (await asyncio.to_thread(exchange)).split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 200 OK") and body == b"/big" * 1000 * parts
+    finally:
+        await served.stop()
