@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import importlib
 import json
 import logging
@@ -45,6 +44,7 @@ from typing import Any, BinaryIO
 from starlette.types import ASGIApp
 from uvicorn.loops.auto import auto_loop_factory
 
+from mock_building.building.collector import collected_on_a_timer
 from mock_building.building.serving import listening_socket, reuse_port_balances, serve_on_socket
 from mock_building.errors import CodedError
 
@@ -212,11 +212,7 @@ async def _serve(factory: AppFactory, options: dict[str, Any], sock: socket.sock
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await loop.connect_read_pipe(lambda: _Eof(stop.set), sys.stdin)
-    async with factory(**options) as app:
-        # What start-up built lives as long as the worker: frozen out of the collector's reach, a
-        # full collection no longer walks it while requests wait (a p99 of its own at load).
-        gc.collect()
-        gc.freeze()
+    async with factory(**options) as app, collected_on_a_timer():
         served = await serve_on_socket(app, sock)
         ready.write(_READY)
         ready.close()

@@ -1,0 +1,43 @@
+"""A serving worker's collector: off by allocation counts, on a timer, and cycles still freed."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+
+from mock_building.building.collector import collected_on_a_timer
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: refcounting alone never frees it
+
+
+async def test_a_cycle_made_while_serving_is_freed_by_the_timer_not_by_allocations():
+    try:
+        async with collected_on_a_timer(every_s=0.2):
+            assert not gc.isenabled()
+            cycle = weakref.ref(_Node())
+            _ = [[] for _ in range(10_000)]  # far past the allocation count that would collect
+            assert cycle() is not None
+            for _ in range(50):
+                await asyncio.sleep(0.05)
+                if cycle() is None:
+                    break
+            assert cycle() is None
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+async def test_what_existed_before_serving_is_frozen_out_of_the_collectors_reach():
+    before = _Node()
+    try:
+        async with collected_on_a_timer(every_s=60):
+            assert gc.get_freeze_count() > 0
+            assert not any(obj is before for obj in gc.get_objects())
+    finally:
+        gc.enable()
+        gc.unfreeze()
