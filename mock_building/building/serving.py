@@ -111,6 +111,7 @@ async def serve_on_socket(app: ASGIApp, sock: socket.socket) -> ServedApp:
     config = uvicorn.Config(
         app,
         http=CoalescingHttpProtocol,
+        server_header=False,  # no "server: uvicorn" telling a prober what answers
         log_config=None,
         log_level=logging.WARNING,
         lifespan="on",

@@ -41,3 +41,25 @@ async def test_what_existed_before_serving_is_frozen_out_of_the_collectors_reach
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+async def test_a_cycle_that_outlived_a_young_collection_is_freed_by_the_full_one():
+    try:
+        async with collected_on_a_timer(every_s=0.05, full_every=4):
+            node = _Node()
+            cycle = weakref.ref(node)
+            await asyncio.sleep(
+                0.12
+            )  # a young collection or two: the live cycle moves to the oldest generation
+            gc.collect(1)
+            del node
+            gc.collect(1)  # what the timer runs between full passes: it does not look there
+            assert cycle() is not None
+            for _ in range(40):
+                await asyncio.sleep(0.05)
+                if cycle() is None:
+                    break
+            assert cycle() is None
+    finally:
+        gc.enable()
+        gc.unfreeze()

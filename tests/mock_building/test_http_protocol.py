@@ -132,6 +132,7 @@ async def test_pipelined_requests_are_answered_whole_and_in_order_on_a_real_serv
         answer = await asyncio.to_thread(exchange)
         bodies = [part.split(b"\r\n\r\n", 1)[1] for part in answer.split(b"HTTP/1.1 200 OK\r\n")[1:]]
         assert bodies == [b"/a" * 1000, b"/b" * 1000, b"/c" * 1000]
+        assert b"\r\nserver:" not in answer.lower()  # nothing tells a prober which server answers
     finally:
         await served.stop()
 
