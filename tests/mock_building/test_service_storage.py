@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import asyncpg
 import pytest
 
 from mock_building.errors import StoreError
@@ -151,5 +152,31 @@ async def test_upgrading_to_0004_keeps_the_audit_events_and_their_ids_which_keep
         assert cursor > before[-1][0] and (event.door_id, event.outcome) == ("A-S", "door_refused")
         schema = await database.fetch_value("SELECT sql FROM sqlite_master WHERE name = 'audit_events'")
         assert "AUTOINCREMENT" not in schema
+    finally:
+        await database.close()
+
+
+async def test_the_database_keeps_one_parcel_per_barcode_at_a_stop(tmp_path):
+    """The gate finds a scanned parcel by (route, stop, barcode) in one statement: one row at most."""
+    app = await make_app(FakeClock(NOON), tmp_path / "service.sqlite3")
+    database = app.state.service.database
+    copy = (
+        "INSERT INTO packages (route_id, id, stop_id, barcode, unit, seq)"
+        " SELECT route_id, $1, $2, barcode, unit, seq FROM packages WHERE barcode = 'BC-1'"
+    )
+    try:
+        stop = await database.fetch_value("SELECT stop_id FROM packages WHERE barcode = 'BC-1'")
+        other_stop = await database.fetch_value(
+            "SELECT s.id FROM stops s JOIN packages p ON p.route_id = s.route_id AND p.barcode = 'BC-1'"
+            " WHERE s.id <> p.stop_id ORDER BY s.id LIMIT 1"
+        )
+        with pytest.raises((sqlite3.IntegrityError, asyncpg.UniqueViolationError)):
+            async with database.transaction() as tx:
+                await tx.execute(copy, "P-twin", stop)
+        async with database.transaction() as tx:  # the same barcode at another stop is another parcel
+            assert await tx.execute(copy, "P-elsewhere", other_stop) == 1
+        async with client_for(app) as client:
+            alice = await sign_in(client, "alice", "alice-pw")
+            assert (await alice.grant(stop, "A-N", "BC-1")).status_code == 201
     finally:
         await database.close()
