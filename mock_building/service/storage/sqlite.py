@@ -12,7 +12,7 @@ inside the batch, released or rolled back on its own; the batch commits at the n
 it is full), and each transaction's `async with` returns only once that commit is done, so no
 caller answers for a change that is not yet committed. A statement outside a transaction runs in
 the open batch: it sees the batch's released transactions, and if it changed rows it too returns
-only after the commit.
+only after the commit. A commit never checkpoints the WAL: a thread does (`checkpoints.py`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mock_building.errors import StoreError
+from mock_building.service.storage import checkpoints
 from mock_building.service.storage.database import Executor, Row
 
 __all__ = ["MEMORY", "SqliteDatabase"]
@@ -174,9 +175,12 @@ class _Transaction:
 class SqliteDatabase:
     dialect = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, checkpointer: checkpoints.Checkpointer | None = None
+    ) -> None:
         self.conn = conn
         """The raw connection, for the migration runner only."""
+        self._checkpointer = checkpointer
         self._statements = _Statements(conn)
         self._lock = asyncio.Lock()
         self._batch: _Batch | None = None
@@ -192,12 +196,14 @@ class SqliteDatabase:
             # No busy wait inside SQLite: it would block the event loop, and with it the very batch
             # another handle in this process waits for. Waits are asynchronous (BUSY_TIMEOUT_S).
             conn.execute("PRAGMA busy_timeout = 0")
-            if str(path) != MEMORY:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
+            if str(path) == MEMORY:
+                return cls(conn)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer thread does it (checkpoints.py)
+            return cls(conn, checkpoints.Checkpointer(path, checkpoints.CHECKPOINT_EVERY_S))
         except sqlite3.Error as err:
             raise StoreError(f"cannot open database {path}: {err}") from err
-        return cls(conn)
 
     def _check_not_holding(self) -> None:
         if self._holder.get():
@@ -287,4 +293,6 @@ class SqliteDatabase:
 
     async def close(self) -> None:
         self._commit()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.conn.close()
