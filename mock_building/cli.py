@@ -190,6 +190,13 @@ def _add_serve(parser: argparse.ArgumentParser) -> None:
         help="a postgresql:// URL or a SQLite file (default: service.sqlite3 in the scenario's state directory)",
     )
     parser.add_argument("--workers", type=_positive, default=1, metavar="N", help="default %(default)s")
+    parser.add_argument(
+        "--db-connections",
+        type=_positive,
+        metavar="N",
+        help="PostgreSQL connections the service holds at most, shared evenly by the workers "
+        "(each at least 2; default 20)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s; 0: any free port)"
@@ -318,6 +325,7 @@ def _serve(args: argparse.Namespace) -> int:
         scenario_path=args.scenario,
         database=args.database or str(default_data_dir(args.scenario.stem) / DATABASE_NAME),
         workers=args.workers,
+        db_connections=args.db_connections,
         host=args.host,
         port=args.port,
         grant_rate_limit=args.grant_rate_limit,

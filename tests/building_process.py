@@ -134,13 +134,20 @@ class ServiceProcess:
 
 
 def serve_command(
-    scenario: Path, database: str, *, workers: int = 1, grant_rate_limit: int | None = None
+    scenario: Path,
+    database: str,
+    *,
+    workers: int = 1,
+    grant_rate_limit: int | None = None,
+    db_connections: int | None = None,
 ) -> list[str]:
     """`mock-building serve` on a free port."""
     command = [sys.executable, "-m", "mock_building.cli", "serve", "--scenario", str(scenario)]
     command += ["--database", database, "--workers", str(workers), "--port", "0"]
     if grant_rate_limit is not None:
         command += ["--grant-rate-limit", str(grant_rate_limit)]
+    if db_connections is not None:
+        command += ["--db-connections", str(db_connections)]
     return command
 
 
@@ -151,11 +158,18 @@ def service_serving(
     *,
     workers: int = 1,
     grant_rate_limit: int | None = None,
+    db_connections: int | None = None,
     ready_timeout: float = 120.0,
 ) -> Iterator[ServiceProcess]:
     """Start `mock-building serve`; on exit SIGTERM it and wait for it (and so its workers) to stop."""
     process, ready, log, reader = _started(
-        serve_command(scenario, database, workers=workers, grant_rate_limit=grant_rate_limit)
+        serve_command(
+            scenario,
+            database,
+            workers=workers,
+            grant_rate_limit=grant_rate_limit,
+            db_connections=db_connections,
+        )
     )
     try:
         if not ready.wait(ready_timeout) or "ready\n" not in log:

@@ -41,7 +41,7 @@ from mock_building.service.receipts import ReceiptIngest
 from mock_building.service.revocations import Revocations
 from mock_building.service.seed import seed_database
 from mock_building.service.signers import CarrierSigner, CarrierSigners
-from mock_building.service.storage import MEMORY, Database, open_database
+from mock_building.service.storage import DEFAULT_POOL_SIZE, MEMORY, Database, open_database
 from mock_building.service.storage.faults import store_faults
 from mock_building.service.throttle import SignInThrottle
 from mock_building.service.upkeep import UpkeepDesk, UpkeepKeys
@@ -188,16 +188,17 @@ async def app_for_scenario(
     clock: Clock,
     today: date | None = None,
     database: str | Path = MEMORY,
+    pool_size: int = DEFAULT_POOL_SIZE,
     seed: bool = True,
     password_cost: int = DEFAULT_COST,
     **overrides: Any,  # checked by `replace`: an unknown or mistyped field fails at start-up
 ) -> AccessService:
     """Open (and migrate) the database, seed the scenario for `today` (default: the clock's local day), serve it.
 
-    `database` is a SQLite path (or memory) or a `postgresql://` URL; `seed=False` for worker processes
-    started after one process seeded. `overrides` are ServiceConfig fields (e.g. grant_rate_limit=5).
+    `database` is a SQLite path (or memory) or a `postgresql://` URL (holding `pool_size` connections
+    at most); `seed=False` for worker processes started after one process seeded. `overrides` are ServiceConfig fields (e.g. grant_rate_limit=5).
     """
-    db = await open_database(database)
+    db = await open_database(database, pool_size=pool_size)
     config = replace(
         ServiceConfig(
             admin_token=scenario.admin_token, audit_secret=scenario.service_secret, timezone=scenario.timezone

@@ -6,15 +6,19 @@ over loopback on connections this test holds, and /proc says which worker accept
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 from collections import Counter
 from pathlib import Path
 
+import asyncpg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from mock_building.building.standalone_service import ServeSettings
+from mock_building.service.storage import DEFAULT_POOL_SIZE
 from protocol.api import b64url_encode
 from protocol.keys import public_key_bytes
 from tests.accepted_sockets import accepted_by
@@ -156,3 +160,46 @@ async def test_the_grant_rate_limit_holds_across_two_workers(scenario: Path, pos
         assert service.stop() == 0  # SIGTERM: every worker stops gracefully
     assert "\nstopped\n" in service.output()
     assert not alive(service.worker_pids)
+
+
+async def _service_backends(postgres_url: str) -> int:
+    """Connections to the test's database other than the one asking."""
+    connection = await asyncpg.connect(postgres_url)
+    try:
+        count: int = await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return count
+    finally:
+        await connection.close()
+
+
+async def test_the_workers_share_the_database_connections_the_service_is_given(
+    scenario: Path, postgres_url: str
+) -> None:
+    """`--db-connections 4` over two workers: two each, however many requests arrive at once."""
+    with service_serving(scenario, postgres_url, workers=2, db_connections=4) as service:
+        assert "(2 connections per worker)" in service.output()
+        headers, _ = await _signed_in(service.url)
+        most = 0
+        for _ in range(3):
+            answers = await asyncio.gather(
+                *(
+                    _on_a_new_connection(service, "GET", "/v1/routes/today", headers=headers)
+                    for _ in range(40)
+                )
+            )
+            assert {status for status, _ in answers} == {200}
+            most = max(most, await _service_backends(postgres_url))
+        assert most == 4  # the load filled both pools, and neither grew past its share
+
+
+def test_each_worker_gets_an_even_share_of_the_connections() -> None:
+    settings = ServeSettings(Path("s.toml"), "postgresql://db", workers=4, db_connections=30)
+    assert settings.pool_size() == 7
+    assert (
+        ServeSettings(Path("s.toml"), "postgresql://db", workers=3, db_connections=4).pool_size() == 2
+    )  # the least
+    assert (
+        ServeSettings(Path("s.toml"), "postgresql://db").pool_size() == DEFAULT_POOL_SIZE
+    )  # one worker: all

@@ -19,9 +19,10 @@ import asyncpg
 from mock_building.errors import StoreError
 from mock_building.service.storage.database import Executor, Row
 
-__all__ = ["PostgresDatabase"]
+__all__ = ["DEFAULT_POOL_SIZE", "PostgresDatabase"]
 
-_POOL_MAX = 20
+DEFAULT_POOL_SIZE = 20
+"""Connections one process holds at most, unless told otherwise (`serve --db-connections`)."""
 _T = TypeVar("_T")
 
 
@@ -70,7 +71,7 @@ class PostgresDatabase:
         )
 
     @classmethod
-    async def open(cls, url: str, *, pool_size: int = _POOL_MAX) -> PostgresDatabase:
+    async def open(cls, url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> PostgresDatabase:
         try:
             pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size, reset=_keep_session)
         except (OSError, asyncpg.PostgresError) as err:
