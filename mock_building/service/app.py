@@ -196,7 +196,8 @@ async def app_for_scenario(
     """Open (and migrate) the database, seed the scenario for `today` (default: the clock's local day), serve it.
 
     `database` is a SQLite path (or memory) or a `postgresql://` URL (holding `pool_size` connections
-    at most); `seed=False` for worker processes started after one process seeded. `overrides` are ServiceConfig fields (e.g. grant_rate_limit=5).
+    at most); `seed=False` for worker processes started after one process seeded. `overrides` are
+    ServiceConfig fields (e.g. grant_rate_limit=5).
     """
     db = await open_database(database, pool_size=pool_size)
     config = replace(

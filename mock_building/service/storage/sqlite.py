@@ -54,7 +54,7 @@ def _all(conn: sqlite3.Connection, sql: str, args: Sequence[object]) -> list[Row
 
 
 def _value(conn: sqlite3.Connection, sql: str, args: Sequence[object]) -> Any:
-    row = conn.execute(_sqlite_sql(sql), args).fetchone()
+    row = _one(conn, sql, args)
     return None if row is None else row[0]
 
 
