@@ -76,15 +76,17 @@ async def request_grant(request: Request) -> Response:
     # The busiest route reads its own request (documented through `openapi_extra`), and the app
     # serves it directly (service/asgi.py): FastAPI's layers cost about as much as the grant itself.
     service: Service = request.app.state.service
+    # Read before a pooled connection is taken: a client that sends its body slowly holds none.
+    raw = await request.body()
     async with service.database.lease():  # one pooled connection for the whole grant
-        return await _grant(request, service)
+        return await _grant(request, service, raw)
 
 
-async def _grant(request: Request, service: Service) -> Response:
+async def _grant(request: Request, service: Service, raw: bytes) -> Response:
     now = service.clock.now()  # one instant for the whole request
     driver = await service.sessions.authenticate(bearer_token(request.headers.get("authorization")), now)
     try:
-        body = GrantRequest.model_validate_json(await request.body())
+        body = GrantRequest.model_validate_json(raw)
     except ValidationError as err:
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in err.errors(include_url=False)]

@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from mock_building.scenario.loader import Scenario, ServiceFaultSettings
 from mock_building.service.alerts import AlertBook
@@ -51,6 +52,7 @@ from protocol.reasons import ReasonCode
 __all__ = ["app_for_scenario", "create_app", "signers_for"]
 
 _log = logging.getLogger(__name__)
+_CLIENT_CLOSED_REQUEST = 499  # nginx's status for it; never sent, the client is gone
 _PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     "4XX": {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": "refused (problem+json)"},
     "5XX": {
@@ -175,6 +177,13 @@ def _install_error_handlers(app: FastAPI) -> None:
             exc.status_code, ReasonCode.INVALID_REQUEST
         )
         return problem_response(code, str(exc.detail), instance=request.url.path, status=exc.status_code)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The client hung up before its request was read: nothing to answer, nothing went wrong here
+        # (debug: a client can hang up as often as it likes).
+        _log.debug("client left before its request was read: %s %s", request.method, request.url.path)
+        return Response(status_code=_CLIENT_CLOSED_REQUEST)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> Response:
