@@ -9,7 +9,9 @@ window is open. Every decision, granted or refused, becomes an audit event with 
 A request may carry an idempotency key (the `Idempotency-Key` header): the first grant issued
 under it is stored with a hash of the request, and a retry with the same key and the same request
 gets that very grant back (no second live grant for one scan), while the same key with another
-request is a `conflict`. Refusals are not stored: a retry is judged afresh.
+request is a `conflict`. Refusals are not stored: a retry is judged afresh. The earlier grant is
+looked for only when a request under a key cannot store its own, or would be refused (its stop
+completed or its slots taken since): a first request, the usual case, pays one insert and no lookup.
 """
 
 from __future__ import annotations
@@ -60,8 +62,8 @@ def _window(start: str | None, end: str | None) -> DeliveryWindow:
     )
 
 
-class _LostRace(Exception):
-    """Another request took this idempotency key while this one was being decided."""
+class _AnsweredBefore(Exception):
+    """Another request under this idempotency key has its grant: roll back, and answer with that one."""
 
 
 class GrantGate:
@@ -109,9 +111,6 @@ class GrantGate:
             body_hash = hashlib.sha256(
                 f"{stop_id}\x1f{door_id}\x1f{barcode.strip()}\x1f{handheld_key_id}".encode()
             ).digest()
-            earlier = await self._replay(self._database, who.driver_id, idempotency_key, body_hash)
-            if earlier is not None:
-                return earlier, False
         # Filled in as the decision learns more, so a refusal is audited with what was known then.
         context: dict[str, str | None] = {"carrier_id": who.carrier_id, "driver_id": who.driver_id}
         refusal: ServiceProblem | None = None
@@ -122,6 +121,11 @@ class GrantGate:
                         tx, who, stop_id, door_id, barcode, handheld_key_id, now, context
                     )
                 except ServiceProblem as problem:
+                    # A retry is answered as before, not refused now (nor audited, nor counted).
+                    if idempotency_key is not None and await self._replay(
+                        tx, who.driver_id, idempotency_key, body_hash
+                    ):
+                        raise _AnsweredBefore from None
                     refusal = problem
                     await self._audit.record(
                         tx, at=now, kind=AuditKind.GRANT, outcome="grant_refused", reason=problem.code.slug,
@@ -136,8 +140,8 @@ class GrantGate:
                         tx, who.driver_id, idempotency_key, body_hash, grant.grant_id.hex(), grant.token,
                         now.isoformat(),
                     ):  # fmt: skip
-                        raise _LostRace
-        except _LostRace:  # rolled back: the grant of the request that took the key is the answer
+                        raise _AnsweredBefore
+        except _AnsweredBefore:  # rolled back: the slot, the audit event and this grant are gone
             assert idempotency_key is not None
             earlier = await self._replay(self._database, who.driver_id, idempotency_key, body_hash)
             if earlier is None:

@@ -5,6 +5,8 @@ A real uvicorn on loopback, the database in a real SQLite file (the key survives
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from mock_building.service.clock import FakeClock
@@ -63,3 +65,65 @@ async def test_the_same_key_with_another_body_is_a_conflict(tmp_path):
         assert (await client.post("/v1/grants", json=bobs, headers=bob.headers | key)).status_code == 201
         bad = await client.post("/v1/grants", json=body, headers=alice.headers | {"Idempotency-Key": "a b"})
         assert bad.status_code == 400 and bad.json()["code"] == "invalid_request"
+
+
+async def _issued_events(db) -> int:
+    count = await stored_value(db, "SELECT COUNT(*) FROM audit_events WHERE outcome = 'grant_issued'")
+    return int(count)
+
+
+async def test_a_retry_gets_its_grant_back_where_a_new_request_would_be_refused(tmp_path):
+    """Neither the rate limit nor the stop's completion stands between a retry and its grant; a
+    retry is neither audited again nor counted against the limit."""
+    db = tmp_path / "service.sqlite3"
+    async with served_client(db, FakeClock(NOON), grant_rate_limit=2) as client:
+        alice = await sign_in(client, "alice", "alice-pw")
+        body = {"stop_id": "S1", "door_id": "A-N", "barcode": "BC-1", "handheld_key_id": alice.key_id}
+        key = {"Idempotency-Key": "scan-1"}
+        first = await client.post("/v1/grants", json=body, headers=alice.headers | key)
+        retries = [await client.post("/v1/grants", json=body, headers=alice.headers | key) for _ in range(3)]
+        assert [r.status_code for r in retries] == [200, 200, 200]
+        # Three retries took no slot: a second scan still has the second slot, then the limit holds.
+        second = await client.post(
+            "/v1/grants", json=body, headers=alice.headers | {"Idempotency-Key": "scan-2"}
+        )
+        third = await client.post(
+            "/v1/grants", json=body, headers=alice.headers | {"Idempotency-Key": "scan-3"}
+        )
+        assert (first.status_code, second.status_code, third.status_code) == (201, 201, 429)
+        limited = await client.post("/v1/grants", json=body, headers=alice.headers | key)
+        assert limited.status_code == 200 and _same_grant(limited) == _same_grant(first)
+        assert (await alice.deliver("S1", ["P1", "P2"], grant_id=first.json()["grant_id"])).status_code == 201
+        completed = await client.post("/v1/grants", json=body, headers=alice.headers | key)
+        assert completed.status_code == 200 and _same_grant(completed) == _same_grant(first)
+        refused = await client.post(
+            "/v1/grants", json=body, headers=alice.headers | {"Idempotency-Key": "scan-4"}
+        )
+        assert refused.status_code == 429
+    assert await _issued_events(db) == 2 and await _grant_rows(db) == 2
+
+
+async def test_a_refusal_is_not_kept_under_its_key(tmp_path):
+    """A refused request's key is free: the corrected scan under the same key is judged afresh."""
+    async with served_client(tmp_path / "service.sqlite3", FakeClock(NOON)) as client:
+        alice = await sign_in(client, "alice", "alice-pw")
+        body = {"stop_id": "S1", "door_id": "A-N", "barcode": "BC-2", "handheld_key_id": alice.key_id}
+        key = {"Idempotency-Key": "scan-1"}
+        wrong = await client.post("/v1/grants", json=body | {"barcode": "BC-9"}, headers=alice.headers | key)
+        assert wrong.status_code == 422 and wrong.json()["code"] == "package_not_for_stop"
+        right = await client.post("/v1/grants", json=body, headers=alice.headers | key)
+        assert right.status_code == 201
+
+
+async def test_simultaneous_requests_under_one_key_get_one_grant(tmp_path):
+    db = tmp_path / "service.sqlite3"
+    async with served_client(db, FakeClock(NOON)) as client:
+        alice = await sign_in(client, "alice", "alice-pw")
+        body = {"stop_id": "S1", "door_id": "A-N", "barcode": "BC-1", "handheld_key_id": alice.key_id}
+        key = {"Idempotency-Key": "scan-1"}
+        answers = await asyncio.gather(
+            *(client.post("/v1/grants", json=body, headers=alice.headers | key) for _ in range(8))
+        )
+        assert sorted(a.status_code for a in answers) == [200] * 7 + [201]
+        assert len({a.json()["grant_id"] for a in answers}) == 1
+    assert await _grant_rows(db) == 1 and await _issued_events(db) == 1
