@@ -4,7 +4,8 @@ For each configuration (SQLite with 1 worker, PostgreSQL with 1 and 2 workers) t
 `mock-building serve` with a generated scenario (200 drivers, 4 stops each over 20 buildings) and the
 grant rate limit lifted. Python signs every driver in and registers a handheld key over HTTP first;
 then wrk (a C load generator, `make bench` installs it) POSTs /v1/grants round-robin over the drivers
-from a generated Lua script, at each concurrency in turn. Per cell it prints grants/s, p50/p99 (wrk's
+from a generated Lua script, at each concurrency in turn, each request with an Idempotency-Key of its
+own as the driver app sends them (`--without-idempotency-keys` leaves the header out). Per cell it prints grants/s, p50/p99 (wrk's
 own histogram, from Lua `done()`), the CPU the service's processes (and PostgreSQL's) spent per request
 (utime+stime from /proc before and after, divided by completed requests), non-2xx answers and socket
 errors (both must be 0), the 1-minute load average, and how many of wrk's connections each worker
@@ -12,6 +13,7 @@ held half-way through the cell ("10+0" would mean one worker idle). PostgreSQL i
 (tests/postgres_server.py), one fresh database per configuration.
 
     python bench/grant_load.py [--seconds 5] [--concurrency 1,10,50,200] [--configs sqlite-1,pg-1,pg-2]
+                               [--without-idempotency-keys]
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -130,9 +133,28 @@ def _lua_string(text: str) -> str:
     return json.dumps(text)  # a JSON string of ASCII text is a valid Lua string literal
 
 
-def wrk_script(grants: list[Grant]) -> str:
-    """Each wrk thread walks the same round-robin list from its own offset; `done` prints one JSON line."""
+def wrk_script(grants: list[Grant], *, keyed: bool) -> str:
+    """Each wrk thread walks the same round-robin list from its own offset; `done` prints one JSON line.
+
+    `keyed`: every request carries an Idempotency-Key of its own, as the driver app sends one with
+    every scan attempt; it begins with wrk's first script argument, so no run reuses another's keys.
+    """
     entries = ",\n".join(f"  {{{_lua_string(g.token)}, {_lua_string(g.body)}}}" for g in grants)
+    if keyed:
+        request = """\
+function request()
+  next_index = next_index % #grants + 1
+  sent = sent + 1
+  local grant = grants[next_index]
+  return wrk.format("POST", "/v1/grants", {["Authorization"] = "Bearer " .. grant[1],
+    ["Content-Type"] = "application/json", ["Idempotency-Key"] = prefix .. sent}, grant[2])
+end"""
+    else:
+        request = """\
+function request()
+  next_index = next_index % #requests + 1
+  return requests[next_index]
+end"""
     return f"""\
 local grants = {{
 {entries}
@@ -140,6 +162,8 @@ local grants = {{
 local requests = {{}}
 local next_index = 0
 local threads = 0
+local prefix = ""
+local sent = 0
 
 function setup(thread)
   thread:set("offset", threads * 7919)
@@ -152,12 +176,10 @@ function init(args)
       {{["Authorization"] = "Bearer " .. grant[1], ["Content-Type"] = "application/json"}}, grant[2])
   end
   next_index = (offset or 0) % #requests
+  prefix = (args[1] or "") .. "-" .. (offset or 0) .. "-"
 end
 
-function request()
-  next_index = next_index % #requests + 1
-  return requests[next_index]
-end
+{request}
 
 function done(summary, latency, requests)
   local e = summary.errors
@@ -216,7 +238,10 @@ def run_wrk(
         "10s",
     ]
     wrk = subprocess.Popen(
-        [*command, "-s", str(script), url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*command, "-s", str(script), url, "--", uuid.uuid4().hex],  # the run's own key prefix
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     time.sleep(seconds / 2)  # by now wrk holds all its connections
     held = connections_per_worker(urlsplit(url).port or 80, workers)
@@ -254,7 +279,10 @@ def bench_config(
     measured = {}
     with served(config, scenario, tmp, postgres) as service:
         script = tmp / f"{config}.lua"
-        script.write_text(wrk_script(signed_in_grants(service.url, args.drivers)), encoding="utf-8")
+        script.write_text(
+            wrk_script(signed_in_grants(service.url, args.drivers), keyed=args.idempotency_keys),
+            encoding="utf-8",
+        )
         run_wrk(service.url, script, 10, 1, args.threads)  # warm-up: pools, caches, JIT of the Lua side
         service_roots = [service.process.pid]
         for connections in args.concurrency:
@@ -314,13 +342,20 @@ def main() -> int:
         help=f"comma-separated, of {', '.join(CONFIGS)} (default: all)",
     )
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default %(default)s)")
+    parser.add_argument(
+        "--without-idempotency-keys",
+        dest="idempotency_keys",
+        action="store_false",
+        help="send no Idempotency-Key (the driver app sends one with every grant request)",
+    )
     args = parser.parse_args()
     if unknown := set(args.configs) - set(CONFIGS):
         parser.error(f"unknown configuration(s): {', '.join(sorted(unknown))}")
     if shutil.which("wrk") is None:
         raise SystemExit("grant_load: wrk is not installed (`make wrk`, or apt-get install wrk)")
     print(
-        f"grant_load: {args.drivers} drivers, {args.seconds:g} s per cell, wrk -t{args.threads}; loadavg "
+        f"grant_load: {args.drivers} drivers, {args.seconds:g} s per cell, wrk -t{args.threads},"
+        f" {'an Idempotency-Key per request' if args.idempotency_keys else 'no Idempotency-Key'}; loadavg "
         + Path("/proc/loadavg").read_text().strip()
     )
     print(
