@@ -1,13 +1,17 @@
-"""Responses leave in one write per loop turn, and nothing is lost or reordered on the way."""
+"""Responses leave in one write per loop turn, nothing is lost or reordered on the way, and a request
+that does not arrive in time loses its connection."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from typing import Any
 
+import pytest
 from starlette.types import Receive, Scope, Send
 
+from mock_building.building import http_protocol
 from mock_building.building.http_protocol import FLUSH_AT_BYTES, CoalescingTransport
 from mock_building.building.serving import serve_app
 
@@ -150,5 +154,92 @@ async def test_a_streamed_body_larger_than_the_socket_buffers_arrives_intact():
 
         head, body = (await asyncio.to_thread(exchange)).split(b"\r\n\r\n", 1)
         assert head.startswith(b"HTTP/1.1 200 OK") and body == b"/big" * 1000 * parts
+    finally:
+        await served.stop()
+
+
+async def _body_length(scope: Scope, receive: Receive, send: Send) -> None:
+    """Reads the whole request body, then answers with its length."""
+    if scope["type"] != "http":
+        return
+    size, more = 0, True
+    while more:
+        message = await receive()
+        size += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    answer = b"%d" % size
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(answer))]}
+    )
+    await send({"type": "http.response.body", "body": answer})
+
+
+def _answer(sock: socket.socket) -> bytes:
+    """One whole response (its body is short, and comes in the same read as its head or after)."""
+    data = b""
+    while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < int(
+        data.lower().split(b"content-length: ", 1)[1].split(b"\r\n", 1)[0]
+    ):
+        chunk = sock.recv(1 << 16)
+        assert chunk, "closed before the answer was whole"
+        data += chunk
+    return data
+
+
+@pytest.fixture
+def short_deadline(monkeypatch: pytest.MonkeyPatch) -> float:
+    monkeypatch.setattr(http_protocol, "REQUEST_ARRIVAL_S", 0.5)
+    return 0.5
+
+
+async def test_a_request_that_does_not_arrive_whole_in_time_loses_its_connection(short_deadline: float):
+    served = await serve_app(_body_length, "127.0.0.1", 0)
+    try:
+        port = int(served.url.rsplit(":", 1)[1])
+
+        def closed_after(sent: bytes) -> tuple[bytes, float]:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                started = time.monotonic()
+                sock.sendall(sent)
+                return _read_all(sock), time.monotonic() - started
+
+        silent, half_head, half_body = await asyncio.gather(
+            *(
+                asyncio.to_thread(closed_after, sent)
+                for sent in (
+                    b"",
+                    b"POST /a HTTP/1.1\r\nHo",
+                    b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n12345",
+                )
+            )
+        )
+        for answer, waited in (silent, half_head, half_body):
+            assert answer == b"" and short_deadline * 0.8 < waited < 5
+    finally:
+        await served.stop()
+
+
+async def test_a_request_in_pieces_within_the_deadline_is_answered_and_the_next_one_too(
+    short_deadline: float,
+):
+    """The deadline runs from a later request's first byte, not from the end of the answer before."""
+    served = await serve_app(_body_length, "127.0.0.1", 0)
+    try:
+        port = int(served.url.rsplit(":", 1)[1])
+        pause = short_deadline * 0.6
+
+        def exchange() -> list[bytes]:
+            answers = []
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                for _ in range(2):
+                    sock.sendall(b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc")
+                    time.sleep(pause)
+                    sock.sendall(b"def")
+                    answers.append(_answer(sock))
+                    time.sleep(pause)  # idle: the next request's deadline has not started
+            return answers
+
+        answers = await asyncio.to_thread(exchange)
+        assert [a.split(b"\r\n\r\n", 1)[1] for a in answers] == [b"6", b"6"]
     finally:
         await served.stop()
