@@ -8,8 +8,10 @@ from a generated Lua script, at each concurrency in turn, each request with an I
 own as the driver app sends them (`--without-idempotency-keys` leaves the header out). Per cell it prints grants/s, p50/p99 (wrk's
 own histogram, from Lua `done()`), the CPU the service's processes (and PostgreSQL's) spent per request
 (utime+stime from /proc before and after, divided by completed requests), non-2xx answers and socket
-errors (both must be 0), the 1-minute load average, and how many of wrk's connections each worker
-held half-way through the cell ("10+0" would mean one worker idle). PostgreSQL is a private instance
+errors (both must be 0), the 1-minute load average, how much of the machine's CPU stayed idle, how
+busy each worker was (100% is one core: a worker at 100% can do no more, a machine at 0% idle
+neither can another worker), and how many of wrk's connections each worker held half-way through
+the cell ("10+0" would mean one worker idle). PostgreSQL is a private instance
 (tests/postgres_server.py), one fresh database per configuration.
 
     python bench/grant_load.py [--seconds 5] [--concurrency 1,10,50,200] [--configs sqlite-1,pg-1,pg-2]
@@ -207,6 +209,12 @@ def cpu_ticks(roots: Iterable[int]) -> int:
     return total
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, all) CPU ticks of the whole machine since boot, from /proc/stat (idle and iowait are not busy)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(values) - values[3] - values[4], sum(values)
+
+
 def connections_per_worker(port: int, workers: Sequence[int]) -> list[int]:
     """How many established connections to `port` each worker holds (/proc/net/tcp, then /proc/PID/fd)."""
     local_end = f":{port:04X}"
@@ -288,9 +296,16 @@ def bench_config(
         for connections in args.concurrency:
             svc_before = cpu_ticks(service_roots)
             pg_before = cpu_ticks([postgres.process.pid]) if postgres else 0
+            workers_before = [cpu_ticks([pid]) for pid in service.worker_pids]
+            machine_before = machine_ticks()
             result, held = run_wrk(
                 service.url, script, connections, args.seconds, args.threads, service.worker_pids
             )
+            busy = [a - b for a, b in zip(machine_ticks(), machine_before, strict=True)]
+            workers_busy = [
+                (cpu_ticks([pid]) - before) * _TICK_US / result["duration_us"]
+                for pid, before in zip(service.worker_pids, workers_before, strict=True)
+            ]
             svc_used = (cpu_ticks(service_roots) - svc_before) * _TICK_US
             pg_used = (cpu_ticks([postgres.process.pid]) - pg_before) * _TICK_US if postgres else 0
             requests = max(result["requests"], 1)
@@ -303,7 +318,8 @@ def bench_config(
                 f"{config:<9}{connections:>5}{rate:>10.0f}"
                 f"{result['p50_us'] / 1000:>9.2f}{result['p99_us'] / 1000:>9.2f}"
                 f"{svc_used / requests:>9.0f}{pg_cell}{result['non2xx']:>7}{socket_errors:>8}{load1():>7}"
-                f"  {'+'.join(map(str, held))}",
+                f"{100 * (1 - busy[0] / max(busy[1], 1)):>7.0f}"
+                f"  {'+'.join(f'{share:.0%}' for share in workers_busy):<13}{'+'.join(map(str, held))}",
                 flush=True,
             )
     return measured
@@ -360,7 +376,7 @@ def main() -> int:
     )
     print(
         f"{'config':<9}{'conc':>5}{'grants/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'svc µs':>9}{'pg µs':>7}"
-        f"{'non2xx':>7}{'sockerr':>8}{'load1':>7}  conns per worker"
+        f"{'non2xx':>7}{'sockerr':>8}{'load1':>7}{'idle %':>7}  {'worker CPU':<13}conns per worker"
     )
     with tempfile.TemporaryDirectory(prefix="grant-load-") as tmp_name:
         tmp = Path(tmp_name)
