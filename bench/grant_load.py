@@ -5,14 +5,15 @@ For each configuration (SQLite with 1 worker, PostgreSQL with 1 and 2 workers) t
 grant rate limit lifted. Python signs every driver in and registers a handheld key over HTTP first;
 then wrk (a C load generator, `make bench` installs it) POSTs /v1/grants round-robin over the drivers
 from a generated Lua script, at each concurrency in turn, each request with an Idempotency-Key of its
-own as the driver app sends them (`--without-idempotency-keys` leaves the header out). Per cell it prints grants/s, p50/p99 (wrk's
-own histogram, from Lua `done()`), the CPU the service's processes (and PostgreSQL's) spent per request
-(utime+stime from /proc before and after, divided by completed requests), non-2xx answers and socket
-errors (both must be 0), the 1-minute load average, how much of the machine's CPU stayed idle, how
-busy each worker was (100% is one core: a worker at 100% can do no more, a machine at 0% idle
-neither can another worker), and how many of wrk's connections each worker held half-way through
-the cell ("10+0" would mean one worker idle). PostgreSQL is a private instance
-(tests/postgres_server.py), one fresh database per configuration.
+own as the driver app sends them (`--without-idempotency-keys` leaves the header out).
+
+Per cell it prints grants/s, p50/p99 (wrk's own histogram, from Lua `done()`), the CPU the service's
+processes (and PostgreSQL's) spent per request (utime+stime from /proc before and after, divided by
+completed requests), non-2xx answers and socket errors (both must be 0), the 1-minute load average,
+how much of the machine's CPU stayed idle, how busy each worker was (100% is one core: a worker at
+100% can do no more, and on a machine at 0% idle neither can another worker), and how many of wrk's
+connections each worker held half-way through the cell ("10+0" would mean one worker idle).
+PostgreSQL is a private instance (tests/postgres_server.py), one fresh database per configuration.
 
     python bench/grant_load.py [--seconds 5] [--concurrency 1,10,50,200] [--configs sqlite-1,pg-1,pg-2]
                                [--without-idempotency-keys]
