@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.types import Lifespan
 
 from mock_building.scenario.loader import Scenario, ServiceFaultSettings
 from mock_building.service.alerts import AlertBook
@@ -40,6 +41,7 @@ from mock_building.service.passwords import DEFAULT_COST
 from mock_building.service.problems import ServiceProblem, problem_response
 from mock_building.service.receipts import ReceiptIngest
 from mock_building.service.revocations import Revocations
+from mock_building.service.route_days import RouteDays
 from mock_building.service.seed import seed_database
 from mock_building.service.signers import CarrierSigner, CarrierSigners
 from mock_building.service.storage import DEFAULT_POOL_SIZE, MEMORY, Database, open_database
@@ -75,10 +77,12 @@ def create_app(
     clock: Clock,
     faults: ServiceFaultSettings | None = None,
     upkeep_keys: UpkeepKeys | None = None,
+    lifespan: Lifespan[AccessService] | None = None,
 ) -> AccessService:
     """An access service over an opened, seeded `database`; `clock` is the only source of time.
 
-    With `upkeep_keys` it also queues signed maintenance statements for phones to carry to doors.
+    With `upkeep_keys` it also queues signed maintenance statements for phones to carry to doors;
+    `lifespan` runs beside it while it is served.
     """
     carrier_signers = CarrierSigners(signers)  # shared by the gate and the upkeep desk (key rotation)
     audit = AuditLog(database, config.audit_secret)
@@ -119,6 +123,7 @@ def create_app(
         description="Grants, receipts, deliveries and audit for LobbyKey. Errors are RFC 9457 problem+json.",
         # The service sets up no OpenTelemetry provider: FastAPI's check for one costs ~10 µs a request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        lifespan=lifespan,
     )
     app.state.service = service
     app.serve_directly(
@@ -215,10 +220,10 @@ async def app_for_scenario(
         ),
         **overrides,
     )
+    seeded = None
     if seed:
-        await seed_database(
-            db, scenario, today or clock.now().astimezone(config.zone).date(), password_cost=password_cost
-        )
+        seeded = today or clock.now().astimezone(config.zone).date()
+        await seed_database(db, scenario, seeded, password_cost=password_cost)
         faults = scenario.service_faults  # the scenario's, at every start: a restart heals run-time faults
         await store_faults(db, faults.latency_ms, faults.error_rate, faults.down)
     keys = UpkeepKeys(
@@ -227,6 +232,13 @@ async def app_for_scenario(
         {d.id: scenario.door_seal_key(d.id) for d in scenario.doors},
     )
     # A key rotated before a restart (or by another worker) is loaded from the database on first use.
+    days = RouteDays(db, scenario, clock, config.zone, seeded=seeded)  # a service outlives its first day
     return create_app(
-        db, signers_for(scenario), config, clock=clock, faults=scenario.service_faults, upkeep_keys=keys
+        db,
+        signers_for(scenario),
+        config,
+        clock=clock,
+        faults=scenario.service_faults,
+        upkeep_keys=keys,
+        lifespan=days.kept,
     )

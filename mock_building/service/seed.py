@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from mock_building.scenario.loader import Scenario
 from mock_building.scenario.model import Route as ScenarioRoute
 from mock_building.service.passwords import DEFAULT_COST, hash_password
-from mock_building.service.storage import Database, accounts, routes
+from mock_building.service.storage import Database, Executor, accounts, routes
 
-__all__ = ["route_id_for", "seed_database", "token_hash"]
+__all__ = ["route_id_for", "seed_database", "seed_routes", "token_hash"]
 
 
 def token_hash(token: str) -> bytes:
@@ -53,9 +53,23 @@ async def seed_database(
             if driver.id not in known:  # hashing is slow: never for a driver already stored
                 password_hash = hash_password(driver.password, cost=password_cost)
                 await accounts.add_driver(db, driver.id, driver.name, driver.carrier, password_hash)
-        for route in scenario.routes:
-            day = route.date_for(today)
-            await routes.add_route(db, _route_seed(route_id_for(route.driver, day), route.driver, day, route))
+        await _add_routes(db, scenario, today)
+
+
+async def seed_routes(database: Database, scenario: Scenario, today: date) -> int:
+    """Add the scenario's routes for `today` that are missing (another day's are kept); how many were."""
+    async with database.transaction() as db:
+        return await _add_routes(db, scenario, today)
+
+
+async def _add_routes(db: Executor, scenario: Scenario, today: date) -> int:
+    added = 0
+    for route in scenario.routes:
+        day = route.date_for(today)
+        added += await routes.add_route(
+            db, _route_seed(route_id_for(route.driver, day), route.driver, day, route)
+        )
+    return added
 
 
 def _route_seed(route_id: str, driver_id: str, day: date, route: ScenarioRoute) -> routes.RouteSeed:
