@@ -3,6 +3,7 @@
 MockBuildingError          (.reason: stable reason code string)
  +-- ScenarioError         a scenario file is unreadable or invalid (.key names the bad key)
  +-- StoreError            the database cannot be opened or migrated
+ |    +-- DatabaseUnavailable  the database cannot be reached now (down, refusing, locked too long)
  +-- LabelError            a package cannot be printed on a label
  +-- CodedError            the reason is chosen where it is raised: `CodedError(reason, message)`
       +-- DoorError        misuse of an emulated door (reason: DoorErrorReason)
@@ -14,7 +15,7 @@ MockBuildingError          (.reason: stable reason code string)
 
 from __future__ import annotations
 
-__all__ = ["CodedError", "MockBuildingError", "ScenarioError", "StoreError"]
+__all__ = ["CodedError", "DatabaseUnavailable", "MockBuildingError", "ScenarioError", "StoreError"]
 
 
 class MockBuildingError(Exception):
@@ -53,3 +54,10 @@ class StoreError(MockBuildingError):
     """The database is unusable (e.g. written by a newer schema than this code knows)."""
 
     reason = "store_error"
+
+
+class DatabaseUnavailable(StoreError):
+    """The database cannot be reached now (down, refusing connections, its lock held too long): a
+    request may be retried later, unlike a bug's."""
+
+    reason = "database_unavailable"

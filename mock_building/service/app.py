@@ -8,6 +8,8 @@ including validation errors (`invalid_request`), unknown paths (`not_found`), in
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
@@ -21,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import Lifespan
 
+from mock_building.errors import DatabaseUnavailable
 from mock_building.scenario.loader import Scenario, ServiceFaultSettings
 from mock_building.service.alerts import AlertBook
 from mock_building.service.api_admin import router as admin_router
@@ -55,6 +58,8 @@ __all__ = ["app_for_scenario", "create_app", "signers_for"]
 
 _log = logging.getLogger(__name__)
 _CLIENT_CLOSED_REQUEST = 499  # nginx's status for it; never sent, the client is gone
+_OUTAGE_RETRY_AFTER_S = 2
+_OUTAGE_LOG_EVERY_S = 10.0
 _PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     "4XX": {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": "refused (problem+json)"},
     "5XX": {
@@ -183,6 +188,19 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         return problem_response(code, str(exc.detail), instance=request.url.path, status=exc.status_code)
 
+    outages = _OutageLog()
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def _unavailable(request: Request, exc: DatabaseUnavailable) -> Response:
+        outages.note(exc)
+        return problem_response(
+            ReasonCode.SERVICE_UNAVAILABLE,
+            "Service unavailable",
+            "the database cannot be reached: try again shortly",
+            instance=request.url.path,
+            headers={"Retry-After": str(_OUTAGE_RETRY_AFTER_S)},
+        )
+
     @app.exception_handler(ClientDisconnect)
     async def _gone(request: Request, exc: ClientDisconnect) -> Response:
         # The client hung up before its request was read: nothing to answer, nothing went wrong here
@@ -194,6 +212,21 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _bug(request: Request, exc: Exception) -> Response:
         _log.exception("unhandled error on %s", request.url.path)
         return problem_response(ReasonCode.INTERNAL_ERROR, "Internal error", instance=request.url.path)
+
+
+class _OutageLog:
+    """One warning per `_OUTAGE_LOG_EVERY_S` while the database is away, not a traceback per request."""
+
+    def __init__(self) -> None:
+        self._logged_at = -math.inf
+        self._turned_away = 0
+
+    def note(self, exc: DatabaseUnavailable) -> None:
+        self._turned_away += 1
+        now = time.monotonic()
+        if now - self._logged_at >= _OUTAGE_LOG_EVERY_S:
+            _log.warning("database unavailable, %d request(s) answered 503: %s", self._turned_away, exc)
+            self._logged_at, self._turned_away = now, 0
 
 
 async def app_for_scenario(

@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from mock_building.errors import DatabaseUnavailable
 from mock_building.scenario.loader import ServiceFaultSettings
 from mock_building.service.storage import Database
 from mock_building.service.storage import faults as store
@@ -46,11 +47,19 @@ class FaultInjector:
         return cls(database, settings or ServiceFaultSettings(), random.Random(seed))  # noqa: S311
 
     async def current(self, *, fresh: bool = False) -> ServiceFaultSettings:
-        """The settings, re-read from the database if `fresh` or the last read is older than REFRESH_S."""
+        """The settings, re-read from the database if `fresh` or the last read is older than REFRESH_S.
+
+        While the database cannot be reached the last settings stay (a request that needs the
+        database is answered 503 by its route); only a `fresh` read insists.
+        """
         now = time.monotonic()
         if fresh or now - self._read_at >= REFRESH_S:
             self._read_at = now
-            self._adopt(await store.stored_faults(self.database))
+            try:
+                self._adopt(await store.stored_faults(self.database))
+            except DatabaseUnavailable:
+                if fresh:
+                    raise
         return self.settings
 
     async def update(self, **changes: object) -> ServiceFaultSettings:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
+from mock_building.errors import DatabaseUnavailable
 from mock_building.scenario.loader import Scenario
 from mock_building.service.clock import Clock
 from mock_building.service.seed import seed_routes
@@ -70,5 +71,7 @@ class RouteDays:
             await asyncio.sleep(CHECK_EVERY_S)
             try:
                 await self.catch_up()
-            except Exception:  # the database may be away for now: the next check tries again
+            except DatabaseUnavailable as err:  # the next check tries again
+                _log.warning("could not seed the new day's routes: %s", err)
+            except Exception:  # a bug: said with its traceback, and the next check tries again
                 _log.exception("could not seed the new day's routes")

@@ -16,7 +16,7 @@ import sqlite3
 
 import pytest
 
-from mock_building.errors import StoreError
+from mock_building.errors import DatabaseUnavailable, StoreError
 from mock_building.service.storage import SqliteDatabase, sqlite
 
 
@@ -196,8 +196,9 @@ async def test_a_write_lock_held_too_long_is_a_clear_error(database, monkeypatch
     inside, release = asyncio.Event(), asyncio.Event()
     holding = asyncio.create_task(_slow_transaction(database, inside, release))
     await asyncio.wait_for(inside.wait(), 10)
-    with pytest.raises(sqlite3.OperationalError, match="locked"):
+    with pytest.raises(DatabaseUnavailable, match="write lock") as refused:
         await other.execute("INSERT INTO items (n) VALUES ($1)", 3)
+    assert isinstance(refused.value.__cause__, sqlite3.OperationalError)
     release.set()
     await holding
     assert _committed(database) == [1, 2]

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from mock_building.errors import StoreError
+from mock_building.errors import DatabaseUnavailable, StoreError
 from mock_building.service.storage.database import Executor, Row
 
 __all__ = ["DEFAULT_POOL_SIZE", "PostgresDatabase"]
@@ -24,6 +24,8 @@ __all__ = ["DEFAULT_POOL_SIZE", "PostgresDatabase"]
 DEFAULT_POOL_SIZE = 20
 """Connections one process holds at most, unless told otherwise (`serve --db-connections`)."""
 _T = TypeVar("_T")
+_CONNECTION_LOST = (OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError)
+"""Errors of a statement that mean the connection, not the statement, failed (class 08 and 57)."""
 
 
 class _Statements:
@@ -80,18 +82,30 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """The task's leased connection, else one of the pool's for this block, in turn."""
+        """The task's leased connection, else one of the pool's for this block, in turn.
+
+        `DatabaseUnavailable` when no connection can be had, or the one in use is lost.
+        """
         task = asyncio.current_task()
         leased = self._leased.get()
         if leased is not None and leased[0] is task:
             yield leased[1]
             return
-        async with self._turns, self.pool.acquire() as conn:
+        async with self._turns:
+            try:
+                conn = await self.pool.acquire()
+            except (OSError, TimeoutError, asyncpg.PostgresError) as err:  # refused, down, or gone
+                raise DatabaseUnavailable(f"cannot connect to the database: {err}") from err
             token = self._leased.set((task, conn))
             try:
                 yield conn
+            except Exception as err:
+                if conn.is_closed() or isinstance(err, _CONNECTION_LOST):
+                    raise DatabaseUnavailable(f"lost the database connection: {err}") from err
+                raise
             finally:
                 self._leased.reset(token)
+                await self.pool.release(conn)
 
     @asynccontextmanager
     async def lease(self) -> AsyncIterator[None]:

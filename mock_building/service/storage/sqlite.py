@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mock_building.errors import StoreError
+from mock_building.errors import DatabaseUnavailable, StoreError
 from mock_building.service.storage import checkpoints
 from mock_building.service.storage.database import Executor, Row
 
@@ -98,7 +98,8 @@ _A = TypeVar("_A")
 
 
 class _Patience:
-    """Waits out another connection's write lock, BUSY_TIMEOUT_S at most in all; other errors raise."""
+    """Waits out another connection's write lock, BUSY_TIMEOUT_S at most in all (then the database is
+    unavailable); other errors raise."""
 
     __slots__ = ("_deadline",)
 
@@ -109,8 +110,12 @@ class _Patience:
         now = asyncio.get_running_loop().time()
         if self._deadline is None:
             self._deadline = now + BUSY_TIMEOUT_S
-        if err.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or now > self._deadline:
+        if err.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
             raise err
+        if now > self._deadline:
+            raise DatabaseUnavailable(
+                f"another process has held the database's write lock for over {BUSY_TIMEOUT_S:g} s"
+            ) from err
         await asyncio.sleep(_BUSY_RETRY_S)
 
 
