@@ -1,4 +1,5 @@
-"""uvicorn's httptools protocol, with each response leaving in one `send`, and a deadline for requests.
+"""uvicorn's httptools protocol as the service serves it: one `send` per response, a deadline for
+requests to arrive, and a cap on the size of a request's head.
 
 uvicorn writes a response's status line and headers, then its body, as two transport writes, and
 with TCP_NODELAY on (see `serving.listening_socket`) each write is a system call and a TCP segment
@@ -14,6 +15,10 @@ are in, a task) for ever; a few thousand such phones exhaust the worker's file d
 a request must arrive whole within `REQUEST_ARRIVAL_S`: from the connection's start for its first
 request, from its first byte for a later one (uvicorn's own keep-alive timeout covers the wait
 before it). Past that the connection is closed; a route still reading that body sees the client gone.
+
+Neither uvicorn nor httptools bounds a request line or a header: a client could send megabytes of
+one header, all held in memory, within the deadline. A request head (request line and headers)
+larger than `MAX_HEAD_BYTES` is answered 431 problem+json and its connection closed.
 """
 
 from __future__ import annotations
@@ -24,13 +29,34 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["FLUSH_AT_BYTES", "REQUEST_ARRIVAL_S", "CoalescingHttpProtocol", "CoalescingTransport"]
+from protocol.api import PROBLEM_MEDIA_TYPE, Problem
+from protocol.reasons import ReasonCode
+
+__all__ = [
+    "FLUSH_AT_BYTES",
+    "MAX_HEAD_BYTES",
+    "REQUEST_ARRIVAL_S",
+    "CoalescingTransport",
+    "ServiceHttpProtocol",
+]
 
 FLUSH_AT_BYTES = 64 * 1024
+MAX_HEAD_BYTES = 16 * 1024
+"""A request line and headers together, at most (h11's default; a driver's request head is < 1 KiB)."""
 REQUEST_ARRIVAL_S = 30.0
 """Time for a whole request to arrive: a request of the largest body the service takes (64 KiB)
 needs a few seconds on a poor mobile link, and a client that takes longer holds a connection."""
 _log = logging.getLogger(__name__)
+_HEAD_TOO_LARGE_STATUS = 431
+_HEAD_TOO_LARGE = Problem.of(ReasonCode.REQUEST_TOO_LARGE, "Request header fields too large").model_copy(
+    update={"status": _HEAD_TOO_LARGE_STATUS}
+)
+_HEAD_TOO_LARGE_BODY = _HEAD_TOO_LARGE.model_dump_json(exclude_none=True).encode()
+_HEAD_TOO_LARGE_RESPONSE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: %s\r\ncontent-length: %d\r\n"
+    b"connection: close\r\n\r\n%s"
+    % (PROBLEM_MEDIA_TYPE.encode(), len(_HEAD_TOO_LARGE_BODY), _HEAD_TOO_LARGE_BODY)
+)
 
 
 class CoalescingTransport(asyncio.Transport):
@@ -95,15 +121,46 @@ class CoalescingTransport(asyncio.Transport):
         return self._transport.get_protocol()
 
 
-class CoalescingHttpProtocol(HttpToolsProtocol):
+class ServiceHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol writing through a `CoalescingTransport`, closing the connection
-    of a request that does not arrive whole within `REQUEST_ARRIVAL_S`."""
+    of a request that does not arrive whole within `REQUEST_ARRIVAL_S`, and refusing a request head
+    larger than `MAX_HEAD_BYTES`."""
 
     _arrival: asyncio.TimerHandle | None = None
+    _reading_head = True
+    """Between requests or inside a request's head (until its headers are complete)."""
+    _unparsed_head_bytes = 0
+    """Bytes of the chunks that ended inside a head (httptools holds a header until it is whole)."""
+    _request_ended = False
+    """A request ended inside the chunk being read: the rest of it is the next head's start, uncounted."""
+    _refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))
         self._await_request()
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        self._request_ended = False
+        super().data_received(data)
+        if not self._reading_head or self._request_ended or self._refused or self.transport.is_closing():
+            return
+        self._unparsed_head_bytes += len(data)
+        if self._unparsed_head_bytes > MAX_HEAD_BYTES:
+            self._refuse_head()
+
+    def on_headers_complete(self) -> None:
+        self._reading_head, self._unparsed_head_bytes = False, 0
+        # The request target and header fields the parser handed over (uvicorn keeps them).
+        if len(self.url) + sum(len(name) + len(value) for name, value in self.headers) > MAX_HEAD_BYTES:
+            self._refuse_head()
+        else:
+            super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -111,7 +168,9 @@ class CoalescingHttpProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._request_arrived()
-        super().on_message_complete()
+        self._reading_head, self._request_ended = True, True
+        if not self._refused:
+            super().on_message_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._request_arrived()
@@ -130,4 +189,12 @@ class CoalescingHttpProtocol(HttpToolsProtocol):
     def _request_overdue(self) -> None:
         self._arrival = None
         _log.debug("closing a connection whose request did not arrive in %s s", REQUEST_ARRIVAL_S)
+        self.transport.close()
+
+    def _refuse_head(self) -> None:
+        """Answer 431 (unless an earlier request's answer is still due) and close; read nothing more."""
+        self._refused = True
+        _log.debug("refusing a request head over %d bytes", MAX_HEAD_BYTES)
+        if self.cycle is None or self.cycle.response_complete:  # no answer of an earlier request is due
+            self.transport.write(_HEAD_TOO_LARGE_RESPONSE)
         self.transport.close()

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
-from mock_building.building.http_protocol import CoalescingHttpProtocol
+from mock_building.building.http_protocol import ServiceHttpProtocol
 
 __all__ = ["ServedApp", "listening_socket", "reuse_port_balances", "serve_app", "serve_on_socket"]
 
@@ -110,7 +110,7 @@ async def serve_on_socket(app: ASGIApp, sock: socket.socket) -> ServedApp:
     host, bound_port = sock.getsockname()[:2]
     config = uvicorn.Config(
         app,
-        http=CoalescingHttpProtocol,
+        http=ServiceHttpProtocol,
         server_header=False,  # no "server: uvicorn" telling a prober what answers
         log_config=None,
         log_level=logging.WARNING,

@@ -1,9 +1,10 @@
-"""Responses leave in one write per loop turn, nothing is lost or reordered on the way, and a request
-that does not arrive in time loses its connection."""
+"""Responses leave in one write per loop turn, nothing is lost or reordered on the way, a request
+that does not arrive in time loses its connection, and an oversized request head is refused."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from mock_building.building import http_protocol
-from mock_building.building.http_protocol import FLUSH_AT_BYTES, CoalescingTransport
+from mock_building.building.http_protocol import FLUSH_AT_BYTES, MAX_HEAD_BYTES, CoalescingTransport
 from mock_building.building.serving import serve_app
 
 
@@ -241,5 +242,68 @@ async def test_a_request_in_pieces_within_the_deadline_is_answered_and_the_next_
 
         answers = await asyncio.to_thread(exchange)
         assert [a.split(b"\r\n\r\n", 1)[1] for a in answers] == [b"6", b"6"]
+    finally:
+        await served.stop()
+
+
+def _exchange(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        return _read_all(sock)
+
+
+async def test_a_request_head_over_the_cap_is_refused_431_and_one_under_it_is_answered():
+    served = await serve_app(_body_length, "127.0.0.1", 0)
+    try:
+        port = int(served.url.rsplit(":", 1)[1])
+
+        def head(size: int) -> bytes:
+            return b"GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Filler: %s\r\n\r\n" % (b"f" * size)
+
+        over = await asyncio.to_thread(_exchange, port, head(MAX_HEAD_BYTES + 1))
+        under = await asyncio.to_thread(_exchange, port, head(MAX_HEAD_BYTES - 200))
+        status, body = over.split(b"\r\n\r\n", 1)
+        assert status.startswith(b"HTTP/1.1 431 ") and b"content-type: application/problem+json" in status
+        assert json.loads(body)["code"] == "request_too_large" and json.loads(body)["status"] == 431
+        assert under.startswith(b"HTTP/1.1 200 OK") and under.endswith(b"\r\n\r\n0")
+    finally:
+        await served.stop()
+
+
+async def test_a_large_body_pipelined_before_a_request_does_not_count_against_its_head():
+    served = await serve_app(_body_length, "127.0.0.1", 0)
+    try:
+        port = int(served.url.rsplit(":", 1)[1])
+        size = 4 * MAX_HEAD_BYTES
+        pipelined = (
+            b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (size, b"b" * size)
+            + b"GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        answers = await asyncio.to_thread(_exchange, port, pipelined)
+        assert answers.count(b"HTTP/1.1 200 OK") == 2, answers[:200]
+        assert answers.endswith(b"\r\n\r\n0") and b"\r\n\r\n%d" % size in answers
+    finally:
+        await served.stop()
+
+
+async def test_a_header_that_never_ends_is_cut_off_once_past_the_cap():
+    """httptools holds an unfinished header whole: the server stops reading it past the cap."""
+    served = await serve_app(_body_length, "127.0.0.1", 0)
+    try:
+        port = int(served.url.rsplit(":", 1)[1])
+
+        def endless_header() -> bytes:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                try:
+                    sock.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\nX-Endless: ")
+                    for _ in range(8 * MAX_HEAD_BYTES // 1024):
+                        sock.sendall(b"e" * 1024)
+                        time.sleep(0.001)  # separate reads on the server's side
+                    return _read_all(sock)
+                except (BrokenPipeError, ConnectionResetError):
+                    return b""  # closed while we were still sending
+
+        answer = await asyncio.to_thread(endless_header)
+        assert answer == b"" or answer.startswith(b"HTTP/1.1 431 ")
     finally:
         await served.stop()
