@@ -37,7 +37,7 @@ class RouteDays:
     def __init__(
         self, database: Database, scenario: Scenario, clock: Clock, zone: ZoneInfo, *, seeded: date | None
     ) -> None:
-        """`seeded`: the day whose routes are known to be in the database (None: check at once)."""
+        """`seeded`: the day whose routes are known to be in the database (None: the first check seeds)."""
         self._database = database
         self._scenario = scenario
         self._clock = clock
