@@ -85,6 +85,8 @@ class BuildingView:
     """Open alerts, newest first."""
     service_faults: tuple[tuple[str, object], ...] = ()
     """Active access-service faults (latency, error rate, down); empty for a healthy service."""
+    database_reachable: bool = True
+    """False while the service's database cannot be reached: `audit` and `alerts` are the last seen."""
 
 
 def literal(value: object) -> str:
@@ -109,9 +111,16 @@ def _state(door: DoorStatus) -> Text:
 
 
 def _service_line(view: BuildingView) -> Text:
+    if not view.database_reachable:
+        return Text(_UNREACHABLE, style="bold red")
     if not view.service_faults:
         return Text("access service: no faults")
     return Text.assemble("access service faults: ", (literal(_faults(view.service_faults)), "bold red"))
+
+
+_UNREACHABLE = (
+    "access service: its database cannot be reached (requests answered 503); audit and alerts as last seen"
+)
 
 
 def render_view(view: BuildingView) -> RenderableType:
@@ -179,8 +188,14 @@ class HeadlessLog:
         self._last_audit = 0
         self._service_faults: tuple[tuple[str, object], ...] | None = None
         self._alerts_seen: set[int] = set()
+        self._database_reachable = True
 
     def update(self, view: BuildingView) -> None:
+        if view.database_reachable != self._database_reachable:
+            self._line(
+                _UNREACHABLE if not view.database_reachable else "access service: its database is back"
+            )
+            self._database_reachable = view.database_reachable
         if view.service_faults != self._service_faults:
             if self._service_faults is not None or view.service_faults:
                 self._line(f"service faults={_faults(view.service_faults)}")

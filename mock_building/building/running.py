@@ -120,12 +120,14 @@ class RunningBuilding:
         return f"{self.radio_host}:{self.radio_port}"
 
     async def view(self) -> BuildingView:
+        audit, alerts, reachable = await self.service.records()
         return BuildingView(
             self.title,
             tuple(d.status() for d in self.doors.values()),
-            await self.service.recent_audit(),
-            alerts=await self.service.open_alerts(),
+            audit,
+            alerts=alerts,
             service_faults=self.service.active_faults(),
+            database_reachable=reachable,
         )
 
     async def labels_rendered(self) -> None:

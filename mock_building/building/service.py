@@ -17,6 +17,7 @@ from mock_building.building.day_clock import DayShiftedClock
 from mock_building.building.live_view import AlertLine, AuditLine
 from mock_building.building.serving import ServedApp, serve_app
 from mock_building.door import DoorFaults
+from mock_building.errors import DatabaseUnavailable
 from mock_building.scenario.loader import Scenario, ServiceFaultSettings
 from mock_building.service import Database, app_for_scenario
 from mock_building.service.alerts import AlertBook
@@ -48,6 +49,7 @@ class ServicePart:
         self._recent: deque[AuditLine] = deque(maxlen=_AUDIT_WINDOW)
         self._cursors: dict[str, int] = {}
         self._served: ServedApp | None = None
+        self._last_alerts: tuple[AlertLine, ...] = ()
 
     @classmethod
     async def open(
@@ -95,12 +97,19 @@ class ServicePart:
         current = self.app.state.service.faults.settings.model_dump()
         return tuple((name, value) for name, value in current.items() if value != healthy[name])
 
-    async def recent_audit(self) -> tuple[AuditLine, ...]:
+    async def _recent_audit(self) -> tuple[AuditLine, ...]:
         """The newest door events of every building, oldest first (what the live view shows).
 
         It reads the building managers' feed (pseudonymous drivers), only what is new since last time.
         """
         fresh: list[AuditLine] = []
+        try:
+            await self._read_feeds(fresh)
+        finally:  # what was read is kept, even when a later building's feed could not be
+            self._recent.extend(sorted(fresh, key=lambda line: line.id))
+        return tuple(self._recent)
+
+    async def _read_feeds(self, fresh: list[AuditLine]) -> None:
         for building in self.scenario.buildings:
             for cursor, event in await self._audit.building_feed(
                 building.id, after_id=self._cursors.get(building.id, 0), limit=_AUDIT_BATCH
@@ -119,10 +128,17 @@ class ServicePart:
                         event.reason,
                     )
                 )
-        self._recent.extend(sorted(fresh, key=lambda line: line.id))
-        return tuple(self._recent)
 
-    async def open_alerts(self) -> tuple[AlertLine, ...]:
+    async def records(self) -> tuple[tuple[AuditLine, ...], tuple[AlertLine, ...], bool]:
+        """The audit window, the open alerts, and whether the database answered (False: it cannot be
+        reached now, and these are the last seen; the service answers 503 meanwhile)."""
+        try:
+            self._last_alerts = await self._open_alerts()
+            return await self._recent_audit(), self._last_alerts, True
+        except DatabaseUnavailable:
+            return tuple(self._recent), self._last_alerts, False
+
+    async def _open_alerts(self) -> tuple[AlertLine, ...]:
         """Every building's open alerts, newest first; time-driven ones are swept every few seconds."""
         if self._swept_at is None or time.monotonic() - self._swept_at >= _ALERT_SWEEP_S:
             await self._alerts.sweep(self._clock.now())

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 import pytest_asyncio
 
 from mock_building.building.day_clock import DayShiftedClock
+from mock_building.building.live_view import HeadlessLog, make_console, render_view
 from mock_building.building.running import (
     BuildingError,
     BuildingMode,
@@ -27,7 +29,9 @@ from mock_building.building.running import (
     run_building,
     start_building,
 )
+from mock_building.building.service import DATABASE_NAME
 from mock_building.service.clock import FakeClock
+from mock_building.service.storage import sqlite as sqlite_backend
 
 ADMIN = {"Authorization": "Bearer demo-admin-token"}  # the demo scenario's admin token
 BASE = FakeClock(datetime(2026, 11, 23, 23, 30, tzinfo=UTC))
@@ -229,3 +233,42 @@ async def test_up_announces_readiness_and_stops_on_sigterm(tmp_path: Path, live:
     assert out.getvalue().endswith("stopped\n") and not ready_file.exists()
     if live:
         assert "PINE-1" in out.getvalue() and "audit feed" in out.getvalue()
+
+
+async def test_the_view_outlives_a_database_it_cannot_reach(tmp_path: Path, monkeypatch) -> None:
+    """The live view shows the doors, says the database is away and keeps the last audit, then recovers."""
+    monkeypatch.setattr(sqlite_backend, "BUSY_TIMEOUT_S", 0.1)
+    data_dir = tmp_path / "data"
+    running = await start_building(
+        BuildingSettings(data_dir=data_dir, port=0, radio_port=0, today=date(2030, 1, 2)), base_clock=BASE
+    )
+    try:
+        door = running.service.scenario.door("ELM-N")
+        other = sqlite3.connect(data_dir / DATABASE_NAME, isolation_level=None)
+        # A door event the feed has yet to number: reading the feed must write, and cannot.
+        other.execute(
+            "INSERT INTO audit_events (at, kind, building_id, door_id, outcome, reason)"
+            " VALUES ('2030-01-02T08:00:00+00:00', 'door', ?, ?, 'unlocked', 'ok')",
+            (door.building, door.id),
+        )
+        other.execute("BEGIN IMMEDIATE")  # another process writing, and not letting go
+        try:
+            away = await running.view()
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        back = await running.view()
+    finally:
+        await running.stop()
+    assert not away.database_reachable and len(away.doors) == len(back.doors)
+    assert back.database_reachable and [(a.door_id, a.outcome) for a in back.audit][-1] == (
+        "ELM-N",
+        "unlocked",
+    )
+    screen, log = io.StringIO(), io.StringIO()
+    make_console(screen).print(render_view(away))
+    headless = HeadlessLog(log)
+    headless.update(away)
+    headless.update(back)
+    assert "database cannot be reached" in screen.getvalue()
+    assert "database cannot be reached" in log.getvalue() and "database is back" in log.getvalue()
