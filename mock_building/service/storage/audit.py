@@ -155,8 +155,9 @@ async def feed_behind(db: Executor, building_id: str) -> bool:
     return behind is not None
 
 
-async def number_feed(tx: Executor, building_id: str) -> None:
-    """Number the building's committed events not numbered yet, after every number handed out before.
+async def number_feed(tx: Executor, building_id: str, *, at_most: int) -> int:
+    """Number the building's oldest `at_most` committed events not numbered yet, after every number
+    handed out before; how many it numbered.
 
     Readers do it (writers number nothing), under the building's `audit_feeds` row: an event whose
     transaction commits after a reader has paged past its id still gets a number after that page.
@@ -168,14 +169,16 @@ async def number_feed(tx: Executor, building_id: str) -> None:
     )
     numbered = await tx.execute(
         "UPDATE audit_events SET feed_seq = CAST($2 AS BIGINT) + r.n FROM (SELECT id, ROW_NUMBER()"
-        " OVER (ORDER BY id) AS n FROM audit_events WHERE building_id = $1 AND feed_seq IS NULL) AS r"
-        " WHERE audit_events.id = r.id",
+        " OVER (ORDER BY id) AS n FROM audit_events WHERE building_id = $1 AND feed_seq IS NULL"
+        " ORDER BY id LIMIT $3) AS r WHERE audit_events.id = r.id",
         building_id,
         last,
+        at_most,
     )
     await tx.execute(
         "UPDATE audit_feeds SET last_seq = $2 WHERE building_id = $1", building_id, last + numbered
     )
+    return numbered
 
 
 async def door_feed(
