@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 
 import pytest
 
 from mock_building.errors import DatabaseUnavailable, StoreError
-from mock_building.service.storage import SqliteDatabase, sqlite
+from mock_building.service.storage import SqliteDatabase, open_database, sqlite
+from mock_building.service.storage.schema import HEAD
 
 
 @pytest.fixture
@@ -203,3 +205,22 @@ async def test_a_write_lock_held_too_long_is_a_clear_error(database, monkeypatch
     await holding
     assert _committed(database) == [1, 2]
     await other.close()
+
+
+async def test_start_up_waits_for_another_process_holding_the_write_lock(tmp_path):
+    """Migrating at start-up may block: it waits for the lock rather than failing at once."""
+    path = tmp_path / "service.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("PRAGMA journal_mode = WAL")
+    holder.execute("BEGIN IMMEDIATE")  # another process writing
+    released = threading.Timer(0.3, holder.execute, ("ROLLBACK",))
+    released.start()
+    try:
+        database = await open_database(path)
+    finally:
+        released.join()
+        holder.close()
+    try:
+        assert await database.fetch_value("SELECT version_num FROM alembic_version") == HEAD
+    finally:
+        await database.close()

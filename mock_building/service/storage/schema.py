@@ -21,7 +21,10 @@ from sqlalchemy.pool import StaticPool
 
 from mock_building.errors import StoreError
 
-__all__ = ["HEAD", "migrate_postgres", "migrate_sqlite"]
+__all__ = ["HEAD", "MIGRATION_WAIT_S", "migrate_postgres", "migrate_sqlite"]
+
+MIGRATION_WAIT_S = 30.0
+"""How long a SQLite migration at start-up waits for another process's write lock."""
 
 _SCRIPTS = "mock_building.service.storage:migrations"
 _PRE_ALEMBIC_SCHEMA = 5
@@ -58,7 +61,10 @@ def _upgrade(connection: sa.Connection) -> None:
 
 
 def migrate_sqlite(conn: sqlite3.Connection) -> None:
-    """Migrate the service's own connection (a memory database has no second one)."""
+    """Migrate the service's own connection (a memory database has no second one).
+
+    It runs before serving, so it may wait (up to MIGRATION_WAIT_S) for another process's write lock.
+    """
     engine = sa.create_engine("sqlite://", creator=lambda: conn, poolclass=StaticPool)
 
     # The connection runs in autocommit mode; make each Alembic transaction a real one.
@@ -67,6 +73,7 @@ def migrate_sqlite(conn: sqlite3.Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     legacy = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    conn.execute(f"PRAGMA busy_timeout = {int(MIGRATION_WAIT_S * 1000)}")
     try:
         with engine.connect() as connection:
             if legacy and _revision_of(connection) is None:
@@ -78,6 +85,8 @@ def migrate_sqlite(conn: sqlite3.Connection) -> None:
             connection.commit()
     except sa.exc.SQLAlchemyError as err:
         raise StoreError(f"migration failed: {err}") from err
+    finally:
+        conn.execute("PRAGMA busy_timeout = 0")  # serving waits without blocking the loop (sqlite.py)
 
 
 async def migrate_postgres(url: str) -> None:
