@@ -7,10 +7,12 @@ import asyncio
 import json
 import socket
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_building.building import http_protocol
 from mock_building.building.http_protocol import FLUSH_AT_BYTES, MAX_HEAD_BYTES, CoalescingTransport
@@ -119,44 +121,42 @@ def _read_all(sock: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
-async def test_pipelined_requests_are_answered_whole_and_in_order_on_a_real_server():
-    served = await serve_app(_app, "127.0.0.1", 0)
+def _exchange(port: int, request: bytes, *, timeout: float = 10) -> bytes:
+    """Send `request` on a new connection; everything the server answers until it closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        return _read_all(sock)
+
+
+@asynccontextmanager
+async def _served_port(app: ASGIApp) -> AsyncIterator[int]:
+    """`app` on a real server over loopback: its port, until the block ends."""
+    served = await serve_app(app, "127.0.0.1", 0)
     try:
-        port = int(served.url.rsplit(":", 1)[1])
+        yield int(served.url.rsplit(":", 1)[1])
+    finally:
+        await served.stop()
+
+
+async def test_pipelined_requests_are_answered_whole_and_in_order_on_a_real_server():
+    async with _served_port(_app) as port:
         requests = b"".join(
             b"GET /%s HTTP/1.1\r\nHost: x\r\n%s\r\n"
             % (name, b"Connection: close\r\n" if name == b"c" else b"")
             for name in (b"a", b"b", b"c")
         )
-
-        def exchange() -> bytes:
-            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-                sock.sendall(requests)
-                return _read_all(sock)  # until the server closes after /c
-
-        answer = await asyncio.to_thread(exchange)
+        answer = await asyncio.to_thread(_exchange, port, requests)  # until the server closes after /c
         bodies = [part.split(b"\r\n\r\n", 1)[1] for part in answer.split(b"HTTP/1.1 200 OK\r\n")[1:]]
         assert bodies == [b"/a" * 1000, b"/b" * 1000, b"/c" * 1000]
         assert b"\r\nserver:" not in answer.lower()  # nothing tells a prober which server answers
-    finally:
-        await served.stop()
 
 
 async def test_a_streamed_body_larger_than_the_socket_buffers_arrives_intact():
-    served = await serve_app(_app, "127.0.0.1", 0)
-    try:
-        port = int(served.url.rsplit(":", 1)[1])
+    async with _served_port(_app) as port:
         parts = 4 * 1024  # 4,096 pieces of 4,000 bytes: 16 MB, far past what the socket buffers hold
-
-        def exchange() -> bytes:
-            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-                sock.sendall(b"GET /big?%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % parts)
-                return _read_all(sock)
-
-        head, body = (await asyncio.to_thread(exchange)).split(b"\r\n\r\n", 1)
+        request = b"GET /big?%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % parts
+        head, body = (await asyncio.to_thread(_exchange, port, request, timeout=30)).split(b"\r\n\r\n", 1)
         assert head.startswith(b"HTTP/1.1 200 OK") and body == b"/big" * 1000 * parts
-    finally:
-        await served.stop()
 
 
 async def _body_length(scope: Scope, receive: Receive, send: Send) -> None:
@@ -194,9 +194,7 @@ def short_deadline(monkeypatch: pytest.MonkeyPatch) -> float:
 
 
 async def test_a_request_that_does_not_arrive_whole_in_time_loses_its_connection(short_deadline: float):
-    served = await serve_app(_body_length, "127.0.0.1", 0)
-    try:
-        port = int(served.url.rsplit(":", 1)[1])
+    async with _served_port(_body_length) as port:
 
         def closed_after(sent: bytes) -> tuple[bytes, float]:
             with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
@@ -216,17 +214,13 @@ async def test_a_request_that_does_not_arrive_whole_in_time_loses_its_connection
         )
         for answer, waited in (silent, half_head, half_body):
             assert answer == b"" and short_deadline * 0.8 < waited < 5
-    finally:
-        await served.stop()
 
 
 async def test_a_request_in_pieces_within_the_deadline_is_answered_and_the_next_one_too(
     short_deadline: float,
 ):
     """The deadline runs from a later request's first byte, not from the end of the answer before."""
-    served = await serve_app(_body_length, "127.0.0.1", 0)
-    try:
-        port = int(served.url.rsplit(":", 1)[1])
+    async with _served_port(_body_length) as port:
         pause = short_deadline * 0.6
 
         def exchange() -> list[bytes]:
@@ -242,20 +236,10 @@ async def test_a_request_in_pieces_within_the_deadline_is_answered_and_the_next_
 
         answers = await asyncio.to_thread(exchange)
         assert [a.split(b"\r\n\r\n", 1)[1] for a in answers] == [b"6", b"6"]
-    finally:
-        await served.stop()
-
-
-def _exchange(port: int, request: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(request)
-        return _read_all(sock)
 
 
 async def test_a_request_head_over_the_cap_is_refused_431_and_one_under_it_is_answered():
-    served = await serve_app(_body_length, "127.0.0.1", 0)
-    try:
-        port = int(served.url.rsplit(":", 1)[1])
+    async with _served_port(_body_length) as port:
 
         def head(size: int) -> bytes:
             return b"GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Filler: %s\r\n\r\n" % (b"f" * size)
@@ -266,14 +250,10 @@ async def test_a_request_head_over_the_cap_is_refused_431_and_one_under_it_is_an
         assert status.startswith(b"HTTP/1.1 431 ") and b"content-type: application/problem+json" in status
         assert json.loads(body)["code"] == "request_too_large" and json.loads(body)["status"] == 431
         assert under.startswith(b"HTTP/1.1 200 OK") and under.endswith(b"\r\n\r\n0")
-    finally:
-        await served.stop()
 
 
 async def test_a_large_body_pipelined_before_a_request_does_not_count_against_its_head():
-    served = await serve_app(_body_length, "127.0.0.1", 0)
-    try:
-        port = int(served.url.rsplit(":", 1)[1])
+    async with _served_port(_body_length) as port:
         size = 4 * MAX_HEAD_BYTES
         pipelined = (
             b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (size, b"b" * size)
@@ -282,15 +262,11 @@ async def test_a_large_body_pipelined_before_a_request_does_not_count_against_it
         answers = await asyncio.to_thread(_exchange, port, pipelined)
         assert answers.count(b"HTTP/1.1 200 OK") == 2, answers[:200]
         assert answers.endswith(b"\r\n\r\n0") and b"\r\n\r\n%d" % size in answers
-    finally:
-        await served.stop()
 
 
 async def test_a_header_that_never_ends_is_cut_off_once_past_the_cap():
     """httptools holds an unfinished header whole: the server stops reading it past the cap."""
-    served = await serve_app(_body_length, "127.0.0.1", 0)
-    try:
-        port = int(served.url.rsplit(":", 1)[1])
+    async with _served_port(_body_length) as port:
 
         def endless_header() -> bytes:
             with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
@@ -305,5 +281,3 @@ async def test_a_header_that_never_ends_is_cut_off_once_past_the_cap():
 
         answer = await asyncio.to_thread(endless_header)
         assert answer == b"" or answer.startswith(b"HTTP/1.1 431 ")
-    finally:
-        await served.stop()
