@@ -13,24 +13,18 @@ import asyncpg
 import httpx
 import pytest
 
-from mock_building.building.serving import serve_app
 from mock_building.service import faults
 from mock_building.service.clock import FakeClock
 from mock_building.service.storage import sqlite as sqlite_backend
 from tests.postgres_server import PostgresServer
-from tests.service_support import NOON, Driver, make_app, sign_in, use_postgres
+from tests.service_support import NOON, Driver, served_client, sign_in, use_postgres
 
 
 @asynccontextmanager
-async def _served(db_path: Path | None = None) -> AsyncIterator[tuple[httpx.AsyncClient, Driver]]:
-    app = await make_app(FakeClock(NOON), db_path)
-    served = await serve_app(app, "127.0.0.1", 0)
-    try:
-        async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
-            yield client, await sign_in(client, "alice", "alice-pw")
-    finally:
-        await served.stop()
-        await app.state.service.database.close()
+async def _served(db_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Driver]]:
+    """The service on a real server (on the test's PostgreSQL, if one is in use), and Alice signed in."""
+    async with served_client(db_path, FakeClock(NOON)) as client:
+        yield client, await sign_in(client, "alice", "alice-pw")
 
 
 def _unavailable(answer: httpx.Response) -> bool:
@@ -51,6 +45,7 @@ def _complaints(caplog: pytest.LogCaptureFixture) -> tuple[list[str], list[str]]
 async def test_postgresql_refusing_connections_is_503_then_the_service_recovers(
     postgres_server: PostgresServer,
     postgres_url: str,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ):
@@ -59,7 +54,7 @@ async def test_postgresql_refusing_connections_is_503_then_the_service_recovers(
     admin = await asyncpg.connect(postgres_server.url())
     try:
         with use_postgres(postgres_url):
-            async with _served() as (client, alice):
+            async with _served(tmp_path / "unused.sqlite3") as (client, alice):
                 assert (await alice.grant("S1", "A-N", "BC-1")).status_code == 201
                 await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
                 await admin.execute(

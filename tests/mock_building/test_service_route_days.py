@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime
 
-import httpx
 import pytest
 
-from mock_building.building.serving import serve_app
 from mock_building.service import route_days
 from mock_building.service.clock import FakeClock
 from mock_building.service.route_days import RouteDays
-from tests.service_support import make_app, scenario, sign_in, stored_value
+from tests.service_support import make_app, scenario, served_client, sign_in, stored_value
 
 pytestmark = pytest.mark.usefixtures("service_backend")
 
@@ -23,29 +21,23 @@ async def test_a_served_service_seeds_the_new_days_routes_as_the_day_turns(tmp_p
     monkeypatch.setattr(route_days, "CHECK_EVERY_S", 0.05)
     clock = FakeClock(LATE)
     db = tmp_path / "service.sqlite3"
-    app = await make_app(clock, db)
-    served = await serve_app(app, "127.0.0.1", 0)
-    try:
-        async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:
-            alice = await sign_in(client, "alice", "alice-pw")
-            today = await client.get("/v1/routes/today", headers=alice.headers)
-            assert today.status_code == 200 and today.json()["date"] == "2026-11-23"
-            clock.advance(60)
-            for _ in range(200):
-                tomorrow = await client.get("/v1/routes/today", headers=alice.headers)
-                if tomorrow.status_code == 200:
-                    break
-                assert tomorrow.json()["code"] == "not_found"
-                await asyncio.sleep(0.02)
-            assert tomorrow.status_code == 200, tomorrow.text
-            assert tomorrow.json()["date"] == "2026-11-24"
-            assert [s["stop_id"] for s in tomorrow.json()["stops"]] == [
-                s["stop_id"] for s in today.json()["stops"]
-            ]
-            assert (await alice.grant("S1", "A-N", "BC-1")).status_code == 201
-    finally:
-        await served.stop()
-        await app.state.service.database.close()
+    async with served_client(db, clock) as client:
+        alice = await sign_in(client, "alice", "alice-pw")
+        today = await client.get("/v1/routes/today", headers=alice.headers)
+        assert today.status_code == 200 and today.json()["date"] == "2026-11-23"
+        clock.advance(60)
+        for _ in range(200):
+            tomorrow = await client.get("/v1/routes/today", headers=alice.headers)
+            if tomorrow.status_code == 200:
+                break
+            assert tomorrow.json()["code"] == "not_found"
+            await asyncio.sleep(0.02)
+        assert tomorrow.status_code == 200, tomorrow.text
+        assert tomorrow.json()["date"] == "2026-11-24"
+        assert [s["stop_id"] for s in tomorrow.json()["stops"]] == [
+            s["stop_id"] for s in today.json()["stops"]
+        ]
+        assert (await alice.grant("S1", "A-N", "BC-1")).status_code == 201
     days = await stored_value(db, "SELECT COUNT(*) FROM routes WHERE driver_id = $1", "alice")
     assert int(days) == 2  # yesterday's route is kept
 
