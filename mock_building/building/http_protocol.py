@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -47,15 +48,22 @@ REQUEST_ARRIVAL_S = 30.0
 """Time for a whole request to arrive: a request of the largest body the service takes (64 KiB)
 needs a few seconds on a poor mobile link, and a client that takes longer holds a connection."""
 _log = logging.getLogger(__name__)
-_HEAD_TOO_LARGE_STATUS = 431
-_HEAD_TOO_LARGE = Problem.of(ReasonCode.REQUEST_TOO_LARGE, "Request header fields too large").model_copy(
-    update={"status": _HEAD_TOO_LARGE_STATUS}
+_HEAD_TOO_LARGE = HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+_HEAD_TOO_LARGE_BODY = (
+    Problem.of(ReasonCode.REQUEST_TOO_LARGE, "Request header fields too large")
+    .model_copy(update={"status": _HEAD_TOO_LARGE.value})
+    .model_dump_json(exclude_none=True)
+    .encode()
 )
-_HEAD_TOO_LARGE_BODY = _HEAD_TOO_LARGE.model_dump_json(exclude_none=True).encode()
 _HEAD_TOO_LARGE_RESPONSE = (
-    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: %s\r\ncontent-length: %d\r\n"
-    b"connection: close\r\n\r\n%s"
-    % (PROBLEM_MEDIA_TYPE.encode(), len(_HEAD_TOO_LARGE_BODY), _HEAD_TOO_LARGE_BODY)
+    b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s"
+    % (
+        _HEAD_TOO_LARGE.value,
+        _HEAD_TOO_LARGE.phrase.encode(),
+        PROBLEM_MEDIA_TYPE.encode(),
+        len(_HEAD_TOO_LARGE_BODY),
+        _HEAD_TOO_LARGE_BODY,
+    )
 )
 
 
