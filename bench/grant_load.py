@@ -144,7 +144,15 @@ def wrk_script(grants: list[Grant], *, keyed: bool) -> str:
     """
     entries = ",\n".join(f"  {{{_lua_string(g.token)}, {_lua_string(g.body)}}}" for g in grants)
     if keyed:
-        request = """\
+        per_mode = """\
+local prefix = ""
+local sent = 0
+
+function init(args)
+  next_index = (offset or 0) % #grants
+  prefix = (args[1] or "") .. "-" .. (offset or 0) .. "-"
+end
+
 function request()
   next_index = next_index % #grants + 1
   sent = sent + 1
@@ -153,36 +161,34 @@ function request()
     ["Content-Type"] = "application/json", ["Idempotency-Key"] = prefix .. sent}, grant[2])
 end"""
     else:
-        request = """\
+        per_mode = """\
+local requests = {}
+
+function init(args)
+  for i, grant in ipairs(grants) do
+    requests[i] = wrk.format("POST", "/v1/grants",
+      {["Authorization"] = "Bearer " .. grant[1], ["Content-Type"] = "application/json"}, grant[2])
+  end
+  next_index = (offset or 0) % #grants
+end
+
 function request()
-  next_index = next_index % #requests + 1
+  next_index = next_index % #grants + 1
   return requests[next_index]
 end"""
     return f"""\
 local grants = {{
 {entries}
 }}
-local requests = {{}}
 local next_index = 0
 local threads = 0
-local prefix = ""
-local sent = 0
 
 function setup(thread)
   thread:set("offset", threads * 7919)
   threads = threads + 1
 end
 
-function init(args)
-  for i, grant in ipairs(grants) do
-    requests[i] = wrk.format("POST", "/v1/grants",
-      {{["Authorization"] = "Bearer " .. grant[1], ["Content-Type"] = "application/json"}}, grant[2])
-  end
-  next_index = (offset or 0) % #requests
-  prefix = (args[1] or "") .. "-" .. (offset or 0) .. "-"
-end
-
-{request}
+{per_mode}
 
 function done(summary, latency, requests)
   local e = summary.errors
