@@ -21,7 +21,6 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
-from starlette.types import Lifespan
 
 from mock_building.errors import DatabaseUnavailable
 from mock_building.scenario.loader import Scenario, ServiceFaultSettings
@@ -34,6 +33,7 @@ from mock_building.service.api_upkeep import router as upkeep_router
 from mock_building.service.asgi import AccessService, BodyLimitMiddleware, FaultMiddleware
 from mock_building.service.audit import AuditLog
 from mock_building.service.auth import Sessions
+from mock_building.service.chores import Chore, Chores
 from mock_building.service.clock import Clock
 from mock_building.service.context import Service, ServiceConfig
 from mock_building.service.deliveries import Deliveries
@@ -82,12 +82,12 @@ def create_app(
     clock: Clock,
     faults: ServiceFaultSettings | None = None,
     upkeep_keys: UpkeepKeys | None = None,
-    lifespan: Lifespan[AccessService] | None = None,
+    chores: Mapping[str, Chore] | None = None,
 ) -> AccessService:
     """An access service over an opened, seeded `database`; `clock` is the only source of time.
 
-    With `upkeep_keys` it also queues signed maintenance statements for phones to carry to doors;
-    `lifespan` runs beside it while it is served.
+    With `upkeep_keys` it also queues signed maintenance statements for phones to carry to doors.
+    While it is served, it does its own chores (`chores.py`), `chores` first.
     """
     carrier_signers = CarrierSigners(signers)  # shared by the gate and the upkeep desk (key rotation)
     audit = AuditLog(database, config.audit_secret)
@@ -128,7 +128,12 @@ def create_app(
         description="Grants, receipts, deliveries and audit for LobbyKey. Errors are RFC 9457 problem+json.",
         # The service sets up no OpenTelemetry provider: FastAPI's check for one costs ~10 µs a request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
-        lifespan=lifespan,
+        lifespan=Chores(
+            {
+                **(chores or {}),
+                "forget spent idempotency keys": lambda: service.gate.forget_spent_requests(clock.now()),
+            }
+        ).kept,
     )
     app.state.service = service
     app.serve_directly(
@@ -273,5 +278,5 @@ async def app_for_scenario(
         clock=clock,
         faults=scenario.service_faults,
         upkeep_keys=keys,
-        lifespan=days.kept,
+        chores={"seed the new day's routes": days.catch_up},
     )

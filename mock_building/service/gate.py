@@ -9,9 +9,13 @@ window is open. Every decision, granted or refused, becomes an audit event with 
 A request may carry an idempotency key (the `Idempotency-Key` header): the first grant issued
 under it is stored with a hash of the request, and a retry with the same key and the same request
 gets that very grant back (no second live grant for one scan), while the same key with another
-request is a `conflict`. Refusals are not stored: a retry is judged afresh. The earlier grant is
-looked for only when a request under a key cannot store its own, or would be refused (its stop
-completed or its slots taken since): a first request, the usual case, pays one insert and no lookup.
+request is a `conflict`. Refusals are not stored: a retry is judged afresh. A key answers with its
+grant only while that grant is live: a retry after it expired (an answer lost for longer than a
+grant lives) is a new request, and the key is taken over by its grant, since an expired grant opens
+no door. The earlier grant is looked for only when a request under a key cannot store its own, or
+would be refused (its stop completed or its slots taken since): a first request, the usual case,
+pays one insert and no lookup. Keys whose grants have expired are forgotten by a chore
+(`forget_spent_requests`), so they do not pile up.
 """
 
 from __future__ import annotations
@@ -34,7 +38,10 @@ from mock_building.service.storage import Database, Executor, grants
 from protocol.grant import DEFAULT_LIFETIME, GrantClaims, issue_grant
 from protocol.reasons import ReasonCode
 
-__all__ = ["NOT_ON_ROUTE", "GrantGate", "IssuedGrant", "today_route_id"]
+__all__ = ["FORGET_AT_MOST", "NOT_ON_ROUTE", "GrantGate", "IssuedGrant", "today_route_id"]
+
+FORGET_AT_MOST = 1000
+"""Spent idempotency keys deleted per transaction: a long backlog never holds the database for long."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,7 @@ class GrantGate:
                 except ServiceProblem as problem:
                     # A retry is answered as before, not refused now (nor audited, nor counted).
                     if idempotency_key is not None and await self._replay(
-                        tx, who.driver_id, idempotency_key, body_hash
+                        tx, who.driver_id, idempotency_key, body_hash, now
                     ):
                         raise _AnsweredBefore from None
                     refusal = problem
@@ -143,7 +150,7 @@ class GrantGate:
                         raise _AnsweredBefore
         except _AnsweredBefore:  # rolled back: the slot, the audit event and this grant are gone
             assert idempotency_key is not None
-            earlier = await self._replay(self._database, who.driver_id, idempotency_key, body_hash)
+            earlier = await self._replay(self._database, who.driver_id, idempotency_key, body_hash, now)
             if earlier is None:
                 raise ServiceProblem(ReasonCode.CONFLICT, "Idempotency key in use") from None
             return earlier, False
@@ -151,10 +158,29 @@ class GrantGate:
             raise refusal
         return grant, True
 
+    async def forget_spent_requests(self, now: datetime) -> int:
+        """Delete the idempotency keys whose grants have expired by `now`; how many were."""
+        # Issued a lifetime ago or earlier: an index range of expired grants (at this lifetime). Each
+        # grant's own expiry is checked too: one issued before the lifetime changed may live on.
+        issued_by = datetime.fromtimestamp(now.timestamp() - self.lifetime_s, now.tzinfo).isoformat()
+        forgotten = 0
+        while True:
+            async with self._database.transaction() as tx:
+                step = await grants.forget_spent_requests(tx, issued_by, now.isoformat(), FORGET_AT_MOST)
+            forgotten += step
+            if step < FORGET_AT_MOST:
+                return forgotten
+
     @staticmethod
-    async def _replay(db: Executor, driver_id: str, key: str, body_hash: bytes) -> IssuedGrant | None:
+    async def _replay(
+        db: Executor, driver_id: str, key: str, body_hash: bytes, now: datetime
+    ) -> IssuedGrant | None:
+        """The live grant issued earlier under `key` (None: none, or it has expired)."""
         earlier = await grants.replay(db, driver_id, key)
         if earlier is None:
+            return None
+        expires_at = datetime.fromisoformat(earlier.expires_at)
+        if expires_at <= now:  # an expired grant opens no door: the key is free for a new request
             return None
         if earlier.body_hash != body_hash:
             raise ServiceProblem(
@@ -162,12 +188,7 @@ class GrantGate:
                 "Idempotency key reused",
                 "this Idempotency-Key was used for another request",
             )
-        return IssuedGrant(
-            earlier.token,
-            bytes.fromhex(earlier.grant_id),
-            earlier.door_id,
-            datetime.fromisoformat(earlier.expires_at),
-        )
+        return IssuedGrant(earlier.token, bytes.fromhex(earlier.grant_id), earlier.door_id, expires_at)
 
     async def _decide(
         self,

@@ -3,31 +3,24 @@
 A scenario's route without a `day` runs "today", so seeding adds it for the day the service starts
 on. A service that keeps running (a carrier's deployment, the staging service QA teams share) would
 have no routes after its first local midnight: drivers would get "no route today" until a restart.
-`RouteDays` checks the scenario's local date every `CHECK_EVERY_S` while the app is served and adds
-the new day's routes once it turns. Every worker may do it: a route is added only if it is missing.
+`RouteDays.catch_up`, one of the service's chores (`chores.py`), checks the scenario's local date
+and adds the new day's routes once it turns. Every worker may do it: a route is added only if it is
+missing.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI
-
-from mock_building.errors import DatabaseUnavailable
 from mock_building.scenario.loader import Scenario
 from mock_building.service.clock import Clock
 from mock_building.service.seed import seed_routes
 from mock_building.service.storage import Database
 
-__all__ = ["CHECK_EVERY_S", "RouteDays"]
+__all__ = ["RouteDays"]
 
-CHECK_EVERY_S = 30.0
-"""How long after midnight a new day's routes may be missing, at most."""
 _log = logging.getLogger(__name__)
 
 
@@ -54,24 +47,3 @@ class RouteDays:
         if added:
             _log.info("seeded %d routes for %s", added, today.isoformat())
         return added
-
-    @contextlib.asynccontextmanager
-    async def kept(self, app: FastAPI) -> AsyncIterator[None]:
-        """The app's lifespan: check the day every CHECK_EVERY_S while it is served."""
-        task = asyncio.create_task(self._every_check(), name="route-days")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _every_check(self) -> None:
-        while True:
-            await asyncio.sleep(CHECK_EVERY_S)
-            try:
-                await self.catch_up()
-            except DatabaseUnavailable as err:  # the next check tries again
-                _log.warning("could not seed the new day's routes: %s", err)
-            except Exception:  # a bug: said with its traceback, and the next check tries again
-                _log.exception("could not seed the new day's routes")

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from mock_building.service import route_days
+from mock_building.service import chores
 from mock_building.service.clock import FakeClock
 from mock_building.service.route_days import RouteDays
 from tests.service_support import make_app, scenario, served_client, sign_in, stored_value
@@ -18,7 +18,7 @@ LATE = datetime(2026, 11, 23, 23, 59, 30, tzinfo=UTC)  # the test scenario's zon
 
 
 async def test_a_served_service_seeds_the_new_days_routes_as_the_day_turns(tmp_path, monkeypatch):
-    monkeypatch.setattr(route_days, "CHECK_EVERY_S", 0.05)
+    monkeypatch.setattr(chores, "CHECK_EVERY_S", 0.05)
     clock = FakeClock(LATE)
     db = tmp_path / "service.sqlite3"
     async with served_client(db, clock) as client:

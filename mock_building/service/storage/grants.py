@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from mock_building.service.storage.database import Executor
 
-__all__ = ["GrantAsk", "GrantFacts", "GrantRecord", "GrantTarget", "RememberedGrant", "record_grant",
-           "remember_request", "replay", "take_grant_slot"]  # fmt: skip
+__all__ = ["GrantAsk", "GrantFacts", "GrantRecord", "GrantTarget", "RememberedGrant", "forget_spent_requests",
+           "record_grant", "remember_request", "replay", "take_grant_slot"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -167,10 +167,14 @@ async def record_grant(db: Executor, grant: GrantRecord) -> None:
 async def remember_request(
     db: Executor, driver_id: str, idempotency_key: str, body_hash: bytes, grant_id: str, token: bytes, at: str
 ) -> bool:
-    """Keep the grant answering this idempotency key; False when another request already took the key."""
+    """Keep the grant answering this idempotency key, issued `at`; False when the key answers with
+    another grant still live at `at` (a key whose grant has expired is taken over)."""
     added = await db.execute(
         "INSERT INTO grant_requests (driver_id, idempotency_key, body_hash, grant_id, token, created_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (driver_id, idempotency_key) DO UPDATE SET"
+        " body_hash = excluded.body_hash, grant_id = excluded.grant_id, token = excluded.token,"
+        " created_at = excluded.created_at"
+        " WHERE (SELECT g.expires_at FROM grants g WHERE g.id = grant_requests.grant_id) <= excluded.created_at",
         driver_id,
         idempotency_key,
         body_hash,
@@ -191,3 +195,16 @@ async def replay(db: Executor, driver_id: str, idempotency_key: str) -> Remember
     if row is None:
         return None
     return RememberedGrant(bytes(row[0]), bytes(row[1]), row[2], row[3], row[4])
+
+
+async def forget_spent_requests(db: Executor, issued_by: str, now: str, at_most: int) -> int:
+    """Delete up to `at_most` idempotency keys issued by `issued_by` whose grants have expired
+    by `now`, oldest first; how many were deleted."""
+    return await db.execute(
+        "DELETE FROM grant_requests WHERE (driver_id, idempotency_key) IN ("
+        " SELECT r.driver_id, r.idempotency_key FROM grant_requests r JOIN grants g ON g.id = r.grant_id"
+        " WHERE r.created_at <= $1 AND g.expires_at <= $2 ORDER BY r.created_at LIMIT $3)",
+        issued_by,
+        now,
+        at_most,
+    )
