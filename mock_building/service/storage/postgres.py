@@ -24,6 +24,8 @@ __all__ = ["DEFAULT_POOL_SIZE", "PostgresDatabase"]
 DEFAULT_POOL_SIZE = 20
 """Connections one process holds at most, unless told otherwise (`serve --db-connections`)."""
 _T = TypeVar("_T")
+_CANNOT_CONNECT = (OSError, asyncpg.PostgresError)
+"""Errors of getting a connection: refused, timed out (TimeoutError is an OSError), down, or gone."""
 _CONNECTION_LOST = (OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError)
 """Errors of a statement that mean the connection, not the statement, failed (class 08 and 57)."""
 
@@ -76,7 +78,7 @@ class PostgresDatabase:
     async def open(cls, url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> PostgresDatabase:
         try:
             pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size, reset=_keep_session)
-        except (OSError, asyncpg.PostgresError) as err:
+        except _CANNOT_CONNECT as err:
             raise StoreError(f"cannot open database {_without_password(url)}: {err}") from err
         return cls(pool, url, pool_size)
 
@@ -94,7 +96,7 @@ class PostgresDatabase:
         async with self._turns:
             try:
                 conn = await self.pool.acquire()
-            except (OSError, TimeoutError, asyncpg.PostgresError) as err:  # refused, down, or gone
+            except _CANNOT_CONNECT as err:
                 raise DatabaseUnavailable(f"cannot connect to the database: {err}") from err
             token = self._leased.set((task, conn))
             try:
