@@ -1,5 +1,5 @@
-"""uvicorn's httptools protocol as the service serves it: one `send` per response, a deadline for
-requests to arrive, and a cap on the size of a request's head.
+"""uvicorn's httptools protocol as the service serves it: one `send` per response, deadlines for
+requests to arrive and for responses to be taken, and a cap on the size of a request's head.
 
 uvicorn writes a response's status line and headers, then its body, as two transport writes, and
 with TCP_NODELAY on (see `serving.listening_socket`) each write is a system call and a TCP segment
@@ -16,6 +16,11 @@ a request must arrive whole within `REQUEST_ARRIVAL_S`: from the connection's st
 request, from its first byte for a later one (uvicorn's own keep-alive timeout covers the wait
 before it). Past that the connection is closed; a route still reading that body sees the client gone.
 
+The other way round, a client that asks and then takes nothing of the answer would hold its
+connection and the answering task for ever (the socket transport pauses the response while its
+buffer is full). A response that stays paused, with nothing taken, for `RESPONSE_STALL_S` loses its
+connection.
+
 Neither uvicorn nor httptools bounds a request line or a header: a client could send megabytes of
 one header, all held in memory, within the deadline. A request head (request line and headers)
 larger than `MAX_HEAD_BYTES` is answered 431 problem+json and its connection closed.
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -37,6 +43,7 @@ __all__ = [
     "FLUSH_AT_BYTES",
     "MAX_HEAD_BYTES",
     "REQUEST_ARRIVAL_S",
+    "RESPONSE_STALL_S",
     "CoalescingTransport",
     "ServiceHttpProtocol",
 ]
@@ -47,6 +54,8 @@ MAX_HEAD_BYTES = 16 * 1024
 REQUEST_ARRIVAL_S = 30.0
 """Time for a whole request to arrive: a request of the largest body the service takes (64 KiB)
 needs a few seconds on a poor mobile link, and a client that takes longer holds a connection."""
+RESPONSE_STALL_S = 30.0
+"""Time a client may take nothing of a response the service is sending (a slow link takes some)."""
 _log = logging.getLogger(__name__)
 _HEAD_TOO_LARGE = HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
 _HEAD_TOO_LARGE_BODY = (
@@ -129,12 +138,37 @@ class CoalescingTransport(asyncio.Transport):
         return self._transport.get_protocol()
 
 
+class _Deadline:
+    """A timer that calls `on_expiry` once it runs out: started (a running one keeps its time) or stopped."""
+
+    __slots__ = ("_loop", "_on_expiry", "_timer")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_expiry: Callable[[], None]) -> None:
+        self._loop = loop
+        self._on_expiry = on_expiry
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start(self, seconds: float) -> None:
+        if self._timer is None:
+            self._timer = self._loop.call_later(seconds, self._expire)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self) -> None:
+        self._timer = None
+        self._on_expiry()
+
+
 class ServiceHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol writing through a `CoalescingTransport`, closing the connection
-    of a request that does not arrive whole within `REQUEST_ARRIVAL_S`, and refusing a request head
-    larger than `MAX_HEAD_BYTES`."""
+    of a request that does not arrive whole within `REQUEST_ARRIVAL_S` or of a response nothing is
+    taken of for `RESPONSE_STALL_S`, and refusing a request head larger than `MAX_HEAD_BYTES`."""
 
-    _arrival: asyncio.TimerHandle | None = None
+    _arrival: _Deadline
+    _stall: _Deadline
     _reading_head = True
     """Between requests or inside a request's head (until its headers are complete)."""
     _unparsed_head_bytes = 0
@@ -145,7 +179,9 @@ class ServiceHttpProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))
-        self._await_request()
+        self._arrival = _Deadline(self.loop, self._request_overdue)
+        self._stall = _Deadline(self.loop, self._response_stalled)
+        self._arrival.start(REQUEST_ARRIVAL_S)  # a first request's deadline runs from the connection
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -172,30 +208,32 @@ class ServiceHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._await_request()
+        self._arrival.start(REQUEST_ARRIVAL_S)
 
     def on_message_complete(self) -> None:
-        self._request_arrived()
+        self._arrival.stop()
         self._reading_head, self._request_ended = True, True
         if not self._refused:
             super().on_message_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._request_arrived()
+        self._arrival.stop()
+        self._stall.stop()
         super().connection_lost(exc)
 
-    def _await_request(self) -> None:
-        """Start the deadline, unless one runs already (a first request's runs from the connection)."""
-        if self._arrival is None:
-            self._arrival = self.loop.call_later(REQUEST_ARRIVAL_S, self._request_overdue)
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._stall.start(RESPONSE_STALL_S)
 
-    def _request_arrived(self) -> None:
-        if self._arrival is not None:
-            self._arrival.cancel()
-            self._arrival = None
+    def resume_writing(self) -> None:
+        self._stall.stop()
+        super().resume_writing()
+
+    def _response_stalled(self) -> None:
+        _log.debug("dropping a connection that took nothing of its response in %s s", RESPONSE_STALL_S)
+        self.transport.abort()
 
     def _request_overdue(self) -> None:
-        self._arrival = None
         _log.debug("closing a connection whose request did not arrive in %s s", REQUEST_ARRIVAL_S)
         self.transport.close()
 

@@ -1,5 +1,6 @@
 """Responses leave in one write per loop turn, nothing is lost or reordered on the way, a request
-that does not arrive in time loses its connection, and an oversized request head is refused."""
+that does not arrive in time loses its connection, so does a response nobody takes, and an
+oversized request head is refused."""
 
 from __future__ import annotations
 
@@ -214,6 +215,30 @@ async def test_a_request_that_does_not_arrive_whole_in_time_loses_its_connection
         )
         for answer, waited in (silent, half_head, half_body):
             assert answer == b"" and short_deadline * 0.8 < waited < 5
+
+
+async def test_a_response_nothing_is_taken_of_loses_its_connection(monkeypatch: pytest.MonkeyPatch):
+    """A client that asks for 16 MB and reads nothing is dropped once the response has stalled; one
+    that reads, however the socket buffers fill, gets it all (the streamed-body test above)."""
+    monkeypatch.setattr(http_protocol, "RESPONSE_STALL_S", 0.3)
+    parts = 4 * 1024
+    async with _served_port(_app) as port:
+
+        def asks_then_sits() -> int:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+                sock.sendall(b"GET /big?%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % parts)
+                time.sleep(1.5)
+                received = 0
+                try:
+                    while chunk := sock.recv(1 << 16):
+                        received += len(chunk)
+                except ConnectionResetError:
+                    pass
+                return received
+
+        received = await asyncio.to_thread(asks_then_sits)
+        assert 0 < received < len(b"/big") * 1000 * parts / 2
 
 
 async def test_a_request_in_pieces_within_the_deadline_is_answered_and_the_next_one_too(
