@@ -192,7 +192,8 @@ async def register_handheld(
 @router.get("/routes/today", response_model=Route)
 async def route_today(driver: CurrentDriver, service: ServiceDep) -> Route:
     """The driver's stops for today in delivery order, with packages, doors and windows."""
-    return await today_route(service.database, driver.driver_id, service.clock.now(), service.config.zone)
+    async with service.database.lease():  # one pooled connection for the route's statements
+        return await today_route(service.database, driver.driver_id, service.clock.now(), service.config.zone)
 
 
 @router.post("/receipts", response_model=ReceiptUploadResponse)

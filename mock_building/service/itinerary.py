@@ -26,17 +26,25 @@ def _window(day: date, start: str | None, end: str | None, zone: ZoneInfo) -> De
 
 
 async def today_route(db: Executor, driver_id: str, now: datetime, zone: ZoneInfo) -> Route:
+    """The route in four statements however long it is (its day, stops, buildings, parcels)."""
     route_id = today_route_id(driver_id, now, zone)
     day = await routes.route_day(db, route_id)
     if day is None:
         raise ServiceProblem(ReasonCode.NOT_FOUND, "No route today", "you have no route assigned for today")
-    buildings: dict[str, Building] = {}
-    stops = []
-    for stop in await routes.stops_of(db, route_id):
-        if stop.building_id not in buildings:
-            buildings[stop.building_id] = await _building(db, stop.building_id)
-        packages = await routes.packages_of(db, route_id, stop.stop_id)
-        stops.append(
+    stops = await routes.stops_of(db, route_id)
+    buildings = {
+        row.building_id: Building(
+            building_id=row.building_id,
+            name=row.name,
+            doors=tuple(Door(door_id=d.door_id, name=d.name) for d in row.doors),
+        )
+        for row in await routes.buildings_on_route(db, route_id)
+    }
+    packages = await routes.packages_on_route(db, route_id)
+    return Route(
+        route_id=route_id,
+        date=day,
+        stops=tuple(
             Stop(
                 stop_id=stop.stop_id,
                 sequence=stop.seq,
@@ -44,18 +52,11 @@ async def today_route(db: Executor, driver_id: str, now: datetime, zone: ZoneInf
                 building=buildings[stop.building_id],
                 window=_window(day, stop.window_start, stop.window_end, zone),
                 packages=tuple(
-                    Package(package_id=p.package_id, barcode=p.barcode, unit=p.unit) for p in packages
+                    Package(package_id=p.package_id, barcode=p.barcode, unit=p.unit)
+                    for p in packages.get(stop.stop_id, ())
                 ),
                 status=StopStatus.DELIVERED if stop.completed else StopStatus.PENDING,
             )
-        )
-    return Route(route_id=route_id, date=day, stops=tuple(stops))
-
-
-async def _building(db: Executor, building_id: str) -> Building:
-    row = await routes.building_of(db, building_id)
-    name = row.name if row else building_id
-    doors = await routes.doors_of(db, building_id)
-    return Building(
-        building_id=building_id, name=name, doors=tuple(Door(door_id=d.door_id, name=d.name) for d in doors)
+            for stop in stops
+        ),
     )

@@ -23,10 +23,9 @@ __all__ = [
     "add_carrier",
     "add_door",
     "add_route",
-    "building_of",
-    "doors_of",
+    "buildings_on_route",
     "package_ids",
-    "packages_of",
+    "packages_on_route",
     "route_day",
     "stops_of",
 ]
@@ -52,15 +51,16 @@ class RouteSeed:
 
 
 @dataclass(frozen=True)
-class BuildingRow:
-    building_id: str
+class DoorRow:
+    door_id: str
     name: str
 
 
 @dataclass(frozen=True)
-class DoorRow:
-    door_id: str
+class BuildingRow:
+    building_id: str
     name: str
+    doors: tuple[DoorRow, ...]
 
 
 @dataclass(frozen=True)
@@ -166,23 +166,32 @@ async def stops_of(db: Executor, route_id: str) -> list[StopRow]:
     return [StopRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6] is not None) for r in rows]
 
 
-async def building_of(db: Executor, building_id: str) -> BuildingRow | None:
-    name = await db.fetch_value("SELECT name FROM buildings WHERE id = $1", building_id)
-    return None if name is None else BuildingRow(building_id, name)
-
-
-async def doors_of(db: Executor, building_id: str) -> list[DoorRow]:
-    rows = await db.fetch_all("SELECT id, name FROM doors WHERE building_id = $1 ORDER BY id", building_id)
-    return [DoorRow(r[0], r[1]) for r in rows]
-
-
-async def packages_of(db: Executor, route_id: str, stop_id: str) -> list[PackageRow]:
+async def buildings_on_route(db: Executor, route_id: str) -> list[BuildingRow]:
+    """The buildings the route's stops are at, each with its doors in id order."""
     rows = await db.fetch_all(
-        "SELECT id, barcode, unit FROM packages WHERE route_id = $1 AND stop_id = $2 ORDER BY seq, id",
+        "SELECT b.id, b.name, d.id, d.name FROM buildings b LEFT JOIN doors d ON d.building_id = b.id"
+        " WHERE b.id IN (SELECT building_id FROM stops WHERE route_id = $1) ORDER BY b.id, d.id",
         route_id,
-        stop_id,
     )
-    return [PackageRow(r[0], r[1], r[2]) for r in rows]
+    names: dict[str, str] = {}
+    doors: dict[str, list[DoorRow]] = {}
+    for r in rows:  # a building without doors is one row, its door NULL
+        names[r[0]] = r[1]
+        found = doors.setdefault(r[0], [])
+        if r[2] is not None:
+            found.append(DoorRow(r[2], r[3]))
+    return [BuildingRow(b, names[b], tuple(found)) for b, found in doors.items()]
+
+
+async def packages_on_route(db: Executor, route_id: str) -> dict[str, list[PackageRow]]:
+    """The route's parcels by stop, each stop's in the route's order."""
+    rows = await db.fetch_all(
+        "SELECT stop_id, id, barcode, unit FROM packages WHERE route_id = $1 ORDER BY seq, id", route_id
+    )
+    by_stop: dict[str, list[PackageRow]] = {}
+    for r in rows:
+        by_stop.setdefault(r[0], []).append(PackageRow(r[1], r[2], r[3]))
+    return by_stop
 
 
 async def package_ids(db: Executor, route_id: str) -> set[str]:
