@@ -55,7 +55,8 @@ CONFIGS = {"sqlite-1": ("sqlite", 1), "pg-1": ("postgresql", 1), "pg-2": ("postg
 _TICK_US = 1_000_000 / os.sysconf("SC_CLK_TCK")
 
 
-def scenario_toml(drivers: int) -> str:
+def scenario_toml(drivers: int, stops: int = STOPS) -> str:
+    """`drivers` drivers, each with a route of `stops` stops (one parcel each) over the buildings."""
     lines = ["version = 1", 'seed = "bench"', "[service]", "password_cost = 1024"]
     lines += ["[[carriers]]", 'id = "benchco"', 'name = "BenchCo"']
     for b in range(BUILDINGS):
@@ -80,7 +81,7 @@ def scenario_toml(drivers: int) -> str:
             "[[routes]]",
             f'driver = "d{d}"',
         ]
-        for s in range(STOPS):
+        for s in range(stops):
             lines += [
                 "[[routes.stops]]",
                 f'id = "s{s}"',
