@@ -1,5 +1,5 @@
-"""Limits the database keeps hold across processes: each handle here is a separate connection or pool,
-as two worker processes have."""
+"""Limits the database keeps hold across processes, and chores run at once in several do their work
+once: each handle here is a separate connection or pool, as two worker processes have."""
 
 from __future__ import annotations
 
@@ -88,3 +88,41 @@ async def _until_waiting_for_a_lock(database: Database, task: asyncio.Task[None]
         ):
             assert not task.done(), task
             await asyncio.sleep(0.01)
+
+
+async def _forget_all(database: Database, now: str) -> int:
+    """What a worker's chore does (`GrantGate.forget_spent_requests`), in steps of 3."""
+    forgotten = 0
+    while True:
+        async with database.transaction() as tx:
+            step = await grants.forget_spent_requests(tx, now, now, 3)
+        forgotten += step
+        if step < 3:
+            return forgotten
+
+
+async def test_two_workers_forgetting_spent_keys_at_once_delete_each_once(tmp_path):
+    first, second = await _two_handles(tmp_path)
+    try:
+        await seed_database(first, scenario(), NOON.date(), password_cost=2**10)
+        issued, expired, live = (NOON.replace(minute=m).isoformat() for m in (0, 2, 59))
+        for n in range(40):
+            expires = expired if n % 10 else live  # every tenth grant still lives at 12:05
+            record = grants.GrantRecord(
+                f"g{n:02d}", "alice", "parcelco", "k", "r", "S1", "A-N", "P1", issued, expires
+            )
+            async with first.transaction() as tx:
+                await grants.record_grant(tx, record)
+                assert await grants.remember_request(
+                    tx, "alice", f"key-{n}", b"h", record.grant_id, b"t", issued
+                )
+        now = NOON.replace(minute=5).isoformat()
+        forgotten = await asyncio.gather(
+            *(_forget_all(handle, now) for handle in (first, second, first, second))
+        )
+        assert sum(forgotten) == 36
+        kept = await first.fetch_all("SELECT idempotency_key FROM grant_requests ORDER BY idempotency_key")
+        assert [row[0] for row in kept] == ["key-0", "key-10", "key-20", "key-30"]
+    finally:
+        await first.close()
+        await second.close()
