@@ -22,17 +22,12 @@ from mock_building.building.workers import WorkerApp, start_workers
 from mock_building.scenario.loader import Scenario, load_scenario
 from mock_building.service import app_for_scenario
 from mock_building.service.clock import SystemClock
-from mock_building.service.storage import DEFAULT_POOL_SIZE
+from mock_building.service.storage import DEFAULT_POOL_SIZE, is_postgres_url
 
-__all__ = ["ServeSettings", "is_postgres_url", "run_service", "worker_app"]
+__all__ = ["ServeSettings", "run_service", "worker_app"]
 
-_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 MIN_WORKER_CONNECTIONS = 2
 """A grant holds one connection; the other is for what runs beside it (the faults' refresh)."""
-
-
-def is_postgres_url(database: str) -> bool:
-    return database.startswith(_POSTGRES_SCHEMES)
 
 
 @dataclass(frozen=True)
