@@ -24,7 +24,7 @@ import hashlib
 import math
 import os
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -162,7 +162,7 @@ class GrantGate:
         """Delete the idempotency keys whose grants have expired by `now`; how many were."""
         # Issued a lifetime ago or earlier: an index range of expired grants (at this lifetime). Each
         # grant's own expiry is checked too: one issued before the lifetime changed may live on.
-        issued_by = datetime.fromtimestamp(now.timestamp() - self.lifetime_s, now.tzinfo).isoformat()
+        issued_by = (now - timedelta(seconds=self.lifetime_s)).isoformat()
         forgotten = 0
         while True:
             async with self._database.transaction() as tx:

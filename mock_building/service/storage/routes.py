@@ -173,14 +173,12 @@ async def buildings_on_route(db: Executor, route_id: str) -> list[BuildingRow]:
         " WHERE b.id IN (SELECT building_id FROM stops WHERE route_id = $1) ORDER BY b.id, d.id",
         route_id,
     )
-    names: dict[str, str] = {}
-    doors: dict[str, list[DoorRow]] = {}
+    buildings: dict[str, tuple[str, list[DoorRow]]] = {}  # id: (name, doors)
     for r in rows:  # a building without doors is one row, its door NULL
-        names[r[0]] = r[1]
-        found = doors.setdefault(r[0], [])
+        _, doors = buildings.setdefault(r[0], (r[1], []))
         if r[2] is not None:
-            found.append(DoorRow(r[2], r[3]))
-    return [BuildingRow(b, names[b], tuple(found)) for b, found in doors.items()]
+            doors.append(DoorRow(r[2], r[3]))
+    return [BuildingRow(b, name, tuple(doors)) for b, (name, doors) in buildings.items()]
 
 
 async def packages_on_route(db: Executor, route_id: str) -> dict[str, list[PackageRow]]:
