@@ -4,11 +4,15 @@ once: each handle here is a separate connection or pool, as two worker processes
 from __future__ import annotations
 
 import asyncio
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from mock_building.service import open_database
+from mock_building.service import gate, open_database
+from mock_building.service.audit import AuditLog
+from mock_building.service.gate import GrantGate
 from mock_building.service.seed import seed_database
+from mock_building.service.signers import CarrierSigners
 from mock_building.service.storage import Database, accounts, grants, revocations
 from tests.service_support import NOON, database_location, scenario
 
@@ -90,18 +94,20 @@ async def _until_waiting_for_a_lock(database: Database, task: asyncio.Task[None]
             await asyncio.sleep(0.01)
 
 
-async def _forget_all(database: Database, now: str) -> int:
-    """What a worker's chore does (`GrantGate.forget_spent_requests`), in steps of 3."""
-    forgotten = 0
-    while True:
-        async with database.transaction() as tx:
-            step = await grants.forget_spent_requests(tx, now, now, 3)
-        forgotten += step
-        if step < 3:
-            return forgotten
+def _gate(database: Database) -> GrantGate:
+    """A worker's grant gate over `database` (what its chore forgets keys with)."""
+    return GrantGate(
+        database,
+        AuditLog(database, b"secret"),
+        CarrierSigners({}),
+        zone=ZoneInfo("UTC"),
+        rate_limit=1,
+        rate_window_s=1,
+    )
 
 
-async def test_two_workers_forgetting_spent_keys_at_once_delete_each_once(tmp_path):
+async def test_two_workers_forgetting_spent_keys_at_once_delete_each_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(gate, "FORGET_AT_MOST", 3)
     first, second = await _two_handles(tmp_path)
     try:
         await seed_database(first, scenario(), NOON.date(), password_cost=2**10)
@@ -116,9 +122,9 @@ async def test_two_workers_forgetting_spent_keys_at_once_delete_each_once(tmp_pa
                 assert await grants.remember_request(
                     tx, "alice", f"key-{n}", b"h", record.grant_id, b"t", issued
                 )
-        now = NOON.replace(minute=5).isoformat()
+        now = NOON.replace(minute=5)
         forgotten = await asyncio.gather(
-            *(_forget_all(handle, now) for handle in (first, second, first, second))
+            *(_gate(handle).forget_spent_requests(now) for handle in (first, second, first, second))
         )
         assert sum(forgotten) == 36
         kept = await first.fetch_all("SELECT idempotency_key FROM grant_requests ORDER BY idempotency_key")
