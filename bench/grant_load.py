@@ -273,6 +273,27 @@ def load1() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
 
+def config_names(text: str) -> list[str]:
+    """`--configs`: comma-separated names of CONFIGS."""
+    names = text.split(",")
+    if unknown := set(names) - set(CONFIGS):
+        raise argparse.ArgumentTypeError(f"unknown configuration(s): {', '.join(sorted(unknown))}")
+    return names
+
+
+@contextmanager
+def postgres_for(configs: Iterable[str]) -> Iterator[PostgresServer | None]:
+    """A private PostgreSQL for the block if any of `configs` runs on one (None if none does)."""
+    if not any(CONFIGS[c][0] == "postgresql" for c in configs):
+        yield None
+        return
+    postgres = start_postgres()
+    try:
+        yield postgres
+    finally:
+        postgres.stop()
+
+
 @contextmanager
 def served(
     config: str, scenario: Path, tmp: Path, postgres: PostgresServer | None
@@ -361,7 +382,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--configs",
-        type=lambda text: text.split(","),
+        type=config_names,
         default=list(CONFIGS),
         help=f"comma-separated, of {', '.join(CONFIGS)} (default: all)",
     )
@@ -373,8 +394,6 @@ def main() -> int:
         help="send no Idempotency-Key (the driver app sends one with every grant request)",
     )
     args = parser.parse_args()
-    if unknown := set(args.configs) - set(CONFIGS):
-        parser.error(f"unknown configuration(s): {', '.join(sorted(unknown))}")
     if shutil.which("wrk") is None:
         raise SystemExit("grant_load: wrk is not installed (`make wrk`, or apt-get install wrk)")
     print(
@@ -390,19 +409,15 @@ def main() -> int:
         tmp = Path(tmp_name)
         scenario = tmp / "bench.toml"
         scenario.write_text(scenario_toml(args.drivers), encoding="utf-8")
-        postgres = start_postgres() if any(CONFIGS[c][0] == "postgresql" for c in args.configs) else None
         failed = []
         results = {}
-        try:
+        with postgres_for(args.configs) as postgres:
             for config in args.configs:
                 try:
                     results[config] = bench_config(config, scenario, tmp, postgres, args)
                 except RuntimeError as err:  # the service did not come up: say why, go on with the next
                     failed.append(config)
                     print(f"{config:<9}did not start: {str(err).strip().splitlines()[-1]}", flush=True)
-        finally:
-            if postgres is not None:
-                postgres.stop()
     for line in goals(results):
         print(line)
     print("loadavg after: " + Path("/proc/loadavg").read_text().strip())

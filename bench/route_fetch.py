@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from grant_load import CONFIGS, load1, scenario_toml, served, signed_in_grants, start_postgres
+from grant_load import config_names, load1, postgres_for, scenario_toml, served, signed_in_grants
 
 _LUA = """\
 wrk.headers["Authorization"] = "Bearer %s"
@@ -31,7 +31,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--stops", type=int, default=4, help="stops on the route (default %(default)s)")
     parser.add_argument("--seconds", type=float, default=5.0, help="per configuration (default %(default)s)")
-    parser.add_argument("--configs", type=lambda text: text.split(","), default=["sqlite-1", "pg-1"])
+    parser.add_argument("--configs", type=config_names, default=["sqlite-1", "pg-1"])
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("route_fetch: wrk is not installed (`make wrk`, or apt-get install wrk)")
@@ -41,9 +41,7 @@ def main() -> int:
         tmp = Path(tmp_name)
         scenario = tmp / "bench.toml"
         scenario.write_text(scenario_toml(1, args.stops), encoding="utf-8")
-        needs_postgres = any(CONFIGS[c][0] == "postgresql" for c in args.configs)
-        postgres = start_postgres() if needs_postgres else None
-        try:
+        with postgres_for(args.configs) as postgres:
             for config in args.configs:
                 with served(config, scenario, tmp, postgres) as service:
                     script = tmp / "route.lua"
@@ -54,9 +52,6 @@ def main() -> int:
                     )  # fmt: skip
                     p50, p99, rate = wrk.stdout.strip().splitlines()[-1].split()
                     print(f"{config:<9}{float(p50):>8.2f}{float(p99):>8.2f}{int(rate):>8}", flush=True)
-        finally:
-            if postgres is not None:
-                postgres.stop()
     return 0
 
 
