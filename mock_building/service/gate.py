@@ -70,7 +70,12 @@ def _window(start: str | None, end: str | None) -> DeliveryWindow:
 
 
 class _AnsweredBefore(Exception):
-    """Another request under this idempotency key has its grant: roll back, and answer with that one."""
+    """Another request under this idempotency key has its grant: roll back, and answer with that one
+    (`grant`, when it was read already; else it is read after the rollback)."""
+
+    def __init__(self, grant: IssuedGrant | None = None) -> None:
+        super().__init__()
+        self.grant = grant
 
 
 class GrantGate:
@@ -129,10 +134,10 @@ class GrantGate:
                     )
                 except ServiceProblem as problem:
                     # A retry is answered as before, not refused now (nor audited, nor counted).
-                    if idempotency_key is not None and await self._replay(
-                        tx, who.driver_id, idempotency_key, body_hash, now
+                    if idempotency_key is not None and (
+                        earlier := await self._replay(tx, who.driver_id, idempotency_key, body_hash, now)
                     ):
-                        raise _AnsweredBefore from None
+                        raise _AnsweredBefore(earlier) from None
                     refusal = problem
                     await self._audit.record(
                         tx, at=now, kind=AuditKind.GRANT, outcome="grant_refused", reason=problem.code.slug,
@@ -148,9 +153,11 @@ class GrantGate:
                         now.isoformat(),
                     ):  # fmt: skip
                         raise _AnsweredBefore
-        except _AnsweredBefore:  # rolled back: the slot, the audit event and this grant are gone
+        except _AnsweredBefore as answered:  # rolled back: the slot, the audit event and this grant are gone
             assert idempotency_key is not None
-            earlier = await self._replay(self._database, who.driver_id, idempotency_key, body_hash, now)
+            earlier = answered.grant or await self._replay(
+                self._database, who.driver_id, idempotency_key, body_hash, now
+            )
             if earlier is None:
                 raise ServiceProblem(ReasonCode.CONFLICT, "Idempotency key in use") from None
             return earlier, False
